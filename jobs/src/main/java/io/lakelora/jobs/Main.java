@@ -1,0 +1,20 @@
+package io.lakelora.jobs;
+
+import io.lakelora.cli.Cli;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code bin/lakelora}: the engine commands plus the Spark jobs. */
+public final class Main {
+    private Main() {}
+
+    /** The Spark job commands (one line per command). */
+    static List<Object> jobCommands() {
+        List<Object> cmds = new ArrayList<>();
+        return cmds;
+    }
+
+    public static void main(String[] args) {
+        System.exit(Cli.run(args, jobCommands()));
+    }
+}

@@ -1,0 +1,62 @@
+package io.lakelora.cli;
+
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/**
+ * The {@code lakelora} command line. Engine commands live in this module; the jobs module adds the Spark jobs through
+ * {@link #run(String[], List)}. Exceptions map to {@link ExitCodes} with a one-line error on stderr.
+ */
+@Command(name = "lakelora", mixinStandardHelpOptions = true, version = "LakeLoRA 0.1.0",
+        description = "QLoRA fine-tuning of open LLMs on Apache Spark, where the data already lives.")
+public final class Cli implements Runnable {
+
+    /** The engine commands (one line per command). */
+    public static List<Object> engineCommands() {
+        List<Object> cmds = new ArrayList<>();
+        return cmds;
+    }
+
+    @Override
+    public void run() {
+        CommandLine.usage(this, System.out);
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, List.of()));
+    }
+
+    /** Builds the CLI with the engine commands plus {@code extra} and runs it; returns the exit code. */
+    public static int run(String[] args, List<Object> extra) {
+        CommandLine cl = new CommandLine(new Cli());
+        for (Object c : engineCommands()) cl.addSubcommand(c);
+        for (Object c : extra) cl.addSubcommand(c);
+        cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
+            int code = exitCodeFor(ex);
+            String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
+            System.err.println("error: " + msg.lines().findFirst().orElse(msg));
+            if (code == ExitCodes.INTERNAL || Boolean.getBoolean("lakelora.trace")) ex.printStackTrace();
+            return code;
+        });
+        cl.setParameterExceptionHandler((ex, a) -> {
+            System.err.println("error: " + ex.getMessage());
+            System.err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
+            return ExitCodes.BAD_CONFIG;
+        });
+        return cl.execute(args);
+    }
+
+    /** Exception type -> exit code (see STYLE.md: which exception means what). */
+    public static int exitCodeFor(Throwable ex) {
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof BadInputException) return ExitCodes.BAD_INPUT;
+            if (t instanceof UncheckedIOException || t instanceof java.io.IOException) return ExitCodes.INFRASTRUCTURE;
+        }
+        if (ex instanceof IllegalArgumentException) return ExitCodes.BAD_CONFIG;
+        if (ex instanceof UnsupportedOperationException) return ExitCodes.BAD_INPUT;
+        return ExitCodes.INTERNAL;
+    }
+}
