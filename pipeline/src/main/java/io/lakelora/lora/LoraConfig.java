@@ -21,9 +21,10 @@ import java.util.Set;
  *   <li>{@code target_modules}: a list of module names ({@code q_proj} ... {@code down_proj}, or the short {@code q}
  *       ... {@code down}), or {@code all-linear} (all seven linear layers of a decoder block).</li>
  *   <li>{@code init_lora_weights}: {@code true} (default: A kaiming-uniform with a = sqrt(5), B = 0), {@code false}
- *       (A = B = 0, debugging only), {@code gaussian} (A ~ N(0, (1/r)^2), B = 0), {@code pissa} (exact SVD of the
- *       base weight), {@code pissa_niter_N} (randomized SVD with N subspace iterations), {@code loftq} (alternating
- *       NF4 quantization and SVD of the residual, {@code loftq_iter} rounds).</li>
+ *       (A and B both nn.Linear's default kaiming-uniform, B != 0: debugging only), {@code gaussian}
+ *       (A ~ N(0, (1/r)^2), B = 0), {@code pissa} (exact SVD of the base weight), {@code pissa_niter_N} (randomized
+ *       SVD with N subspace iterations), {@code loftq} (alternating NF4 quantization and SVD of the residual,
+ *       {@code loftq_iter} rounds).</li>
  *   <li>{@code bias}: only {@code none} is supported (as for QLoRA).</li>
  * </ul>
  * Instances are immutable and validated on construction; a bad value is an {@link IllegalArgumentException} naming
@@ -36,7 +37,20 @@ public final class LoraConfig {
     public static final String ALL_LINEAR = "all-linear";
 
     /** How the adapter is initialised (parsed from {@code init_lora_weights}). */
-    public enum InitKind { KAIMING, ZEROS, GAUSSIAN, PISSA, PISSA_NITER, LOFTQ }
+    public enum InitKind {
+        /** {@code true}: A kaiming-uniform(a = sqrt(5)), B = 0 (the adapter starts as the identity). */
+        KAIMING,
+        /** {@code false}: A and B both keep nn.Linear's default init, so B != 0 (for debugging and tests). */
+        LINEAR_DEFAULT,
+        /** {@code gaussian}: A ~ N(0, (1/r)^2), B = 0. */
+        GAUSSIAN,
+        /** {@code pissa}: exact SVD of the base weight. */
+        PISSA,
+        /** {@code pissa_niter_N}: randomized SVD with N subspace iterations. */
+        PISSA_NITER,
+        /** {@code loftq}: alternating NF4 quantization and SVD of the residual. */
+        LOFTQ
+    }
 
     @JsonProperty("r") private final int r;
     @JsonProperty("lora_alpha") private final double loraAlpha;
@@ -148,11 +162,11 @@ public final class LoraConfig {
     }
 
     private static InitKind parseInit(Object v, int[] niter) {
-        if (v instanceof Boolean b) return b ? InitKind.KAIMING : InitKind.ZEROS;
+        if (v instanceof Boolean b) return b ? InitKind.KAIMING : InitKind.LINEAR_DEFAULT;
         if (v instanceof String s) {
             String t = s.trim();
             if (t.equalsIgnoreCase("true")) return InitKind.KAIMING;
-            if (t.equalsIgnoreCase("false")) return InitKind.ZEROS;
+            if (t.equalsIgnoreCase("false")) return InitKind.LINEAR_DEFAULT;
             if (t.equalsIgnoreCase("gaussian")) return InitKind.GAUSSIAN;
             if (t.equals("pissa")) return InitKind.PISSA;
             if (t.equals("loftq")) return InitKind.LOFTQ;

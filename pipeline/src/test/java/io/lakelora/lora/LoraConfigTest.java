@@ -60,7 +60,7 @@ class LoraConfigTest {
 
     @Test
     void initVariantsParse() throws Exception {
-        assertEquals(LoraConfig.InitKind.ZEROS, bind("init_lora_weights: false").initKind());
+        assertEquals(LoraConfig.InitKind.LINEAR_DEFAULT, bind("init_lora_weights: false").initKind());
         assertEquals(LoraConfig.InitKind.PISSA, bind("init_lora_weights: pissa").initKind());
         LoraConfig n = bind("init_lora_weights: pissa_niter_4");
         assertEquals(LoraConfig.InitKind.PISSA_NITER, n.initKind());
