@@ -13,11 +13,15 @@ import java.util.Objects;
  * {@code absmax[b] = nestedCode[absmaxCodes[b] & 0xff] * nestedAbsmax[b / nestedBlocksize] + nestedOffset}.
  * Without double quantization {@code absmax} holds fp32 values. Value: {@code code[nibble] * absmax[block]}.
  *
- * <p>INT8 (LLM.int8 baseline): one signed byte per element, {@code rowScale[r]} = row absmax, value = q * rowScale / 127.
+ * <p>INT8 (LLM.int8 baseline): one signed byte per element, {@code rowScale[r]} = row absmax (transformers' {@code SCB}),
+ * value = {@code (q * rowScale[r]) * INT8_DEQUANT_SCALE}, as bitsandbytes' {@code int8_vectorwise_dequant} computes it.
  *
  * <p>Instances are immutable by contract: arrays are never written after construction (frozen base weights).
  */
 public final class QuantizedMatrix {
+    /** 1/127 as bitsandbytes' {@code int8_vectorwise_dequant} writes it ({@code 7.874015718698502e-3}), in fp32. */
+    public static final float INT8_DEQUANT_SCALE = 7.874015718698502e-3f;
+
     private final QuantType type;
     private final int rows;
     private final int cols;
@@ -143,7 +147,7 @@ public final class QuantizedMatrix {
     public float get(int r, int c) {
         long i = (long) r * cols + c;
         if (type == QuantType.INT8) {
-            return packed[(int) i] * (rowScale[r] / 127f);
+            return (packed[(int) i] * rowScale[r]) * INT8_DEQUANT_SCALE;
         }
         int byt = packed[(int) (i >>> 1)] & 0xff;
         int nib = (i & 1) == 0 ? (byt >>> 4) : (byt & 0x0f);
