@@ -278,6 +278,91 @@ def encode_probes():
     }
 
 
+# ---------------------------------------------------------------- transformers / bitsandbytes serialized layout
+def pack_dict_to_tensor(d):
+    """bitsandbytes.utils.pack_dict_to_tensor: json.dumps (default separators) as UTF-8 bytes, a uint8 vector."""
+    return np.frombuffer(json.dumps(d).encode("utf-8"), dtype=np.uint8)
+
+
+def layout_model():
+    """A tiny LLaMA-style checkpoint: which tensors are quantized (decoder linears) and which are kept."""
+    rng = np.random.RandomState(7)
+
+    def bf16_exact(a):  # values a bfloat16 holds exactly (low 16 bits of the fp32 pattern zero)
+        return (a.astype(f32).view(np.uint32) & np.uint32(0xFFFF0000)).view(f32)
+
+    return {
+        "model.embed_tokens.weight": ("F32", rng.randn(16, 8).astype(f32)),
+        "model.layers.0.input_layernorm.weight": ("F32", (1 + 0.1 * rng.randn(8)).astype(f32)),
+        "model.layers.0.self_attn.q_proj.weight": ("F32", (0.05 * rng.randn(8, 8)).astype(f32)),
+        "model.layers.0.self_attn.q_proj.bias": ("F32", (0.01 * rng.randn(8)).astype(f32)),
+        "model.layers.0.mlp.up_proj.weight": ("F32", (0.05 * rng.randn(9, 7)).astype(f32)),
+        "model.layers.0.mlp.down_proj.weight": ("BF16", bf16_exact(0.05 * rng.randn(8, 20))),
+        "model.norm.weight": ("F32", (1 + 0.1 * rng.randn(8)).astype(f32)),
+        "lm_head.weight": ("F32", rng.randn(16, 8).astype(f32)),
+    }
+
+
+TORCH_DTYPE = {"F32": "float32", "BF16": "bfloat16", "F16": "float16"}
+
+
+def raw(dtype, a):
+    if dtype == "BF16":
+        return (a.astype(f32).view(np.uint32) >> np.uint32(16)).astype("<u2").tobytes()
+    return np.ascontiguousarray(a).tobytes()
+
+
+def tensor(dtype, shape, data_bytes):
+    return {"dtype": dtype, "shape": list(shape), "data": base64.b64encode(data_bytes).decode("ascii")}
+
+
+def layout_expected(model, qtype, blocksize, dq):
+    out = {}
+    for name, (dtype, a) in model.items():
+        if not (name.startswith("model.layers.") and name.endswith(".weight") and a.ndim == 2):
+            out[name] = tensor(dtype, a.shape, raw(dtype, a))
+            continue
+        if qtype == "int8":
+            q = quantize_int8(a)
+            out[name] = tensor("I8", a.shape, base64.b64decode(q["q"]))
+            prefix = name[: -len("weight")]
+            out[prefix + "SCB"] = tensor("F32", [a.shape[0]], base64.b64decode(q["row_scale"]))
+            out[prefix + "weight_format"] = tensor("U8", [], bytes([0]))
+            continue
+        q = quantize_4bit(a, qtype, blocksize, dq)
+        packed = base64.b64decode(q["packed"])
+        out[name] = tensor("U8", [len(packed), 1], packed)
+        table = NF4_CODE if qtype == "nf4" else FP4_CODE
+        state = {"quant_type": qtype, "blocksize": blocksize, "dtype": TORCH_DTYPE[dtype], "shape": list(a.shape)}
+        if dq:
+            codes = base64.b64decode(q["absmax_codes"])
+            nested = base64.b64decode(q["nested_absmax"])
+            out[name + ".absmax"] = tensor("U8", [len(codes)], codes)
+            out[name + ".quant_map"] = tensor("F32", [16], table.tobytes())
+            out[name + ".nested_absmax"] = tensor("F32", [len(nested) // 4], nested)
+            out[name + ".nested_quant_map"] = tensor("F32", [256], DYN.tobytes())
+            offset = float(np.array(q["offset"], dtype=np.uint32).view(f32))
+            state.update({"nested_blocksize": 256, "nested_dtype": "float32", "nested_offset": offset})
+        else:
+            absmax = base64.b64decode(q["absmax"])
+            out[name + ".absmax"] = tensor("F32", [len(absmax) // 4], absmax)
+            out[name + ".quant_map"] = tensor("F32", [16], table.tobytes())
+        qs = pack_dict_to_tensor(state)
+        out[name + ".quant_state.bitsandbytes__" + qtype] = tensor("U8", [qs.size], qs.tobytes())
+        out[name + "#dequant"] = q["dequant"]  # not a file tensor: what loading must reproduce
+    return out
+
+
+def repr_probes():
+    """Python's repr() of assorted doubles (json.dumps writes floats with it), for PythonJson.repr."""
+    rng = np.random.RandomState(3)
+    vals = [0.0, -0.0, 1.0, -2.5, 0.1, 1e-4, 1e-5, 1.5e-5, 123456.789, 1e15, 1e16, 1.2345e16, 1e-300, 5e-324,
+            1.7976931348623157e308, 0.30000000000000004, 2.0 ** -20, 100.0, 1e22]
+    vals += [float(f32(x)) for x in rng.randn(40) * 10.0 ** rng.randint(-8, 8, 40)]
+    vals += [float(x) for x in rng.randn(20)]
+    return [{"bits": int(np.array(v, dtype=np.float64).view(np.uint64)), "repr": repr(v)} for v in vals]
+
+
 def main():
     t = dynamic_map_torch()
     if t is not None:
@@ -306,6 +391,18 @@ def main():
         case = {"input": name}
         case.update(quantize_int8(ins[name]))
         doc["int8"].append(case)
+    model = layout_model()
+    doc["layout"] = {
+        "model": {k: tensor(d, a.shape, raw(d, a)) for k, (d, a) in model.items()},
+        "variants": [
+            {"quant": "nf4", "blocksize": 64, "double_quant": True, "tensors": layout_expected(model, "nf4", 64, True)},
+            {"quant": "fp4", "blocksize": 128, "double_quant": False,
+             "tensors": layout_expected(model, "fp4", 128, False)},
+            {"quant": "int8", "blocksize": 0, "double_quant": False,
+             "tensors": layout_expected(model, "int8", 0, False)},
+        ],
+    }
+    doc["python_repr"] = repr_probes()
     here = os.path.dirname(os.path.abspath(__file__))
     out_dir = os.path.normpath(os.path.join(here, "..", "resources", "fixtures", "quant"))
     os.makedirs(out_dir, exist_ok=True)
