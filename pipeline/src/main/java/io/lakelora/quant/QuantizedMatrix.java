@@ -176,13 +176,20 @@ public final class QuantizedMatrix {
         return b;
     }
 
-    /** Storage bits per parameter, excluding the fixed-size codebooks. */
-    public double bitsPerParam() {
-        long n = (long) rows * cols;
+    /**
+     * Bits of per-parameter storage: the codes plus the absmax (or double-quantized absmax) or row scales; the
+     * fixed-size codebooks and the offset are not counted.
+     */
+    public long storageBits() {
         long bits = 8L * packed.length;
         if (absmax != null) bits += 32L * absmax.length;
         if (absmaxCodes != null) bits += 8L * absmaxCodes.length + 32L * nestedAbsmax.length;
         if (rowScale != null) bits += 32L * rowScale.length;
-        return (double) bits / n;
+        return bits;
+    }
+
+    /** Storage bits per parameter, excluding the fixed-size codebooks ({@link #storageBits()} / rows / cols). */
+    public double bitsPerParam() {
+        return (double) storageBits() / ((long) rows * cols);
     }
 }

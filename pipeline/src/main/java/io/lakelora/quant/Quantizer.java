@@ -165,6 +165,26 @@ public final class Quantizer {
         return QuantizedMatrix.int8(rows, cols, q, rowScale);
     }
 
+    /**
+     * The offset that double quantization of {@code w} will use (the mean of its block absmax), computed without
+     * quantizing: a writer that must size the quant-state JSON before the data uses it.
+     */
+    public float doubleQuantOffset(float[] w) {
+        if (type == QuantType.INT8) throw new IllegalStateException("int8 has no double-quantization offset");
+        int n = w.length;
+        int blocks = (n + blocksize - 1) / blocksize;
+        float[] absmax = new float[blocks];
+        for (int b = 0; b < blocks; b++) {
+            float amax = 0f;
+            for (int i = b * blocksize, end = Math.min(n, i + blocksize); i < end; i++) {
+                float a = Math.abs(w[i]);
+                if (a > amax) amax = a;
+            }
+            absmax[b] = amax;
+        }
+        return mean(absmax);
+    }
+
     private static IllegalArgumentException nonFinite(float v, int i, int cols) {
         return new IllegalArgumentException("cannot quantize a non-finite weight " + v + " at row " + (i / cols)
                 + ", column " + (i % cols) + ": the source tensor is corrupt or overflowed; fix or re-export it");
