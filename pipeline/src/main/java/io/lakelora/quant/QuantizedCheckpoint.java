@@ -95,8 +95,10 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         }
         ObjectNode config = readConfig(src);
         if (config.has("quantization_config")) {
-            throw new BadInputException("model " + src + " is already quantized (config.json has quantization_config: "
-                    + config.get("quantization_config") + "). Fix: quantize the original 16/32-bit model");
+            JsonNode qc = config.get("quantization_config");
+            throw new BadInputException("model " + src + " is already quantized (config.json has a quantization_config, "
+                    + "quant_method '" + qc.path("quant_method").asText("?") + "'). Fix: quantize the original "
+                    + "16/32-bit model");
         }
         try {
             Files.createDirectories(out);
@@ -310,7 +312,12 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         /** The quantized form of {@code name}, computed on its first tensor and kept until its last is written. */
         private QuantizedMatrix quantized(String name, int rows, int cols) {
             if (!name.equals(currentName)) {
-                current = quantizer.quantize(ck.readFloats(name), rows, cols);
+                try {
+                    current = quantizer.quantize(ck.readFloats(name), rows, cols);
+                } catch (IllegalArgumentException e) {
+                    throw new BadInputException("checkpoint " + ck.source() + ", tensor '" + name + "': "
+                            + e.getMessage(), e);
+                }
                 currentName = name;
                 storageBits += current.storageBits();
                 residentBytes += current.residentBytes();

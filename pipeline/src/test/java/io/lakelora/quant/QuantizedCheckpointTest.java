@@ -241,6 +241,22 @@ class QuantizedCheckpointTest {
     }
 
     @Test
+    void nonFiniteWeightIsBadInputNamingTheTensor() throws IOException {
+        Path dir = Files.createDirectories(tmp.resolve("nan-model"));
+        float[] w = new float[8 * 8];
+        w[13] = Float.POSITIVE_INFINITY;
+        new SafetensorsWriter(dir.resolve("model.safetensors"))
+                .add("model.layers.0.self_attn.o_proj.weight", DType.F32, new long[] {8, 8}, w).write();
+        Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\"}");
+        Path out = tmp.resolve("nan-out");
+        BadInputException e = assertThrows(BadInputException.class,
+                () -> QuantizedCheckpoint.save(dir, out, Quantizer.qlora()));
+        assertTrue(e.getMessage().contains("model.layers.0.self_attn.o_proj.weight"), e.getMessage());
+        assertTrue(e.getMessage().contains("row 1, column 5"), e.getMessage());
+        assertFalse(Files.exists(out.resolve("model.safetensors")), "no partial output file");
+    }
+
+    @Test
     void inconsistentQuantStateIsBadInput() throws IOException {
         // a quantized checkpoint whose nested absmax has the wrong length
         Path q = tmp.resolve("bad");
