@@ -57,6 +57,8 @@ public final class DataParallelStep implements AutoCloseable {
 
     public int workers() { return workers; }
 
+    public int globalBatch() { return order.globalBatch(); }
+
     /** Computes the gradient sums of {@code step} for adapter {@code params}. */
     public GradSum compute(long step, float[] params, long seed) {
         int epoch = order.epochOf(step);
@@ -88,6 +90,7 @@ public final class DataParallelStep implements AutoCloseable {
                 }
                 mine.sort(Comparator.comparingInt(b -> r[b.index()]));
                 GradSum g = new GradSum(size);
+                long t0 = System.nanoTime();
                 if (!mine.isEmpty()) {
                     String[] dev = deviceAddresses(tc);
                     ExecutorModelCache.withModel(f, dev, model -> {
@@ -102,8 +105,38 @@ public final class DataParallelStep implements AutoCloseable {
                         return null;
                     });
                 }
+                g.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
                 return List.of(g).iterator();
             }).treeReduce(GradSum::add, 2);
+        } finally {
+            p.destroy();
+        }
+    }
+
+    /** Loss sum and token count of {@code params} over all {@code evalBlocks} (dropout off). */
+    public static io.lakelora.train.LossSum evaluate(JavaSparkContext jsc, JavaRDD<TokenBlock> evalBlocks,
+                                                      ModelFactory factory, float[] params, int microBatch) {
+        final Broadcast<float[]> p = jsc.broadcast(params);
+        try {
+            double[] sum = evalBlocks.mapPartitions((Iterator<TokenBlock> it) -> {
+                List<TokenBlock> mine = new ArrayList<>();
+                it.forEachRemaining(mine::add);
+                mine.sort(Comparator.comparingInt(TokenBlock::index));
+                double[] acc = new double[2];
+                if (!mine.isEmpty()) {
+                    ExecutorModelCache.withModel(factory, deviceAddresses(TaskContext.get()), model -> {
+                        for (int i = 0; i < mine.size(); i += microBatch) {
+                            LossSum ls = model.evaluate(p.value(),
+                                    toBatch(mine.subList(i, Math.min(mine.size(), i + microBatch))));
+                            acc[0] += ls.lossSum();
+                            acc[1] += ls.tokens();
+                        }
+                        return null;
+                    });
+                }
+                return List.of(acc).iterator();
+            }).reduce((a, b) -> new double[] {a[0] + b[0], a[1] + b[1]});
+            return new io.lakelora.train.LossSum(sum[0], (long) sum[1]);
         } finally {
             p.destroy();
         }

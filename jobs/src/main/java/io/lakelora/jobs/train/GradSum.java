@@ -13,6 +13,8 @@ public final class GradSum implements Serializable {
     public double lossSum;
     public long tokens;
     public int blocks;
+    /** The slowest worker's compute time for this step (seconds): step wall time minus this is Spark's overhead. */
+    public double maxComputeSeconds;
 
     public GradSum(int size) {
         this.grads = new float[size];
@@ -27,6 +29,7 @@ public final class GradSum implements Serializable {
         lossSum += o.lossSum;
         tokens += o.tokens;
         blocks += o.blocks;
+        maxComputeSeconds = Math.max(maxComputeSeconds, o.maxComputeSeconds);
         return this;
     }
 }
