@@ -12,9 +12,9 @@ Both start with a sensor that waits until the corpus location holds files modifi
 (new data since the previous run); without new data the run ends as skipped at the sensor's timeout.
 
 Idempotent reruns: every job gets ``--run-id`` derived from Airflow's run id (one per DAG run, the same for every task,
-retry and manual clear of that run). The jobs write by run id (Delta MERGE), so rerunning a DAG run replaces its rows
-instead of adding a second copy; the Databricks trigger also passes an idempotency token per try so a retried trigger
-does not start a duplicate job run.
+retry and manual clear of that run), so a rerun of a DAG run is the same LakeLoRA run to the jobs, which key what they
+write by run id, rather than a new one. The Databricks trigger also passes an idempotency token per try, so a retried
+trigger call does not start a duplicate job run.
 
 Requirements: apache-airflow >= 2.7 with apache-airflow-providers-apache-spark, -databricks and -amazon (for an s3://
 corpus). Settings are Airflow Variables read when a task runs (Jinja, no database access while the file is parsed),
