@@ -104,8 +104,13 @@ public final class KernelProvider {
                 + "': expected a whole number >= 1 (threads per kernel call)");
     }
 
-    /** The warm-up workload: all four orientations of sgemm, and qgemm forward/backward on NF4 with double quant. */
-    static long warmUp(Kernels k) {
+    /**
+     * Warms up any kernels instance (the workload of {@link #warmUp()}: all four sgemm orientations, NF4 qgemm
+     * forward and input-gradient, the one-token path), for code that builds its own {@link VectorKernels}.
+     *
+     * @return milliseconds it took
+     */
+    public static long warmUp(Kernels k) {
         long t0 = System.nanoTime();
         Random rnd = new Random(1);
         int m = 48, n = 96, kk = 320;  // crosses one KC boundary and has edge tiles

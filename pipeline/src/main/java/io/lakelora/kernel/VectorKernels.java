@@ -32,7 +32,7 @@ public class VectorKernels extends ScalarKernels {
     /** Columns of a packed B panel (a multiple of both micro-kernels' NR). */
     static final int NC = 4096;
     /** Up to this many rows of op(A), the small-m path (no packing) is used. */
-    static final int SMALL_M = 4;
+    static final int SMALL_M = 8;
     /** Below about this much work per extra thread (~20-40 us), a call stays on fewer threads. */
     static final long MIN_FLOPS_PER_THREAD = 1L << 22;
 

@@ -49,7 +49,7 @@ class VectorKernelsTest {
         }
         s.add(new int[] {1, 1, 1});
         s.add(new int[] {193, 40, 513});   // m just above MC, k over two KC slices
-        s.add(new int[] {4, 300, 70});     // small-m path, transB and axpy forms
+        s.add(new int[] {8, 300, 70});     // small-m path (m <= 8), transB and axpy forms
         s.add(new int[] {9, 4099, 5});     // n above NC
         return s;
     }
@@ -85,7 +85,7 @@ class VectorKernelsTest {
         List<VectorKernels> impls = variants();
         // W shapes [rows, cols]: 172 columns (blocks of 64 cross rows), odd element count, blocks of 32 and 128
         int[][] wShapes = {{40, 172}, {13, 31}, {65, 257}, {3, 5}};
-        int[] ms = {1, 3, 37};
+        int[] ms = {1, 7, 37};
         int caseNo = 0;
         for (int[] ws : wShapes) {
             for (String kind : new String[] {"nf4", "nf4-dq", "fp4", "fp4-dq", "int8"}) {
