@@ -50,7 +50,7 @@ class VectorKernelsTest {
         s.add(new int[] {1, 1, 1});
         s.add(new int[] {193, 40, 513});   // m just above MC, k over two KC slices
         s.add(new int[] {8, 300, 70});     // small-m path (m <= 8), transB and axpy forms
-        s.add(new int[] {9, 4099, 5});     // n above NC
+        s.add(new int[] {9, 4099, 5});     // n above 2 * NC
         return s;
     }
 
@@ -119,9 +119,13 @@ class VectorKernelsTest {
     @Test
     void largerQgemmCrossesKcAndMcBlocks() {
         Random rnd = new Random(13);
-        QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, 70, 300, 64, true);
+        // forward: k = W.cols = 600 crosses KC; input gradient: k = W.rows = 530 crosses KC; m = 200 crosses MC
+        QuantizedMatrix wf = RandomWeights.fourBit(rnd, QuantType.NF4, 70, 600, 64, true);
+        QuantizedMatrix wb = RandomWeights.fourBit(rnd, QuantType.FP4, 530, 40, 64, false);
         for (boolean tb : new boolean[] {true, false}) {
-            int m = 200, n = tb ? 70 : 300, k = tb ? 300 : 70;
+            QuantizedMatrix w = tb ? wf : wb;
+            int m = 200, n = tb ? w.rows() : w.cols(), k = tb ? w.cols() : w.rows(), cols = w.cols();
+            assertTrue(k > VectorKernels.KC && m > VectorKernels.MC);
             Problem p = Problem.random(rnd, false, tb, m, n, k, 1f, 0f, false);
             float[] want = p.c.clone();
             SPEC.qgemm(false, tb, m, n, k, 1f, p.a, p.aOff, p.lda, w, 0f, want, p.cOff, p.ldc);
@@ -129,7 +133,7 @@ class VectorKernelsTest {
             for (VectorKernels vk : variants()) {
                 float[] got = p.c.clone();
                 vk.qgemm(false, tb, m, n, k, 1f, p.a, p.aOff, p.lda, w, 0f, got, p.cOff, p.ldc);
-                p.check(vk, want, got, (pp, j) -> tb ? wDeq[j * 300 + pp] : wDeq[pp * 300 + j], "qgemm large");
+                p.check(vk, want, got, (pp, j) -> tb ? wDeq[j * cols + pp] : wDeq[pp * cols + j], "qgemm large");
             }
         }
     }
