@@ -30,14 +30,14 @@ final class QuantPacking {
      * op(W)(p, j) = W(p, j), k runs along W's rows (one contiguous decode per k step).
      */
     static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
-                      float[] pairs) {
+                      float[] pairs, boolean vec) {
         long cols = q.cols();
         int o = 0;
         for (int js = 0; js < nc; js += nr) {
             int w = Math.min(nr, nc - js);
             if (transB) {
                 for (int j = 0; j < w; j++) {
-                    decode(q, pairs, (j0 + js + j) * cols + p0, kc, bp, o + j, nr);
+                    decode(q, pairs, (j0 + js + j) * cols + p0, kc, bp, o + j, nr, false);
                 }
                 if (w < nr) {
                     for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + w, o + (p + 1) * nr, 0f);
@@ -45,7 +45,7 @@ final class QuantPacking {
             } else {
                 for (int p = 0; p < kc; p++) {
                     int dst = o + p * nr;
-                    decode(q, pairs, (p0 + p) * cols + j0 + js, w, bp, dst, 1);
+                    decode(q, pairs, (p0 + p) * cols + j0 + js, w, bp, dst, 1, vec);
                     if (w < nr) Arrays.fill(bp, dst + w, dst + nr, 0f);
                 }
             }
@@ -55,18 +55,20 @@ final class QuantPacking {
 
     /**
      * De-quantizes the {@code len} consecutive elements of W's flattened row-major order starting at {@code flat}
-     * into {@code dst[off + i * stride]}. {@code pairs} is the pair table of W's codebook (unused for INT8).
+     * into {@code dst[off + i * stride]}. {@code pairs} is the pair table of W's codebook (unused for INT8);
+     * {@code vec}: decode contiguous 4-bit runs with {@link VectorDecode512} (512-bit species only).
      */
-    static void decode(QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off, int stride) {
+    static void decode(QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off, int stride,
+                       boolean vec) {
         if (q.type() == QuantType.INT8) {
             decodeInt8(q, flat, len, dst, off, stride);
         } else {
-            decode4(q, pairs, flat, len, dst, off, stride);
+            decode4(q, pairs, flat, len, dst, off, stride, vec);
         }
     }
 
     private static void decode4(QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off,
-                                int stride) {
+                                int stride, boolean vec) {
         byte[] packed = q.packedData();
         int bs = q.blocksize();
         long end = flat + len;
@@ -83,7 +85,13 @@ final class QuantPacking {
             int bi = (int) (flat >>> 1);
             int n2 = (int) ((segEnd - flat) >>> 1);
             if (stride == 1) {
-                for (int t = 0; t < n2; t++) {
+                int t = 0;
+                if (vec && n2 >= 16) {
+                    int steps = n2 >>> 4;
+                    VectorDecode512.decode(packed, bi, steps, q.codeData(), s, dst, off);
+                    t = 16 * steps;
+                }
+                for (; t < n2; t++) {
                     int v = (packed[bi + t] & 0xff) << 1;
                     dst[off + 2 * t] = pairs[v] * s;
                     dst[off + 2 * t + 1] = pairs[v + 1] * s;

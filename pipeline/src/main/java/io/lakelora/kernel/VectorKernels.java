@@ -37,12 +37,14 @@ public class VectorKernels extends ScalarKernels {
     static final int NC = 2048;
     /** Up to this many rows of op(A), the small-m path (no packing) is used. */
     static final int SMALL_M = 8;
-    /** Below about this much work per extra thread (~20-40 us), a call stays on fewer threads. */
-    static final long MIN_FLOPS_PER_THREAD = 1L << 22;
+    /** Below about this much work per extra thread (~50 us), a call stays on fewer threads (wake-up costs ~10 us). */
+    static final long MIN_FLOPS_PER_THREAD = 1L << 23;
 
     private final MicroKernel mk;
     private final int threads;
     private final long minFlopsPerThread;
+    /** 4-bit rows decoded with {@link VectorDecode512} (512-bit only, where rearrange is fast: Java 20+). */
+    private final boolean vectorDecode;
     private volatile ExecutorService pool;
 
     /**
@@ -68,6 +70,11 @@ public class VectorKernels extends ScalarKernels {
 
     /** As {@link #VectorKernels(int, VectorSpecies)}; tests pass a tiny {@code minFlopsPerThread} to split small calls. */
     VectorKernels(int threads, VectorSpecies<Float> species, long minFlopsPerThread) {
+        this(threads, species, minFlopsPerThread, species.vectorBitSize() == 512 && VectorDecode512.worthIt());
+    }
+
+    /** Tests force {@code vectorDecode} on to check the vector decoder on any JVM. */
+    VectorKernels(int threads, VectorSpecies<Float> species, long minFlopsPerThread, boolean vectorDecode) {
         if (threads < 1) {
             throw new IllegalArgumentException("VectorKernels: threads must be >= 1, got " + threads);
         }
@@ -85,6 +92,10 @@ public class VectorKernels extends ScalarKernels {
         };
         this.threads = threads;
         this.minFlopsPerThread = Math.max(1, minFlopsPerThread);
+        if (vectorDecode && species.vectorBitSize() != 512) {
+            throw new IllegalArgumentException("VectorKernels: vector 4-bit decoding needs 512-bit vectors");
+        }
+        this.vectorDecode = vectorDecode;
     }
 
     /** Whether this CPU has a micro-kernel here (preferred vector width of 256 or 512 bits). */
@@ -116,6 +127,9 @@ public class VectorKernels extends ScalarKernels {
 
     /** Vector width of the micro-kernel in bits (256 or 512). */
     public int vectorBits() { return mk.bits; }
+
+    /** Whether contiguous 4-bit runs are decoded with vector permutes (else the scalar pair table). */
+    public boolean vectorDecode() { return vectorDecode; }
 
     @Override
     public void sgemm(boolean transA, boolean transB, int m, int n, int k,
@@ -226,7 +240,7 @@ public class VectorKernels extends ScalarKernels {
                 if (q == null) {
                     Packing.packB(transB, b, bOff, ldb, jc, nc, pc, kc, bp, nr);
                 } else {
-                    QuantPacking.packB(q, transB, jc, nc, pc, kc, bp, nr, pairs);
+                    QuantPacking.packB(q, transB, jc, nc, pc, kc, bp, nr, pairs, vectorDecode);
                 }
                 // later k slices accumulate into what the first one wrote
                 float be = pc == 0 ? beta : 1f;
@@ -282,7 +296,7 @@ public class VectorKernels extends ScalarKernels {
                     br = b;
                     bro = bOff + j * ldb;
                 } else {
-                    QuantPacking.decode(q, pairs, (long) j * q.cols(), k, row, 0, 1);
+                    QuantPacking.decode(q, pairs, (long) j * q.cols(), k, row, 0, 1, vectorDecode);
                     br = row;
                     bro = 0;
                 }
@@ -310,7 +324,7 @@ public class VectorKernels extends ScalarKernels {
                     br = b;
                     bro = bOff + p * ldb + n0;
                 } else {
-                    QuantPacking.decode(q, pairs, (long) p * q.cols() + n0, w, row, 0, 1);
+                    QuantPacking.decode(q, pairs, (long) p * q.cols() + n0, w, row, 0, 1, vectorDecode);
                     br = row;
                     bro = 0;
                 }

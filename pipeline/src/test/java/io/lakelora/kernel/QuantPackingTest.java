@@ -5,11 +5,13 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.QuantizedMatrix;
 import java.util.Random;
+import jdk.incubator.vector.FloatVector;
 import org.junit.jupiter.api.Test;
 
 /**
  * The fused de-quantization ({@link QuantPacking}) reproduces {@link QuantizedMatrix#get} bit for bit: odd and even
- * start positions, runs crossing block and row boundaries, contiguous and strided destinations, every format.
+ * start positions, runs crossing block and row boundaries, contiguous and strided destinations, every format, with
+ * the scalar pair table and (on 512-bit machines) the vector decoder {@link VectorDecode512}.
  */
 class QuantPackingTest {
 
@@ -24,22 +26,25 @@ class QuantPackingTest {
             RandomWeights.int8(rnd, 6, 51),
         };
         float[] pairs = new float[512];
-        for (QuantizedMatrix w : ws) {
+        boolean[] vecModes = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new boolean[] {false, true}
+                : new boolean[] {false};
+        for (boolean vec : vecModes) for (QuantizedMatrix w : ws) {
             if (w.codeData() != null) QuantPacking.pairTable(w.codeData(), pairs);
             long total = (long) w.rows() * w.cols();
             for (int trial = 0; trial < 200; trial++) {
                 long start = rnd.nextInt((int) total);
                 int len = 1 + rnd.nextInt((int) Math.min(total - start, 400));
+                // the vector decoder takes contiguous runs of >= 32 values inside a block: long even runs hit it
                 int stride = trial % 2 == 0 ? 1 : 1 + rnd.nextInt(33);
                 int off = rnd.nextInt(5);
                 float[] dst = new float[off + len * stride];
-                QuantPacking.decode(w, pairs, start, len, dst, off, stride);
+                QuantPacking.decode(w, pairs, start, len, dst, off, stride, vec);
                 for (int i = 0; i < len; i++) {
                     long f = start + i;
                     float want = w.get((int) (f / w.cols()), (int) (f % w.cols()));
                     assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(dst[off + i * stride]),
                             () -> w.type() + " " + w.rows() + "x" + w.cols() + " start=" + start + " len=" + len
-                                    + " stride=" + stride);
+                                    + " stride=" + stride + " vector decode=" + vec);
                 }
             }
         }
@@ -55,7 +60,7 @@ class QuantPackingTest {
         float[] bp = new float[2 * nr * kc];
         java.util.Arrays.fill(bp, Float.NaN);
         // forward orientation: op(W)(p, j) = W(j, p)
-        QuantPacking.packB(w, true, j0, nc, p0, kc, bp, nr, pairs);
+        QuantPacking.packB(w, true, j0, nc, p0, kc, bp, nr, pairs, false);
         for (int s = 0; s < 2; s++) {
             for (int p = 0; p < kc; p++) {
                 for (int jj = 0; jj < nr; jj++) {
@@ -67,7 +72,7 @@ class QuantPackingTest {
         }
         // input-gradient orientation: op(W)(p, j) = W(p, j)
         java.util.Arrays.fill(bp, Float.NaN);
-        QuantPacking.packB(w, false, 150, 20, 5, 30, bp, nr, pairs);
+        QuantPacking.packB(w, false, 150, 20, 5, 30, bp, nr, pairs, false);
         for (int s = 0; s < 2; s++) {
             for (int p = 0; p < 30; p++) {
                 for (int jj = 0; jj < nr; jj++) {

@@ -29,12 +29,15 @@ class VectorKernelsTest {
     private static final float C_SENTINEL = 12345.5f;
     private static final ScalarKernels SPEC = new ScalarKernels();
 
-    /** The four implementations under test: both widths, 1 and 2 threads (2 threads split even tiny calls). */
+    /**
+     * The implementations under test: both widths, 1 and 2 threads (2 threads split even tiny calls), 4-bit decoding
+     * with the scalar table and with vector permutes (512-bit).
+     */
     private static List<VectorKernels> variants() {
         List<VectorKernels> v = new ArrayList<>();
         if (FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512) {
-            v.add(new VectorKernels(1, FloatVector.SPECIES_512));
-            v.add(new VectorKernels(2, FloatVector.SPECIES_512, 1));
+            v.add(new VectorKernels(1, FloatVector.SPECIES_512, VectorKernels.MIN_FLOPS_PER_THREAD, false));
+            v.add(new VectorKernels(2, FloatVector.SPECIES_512, 1, true));
         }
         v.add(new VectorKernels(1, FloatVector.SPECIES_256));
         v.add(new VectorKernels(2, FloatVector.SPECIES_256, 1));
@@ -300,7 +303,8 @@ class VectorKernelsTest {
         }
 
         private String desc(VectorKernels vk, String what) {
-            return what + " on " + vk.name() + "/" + vk.threads() + "t m=" + m + " n=" + n + " k=" + k
+            return what + " on " + vk.name() + "/" + vk.threads() + "t" + (vk.vectorDecode() ? "/vector-decode" : "")
+                    + " m=" + m + " n=" + n + " k=" + k
                     + " transA=" + ta + " transB=" + tb + " alpha=" + alpha + " beta=" + beta;
         }
     }
