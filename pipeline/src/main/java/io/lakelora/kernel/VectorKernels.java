@@ -191,17 +191,22 @@ public class VectorKernels extends ScalarKernels {
         } catch (RuntimeException | Error e) {
             failure = e;
         }
-        // wait for every part, even after a failure, so no worker still writes C when this call returns
+        // wait for every part, even after a failure or an interrupt, so no worker still writes C after this returns
+        boolean interrupted = false;
         for (Future<?> f : futures) {
-            try {
-                f.get();
-            } catch (ExecutionException e) {
-                if (failure == null) failure = e.getCause();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                if (failure == null) failure = new IllegalStateException("interrupted while waiting for gemm", e);
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (ExecutionException e) {
+                    if (failure == null) failure = e.getCause();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
             }
         }
+        if (interrupted) Thread.currentThread().interrupt();
         if (failure instanceof RuntimeException re) throw re;
         if (failure instanceof Error er) throw er;
         if (failure != null) throw new IllegalStateException("gemm worker failed", failure);
