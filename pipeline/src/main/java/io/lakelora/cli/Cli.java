@@ -17,6 +17,9 @@ public final class Cli implements Runnable {
     /** The engine commands (one line per command). */
     public static List<Object> engineCommands() {
         List<Object> cmds = new ArrayList<>();
+        cmds.add(new TokenizeCommand());
+        cmds.add(new QuantizeCommand());
+        cmds.add(new BenchGemmCommand());
         return cmds;
     }
 
