@@ -1,0 +1,149 @@
+package io.lakelora.model;
+
+import io.lakelora.lora.TargetModule;
+import io.lakelora.model.nn.FrozenLinear;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.SplittableRandom;
+
+/**
+ * The frozen weights of a LLaMA-family model: embeddings (V, C) fp32, per-layer norms and linear layers (dense fp32 or
+ * quantized), optional q/k/v biases (Qwen2), the final norm, and the lm_head (a view over the embedding when tied;
+ * never quantized, as bitsandbytes leaves the output layer in full precision). Read-only after construction.
+ */
+public final class LlamaWeights {
+    private final LlamaArch arch;
+    private final float[] embedding; // (V, C)
+    private final List<LayerWeights> layers;
+    private final float[] finalNorm; // (C)
+    private final FrozenLinear lmHead; // (V, C)
+
+    public LlamaWeights(LlamaArch arch, float[] embedding, List<LayerWeights> layers, float[] finalNorm,
+                        FrozenLinear lmHead) {
+        int V = arch.vocab();
+        int C = arch.hidden();
+        if (embedding.length != (long) V * C) {
+            throw new IllegalArgumentException("embed_tokens has " + embedding.length + " values, expected " + V + "x" + C);
+        }
+        if (layers.size() != arch.layers()) {
+            throw new IllegalArgumentException("expected " + arch.layers() + " layers, got " + layers.size());
+        }
+        if (finalNorm.length != C) throw new IllegalArgumentException("norm.weight must have " + C + " values");
+        if (lmHead.outFeatures() != V || lmHead.inFeatures() != C) {
+            throw new IllegalArgumentException("lm_head is " + lmHead.outFeatures() + "x" + lmHead.inFeatures()
+                    + ", expected " + V + "x" + C);
+        }
+        for (int l = 0; l < layers.size(); l++) checkLayer(arch, l, layers.get(l));
+        this.arch = arch;
+        this.embedding = embedding;
+        this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
+        this.finalNorm = finalNorm;
+        this.lmHead = lmHead;
+    }
+
+    private static void checkLayer(LlamaArch a, int l, LayerWeights w) {
+        int C = a.hidden();
+        if (w.attnNorm().length != C || w.mlpNorm().length != C) {
+            throw new IllegalArgumentException("layer " + l + ": layernorm weights must have " + C + " values");
+        }
+        for (TargetModule m : TargetModule.values()) {
+            FrozenLinear lin = w.linear(m);
+            int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.ffn());
+            int out = io.lakelora.lora.AdapterLayout.outFeatures(m, C, a.qDim(), a.kvDim(), a.ffn());
+            if (lin.inFeatures() != in || lin.outFeatures() != out) {
+                throw new IllegalArgumentException("layer " + l + " " + m.peftName() + " is " + lin.outFeatures() + "x"
+                        + lin.inFeatures() + ", expected " + out + "x" + in);
+            }
+            boolean wantBias = a.attentionBias() && (m == TargetModule.Q || m == TargetModule.K || m == TargetModule.V);
+            if (lin.hasBias() != wantBias) {
+                throw new IllegalArgumentException("layer " + l + " " + m.peftName() + (wantBias ? " needs" : " must not have")
+                        + " a bias (attention_bias=" + a.attentionBias() + ")");
+            }
+        }
+    }
+
+    public LlamaArch arch() { return arch; }
+
+    /** (V, C) token embeddings; do not modify. */
+    public float[] embedding() { return embedding; }
+
+    public List<LayerWeights> layers() { return layers; }
+
+    public LayerWeights layer(int l) { return layers.get(l); }
+
+    /** (C) final norm weight; do not modify. */
+    public float[] finalNorm() { return finalNorm; }
+
+    public FrozenLinear lmHead() { return lmHead; }
+
+    /** Bytes held by all weights (the tied head counted once). */
+    public long residentBytes() {
+        long b = 4L * embedding.length + 4L * finalNorm.length + lmHead.residentBytes();
+        for (LayerWeights w : layers) b += w.residentBytes();
+        return b;
+    }
+
+    /** Bytes of the linear layers only, and their bits per parameter. */
+    public double linearBitsPerParam() {
+        long bytes = 0;
+        long params = 0;
+        for (LayerWeights w : layers) {
+            for (TargetModule m : TargetModule.values()) {
+                FrozenLinear lin = w.linear(m);
+                bytes += lin.residentBytes() - (lin.hasBias() ? 4L * lin.outFeatures() : 0);
+                params += (long) lin.outFeatures() * lin.inFeatures();
+            }
+        }
+        return 8.0 * bytes / params;
+    }
+
+    /**
+     * Random weights (Gaussian, standard deviation {@code std}; norm weights 1 + std * noise; biases std * noise), layer by
+     * layer, each linear quantized right away when {@code quantizer} is non-null. For tests and benchmarks.
+     */
+    public static LlamaWeights random(LlamaArch a, long seed, float std, WeightQuantizer quantizer) {
+        SplittableRandom rnd = new SplittableRandom(seed);
+        int V = a.vocab();
+        int C = a.hidden();
+        float[] emb = gaussian(rnd, V * C, std);
+        List<LayerWeights> layers = new ArrayList<>();
+        for (int l = 0; l < a.layers(); l++) {
+            FrozenLinear[] lin = new FrozenLinear[TargetModule.values().length];
+            for (TargetModule m : TargetModule.values()) {
+                int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.ffn());
+                int out = io.lakelora.lora.AdapterLayout.outFeatures(m, C, a.qDim(), a.kvDim(), a.ffn());
+                float[] w = gaussian(rnd, Math.multiplyExact(out, in), std);
+                boolean bias = a.attentionBias() && (m == TargetModule.Q || m == TargetModule.K || m == TargetModule.V);
+                float[] b = bias ? gaussian(rnd, out, std) : null;
+                lin[m.ordinal()] = quantizer == null ? FrozenLinear.dense(out, in, w, b)
+                        : FrozenLinear.quantized(quantizer.quantize(w, out, in), b);
+            }
+            layers.add(new LayerWeights(norm(rnd, C, std), lin[0], lin[1], lin[2], lin[3], norm(rnd, C, std),
+                    lin[4], lin[5], lin[6]));
+        }
+        float[] fn = norm(rnd, C, std);
+        FrozenLinear head = a.tiedEmbeddings() ? FrozenLinear.denseView(V, C, emb, 0)
+                : FrozenLinear.dense(V, C, gaussian(rnd, V * C, std), null);
+        return new LlamaWeights(a, emb, layers, fn, head);
+    }
+
+    private static float[] gaussian(SplittableRandom rnd, int n, float std) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = (float) (gauss(rnd) * std);
+        return x;
+    }
+
+    private static float[] norm(SplittableRandom rnd, int n, float std) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = 1f + (float) (gauss(rnd) * std);
+        return x;
+    }
+
+    // Box-Muller; SplittableRandom has no nextGaussian on Java 17
+    private static double gauss(SplittableRandom rnd) {
+        double u1 = 1.0 - rnd.nextDouble();
+        double u2 = rnd.nextDouble();
+        return Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+    }
+}
