@@ -17,11 +17,17 @@ public final class LmHeadLoss {
     private final float[] dxs;    // (chunk, C)
     private final int[] rows;     // (chunk)
 
-    /** Buffers for a head of width C over V classes, about 16 MB of logits per chunk. */
+    /** Buffers for a head of width C over V classes, about 16 MB of logits per chunk (16..512 rows). */
     public LmHeadLoss(int C, int V) {
+        this(C, V, Math.max(16, Math.min(512, (4 << 20) / V)));
+    }
+
+    /** As above with an explicit number of rows per chunk. */
+    public LmHeadLoss(int C, int V, int chunkRows) {
+        if (chunkRows <= 0) throw new IllegalArgumentException("chunk rows must be > 0, got " + chunkRows);
         this.C = C;
         this.V = V;
-        this.chunk = Math.max(16, Math.min(512, (4 << 20) / V));
+        this.chunk = chunkRows;
         this.xs = new float[chunk * C];
         this.logits = new float[chunk * V];
         this.dxs = new float[chunk * C];
