@@ -99,23 +99,24 @@ public final class LlamaWeights {
     }
 
     /**
-     * Random weights (Gaussian, standard deviation {@code std}; norm weights 1 + std * noise; biases std * noise), layer by
-     * layer, each linear quantized right away when {@code quantizer} is non-null. For tests and benchmarks.
+     * Random weights (uniform with standard deviation {@code std}: fast enough for billions of values; norm weights
+     * 1 + std * noise; biases std * noise), layer by layer, each linear quantized right away when {@code quantizer} is
+     * non-null, so the fp32 copy of only one matrix exists at a time. For tests and benchmarks.
      */
     public static LlamaWeights random(LlamaArch a, long seed, float std, WeightQuantizer quantizer) {
         SplittableRandom rnd = new SplittableRandom(seed);
         int V = a.vocab();
         int C = a.hidden();
-        float[] emb = gaussian(rnd, V * C, std);
+        float[] emb = uniform(rnd, V * C, std);
         List<LayerWeights> layers = new ArrayList<>();
         for (int l = 0; l < a.layers(); l++) {
             FrozenLinear[] lin = new FrozenLinear[TargetModule.values().length];
             for (TargetModule m : TargetModule.values()) {
                 int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.ffn());
                 int out = io.lakelora.lora.AdapterLayout.outFeatures(m, C, a.qDim(), a.kvDim(), a.ffn());
-                float[] w = gaussian(rnd, Math.multiplyExact(out, in), std);
+                float[] w = uniform(rnd, Math.multiplyExact(out, in), std);
                 boolean bias = a.attentionBias() && (m == TargetModule.Q || m == TargetModule.K || m == TargetModule.V);
-                float[] b = bias ? gaussian(rnd, out, std) : null;
+                float[] b = bias ? uniform(rnd, out, std) : null;
                 lin[m.ordinal()] = quantizer == null ? FrozenLinear.dense(out, in, w, b)
                         : FrozenLinear.quantized(quantizer.quantize(w, out, in), b);
             }
@@ -124,26 +125,20 @@ public final class LlamaWeights {
         }
         float[] fn = norm(rnd, C, std);
         FrozenLinear head = a.tiedEmbeddings() ? FrozenLinear.denseView(V, C, emb, 0)
-                : FrozenLinear.dense(V, C, gaussian(rnd, V * C, std), null);
+                : FrozenLinear.dense(V, C, uniform(rnd, V * C, std), null);
         return new LlamaWeights(a, emb, layers, fn, head);
     }
 
-    private static float[] gaussian(SplittableRandom rnd, int n, float std) {
+    private static float[] uniform(SplittableRandom rnd, int n, float std) {
         float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = (float) (gauss(rnd) * std);
+        float a = (float) (std * Math.sqrt(3.0)); // uniform(-a, a) has standard deviation std
+        for (int i = 0; i < n; i++) x[i] = a * (2f * (float) rnd.nextDouble() - 1f);
         return x;
     }
 
     private static float[] norm(SplittableRandom rnd, int n, float std) {
-        float[] x = new float[n];
-        for (int i = 0; i < n; i++) x[i] = 1f + (float) (gauss(rnd) * std);
+        float[] x = uniform(rnd, n, std);
+        for (int i = 0; i < n; i++) x[i] += 1f;
         return x;
-    }
-
-    // Box-Muller; SplittableRandom has no nextGaussian on Java 17
-    private static double gauss(SplittableRandom rnd) {
-        double u1 = 1.0 - rnd.nextDouble();
-        double u2 = rnd.nextDouble();
-        return Math.sqrt(-2.0 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
     }
 }
