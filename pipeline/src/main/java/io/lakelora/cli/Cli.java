@@ -17,6 +17,7 @@ public final class Cli implements Runnable {
     /** The engine commands (one line per command). */
     public static List<Object> engineCommands() {
         List<Object> cmds = new ArrayList<>();
+        cmds.add(new TokenizeCommand());
         return cmds;
     }
 
