@@ -18,7 +18,7 @@ import io.lakelora.model.nn.SwiGlu;
  */
 public final class LlamaSession {
     private final LlamaWeights w;
-    private final LlamaArch a;
+    private final ModelConfig a;
     private final Kernels kern;
     private final LoraAdapter lora; // or null
     private final Rope rope;
@@ -29,6 +29,8 @@ public final class LlamaSession {
     private final float[] x, ln, q, att, proj, gate, up, probs, loraU, logits;
     private final int[] pos, lo, hi;
     private final LmHeadLoss headLoss;
+    private final float eps;
+    private final int window; // sliding window (Mistral), or Integer.MAX_VALUE
     private int length;
 
     /**
@@ -46,26 +48,28 @@ public final class LlamaSession {
         this.lora = lora;
         if (lora != null) lora.checkFits(a);
         this.rope = new Rope(a.ropeInvFreq());
+        this.eps = (float) a.rmsNormEps();
+        this.window = a.slidingWindow() == null ? Integer.MAX_VALUE : a.slidingWindow();
         this.maxSeq = maxSeq;
         this.chunk = Math.min(chunk, maxSeq);
-        int C = a.hidden();
+        int C = a.hiddenSize();
         int TC = this.chunk;
-        kCache = new float[a.layers()][Math.multiplyExact(maxSeq, a.kvDim())];
-        vCache = new float[a.layers()][Math.multiplyExact(maxSeq, a.kvDim())];
+        kCache = new float[a.numLayers()][Math.multiplyExact(maxSeq, a.kvDim())];
+        vCache = new float[a.numLayers()][Math.multiplyExact(maxSeq, a.kvDim())];
         x = new float[TC * C];
         ln = new float[TC * C];
         q = new float[TC * a.qDim()];
         att = new float[TC * a.qDim()];
         proj = new float[TC * C];
-        gate = new float[TC * a.ffn()];
-        up = new float[TC * a.ffn()];
+        gate = new float[TC * a.intermediateSize()];
+        up = new float[TC * a.intermediateSize()];
         probs = new float[Math.multiplyExact(TC, maxSeq)];
         loraU = lora == null ? null : new float[TC * lora.spec().r()];
-        logits = new float[a.vocab()];
+        logits = new float[a.vocabSize()];
         pos = new int[TC];
         lo = new int[TC];
         hi = new int[TC];
-        headLoss = new LmHeadLoss(C, a.vocab());
+        headLoss = new LmHeadLoss(C, a.vocabSize());
         rope.ensure(maxSeq);
     }
 
@@ -74,7 +78,7 @@ public final class LlamaSession {
 
     public int capacity() { return maxSeq; }
 
-    public LlamaArch arch() { return a; }
+    public ModelConfig arch() { return a; }
 
     /** Empties the KV cache (the next token is at position 0). */
     public void reset() { length = 0; }
@@ -94,7 +98,7 @@ public final class LlamaSession {
             lastRows = n;
         }
         // ln holds the final-normed rows of the last chunk
-        w.lmHead().forward(kern, logits, 0, ln, (lastRows - 1) * a.hidden(), 1);
+        w.lmHead().forward(kern, logits, 0, ln, (lastRows - 1) * a.hiddenSize(), 1);
         return logits;
     }
 
@@ -126,8 +130,8 @@ public final class LlamaSession {
             throw new IllegalStateException("KV cache full: " + length + " + " + n + " tokens exceed the capacity "
                     + maxSeq + ". Fix: create the session with a larger maxSeq");
         }
-        int C = a.hidden();
-        int V = a.vocab();
+        int C = a.hiddenSize();
+        int V = a.vocabSize();
         int P = length;
         for (int i = 0; i < n; i++) {
             int tok = tokens[off + i];
@@ -137,32 +141,32 @@ public final class LlamaSession {
             }
             System.arraycopy(w.embedding(), tok * C, x, i * C, C);
             pos[i] = P + i;
-            lo[i] = 0;
+            lo[i] = Math.max(0, P + i - window + 1);
             hi[i] = P + i;
         }
         int KVD = a.kvDim();
-        for (int l = 0; l < a.layers(); l++) {
+        for (int l = 0; l < a.numLayers(); l++) {
             LayerWeights lw = w.layer(l);
             float[] kc = kCache[l];
             float[] vc = vCache[l];
-            RmsNorm.forward(ln, 0, null, 0, x, 0, lw.attnNorm(), n, C, a.rmsNormEps());
+            RmsNorm.forward(ln, 0, null, 0, x, 0, lw.attnNorm(), n, C, eps);
             linear(l, TargetModule.Q, lw.q(), q, 0, ln, n);
             linear(l, TargetModule.K, lw.k(), kc, P * KVD, ln, n);
             linear(l, TargetModule.V, lw.v(), vc, P * KVD, ln, n);
-            rope.forward(q, 0, pos, 0, n, a.heads());
-            rope.forward(kc, P * KVD, pos, 0, n, a.kvHeads());
+            rope.forward(q, 0, pos, 0, n, a.numHeads());
+            rope.forward(kc, P * KVD, pos, 0, n, a.numKvHeads());
             Attention.forward(kern, att, 0, probs, 0, false, q, 0, kc, 0, vc, 0, lo, hi, 0, n, P + n,
-                    a.heads(), a.kvHeads(), a.headDim());
+                    a.numHeads(), a.numKvHeads(), a.headDim());
             linear(l, TargetModule.O, lw.o(), proj, 0, att, n);
             for (int i = 0; i < n * C; i++) x[i] += proj[i];
-            RmsNorm.forward(ln, 0, null, 0, x, 0, lw.mlpNorm(), n, C, a.rmsNormEps());
+            RmsNorm.forward(ln, 0, null, 0, x, 0, lw.mlpNorm(), n, C, eps);
             linear(l, TargetModule.GATE, lw.gate(), gate, 0, ln, n);
             linear(l, TargetModule.UP, lw.up(), up, 0, ln, n);
-            SwiGlu.forward(gate, gate, up, n * a.ffn());
+            SwiGlu.forward(gate, gate, up, n * a.intermediateSize());
             linear(l, TargetModule.DOWN, lw.down(), proj, 0, gate, n);
             for (int i = 0; i < n * C; i++) x[i] += proj[i];
         }
-        RmsNorm.forward(ln, 0, null, 0, x, 0, w.finalNorm(), n, C, a.rmsNormEps());
+        RmsNorm.forward(ln, 0, null, 0, x, 0, w.finalNorm(), n, C, eps);
         length += n;
     }
 

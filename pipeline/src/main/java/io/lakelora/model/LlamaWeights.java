@@ -13,21 +13,21 @@ import java.util.SplittableRandom;
  * never quantized, as bitsandbytes leaves the output layer in full precision). Read-only after construction.
  */
 public final class LlamaWeights {
-    private final LlamaArch arch;
+    private final ModelConfig arch;
     private final float[] embedding; // (V, C)
     private final List<LayerWeights> layers;
     private final float[] finalNorm; // (C)
     private final FrozenLinear lmHead; // (V, C)
 
-    public LlamaWeights(LlamaArch arch, float[] embedding, List<LayerWeights> layers, float[] finalNorm,
+    public LlamaWeights(ModelConfig arch, float[] embedding, List<LayerWeights> layers, float[] finalNorm,
                         FrozenLinear lmHead) {
-        int V = arch.vocab();
-        int C = arch.hidden();
+        int V = arch.vocabSize();
+        int C = arch.hiddenSize();
         if (embedding.length != (long) V * C) {
             throw new IllegalArgumentException("embed_tokens has " + embedding.length + " values, expected " + V + "x" + C);
         }
-        if (layers.size() != arch.layers()) {
-            throw new IllegalArgumentException("expected " + arch.layers() + " layers, got " + layers.size());
+        if (layers.size() != arch.numLayers()) {
+            throw new IllegalArgumentException("expected " + arch.numLayers() + " layers, got " + layers.size());
         }
         if (finalNorm.length != C) throw new IllegalArgumentException("norm.weight must have " + C + " values");
         if (lmHead.outFeatures() != V || lmHead.inFeatures() != C) {
@@ -42,28 +42,39 @@ public final class LlamaWeights {
         this.lmHead = lmHead;
     }
 
-    private static void checkLayer(LlamaArch a, int l, LayerWeights w) {
-        int C = a.hidden();
+    private static void checkLayer(ModelConfig a, int l, LayerWeights w) {
+        int C = a.hiddenSize();
         if (w.attnNorm().length != C || w.mlpNorm().length != C) {
             throw new IllegalArgumentException("layer " + l + ": layernorm weights must have " + C + " values");
         }
         for (TargetModule m : TargetModule.values()) {
             FrozenLinear lin = w.linear(m);
-            int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.ffn());
-            int out = io.lakelora.lora.AdapterLayout.outFeatures(m, C, a.qDim(), a.kvDim(), a.ffn());
+            int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.intermediateSize());
+            int out = io.lakelora.lora.AdapterLayout.outFeatures(m, C, a.qDim(), a.kvDim(), a.intermediateSize());
             if (lin.inFeatures() != in || lin.outFeatures() != out) {
                 throw new IllegalArgumentException("layer " + l + " " + m.peftName() + " is " + lin.outFeatures() + "x"
                         + lin.inFeatures() + ", expected " + out + "x" + in);
             }
-            boolean wantBias = a.attentionBias() && (m == TargetModule.Q || m == TargetModule.K || m == TargetModule.V);
+            boolean wantBias = hasBias(a, m);
             if (lin.hasBias() != wantBias) {
                 throw new IllegalArgumentException("layer " + l + " " + m.peftName() + (wantBias ? " needs" : " must not have")
-                        + " a bias (attention_bias=" + a.attentionBias() + ")");
+                        + " a bias (" + a.architecture().hfClass() + ", attention_bias=" + a.attentionBias()
+                        + ", mlp_bias=" + a.mlpBias() + ")");
             }
         }
     }
 
-    public LlamaArch arch() { return arch; }
+    public ModelConfig arch() { return arch; }
+
+    /** Whether linear {@code m} has a bias under {@code cfg}: q/k/v with attention_bias (Qwen2), o_proj with Llama's
+     * attention_bias, the MLP with mlp_bias. */
+    public static boolean hasBias(ModelConfig cfg, TargetModule m) {
+        return switch (m) {
+            case Q, K, V -> cfg.attentionBias();
+            case O -> cfg.oProjBias();
+            case GATE, UP, DOWN -> cfg.mlpBias();
+        };
+    }
 
     /** (V, C) token embeddings; do not modify. */
     public float[] embedding() { return embedding; }
@@ -103,19 +114,19 @@ public final class LlamaWeights {
      * 1 + std * noise; biases std * noise), layer by layer, each linear quantized right away when {@code quantizer} is
      * non-null, so the fp32 copy of only one matrix exists at a time. For tests and benchmarks.
      */
-    public static LlamaWeights random(LlamaArch a, long seed, float std, WeightQuantizer quantizer) {
+    public static LlamaWeights random(ModelConfig a, long seed, float std, WeightQuantizer quantizer) {
         SplittableRandom rnd = new SplittableRandom(seed);
-        int V = a.vocab();
-        int C = a.hidden();
+        int V = a.vocabSize();
+        int C = a.hiddenSize();
         float[] emb = uniform(rnd, V * C, std);
         List<LayerWeights> layers = new ArrayList<>();
-        for (int l = 0; l < a.layers(); l++) {
+        for (int l = 0; l < a.numLayers(); l++) {
             FrozenLinear[] lin = new FrozenLinear[TargetModule.values().length];
             for (TargetModule m : TargetModule.values()) {
-                int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.ffn());
-                int out = io.lakelora.lora.AdapterLayout.outFeatures(m, C, a.qDim(), a.kvDim(), a.ffn());
+                int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.intermediateSize());
+                int out = io.lakelora.lora.AdapterLayout.outFeatures(m, C, a.qDim(), a.kvDim(), a.intermediateSize());
                 float[] w = uniform(rnd, Math.multiplyExact(out, in), std);
-                boolean bias = a.attentionBias() && (m == TargetModule.Q || m == TargetModule.K || m == TargetModule.V);
+                boolean bias = hasBias(a, m);
                 float[] b = bias ? uniform(rnd, out, std) : null;
                 lin[m.ordinal()] = quantizer == null ? FrozenLinear.dense(out, in, w, b)
                         : FrozenLinear.quantized(quantizer.quantize(w, out, in), b);
@@ -124,7 +135,7 @@ public final class LlamaWeights {
                     lin[4], lin[5], lin[6]));
         }
         float[] fn = norm(rnd, C, std);
-        FrozenLinear head = a.tiedEmbeddings() ? FrozenLinear.denseView(V, C, emb, 0)
+        FrozenLinear head = a.tieWordEmbeddings() ? FrozenLinear.denseView(V, C, emb, 0)
                 : FrozenLinear.dense(V, C, uniform(rnd, V * C, std), null);
         return new LlamaWeights(a, emb, layers, fn, head);
     }

@@ -20,10 +20,10 @@ public record LoraAdapter(LoraSpec spec, AdapterLayout layout, float[] params) {
     }
 
     /** Checks that the adapter fits a model of shape {@code a} (same layers and widths). */
-    public void checkFits(LlamaArch a) {
-        if (layout.numLayers() != a.layers()) {
+    public void checkFits(ModelConfig a) {
+        if (layout.numLayers() != a.numLayers()) {
             throw new IllegalArgumentException("the LoRA adapter has " + layout.numLayers() + " layers, the model has "
-                    + a.layers() + ". Fix: use an adapter trained for this base model");
+                    + a.numLayers() + ". Fix: use an adapter trained for this base model");
         }
         AdapterLayout expected = spec.layout(a);
         for (int i = 0; i < expected.tensors().size(); i++) {

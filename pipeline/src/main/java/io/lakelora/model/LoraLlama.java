@@ -28,13 +28,15 @@ import java.util.Arrays;
  */
 public final class LoraLlama implements TrainableModel {
     private final LlamaWeights w;
-    private final LlamaArch a;
+    private final ModelConfig a;
     private final LoraSpec spec;
     private final AdapterLayout layout;
     private final Kernels kern;
     private final boolean recompute;
     private final Rope rope;
     private final LmHeadLoss head;
+    private final float eps;
+    private final int window; // sliding window (Mistral), or Integer.MAX_VALUE
 
     // capacity
     private int capN = -1;
@@ -59,7 +61,9 @@ public final class LoraLlama implements TrainableModel {
         this.kern = kernels;
         this.recompute = recompute;
         this.rope = new Rope(a.ropeInvFreq());
-        this.head = new LmHeadLoss(a.hidden(), a.vocab());
+        this.head = new LmHeadLoss(a.hiddenSize(), a.vocabSize());
+        this.eps = (float) a.rmsNormEps();
+        this.window = a.slidingWindow() == null ? Integer.MAX_VALUE : a.slidingWindow();
     }
 
     @Override
@@ -74,21 +78,21 @@ public final class LoraLlama implements TrainableModel {
         final float[] ln1, rstd1, q, k, v, probs, att, res, ln2, rstd2, gate, up, h;
         final float[][] u = new float[TargetModule.values().length][]; // (N, R) per targeted module
 
-        LayerActs(LlamaArch a, AdapterLayout layout, int N, int B, int T) {
-            int C = a.hidden();
+        LayerActs(ModelConfig a, AdapterLayout layout, int N, int B, int T) {
+            int C = a.hiddenSize();
             ln1 = new float[N * C];
             rstd1 = new float[N];
             q = new float[N * a.qDim()];
             k = new float[N * a.kvDim()];
             v = new float[N * a.kvDim()];
-            probs = new float[Math.multiplyExact(Math.multiplyExact(B * a.heads(), T), T)];
+            probs = new float[Math.multiplyExact(Math.multiplyExact(B * a.numHeads(), T), T)];
             att = new float[N * a.qDim()];
             res = new float[N * C];
             ln2 = new float[N * C];
             rstd2 = new float[N];
-            gate = new float[N * a.ffn()];
-            up = new float[N * a.ffn()];
-            h = new float[N * a.ffn()];
+            gate = new float[N * a.intermediateSize()];
+            up = new float[N * a.intermediateSize()];
+            h = new float[N * a.intermediateSize()];
             for (TargetModule m : layout.targets()) u[m.ordinal()] = new float[N * layout.rank()];
         }
     }
@@ -99,10 +103,10 @@ public final class LoraLlama implements TrainableModel {
         int nb = Math.max(B, capB);
         int nt = Math.max(T, capT);
         int nn = Math.multiplyExact(nb, nt);
-        int C = a.hidden();
-        acts = new LayerActs[recompute ? 1 : a.layers()];
+        int C = a.hiddenSize();
+        acts = new LayerActs[recompute ? 1 : a.numLayers()];
         for (int i = 0; i < acts.length; i++) acts[i] = new LayerActs(a, layout, nn, nb, nt);
-        resid = new float[a.layers() + 1][nn * C];
+        resid = new float[a.numLayers() + 1][nn * C];
         lnf = new float[nn * C];
         rstdf = new float[nn];
         pos = new int[nn];
@@ -116,11 +120,11 @@ public final class LoraLlama implements TrainableModel {
         dk = new float[nn * a.kvDim()];
         dv = new float[nn * a.kvDim()];
         datt = new float[nn * a.qDim()];
-        dgate = new float[nn * a.ffn()];
-        dup = new float[nn * a.ffn()];
-        dh = new float[nn * a.ffn()];
+        dgate = new float[nn * a.intermediateSize()];
+        dup = new float[nn * a.intermediateSize()];
+        dh = new float[nn * a.intermediateSize()];
         du = new float[nn * layout.rank()];
-        int maxIn = Math.max(C, Math.max(a.qDim(), a.ffn()));
+        int maxIn = Math.max(C, Math.max(a.qDim(), a.intermediateSize()));
         xdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
         dxdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
         attScratch = new float[nt * nt];
@@ -136,19 +140,19 @@ public final class LoraLlama implements TrainableModel {
         int B = batch.batchSize();
         int T = batch.seqLen();
         int N = B * T;
-        int C = a.hidden();
+        int C = a.hiddenSize();
         long count = prepare(batch);
         boolean drop = spec.dropout() > 0;
-        for (int l = 0; l < a.layers(); l++) {
+        for (int l = 0; l < a.numLayers(); l++) {
             layerForward(l, actsFor(l), resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
         }
         // lnf = rmsnorm(x_L); loss = sum over targets of CE(lnf W_head^T)
-        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.layers()], 0, w.finalNorm(), N, C, a.rmsNormEps());
+        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.numLayers()], 0, w.finalNorm(), N, C, eps);
         Arrays.fill(dlnf, 0, N * C, 0f);
         double loss = head.forwardBackward(kern, w.lmHead(), dlnf, lnf, targets, null, N, 1f);
         Arrays.fill(dresid, 0, N * C, 0f);
-        RmsNorm.backward(dresid, 0, dlnf, 0, resid[a.layers()], 0, w.finalNorm(), rstdf, 0, N, C);
-        for (int l = a.layers() - 1; l >= 0; l--) {
+        RmsNorm.backward(dresid, 0, dlnf, 0, resid[a.numLayers()], 0, w.finalNorm(), rstdf, 0, N, C);
+        for (int l = a.numLayers() - 1; l >= 0; l--) {
             if (recompute) layerForward(l, acts[0], resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
             layerBackward(l, actsFor(l), resid[l], params, grads, dropoutSeed, drop, B, T);
         }
@@ -162,10 +166,10 @@ public final class LoraLlama implements TrainableModel {
         int T = batch.seqLen();
         int N = B * T;
         long count = prepare(batch);
-        for (int l = 0; l < a.layers(); l++) {
+        for (int l = 0; l < a.numLayers(); l++) {
             layerForward(l, acts[0], resid[l], resid[l + 1], params, 0L, false, B, T);
         }
-        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.layers()], 0, w.finalNorm(), N, a.hidden(), a.rmsNormEps());
+        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.numLayers()], 0, w.finalNorm(), N, a.hiddenSize(), eps);
         double loss = head.forwardBackward(kern, w.lmHead(), null, lnf, targets, null, N, 0f);
         return new LossSum(loss, count);
     }
@@ -183,8 +187,8 @@ public final class LoraLlama implements TrainableModel {
     private long prepare(Batch batch) {
         int B = batch.batchSize();
         int T = batch.seqLen();
-        int V = a.vocab();
-        int C = a.hidden();
+        int V = a.vocabSize();
+        int C = a.hiddenSize();
         ensureCapacity(B, T);
         long count = 0;
         for (int b = 0; b < B; b++) {
@@ -209,7 +213,7 @@ public final class LoraLlama implements TrainableModel {
                 if (p < 0) throw new IllegalArgumentException("position_ids[" + b + "][" + t + "] = " + p + " < 0");
                 if (pid != null && p == 0) start = t;
                 pos[n] = p;
-                lo[n] = start;
+                lo[n] = Math.max(start, t - window + 1); // document start; Mistral's sliding window
                 hi[n] = t;
                 // position t predicts labels[t + 1] (HF shifts inside the model)
                 int target = t + 1 < T ? lab[t + 1] : Batch.IGNORE_INDEX;
@@ -223,15 +227,15 @@ public final class LoraLlama implements TrainableModel {
     private void layerForward(int l, LayerActs c, float[] xIn, float[] xOut, float[] params, long seed, boolean drop,
                               int B, int T) {
         int N = B * T;
-        int C = a.hidden();
-        int NH = a.heads();
-        int NKV = a.kvHeads();
+        int C = a.hiddenSize();
+        int NH = a.numHeads();
+        int NKV = a.numKvHeads();
         int HS = a.headDim();
         int QD = a.qDim();
         int KVD = a.kvDim();
         LayerWeights lw = w.layer(l);
         // ln1 = rmsnorm(x)                                              (N, C)
-        RmsNorm.forward(c.ln1, 0, c.rstd1, 0, xIn, 0, lw.attnNorm(), N, C, a.rmsNormEps());
+        RmsNorm.forward(c.ln1, 0, c.rstd1, 0, xIn, 0, lw.attnNorm(), N, C, eps);
         // q, k, v = ln1 W^T (+ b) + lora(ln1)                           (N, QD), (N, KVD), (N, KVD)
         linearForward(l, TargetModule.Q, lw.q(), c.q, c.ln1, c, params, seed, drop, N);
         linearForward(l, TargetModule.K, lw.k(), c.k, c.ln1, c, params, seed, drop, N);
@@ -248,12 +252,12 @@ public final class LoraLlama implements TrainableModel {
         linearForward(l, TargetModule.O, lw.o(), c.res, c.att, c, params, seed, drop, N);
         for (int i = 0; i < N * C; i++) c.res[i] += xIn[i];
         // ln2 = rmsnorm(res)                                            (N, C)
-        RmsNorm.forward(c.ln2, 0, c.rstd2, 0, c.res, 0, lw.mlpNorm(), N, C, a.rmsNormEps());
+        RmsNorm.forward(c.ln2, 0, c.rstd2, 0, c.res, 0, lw.mlpNorm(), N, C, eps);
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)                        (N, F)
         linearForward(l, TargetModule.GATE, lw.gate(), c.gate, c.ln2, c, params, seed, drop, N);
         linearForward(l, TargetModule.UP, lw.up(), c.up, c.ln2, c, params, seed, drop, N);
         // h = silu(gate) * up                                           (N, F)
-        SwiGlu.forward(c.h, c.gate, c.up, N * a.ffn());
+        SwiGlu.forward(c.h, c.gate, c.up, N * a.intermediateSize());
         // out = res + h Wd^T + lora(h)                                  (N, C)
         linearForward(l, TargetModule.DOWN, lw.down(), xOut, c.h, c, params, seed, drop, N);
         for (int i = 0; i < N * C; i++) xOut[i] += c.res[i];
@@ -263,10 +267,10 @@ public final class LoraLlama implements TrainableModel {
     private void layerBackward(int l, LayerActs c, float[] xIn, float[] params, float[] grads, long seed,
                                boolean drop, int B, int T) {
         int N = B * T;
-        int C = a.hidden();
-        int F = a.ffn();
-        int NH = a.heads();
-        int NKV = a.kvHeads();
+        int C = a.hiddenSize();
+        int F = a.intermediateSize();
+        int NH = a.numHeads();
+        int NKV = a.numKvHeads();
         int HS = a.headDim();
         int QD = a.qDim();
         int KVD = a.kvDim();

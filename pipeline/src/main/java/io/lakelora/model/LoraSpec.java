@@ -38,7 +38,7 @@ public record LoraSpec(int r, float scaling, float dropout, Set<TargetModule> ta
     public LoraSpec withoutDropout() { return new LoraSpec(r, scaling, 0f, targets); }
 
     /** The slab layout of this spec's adapter on a model of shape {@code a}. */
-    public AdapterLayout layout(LlamaArch a) {
-        return new AdapterLayout(a.layers(), a.hidden(), a.qDim(), a.kvDim(), a.ffn(), r, targets);
+    public AdapterLayout layout(ModelConfig a) {
+        return new AdapterLayout(a.numLayers(), a.hiddenSize(), a.qDim(), a.kvDim(), a.intermediateSize(), r, targets);
     }
 }

@@ -17,7 +17,7 @@ import org.junit.jupiter.api.Test;
 /** The KV-cache inference path against the double reference and the training forward. */
 class LlamaSessionTest {
     static final int V = 40;
-    final LlamaArch arch = LlamaArch.of(V, 16, 24, 2, 4, 2, true).withAttentionBias(true);
+    final ModelConfig arch = TestConfigs.qwen2(V, 16, 24, 2, 4, 2, true);
     final LlamaWeights weights = LlamaWeights.random(arch, 11, 0.3f, null);
     final LoraSpec spec = LoraSpec.of(2, 4.0, false, 0.0, EnumSet.of(TargetModule.Q, TargetModule.O, TargetModule.UP));
     final float[] params = GradCheck.randn(new SplittableRandom(12), spec.layout(arch).size(), 0.3);

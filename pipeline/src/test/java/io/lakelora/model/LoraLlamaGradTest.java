@@ -65,7 +65,7 @@ class LoraLlamaGradTest {
 
     @Test
     void gqaUntiedAllLinear() {
-        LlamaArch a = LlamaArch.of(V, 16, 20, 2, 4, 2, false);
+        ModelConfig a = TestConfigs.llama(V, 16, 20, 2, 4, 2, false);
         LlamaWeights w = LlamaWeights.random(a, 1, 0.3f, null);
         LoraSpec spec = LoraSpec.of(3, 6.0, false, 0.0, EnumSet.allOf(TargetModule.class));
         check(w, spec, batch(new SplittableRandom(2), 2, 6, false), 0, false, 1e-4);
@@ -73,15 +73,25 @@ class LoraLlamaGradTest {
 
     @Test
     void tiedQwen2BiasesRsLoraDropoutPackedRecompute() {
-        LlamaArch a = LlamaArch.of(V, 16, 20, 2, 4, 1, true).withAttentionBias(true);
+        ModelConfig a = TestConfigs.qwen2(V, 16, 20, 2, 4, 1, true);
         LlamaWeights w = LlamaWeights.random(a, 3, 0.3f, null);
         LoraSpec spec = LoraSpec.of(4, 8.0, true, 0.2, EnumSet.allOf(TargetModule.class));
         check(w, spec, batch(new SplittableRandom(4), 2, 7, true), 99, true, 1e-4);
     }
 
     @Test
+    void llamaAttentionAndMlpBiasesWithSlidingWindow() {
+        ModelConfig a = TestConfigs.llama(V, 16, 20, 2, 4, 2, false).toBuilder().attentionBias(true).mlpBias(true)
+                .slidingWindow(3).build();
+        LlamaWeights w = LlamaWeights.random(a, 9, 0.3f, null);
+        assertEquals(true, w.layer(0).o().hasBias() && w.layer(1).down().hasBias());
+        LoraSpec spec = LoraSpec.of(2, 3.0, false, 0.0, EnumSet.allOf(TargetModule.class));
+        check(w, spec, batch(new SplittableRandom(10), 1, 8, true), 0, false, 1e-4);
+    }
+
+    @Test
     void nf4BaseMhaSubsetOfTargets() {
-        LlamaArch a = LlamaArch.of(V, 16, 24, 2, 2, 2, false);
+        ModelConfig a = TestConfigs.llama(V, 16, 24, 2, 2, 2, false);
         LlamaWeights w = LlamaWeights.random(a, 5, 0.3f, TestQuant::nf4);
         assertEquals(true, w.layer(0).q().isQuantized());
         LoraSpec spec = LoraSpec.of(2, 4.0, false, 0.0, EnumSet.of(TargetModule.Q, TargetModule.V, TargetModule.DOWN));
@@ -90,7 +100,7 @@ class LoraLlamaGradTest {
 
     @Test
     void recomputeGivesIdenticalGradientsAndBackwardAccumulates() {
-        LlamaArch a = LlamaArch.of(V, 16, 20, 2, 4, 2, false);
+        ModelConfig a = TestConfigs.llama(V, 16, 20, 2, 4, 2, false);
         LlamaWeights w = LlamaWeights.random(a, 7, 0.3f, null);
         LoraSpec spec = LoraSpec.of(2, 4.0, false, 0.1, EnumSet.allOf(TargetModule.class));
         Batch batch = batch(new SplittableRandom(8), 2, 6, false);
@@ -116,7 +126,7 @@ class LoraLlamaGradTest {
 
     @Test
     void badInputsAreRejected() {
-        LlamaArch a = LlamaArch.of(V, 8, 8, 1, 2, 2, true);
+        ModelConfig a = TestConfigs.llama(V, 8, 8, 1, 2, 2, true);
         LoraLlama m = new LoraLlama(LlamaWeights.random(a, 1, 0.1f, null),
                 LoraSpec.of(2, 2, false, 0, Set.of(TargetModule.Q)), new ScalarKernels(), false);
         float[] p = new float[m.layout().size()];

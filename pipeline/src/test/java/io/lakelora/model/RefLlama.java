@@ -12,7 +12,7 @@ import io.lakelora.train.Batch;
  * function, which defines which elements are dropped). The oracle for whole-model finite-difference gradient checks.
  */
 final class RefLlama {
-    private final LlamaArch a;
+    private final ModelConfig a;
     private final double[] emb;      // (V, C)
     private final double[][][] wts;  // [L][module] (OUT, IN)
     private final double[][][] bias; // [L][module] or null
@@ -27,7 +27,7 @@ final class RefLlama {
         this.spec = spec;
         this.layout = spec.layout(a);
         emb = d(w.embedding());
-        int L = a.layers();
+        int L = a.numLayers();
         int M = TargetModule.values().length;
         wts = new double[L][M][];
         bias = new double[L][M][];
@@ -63,7 +63,7 @@ final class RefLlama {
     }
 
     private double sequenceLoss(double[] p, Batch batch, int b, int T, long seed, boolean dropout) {
-        int C = a.hidden();
+        int C = a.hiddenSize();
         int[] ids = batch.inputIds()[b];
         int[] pos = new int[T];
         int[] start = new int[T];
@@ -71,19 +71,19 @@ final class RefLlama {
         for (int t = 0; t < T; t++) {
             pos[t] = batch.positionIds() == null ? t : batch.positionIds()[b][t];
             if (batch.positionIds() != null && pos[t] == 0) s = t;
-            start[t] = s;
+            start[t] = a.slidingWindow() == null ? s : Math.max(s, t - a.slidingWindow() + 1);
         }
         double[][] x = new double[T][];
         for (int t = 0; t < T; t++) x[t] = java.util.Arrays.copyOfRange(emb, ids[t] * C, ids[t] * C + C);
-        for (int l = 0; l < a.layers(); l++) {
+        for (int l = 0; l < a.numLayers(); l++) {
             double[][] h = new double[T][];
             for (int t = 0; t < T; t++) h[t] = rms(x[t], n1[l]);
             double[][] q = lin(p, l, TargetModule.Q, h, b, T, seed, dropout);
             double[][] k = lin(p, l, TargetModule.K, h, b, T, seed, dropout);
             double[][] v = lin(p, l, TargetModule.V, h, b, T, seed, dropout);
             for (int t = 0; t < T; t++) {
-                rope(q[t], a.heads(), pos[t]);
-                rope(k[t], a.kvHeads(), pos[t]);
+                rope(q[t], a.numHeads(), pos[t]);
+                rope(k[t], a.numKvHeads(), pos[t]);
             }
             double[][] att = attention(q, k, v, start, T);
             double[][] o = lin(p, l, TargetModule.O, att, b, T, seed, dropout);
@@ -92,7 +92,7 @@ final class RefLlama {
             double[][] g = lin(p, l, TargetModule.GATE, h, b, T, seed, dropout);
             double[][] u = lin(p, l, TargetModule.UP, h, b, T, seed, dropout);
             for (int t = 0; t < T; t++) {
-                for (int f = 0; f < a.ffn(); f++) g[t][f] = g[t][f] / (1 + Math.exp(-g[t][f])) * u[t][f];
+                for (int f = 0; f < a.intermediateSize(); f++) g[t][f] = g[t][f] / (1 + Math.exp(-g[t][f])) * u[t][f];
             }
             double[][] dn = lin(p, l, TargetModule.DOWN, g, b, T, seed, dropout);
             for (int t = 0; t < T; t++) for (int c = 0; c < C; c++) x[t][c] += dn[t][c];
@@ -103,9 +103,9 @@ final class RefLlama {
             int target = labels[t + 1];
             if (target == Batch.IGNORE_INDEX) continue;
             double[] h = rms(x[t], nf);
-            double[] z = new double[a.vocab()];
+            double[] z = new double[a.vocabSize()];
             double max = Double.NEGATIVE_INFINITY;
-            for (int v = 0; v < a.vocab(); v++) {
+            for (int v = 0; v < a.vocabSize(); v++) {
                 for (int c = 0; c < C; c++) z[v] += h[c] * head[v * C + c];
                 max = Math.max(max, z[v]);
             }
@@ -119,7 +119,7 @@ final class RefLlama {
     private double[] rms(double[] x, double[] w) {
         double ss = 0;
         for (double v : x) ss += v * v;
-        double r = 1 / Math.sqrt(ss / x.length + a.rmsNormEps());
+        double r = 1 / Math.sqrt(ss / x.length + (float) a.rmsNormEps());
         double[] o = new double[x.length];
         for (int i = 0; i < x.length; i++) o[i] = w[i] * x[i] * r;
         return o;
@@ -179,9 +179,9 @@ final class RefLlama {
     }
 
     private double[][] attention(double[][] q, double[][] k, double[][] v, int[] start, int T) {
-        int NH = a.heads();
+        int NH = a.numHeads();
         int HS = a.headDim();
-        int rep = NH / a.kvHeads();
+        int rep = NH / a.numKvHeads();
         double[][] out = new double[T][NH * HS];
         for (int h = 0; h < NH; h++) {
             int kv = h / rep;

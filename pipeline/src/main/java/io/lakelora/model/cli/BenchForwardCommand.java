@@ -3,9 +3,10 @@ package io.lakelora.model.cli;
 import io.lakelora.cli.BaseCommand;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.kernel.Kernels;
-import io.lakelora.model.LlamaArch;
+import io.lakelora.model.Architecture;
 import io.lakelora.model.LlamaSession;
 import io.lakelora.model.LlamaWeights;
+import io.lakelora.model.ModelConfig;
 import io.lakelora.model.WeightQuantizer;
 import io.lakelora.quant.QuantType;
 import java.io.PrintStream;
@@ -45,7 +46,9 @@ public final class BenchForwardCommand extends BaseCommand {
         if (layers <= 0 || promptTokens <= 0 || decodeTokens <= 0) {
             throw new IllegalArgumentException("--layers, --prompt-tokens and --decode-tokens must be > 0");
         }
-        LlamaArch arch = LlamaArch.of(32000, 2048, 5632, layers, 32, 4, false);
+        ModelConfig arch = ModelConfig.builder(Architecture.LLAMA).vocabSize(32000).hiddenSize(2048)
+                .intermediateSize(5632).numLayers(layers).numHeads(32).numKvHeads(4).rmsNormEps(1e-5)
+                .maxPositionEmbeddings(2048).build();
         Kernels kern = KernelProvider.get();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", "TinyLlama-1.1B shape, random weights, " + layers + " layers");
@@ -69,13 +72,13 @@ public final class BenchForwardCommand extends BaseCommand {
         return out;
     }
 
-    private Map<String, Object> run(LlamaArch arch, Kernels kern, QuantType type) {
+    private Map<String, Object> run(ModelConfig arch, Kernels kern, QuantType type) {
         log("[bench-forward] building " + type.id() + " weights ...");
         long t0 = System.nanoTime();
         WeightQuantizer wq = ModelLoading.quantizer(type);
         LlamaWeights w = LlamaWeights.random(arch, seed, 0.02f, wq);
         double buildS = (System.nanoTime() - t0) / 1e9;
-        int[] prompt = new SplittableRandom(seed).ints(promptTokens, 0, arch.vocab()).toArray();
+        int[] prompt = new SplittableRandom(seed).ints(promptTokens, 0, arch.vocabSize()).toArray();
         LlamaSession s = new LlamaSession(w, kern, null, promptTokens + decodeTokens + 1, promptTokens);
         // warm-up: a short chunk and a decode step
         s.forward(new int[] {1, 2, 3, 4});
@@ -86,7 +89,7 @@ public final class BenchForwardCommand extends BaseCommand {
         long p1 = System.nanoTime();
         int[] one = new int[1];
         for (int i = 0; i < decodeTokens; i++) {
-            one[0] = (7 * i + 11) % arch.vocab();
+            one[0] = (7 * i + 11) % arch.vocabSize();
             s.forward(one);
         }
         long p2 = System.nanoTime();
@@ -98,7 +101,9 @@ public final class BenchForwardCommand extends BaseCommand {
         r.put("prefill_tok_s", round(promptTokens / ((p1 - p0) / 1e9)));
         r.put("decode_tok_s", round(decodeTokens / ((p2 - p1) / 1e9)));
         // decoder layers only (the prompt pass applies the head to its last token only); attention scores excluded
-        double flopsPerToken = 2.0 * (arch.parameterCount() - (long) arch.vocab() * arch.hidden() * 2 - arch.hidden());
+        long C = arch.hiddenSize();
+        long perLayer = C * arch.qDim() * 2 + 2 * C * arch.kvDim() + 3 * C * arch.intermediateSize();
+        double flopsPerToken = 2.0 * perLayer * arch.numLayers();
         r.put("prefill_gflop_s", round(flopsPerToken * promptTokens / ((p1 - p0) / 1e9) / 1e9));
         log("[bench-forward] " + r);
         return r;

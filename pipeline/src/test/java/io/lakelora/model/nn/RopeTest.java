@@ -3,14 +3,17 @@ package io.lakelora.model.nn;
 import static io.lakelora.model.nn.GradCheck.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.lakelora.model.LlamaArch;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
 class RopeTest {
     static final int N = 4, NHX = 2, HS = 8;
     static final int[] POS = {0, 5, 17, 300};
-    static final double[] INV = LlamaArch.defaultInvFreq(HS, 10000.0);
+    static final double[] INV = new double[HS / 2];
+
+    static { // HF: inv_freq = 1 / theta^(arange(0, d, 2) / d) in fp32
+        for (int i = 0; i < HS / 2; i++) INV[i] = 1f / (float) Math.pow(10000.0, (float) (2 * i) / HS);
+    }
 
     /** HF apply_rotary_pos_emb in double: x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x2, x1). */
     static double[] ref(double[] x) {
