@@ -1,9 +1,13 @@
 package io.lakelora.model.cli;
 
+import io.lakelora.model.LlamaLoader;
+import io.lakelora.model.LlamaWeights;
+import io.lakelora.model.LoraAdapter;
 import io.lakelora.model.WeightQuantizer;
 import io.lakelora.quant.QuantType;
+import java.nio.file.Path;
 
-/** Shared option handling of the model commands. */
+/** Shared option handling of the model commands ({@code --quant}, {@code --adapter}). */
 final class ModelLoading {
     private ModelLoading() {}
 
@@ -14,5 +18,25 @@ final class ModelLoading {
             default -> throw new UnsupportedOperationException("--quant " + type.id() + " is not available yet: the "
                     + "quantizer has not landed in this build. Fix: use --quant none");
         };
+    }
+
+    /** Loads the base model, quantizing its linear layers as {@code --quant} says, with a progress line on stderr. */
+    static LlamaWeights loadWeights(Path model, String quant) {
+        QuantType type = QuantType.parse(quant);
+        if (type != QuantType.NONE && type != QuantType.NF4) {
+            throw new IllegalArgumentException("--quant must be none or nf4, got " + quant);
+        }
+        long t0 = System.nanoTime();
+        LlamaWeights w = LlamaLoader.load(model, quantizer(type));
+        System.err.printf("[lakelora] loaded %s (%s, %.1f MB resident) in %.1f s%n", model, type.id(),
+                w.residentBytes() / 1e6, (System.nanoTime() - t0) / 1e9);
+        return w;
+    }
+
+    /** The PEFT adapter in {@code dir} for {@code weights}, or null when no {@code --adapter} was given. */
+    static LoraAdapter loadAdapter(Path dir, LlamaWeights weights) {
+        if (dir == null) return null;
+        throw new UnsupportedOperationException("--adapter is not available yet: PEFT adapter import has not landed in "
+                + "this build. Fix: run without --adapter");
     }
 }
