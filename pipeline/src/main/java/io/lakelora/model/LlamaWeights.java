@@ -95,18 +95,19 @@ public final class LlamaWeights {
         return b;
     }
 
-    /** Bytes of the linear layers only, and their bits per parameter. */
+    /** Storage bits per parameter of the decoder's linear weights (32 when dense; codebooks and biases excluded). */
     public double linearBitsPerParam() {
-        long bytes = 0;
+        double bits = 0;
         long params = 0;
         for (LayerWeights w : layers) {
             for (TargetModule m : TargetModule.values()) {
                 FrozenLinear lin = w.linear(m);
-                bytes += lin.residentBytes() - (lin.hasBias() ? 4L * lin.outFeatures() : 0);
-                params += (long) lin.outFeatures() * lin.inFeatures();
+                long n = (long) lin.outFeatures() * lin.inFeatures();
+                bits += lin.isQuantized() ? lin.quantizedWeight().bitsPerParam() * n : 32.0 * n;
+                params += n;
             }
         }
-        return 8.0 * bytes / params;
+        return bits / params;
     }
 
     /**

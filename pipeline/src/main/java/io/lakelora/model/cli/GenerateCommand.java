@@ -3,10 +3,10 @@ package io.lakelora.model.cli;
 import io.lakelora.cli.BaseCommand;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.Generator;
+import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.LlamaSession;
 import io.lakelora.model.LlamaWeights;
 import io.lakelora.model.ModelConfig;
-import io.lakelora.model.ModelDir;
 import io.lakelora.tokenizer.Tokenizer;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -65,9 +65,8 @@ public final class GenerateCommand extends BaseCommand {
     @Override
     protected Map<String, Object> execute() {
         if (maxNewTokens < 0) throw new IllegalArgumentException("--max-new-tokens must be >= 0, got " + maxNewTokens);
-        ModelDir dir = ModelDir.open(model);
-        ModelConfig cfg = dir.config();
-        try (Tokenizer tok = dir.openTokenizer()) {
+        ModelConfig cfg = LlamaLoader.config(model);
+        try (Tokenizer tok = Tokenizer.load(model)) {
             int[] ids = promptIds(tok, cfg);
             LlamaWeights w = ModelLoading.loadWeights(model, quant);
             int capacity = ids.length + maxNewTokens;

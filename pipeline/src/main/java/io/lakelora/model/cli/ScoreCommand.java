@@ -5,9 +5,9 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakelora.cli.BadInputException;
 import io.lakelora.cli.BaseCommand;
 import io.lakelora.kernel.KernelProvider;
+import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.LlamaSession;
 import io.lakelora.model.LlamaWeights;
-import io.lakelora.model.ModelDir;
 import io.lakelora.tokenizer.Tokenizer;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -44,11 +44,11 @@ public final class ScoreCommand extends BaseCommand {
 
     @Override
     protected Map<String, Object> execute() {
-        ModelDir dir = ModelDir.open(model);
+        int vocab = LlamaLoader.config(model).vocabSize();
         List<int[]> seqs = new ArrayList<>();
         List<Integer> lineNos = new ArrayList<>();
-        try (Tokenizer tok = dir.openTokenizer()) {
-            readLines(tok, dir.config().vocabSize(), seqs, lineNos);
+        try (Tokenizer tok = Tokenizer.load(model)) {
+            readLines(tok, vocab, seqs, lineNos);
         }
         if (seqs.isEmpty()) {
             throw new BadInputException(input + " has no lines to score. Fix: one JSON object per line, "

@@ -65,6 +65,25 @@ class ModelCommandsTest {
     }
 
     @Test
+    void nf4IsTheDefaultAndAQuantizedDirectoryLoadsAsStored(@TempDir Path tmp) throws Exception {
+        JsonNode ids = golden().get("greedy").get("generated_ids");
+        // NF4+DQ keeps the first 20 greedy tokens of the fp32 golden text (Stories260KTest reports the full figures)
+        Run r = cli("generate", "--model", MODEL, "--prompt-ids", "1", "--max-new-tokens", "20", "--json");
+        assertEquals(ExitCodes.OK, r.code(), r.err());
+        assertTrue(r.err().contains("(nf4,"), r.err());
+        JsonNode j = JSON.readTree(r.out());
+        for (int i = 0; i < 20; i++) assertEquals(ids.get(i).asInt(), j.get("ids").get(i).asInt(), "token " + i);
+        Path q = tmp.resolve("q");
+        assertEquals(ExitCodes.OK, cli("quantize", "--model", MODEL, "--out", q.toString()).code());
+        Run stored = cli("generate", "--model", q.toString(), "--prompt-ids", "1", "--max-new-tokens", "20", "--json");
+        assertEquals(ExitCodes.OK, stored.code(), stored.err());
+        assertEquals(j.get("ids"), JSON.readTree(stored.out()).get("ids"));
+        Run mismatch = cli("generate", "--model", q.toString(), "--quant", "none");
+        assertEquals(ExitCodes.BAD_CONFIG, mismatch.code());
+        assertTrue(mismatch.err().contains("is stored quantized as nf4 but --quant none was asked"), mismatch.err());
+    }
+
+    @Test
     void scoreIdsAndTextLines(@TempDir Path tmp) throws Exception {
         Path in = tmp.resolve("in.jsonl");
         Files.writeString(in, "{\"input_ids\": [1, 403, 407, 261, 378]}\n\n{\"text\": \"Once upon a time\"}\n");
