@@ -51,16 +51,9 @@ public final class Attention {
                     int row = p0 + i * Tk;
                     int a = lo[winOff + i];
                     int b = hi[winOff + i];
-                    float max = Float.NEGATIVE_INFINITY;
-                    for (int j = a; j <= b; j++) max = Math.max(max, probs[row + j]);
-                    float sum = 0f;
-                    for (int j = a; j <= b; j++) {
-                        float e = (float) Math.exp(probs[row + j] - max);
-                        probs[row + j] = e;
-                        sum += e;
-                    }
-                    float inv = 1f / sum;
-                    for (int j = a; j <= b; j++) probs[row + j] *= inv;
+                    float max = VecMath.max(probs, row + a, b - a + 1);
+                    float sum = VecMath.expShiftSum(probs, row + a, b - a + 1, max);
+                    VecMath.scale(probs, row + a, b - a + 1, 1f / sum);
                     for (int j = kLo; j < a; j++) probs[row + j] = 0f;
                     for (int j = b + 1; j <= kHi; j++) probs[row + j] = 0f;
                 }
@@ -110,8 +103,7 @@ public final class Attention {
                 for (int i = i0; i < i1; i++) {
                     int pr = p0 + i * Tk;
                     int sr = i * Tk;
-                    float dot = 0f;
-                    for (int j = kLo; j <= kHi; j++) dot += probs[pr + j] * scratch[sr + j];
+                    float dot = VecMath.dot(probs, pr + kLo, scratch, sr + kLo, span);
                     for (int j = kLo; j <= kHi; j++) scratch[sr + j] = probs[pr + j] * (scratch[sr + j] - dot);
                 }
                 // forward: S = q_h k_h^T * scale  =>  dq_h += scale dS k_h ; dk_h += scale dS^T q_h

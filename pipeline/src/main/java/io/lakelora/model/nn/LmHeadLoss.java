@@ -63,18 +63,15 @@ public final class LmHeadLoss {
             head.forward(kern, logits, 0, xs, 0, m); // (m, V)
             for (int i = 0; i < m; i++) {
                 int o = i * V;
-                float max = Float.NEGATIVE_INFINITY;
-                for (int j = 0; j < V; j++) max = Math.max(max, logits[o + j]);
-                double sum = 0;
-                for (int j = 0; j < V; j++) sum += Math.exp(logits[o + j] - max);
-                double lse = max + Math.log(sum);
+                float max = VecMath.max(logits, o, V);
+                double lse = max + Math.log(VecMath.sumExpShift(logits, o, V, max));
                 int t = targets[rows[i]];
                 double loss = lse - logits[o + t];
                 total += loss;
                 if (tokenLoss != null) tokenLoss[rows[i]] = (float) loss;
                 if (dx != null) {
                     // d loss / d logits = softmax - onehot(target)
-                    for (int j = 0; j < V; j++) logits[o + j] = gradScale * (float) Math.exp(logits[o + j] - lse);
+                    VecMath.expShiftScale(logits, o, V, (float) lse, gradScale);
                     logits[o + t] -= gradScale;
                 }
             }

@@ -4,13 +4,9 @@ package io.lakelora.model.nn;
 public final class SwiGlu {
     private SwiGlu() {}
 
-    /** @param h (N, F) output; gate, up (N, F) the two projections (kept by the caller as the cache) */
+    /** @param h (N, F) output (may alias gate); gate, up (N, F) the two projections (the caller keeps them as the cache) */
     public static void forward(float[] h, float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[i];
-            float s = (float) (1.0 / (1.0 + Math.exp(-g)));
-            h[i] = g * s * up[i];
-        }
+        VecMath.swiglu(h, gate, up, n);
     }
 
     /**
@@ -18,11 +14,6 @@ public final class SwiGlu {
      * Accumulates into dgate and dup.
      */
     public static void backward(float[] dgate, float[] dup, float[] dh, float[] gate, float[] up, int n) {
-        for (int i = 0; i < n; i++) {
-            float g = gate[i];
-            float s = (float) (1.0 / (1.0 + Math.exp(-g)));
-            dup[i] += dh[i] * g * s;
-            dgate[i] += dh[i] * up[i] * s * (1f + g * (1f - s));
-        }
+        VecMath.swigluBackward(dgate, dup, dh, gate, up, n);
     }
 }
