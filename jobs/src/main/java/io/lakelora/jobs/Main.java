@@ -11,6 +11,7 @@ public final class Main {
     /** The Spark job commands (one line per command). */
     static List<Object> jobCommands() {
         List<Object> cmds = new ArrayList<>();
+        cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
         return cmds;
     }
 
