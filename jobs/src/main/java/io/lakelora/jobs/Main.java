@@ -12,6 +12,7 @@ public final class Main {
     static List<Object> jobCommands() {
         List<Object> cmds = new ArrayList<>();
         cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
+        cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());
         return cmds;
     }
 
