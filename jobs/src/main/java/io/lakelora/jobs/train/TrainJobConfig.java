@@ -19,7 +19,7 @@ public class TrainJobConfig extends CommonConfig {
 
     @JsonProperty("model") public Model model = new Model();
     @JsonProperty("data") public Data data = new Data();
-    @JsonProperty("lora") public LoraConfig lora = new LoraConfig(8, 16.0, 0.0, List.of("all-linear"), false, true, 0, "none");
+    @JsonProperty("lora") public LoraConfig lora = LoraConfig.of(8, 16.0, List.of("all-linear"));
     @JsonProperty("optimizer") public OptimizerConfig optimizer = OptimizerConfig.defaults();
     @JsonProperty("schedule") public ScheduleConfig schedule = ScheduleConfig.defaults();
     @JsonProperty("train") public Train train = new Train();
