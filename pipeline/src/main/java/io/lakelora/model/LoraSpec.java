@@ -1,6 +1,7 @@
 package io.lakelora.model;
 
 import io.lakelora.lora.AdapterLayout;
+import io.lakelora.lora.LoraConfig;
 import io.lakelora.lora.TargetModule;
 import java.util.EnumSet;
 import java.util.Set;
@@ -32,6 +33,11 @@ public record LoraSpec(int r, float scaling, float dropout, Set<TargetModule> ta
         if (!(alpha > 0)) throw new IllegalArgumentException("lora_alpha must be > 0, got " + alpha);
         double s = useRslora ? alpha / Math.sqrt(r) : alpha / r;
         return new LoraSpec(r, (float) s, (float) dropout, targets);
+    }
+
+    /** The numbers of a full LoRA config (r, lora_alpha with use_rslora, lora_dropout, target modules). */
+    public static LoraSpec of(LoraConfig cfg) {
+        return of(cfg.r(), cfg.loraAlpha(), cfg.useRslora(), cfg.loraDropout(), cfg.targets());
     }
 
     /** The same spec with dropout off (evaluation, gradient export). */

@@ -40,7 +40,9 @@ final class ModelLoading {
     /** The PEFT adapter in {@code dir} for {@code weights}, or null when no {@code --adapter} was given. */
     static LoraAdapter loadAdapter(Path dir, LlamaWeights weights) {
         if (dir == null) return null;
-        throw new UnsupportedOperationException("--adapter is not available yet: PEFT adapter import has not landed in "
-                + "this build. Fix: run without --adapter");
+        LoraAdapter a = LoraAdapter.load(dir, weights.arch());
+        System.err.printf("[lakelora] adapter %s: r=%d, scaling %.4g, %d tensors on %s%n", dir, a.spec().r(),
+                a.spec().scaling(), a.layout().tensors().size(), a.spec().targets());
+        return a;
     }
 }
