@@ -32,6 +32,19 @@ class ConfigFilesTest {
     }
 
     @Test
+    void notebooksAreDatabricksSourceWithWidgetsConfigAndJob() throws Exception {
+        Map<String, String> jobs = Map.of("01_prepare_corpus.scala", "PrepareCorpusJob.run(spark, cfg)",
+                "02_tokenize_pack.scala", "TokenizePackJob.run(spark, cfg)");
+        for (Map.Entry<String, String> e : jobs.entrySet()) {
+            String nb = Files.readString(Confs.root().resolve("notebooks").resolve(e.getKey()));
+            assertTrue(nb.startsWith("// Databricks notebook source\n"), e.getKey());
+            assertTrue(nb.contains("// COMMAND ----------") && nb.contains("dbutils.widgets.text(\"config\""), e.getKey());
+            assertTrue(nb.indexOf("dbutils.widgets") < nb.indexOf("ConfigLoader.load")
+                    && nb.indexOf("ConfigLoader.load") < nb.indexOf(e.getValue()), e.getKey() + ": widgets -> config -> job");
+        }
+    }
+
+    @Test
     void jobConfigsLoadAndValidate() {
         PrepareConfig p = Confs.load("01_prepare_corpus.yaml", PrepareConfig.class);
         p.validate();
