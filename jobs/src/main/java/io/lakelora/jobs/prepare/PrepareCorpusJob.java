@@ -294,8 +294,7 @@ public final class PrepareCorpusJob {
         Dataset<Row> signed = model.transform(feats)
                 .withColumn("hashes", org.apache.spark.sql.functions.transform(col("hashes"),
                         h -> org.apache.spark.ml.functions.vector_to_array(h, "float64").getItem(0)))
-                .withColumnRenamed("hashes", "_mh")
-                .persist(StorageLevel.MEMORY_AND_DISK());
+                .withColumnRenamed("hashes", "_mh"); // not cached: nothing here could unpersist it
         Dataset<Row> bandsAll = signed.select(col("doc_id"), explode(bandKeys).as("band"));
         Dataset<Row> bandsNew = signed.where(col("is_new").equalTo(1)).select(col("doc_id"), explode(bandKeys).as("band"));
         Dataset<Row> cand = bandsNew.as("a").join(bandsAll.as("b"), "band")
