@@ -56,8 +56,12 @@ class ConfigFilesTest {
         t.validate();
         assertEquals(256, t.pack.blockSize, "key=value overrides win");
         assertEquals("alpaca", t.template.fallback);
-        for (String env : List.of("env/local.yaml", "env/s3-compatible.yaml", "base.yaml")) {
-            ConfigLoader.load(List.of(Confs.conf(env)), List.of(), CommonConfig.class).validateCommon();
+        for (String env : List.of("base.yaml", "env/local.yaml", "env/s3-compatible.yaml", "env/s3.yaml",
+                "env/databricks.yaml", "env/k8s.yaml", "env/yarn.yaml")) {
+            // each environment layered over a job config still binds (no key the jobs do not know)
+            Confs.load("01_prepare_corpus.yaml", PrepareConfig.class);
+            ConfigLoader.load(List.of(Confs.conf("02_tokenize_pack.yaml"), Confs.conf(env)), List.of(),
+                    TokenizeConfig.class).validate();
         }
     }
 

@@ -13,11 +13,15 @@ import java.util.Objects;
  * {@code absmax[b] = nestedCode[absmaxCodes[b] & 0xff] * nestedAbsmax[b / nestedBlocksize] + nestedOffset}.
  * Without double quantization {@code absmax} holds fp32 values. Value: {@code code[nibble] * absmax[block]}.
  *
- * <p>INT8 (LLM.int8 baseline): one signed byte per element, {@code rowScale[r]} = row absmax, value = q * rowScale / 127.
+ * <p>INT8 (LLM.int8 baseline): one signed byte per element, {@code rowScale[r]} = row absmax (transformers' {@code SCB}),
+ * value = {@code (q * rowScale[r]) * INT8_DEQUANT_SCALE}, as bitsandbytes' {@code int8_vectorwise_dequant} computes it.
  *
  * <p>Instances are immutable by contract: arrays are never written after construction (frozen base weights).
  */
 public final class QuantizedMatrix {
+    /** 1/127 as bitsandbytes' {@code int8_vectorwise_dequant} writes it ({@code 7.874015718698502e-3}), in fp32. */
+    public static final float INT8_DEQUANT_SCALE = 7.874015718698502e-3f;
+
     private final QuantType type;
     private final int rows;
     private final int cols;
@@ -143,7 +147,7 @@ public final class QuantizedMatrix {
     public float get(int r, int c) {
         long i = (long) r * cols + c;
         if (type == QuantType.INT8) {
-            return packed[(int) i] * (rowScale[r] / 127f);
+            return (packed[(int) i] * rowScale[r]) * INT8_DEQUANT_SCALE;
         }
         int byt = packed[(int) (i >>> 1)] & 0xff;
         int nib = (i & 1) == 0 ? (byt >>> 4) : (byt & 0x0f);
@@ -172,13 +176,20 @@ public final class QuantizedMatrix {
         return b;
     }
 
-    /** Storage bits per parameter, excluding the fixed-size codebooks. */
-    public double bitsPerParam() {
-        long n = (long) rows * cols;
+    /**
+     * Bits of per-parameter storage: the codes plus the absmax (or double-quantized absmax) or row scales; the
+     * fixed-size codebooks and the offset are not counted.
+     */
+    public long storageBits() {
         long bits = 8L * packed.length;
         if (absmax != null) bits += 32L * absmax.length;
         if (absmaxCodes != null) bits += 8L * absmaxCodes.length + 32L * nestedAbsmax.length;
         if (rowScale != null) bits += 32L * rowScale.length;
-        return (double) bits / n;
+        return bits;
+    }
+
+    /** Storage bits per parameter, excluding the fixed-size codebooks ({@link #storageBits()} / rows / cols). */
+    public double bitsPerParam() {
+        return (double) storageBits() / ((long) rows * cols);
     }
 }

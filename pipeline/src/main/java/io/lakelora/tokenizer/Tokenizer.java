@@ -68,12 +68,12 @@ public final class Tokenizer implements AutoCloseable {
     private volatile boolean closed;
 
     private Tokenizer(Path source, HuggingFaceTokenizer hf, Vocab vocab, JsonNode tc, JsonNode gc, JsonNode mc,
-            String chatTemplateFile) {
+            String chatTemplateFile, String defaultBos, String defaultEos) {
         this.source = source;
         this.hf = hf;
         this.vocab = vocab;
-        this.bosToken = specialToken(tc, "bos_token", gc, mc, "bos_token_id");
-        this.eosToken = specialToken(tc, "eos_token", gc, mc, "eos_token_id");
+        this.bosToken = specialToken(tc, "bos_token", gc, mc, "bos_token_id", defaultBos);
+        this.eosToken = specialToken(tc, "eos_token", gc, mc, "eos_token_id", defaultEos);
         this.padToken = tokenText(tc.get("pad_token"));
         this.bosId = bosToken == null ? -1 : idOf(bosToken, "bos_token");
         this.eosId = eosToken == null ? -1 : idOf(eosToken, "eos_token");
@@ -108,8 +108,13 @@ public final class Tokenizer implements AutoCloseable {
         Objects.requireNonNull(modelDirOrTokenizerJson, "modelDirOrTokenizerJson");
         TokenizerFiles files = TokenizerFiles.locate(modelDirOrTokenizerJson);
         byte[] json;
+        String defaultBos = null;
+        String defaultEos = null;
         if (files.tokenizer().getFileName().toString().endsWith(".model")) {
-            json = SentencePieceConverter.toTokenizerJson(files.tokenizer());
+            SentencePieceConverter.Converted c = SentencePieceConverter.convert(files.tokenizer());
+            json = c.tokenizerJson();
+            defaultBos = c.bosPiece();
+            defaultEos = c.eosPiece();
         } else {
             json = TokenizerFiles.readMaybeGzip(files.tokenizer());
         }
@@ -136,7 +141,7 @@ public final class Tokenizer implements AutoCloseable {
                     + "). Fix: point at a tokenizer.json saved by a recent transformers/tokenizers", e);
         }
         try {
-            return new Tokenizer(files.tokenizer(), hf, vocab, tc, gc, mc, templateFile);
+            return new Tokenizer(files.tokenizer(), hf, vocab, tc, gc, mc, templateFile, defaultBos, defaultEos);
         } catch (RuntimeException e) {
             hf.close();
             throw e;
@@ -281,12 +286,15 @@ public final class Tokenizer implements AutoCloseable {
         return id;
     }
 
-    /** tokenizer_config's token text, else the token of generation_config / config.json's id. */
-    private String specialToken(JsonNode tc, String key, JsonNode gc, JsonNode mc, String idKey) {
+    /**
+     * tokenizer_config's token text, else the token of generation_config / config.json's id, else the SentencePiece
+     * model's piece ({@code fallback}).
+     */
+    private String specialToken(JsonNode tc, String key, JsonNode gc, JsonNode mc, String idKey, String fallback) {
         if (tc.has(key)) return tokenText(tc.get(key)); // explicit, even when null ("no such token")
         JsonNode id = gc.has(idKey) ? gc.get(idKey) : mc.get(idKey);
         if (id != null && id.isArray() && id.size() > 0) id = id.get(0);
-        if (id == null || !id.isInt()) return null;
+        if (id == null || !id.isInt()) return fallback;
         return vocab.idToToken[checkedId(id.intValue(), idKey)];
     }
 

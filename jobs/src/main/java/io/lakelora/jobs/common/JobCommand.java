@@ -27,16 +27,9 @@ public abstract class JobCommand<C extends CommonConfig> extends BaseCommand {
 
     protected abstract Class<C> configType();
 
-    /**
-     * Resolves and binds the config. A binding error is rethrown without its Jackson cause: that cause is an
-     * IOException, which {@link Cli#exitCodeFor} would map to INFRASTRUCTURE (4) instead of BAD_CONFIG (2).
-     */
+    /** Resolves and binds the config (unknown keys and wrong types fail naming the key). */
     protected C loadConfig() {
-        try {
-            return ConfigLoader.load(configs, overrides, configType());
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(e.getMessage());
-        }
+        return ConfigLoader.load(configs, overrides, configType());
     }
 
     /** For {@code main(String[])} of a job class (spark-submit): runs one command and exits only on failure. */
