@@ -95,9 +95,14 @@ public final class PrepareCorpusJob {
 
     /** Runs the job on a session (see {@link io.lakelora.jobs.common.SparkSessions}). */
     public static Result run(SparkSession spark, PrepareConfig cfg) {
+        return run(spark, cfg, null);
+    }
+
+    /** Runs the job under a given run id (null: a new one); a rerun with the same id replaces its job_runs record. */
+    public static Result run(SparkSession spark, PrepareConfig cfg, String runId) {
         cfg.validate();
         LakePaths lake = new LakePaths(cfg.lake.root);
-        JobRun run = new JobRun(JOB);
+        JobRun run = new JobRun(JOB, runId);
         run.mode = cfg.mode;
         run.configJson = ConfigLoader.toJson(cfg);
         log("[prepare] run " + run.runId + " mode " + cfg.mode + " lake " + lake.root());
