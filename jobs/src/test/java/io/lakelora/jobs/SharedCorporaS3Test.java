@@ -15,7 +15,6 @@ import java.nio.file.Files;
 import java.util.List;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.hadoop.fs.Path;
-import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -23,7 +22,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * Both jobs through s3a:// against a real S3 protocol server (s3proxy on 127.0.0.1, a separate process): the corpora
- * are uploaded with the S3A file system, read from S3, and every Delta table is written to S3.
+ * are uploaded with the S3A file system, read from S3, and every Delta table is written to S3. (Reruns and
+ * incremental runs are checked on a local lake in SharedCorporaLocalTest: the code paths are the same.)
  */
 class SharedCorporaS3Test {
     private static S3Proxy s3;
@@ -61,29 +61,6 @@ class SharedCorporaS3Test {
                 p.count(PrepareCorpusJob.KEPT));
         // the tables are objects in the bucket (s3proxy's filesystem backend keeps them as files)
         assertTrue(Files.isDirectory(s3.bucketDir("lake").resolve("lake/tables/token_blocks/_delta_log")), s3.logText());
-        // a new corpus file arrives: the incremental run reads only it; job 02 then reads only the new corpus_clean
-        // version (its change data feed) and packs only the two new stories
-        java.nio.file.Path local = Files.createTempFile("stories", ".txt");
-        Files.writeString(local, "Tom had a red kite. He flew it high over the hill until the wind went quiet."
-                + "<|endoftext|>Mia found a small shell on the beach and kept it in a box under her bed."
-                + "<|endoftext|>" + Files.readString(Assets.require("corpora/tinystories_sample.txt")).split(
-                        "<\\|endoftext\\|>")[0]);
-        fs.copyFromLocalFile(new Path(local.toUri()), new Path("s3a://lake/corpora/more/new_stories.txt"));
-        PrepareConfig more = PipelineChecks.prepareConfig(lake);
-        more.inputs = List.of(cfg.inputs.get(1));
-        more.inputs.get(0).path = "s3a://lake/corpora/more/";
-        PrepareCorpusJob.Result p2 = PrepareCorpusJob.run(spark, more);
-        assertEquals(3, p2.read());
-        assertEquals(2, p2.count(PrepareCorpusJob.KEPT));
-        assertEquals(1, p2.count(PrepareCorpusJob.EXACT_DUP), "the first story is already in corpus_clean");
-        TokenizePackJob.Result t2 = TokenizePackJob.run(spark, PipelineChecks.tokenizeConfig(lake));
-        assertEquals(2, t2.count("docs_read"));
-        assertEquals(2, t2.count("docs_packed"));
-        Row last = PipelineChecks.table(spark, lake, LakePaths.JOB_RUNS).where("job = '02_tokenize_pack'")
-                .orderBy(org.apache.spark.sql.functions.col("finished_at").desc()).first();
-        assertEquals(t2.runId(), last.getAs("run_id"));
-        assertEquals(t.count("blocks") + t2.count("blocks"),
-                PipelineChecks.table(spark, lake, LakePaths.TOKEN_BLOCKS).count());
-        assertEquals("nothing_new", TokenizePackJob.run(spark, PipelineChecks.tokenizeConfig(lake)).status());
+        assertEquals(t.count("blocks"), PipelineChecks.table(spark, lake, LakePaths.TOKEN_BLOCKS).count());
     }
 }
