@@ -135,9 +135,8 @@ public final class TrainJob {
                 cfg.lora.loraAlpha(), cfg.lora.useRslora(), cfg.lora.loraDropout(), cfg.lora.targets(),
                 cfg.train.threadsPerWorker, cfg.train.recompute);
         Path localModel = factory.localModelDir();
-        ModelDir modelDir = ModelDir.open(localModel);
-        ModelConfig mc = modelDir.config();
-        String baseSha = modelDir.weightsSha256();
+        ModelConfig mc = LlamaLoader.config(localModel); // also reads bases quantized by job 00
+        String baseSha = weightsSha256(localModel);
 
         DataOrder order = new DataOrder(nTrain, Math.min(cfg.train.globalBatchBlocks, nTrain), cfg.train.seed);
         long steps = cfg.train.steps > 0 ? cfg.train.steps
@@ -229,6 +228,25 @@ public final class TrainJob {
         return new Outcome(adapterName, reg.version(), reg.created(), runId, registryRoot, table, version, peftPath,
                 reportPath, checkpoints.dir(), metricsTable, trainLoss, result.evalLoss(), steps, result.tokens(),
                 (System.nanoTime() - t0) / 1e9, result.resumedFromStep());
+    }
+
+    /**
+     * The lineage hash of the base weights: ModelDir's (sha256 of model.safetensors, or of the shard list) for a plain
+     * HF directory; for a base quantized by job 00, the same rule over its own weight files.
+     */
+    static String weightsSha256(Path dir) {
+        if (LlamaLoader.storedQuantization(dir) == null) return ModelDir.open(dir).weightsSha256();
+        Path single = dir.resolve("model.safetensors");
+        if (Files.exists(single)) return ModelDir.sha256(single);
+        try (var files = Files.list(dir)) {
+            StringBuilder sb = new StringBuilder();
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).sorted().toList()) {
+                sb.append(ModelDir.sha256(f)).append("  ").append(f.getFileName()).append('\n');
+            }
+            return sha256(sb.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dir, e);
+        }
     }
 
     /** Blocks ordered by block_id get dense indices 0..N-1: the data order is independent of file layout. */
