@@ -13,6 +13,7 @@ public final class Main {
         List<Object> cmds = new ArrayList<>();
         cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
         cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());
+        cmds.add(new io.lakelora.jobs.train.TrainCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchDataCommand());
         return cmds;
     }

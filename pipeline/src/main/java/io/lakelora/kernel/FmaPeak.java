@@ -26,8 +26,15 @@ public final class FmaPeak {
         }
         int lanes = bits / 32;
         double best = 0;
-        long deadline = System.nanoTime() + millis * 1_000_000L;
         float sink = 0;
+        // warm-up with short runs until the JIT has compiled the loop (interpreted Vector API code is ~1000x slower,
+        // and a cold, loaded JVM would otherwise measure the interpreter)
+        long warm = System.nanoTime() + millis * 500_000L;
+        for (int i = 0; i < 2000 || System.nanoTime() < warm; i++) {
+            sink += bits == 512 ? run512(64) : run256(64);
+            if (i > 200_000) break;
+        }
+        long deadline = System.nanoTime() + millis * 1_000_000L;
         do {
             long t0 = System.nanoTime();
             sink += bits == 512 ? run512(ITERS) : run256(ITERS);
