@@ -104,6 +104,49 @@ class PrepareCorpusEdgeCasesTest {
     }
 
     @Test
+    void chatRowsAreMaskedAndOverlongDocumentsQuarantinedByJob02() throws IOException {
+        Path chat = Files.writeString(tmp.resolve("conv.jsonl"), "{\"conversation\": [{\"from\": \"human\", "
+                + "\"value\": \"Say hi\"}, {\"from\": \"gpt\", \"value\": \"Hello there\"}]}\n");
+        PrepareConfig.Input c = input("conv", chat, "jsonl", "chat");
+        c.columns.messages = "conversation";
+        c.columns.role = "from";
+        c.columns.content = "value";
+        c.columns.roleMap = Map.of("human", "user", "gpt", "assistant"); // ShareGPT
+        StringBuilder longStory = new StringBuilder();
+        for (int i = 0; i < 60; i++) longStory.append("The cat number ").append(i).append(" sat on a mat. ");
+        Path text = Files.writeString(tmp.resolve("long.txt"), longStory.toString().strip());
+        PrepareConfig p = config(tmp.resolve("chat-lake").toString(), c, input("long", text, "text", "text"));
+        p.filters.maxRepetitionRatio = 1.0;
+        p.dedup.near.enabled = false;
+        assertEquals(2, PrepareCorpusJob.run(spark, p).count(PrepareCorpusJob.KEPT));
+
+        io.lakelora.jobs.tokenize.TokenizeConfig t = new io.lakelora.jobs.tokenize.TokenizeConfig();
+        t.lake.root = p.lake.root;
+        t.model.tokenizer = io.lakelora.util.Assets.require("models/stories260K-hf").toString();
+        t.template.fallback = "chatml";
+        t.pack.blockSize = 64;
+        t.pack.overflow = "quarantine";
+        t.pack.partitions = 1;
+        var r = io.lakelora.jobs.tokenize.TokenizePackJob.run(spark, t);
+        assertEquals(2, r.count("docs_read"));
+        assertEquals(1, r.count("docs_packed"));
+        assertEquals(1, r.count("reason.longer_than_block"));
+        Row q = spark.read().format("delta").load(new LakePaths(t.lake.root).table(LakePaths.TOKEN_QUARANTINE)).first();
+        assertEquals("longer_than_block", q.getAs("reason"));
+        assertTrue((int) q.getAs("n_tokens") > 64);
+        Row b = spark.read().format("delta").load(new LakePaths(t.lake.root).table(LakePaths.TOKEN_BLOCKS)).first();
+        List<Integer> ids = b.getList(b.fieldIndex("input_ids"));
+        List<Integer> labels = b.getList(b.fieldIndex("labels"));
+        List<Integer> trained = new java.util.ArrayList<>();
+        for (int i = 0; i < ids.size(); i++) if (labels.get(i) != -100) trained.add(ids.get(i));
+        try (io.lakelora.tokenizer.Tokenizer tok = io.lakelora.tokenizer.Tokenizer.load(Path.of(t.model.tokenizer))) {
+            assertEquals("Hello there<|im_end|>\n</s>", tok.decode(trained.stream().mapToInt(Integer::intValue).toArray(),
+                    false));
+        }
+        assertEquals("all_assistant_turns", b.getAs("mask_mode"));
+    }
+
+    @Test
     void exactAndNearDuplicatesKeepTheFirstDocument() throws IOException {
         String a = "The quick brown fox jumps over the lazy dog near the river bank today.";
         String nearA = "The quick brown fox jumps over the lazy dog near the river bank today!";
@@ -139,6 +182,7 @@ class PrepareCorpusEdgeCasesTest {
         Files.writeString(dir.resolve("a.jsonl"), "{\"text\": \"first document here\"}\n{\"text\": \"second one here\"}\n");
         Files.writeString(dir.resolve("_SUCCESS"), ""); // Spark markers are not data
         PrepareConfig cfg = config(tmp.resolve("inc-lake").toString(), input("docs", dir, "jsonl", "text"));
+        cfg.dedup.near.enabled = false;
         PrepareCorpusJob.Result r1 = PrepareCorpusJob.run(spark, cfg);
         assertEquals(2, r1.read());
         Files.writeString(dir.resolve("b.jsonl"), "{\"text\": \"third document arrives\"}\n");
