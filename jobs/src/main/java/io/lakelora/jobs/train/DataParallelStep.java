@@ -82,13 +82,7 @@ public final class DataParallelStep implements AutoCloseable {
                     throw new IllegalStateException("injected task failure at step " + step + " (faults.fail_task_at_step)");
                 }
                 int[] r = rk.value();
-                List<TokenBlock> mine = new ArrayList<>();
-                while (it.hasNext()) {
-                    TokenBlock b = it.next();
-                    int rank = r[b.index()];
-                    if (rank >= lo && rank < hi) mine.add(b);
-                }
-                mine.sort(Comparator.comparingInt(b -> r[b.index()]));
+                List<TokenBlock> mine = select(it, r, lo, hi);
                 GradSum g = new GradSum(size);
                 long t0 = System.nanoTime();
                 if (!mine.isEmpty()) {
@@ -139,6 +133,129 @@ public final class DataParallelStep implements AutoCloseable {
             return new io.lakelora.train.LossSum(sum[0], (long) sum[1]);
         } finally {
             p.destroy();
+        }
+    }
+
+    /** This worker's blocks whose rank in the epoch's permutation lies in [lo, hi), in rank order. */
+    static List<TokenBlock> select(Iterator<TokenBlock> it, int[] rank, int lo, int hi) {
+        List<TokenBlock> mine = new ArrayList<>();
+        while (it.hasNext()) {
+            TokenBlock b = it.next();
+            int r = rank[b.index()];
+            if (r >= lo && r < hi) mine.add(b);
+        }
+        mine.sort(Comparator.comparingInt(b -> rank[b.index()]));
+        return mine;
+    }
+
+    /** The optimizer's settings as plain values, so workers can rebuild it (local-SGD mode). */
+    public record OptimizerSpec(double lr, double beta1, double beta2, double eps, double weightDecay,
+                                double maxGradNorm, String schedule, long warmupSteps, long totalSteps)
+            implements java.io.Serializable {
+        io.lakelora.train.Optimizer build() {
+            return new io.lakelora.train.Optimizer(
+                    new io.lakelora.train.OptimizerConfig(lr, List.of(beta1, beta2), eps, weightDecay, maxGradNorm),
+                    new io.lakelora.train.LrSchedule(io.lakelora.train.LrSchedule.Type.parse(schedule), lr,
+                            warmupSteps, totalSteps));
+        }
+    }
+
+    /** What a worker returns in local-SGD mode: its adapter and moments after its local steps, and its losses. */
+    public static final class LocalResult implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        public final float[] params;
+        public final float[] m;
+        public final float[] v;
+        public double lossSum;
+        public long tokens;
+        public int workers;
+        public double maxComputeSeconds;
+
+        LocalResult(int size) {
+            params = new float[size];
+            m = new float[size];
+            v = new float[size];
+        }
+
+        /** Sums another worker's result into this one (the driver divides by {@code workers}). */
+        LocalResult add(LocalResult o) {
+            for (int i = 0; i < params.length; i++) {
+                params[i] += o.params[i];
+                m[i] += o.m[i];
+                v[i] += o.v[i];
+            }
+            lossSum += o.lossSum;
+            tokens += o.tokens;
+            workers += o.workers;
+            maxComputeSeconds = Math.max(maxComputeSeconds, o.maxComputeSeconds);
+            return this;
+        }
+    }
+
+    /**
+     * Local SGD (for slow networks): every worker starts from the same adapter and optimizer moments, runs {@code k}
+     * optimizer steps on its own share of steps {@code step .. step+k-1} (normalising by its own token count), and the
+     * driver averages adapters and moments. One Spark job per k steps instead of per step; equal to synchronous
+     * training only for k = 1 with one worker.
+     */
+    public LocalResult computeLocal(long step, int k, float[] params, float[] m, float[] v, OptimizerSpec opt,
+                                    long seed) {
+        int epoch = order.epochOf(step);
+        int lastEpoch = order.epochOf(step + k - 1);
+        final Broadcast<int[][]> rks = jsc.broadcast(new int[][] {order.ranks(epoch),
+                lastEpoch == epoch ? null : order.ranks(lastEpoch)});
+        final Broadcast<float[][]> st = jsc.broadcast(new float[][] {params, m, v});
+        final DataOrder o = order;
+        final ModelFactory f = factory;
+        final int mb = microBatch;
+        try {
+            LocalResult sum = blocks.mapPartitions((Iterator<TokenBlock> it) -> {
+                List<TokenBlock> all = new ArrayList<>();
+                it.forEachRemaining(all::add);
+                long t0 = System.nanoTime();
+                io.lakelora.train.Optimizer optimizer = opt.build();
+                String[] dev = deviceAddresses(TaskContext.get());
+                LocalResult res = ExecutorModelCache.withModel(f, dev, model -> {
+                    io.lakelora.lora.AdapterState s = new io.lakelora.lora.AdapterState(model.layout());
+                    System.arraycopy(st.value()[0], 0, s.params(), 0, s.params().length);
+                    System.arraycopy(st.value()[1], 0, s.m(), 0, s.m().length);
+                    System.arraycopy(st.value()[2], 0, s.v(), 0, s.v().length);
+                    s.setStep(step);
+                    LocalResult r = new LocalResult(s.params().length);
+                    for (long t = step; t < step + k; t++) {
+                        int[] rank = rks.value()[o.epochOf(t) == epoch ? 0 : 1];
+                        int lo = o.firstRank(t);
+                        List<TokenBlock> mine = select(all.iterator(), rank, lo, lo + o.globalBatch());
+                        long tokens = 0;
+                        for (int i = 0; i < mine.size(); i += mb) {
+                            List<TokenBlock> chunk = mine.subList(i, Math.min(mine.size(), i + mb));
+                            LossSum ls = model.forwardBackward(s.params(), s.grads(), toBatch(chunk),
+                                    seed * 1_000_003L + t * 65_537L + rank[chunk.get(0).index()]);
+                            r.lossSum += ls.lossSum();
+                            tokens += ls.tokens();
+                        }
+                        r.tokens += tokens;
+                        optimizer.step(s, tokens);
+                    }
+                    System.arraycopy(s.params(), 0, r.params, 0, r.params.length);
+                    System.arraycopy(s.m(), 0, r.m, 0, r.m.length);
+                    System.arraycopy(s.v(), 0, r.v, 0, r.v.length);
+                    r.workers = 1;
+                    return r;
+                });
+                res.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
+                return List.of(res).iterator();
+            }).treeReduce(LocalResult::add, 2);
+            float inv = 1f / sum.workers;
+            for (int i = 0; i < sum.params.length; i++) {
+                sum.params[i] *= inv;
+                sum.m[i] *= inv;
+                sum.v[i] *= inv;
+            }
+            return sum;
+        } finally {
+            st.destroy();
+            rks.destroy();
         }
     }
 

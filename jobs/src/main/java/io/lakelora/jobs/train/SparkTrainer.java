@@ -21,9 +21,18 @@ import org.apache.spark.api.java.JavaSparkContext;
  */
 public final class SparkTrainer {
 
-    /** Loop settings. {@code localSteps} > 1 selects local-SGD: workers run that many steps and adapters are averaged. */
+    /**
+     * Loop settings. {@code localSteps} > 1 selects local SGD: workers run that many optimizer steps on their own share
+     * and the driver averages adapters and moments ({@code localOptimizer} is then required).
+     */
     public record Settings(String runId, long totalSteps, long evalInterval, long checkpointInterval, long seed,
-                           int evalMicroBatch, String configHash) {}
+                           int evalMicroBatch, String configHash, int localSteps,
+                           DataParallelStep.OptimizerSpec localOptimizer) {
+        public Settings(String runId, long totalSteps, long evalInterval, long checkpointInterval, long seed,
+                        int evalMicroBatch, String configHash) {
+            this(runId, totalSteps, evalInterval, checkpointInterval, seed, evalMicroBatch, configHash, 1, null);
+        }
+    }
 
     /** The outcome of a run. */
     public record Result(AdapterState state, List<StepMetric> metrics, double lastTrainLoss, double evalLoss,
@@ -55,6 +64,11 @@ public final class SparkTrainer {
         this.metricsSink = metricsSink;
     }
 
+    /** True when a multiple of {@code interval} lies in (from, to]: a local-SGD round may jump several steps. */
+    static boolean crossed(long from, long to, long interval) {
+        return to / interval > from / interval;
+    }
+
     /** Trains {@code state} (initialised adapter, step 0) to {@code totalSteps}, resuming from a checkpoint if any. */
     public Result run(AdapterState state) {
         long t0 = System.nanoTime();
@@ -84,31 +98,54 @@ public final class SparkTrainer {
             long s = state.step();
             jsc.setJobDescription("lakelora train " + settings.runId() + " step " + (s + 1) + "/" + total);
             long ts = System.nanoTime();
-            GradSum g = dp.compute(s, state.params(), settings.seed());
-            System.arraycopy(g.grads, 0, state.grads(), 0, g.grads.length);
-            Optimizer.StepResult r = optimizer.step(state, g.tokens);
+            long gTokens;
+            double computeSec;
+            double lr;
+            double gradNorm;
+            if (settings.localSteps() > 1) {
+                int k = (int) Math.min(settings.localSteps(), total - s);
+                DataParallelStep.LocalResult lr0 = dp.computeLocal(s, k, state.params(), state.m(), state.v(),
+                        settings.localOptimizer(), settings.seed());
+                System.arraycopy(lr0.params, 0, state.params(), 0, lr0.params.length);
+                System.arraycopy(lr0.m, 0, state.m(), 0, lr0.m.length);
+                System.arraycopy(lr0.v, 0, state.v(), 0, lr0.v.length);
+                state.setStep(s + k);
+                gTokens = lr0.tokens;
+                computeSec = lr0.maxComputeSeconds;
+                lastLoss = gTokens == 0 ? Double.NaN : lr0.lossSum / gTokens;
+                lr = optimizer.schedule().lr(s + k - 1);
+                gradNorm = Double.NaN;
+            } else {
+                GradSum g = dp.compute(s, state.params(), settings.seed());
+                System.arraycopy(g.grads, 0, state.grads(), 0, g.grads.length);
+                Optimizer.StepResult r = optimizer.step(state, g.tokens);
+                gTokens = g.tokens;
+                computeSec = g.maxComputeSeconds;
+                lastLoss = g.tokens == 0 ? Double.NaN : g.lossSum / g.tokens;
+                lr = r.lr();
+                gradNorm = r.gradNorm();
+            }
             double stepSec = (System.nanoTime() - ts) / 1e9;
-            tokensSeen += g.tokens;
-            lastLoss = g.tokens == 0 ? Double.NaN : g.lossSum / g.tokens;
+            tokensSeen += gTokens;
             double ev = Double.NaN;
             boolean last = state.step() == total;
             if (evalBlocks != null && settings.evalInterval() > 0
-                    && (state.step() % settings.evalInterval() == 0 || last)) {
+                    && (crossed(s, state.step(), settings.evalInterval()) || last)) {
                 jsc.setJobDescription("lakelora eval " + settings.runId() + " at step " + state.step());
                 LossSum e = DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch());
                 ev = e.mean();
                 evalLoss = ev;
             }
-            StepMetric m = new StepMetric(state.step(), lastLoss, r.lr(), r.gradNorm(), g.tokens,
-                    g.tokens / stepSec, stepSec, g.maxComputeSeconds, ev);
+            StepMetric m = new StepMetric(state.step(), lastLoss, lr, gradNorm, gTokens, gTokens / stepSec, stepSec,
+                    computeSec, ev);
             all.add(m);
             pending.add(m);
             double done = state.step() - startStep;
             double eta = (System.nanoTime() - loopStart) / 1e9 / done * (total - state.step());
             System.err.printf("[lakelora] step %d/%d loss %.4f lr %.3e tokens/s %.0f overhead %.0f ms ETA %.0fs%s%n",
-                    state.step(), total, lastLoss, r.lr(), m.tokensPerSecond(), m.overheadMillis(), eta,
+                    state.step(), total, lastLoss, lr, m.tokensPerSecond(), m.overheadMillis(), eta,
                     Double.isNaN(ev) ? "" : String.format(" eval_loss %.4f", ev));
-            if ((settings.checkpointInterval() > 0 && state.step() % settings.checkpointInterval() == 0) || last) {
+            if ((settings.checkpointInterval() > 0 && crossed(s, state.step(), settings.checkpointInterval())) || last) {
                 checkpoints.save(state, new Checkpoint.Progress(0L, state.step() * (long) dp.globalBatch(),
                         tokensSeen, settings.configHash()));
                 metricsSink.accept(List.copyOf(pending));

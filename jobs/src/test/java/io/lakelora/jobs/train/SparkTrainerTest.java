@@ -99,4 +99,55 @@ class SparkTrainerTest {
             assertArrayEquals(full.state().m(), again.state().m());
         }
     }
+
+    @Test
+    void localSgdWithOneWorkerEqualsSynchronousTraining(@TempDir Path dir) {
+        List<TokenBlock> blocks = DataParallelStepTest.blocks();
+        JavaRDD<TokenBlock> train = jsc.parallelize(blocks.subList(0, 32), 2);
+        DataOrder order = new DataOrder(32, 8, 42);
+        OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
+        LrSchedule sched = new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS);
+        DataParallelStep.OptimizerSpec spec = new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0,
+                "cosine", 2, STEPS);
+        CheckpointStore store = new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()),
+                dir.resolve("sync").toUri().toString(), 2);
+        SparkTrainer.Result sync;
+        SparkTrainer.Result local;
+        List<StepMetric> localMetrics = new ArrayList<>();
+        try (DataParallelStep dp = new DataParallelStep(jsc, train, 1, new ToyModelFactory(), order, 3, -1)) {
+            sync = new SparkTrainer(jsc, dp, null, new ToyModelFactory(), new Optimizer(oc, sched),
+                    new SparkTrainer.Settings("sync", STEPS, 0, 4, 42, 4, "h"), store, m -> { }).run(init());
+            CheckpointStore store2 = new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()),
+                    dir.resolve("local").toUri().toString(), 2);
+            local = new SparkTrainer(jsc, dp, null, new ToyModelFactory(), new Optimizer(oc, sched),
+                    new SparkTrainer.Settings("local", STEPS, 0, 4, 42, 4, "h", 3, spec), store2, localMetrics::addAll)
+                    .run(init());
+        }
+        assertEquals(STEPS, local.state().step());
+        // rounds of 3, 3 and 2 steps: one Spark job per round
+        assertEquals(List.of(3L, 6L, 8L), localMetrics.stream().map(StepMetric::step).toList());
+        assertArrayEquals(sync.state().params(), local.state().params());
+        assertArrayEquals(sync.state().v(), local.state().v());
+    }
+
+    @Test
+    void localSgdWithTwoWorkersAveragesAndLearns(@TempDir Path dir) {
+        List<TokenBlock> blocks = DataParallelStepTest.blocks();
+        JavaRDD<TokenBlock> train = jsc.parallelize(blocks.subList(0, 32), 2);
+        DataOrder order = new DataOrder(32, 8, 42);
+        OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
+        DataParallelStep.OptimizerSpec spec = new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0,
+                "cosine", 2, STEPS);
+        List<StepMetric> ms = new ArrayList<>();
+        try (DataParallelStep dp = new DataParallelStep(jsc, train, 2, new ToyModelFactory(), order, 3, -1)) {
+            SparkTrainer.Result r = new SparkTrainer(jsc, dp, null, new ToyModelFactory(),
+                    new Optimizer(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS)),
+                    new SparkTrainer.Settings("local2", STEPS, 0, 4, 42, 4, "h", 4, spec),
+                    new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()),
+                            dir.toUri().toString(), 2), ms::addAll).run(init());
+            assertEquals(STEPS, r.state().step());
+        }
+        assertEquals(2, ms.size());
+        assertTrue(ms.get(1).loss() < ms.get(0).loss(), "local SGD did not learn: " + ms);
+    }
 }
