@@ -1,8 +1,8 @@
 package io.lakelora.cli;
 
-import io.lakelora.lora.BaseWeightAccess;
+import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraConfig;
-import io.lakelora.lora.QuantRoundTrip;
+import io.lakelora.lora.LoraInit;
 import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import io.lakelora.tokenizer.Tokenizer;
@@ -55,13 +55,24 @@ public final class TrainLocalCommand extends BaseCommand {
     @Parameters(paramLabel = "key=value", arity = "0..*", description = "Config overrides, e.g. lora.r=8 steps=100.")
     List<String> overrides = new ArrayList<>();
 
-    /** A loaded base model with LoRA, ready to train, and (when it supports PiSSA/LoftQ) access to its base weights. */
-    public record Built(TrainableModel model, BaseWeightAccess base) {}
+    /**
+     * A base model with LoRA, ready to train, and its initialised adapter. PiSSA/LoftQ rewrite the frozen base while
+     * initialising, so the builder initialises the adapter (deterministically, on every run, also when resuming) before
+     * it assembles the model from the rewritten weights.
+     */
+    public record Built(TrainableModel model, float[] initialParams, LoraInit.Report initReport) {}
 
     /** Builds the model for a run (the real one by default; tests substitute their own). */
     @FunctionalInterface
     public interface ModelBuilder {
         Built build(ModelDir dir, TrainConfig cfg);
+    }
+
+    /** Initialises an adapter for {@code model} whose base needs no rewriting (default, gaussian, false inits). */
+    public static Built withRandomInit(TrainableModel model, TrainConfig cfg) {
+        AdapterState s = new AdapterState(model.layout());
+        LoraInit.Report rep = LoraInit.initialize(s, cfg.lora(), cfg.seed(), null, null);
+        return new Built(model, s.params(), rep);
     }
 
     private final ModelBuilder builder;
@@ -82,6 +93,7 @@ public final class TrainLocalCommand extends BaseCommand {
     @Override
     protected Map<String, Object> execute() {
         TrainConfig cfg = TrainConfig.load(config == null ? List.of() : List.of(config), overrides);
+        LoraConfig lora = cfg.lora();
         log("resolved config:\n" + cfg.toJson());
         ModelDir md = ModelDir.open(model);
         List<Document> docs;
@@ -103,10 +115,15 @@ public final class TrainLocalCommand extends BaseCommand {
             throw new UncheckedIOException("writing " + out.resolve("train_config.json"), e);
         }
         Built built = builder.build(md, cfg);
-        LocalTrainer trainer = new LocalTrainer(cfg, built.model(), built.base(), QuantRoundTrip.nf4(), split[0],
-                split[1], out.resolve("checkpoints"), BaseCommand::log);
+        LoraInit.Report rep = built.initReport();
+        if (rep != null && !rep.modules().isEmpty()) {
+            log(String.format(Locale.ROOT, "init %s: relative error |W - (base + s*B*A)|/|W| %.5f (plain NF4 %.5f), "
+                    + "mean over %d modules", lora.initLoraWeights(), rep.meanInit(), rep.meanPlain(),
+                    rep.modules().size()));
+        }
+        LocalTrainer trainer = new LocalTrainer(cfg, built.model(), built.initialParams(), split[0], split[1],
+                out.resolve("checkpoints"), BaseCommand::log);
         LocalTrainer.Result r = trainer.run();
-        LoraConfig lora = cfg.lora();
         Map<String, Object> res = new LinkedHashMap<>();
         res.put("out", out.toString());
         res.put("steps", r.state().step());

@@ -37,7 +37,7 @@ class TrainLocalCommandTest {
         TrainLocalCommand cmd = new TrainLocalCommand((ModelDir md, io.lakelora.train.TrainConfig cfg) -> {
             // the toy has one q_proj-shaped adapter on hidden 16: use a matching config
             built[0] = new ToyLoraLm(512, 16, cfg.lora().r(), cfg.lora().scaling(), cfg.lora().loraDropout(), 3);
-            return new TrainLocalCommand.Built(built[0], null);
+            return TrainLocalCommand.withRandomInit(built[0], cfg);
         });
         new CommandLine(cmd).parseArgs(args);
         PrintStream old = System.err;
