@@ -11,6 +11,9 @@ public final class Main {
     /** The Spark job commands (one line per command). */
     static List<Object> jobCommands() {
         List<Object> cmds = new ArrayList<>();
+        cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
+        cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());
+        cmds.add(new io.lakelora.jobs.train.TrainCommand());
         return cmds;
     }
 

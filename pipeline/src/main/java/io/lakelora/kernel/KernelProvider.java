@@ -1,9 +1,18 @@
 package io.lakelora.kernel;
 
+import io.lakelora.quant.QuantType;
+import io.lakelora.quant.QuantizedMatrix;
+import java.util.Random;
+
 /**
- * Picks the kernel implementation once per JVM (holder idiom) and logs the choice.
- * System property {@code lakelora.kernels} = {@code scalar} | {@code vector} forces one;
- * {@code lakelora.threads} sets threads per call (default: available processors).
+ * Picks the kernel implementation once per JVM (holder idiom) and logs the choice to stderr.
+ *
+ * <p>{@link VectorKernels} when the Vector API module is present ({@code --add-modules=jdk.incubator.vector}) and
+ * the CPU has 256- or 512-bit vectors, else {@link ScalarKernels}. System properties: {@code lakelora.kernels} =
+ * {@code scalar} | {@code vector} forces one (forcing {@code vector} where it cannot run is an error);
+ * {@code lakelora.threads} sets threads per call (default: available processors);
+ * {@code lakelora.vector.bits} = 256 | 512 forces a vector width; {@code lakelora.vector.decode} = on | off forces the
+ * vector 4-bit decoder (default: on from Java 20, where it is twice as fast as the scalar table; slower on 17).
  */
 public final class KernelProvider {
     private KernelProvider() {}
@@ -12,12 +21,128 @@ public final class KernelProvider {
         static final Kernels INSTANCE = choose();
     }
 
+    private static final class WarmUp {
+        static final long MILLIS = warmUp(Holder.INSTANCE);
+    }
+
+    /** The kernels of this JVM. */
     public static Kernels get() { return Holder.INSTANCE; }
 
+    private static final java.util.Map<Integer, Kernels> BY_THREADS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Kernels of the same implementation as {@link #get()} using {@code threads} threads per call (one shared instance
+     * per thread count), e.g. {@code spark.task.cpus} for a Spark task, so concurrent tasks don't oversubscribe cores.
+     */
+    public static Kernels withThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("kernel threads must be >= 1, got " + threads);
+        Kernels base = get();
+        if (base.threads() == threads) return base;
+        return BY_THREADS.computeIfAbsent(threads, t -> base instanceof VectorKernels ? new VectorKernels(t) : base);
+    }
+
+    /**
+     * Runs every gemm orientation of {@link #get()} on small shapes (fp32 and NF4) once per JVM, so that the JIT has
+     * compiled the hot loops before the first real step (call it when an executor loads a model). Later calls return
+     * at once.
+     *
+     * @return milliseconds the warm-up took (the same value on every call)
+     */
+    public static long warmUp() { return WarmUp.MILLIS; }
+
     private static Kernels choose() {
-        String forced = System.getProperty("lakelora.kernels", "");
-        Kernels k = new ScalarKernels();
-        System.err.println("[lakelora] kernels: " + k.name() + (forced.isEmpty() ? "" : " (forced: " + forced + ")"));
+        String forced = System.getProperty("lakelora.kernels", "").trim().toLowerCase();
+        int threads = threadsProperty();
+        Kernels k = create(forced, threads);
+        String width = k instanceof VectorKernels v ? ", " + v.vectorBits() + "-bit vectors, 4-bit decode: "
+                + (v.vectorDecode() ? "vector" : "scalar table") : "";
+        System.err.println("[lakelora] kernels: " + k.name() + " (" + k.threads() + " thread"
+                + (k.threads() == 1 ? "" : "s") + width + (forced.isEmpty() ? "" : ", forced: " + forced) + ")");
         return k;
+    }
+
+    /** The implementation for a {@code lakelora.kernels} value ("" = automatic) and a thread count. */
+    static Kernels create(String forced, int threads) {
+        switch (forced) {
+            case "scalar":
+                return new ScalarKernels();
+            case "vector": {
+                String why = vectorUnavailableReason();
+                if (why != null) {
+                    throw new IllegalStateException("lakelora.kernels=vector but the Vector API kernels cannot run: "
+                            + why);
+                }
+                return newVector(threads);
+            }
+            case "":
+            case "auto": {
+                String why = vectorUnavailableReason();
+                if (why != null) {
+                    System.err.println("[lakelora] vector kernels unavailable (" + why + "); using scalar kernels");
+                    return new ScalarKernels();
+                }
+                return newVector(threads);
+            }
+            default:
+                throw new IllegalArgumentException("system property lakelora.kernels='" + forced
+                        + "': expected scalar or vector (or unset to choose automatically)");
+        }
+    }
+
+    /** Null when {@link VectorKernels} can run here, else why not. */
+    static String vectorUnavailableReason() {
+        if (ModuleLayer.boot().findModule("jdk.incubator.vector").isEmpty()) {
+            return "module jdk.incubator.vector not loaded; add --add-modules=jdk.incubator.vector to the JVM options";
+        }
+        try {
+            return VectorKernels.supportedHere() ? null
+                    : "no micro-kernel for this CPU's vector width (have 256 and 512 bits)";
+        } catch (LinkageError e) {
+            return "Vector API classes failed to load: " + e;
+        }
+    }
+
+    private static Kernels newVector(int threads) {
+        return new VectorKernels(threads);
+    }
+
+    private static int threadsProperty() {
+        String s = System.getProperty("lakelora.threads", "").trim();
+        if (s.isEmpty()) return Runtime.getRuntime().availableProcessors();
+        try {
+            int t = Integer.parseInt(s);
+            if (t >= 1) return t;
+        } catch (NumberFormatException ignored) {
+            // reported below
+        }
+        throw new IllegalArgumentException("system property lakelora.threads='" + s
+                + "': expected a whole number >= 1 (threads per kernel call)");
+    }
+
+    /**
+     * Warms up any kernels instance (the workload of {@link #warmUp()}: all four sgemm orientations, NF4 qgemm
+     * forward and input-gradient, the one-token path), for code that builds its own {@link VectorKernels}.
+     *
+     * @return milliseconds it took
+     */
+    public static long warmUp(Kernels k) {
+        long t0 = System.nanoTime();
+        Random rnd = new Random(1);
+        int m = 48, n = 96, kk = 600;  // crosses one KC boundary and has edge tiles
+        float[] a = RandomWeights.floats(rnd, m * kk);
+        float[] b = RandomWeights.floats(rnd, n * kk);
+        float[] c = new float[m * n];
+        float[] dx = new float[m * kk];
+        QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, n, kk, 64, true);
+        for (int it = 0; it < 40; it++) {
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                k.sgemm(ta, tb, m, n, kk, 1f, a, 0, ta ? m : kk, b, 0, tb ? kk : n, 0f, c, 0, n);
+            }
+            k.qgemm(false, true, m, n, kk, 1f, a, 0, kk, w, 0f, c, 0, n);   // y = x W^T
+            k.qgemm(false, false, m, kk, n, 1f, c, 0, n, w, 0f, dx, 0, kk);  // dx = dy W
+            k.qgemm(false, true, 1, n, kk, 1f, a, 0, kk, w, 0f, c, 0, n);   // one token
+        }
+        return (System.nanoTime() - t0) / 1_000_000L;
     }
 }

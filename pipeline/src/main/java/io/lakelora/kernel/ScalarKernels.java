@@ -4,9 +4,11 @@ import io.lakelora.quant.QuantizedMatrix;
 
 /**
  * The specification: plain loops, single thread, fp32 accumulation in the natural k order. Every fast kernel is tested
- * against this class; it is also the fallback when the Vector API is unavailable.
+ * against this class; it is also the fallback when the Vector API is unavailable. Not final: new operations are added
+ * to {@link Kernels} with their scalar specification here, and fast subclasses ({@link VectorKernels}) override what
+ * they accelerate and inherit the rest.
  */
-public final class ScalarKernels implements Kernels {
+public class ScalarKernels implements Kernels {
 
     @Override
     public String name() { return "scalar"; }

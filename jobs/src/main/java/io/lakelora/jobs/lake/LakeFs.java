@@ -1,0 +1,156 @@
+package io.lakelora.jobs.lake;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.UUID;
+import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FSDataOutputStream;
+import org.apache.hadoop.fs.FileStatus;
+import org.apache.hadoop.fs.FileSystem;
+import org.apache.hadoop.fs.FileUtil;
+
+/**
+ * Files in the lake through the Hadoop FileSystem API (file:, s3a:, abfs:, hdfs:, dbfs:): atomic small-file writes
+ * (temp file + rename; on object stores the rename is a copy, and readers only ever look at complete files because a
+ * pointer file is written last), whole-file reads, and copying a model directory to a local cache on an executor.
+ */
+public final class LakeFs {
+    private final Configuration conf;
+
+    public LakeFs(Configuration conf) {
+        this.conf = conf;
+    }
+
+    public Configuration conf() { return conf; }
+
+    private FileSystem fs(org.apache.hadoop.fs.Path p) throws IOException {
+        return p.getFileSystem(conf);
+    }
+
+    public boolean exists(String path) {
+        try {
+            org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+            return fs(p).exists(p);
+        } catch (IOException e) {
+            throw new UncheckedIOException("checking " + path, e);
+        }
+    }
+
+    /** Writes {@code data} to {@code path} atomically: a temp file beside it, then rename over the target. */
+    public void writeAtomic(String path, byte[] data) {
+        org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(path);
+        org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(target.getParent(),
+                "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
+        try {
+            FileSystem fs = fs(target);
+            fs.mkdirs(target.getParent());
+            try (FSDataOutputStream out = fs.create(tmp, true)) {
+                out.write(data);
+            }
+            if (fs.exists(target) && !fs.delete(target, false)) {
+                throw new IOException("cannot replace " + target);
+            }
+            if (!fs.rename(tmp, target)) throw new IOException("rename " + tmp + " -> " + target + " failed");
+        } catch (IOException e) {
+            try {
+                fs(tmp).delete(tmp, false);
+            } catch (IOException ignored) {
+                // best effort cleanup of the temp file
+            }
+            throw new UncheckedIOException("writing " + path, e);
+        }
+    }
+
+    public byte[] read(String path) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        try (InputStream in = fs(p).open(p)) {
+            return in.readAllBytes();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + path, e);
+        }
+    }
+
+    /** Names of the plain files directly under {@code dir} (empty when it does not exist). */
+    public List<String> list(String dir) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir);
+        List<String> out = new ArrayList<>();
+        try {
+            FileSystem fs = fs(p);
+            if (!fs.exists(p)) return out;
+            for (FileStatus st : fs.listStatus(p)) {
+                if (st.isFile()) out.add(st.getPath().getName());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dir, e);
+        }
+        return out;
+    }
+
+    public void delete(String path) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        try {
+            fs(p).delete(p, true);
+        } catch (IOException e) {
+            throw new UncheckedIOException("deleting " + path, e);
+        }
+    }
+
+    /** Uploads a local directory's files (not recursive) to {@code dir} in the lake. */
+    public void uploadDir(Path local, String dir) {
+        try (var files = Files.list(local)) {
+            for (Path f : (Iterable<Path>) files::iterator) {
+                if (!Files.isRegularFile(f)) continue;
+                org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path(dir, f.getFileName().toString());
+                fs(dst).copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(f.toUri()), dst);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("uploading " + local + " to " + dir, e);
+        }
+    }
+
+    /**
+     * A local directory holding the files of the lake directory {@code dir}: the directory itself for {@code file:} or
+     * scheme-less paths, otherwise a copy under {@code cacheRoot} named by a hash of the path (reused when complete).
+     */
+    public Path localCopy(String dir, Path cacheRoot) {
+        org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(dir);
+        String scheme = src.toUri().getScheme();
+        if (scheme == null || scheme.equals("file")) return Path.of(src.toUri().getPath());
+        Path local = cacheRoot.resolve(sha256(dir).substring(0, 16));
+        Path done = local.resolve(".complete");
+        if (Files.exists(done)) return local;
+        try {
+            Path tmp = cacheRoot.resolve(local.getFileName() + "." + UUID.randomUUID() + ".tmp");
+            Files.createDirectories(tmp);
+            FileSystem fs = fs(src);
+            for (FileStatus st : fs.listStatus(src)) {
+                if (!st.isFile()) continue;
+                FileUtil.copy(fs, st.getPath(), new java.io.File(tmp.toFile(), st.getPath().getName()), false, conf);
+            }
+            Files.createFile(tmp.resolve(".complete"));
+            try {
+                Files.move(tmp, local, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException raced) {
+                if (!Files.exists(done)) throw raced; // another task finished the same copy first
+            }
+            return local;
+        } catch (IOException e) {
+            throw new UncheckedIOException("copying " + dir + " to the local cache " + cacheRoot, e);
+        }
+    }
+
+    static String sha256(String s) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,192 @@
+package io.lakelora.jobs.train;
+
+import io.lakelora.train.Batch;
+import io.lakelora.train.LossSum;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.apache.spark.TaskContext;
+import org.apache.spark.api.java.JavaRDD;
+import org.apache.spark.api.java.JavaSparkContext;
+import org.apache.spark.broadcast.Broadcast;
+import org.apache.spark.resource.ResourceInformation;
+
+/**
+ * One data-parallel gradient step on Spark. The small adapter goes to the workers (a broadcast per step); every worker
+ * (one Spark partition of the cached training blocks) computes the sum of adapter gradients and the target token count
+ * over its share of the step's global batch, in micro-batches; the sums are combined with {@code treeReduce}. The
+ * driver then divides by the global token count and applies the optimizer (see {@link SparkTrainer}).
+ *
+ * <p>Blocks are assigned to workers by {@code index % workers}; which blocks form a step is fixed by {@link DataOrder},
+ * so 1, 2 or 4 workers sum the same per-block gradients (equal within fp32 rounding).
+ */
+public final class DataParallelStep implements AutoCloseable {
+    private final JavaSparkContext jsc;
+    private final JavaRDD<TokenBlock> blocks;
+    private final ModelFactory factory;
+    private final DataOrder order;
+    private final int microBatch;
+    private final int workers;
+    private final long failTaskAtStep;
+    private Broadcast<int[]> ranks;
+    private int ranksEpoch = -1;
+
+    /**
+     * @param blocks the training blocks (indices 0..N-1), repartitioned here into {@code workers} partitions and cached
+     * @param failTaskAtStep fault injection for tests: the first attempt of partition 0's task at this step throws
+     *                       (-1 = never); Spark retries it
+     */
+    public DataParallelStep(JavaSparkContext jsc, JavaRDD<TokenBlock> blocks, int workers, ModelFactory factory,
+                            DataOrder order, int microBatch, long failTaskAtStep) {
+        if (workers <= 0) throw new IllegalArgumentException("train.workers must be > 0, got " + workers);
+        if (microBatch <= 0) throw new IllegalArgumentException("train.micro_batch must be > 0, got " + microBatch);
+        this.jsc = jsc;
+        this.workers = workers;
+        this.factory = factory;
+        this.order = order;
+        this.microBatch = microBatch;
+        this.failTaskAtStep = failTaskAtStep;
+        this.blocks = blocks
+                .keyBy(TokenBlock::index)
+                .partitionBy(new ModPartitioner(workers))
+                .values()
+                .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
+    }
+
+    public int workers() { return workers; }
+
+    public int globalBatch() { return order.globalBatch(); }
+
+    /** Computes the gradient sums of {@code step} for adapter {@code params}. */
+    public GradSum compute(long step, float[] params, long seed) {
+        int epoch = order.epochOf(step);
+        if (epoch != ranksEpoch) {
+            if (ranks != null) ranks.destroy();
+            ranks = jsc.broadcast(order.ranks(epoch));
+            ranksEpoch = epoch;
+        }
+        final Broadcast<int[]> rk = ranks;
+        final Broadcast<float[]> p = jsc.broadcast(params);
+        final int lo = order.firstRank(step);
+        final int hi = lo + order.globalBatch();
+        final ModelFactory f = factory;
+        final int mb = microBatch;
+        final long failAt = failTaskAtStep;
+        final int size = params.length;
+        try {
+            return blocks.mapPartitions((Iterator<TokenBlock> it) -> {
+                TaskContext tc = TaskContext.get();
+                if (failAt == step && tc != null && tc.partitionId() == 0 && tc.attemptNumber() == 0) {
+                    throw new IllegalStateException("injected task failure at step " + step + " (faults.fail_task_at_step)");
+                }
+                int[] r = rk.value();
+                List<TokenBlock> mine = new ArrayList<>();
+                while (it.hasNext()) {
+                    TokenBlock b = it.next();
+                    int rank = r[b.index()];
+                    if (rank >= lo && rank < hi) mine.add(b);
+                }
+                mine.sort(Comparator.comparingInt(b -> r[b.index()]));
+                GradSum g = new GradSum(size);
+                long t0 = System.nanoTime();
+                if (!mine.isEmpty()) {
+                    String[] dev = deviceAddresses(tc);
+                    ExecutorModelCache.withModel(f, dev, model -> {
+                        for (int i = 0; i < mine.size(); i += mb) {
+                            List<TokenBlock> chunk = mine.subList(i, Math.min(mine.size(), i + mb));
+                            long dropoutSeed = seed * 1_000_003L + step * 65_537L + r[chunk.get(0).index()];
+                            LossSum ls = model.forwardBackward(p.value(), g.grads, toBatch(chunk), dropoutSeed);
+                            g.lossSum += ls.lossSum();
+                            g.tokens += ls.tokens();
+                            g.blocks += chunk.size();
+                        }
+                        return null;
+                    });
+                }
+                g.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
+                return List.of(g).iterator();
+            }).treeReduce(GradSum::add, 2);
+        } finally {
+            p.destroy();
+        }
+    }
+
+    /** Loss sum and token count of {@code params} over all {@code evalBlocks} (dropout off). */
+    public static io.lakelora.train.LossSum evaluate(JavaSparkContext jsc, JavaRDD<TokenBlock> evalBlocks,
+                                                      ModelFactory factory, float[] params, int microBatch) {
+        final Broadcast<float[]> p = jsc.broadcast(params);
+        try {
+            double[] sum = evalBlocks.mapPartitions((Iterator<TokenBlock> it) -> {
+                List<TokenBlock> mine = new ArrayList<>();
+                it.forEachRemaining(mine::add);
+                mine.sort(Comparator.comparingInt(TokenBlock::index));
+                double[] acc = new double[2];
+                if (!mine.isEmpty()) {
+                    ExecutorModelCache.withModel(factory, deviceAddresses(TaskContext.get()), model -> {
+                        for (int i = 0; i < mine.size(); i += microBatch) {
+                            LossSum ls = model.evaluate(p.value(),
+                                    toBatch(mine.subList(i, Math.min(mine.size(), i + microBatch))));
+                            acc[0] += ls.lossSum();
+                            acc[1] += ls.tokens();
+                        }
+                        return null;
+                    });
+                }
+                return List.of(acc).iterator();
+            }).reduce((a, b) -> new double[] {a[0] + b[0], a[1] + b[1]});
+            return new io.lakelora.train.LossSum(sum[0], (long) sum[1]);
+        } finally {
+            p.destroy();
+        }
+    }
+
+    static Batch toBatch(List<TokenBlock> chunk) {
+        int n = chunk.size();
+        int[][] ids = new int[n][];
+        int[][] labels = new int[n][];
+        int[][] pos = new int[n][];
+        boolean anyPos = false;
+        for (int i = 0; i < n; i++) {
+            ids[i] = chunk.get(i).inputIds();
+            labels[i] = chunk.get(i).labels();
+            pos[i] = chunk.get(i).positionIds();
+            anyPos |= pos[i] != null;
+        }
+        return new Batch(ids, labels, anyPos ? pos : null);
+    }
+
+    /** The GPU addresses Spark assigned to this task (spark.task.resource.gpu.amount), or an empty array. */
+    static String[] deviceAddresses(TaskContext tc) {
+        if (tc == null) return new String[0];
+        Map<String, ResourceInformation> res = scala.jdk.javaapi.CollectionConverters.asJava(tc.resources());
+        ResourceInformation gpu = res.get("gpu");
+        return gpu == null ? new String[0] : gpu.addresses();
+    }
+
+    @Override
+    public void close() {
+        blocks.unpersist(false);
+        if (ranks != null) ranks.destroy();
+    }
+
+    /** Partition = key mod n (keys are the dense block indices). */
+    static final class ModPartitioner extends org.apache.spark.Partitioner {
+        private final int n;
+
+        ModPartitioner(int n) { this.n = n; }
+
+        @Override
+        public int numPartitions() { return n; }
+
+        @Override
+        public int getPartition(Object key) { return Math.floorMod((Integer) key, n); }
+
+        @Override
+        public boolean equals(Object o) { return o instanceof ModPartitioner m && m.n == n; }
+
+        @Override
+        public int hashCode() { return n; }
+    }
+}

@@ -1,0 +1,48 @@
+package io.lakelora.jobs.train;
+
+import io.lakelora.train.TrainableModel;
+import java.util.Map;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.function.Function;
+
+/**
+ * The JVM-wide cache on an executor: one frozen base per model key (loaded once, shared by all tasks), and a pool of
+ * per-task models over it (a task borrows one, so concurrent tasks never share activation buffers). A failed load is
+ * not cached, so a retried task tries again.
+ */
+public final class ExecutorModelCache {
+    private static final Map<String, Object> BASES = new ConcurrentHashMap<>();
+    private static final Map<String, Queue<TrainableModel>> POOLS = new ConcurrentHashMap<>();
+
+    private ExecutorModelCache() {}
+
+    /** Runs {@code work} with a model borrowed from the pool of {@code factory}'s base. */
+    public static <R> R withModel(ModelFactory factory, String[] deviceAddresses, Function<TrainableModel, R> work) {
+        String key = factory.cacheKey();
+        Object base = BASES.computeIfAbsent(key, k -> {
+            long t0 = System.nanoTime();
+            Object b = factory.loadBase(deviceAddresses);
+            System.err.printf("[lakelora] executor loaded base %s in %.1f s%n", k, (System.nanoTime() - t0) / 1e9);
+            return b;
+        });
+        Queue<TrainableModel> pool = POOLS.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
+        TrainableModel m = pool.poll();
+        if (m == null) m = factory.newModel(base);
+        try {
+            return work.apply(m);
+        } finally {
+            pool.offer(m);
+        }
+    }
+
+    /** Number of bases held (tests and diagnostics). */
+    public static int bases() { return BASES.size(); }
+
+    /** Drops everything (tests; executors normally keep bases for their lifetime). */
+    public static void clear() {
+        BASES.clear();
+        POOLS.clear();
+    }
+}

@@ -1,0 +1,25 @@
+package io.lakelora.jobs.train;
+
+import io.lakelora.train.TrainableModel;
+import java.io.Serializable;
+
+/**
+ * How an executor builds its frozen base + LoRA model. Shipped to executors in task closures (small: paths and
+ * settings, never weights). The heavy frozen base is loaded once per executor JVM through {@link ExecutorModelCache}
+ * straight from the lake (never broadcast from the driver) and shared read-only by all tasks; each concurrently running
+ * task gets its own light {@link TrainableModel} (activation buffers) bound to that shared base.
+ */
+public interface ModelFactory extends Serializable {
+
+    /** Identifies the base in the JVM-wide cache: same key, same loaded base. */
+    String cacheKey();
+
+    /**
+     * Loads the frozen base (weights, tokenizer facts). {@code deviceAddresses} are the accelerator addresses Spark
+     * assigned to the task (TaskContext resources, e.g. GPU "0"); the CPU backend ignores them.
+     */
+    Object loadBase(String[] deviceAddresses);
+
+    /** A model (own activation buffers) over the shared base; called once per concurrently running task thread. */
+    TrainableModel newModel(Object base);
+}

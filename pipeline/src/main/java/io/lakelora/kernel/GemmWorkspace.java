@@ -1,0 +1,41 @@
+package io.lakelora.kernel;
+
+/**
+ * Per-thread scratch of {@link VectorKernels}: packed A block ({@code MC x KC}), packed B panel
+ * ({@code KC x NC}), one register tile, and grow-only rows for the small-m path. Allocated once per thread (about
+ * 4.6 MB) and reused by every call on that thread, so steady-state calls allocate nothing.
+ */
+final class GemmWorkspace {
+    private static final ThreadLocal<GemmWorkspace> LOCAL = ThreadLocal.withInitial(GemmWorkspace::new);
+
+    final float[] ap = new float[VectorKernels.MC * VectorKernels.KC];
+    final float[] bp = new float[VectorKernels.KC * VectorKernels.NC];
+    final float[] tile = new float[MicroKernel512.MR * MicroKernel512.NR];
+    private final float[] pairs = new float[512];
+    private float[] pairsCode;
+    private float[] row = new float[0];
+    private float[] aRows = new float[0];
+
+    static GemmWorkspace get() { return LOCAL.get(); }
+
+    /** The decode pair table for {@code code} (rebuilt only when the codebook array changes). */
+    float[] pairs(float[] code) {
+        if (code != pairsCode) {
+            QuantPacking.pairTable(code, pairs);
+            pairsCode = code;
+        }
+        return pairs;
+    }
+
+    /** A scratch row of at least {@code len} floats. */
+    float[] row(int len) {
+        if (row.length < len) row = new float[len];
+        return row;
+    }
+
+    /** Scratch for gathered A rows, at least {@code len} floats. */
+    float[] aRows(int len) {
+        if (aRows.length < len) aRows = new float[len];
+        return aRows;
+    }
+}

@@ -1,0 +1,122 @@
+package io.lakelora.kernel;
+
+import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
+
+/**
+ * The AVX2 micro-kernel: a 6 x 16 tile in 12 ymm accumulators (two 8-float B vectors and one broadcast A value
+ * per row and k step: 15 of 16 registers), 12 FMAs per 8 loads. Runs on any CPU with 256-bit vectors and is
+ * tested on AVX-512 machines too (species forced to 256 bits).
+ *
+ * <p>Unrolled by hand so that C2 keeps every accumulator in a register.
+ */
+final class MicroKernel256 extends MicroKernel {
+    static final VectorSpecies<Float> S = FloatVector.SPECIES_256;
+    static final int MR = 6;
+    static final int NR = 16;
+    private static final int L = 8;
+
+    MicroKernel256() {
+        super(MR, NR, 256);
+    }
+
+    @Override
+    void compute(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S), c31 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S), c41 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S), c51 = FloatVector.zero(S);
+        for (int p = 0; p < kc; p++) {
+            int ai = ao + p * MR;
+            int bi = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector b1 = FloatVector.fromArray(S, bp, bi + L);
+            FloatVector a;
+            a = FloatVector.broadcast(S, ap[ai + 0]);
+            c00 = a.fma(b0, c00);
+            c01 = a.fma(b1, c01);
+            a = FloatVector.broadcast(S, ap[ai + 1]);
+            c10 = a.fma(b0, c10);
+            c11 = a.fma(b1, c11);
+            a = FloatVector.broadcast(S, ap[ai + 2]);
+            c20 = a.fma(b0, c20);
+            c21 = a.fma(b1, c21);
+            a = FloatVector.broadcast(S, ap[ai + 3]);
+            c30 = a.fma(b0, c30);
+            c31 = a.fma(b1, c31);
+            a = FloatVector.broadcast(S, ap[ai + 4]);
+            c40 = a.fma(b0, c40);
+            c41 = a.fma(b1, c41);
+            a = FloatVector.broadcast(S, ap[ai + 5]);
+            c50 = a.fma(b0, c50);
+            c51 = a.fma(b1, c51);
+        }
+        c00.intoArray(tile, 0);
+        c01.intoArray(tile, 8);
+        c10.intoArray(tile, 16);
+        c11.intoArray(tile, 24);
+        c20.intoArray(tile, 32);
+        c21.intoArray(tile, 40);
+        c30.intoArray(tile, 48);
+        c31.intoArray(tile, 56);
+        c40.intoArray(tile, 64);
+        c41.intoArray(tile, 72);
+        c50.intoArray(tile, 80);
+        c51.intoArray(tile, 88);
+    }
+
+    @Override
+    void storeFull(float[] tile, float[] c, int cOff, int ldc, float alpha, float beta) {
+        FloatVector va = FloatVector.broadcast(S, alpha);
+        if (beta == 0f) {
+            for (int r = 0; r < MR; r++) {
+                int t = r * NR;
+                int ci = cOff + r * ldc;
+                FloatVector.fromArray(S, tile, t).mul(va).intoArray(c, ci);
+                FloatVector.fromArray(S, tile, t + L).mul(va).intoArray(c, ci + L);
+            }
+        } else {
+            FloatVector vb = FloatVector.broadcast(S, beta);
+            for (int r = 0; r < MR; r++) {
+                int t = r * NR;
+                int ci = cOff + r * ldc;
+                FloatVector x0 = FloatVector.fromArray(S, c, ci).mul(vb);
+                FloatVector x1 = FloatVector.fromArray(S, c, ci + L).mul(vb);
+                FloatVector.fromArray(S, tile, t).fma(va, x0).intoArray(c, ci);
+                FloatVector.fromArray(S, tile, t + L).fma(va, x1).intoArray(c, ci + L);
+            }
+        }
+    }
+
+    @Override
+    float dot(float[] x, int xo, float[] y, int yo, int len) {
+        FloatVector s0 = FloatVector.zero(S), s1 = FloatVector.zero(S);
+        FloatVector s2 = FloatVector.zero(S), s3 = FloatVector.zero(S);
+        int i = 0;
+        for (; i <= len - 4 * L; i += 4 * L) {
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
+            s1 = FloatVector.fromArray(S, x, xo + i + L).fma(FloatVector.fromArray(S, y, yo + i + L), s1);
+            s2 = FloatVector.fromArray(S, x, xo + i + 2 * L).fma(FloatVector.fromArray(S, y, yo + i + 2 * L), s2);
+            s3 = FloatVector.fromArray(S, x, xo + i + 3 * L).fma(FloatVector.fromArray(S, y, yo + i + 3 * L), s3);
+        }
+        for (; i <= len - L; i += L) {
+            s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
+        }
+        float sum = Lanes.sum(s0.add(s1).add(s2.add(s3)));
+        for (; i < len; i++) sum += x[xo + i] * y[yo + i];
+        return sum;
+    }
+
+    @Override
+    void axpy(float s, float[] x, int xo, float[] y, int yo, int len) {
+        FloatVector vs = FloatVector.broadcast(S, s);
+        int i = 0;
+        for (; i <= len - L; i += L) {
+            FloatVector.fromArray(S, x, xo + i).fma(vs, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+        }
+        for (; i < len; i++) y[yo + i] += s * x[xo + i];
+    }
+}

@@ -1,0 +1,136 @@
+package io.lakelora.kernel;
+
+import io.lakelora.quant.QuantType;
+import io.lakelora.quant.QuantizedMatrix;
+import java.util.Arrays;
+
+/**
+ * De-quantizes a {@link QuantizedMatrix} straight into the packed B layout of {@link MicroKernel} (the fp32 weight is
+ * never materialized), and into single rows for the small-m path.
+ *
+ * <p>4-bit decoding uses a 512-float pair table: {@code pairs[2*b]} and {@code pairs[2*b+1]} are the code values of
+ * the high and low nibble of byte {@code b} (the first element of a pair is the high nibble), so one table load per
+ * element and one multiply by the block's absmax. Each value equals {@link QuantizedMatrix#get} bit for bit
+ * ({@code code[nibble] * absmax}). Blocks are cut on the flattened row-major index, so they may cross rows.
+ */
+final class QuantPacking {
+    private QuantPacking() {}
+
+    /** Fills {@code out[512]} with the pair table of a 16-entry codebook. */
+    static void pairTable(float[] code, float[] out) {
+        for (int b = 0; b < 256; b++) {
+            out[2 * b] = code[b >>> 4];
+            out[2 * b + 1] = code[b & 0x0f];
+        }
+    }
+
+    /**
+     * Packs op(W)[p0 .. p0+kc, j0 .. j0+nc) into {@code bp} as {@link Packing#packB} does for fp32. transB = true:
+     * op(W)(p, j) = W(j, p), so k runs along W's columns (one strided decode per W row); transB = false:
+     * op(W)(p, j) = W(p, j), k runs along W's rows (one contiguous decode per k step).
+     */
+    static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
+                      float[] pairs, boolean vec) {
+        long cols = q.cols();
+        int o = 0;
+        for (int js = 0; js < nc; js += nr) {
+            int w = Math.min(nr, nc - js);
+            if (transB) {
+                for (int j = 0; j < w; j++) {
+                    decode(q, pairs, (j0 + js + j) * cols + p0, kc, bp, o + j, nr, false);
+                }
+                if (w < nr) {
+                    for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + w, o + (p + 1) * nr, 0f);
+                }
+            } else {
+                for (int p = 0; p < kc; p++) {
+                    int dst = o + p * nr;
+                    decode(q, pairs, (p0 + p) * cols + j0 + js, w, bp, dst, 1, vec);
+                    if (w < nr) Arrays.fill(bp, dst + w, dst + nr, 0f);
+                }
+            }
+            o += nr * kc;
+        }
+    }
+
+    /**
+     * De-quantizes the {@code len} consecutive elements of W's flattened row-major order starting at {@code flat}
+     * into {@code dst[off + i * stride]}. {@code pairs} is the pair table of W's codebook (unused for INT8);
+     * {@code vec}: decode contiguous 4-bit runs with {@link VectorDecode512} (512-bit species only).
+     */
+    static void decode(QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off, int stride,
+                       boolean vec) {
+        if (q.type() == QuantType.INT8) {
+            decodeInt8(q, flat, len, dst, off, stride);
+        } else {
+            decode4(q, pairs, flat, len, dst, off, stride, vec);
+        }
+    }
+
+    private static void decode4(QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off,
+                                int stride, boolean vec) {
+        byte[] packed = q.packedData();
+        int bs = q.blocksize();
+        long end = flat + len;
+        while (flat < end) {
+            int blk = (int) (flat / bs);
+            float s = q.blockAbsmax(blk);
+            long segEnd = Math.min(end, (long) (blk + 1) * bs);
+            if ((flat & 1) != 0) {
+                // odd start: the low nibble of its byte (only possible at the very start; blocksize is even)
+                dst[off] = pairs[2 * (packed[(int) (flat >>> 1)] & 0xff) + 1] * s;
+                off += stride;
+                flat++;
+            }
+            int bi = (int) (flat >>> 1);
+            int n2 = (int) ((segEnd - flat) >>> 1);
+            if (stride == 1) {
+                int t = 0;
+                if (vec && n2 >= 16) {
+                    int steps = n2 >>> 4;
+                    VectorDecode512.decode(packed, bi, steps, q.codeData(), s, dst, off);
+                    t = 16 * steps;
+                }
+                for (; t < n2; t++) {
+                    int v = (packed[bi + t] & 0xff) << 1;
+                    dst[off + 2 * t] = pairs[v] * s;
+                    dst[off + 2 * t + 1] = pairs[v + 1] * s;
+                }
+                off += 2 * n2;
+            } else {
+                for (int t = 0; t < n2; t++) {
+                    int v = (packed[bi + t] & 0xff) << 1;
+                    dst[off] = pairs[v] * s;
+                    dst[off + stride] = pairs[v + 1] * s;
+                    off += 2 * stride;
+                }
+            }
+            flat += 2L * n2;
+            if (flat < segEnd) {
+                // odd tail: the high nibble of the next byte
+                dst[off] = pairs[2 * (packed[(int) (flat >>> 1)] & 0xff)] * s;
+                off += stride;
+                flat++;
+            }
+        }
+    }
+
+    private static void decodeInt8(QuantizedMatrix q, long flat, int len, float[] dst, int off, int stride) {
+        byte[] data = q.packedData();
+        float[] rowScale = q.rowScaleData();
+        int cols = q.cols();
+        long end = flat + len;
+        while (flat < end) {
+            int row = (int) (flat / cols);
+            float s = rowScale[row];
+            long segEnd = Math.min(end, (long) (row + 1) * cols);
+            int i0 = (int) flat;
+            int n = (int) (segEnd - flat);
+            for (int t = 0; t < n; t++) {
+                dst[off] = (data[i0 + t] * s) * QuantizedMatrix.INT8_DEQUANT_SCALE; // bitsandbytes' order
+                off += stride;
+            }
+            flat = segEnd;
+        }
+    }
+}

@@ -1,0 +1,311 @@
+package io.lakelora.kernel;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+import io.lakelora.quant.QuantType;
+import io.lakelora.quant.QuantizedMatrix;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import jdk.incubator.vector.FloatVector;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@link VectorKernels} against the spec {@link ScalarKernels}: odd shapes (1, primes, just above/below the block
+ * sizes), all transA/transB combinations, alpha/beta (beta = 0 over NaN), offsets and leading dimensions larger than
+ * the shape, 1 and 2 threads, the 512-bit and 256-bit micro-kernels, and qgemm on NF4/FP4 (with and without double
+ * quantization) and INT8 in both orientations.
+ *
+ * <p>Tolerance per element: {@code 2e-5 * (|alpha| * sum_p |a_ip||b_pj| + |beta * c_ij|)}; a missing or doubled
+ * term (|a_ip b_pj| ~ bound / k) exceeds it for every k used here. Padding around every operand is NaN in A and B
+ * (a stray read poisons the result) and a sentinel in C (a stray write is caught).
+ */
+class VectorKernelsTest {
+    private static final int[] DIMS = {1, 2, 3, 5, 7, 13, 31, 33, 64, 65, 127, 200, 257};
+    private static final float C_SENTINEL = 12345.5f;
+    private static final ScalarKernels SPEC = new ScalarKernels();
+
+    /**
+     * The implementations under test: both widths, 1 and 2 threads (2 threads split even tiny calls), 4-bit decoding
+     * with the scalar table and with vector permutes (512-bit).
+     */
+    private static List<VectorKernels> variants() {
+        List<VectorKernels> v = new ArrayList<>();
+        if (FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512) {
+            v.add(new VectorKernels(1, FloatVector.SPECIES_512, VectorKernels.MIN_FLOPS_PER_THREAD, false));
+            v.add(new VectorKernels(2, FloatVector.SPECIES_512, 1, true));
+        }
+        v.add(new VectorKernels(1, FloatVector.SPECIES_256));
+        v.add(new VectorKernels(2, FloatVector.SPECIES_256, 1));
+        return v;
+    }
+
+    /** 15 (m, n, k) triples covering every value in DIMS in every position, plus block-boundary shapes. */
+    private static List<int[]> shapes() {
+        List<int[]> s = new ArrayList<>();
+        for (int i = 0; i < DIMS.length; i++) {
+            s.add(new int[] {DIMS[i], DIMS[(i * 5 + 3) % DIMS.length], DIMS[(i * 7 + 1) % DIMS.length]});
+        }
+        s.add(new int[] {1, 1, 1});
+        s.add(new int[] {193, 40, 513});   // m just above MC, k over two KC slices
+        s.add(new int[] {8, 300, 70});     // small-m path (m <= 8), transB and axpy forms
+        s.add(new int[] {9, 4099, 5});     // n above 2 * NC
+        return s;
+    }
+
+    private static final float[][] ALPHA_BETA = {{1f, 0f}, {0.5f, -1.5f}, {-2f, 1f}};
+
+    @Test
+    void sgemmMatchesScalarOverShapesTransposesAlphaBetaAndLayouts() {
+        Random rnd = new Random(11);
+        List<VectorKernels> impls = variants();
+        int cases = 0;
+        for (int[] shape : shapes()) {
+            for (int t = 0; t < 4; t++) {
+                boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                float[] ab = ALPHA_BETA[(cases++) % ALPHA_BETA.length];
+                Problem p = Problem.random(rnd, ta, tb, shape[0], shape[1], shape[2], ab[0], ab[1], true);
+                float[] want = p.c.clone();
+                SPEC.sgemm(ta, tb, p.m, p.n, p.k, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb,
+                        p.beta, want, p.cOff, p.ldc);
+                for (VectorKernels vk : impls) {
+                    float[] got = p.c.clone();
+                    vk.sgemm(ta, tb, p.m, p.n, p.k, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb,
+                            p.beta, got, p.cOff, p.ldc);
+                    p.check(vk, want, got, p.bAt(), "sgemm");
+                }
+            }
+        }
+    }
+
+    @Test
+    void qgemmMatchesScalarForEveryQuantTypeAndOrientation() {
+        Random rnd = new Random(12);
+        List<VectorKernels> impls = variants();
+        // W shapes [rows, cols]: 172 columns (blocks of 64 cross rows), odd element count, blocks of 32 and 128
+        int[][] wShapes = {{40, 172}, {13, 31}, {65, 257}, {3, 5}};
+        int[] ms = {1, 7, 37};
+        int caseNo = 0;
+        for (int[] ws : wShapes) {
+            for (String kind : new String[] {"nf4", "nf4-dq", "fp4", "fp4-dq", "int8"}) {
+                int blocksize = new int[] {64, 32, 128}[caseNo % 3];
+                QuantizedMatrix w = switch (kind) {
+                    case "int8" -> RandomWeights.int8(rnd, ws[0], ws[1]);
+                    default -> RandomWeights.fourBit(rnd, kind.startsWith("nf4") ? QuantType.NF4 : QuantType.FP4,
+                            ws[0], ws[1], blocksize, kind.endsWith("-dq"));
+                };
+                for (int t = 0; t < 4; t++) {
+                    boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
+                    int m = ms[caseNo % ms.length];
+                    float[] ab = ALPHA_BETA[caseNo % ALPHA_BETA.length];
+                    caseNo++;
+                    int n = tb ? w.rows() : w.cols(), k = tb ? w.cols() : w.rows();
+                    Problem p = Problem.random(rnd, ta, tb, m, n, k, ab[0], ab[1], false);
+                    float[] want = p.c.clone();
+                    SPEC.qgemm(ta, tb, m, n, k, p.alpha, p.a, p.aOff, p.lda, w, p.beta, want, p.cOff, p.ldc);
+                    float[] wDeq = w.dequantize();
+                    for (VectorKernels vk : impls) {
+                        float[] got = p.c.clone();
+                        vk.qgemm(ta, tb, m, n, k, p.alpha, p.a, p.aOff, p.lda, w, p.beta, got, p.cOff, p.ldc);
+                        p.check(vk, want, got, (pp, j) -> tb ? wDeq[j * w.cols() + pp] : wDeq[pp * w.cols() + j],
+                                "qgemm " + kind + " bs=" + w.blocksize() + " W=" + w.rows() + "x" + w.cols());
+                    }
+                }
+            }
+        }
+    }
+
+    @Test
+    void largerQgemmCrossesKcAndMcBlocks() {
+        Random rnd = new Random(13);
+        // forward: k = W.cols = 600 crosses KC; input gradient: k = W.rows = 530 crosses KC; m = 200 crosses MC
+        QuantizedMatrix wf = RandomWeights.fourBit(rnd, QuantType.NF4, 70, 600, 64, true);
+        QuantizedMatrix wb = RandomWeights.fourBit(rnd, QuantType.FP4, 530, 40, 64, false);
+        for (boolean tb : new boolean[] {true, false}) {
+            QuantizedMatrix w = tb ? wf : wb;
+            int m = 200, n = tb ? w.rows() : w.cols(), k = tb ? w.cols() : w.rows(), cols = w.cols();
+            assertTrue(k > VectorKernels.KC && m > VectorKernels.MC);
+            Problem p = Problem.random(rnd, false, tb, m, n, k, 1f, 0f, false);
+            float[] want = p.c.clone();
+            SPEC.qgemm(false, tb, m, n, k, 1f, p.a, p.aOff, p.lda, w, 0f, want, p.cOff, p.ldc);
+            float[] wDeq = w.dequantize();
+            for (VectorKernels vk : variants()) {
+                float[] got = p.c.clone();
+                vk.qgemm(false, tb, m, n, k, 1f, p.a, p.aOff, p.lda, w, 0f, got, p.cOff, p.ldc);
+                p.check(vk, want, got, (pp, j) -> tb ? wDeq[j * cols + pp] : wDeq[pp * cols + j], "qgemm large");
+            }
+        }
+    }
+
+    @Test
+    void twoThreadsGiveBitIdenticalResultsAndUseThePool() {
+        Random rnd = new Random(14);
+        int m = 50, n = 333, k = 270;
+        float[] a = RandomWeights.floats(rnd, m * k);
+        float[] b = RandomWeights.floats(rnd, k * n);
+        for (var species : new jdk.incubator.vector.VectorSpecies<?>[] {FloatVector.SPECIES_256,
+                FloatVector.SPECIES_PREFERRED}) {
+            @SuppressWarnings("unchecked")
+            var sp = (jdk.incubator.vector.VectorSpecies<Float>) species;
+            float[] c1 = new float[m * n], c2 = new float[m * n];
+            new VectorKernels(1, sp).sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c1, 0, n);
+            new VectorKernels(2, sp, 1).sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c2, 0, n);
+            // column split on whole micro-tiles: every element is summed in the same order
+            assertArrayEquals(c1, c2);
+        }
+        boolean poolThread = Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(th -> th.getName().startsWith("lakelora-gemm-"));
+        assertTrue(poolThread, "a 2-thread call should have started a lakelora-gemm pool thread");
+    }
+
+    @Test
+    void kZeroScalesCAndEmptyShapesDoNothing() {
+        VectorKernels vk = new VectorKernels(1, FloatVector.SPECIES_256);
+        float[] c = {1f, 2f, Float.NaN, 4f};
+        vk.sgemm(false, false, 2, 2, 0, 1f, new float[0], 0, 1, new float[0], 0, 2, 0.5f, c, 0, 2);
+        assertTrue(Float.isNaN(c[2]), "beta != 0 keeps NaN: 0.5 * NaN");
+        assertEquals(0.5f, c[0]);
+        assertEquals(2f, c[3]);
+        vk.sgemm(false, false, 2, 2, 0, 1f, new float[0], 0, 1, new float[0], 0, 2, 0f, c, 0, 2);
+        assertArrayEquals(new float[] {0f, 0f, 0f, 0f}, c, "beta == 0 overwrites, NaN included");
+        float[] untouched = {7f};
+        vk.sgemm(false, false, 0, 1, 3, 1f, new float[0], 0, 3, new float[3], 0, 1, 0f, untouched, 0, 1);
+        assertEquals(7f, untouched[0]);
+    }
+
+    @Test
+    void badArgumentsAreNamed() {
+        VectorKernels vk = new VectorKernels(1, FloatVector.SPECIES_256);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
+                vk.sgemm(false, false, 4, 4, 4, 1f, new float[16], 0, 3, new float[16], 0, 4, 0f, new float[16], 0, 4));
+        assertTrue(e.getMessage().contains("A is stored as 4 rows x 4 columns"), e.getMessage());
+        e = assertThrows(IllegalArgumentException.class, () ->
+                vk.sgemm(false, true, 4, 4, 4, 1f, new float[16], 0, 4, new float[15], 0, 4, 0f, new float[16], 0, 4));
+        assertTrue(e.getMessage().contains("B (4 x 4, ld=4, offset=0) needs 16 floats, the array has 15"),
+                e.getMessage());
+        QuantizedMatrix w = RandomWeights.int8(new Random(1), 3, 5);
+        e = assertThrows(IllegalArgumentException.class, () ->
+                vk.qgemm(false, true, 2, 5, 3, 1f, new float[6], 0, 3, w, 0f, new float[10], 0, 5));
+        assertTrue(e.getMessage().contains("expected k=5 n=3"), e.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> new VectorKernels(0, FloatVector.SPECIES_256));
+    }
+
+    @Test
+    void namesAndWidths() {
+        VectorKernels v256 = new VectorKernels(3, FloatVector.SPECIES_256);
+        assertEquals("vector-avx2", v256.name());
+        assertEquals(256, v256.vectorBits());
+        assertEquals(3, v256.threads());
+        if (FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512) {
+            assertEquals("vector-avx512", new VectorKernels(1, FloatVector.SPECIES_512).name());
+        }
+    }
+
+    @Test
+    void vectorBitsPropertyForcesTheAvx2Path() {
+        String old = System.getProperty("lakelora.vector.bits");
+        try {
+            System.setProperty("lakelora.vector.bits", "256");
+            assertEquals(256, new VectorKernels(1).vectorBits());
+            System.setProperty("lakelora.vector.bits", "128");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new VectorKernels(1));
+            assertTrue(e.getMessage().contains("expected 256 or 512"), e.getMessage());
+        } finally {
+            if (old == null) System.clearProperty("lakelora.vector.bits");
+            else System.setProperty("lakelora.vector.bits", old);
+        }
+    }
+
+    /** op(B)(p, j) as fp32, for the error bound. */
+    interface BAt {
+        float at(int p, int j);
+    }
+
+    /** One random gemm problem with padded layouts: offsets > 0 and leading dimensions wider than the shape. */
+    static final class Problem {
+        boolean ta, tb;
+        int m, n, k, aOff, lda, bOff, ldb, cOff, ldc;
+        float alpha, beta;
+        float[] a, b, c;
+
+        static Problem random(Random rnd, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta,
+                              boolean withB) {
+            Problem p = new Problem();
+            p.ta = ta;
+            p.tb = tb;
+            p.m = m;
+            p.n = n;
+            p.k = k;
+            p.alpha = alpha;
+            p.beta = beta;
+            int aRows = ta ? k : m, aCols = ta ? m : k;
+            p.aOff = 3;
+            p.lda = aCols + 5;
+            p.a = padded(rnd, p.aOff, aRows, aCols, p.lda, Float.NaN);
+            if (withB) {
+                int bRows = tb ? n : k, bCols = tb ? k : n;
+                p.bOff = 7;
+                p.ldb = bCols + 2;
+                p.b = padded(rnd, p.bOff, bRows, bCols, p.ldb, Float.NaN);
+            }
+            p.cOff = 2;
+            p.ldc = n + 3;
+            p.c = padded(rnd, p.cOff, m, n, p.ldc, C_SENTINEL);
+            if (beta == 0f) {
+                // beta == 0 must ignore C's old contents, NaN included
+                for (int i = 0; i < m; i++) p.c[p.cOff + i * p.ldc + (i % n)] = Float.NaN;
+            }
+            return p;
+        }
+
+        private static float[] padded(Random rnd, int off, int rows, int cols, int ld, float pad) {
+            float[] x = new float[off + rows * ld + 4];
+            java.util.Arrays.fill(x, pad);
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < cols; c++) x[off + r * ld + c] = rnd.nextFloat() * 2f - 1f;
+            }
+            return x;
+        }
+
+        BAt bAt() {
+            return (p, j) -> tb ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+        }
+
+        float aAt(int i, int p) {
+            return ta ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
+        }
+
+        void check(VectorKernels vk, float[] want, float[] got, BAt bAt, String what) {
+            for (int idx = 0; idx < got.length; idx++) {
+                int rel = idx - cOff;
+                boolean inside = rel >= 0 && rel / ldc < m && rel % ldc < n;
+                if (!inside) {
+                    if (Float.floatToIntBits(got[idx]) != Float.floatToIntBits(c[idx])) {
+                        fail(desc(vk, what) + ": wrote outside C at array index " + idx);
+                    }
+                    continue;
+                }
+                int i = rel / ldc, j = rel % ldc;
+                double bound = 0;
+                for (int pp = 0; pp < k; pp++) bound += Math.abs((double) aAt(i, pp) * bAt.at(pp, j));
+                double old = beta == 0f ? 0 : Math.abs((double) beta * c[idx]);
+                double tol = 2e-5 * (Math.abs(alpha) * bound + old) + 1e-30;
+                double err = Math.abs((double) got[idx] - want[idx]);
+                if (!(err <= tol)) {
+                    fail(desc(vk, what) + ": C[" + i + "," + j + "] = " + got[idx] + ", scalar spec " + want[idx]
+                            + " (|diff| " + err + " > tol " + tol + ")");
+                }
+            }
+        }
+
+        private String desc(VectorKernels vk, String what) {
+            return what + " on " + vk.name() + "/" + vk.threads() + "t" + (vk.vectorDecode() ? "/vector-decode" : "")
+                    + " m=" + m + " n=" + n + " k=" + k
+                    + " transA=" + ta + " transB=" + tb + " alpha=" + alpha + " beta=" + beta;
+        }
+    }
+}
