@@ -78,16 +78,11 @@ public final class TrainLocalCommand extends BaseCommand {
     private final ModelBuilder builder;
 
     public TrainLocalCommand() {
-        this(TrainLocalCommand::buildLlama);
+        this(LlamaTraining::build);
     }
 
     TrainLocalCommand(ModelBuilder builder) {
         this.builder = builder;
-    }
-
-    static Built buildLlama(ModelDir dir, TrainConfig cfg) {
-        throw new UnsupportedOperationException("train-local needs the LoRA LLaMA model, which has not landed in this "
-                + "build yet");
     }
 
     @Override
