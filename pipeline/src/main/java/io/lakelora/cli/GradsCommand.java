@@ -9,7 +9,6 @@ import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.LlamaWeights;
 import io.lakelora.model.LoraLlama;
 import io.lakelora.model.LoraSpec;
-import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.Quantizer;
@@ -29,8 +28,9 @@ import picocli.CommandLine.Option;
  * {@code lakelora grads --model DIR --adapter DIR --input FILE.json --out FILE.safetensors [--quant none|nf4]}: the
  * gradient of the MEAN token loss with respect to every adapter tensor, written under the tensor's PEFT key, with the
  * loss in the metadata ({@code "loss"}). Dropout off. Input: {@code {"input_ids": [[...], ...], "labels": [[...], ...]}}
- * (labels optional, default = input_ids; -100 = ignored; HF convention, shifted inside). This is how anyone can check
- * the engine against another framework (e.g. PEFT + transformers on the same adapter).
+ * (labels optional, default = input_ids; -100 = ignored; HF convention, shifted inside; an optional
+ * {@code "position_ids"} marks packed documents, restarting at 0 per document). This is how anyone can check the engine
+ * against another framework (e.g. PEFT + transformers on the same adapter).
  */
 @Command(name = "grads", description = "Write the LoRA gradients of the mean loss on a batch (to compare with "
         + "another framework).")
@@ -49,20 +49,24 @@ public final class GradsCommand extends BaseCommand {
     Path out;
 
     @Option(names = "--quant", defaultValue = "none", paramLabel = "none|nf4",
-            description = "Base weights: none (fp32) or nf4 (QLoRA, blocksize 64 with double quantization).")
+            description = "Base weights: none (fp32) or nf4 (bitsandbytes NF4, blocksize 64).")
     String quant;
+
+    @Option(names = "--double-quant", negatable = true, defaultValue = "true", fallbackValue = "true",
+            description = "With --quant nf4: quantize the absmax values too (QLoRA's default; --no-double-quant to "
+                    + "compare with a base de-quantized from plain NF4).")
+    boolean doubleQuant;
 
     @Override
     protected Map<String, Object> execute() throws IOException {
         Batch batch = readBatch(input);
-        ModelDir md = ModelDir.open(model);
-        PeftAdapter.Loaded a = PeftAdapter.load(adapter, md.config());
+        PeftAdapter.Loaded a = PeftAdapter.load(adapter, LlamaLoader.config(model));
         QuantType qt = QuantType.parse(quant);
         if (qt != QuantType.NONE && qt != QuantType.NF4) {
             throw new IllegalArgumentException("--quant must be none or nf4, got " + quant);
         }
-        Quantizer q = qt == QuantType.NF4 ? Quantizer.qlora() : null;
-        LlamaWeights w = LlamaLoader.load(md.path(), q == null ? null : q::quantize);
+        Quantizer q = qt == QuantType.NF4 ? new Quantizer(QuantType.NF4, Quantizer.DEFAULT_BLOCKSIZE, doubleQuant) : null;
+        LlamaWeights w = LlamaLoader.load(model, q == null ? null : q::quantize);
         LoraSpec spec = LoraSpec.of(a.config().r(), a.config().loraAlpha(), a.config().useRslora(), 0.0,
                 a.config().targets());
         LoraLlama m = new LoraLlama(w, spec, KernelProvider.get(), false);
@@ -108,8 +112,13 @@ public final class GradsCommand extends BaseCommand {
         if (labels.length != ids.length) {
             throw new BadInputException(file + ": 'labels' has " + labels.length + " rows, 'input_ids' " + ids.length);
         }
+        int[][] pos = root.has("position_ids") && !root.get("position_ids").isNull()
+                ? rows(root.get("position_ids"), file, "position_ids") : null;
+        if (pos != null && pos.length != ids.length) {
+            throw new BadInputException(file + ": 'position_ids' has " + pos.length + " rows, 'input_ids' " + ids.length);
+        }
         try {
-            return new Batch(ids, labels, null);
+            return new Batch(ids, labels, pos);
         } catch (IllegalArgumentException e) {
             throw new BadInputException(file + ": " + e.getMessage(), e);
         }
