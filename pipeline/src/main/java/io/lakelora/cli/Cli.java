@@ -19,7 +19,6 @@ public final class Cli implements Runnable {
         List<Object> cmds = new ArrayList<>();
         cmds.add(new TokenizeCommand());
         cmds.add(new TrainLocalCommand());
-        cmds.add(new GradsCommand());
         cmds.add(new QuantizeCommand());
         cmds.add(new BenchGemmCommand());
         cmds.add(new io.lakelora.model.cli.GenerateCommand());
