@@ -18,6 +18,7 @@ public final class Cli implements Runnable {
     public static List<Object> engineCommands() {
         List<Object> cmds = new ArrayList<>();
         cmds.add(new TokenizeCommand());
+        cmds.add(new TrainLocalCommand());
         cmds.add(new QuantizeCommand());
         cmds.add(new BenchGemmCommand());
         cmds.add(new io.lakelora.model.cli.GenerateCommand());

@@ -1,10 +1,6 @@
 package io.lakelora.train;
 
 import io.lakelora.lora.AdapterState;
-import io.lakelora.lora.BaseWeightAccess;
-import io.lakelora.lora.LoraConfig;
-import io.lakelora.lora.LoraInit;
-import io.lakelora.lora.QuantRoundTrip;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -13,7 +9,7 @@ import java.util.Optional;
 import java.util.function.Consumer;
 
 /**
- * Single-process LoRA training: initialise (or resume) the adapter, then for each optimizer step run
+ * Single-process LoRA training: start from the initialised adapter (or resume from the newest checkpoint), then for each optimizer step run
  * {@code grad_accum} micro-batches of {@code micro_batch} blocks through {@link TrainableModel#forwardBackward}, take
  * one {@link Optimizer} step on the summed gradients, report progress, evaluate every {@code eval_interval} steps and
  * checkpoint every {@code checkpoint_interval} steps.
@@ -26,8 +22,7 @@ import java.util.function.Consumer;
 public final class LocalTrainer {
     private final TrainConfig cfg;
     private final TrainableModel model;
-    private final BaseWeightAccess base;
-    private final QuantRoundTrip quant;
+    private final float[] initialParams;
     private final TokenBlocks train;
     private final TokenBlocks eval;
     private final Path checkpointDir;
@@ -39,8 +34,7 @@ public final class LocalTrainer {
 
     /** The outcome of {@link #run()}. */
     public record Result(AdapterState state, long totalSteps, boolean resumed, long resumedFromStep,
-                         boolean interrupted, double lastTrainLoss, long tokensSeen, List<EvalPoint> evals,
-                         LoraInit.Report initReport) {
+                         boolean interrupted, double lastTrainLoss, long tokensSeen, List<EvalPoint> evals) {
         /** The first and last eval losses (NaN when there was no eval set). */
         public double firstEval() { return evals.isEmpty() ? Double.NaN : evals.get(0).loss(); }
 
@@ -48,13 +42,14 @@ public final class LocalTrainer {
     }
 
     /**
-     * @param base          base-weight access for PiSSA/LoftQ init (may be null for the random inits)
-     * @param quant         NF4 round trip for LoftQ and init reports (may be null)
+     * @param model         the base model with LoRA; for PiSSA/LoftQ its base already holds the rewritten weights
+     * @param initialParams the initialised adapter ({@link io.lakelora.lora.LoraInit}), used when there is no
+     *                      checkpoint to resume (not modified)
      * @param checkpointDir where checkpoints are written and resumed from
      * @param log           progress lines (the CLI prints them to stderr)
      */
-    public LocalTrainer(TrainConfig cfg, TrainableModel model, BaseWeightAccess base, QuantRoundTrip quant,
-                        TokenBlocks train, TokenBlocks eval, Path checkpointDir, Consumer<String> log) {
+    public LocalTrainer(TrainConfig cfg, TrainableModel model, float[] initialParams, TokenBlocks train,
+                        TokenBlocks eval, Path checkpointDir, Consumer<String> log) {
         if (train.size() == 0) {
             throw new IllegalArgumentException("no training blocks: the data is empty or all held out for eval");
         }
@@ -62,10 +57,13 @@ public final class LocalTrainer {
             throw new IllegalArgumentException("blocks have " + train.blockSize() + " tokens, config block_size is "
                     + cfg.blockSize());
         }
+        if (initialParams.length != model.layout().size()) {
+            throw new IllegalArgumentException("initial adapter has " + initialParams.length + " parameters, the model's "
+                    + "layout needs " + model.layout().size());
+        }
         this.cfg = cfg;
         this.model = model;
-        this.base = base;
-        this.quant = quant;
+        this.initialParams = initialParams;
         this.train = train;
         this.eval = eval;
         this.checkpointDir = checkpointDir;
@@ -92,18 +90,12 @@ public final class LocalTrainer {
 
     public Result run() {
         AdapterState state = new AdapterState(model.layout());
-        LoraConfig lora = cfg.lora();
         String hash = runHash();
         long total = totalSteps();
         Optional<Path> latest = Checkpoint.latest(checkpointDir);
-        boolean rewritesBase = lora.initKind() == LoraConfig.InitKind.PISSA
-                || lora.initKind() == LoraConfig.InitKind.PISSA_NITER || lora.initKind() == LoraConfig.InitKind.LOFTQ;
-        LoraInit.Report initReport = null;
         Checkpoint.Progress progress;
         boolean resumed = latest.isPresent();
         if (resumed) {
-            // PiSSA/LoftQ rewrite the frozen base: redo that (deterministic), then take the trained adapter from disk
-            if (rewritesBase) initReport = LoraInit.initialize(state, lora, cfg.seed(), base, quant);
             progress = Checkpoint.read(latest.get(), state);
             if (!progress.configHash().equals(hash)) {
                 throw new IllegalArgumentException("checkpoint " + latest.get() + " was written by a run with other "
@@ -114,13 +106,8 @@ public final class LocalTrainer {
             log.accept(String.format(Locale.ROOT, "resuming from %s: step %d of %d, %d tokens seen", latest.get(),
                     state.step(), total, progress.tokensSeen()));
         } else {
-            initReport = LoraInit.initialize(state, lora, cfg.seed(), base, quant);
+            System.arraycopy(initialParams, 0, state.params(), 0, initialParams.length);
             progress = new Checkpoint.Progress(Rng.derive(cfg.seed(), "dropout").state(), 0, 0, hash);
-            if (!initReport.modules().isEmpty()) {
-                log.accept(String.format(Locale.ROOT, "init %s: relative error |W - (base + s*B*A)|/|W| %.5f "
-                        + "(plain NF4 %.5f) over %d modules", lora.initLoraWeights(), initReport.meanInit(),
-                        initReport.meanPlain(), initReport.modules().size()));
-            }
         }
         long resumedFrom = state.step();
         Optimizer opt = new Optimizer(cfg.optimizer(), cfg.schedule().build(cfg.optimizer().lr(), total));
@@ -172,7 +159,7 @@ public final class LocalTrainer {
         if (!interrupted && resumed && resumedFrom >= total) {
             log.accept("training already complete at step " + resumedFrom + " (" + latest.get() + ")");
         }
-        return new Result(state, total, resumed, resumedFrom, interrupted, lastLoss, tokensSeen, evals, initReport);
+        return new Result(state, total, resumed, resumedFrom, interrupted, lastLoss, tokensSeen, evals);
     }
 
     private EvalPoint evaluate(AdapterState state, long step) {

@@ -6,6 +6,7 @@ import java.util.Map;
 /** Test base weights: fp32 arrays per (layer, module); with {@code nf4} on, replace() stores deq(NF4(w)). */
 final class FakeBase implements BaseWeightAccess {
     final Map<String, float[]> weights = new HashMap<>();
+    private static final QuantRoundTrip NF4 = QuantRoundTrip.nf4();
     private final boolean nf4;
     private final int rows;
     private final int cols;
@@ -27,6 +28,6 @@ final class FakeBase implements BaseWeightAccess {
 
     @Override
     public void replace(int layer, TargetModule m, float[] w) {
-        weights.put(layer + "." + m, nf4 ? TestNf4.roundTrip(w, rows, cols) : w.clone());
+        weights.put(layer + "." + m, nf4 ? NF4.apply(w, rows, cols) : w.clone());
     }
 }

@@ -197,7 +197,7 @@ class LoraInitTest {
             base.put(0, TargetModule.Q, w);
             AdapterState s = new AdapterState(layout);
             LoraConfig c = cfg(r, 16, "q_proj").withInit(inits[k]).withLoftqIter(iters[k]);
-            LoraInit.Report rep = LoraInit.initialize(s, c, 0, base, TestNf4::roundTrip);
+            LoraInit.Report rep = LoraInit.initialize(s, c, 0, base, QuantRoundTrip.nf4());
             errs[k] = rep.meanInit();
             plain = rep.meanPlain();
         }
@@ -207,6 +207,15 @@ class LoraInitTest {
         assertTrue(errs[0] < plain, "pissa " + errs[0] + " vs plain " + plain);
         assertTrue(errs[1] < plain, "loftq " + errs[1] + " vs plain " + plain);
         assertTrue(errs[3] <= errs[1] * 1.001, "more LoftQ rounds should not be worse");
+    }
+
+    @Test
+    void loftqBaseSurvivesRequantization() {
+        // LoftQ hands the model deq(Q) (as PEFT does); re-quantizing it with the same NF4 settings must not move it
+        float[] w = lowRankPlusNoise(64, 128, 4);
+        QuantRoundTrip nf4 = QuantRoundTrip.nf4();
+        float[] once = nf4.apply(w, 64, 128);
+        assertArrayEquals(once, nf4.apply(once, 64, 128));
     }
 
     @Test

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakelora.lora.AdapterState;
+import io.lakelora.lora.LoraInit;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.util.Assets;
 import java.nio.file.Files;
@@ -49,8 +51,14 @@ class LocalTrainerTest {
         return new ToyLoraLm(tok.vocabSize(), 16, 4, 2.0, dropout, 3);
     }
 
+    static float[] init(TrainConfig c, TrainableModel m) {
+        AdapterState s = new AdapterState(m.layout());
+        LoraInit.initialize(s, c.lora(), c.seed(), null, null);
+        return s.params();
+    }
+
     private LocalTrainer.Result train(TrainConfig c, ToyLoraLm m, Path out, long stopAfter, List<String> lines) {
-        LocalTrainer t = new LocalTrainer(c, m, null, null, split[0], split[1], out, lines::add);
+        LocalTrainer t = new LocalTrainer(c, m, init(c, m), split[0], split[1], out, lines::add);
         if (stopAfter > 0) t.stopAfter(stopAfter);
         return t.run();
     }
