@@ -184,7 +184,12 @@ public final class TrainJob {
                 cfg.train.microBatch, cfg.faults.failTaskAtStep)) {
             SparkTrainer trainer = new SparkTrainer(jsc, dp, nEval > 0 ? eval : null, factory, optimizer,
                     new SparkTrainer.Settings(runId, steps, cfg.train.evalInterval, cfg.train.checkpointInterval,
-                            cfg.train.seed, cfg.train.microBatch, configHash),
+                            cfg.train.seed, cfg.train.microBatch, configHash,
+                            cfg.train.sync.equals("local_sgd") ? cfg.train.localSteps : 1,
+                            new DataParallelStep.OptimizerSpec(cfg.optimizer.lr(), cfg.optimizer.beta1(),
+                                    cfg.optimizer.beta2(), cfg.optimizer.eps(), cfg.optimizer.weightDecay(),
+                                    cfg.optimizer.maxGradNorm(), cfg.schedule.type().id(),
+                                    optimizer.schedule().warmupSteps(), steps)),
                     checkpoints, ms -> writeMetrics(spark, metricsTable, runId, adapterName, ms));
             result = trainer.run(state);
         } finally {

@@ -63,6 +63,12 @@ public class TrainJobConfig extends CommonConfig {
         @JsonProperty("workers") public int workers = 2;
         /** Kernel threads per task; set spark.task.cpus to the same value on a cluster. */
         @JsonProperty("threads_per_worker") public int threadsPerWorker = 1;
+        /**
+         * every_step: gradients are summed over the workers at every step (exact data parallelism); local_sgd: each
+         * worker runs {@code local_steps} optimizer steps on its share, then adapters are averaged (for slow networks).
+         */
+        @JsonProperty("sync") public String sync = "every_step";
+        @JsonProperty("local_steps") public int localSteps = 4;
         @JsonProperty("eval_interval") public long evalInterval = 20;
         @JsonProperty("checkpoint_interval") public long checkpointInterval = 20;
         @JsonProperty("keep_checkpoints") public int keepCheckpoints = 2;
@@ -102,6 +108,11 @@ public class TrainJobConfig extends CommonConfig {
         positive("train.workers", train.workers);
         positive("train.threads_per_worker", train.threadsPerWorker);
         positive("train.keep_checkpoints", train.keepCheckpoints);
+        positive("train.local_steps", train.localSteps);
+        if (!train.sync.equals("every_step") && !train.sync.equals("local_sgd")) {
+            throw new IllegalArgumentException("config key 'train.sync' is '" + train.sync
+                    + "': expected every_step or local_sgd");
+        }
         if (train.steps < 0) throw new IllegalArgumentException("config key 'train.steps' must be >= 0");
         if (train.steps == 0 && !(train.epochs > 0)) {
             throw new IllegalArgumentException("config keys 'train.steps' and 'train.epochs' are both 0. Fix: set one");
