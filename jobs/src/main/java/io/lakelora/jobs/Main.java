@@ -15,6 +15,7 @@ public final class Main {
         cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());
         cmds.add(new io.lakelora.jobs.train.TrainCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchDataCommand());
+        cmds.add(new io.lakelora.jobs.bench.BenchSparkTrainCommand());
         return cmds;
     }
 
