@@ -9,7 +9,7 @@ public final class Main {
     private Main() {}
 
     /** The Spark job commands (one line per command). */
-    static List<Object> jobCommands() {
+    public static List<Object> jobCommands() {
         List<Object> cmds = new ArrayList<>();
         cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
         cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());

@@ -7,16 +7,12 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 /** {@code lakelora train}: job 03 train adapter (data-parallel QLoRA on Spark -> Delta adapter registry). */
 @Command(name = "train", description = "Job 03: Delta token_blocks -> data-parallel QLoRA on the executors -> a new "
         + "adapter version in the Delta registry, PEFT files and a run report. Reruns resume from the last checkpoint.")
 public final class TrainCommand extends JobCommand<TrainJobConfig> {
-    @Option(names = "--run-id", paramLabel = "ID",
-            description = "Run id (e.g. from Airflow/Databricks): the same id resumes the same run and registers once.")
-    String runId;
-
+    // --run-id (JobCommand): the same id resumes the same run and registers once; default derived from the config
     @Override
     protected Class<TrainJobConfig> configType() { return TrainJobConfig.class; }
 
