@@ -11,8 +11,11 @@ public final class Main {
     /** The Spark job commands (one line per command). */
     static List<Object> jobCommands() {
         List<Object> cmds = new ArrayList<>();
+        cmds.add(new io.lakelora.jobs.quantize.QuantizeBaseCommand());
         cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
         cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());
+        cmds.add(new io.lakelora.jobs.export.ExportCommand());
+        cmds.add(new io.lakelora.jobs.evaluate.EvaluateCommand());
         return cmds;
     }
 
