@@ -121,7 +121,7 @@ public final class EvaluateJob {
                     + v.baseModelId() + "') or its job 00 quantization (<lake>/models/<id>-nf4)");
         }
         Path tmp = tempDir();
-        Path localModel = fs.localCopy(modelUri, Path.of(System.getProperty("java.io.tmpdir"), "lakelora-models"));
+        Path localModel = LoraServing.localModelDir(fs, modelUri);
         String baseSha = cfg.model.checkBase ? BaseModelCheck.verify(fs, v, modelUri, () -> localModel, "model.path")
                 : (v.baseModelSha256() != null ? v.baseModelSha256() : BaseModelCheck.identities(fs, modelUri,
                         () -> localModel).iterator().next());

@@ -1,6 +1,7 @@
 package io.lakelora.jobs.serve;
 
 import io.lakelora.jobs.lake.LakeFs;
+import io.lakelora.jobs.quantize.QuantizedModelMarker;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.model.Generator;
@@ -106,7 +107,7 @@ public final class LoraServing {
     public static LlamaWeights base(ServeTarget t) {
         return BASES.computeIfAbsent(t.baseKey(), k -> {
             long t0 = System.nanoTime();
-            Path dir = localDir(t.modelUri(), "lakelora-models");
+            Path dir = localModelDir(t.modelUri());
             QuantType want = QuantType.parse(t.quant());
             QuantType stored = LlamaLoader.storedQuantization(dir);
             if (stored != null && stored != want) {
@@ -141,7 +142,23 @@ public final class LoraServing {
 
     /** The tokenizer of the model directory, once per JVM. */
     public static Tokenizer tokenizer(String modelUri) {
-        return SharedTokenizers.get(localDir(modelUri, "lakelora-models").toString());
+        return SharedTokenizers.get(localModelDir(modelUri).toString());
+    }
+
+    /**
+     * The local copy of a model directory. A directory from job 00 is cached under its marker's weights sha256, so a
+     * model replaced in place (quantize-base with output.overwrite) is fetched again rather than served stale.
+     */
+    static Path localModelDir(String uri) {
+        return localModelDir(new LakeFs(hadoopConf()), uri);
+    }
+
+    /** {@link #localModelDir(String)} with the given file system settings (the driver's session). */
+    public static Path localModelDir(LakeFs fs, String uri) {
+        String scheme = new org.apache.hadoop.fs.Path(uri).toUri().getScheme();
+        String generation = scheme == null || scheme.equals("file") ? "local"
+                : QuantizedModelMarker.read(fs, uri).map(m -> m.sha256().substring(0, 16)).orElse("unversioned");
+        return fs.localCopy(uri, Path.of(System.getProperty("java.io.tmpdir"), "lakelora-models", generation));
     }
 
     /** A local directory with the files of {@code uri} (the directory itself for file: URIs). */
@@ -162,6 +179,11 @@ public final class LoraServing {
     /** Number of base models this JVM holds (tests and diagnostics). */
     public static int bases() {
         return BASES.size();
+    }
+
+    /** The (model URI, quant) keys of the bases this JVM holds (tests and diagnostics). */
+    public static java.util.Set<String> baseKeys() {
+        return java.util.Set.copyOf(BASES.keySet());
     }
 
     /** Drops everything (tests). */

@@ -115,7 +115,7 @@ public final class LoraUdfs {
         String adapterUri = adapterDir(fs, v, registry.adaptersPath(), exportRoot);
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
         if (options.checkBase()) {
-            BaseModelCheck.verify(fs, v, model, () -> fs.localCopy(model, tmp.resolve("lakelora-models")), "modelUri");
+            BaseModelCheck.verify(fs, v, model, () -> LoraServing.localModelDir(fs, model), "modelUri");
         }
         // the adapter must map onto the model's decoder (fails naming the tensor otherwise), before any query runs
         PeftAdapter.load(fs.localCopy(adapterUri, tmp.resolve("lakelora-adapters")), modelConfig(fs, model));
