@@ -123,8 +123,10 @@ public final class EvaluateJob {
         Path tmp = tempDir();
         Path localModel = LoraServing.localModelDir(fs, modelUri);
         String baseSha = cfg.model.checkBase ? BaseModelCheck.verify(fs, v, modelUri, () -> localModel, "model.path")
-                : (v.baseModelSha256() != null ? v.baseModelSha256() : BaseModelCheck.identities(fs, modelUri,
-                        () -> localModel).iterator().next());
+                : v.baseModelSha256();
+        if (baseSha == null || !baseSha.matches("[0-9a-f]{64}")) { // the report's lineage names the model evaluated
+            baseSha = BaseModelCheck.identities(fs, modelUri, () -> localModel).iterator().next();
+        }
         QuantType stored = LlamaLoader.storedQuantization(localModel);
         if (stored != null && stored != QuantType.parse(cfg.model.quant)) {
             throw new IllegalArgumentException("config key 'model.quant' is " + cfg.model.quant + " but " + modelUri
@@ -171,8 +173,8 @@ public final class EvaluateJob {
                     : AdapterPaths.evaluationDir(cfg.lake.root, v.name(), v.version());
             Result r = new Result(v.name(), v.version(), table, version, n, withAdapter.tokens(), withAdapter.mean(),
                     base.mean(), samples, reportDir);
-            registry.recordEval(v.name(), v.version(), table, version, r.evalLoss(), r.tokens(), samplesJson(samples));
             writeReport(spark, fs, lake, cfg, v, baseSha, r, tmp.resolve("report"));
+            registry.recordEval(v.name(), v.version(), table, version, r.evalLoss(), r.tokens(), samplesJson(samples));
 
             run.counts.put("blocks", n);
             run.counts.put("tokens", r.tokens());

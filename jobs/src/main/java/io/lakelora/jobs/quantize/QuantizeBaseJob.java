@@ -19,9 +19,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.UUID;
 import java.util.stream.Stream;
 import org.apache.hadoop.conf.Configuration;
+import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.SparkSession;
 
@@ -95,38 +97,46 @@ public final class QuantizeBaseJob {
                     + ModelDir.CONFIG + " there). Fix: point model.path at a model directory in Hugging Face layout "
                     + "(config.json, model.safetensors, tokenizer.json), a local path or a lake URI");
         }
-        Path scratch = scratchRoot(cfg);
-        Path local = fs.localCopy(source, scratch.resolve("sources"));
-        ModelDir model = ModelDir.open(local);
         String modelId = cfg.model.id != null ? cfg.model.id : lastSegment(source);
         String output = cfg.output.path != null ? LakePaths.toUri(cfg.output.path)
                 : new LakePaths(cfg.lake.root).root() + "/models/" + modelId + "-" + quantizer.type().id();
         log("[quantize-base] " + source + " -> " + output + " (" + quantizer.type().id() + ", blocksize "
                 + quantizer.blocksize() + ", double_quant " + quantizer.doubleQuant() + ")");
-        String sourceSha = model.weightsSha256();
-
+        Map<String, String> fingerprint = fingerprint(conf, source);
         Optional<QuantizedModelMarker> existing = QuantizedModelMarker.read(fs, output);
-        if (existing.isPresent()) {
-            QuantizedModelMarker m = existing.get();
-            if (m.matches(sourceSha, quantizer)) {
-                log("[quantize-base] " + output + " already holds this quantization (source sha256 " + sourceSha
-                        + "): nothing to do");
-                return new Result(runId, false, output, m, (System.nanoTime() - t0) / 1e9);
-            }
-            if (!cfg.output.overwrite) {
-                throw new IllegalArgumentException("output " + output + " already holds a quantization of another "
-                        + "source or with other settings (source sha256 " + m.sourceSha256() + ", " + m.settings()
-                        + "; this run: source sha256 " + sourceSha + ", " + quantizer.type().id() + " blocksize "
-                        + quantizer.blocksize() + (quantizer.doubleQuant() ? " double-quant" : "") + "). Adapters "
-                        + "trained on it would lose their base. Fix: set output.path (or model.id) to a new directory, "
-                        + "or output.overwrite=true to replace it");
-            }
-            log("[quantize-base] output.overwrite: replacing " + output + " (" + m.settings() + ", source sha256 "
-                    + m.sourceSha256() + ")");
+        // a rerun on the same, unchanged source files decides without downloading or hashing the weights
+        if (existing.isPresent() && existing.get().source().equals(source)
+                && fingerprint.equals(existing.get().sourceFiles()) && existing.get().sameSettings(quantizer)) {
+            log("[quantize-base] " + output + " already holds this quantization of " + source + " (source files "
+                    + "unchanged: names, sizes, modification times): nothing to do");
+            return new Result(runId, false, output, existing.get(), (System.nanoTime() - t0) / 1e9);
         }
 
-        Path tmp = newDir(scratch, "quantized-");
+        Path scratch = scratchRoot(cfg);
+        Path local = fs.localCopy(source, scratch.resolve("sources"));
+        Path tmp = null;
         try {
+            ModelDir model = ModelDir.open(local);
+            String sourceSha = model.weightsSha256();
+            if (existing.isPresent()) {
+                QuantizedModelMarker m = existing.get();
+                if (m.matches(sourceSha, quantizer)) {
+                    log("[quantize-base] " + output + " already holds this quantization (source sha256 " + sourceSha
+                            + "): nothing to do");
+                    return new Result(runId, false, output, m, (System.nanoTime() - t0) / 1e9);
+                }
+                if (!cfg.output.overwrite) {
+                    throw new IllegalArgumentException("output " + output + " already holds a quantization of another "
+                            + "source or with other settings (source sha256 " + m.sourceSha256() + ", " + m.settings()
+                            + "; this run: source sha256 " + sourceSha + ", " + quantizer.type().id() + " blocksize "
+                            + quantizer.blocksize() + (quantizer.doubleQuant() ? " double-quant" : "") + "). Adapters "
+                            + "trained on it would lose their base. Fix: set output.path (or model.id) to a new "
+                            + "directory, or output.overwrite=true to replace it");
+                }
+                log("[quantize-base] output.overwrite: replacing " + output + " (" + m.settings() + ", source sha256 "
+                        + m.sourceSha256() + ")");
+            }
+            tmp = newDir(scratch, "quantized-");
             QuantizedCheckpoint.Summary s = QuantizedCheckpoint.save(local, tmp, quantizer);
             List<String> files = new ArrayList<>();
             try (Stream<Path> l = Files.list(tmp)) {
@@ -135,7 +145,7 @@ public final class QuantizeBaseJob {
             QuantizedModelMarker marker = new QuantizedModelMarker(QuantizedModelMarker.FORMAT, modelId, source,
                     sourceSha, WeightsHash.of(tmp), quantizer.type().id(), quantizer.blocksize(),
                     quantizer.doubleQuant(), s.bitsPerParam(), s.sourceBytes(), s.outputBytes(), files,
-                    Instant.now().toString());
+                    fingerprint, Instant.now().toString());
             publish(fs, tmp, output, marker);
             double sec = (System.nanoTime() - t0) / 1e9;
             log(String.format("[quantize-base] wrote %s: %d linear tensors at %.3f bits/param, %.1f MB -> %.1f MB "
@@ -146,7 +156,28 @@ public final class QuantizeBaseJob {
             throw new UncheckedIOException("quantizing " + source + " to " + output, e);
         } finally {
             deleteQuietly(tmp);
+            if (!local.equals(localPath(source))) deleteQuietly(local); // the driver's copy of a remote source
         }
+    }
+
+    /** The source directory's plain files: name -> "size:modification time" (what a rerun compares first). */
+    static Map<String, String> fingerprint(Configuration conf, String dir) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir);
+        Map<String, String> m = new TreeMap<>();
+        try {
+            for (FileStatus st : p.getFileSystem(conf).listStatus(p)) {
+                if (st.isFile()) m.put(st.getPath().getName(), st.getLen() + ":" + st.getModificationTime());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dir, e);
+        }
+        return m;
+    }
+
+    /** The local directory of a file: URI (or scheme-less path), else null. */
+    private static Path localPath(String uri) {
+        java.net.URI u = new org.apache.hadoop.fs.Path(uri).toUri();
+        return u.getScheme() == null || u.getScheme().equals("file") ? Path.of(u.getPath()) : null;
     }
 
     /**

@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -26,6 +27,9 @@ import java.util.Optional;
  * @param quantType    nf4, fp4 or int8
  * @param blocksize    4-bit block size (0 for int8)
  * @param doubleQuant  whether the absmax values are quantized too
+ * @param files        the files of the directory (without the marker)
+ * @param sourceFiles  the source directory's files as name -> "size:modification time", so a rerun on unchanged
+ *                     source files decides without reading the weights
  */
 public record QuantizedModelMarker(
         @JsonProperty("format") int format,
@@ -40,6 +44,7 @@ public record QuantizedModelMarker(
         @JsonProperty("source_bytes") long sourceBytes,
         @JsonProperty("output_bytes") long outputBytes,
         @JsonProperty("files") List<String> files,
+        @JsonProperty("source_files") Map<String, String> sourceFiles,
         @JsonProperty("created_at") String createdAt) {
 
     public static final String FILE = "_COMPLETE";
@@ -49,8 +54,13 @@ public record QuantizedModelMarker(
 
     /** True when this marker describes a quantization of {@code sourceSha256} with {@code quantizer}'s settings. */
     public boolean matches(String sourceSha256, Quantizer quantizer) {
-        return this.sourceSha256.equals(sourceSha256) && quantType.equals(quantizer.type().id())
-                && blocksize == quantizer.blocksize() && doubleQuant == quantizer.doubleQuant();
+        return this.sourceSha256.equals(sourceSha256) && sameSettings(quantizer);
+    }
+
+    /** True when the directory was quantized with {@code quantizer}'s type, block size and double quantization. */
+    public boolean sameSettings(Quantizer quantizer) {
+        return quantType.equals(quantizer.type().id()) && blocksize == quantizer.blocksize()
+                && doubleQuant == quantizer.doubleQuant();
     }
 
     /** The settings in words, for messages. */

@@ -89,6 +89,16 @@ class QuantizeBaseJobTest {
         assertEquals(m, again.marker());
         assertArrayEquals(marker, Files.readAllBytes(dir.resolve(QuantizedModelMarker.FILE)),
                 "the rerun did not rewrite the output (the marker holds its creation time)");
+
+        // the same weights from another place (other path, new modification times): recognised by their sha256
+        Path copy = Files.createDirectories(lake.resolve("copy/stories260K-hf"));
+        try (var files = Files.list(ServeFixtures.model())) {
+            for (Path f : (Iterable<Path>) files::iterator) Files.copy(f, copy.resolve(f.getFileName()));
+        }
+        QuantizeBaseJob.Result moved = QuantizeBaseJob.quantize(new Configuration(),
+                config(lake, "model.path=" + copy), "t");
+        assertFalse(moved.created());
+        assertArrayEquals(marker, Files.readAllBytes(dir.resolve(QuantizedModelMarker.FILE)));
     }
 
     @Test
