@@ -20,6 +20,7 @@ dbutils.widgets.text("model_path", "/Volumes/main/lakelora/models/stories260K-hf
 dbutils.widgets.text("model_id", "", "Model id in the lake (empty: the directory's name)")
 dbutils.widgets.dropdown("quant_type", "nf4", Seq("nf4", "fp4", "int8"), "Quantization")
 dbutils.widgets.dropdown("double_quant", "true", Seq("true", "false"), "Double quantization")
+dbutils.widgets.text("overrides", "", "More key=value overrides, space separated")
 
 // COMMAND ----------
 
@@ -37,7 +38,8 @@ val overrides = Seq(
 ) ++ Option(dbutils.widgets.get("model_id")).filter(_.nonEmpty).map(id => s"model.id=$id")
 val cfg = ConfigLoader.load(
   List(Path.of(confDir, "00_quantize_base.yaml"), Path.of(confDir, "env", "databricks.yaml")).asJava,
-  overrides.asJava, classOf[QuantizeConfig])
+  (overrides ++ dbutils.widgets.get("overrides").split("\\s+").filter(_.nonEmpty)).asJava,
+  classOf[QuantizeConfig])
 println(ConfigLoader.toJson(cfg))
 
 // COMMAND ----------

@@ -17,6 +17,7 @@ dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
 dbutils.widgets.text("adapter", "stories260k-adapter@latest", "Adapter (name@version | name@alias | name)")
 dbutils.widgets.text("out", "", "Output directory (empty: <lake_root>/exports/<name>/v<version>)")
+dbutils.widgets.text("overrides", "", "More key=value overrides, space separated")
 
 // COMMAND ----------
 
@@ -45,7 +46,8 @@ val overrides = Seq(
 ) ++ Option(dbutils.widgets.get("out")).filter(_.nonEmpty).map(o => s"out=$o")
 val cfg = ConfigLoader.load(
   List(Path.of(confDir, "04_export.yaml"), Path.of(confDir, "env", "databricks.yaml")).asJava,
-  overrides.asJava, classOf[ExportConfig])
+  (overrides ++ dbutils.widgets.get("overrides").split("\\s+").filter(_.nonEmpty)).asJava,
+  classOf[ExportConfig])
 val result = ExportAdapterJob.run(spark, cfg)
 result.asMap.asScala.foreach { case (k, v) => println(s"$k: $v") }
 

@@ -21,6 +21,7 @@ dbutils.widgets.text("model_path", "/Volumes/main/lakelora/lake/models/stories26
 dbutils.widgets.dropdown("quant", "nf4", Seq("nf4", "fp4", "none"), "Base weights")
 dbutils.widgets.text("max_blocks", "0", "Eval blocks (0: all)")
 dbutils.widgets.text("max_new_tokens", "48", "Tokens per sample generation")
+dbutils.widgets.text("overrides", "", "More key=value overrides, space separated")
 
 // COMMAND ----------
 
@@ -40,7 +41,8 @@ val overrides = Seq(
   s"samples.max_new_tokens=${dbutils.widgets.get("max_new_tokens")}")
 val cfg = ConfigLoader.load(
   List(Path.of(confDir, "05_evaluate.yaml"), Path.of(confDir, "env", "databricks.yaml")).asJava,
-  overrides.asJava, classOf[EvaluateConfig])
+  (overrides ++ dbutils.widgets.get("overrides").split("\\s+").filter(_.nonEmpty)).asJava,
+  classOf[EvaluateConfig])
 val result = EvaluateJob.run(spark, cfg)
 result.asMap.asScala.foreach { case (k, v) => println(s"$k: $v") }
 

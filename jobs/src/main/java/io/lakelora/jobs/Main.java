@@ -14,8 +14,10 @@ public final class Main {
         cmds.add(new io.lakelora.jobs.quantize.QuantizeBaseCommand());
         cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
         cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());
+        cmds.add(new io.lakelora.jobs.train.TrainCommand());
         cmds.add(new io.lakelora.jobs.export.ExportCommand());
         cmds.add(new io.lakelora.jobs.evaluate.EvaluateCommand());
+        cmds.add(new io.lakelora.jobs.bench.BenchDataCommand());
         return cmds;
     }
 

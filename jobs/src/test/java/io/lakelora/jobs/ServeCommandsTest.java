@@ -4,7 +4,11 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lakelora.cli.Cli;
 import io.lakelora.cli.ExitCodes;
+import io.lakelora.jobs.evaluate.EvaluateCommand;
+import io.lakelora.jobs.export.ExportCommand;
+import io.lakelora.jobs.quantize.QuantizeBaseCommand;
 import io.lakelora.jobs.testing.Confs;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 /** The serving-side job commands are wired into bin/lakelora under the names databricks.yml and the DAG use. */
@@ -16,12 +20,20 @@ class ServeCommandsTest {
         args[2] = Confs.conf(conf).toString();
         args[3] = "--print-config";
         System.arraycopy(extra, 0, args, 4, extra.length);
-        return Cli.run(args, Main.jobCommands());
+        return Cli.run(args, serveCommands());
+    }
+
+    /** This side's commands as Main lists them (the others are tested with their jobs). */
+    static List<Object> serveCommands() {
+        List<Object> mine = Main.jobCommands().stream().filter(c -> c instanceof QuantizeBaseCommand
+                || c instanceof ExportCommand || c instanceof EvaluateCommand).toList();
+        assertEquals(3, mine.size(), "Main.jobCommands() lists quantize-base, export and evaluate");
+        return mine;
     }
 
     @Test
     void commandsResolveTheirConfigs() {
-        assertEquals(ExitCodes.OK, run("quantize-base", "00_quantize_base.yaml"));
+        assertEquals(ExitCodes.OK, run("quantize-base", "00_quantize_base.yaml", "--run-id", "airflow-2025-06-01"));
         assertEquals(ExitCodes.OK, run("export", "04_export.yaml", "adapter=a@production"));
         assertEquals(ExitCodes.OK, run("evaluate", "05_evaluate.yaml", "data.max_blocks=8"));
     }

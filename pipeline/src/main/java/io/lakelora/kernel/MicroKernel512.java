@@ -140,7 +140,7 @@ final class MicroKernel512 extends MicroKernel {
         for (; i <= len - L; i += L) {
             s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
         }
-        float sum = s0.add(s1).add(s2.add(s3)).reduceLanes(VectorOperators.ADD);
+        float sum = Lanes.sum(s0.add(s1).add(s2.add(s3)));
         for (; i < len; i++) sum += x[xo + i] * y[yo + i];
         return sum;
     }

@@ -25,9 +25,13 @@ public abstract class JobCommand<C extends CommonConfig> extends BaseCommand {
     @Option(names = "--print-config", description = "Print the resolved config and exit without running.")
     protected boolean printConfig;
 
+    @Option(names = "--run-id", paramLabel = "ID", description = "Names this run in job_runs (a rerun with the same id "
+            + "replaces that run's record); default: a new time-based id.")
+    protected String runId;
+
     protected abstract Class<C> configType();
 
-    /** Resolves, binds and validates the config. */
+    /** Resolves and binds the config (unknown keys and wrong types fail naming the key). */
     protected C loadConfig() {
         return ConfigLoader.load(configs, overrides, configType());
     }

@@ -42,17 +42,41 @@ public final class JobRun {
     public final Map<String, Long> tableVersions = new LinkedHashMap<>();
     public String message;
 
+    /** A run with a new time-based id. */
     public JobRun(String job) {
+        this(job, null);
+    }
+
+    /** A run named {@code runId} (from the scheduler: all jobs of a pipeline run share it), or a new id when null. */
+    public JobRun(String job, String runId) {
         this.job = job;
+        if (runId != null && !runId.isBlank()) {
+            if (!runId.matches("[A-Za-z0-9._:-]{1,128}")) {
+                throw new IllegalArgumentException("--run-id '" + runId + "': expected 1-128 letters, digits, . _ : -");
+            }
+            this.runId = runId;
+            return;
+        }
         this.runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(startedAt)
                 + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
-    /** Appends this run to {@code <lake>/tables/job_runs} and returns the row written. */
+    /**
+     * Writes this run to {@code <lake>/tables/job_runs}, keyed by (run_id, job): a rerun under the same run id
+     * replaces its record. Returns the row written.
+     */
     public Row record(SparkSession spark, LakePaths lake, String status) {
         Row row = RowFactory.create(runId, job, status, mode, Timestamp.from(startedAt), Timestamp.from(Instant.now()),
                 configJson, counts, details, tableVersions, message);
-        Delta.append(spark, lake.table(LakePaths.JOB_RUNS), spark.createDataFrame(List.of(row), SCHEMA));
+        String path = lake.table(LakePaths.JOB_RUNS);
+        var df = spark.createDataFrame(List.of(row), SCHEMA);
+        if (!Delta.exists(spark, path)) {
+            Delta.append(spark, path, df);
+        } else {
+            io.delta.tables.DeltaTable.forPath(spark, path).as("t")
+                    .merge(df.as("s"), "t.run_id = s.run_id AND t.job = s.job")
+                    .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+        }
         return row;
     }
 }

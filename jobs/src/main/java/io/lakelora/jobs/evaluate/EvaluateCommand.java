@@ -22,6 +22,6 @@ public final class EvaluateCommand extends JobCommand<EvaluateConfig> {
         log("[evaluate] config:\n" + ConfigLoader.toJson(cfg));
         if (printConfig) return new LinkedHashMap<>();
         SparkSession spark = SparkSessions.getOrCreate(cfg, Map.of());
-        return EvaluateJob.run(spark, cfg).asMap();
+        return EvaluateJob.run(spark, cfg, runId).asMap();
     }
 }

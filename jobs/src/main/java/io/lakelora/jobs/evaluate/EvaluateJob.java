@@ -101,11 +101,17 @@ public final class EvaluateJob {
         }
     }
 
+    /** {@link #run(SparkSession, EvaluateConfig, String)} with a new run id. */
     public static Result run(SparkSession spark, EvaluateConfig cfg) {
+        return run(spark, cfg, null);
+    }
+
+    /** Evaluates {@code adapter}; the run goes to {@code job_runs} under {@code runId} (null: a new one). */
+    public static Result run(SparkSession spark, EvaluateConfig cfg, String runId) {
         cfg.validate();
         long t0 = System.nanoTime();
         LakePaths lake = new LakePaths(cfg.lake.root);
-        JobRun run = new JobRun(JOB);
+        JobRun run = new JobRun(JOB, runId);
         run.mode = "full";
         run.configJson = ConfigLoader.toJson(cfg);
         LakeFs fs = new LakeFs(spark.sparkContext().hadoopConfiguration());

@@ -60,10 +60,18 @@ public final class ExportAdapterJob {
         }
     }
 
-    /** Resolves {@code adapter} in the lake's registry, exports it and logs the run to {@code job_runs}. */
+    /** {@link #run(SparkSession, ExportConfig, String)} with a new run id. */
     public static Result run(SparkSession spark, ExportConfig cfg) {
+        return run(spark, cfg, null);
+    }
+
+    /**
+     * Resolves {@code adapter} in the lake's registry, exports it and logs the run to {@code job_runs} under
+     * {@code runId} (the scheduler's; null: a new one).
+     */
+    public static Result run(SparkSession spark, ExportConfig cfg, String runId) {
         cfg.validate();
-        JobRun run = new JobRun(JOB);
+        JobRun run = new JobRun(JOB, runId);
         run.mode = "full";
         run.configJson = ConfigLoader.toJson(cfg);
         AdapterRegistry registry = new AdapterRegistry(spark, AdapterPaths.registryRoot(cfg.lake.root));

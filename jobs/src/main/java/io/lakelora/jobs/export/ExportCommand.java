@@ -22,6 +22,6 @@ public final class ExportCommand extends JobCommand<ExportConfig> {
         log("[export] config:\n" + ConfigLoader.toJson(cfg));
         if (printConfig) return new LinkedHashMap<>();
         SparkSession spark = SparkSessions.getOrCreate(cfg, Map.of());
-        return ExportAdapterJob.run(spark, cfg).asMap();
+        return ExportAdapterJob.run(spark, cfg, runId).asMap();
     }
 }

@@ -22,6 +22,6 @@ public final class PrepareCommand extends JobCommand<PrepareConfig> {
         log("[prepare] config:\n" + ConfigLoader.toJson(cfg));
         if (printConfig) return new LinkedHashMap<>();
         SparkSession spark = SparkSessions.getOrCreate(cfg, Map.of());
-        return PrepareCorpusJob.run(spark, cfg).asMap();
+        return PrepareCorpusJob.run(spark, cfg, runId).asMap();
     }
 }

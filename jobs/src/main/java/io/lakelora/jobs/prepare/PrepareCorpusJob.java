@@ -95,9 +95,14 @@ public final class PrepareCorpusJob {
 
     /** Runs the job on a session (see {@link io.lakelora.jobs.common.SparkSessions}). */
     public static Result run(SparkSession spark, PrepareConfig cfg) {
+        return run(spark, cfg, null);
+    }
+
+    /** Runs the job under a given run id (null: a new one); a rerun with the same id replaces its job_runs record. */
+    public static Result run(SparkSession spark, PrepareConfig cfg, String runId) {
         cfg.validate();
         LakePaths lake = new LakePaths(cfg.lake.root);
-        JobRun run = new JobRun(JOB);
+        JobRun run = new JobRun(JOB, runId);
         run.mode = cfg.mode;
         run.configJson = ConfigLoader.toJson(cfg);
         log("[prepare] run " + run.runId + " mode " + cfg.mode + " lake " + lake.root());
@@ -294,8 +299,7 @@ public final class PrepareCorpusJob {
         Dataset<Row> signed = model.transform(feats)
                 .withColumn("hashes", org.apache.spark.sql.functions.transform(col("hashes"),
                         h -> org.apache.spark.ml.functions.vector_to_array(h, "float64").getItem(0)))
-                .withColumnRenamed("hashes", "_mh")
-                .persist(StorageLevel.MEMORY_AND_DISK());
+                .withColumnRenamed("hashes", "_mh"); // not cached: nothing here could unpersist it
         Dataset<Row> bandsAll = signed.select(col("doc_id"), explode(bandKeys).as("band"));
         Dataset<Row> bandsNew = signed.where(col("is_new").equalTo(1)).select(col("doc_id"), explode(bandKeys).as("band"));
         Dataset<Row> cand = bandsNew.as("a").join(bandsAll.as("b"), "band")

@@ -19,7 +19,8 @@ import org.apache.spark.sql.types.StructType;
  * Cleans an extracted document: normalizes every text field ({@link TextNormalizer}), scrubs PII
  * ({@link PiiScrubber}, counts per kind), applies the quality filters ({@link QualityFilters}) to the document's flat
  * text, and computes its {@code doc_id} (SHA-256 of the normalized content). Rows already carrying a reason pass
- * through. Output schema {@link #CLEANED}.
+ * through; rows that pass drop {@code raw} (only quarantined rows keep the row as read). Output schema
+ * {@link #CLEANED}.
  */
 public final class RowCleaner implements MapFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
@@ -93,6 +94,7 @@ public final class RowCleaner implements MapFunction<Row, Row> {
         if (reason == null) reason = filters.check(flat);
         v[11] = reason;
         v[12] = reason == null ? null : "after cleaning: " + flat.length() + " characters";
+        if (reason == null) v[4] = null; // the row as read is kept for quarantined rows only
         v[13] = docId;
         v[14] = flat;
         v[15] = flat.length();

@@ -22,6 +22,6 @@ public final class QuantizeBaseCommand extends JobCommand<QuantizeConfig> {
         log("[quantize-base] config:\n" + ConfigLoader.toJson(cfg));
         if (printConfig) return new LinkedHashMap<>();
         SparkSession spark = SparkSessions.getOrCreate(cfg, Map.of());
-        return QuantizeBaseJob.run(spark, cfg).asMap();
+        return QuantizeBaseJob.run(spark, cfg, runId).asMap();
     }
 }

@@ -71,9 +71,17 @@ public final class QuantizeBaseJob {
         }
     }
 
-    /** Quantizes with the session's Hadoop configuration (S3A settings) and logs the run to {@code job_runs}. */
+    /** {@link #run(SparkSession, QuantizeConfig, String)} with a new run id. */
     public static Result run(SparkSession spark, QuantizeConfig cfg) {
-        JobRun run = new JobRun(JOB);
+        return run(spark, cfg, null);
+    }
+
+    /**
+     * Quantizes with the session's Hadoop configuration (S3A settings) and logs the run to {@code job_runs} under
+     * {@code runId} (the scheduler's; null: a new one).
+     */
+    public static Result run(SparkSession spark, QuantizeConfig cfg, String runId) {
+        JobRun run = new JobRun(JOB, runId);
         run.mode = "full";
         run.configJson = ConfigLoader.toJson(cfg);
         Result r = quantize(spark.sparkContext().hadoopConfiguration(), cfg, run.runId);

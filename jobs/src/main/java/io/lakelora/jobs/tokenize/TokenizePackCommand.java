@@ -22,6 +22,6 @@ public final class TokenizePackCommand extends JobCommand<TokenizeConfig> {
         log("[tokenize-pack] config:\n" + ConfigLoader.toJson(cfg));
         if (printConfig) return new LinkedHashMap<>();
         SparkSession spark = SparkSessions.getOrCreate(cfg, Map.of());
-        return TokenizePackJob.run(spark, cfg).asMap();
+        return TokenizePackJob.run(spark, cfg, runId).asMap();
     }
 }

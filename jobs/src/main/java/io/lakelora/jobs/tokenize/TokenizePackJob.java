@@ -77,9 +77,14 @@ public final class TokenizePackJob {
     }
 
     public static Result run(SparkSession spark, TokenizeConfig cfg) {
+        return run(spark, cfg, null);
+    }
+
+    /** Runs the job under a given run id (null: a new one); a rerun with the same id replaces its job_runs record. */
+    public static Result run(SparkSession spark, TokenizeConfig cfg, String runId) {
         cfg.validate();
         LakePaths lake = new LakePaths(cfg.lake.root);
-        JobRun run = new JobRun(JOB);
+        JobRun run = new JobRun(JOB, runId);
         run.mode = cfg.mode;
         run.configJson = ConfigLoader.toJson(cfg);
         String source = lake.table(LakePaths.CORPUS_CLEAN);

@@ -142,12 +142,17 @@ class PrepareCorpusEdgeCasesTest {
         PrepareCorpusJob.Result r1 = PrepareCorpusJob.run(spark, cfg);
         assertEquals(2, r1.read());
         Files.writeString(dir.resolve("b.jsonl"), "{\"text\": \"third document arrives\"}\n");
-        PrepareCorpusJob.Result r2 = PrepareCorpusJob.run(spark, cfg);
+        PrepareCorpusJob.Result r2 = PrepareCorpusJob.run(spark, cfg, "sched-2");
+        assertEquals("sched-2", r2.runId());
         assertEquals(1, r2.read());
         assertEquals(1, r2.count(PrepareCorpusJob.KEPT));
         assertEquals(3, spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_CLEAN)).count());
-        assertEquals(2, spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.JOB_RUNS))
-                .where("job = '01_prepare_corpus'").count());
+        // the scheduler retries run sched-2: the same run, its record replaced, nothing read twice
+        assertEquals("nothing_new", PrepareCorpusJob.run(spark, cfg, "sched-2").status());
+        Dataset<Row> runs = spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.JOB_RUNS))
+                .where("job = '01_prepare_corpus'");
+        assertEquals(2, runs.count());
+        assertEquals("nothing_new", runs.where("run_id = 'sched-2'").first().getAs("status"));
     }
 
     @Test

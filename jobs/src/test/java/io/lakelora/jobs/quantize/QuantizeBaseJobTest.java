@@ -49,7 +49,7 @@ class QuantizeBaseJobTest {
 
     @Test
     void quantizesOnceIntoTheLakeAndRerunsDoNothing(@TempDir Path lake) throws Exception {
-        QuantizeBaseJob.Result r = QuantizeBaseJob.run(spark, config(lake));
+        QuantizeBaseJob.Result r = QuantizeBaseJob.run(spark, config(lake), "pipeline-run-7");
         String out = LakePaths.toUri(lake.toString()) + "/models/stories260K-hf-nf4";
         assertTrue(r.created());
         assertEquals(out, r.output());
@@ -80,7 +80,7 @@ class QuantizeBaseJobTest {
         assertArrayEquals(b, a, 0.0);
 
         Row runRow = spark.read().format("delta").load(new LakePaths(lake.toString()).table(LakePaths.JOB_RUNS))
-                .where("job = '00_quantize_base'").first();
+                .where("job = '00_quantize_base' AND run_id = 'pipeline-run-7'").first();
         assertEquals("succeeded", runRow.getAs("status"));
 
         byte[] marker = Files.readAllBytes(dir.resolve(QuantizedModelMarker.FILE));

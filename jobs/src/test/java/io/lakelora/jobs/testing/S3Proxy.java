@@ -125,6 +125,7 @@ public final class S3Proxy implements AutoCloseable {
         m.put(p + "aws.credentials.provider", "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider");
         m.put(p + "access.key", ACCESS_KEY);
         m.put(p + "secret.key", SECRET_KEY);
+        m.put(p + "impl.disable.cache", "true"); // each test class has its own server (port)
         return m;
     }
 

@@ -5,10 +5,11 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vectorized element-wise math of the layers (exp-heavy loops: softmax, SiLU, log-sum-exp). On this JVM the Vector
- * API's {@code EXP} compiles to a SIMD exp that is about 40x faster than {@code Math.exp} per element (measured
- * 0.4 vs 16 ns), which matters: a training step evaluates hundreds of millions of exponentials. Results agree with
- * {@code Math.exp} to about 1 ulp; sums are accumulated per lane, then across lanes.
+ * Vectorized element-wise math of the layers (exp-heavy loops: softmax, SiLU, log-sum-exp): a training step evaluates
+ * hundreds of millions of exponentials, 16 ns each with {@code Math.exp}. The exponentials and lane sums go through
+ * {@link io.lakelora.kernel.Lanes}, which uses only exact IEEE vector operations: the Vector API's own {@code EXP} and
+ * {@code reduceLanes(ADD)} round differently before and after JIT compilation, which broke bit-identical training
+ * runs. Results agree with {@code Math.exp} to 2 ulp; sums are accumulated per lane, then across lanes in a fixed order.
  */
 public final class VecMath {
     private VecMath() {}
@@ -35,11 +36,11 @@ public final class VecMath {
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (; i <= n - S.length(); i += S.length()) {
-                FloatVector e = FloatVector.fromArray(S, x, off + i).sub(shift).lanewise(VectorOperators.EXP);
+                FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift));
                 e.intoArray(x, off + i);
                 acc = acc.add(e);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = io.lakelora.kernel.Lanes.sum(acc);
         }
         for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - shift);
@@ -56,9 +57,9 @@ public final class VecMath {
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (; i <= n - S.length(); i += S.length()) {
-                acc = acc.add(FloatVector.fromArray(S, x, off + i).sub(shift).lanewise(VectorOperators.EXP));
+                acc = acc.add(io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)));
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = io.lakelora.kernel.Lanes.sum(acc);
         }
         for (; i < n; i++) sum += (float) Math.exp(x[off + i] - shift);
         return sum;
@@ -68,7 +69,7 @@ public final class VecMath {
     public static void expShiftScale(float[] x, int off, int n, float shift, float scale) {
         int i = 0;
         for (; i <= n - S.length(); i += S.length()) {
-            FloatVector.fromArray(S, x, off + i).sub(shift).lanewise(VectorOperators.EXP).mul(scale).intoArray(x, off + i);
+            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)).mul(scale).intoArray(x, off + i);
         }
         for (; i < n; i++) x[off + i] = scale * (float) Math.exp(x[off + i] - shift);
     }
@@ -91,7 +92,7 @@ public final class VecMath {
             for (; i <= n - S.length(); i += S.length()) {
                 acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
             }
-            sum = acc.reduceLanes(VectorOperators.ADD);
+            sum = io.lakelora.kernel.Lanes.sum(acc);
         }
         for (; i < n; i++) sum += a[ao + i] * b[bo + i];
         return sum;
@@ -102,7 +103,7 @@ public final class VecMath {
         int i = 0;
         for (; i <= n - S.length(); i += S.length()) {
             FloatVector gv = FloatVector.fromArray(S, g, i);
-            FloatVector sig = gv.neg().lanewise(VectorOperators.EXP).add(1f);
+            FloatVector sig = io.lakelora.kernel.Lanes.exp(gv.neg()).add(1f);
             gv.div(sig).mul(FloatVector.fromArray(S, u, i)).intoArray(h, i);
         }
         for (; i < n; i++) {
@@ -120,7 +121,7 @@ public final class VecMath {
         for (; i <= n - S.length(); i += S.length()) {
             FloatVector gv = FloatVector.fromArray(S, g, i);
             FloatVector one = FloatVector.broadcast(S, 1f);
-            FloatVector s = one.div(gv.neg().lanewise(VectorOperators.EXP).add(1f));
+            FloatVector s = one.div(io.lakelora.kernel.Lanes.exp(gv.neg()).add(1f));
             FloatVector d = FloatVector.fromArray(S, dh, i);
             FloatVector.fromArray(S, du, i).add(d.mul(gv).mul(s)).intoArray(du, i);
             FloatVector ds = s.mul(one.add(gv.mul(one.sub(s))));

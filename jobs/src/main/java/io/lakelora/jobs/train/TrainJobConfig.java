@@ -1,0 +1,120 @@
+package io.lakelora.jobs.train;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import io.lakelora.jobs.common.CommonConfig;
+import io.lakelora.lora.LoraConfig;
+import io.lakelora.quant.QuantType;
+import io.lakelora.train.OptimizerConfig;
+import io.lakelora.train.ScheduleConfig;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * Job 03's configuration ({@code conf/03_train.yaml}): the shared lake/spark/s3a sections plus model, data, LoRA,
+ * optimizer, schedule, the data-parallel settings, the run report and fault injection for tests. The {@code lora},
+ * {@code optimizer} and {@code schedule} sections are the engine's (same keys as {@code conf/train_local.yaml}).
+ */
+public class TrainJobConfig extends CommonConfig {
+    private static final long serialVersionUID = 1L;
+
+    @JsonProperty("model") public Model model = new Model();
+    @JsonProperty("data") public Data data = new Data();
+    @JsonProperty("lora") public LoraConfig lora = LoraConfig.of(8, 16.0, List.of("all-linear"));
+    @JsonProperty("optimizer") public OptimizerConfig optimizer = OptimizerConfig.defaults();
+    @JsonProperty("schedule") public ScheduleConfig schedule = ScheduleConfig.defaults();
+    @JsonProperty("train") public Train train = new Train();
+    @JsonProperty("report") public Report report = new Report();
+    @JsonProperty("faults") public Faults faults = new Faults();
+
+    /** The frozen base. */
+    public static class Model implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        /** Model directory in HF layout (local path or lake URI), fp32/bf16 or quantized by job 00. */
+        @JsonProperty("path") public String path = "../shared/assets/models/stories260K-hf";
+        /** Name recorded as the adapter's base model id (and PEFT's base_model_name_or_path). */
+        @JsonProperty("id") public String id = "stories260K";
+        /** nf4 (QLoRA), fp4, int8, or none (fp32 comparison mode). */
+        @JsonProperty("quant") public String quant = "nf4";
+    }
+
+    /** The training data: a token_blocks Delta table from job 02. */
+    public static class Data implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        /** Table location; null = {@code <lake.root>/tables/token_blocks}. */
+        @JsonProperty("table") public String table;
+        /** Delta version to pin; null = the latest at the start of the run (recorded either way). */
+        @JsonProperty("version") public Long version;
+    }
+
+    /** Data-parallel training settings. */
+    public static class Train implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        @JsonProperty("adapter_name") public String adapterName = "stories260k-adapter";
+        /** null: derived from the resolved config and data version, so a rerun of the same job resumes/is a no-op. */
+        @JsonProperty("run_id") public String runId;
+        /** Optimizer steps; 0 = {@code epochs} passes over the training blocks. */
+        @JsonProperty("steps") public long steps = 0;
+        @JsonProperty("epochs") public double epochs = 1;
+        /** Blocks per optimizer step, summed over all workers. */
+        @JsonProperty("global_batch_blocks") public int globalBatchBlocks = 8;
+        /** Blocks per forward/backward on a worker (gradient accumulation within a worker). */
+        @JsonProperty("micro_batch") public int microBatch = 2;
+        /** Spark partitions computing gradients each step (one task each). */
+        @JsonProperty("workers") public int workers = 2;
+        /** Kernel threads per task; set spark.task.cpus to the same value on a cluster. */
+        @JsonProperty("threads_per_worker") public int threadsPerWorker = 1;
+        @JsonProperty("eval_interval") public long evalInterval = 20;
+        @JsonProperty("checkpoint_interval") public long checkpointInterval = 20;
+        @JsonProperty("keep_checkpoints") public int keepCheckpoints = 2;
+        @JsonProperty("seed") public long seed = 42;
+        /** Recompute activations per layer in backward (less memory, ~30% more compute). */
+        @JsonProperty("recompute") public boolean recompute = false;
+    }
+
+    /** The run report written next to the adapter version. */
+    public static class Report implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        @JsonProperty("prompts") public List<String> prompts = new ArrayList<>(List.of("Once upon a time", "The king said"));
+        @JsonProperty("max_new_tokens") public int maxNewTokens = 48;
+    }
+
+    /** Fault injection (tests and drills). */
+    public static class Faults implements java.io.Serializable {
+        private static final long serialVersionUID = 1L;
+        /** The first attempt of partition 0's task fails at this step (-1 = never); Spark retries it. */
+        @JsonProperty("fail_task_at_step") public long failTaskAtStep = -1;
+    }
+
+    /** Checks values and their combinations; errors name the key and the fix. */
+    public void validate() {
+        validateCommon();
+        QuantType.parse(model.quant);
+        if (model.path == null || model.path.isBlank()) {
+            throw new IllegalArgumentException("config key 'model.path' is empty. Fix: point it at a model directory "
+                    + "in Hugging Face layout (config.json, model.safetensors, tokenizer.json)");
+        }
+        if (train.adapterName == null || !train.adapterName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
+            throw new IllegalArgumentException("config key 'train.adapter_name' is '" + train.adapterName
+                    + "': expected letters, digits, '.', '_' or '-'");
+        }
+        positive("train.global_batch_blocks", train.globalBatchBlocks);
+        positive("train.micro_batch", train.microBatch);
+        positive("train.workers", train.workers);
+        positive("train.threads_per_worker", train.threadsPerWorker);
+        positive("train.keep_checkpoints", train.keepCheckpoints);
+        if (train.steps < 0) throw new IllegalArgumentException("config key 'train.steps' must be >= 0");
+        if (train.steps == 0 && !(train.epochs > 0)) {
+            throw new IllegalArgumentException("config keys 'train.steps' and 'train.epochs' are both 0. Fix: set one");
+        }
+        LoraConfig.InitKind init = lora.initKind();
+        if (init == LoraConfig.InitKind.PISSA || init == LoraConfig.InitKind.PISSA_NITER || init == LoraConfig.InitKind.LOFTQ) {
+            throw new IllegalArgumentException("config key 'lora.init_lora_weights' = " + lora.initLoraWeights()
+                    + " rewrites the base weights, which every executor would have to repeat identically; the Spark "
+                    + "job supports true/gaussian. Fix: use train-local for PiSSA/LoftQ, or init_lora_weights: true");
+        }
+    }
+
+    private static void positive(String key, long v) {
+        if (v <= 0) throw new IllegalArgumentException("config key '" + key + "' must be > 0, got " + v);
+    }
+}
