@@ -15,7 +15,7 @@
 
 dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
-dbutils.widgets.text("adapter", "stories260k-adapter@latest", "Adapter (name@version | name@alias | name)")
+dbutils.widgets.text("adapter", "stories260k-shakespeare@latest", "Adapter (name@version | name@alias | name)")
 dbutils.widgets.text("out", "", "Output directory (empty: <lake_root>/exports/<name>/v<version>)")
 dbutils.widgets.text("overrides", "", "More key=value overrides, space separated")
 

@@ -16,7 +16,7 @@
 
 dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
-dbutils.widgets.text("adapter", "stories260k-adapter@latest", "Adapter (name@version | name@alias | name)")
+dbutils.widgets.text("adapter", "stories260k-shakespeare@latest", "Adapter (name@version | name@alias | name)")
 dbutils.widgets.text("model_path", "/Volumes/main/lakelora/lake/models/stories260K-hf-nf4", "Base model directory")
 dbutils.widgets.dropdown("quant", "nf4", Seq("nf4", "fp4", "none"), "Base weights")
 dbutils.widgets.text("max_blocks", "0", "Eval blocks (0: all)")

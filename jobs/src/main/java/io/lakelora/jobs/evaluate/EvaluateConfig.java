@@ -73,7 +73,7 @@ public class EvaluateConfig extends CommonConfig {
         validateCommon();
         if (adapter == null || adapter.isBlank()) {
             throw new IllegalArgumentException("config key 'adapter' is empty. Fix: name the version to evaluate, e.g. "
-                    + "adapter=stories260k-adapter@latest, adapter=NAME@3 or adapter=NAME@production");
+                    + "adapter=stories260k-shakespeare@latest, adapter=NAME@3 or adapter=NAME@production");
         }
         if (model.path == null || model.path.isBlank()) {
             throw new IllegalArgumentException("config key 'model.path' is empty. Fix: point it at the adapter's base "

@@ -15,7 +15,7 @@ import org.apache.spark.sql.SparkSession;
  * run_id, step, loss, lr, eval_loss), for the run report's loss curve. Empty when the table does not exist.
  */
 public final class TrainMetrics {
-    public static final String TABLE = "train_metrics";
+    public static final String TABLE = io.lakelora.jobs.train.TrainJob.TRAIN_METRICS;
 
     private TrainMetrics() {}
 

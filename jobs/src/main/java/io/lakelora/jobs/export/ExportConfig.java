@@ -16,7 +16,7 @@ public class ExportConfig extends CommonConfig {
         validateCommon();
         if (adapter == null || adapter.isBlank()) {
             throw new IllegalArgumentException("config key 'adapter' is empty. Fix: name the version to export, e.g. "
-                    + "adapter=stories260k-adapter@latest, adapter=NAME@3 or adapter=NAME@production");
+                    + "adapter=stories260k-shakespeare@latest, adapter=NAME@3 or adapter=NAME@production");
         }
     }
 }

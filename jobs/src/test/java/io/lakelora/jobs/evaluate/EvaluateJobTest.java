@@ -19,6 +19,8 @@ import io.lakelora.jobs.serve.ServeFixtures;
 import io.lakelora.jobs.testing.Confs;
 import io.lakelora.jobs.testing.LocalSpark;
 import io.lakelora.jobs.tokenize.TokenizeConfig;
+import io.lakelora.jobs.train.TrainJob;
+import io.lakelora.jobs.train.TrainJobConfig;
 import io.lakelora.jobs.tokenize.TokenizePackJob;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.Generator;
@@ -36,10 +38,7 @@ import java.util.List;
 import java.util.Set;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
-import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
-import org.apache.spark.sql.types.DataTypes;
-import org.apache.spark.sql.types.StructType;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -47,7 +46,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Job 05 on a local lake built by the real jobs: a tinyshakespeare slice through job 01 and job 02 (token_blocks),
- * the stories260K base quantized by job 00, and a registry version holding a real PEFT adapter. The distributed eval
+ * the stories260K base quantized by job 00, registry versions holding a real PEFT adapter, and one trained by job 03. The distributed eval
  * losses equal the engine's inference scores of every packed document computed here directly (an independent path:
  * one sequence at a time with a KV cache, not the training model), for the adapter and for the base alone.
  */
@@ -99,14 +98,6 @@ class EvaluateJobTest {
         reg.register(ServeFixtures.record("tiny", "run-1", peftDir, blocksTable, blocksVersion,
                 ServeFixtures.STORIES_SHA256, null));
         reg.register(ServeFixtures.record("tiny", "run-2", peftDir, blocksTable, blocksVersion, "0".repeat(64), null));
-
-        // job 03's per-step metrics (step 2 written twice, as a resumed run does), and another run's
-        StructType schema = new StructType().add("run_id", DataTypes.StringType).add("step", DataTypes.LongType)
-                .add("loss", DataTypes.DoubleType).add("lr", DataTypes.DoubleType).add("eval_loss", DataTypes.DoubleType);
-        spark.createDataFrame(List.of(RowFactory.create("run-1", 1L, 3.0, 1e-3, null),
-                        RowFactory.create("run-1", 2L, 2.8, 1e-3, 2.9), RowFactory.create("run-1", 2L, 2.8, 1e-3, 2.9),
-                        RowFactory.create("run-1", 3L, 2.7, 1e-3, null), RowFactory.create("other", 1L, 9.0, 1e-3, null)),
-                schema).write().format("delta").save(new LakePaths(lakeRoot).table(TrainMetrics.TABLE));
     }
 
     @AfterAll
@@ -198,9 +189,50 @@ class EvaluateJobTest {
         String md = Files.readString(report.resolve(RunReport.MARKDOWN));
         assertTrue(md.contains(ServeFixtures.STORIES_SHA256) && md.contains("run-1"), "lineage in the report");
         assertTrue(md.contains(r.samples().get(0).adapter()), "samples in the report");
-        assertEquals(3, TrainMetrics.series(spark, new LakePaths(lake.toString()).table(TrainMetrics.TABLE), "run-1")
-                .size(), "run-1's steps 1, 2, 3 (step 2 once)");
-        assertFalse(md.contains("No steps were recorded"), "the loss series of run-1 is in the report");
+        assertTrue(md.contains("No steps were recorded"), "run-1 (registered by hand) has no train_metrics rows");
+    }
+
+    /**
+     * A version registered by the real job 03: evaluated with the defaults (the recorded table and version, the conf
+     * file's adapter name) job 05 reproduces the eval loss job 03 recorded (same blocks, same adapter, same distributed
+     * loss), and the UDFs serve its PEFT directory as job 03 wrote it.
+     */
+    @Test
+    void aVersionTrainedByJob03EvaluatesToItsRecordedEvalLoss() {
+        TrainJobConfig tc = Confs.load("03_train.yaml", TrainJobConfig.class, "lake.root=" + lake, "train.steps=4",
+                "train.global_batch_blocks=4", "train.eval_interval=4", "train.checkpoint_interval=4",
+                "report.max_new_tokens=4");
+        tc.model.path = Confs.asset(tc.model.path);
+        TrainJob.Outcome trained = TrainJob.run(spark, tc, null);
+        EvaluateConfig ec = Confs.load("05_evaluate.yaml", EvaluateConfig.class, "lake.root=" + lake,
+                "samples.prompts=[]");
+        ec.model.path = Confs.asset(ec.model.path);
+        EvaluateJob.Result r = EvaluateJob.run(spark, ec);
+        assertEquals(tc.train.adapterName, r.adapter());
+        assertEquals(trained.version(), r.version());
+        assertEquals(blocksVersion, r.datasetVersion());
+        System.out.printf("job 03 eval loss %.6f, job 05 %.6f (base %.6f)%n", trained.evalLoss(), r.evalLoss(),
+                r.baseEvalLoss());
+        assertEquals(trained.evalLoss(), r.evalLoss(), 1e-5 * r.evalLoss());
+        assertTrue(r.evalLoss() < r.baseEvalLoss(), "4 steps of training lower the eval loss");
+
+        io.lakelora.jobs.serve.LoraUdfs.Registered served = io.lakelora.jobs.serve.LoraUdfs.register(spark,
+                AdapterPaths.registryRoot(lake.toString()), tc.train.adapterName, ServeFixtures.model().toString(),
+                io.lakelora.jobs.serve.LoraUdfs.Options.defaults().withNames("gen_trained", "score_trained"));
+        assertEquals(trained.peftPath(), served.adapterUri(), "job 03's PEFT directory holds the registered bytes");
+
+        assertEquals(4, TrainMetrics.series(spark, trained.metricsTable(), trained.runId()).size());
+        String md = readString(lake.resolve("adapters/" + tc.train.adapterName + "/v" + r.version()
+                + "/evaluation/" + RunReport.MARKDOWN));
+        assertFalse(md.contains("No steps were recorded"), "job 03's loss series is in the evaluation report");
+    }
+
+    private static String readString(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Test
