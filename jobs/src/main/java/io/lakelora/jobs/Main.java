@@ -11,9 +11,12 @@ public final class Main {
     /** The Spark job commands (one line per command). */
     public static List<Object> jobCommands() {
         List<Object> cmds = new ArrayList<>();
+        cmds.add(new io.lakelora.jobs.quantize.QuantizeBaseCommand());
         cmds.add(new io.lakelora.jobs.prepare.PrepareCommand());
         cmds.add(new io.lakelora.jobs.tokenize.TokenizePackCommand());
         cmds.add(new io.lakelora.jobs.train.TrainCommand());
+        cmds.add(new io.lakelora.jobs.export.ExportCommand());
+        cmds.add(new io.lakelora.jobs.evaluate.EvaluateCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchDataCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchSparkTrainCommand());
         return cmds;

@@ -1,0 +1,57 @@
+// Databricks notebook source
+// MAGIC %md
+// MAGIC # 04 Export adapter
+// MAGIC
+// MAGIC Writes one version of the Delta adapter registry (`<lake_root>/registry`) as a PEFT adapter directory:
+// MAGIC `adapter_config.json` and `adapter_model.safetensors` byte for byte as registered, plus `lakelora_lineage.json`
+// MAGIC (version, run id, base model + sha256, dataset table + Delta version). Hugging Face PEFT
+// MAGIC (`PeftModel.from_pretrained(base, dir)`), vLLM (`--lora-modules name=dir`) and llama.cpp's
+// MAGIC `convert_lora_to_gguf.py` read it. Exporting the same version again changes nothing.
+// MAGIC
+// MAGIC **Prerequisites:** job 03 registered the adapter in the same lake; the job jar on the cluster; `../conf`.
+// MAGIC Same job as `bin/lakelora export --config conf/04_export.yaml` and the bundle task `e04_export`.
+
+// COMMAND ----------
+
+dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
+dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
+dbutils.widgets.text("adapter", "stories260k-shakespeare@latest", "Adapter (name@version | name@alias | name)")
+dbutils.widgets.text("out", "", "Output directory (empty: <lake_root>/exports/<name>/v<version>)")
+dbutils.widgets.text("overrides", "", "More key=value overrides, space separated")
+
+// COMMAND ----------
+
+// MAGIC %md
+// MAGIC The registered versions and aliases:
+
+// COMMAND ----------
+
+import io.lakelora.jobs.export.AdapterPaths
+val registry = AdapterPaths.registryRoot(dbutils.widgets.get("lake_root"))
+display(spark.read.format("delta").load(registry + "/adapters").drop("adapter_safetensors", "config_json")
+  .orderBy("adapter_name", "version"))
+display(spark.read.format("delta").load(registry + "/adapter_aliases"))
+
+// COMMAND ----------
+
+import io.lakelora.config.ConfigLoader
+import io.lakelora.jobs.export.{ExportAdapterJob, ExportConfig}
+import java.nio.file.Path
+import scala.jdk.CollectionConverters._
+
+val confDir = dbutils.widgets.get("conf_dir")
+val overrides = Seq(
+  s"lake.root=${dbutils.widgets.get("lake_root")}",
+  s"adapter=${dbutils.widgets.get("adapter")}"
+) ++ Option(dbutils.widgets.get("out")).filter(_.nonEmpty).map(o => s"out=$o")
+val cfg = ConfigLoader.load(
+  List(Path.of(confDir, "04_export.yaml"), Path.of(confDir, "env", "databricks.yaml")).asJava,
+  (overrides ++ dbutils.widgets.get("overrides").split("\\s+").filter(_.nonEmpty)).asJava,
+  classOf[ExportConfig])
+val result = ExportAdapterJob.run(spark, cfg)
+result.asMap.asScala.foreach { case (k, v) => println(s"$k: $v") }
+
+// COMMAND ----------
+
+display(dbutils.fs.ls(result.dir))
+println(dbutils.fs.head(result.dir + "/" + ExportAdapterJob.LINEAGE_FILE))
