@@ -73,7 +73,8 @@ public final class LoraLlamaFactory implements ModelFactory {
     public Object loadBase(String[] deviceAddresses) {
         Path dir = localModelDir();
         QuantType q = QuantType.parse(quant);
-        Quantizer quantizer = q == QuantType.NONE ? null : new Quantizer(q, Quantizer.DEFAULT_BLOCKSIZE, true);
+        Quantizer quantizer = q == QuantType.NONE ? null
+                : new Quantizer(q, Quantizer.DEFAULT_BLOCKSIZE, q != QuantType.INT8); // double quant is 4-bit only
         LlamaWeights w = LlamaLoader.load(dir, quantizer == null ? null : quantizer::quantize);
         KernelProvider.warmUp(KernelProvider.withThreads(threadsPerTask));
         return w;
