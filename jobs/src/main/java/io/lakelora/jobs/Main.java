@@ -17,6 +17,7 @@ public final class Main {
         cmds.add(new io.lakelora.jobs.train.TrainCommand());
         cmds.add(new io.lakelora.jobs.export.ExportCommand());
         cmds.add(new io.lakelora.jobs.evaluate.EvaluateCommand());
+        cmds.add(new io.lakelora.jobs.demo.DemoCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchDataCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchSparkTrainCommand());
         return cmds;

@@ -1,0 +1,108 @@
+package io.lakelora.jobs.demo;
+
+import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.LakePaths;
+import io.lakelora.jobs.evaluate.EvaluateConfig;
+import io.lakelora.jobs.evaluate.EvaluateJob;
+import io.lakelora.jobs.export.ExportAdapterJob;
+import io.lakelora.jobs.export.ExportConfig;
+import io.lakelora.jobs.prepare.PrepareConfig;
+import io.lakelora.jobs.prepare.PrepareCorpusJob;
+import io.lakelora.jobs.quantize.QuantizeBaseJob;
+import io.lakelora.jobs.quantize.QuantizeConfig;
+import io.lakelora.jobs.tokenize.TokenizeConfig;
+import io.lakelora.jobs.tokenize.TokenizePackJob;
+import io.lakelora.jobs.train.TrainJob;
+import io.lakelora.jobs.train.TrainJobConfig;
+import io.lakelora.util.Assets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.spark.sql.SparkSession;
+
+/**
+ * The whole pipeline on the embedded default, each job exactly as its own command runs it, from the project's conf
+ * files: 00 quantize the stories260K base into the lake -> 01 prepare tinyshakespeare + tinystories -> 02 tokenize and
+ * pack -> 03 train a QLoRA adapter on the quantized base -> 04 export it in PEFT format -> 05 evaluate it against the
+ * base. Asset paths come from the assets setting ({@code LAKELORA_ASSETS}, default ../shared/assets).
+ */
+public final class DemoPipeline {
+    private DemoPipeline() {}
+
+    /** What the demo produced: where every table, version and file is. */
+    public record Outcome(Map<String, Object> quantize, Map<String, Object> prepare, Map<String, Object> tokenize,
+                          TrainJob.Outcome train, Map<String, Object> export, EvaluateJob.Result evaluate) {
+        public Map<String, Object> asMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("00_quantize_base", quantize);
+            m.put("01_prepare_corpus", prepare);
+            m.put("02_tokenize_pack", tokenize);
+            m.put("03_train", train.asMap());
+            m.put("04_export", export);
+            m.put("05_evaluate", evaluate.asMap());
+            return m;
+        }
+    }
+
+    /**
+     * @param confDir the project's conf/ directory
+     * @param overrides extra key=value overrides applied to every job config (keys a job lacks are skipped)
+     */
+    public static Outcome run(SparkSession spark, Path confDir, String lake, long steps, List<String> overrides) {
+        String assets = Assets.root().toString();
+        String model = Assets.require("models/stories260K-hf").toString();
+        List<String> common = new ArrayList<>(List.of("lake.root=" + lake));
+        common.addAll(overrides);
+
+        banner("00 quantize base: " + model + " -> NF4 + double quantization in the lake");
+        QuantizeConfig q = load(confDir, "00_quantize_base.yaml", QuantizeConfig.class, common, "model.path=" + model);
+        QuantizeBaseJob.Result qr = QuantizeBaseJob.run(spark, q);
+        String quantized = qr.output();
+
+        banner("01 prepare corpus: tinyshakespeare + tinystories -> corpus_clean / corpus_quarantine");
+        PrepareConfig p = load(confDir, "01_prepare_corpus.yaml", PrepareConfig.class, common, "mode=full");
+        p.inputs.removeIf(in -> !Set.of("tinyshakespeare", "tinystories").contains(in.name));
+        for (PrepareConfig.Input in : p.inputs) in.path = in.path.replace("../shared/assets", assets);
+        PrepareCorpusJob.Result pr = PrepareCorpusJob.run(spark, p);
+
+        banner("02 tokenize and pack: corpus_clean -> token_blocks");
+        TokenizeConfig t = load(confDir, "02_tokenize_pack.yaml", TokenizeConfig.class, common, "mode=full",
+                "pack.block_size=256", "model.tokenizer=" + model);
+        TokenizePackJob.Result tr = TokenizePackJob.run(spark, t);
+
+        banner("03 train: data-parallel QLoRA on the quantized base -> adapter registry");
+        TrainJobConfig c = load(confDir, "03_train.yaml", TrainJobConfig.class, common, "model.path=" + quantized,
+                "train.steps=" + steps);
+        TrainJob.Outcome to = TrainJob.run(spark, c, null);
+
+        banner("04 export: " + to.adapterName() + "@" + to.version() + " -> PEFT files");
+        ExportConfig e = load(confDir, "04_export.yaml", ExportConfig.class, common,
+                "adapter=" + to.adapterName() + "@" + to.version());
+        ExportAdapterJob.Result er = ExportAdapterJob.run(spark, e);
+
+        banner("05 evaluate: " + to.adapterName() + "@" + to.version() + " vs the base on the eval split");
+        EvaluateConfig v = load(confDir, "05_evaluate.yaml", EvaluateConfig.class, common,
+                "adapter=" + to.adapterName() + "@" + to.version(), "model.path=" + quantized);
+        EvaluateJob.Result vr = EvaluateJob.run(spark, v);
+        return new Outcome(qr.asMap(), pr.asMap(), tr.asMap(), to, er.asMap(), vr);
+    }
+
+    private static <T> T load(Path confDir, String file, Class<T> type, List<String> common, String... specific) {
+        List<String> all = new ArrayList<>(common);
+        all.addAll(List.of(specific));
+        return ConfigLoader.load(List.of(confDir.resolve(file)), all, type);
+    }
+
+    private static void banner(String s) {
+        System.err.println();
+        System.err.println("==== " + s);
+    }
+
+    /** The lake root as the jobs see it. */
+    public static String lakeUri(String lake) {
+        return new LakePaths(lake).root();
+    }
+}
