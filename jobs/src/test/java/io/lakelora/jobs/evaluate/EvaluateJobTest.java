@@ -17,7 +17,7 @@ import io.lakelora.jobs.registry.AdapterRegistry;
 import io.lakelora.jobs.serve.LoraServing;
 import io.lakelora.jobs.serve.ServeFixtures;
 import io.lakelora.jobs.testing.Confs;
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.jobs.tokenize.TokenizeConfig;
 import io.lakelora.jobs.train.TrainJob;
 import io.lakelora.jobs.train.TrainJobConfig;
@@ -61,7 +61,7 @@ class EvaluateJobTest {
 
     @BeforeAll
     static void start() throws Exception {
-        spark = LocalSpark.start("EvaluateJobTest");
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
         lake = tmp.resolve("lake");
         String lakeRoot = lake.toString();
 

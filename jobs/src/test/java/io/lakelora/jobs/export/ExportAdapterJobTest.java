@@ -12,7 +12,7 @@ import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.registry.AdapterRegistry;
 import io.lakelora.jobs.serve.ServeFixtures;
 import io.lakelora.jobs.testing.Confs;
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import java.nio.file.Files;
@@ -37,7 +37,7 @@ class ExportAdapterJobTest {
 
     @BeforeAll
     static void start() throws Exception {
-        spark = LocalSpark.start("ExportAdapterJobTest");
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
         lake = tmp.resolve("lake");
         v1Dir = ServeFixtures.writeAdapter(tmp.resolve("peft-v1"), 11);
         v2Dir = ServeFixtures.writeAdapter(tmp.resolve("peft-v2"), 22);

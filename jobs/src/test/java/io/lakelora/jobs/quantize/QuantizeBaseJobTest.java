@@ -10,7 +10,7 @@ import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.serve.ServeFixtures;
 import io.lakelora.jobs.testing.Confs;
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.LlamaSession;
@@ -32,7 +32,7 @@ class QuantizeBaseJobTest {
     static SparkSession spark;
 
     @BeforeAll
-    static void start() { spark = LocalSpark.start("QuantizeBaseJobTest"); }
+    static void start() { spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]")); }
 
     @AfterAll
     static void stop() { spark.stop(); }

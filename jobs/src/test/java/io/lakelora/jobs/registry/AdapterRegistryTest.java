@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -30,10 +30,10 @@ class AdapterRegistryTest {
     static SparkSession spark;
 
     @BeforeAll
-    static void start() { spark = LocalSpark.start("AdapterRegistryTest"); }
+    static void start() { spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]")); }
 
     @AfterAll
-    static void stop() { spark.stop(); }
+    static void stop() { TestSpark.stop(spark); }
 
     static AdapterRecord rec(String name, String runId, double loss) {
         return new AdapterRecord(name, runId, "stories260K", "abc123", "file:/lake/token_blocks", 4L,

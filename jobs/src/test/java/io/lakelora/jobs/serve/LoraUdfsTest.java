@@ -10,7 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.export.AdapterPaths;
 import io.lakelora.jobs.registry.AdapterRegistry;
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.Generator;
 import io.lakelora.model.LlamaSession;
@@ -51,7 +51,7 @@ class LoraUdfsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        spark = LocalSpark.start("LoraUdfsTest");
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
         LoraServing.clear(); // other classes in this JVM may have served models
         lake = tmp.resolve("lake");
         registryRoot = AdapterPaths.registryRoot(lake.toString());

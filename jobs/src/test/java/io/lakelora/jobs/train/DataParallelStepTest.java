@@ -3,7 +3,7 @@ package io.lakelora.jobs.train;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.train.Batch;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -23,12 +23,12 @@ class DataParallelStepTest {
 
     @BeforeAll
     static void start() {
-        spark = LocalSpark.start("DataParallelStepTest");
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
         jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
     @AfterAll
-    static void stop() { spark.stop(); }
+    static void stop() { TestSpark.stop(spark); }
 
     static List<TokenBlock> blocks() {
         Random r = new Random(5);

@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.lake.LakeFs;
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.lora.LoraInit;
@@ -35,12 +35,12 @@ class RealModelDataParallelTest {
 
     @BeforeAll
     static void start() {
-        spark = LocalSpark.start("RealModelDataParallelTest");
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
         jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
     @AfterAll
-    static void stop() { spark.stop(); }
+    static void stop() { TestSpark.stop(spark); }
 
     /** Blocks of 64 tokens of tinyshakespeare (the first 20 KB), labels = inputs. */
     static List<TokenBlock> shakespeareBlocks() throws Exception {

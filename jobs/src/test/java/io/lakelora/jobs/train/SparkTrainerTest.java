@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.lake.LakeFs;
-import io.lakelora.jobs.testing.LocalSpark;
+import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.train.LrSchedule;
 import io.lakelora.train.Optimizer;
@@ -29,12 +29,12 @@ class SparkTrainerTest {
 
     @BeforeAll
     static void start() {
-        spark = LocalSpark.start("SparkTrainerTest");
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
         jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
     }
 
     @AfterAll
-    static void stop() { spark.stop(); }
+    static void stop() { TestSpark.stop(spark); }
 
     static final long STEPS = 8;
 
