@@ -102,7 +102,8 @@ class ConfigFilesTest {
             validate(cfg);
             if (cfg instanceof CommonConfig c) {
                 boolean job = !e.getKey().equals("base.yaml");
-                assertEquals(job ? "local[2]" : null, c.spark.master, e.getKey() + ": the job configs extend env/local.yaml");
+                assertEquals(job ? "local[2]" : null, c.spark.master,
+                        e.getKey() + ": the job configs extend env/local.yaml");
                 assertEquals("lake", c.lake.root, e.getKey());
             }
         }
@@ -114,7 +115,8 @@ class ConfigFilesTest {
     @Test
     void everyEnvironmentLayersOverBaseAndEveryJobConfig() throws Exception {
         List<String> envs = yamlFiles(Confs.root().resolve("conf/env"));
-        assertTrue(envs.containsAll(List.of("local.yaml", "databricks.yaml", "s3.yaml", "yarn.yaml", "k8s.yaml")), envs.toString());
+        assertTrue(envs.containsAll(List.of("local.yaml", "databricks.yaml", "s3.yaml", "yarn.yaml", "k8s.yaml")),
+                envs.toString());
         for (String env : envs) {
             Path envFile = Confs.conf("env/" + env);
             JsonNode envTree = ConfigLoader.resolveTree(List.of(envFile), List.of());
@@ -126,7 +128,9 @@ class ConfigFilesTest {
                         e.getValue());
                 validate(c);
                 // the environment, given after the job config, wins over the job's env/local.yaml
-                if (envTree.path("lake").has("root")) assertEquals(envTree.path("lake").path("root").asText(), c.lake.root, what);
+                if (envTree.path("lake").has("root")) {
+                    assertEquals(envTree.path("lake").path("root").asText(), c.lake.root, what);
+                }
                 JsonNode spark = envTree.path("spark");
                 if (spark.has("master")) {
                     assertEquals(spark.get("master").isNull() ? null : spark.get("master").asText(), c.spark.master, what);

@@ -68,13 +68,14 @@ class AirflowDagTest {
             assertEquals("io.lakelora.jobs.Main", kw.path("java_class").asText());
             List<String> args = new ArrayList<>();
             kw.path("application_args").forEach(a -> args.add(a.asText()));
-            assertTrue(registered.contains(args.get(0)), t.path("task_id") + ": subcommand " + args.get(0)
+            assertTrue(registered.contains(args.get(0)), t.path("task_id").asText() + ": subcommand " + args.get(0)
                     + " is not registered in io.lakelora.jobs.Main.jobCommands() " + registered);
             assertEquals("--config", args.get(1), args.toString());
             Path conf = ProjectFiles.root().resolve(args.get(2)).normalize();
-            assertTrue(Files.isRegularFile(conf), t.path("task_id") + ": " + args.get(2) + " is not in the repository");
+            assertTrue(Files.isRegularFile(conf),
+                    t.path("task_id").asText() + ": " + args.get(2) + " is not in the repository");
             assertEquals(confs.get(i - 1), conf, "task " + i + " runs the pipeline's job " + (i - 1) + ": " + args);
-            assertEquals(ProjectFiles.launchCommand(conf), args.get(0), t.path("task_id") + ": the command "
+            assertEquals(ProjectFiles.launchCommand(conf), args.get(0), t.path("task_id").asText() + ": the command "
                     + conf.getFileName() + " says launches it");
             int r = args.indexOf("--run-id");
             assertTrue(r > 0 && args.get(r + 1).equals(runId), "--run-id " + runId + " in " + args);
