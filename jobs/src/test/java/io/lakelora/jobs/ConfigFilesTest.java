@@ -4,22 +4,36 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.lakelora.cli.Cli;
 import io.lakelora.config.ConfigLoader;
 import io.lakelora.jobs.common.CommonConfig;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.common.SparkSessions;
+import io.lakelora.jobs.evaluate.EvaluateConfig;
+import io.lakelora.jobs.export.ExportConfig;
 import io.lakelora.jobs.prepare.PrepareConfig;
+import io.lakelora.jobs.quantize.QuantizeConfig;
 import io.lakelora.jobs.testing.Confs;
 import io.lakelora.jobs.tokenize.TokenizeConfig;
+import io.lakelora.jobs.train.TrainJobConfig;
+import io.lakelora.train.TrainConfig;
+import java.io.IOException;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 
-/** Every file in conf/ loads into its typed config, opens with comments, and rejects unknown keys. */
+/**
+ * Every file in conf/ opens with comments and loads into its typed config (a new file without a mapping fails), every
+ * environment overlay of conf/env/ layers over base.yaml and over every Spark job config and wins, and unknown keys
+ * and bad values are rejected naming the key.
+ */
 class ConfigFilesTest {
 
     @Test
@@ -28,19 +42,6 @@ class ConfigFilesTest {
             List<Path> yamls = files.filter(f -> f.toString().endsWith(".yaml")).toList();
             assertTrue(yamls.size() >= 5, yamls.toString());
             for (Path f : yamls) assertTrue(Files.readString(f).startsWith("#"), f + " opens with what it is for");
-        }
-    }
-
-    @Test
-    void notebooksAreDatabricksSourceWithWidgetsConfigAndJob() throws Exception {
-        Map<String, String> jobs = Map.of("01_prepare_corpus.scala", "PrepareCorpusJob.run(spark, cfg)",
-                "02_tokenize_pack.scala", "TokenizePackJob.run(spark, cfg)");
-        for (Map.Entry<String, String> e : jobs.entrySet()) {
-            String nb = Files.readString(Confs.root().resolve("notebooks").resolve(e.getKey()));
-            assertTrue(nb.startsWith("// Databricks notebook source\n"), e.getKey());
-            assertTrue(nb.contains("// COMMAND ----------") && nb.contains("dbutils.widgets.text(\"config\""), e.getKey());
-            assertTrue(nb.indexOf("dbutils.widgets") < nb.indexOf("ConfigLoader.load")
-                    && nb.indexOf("ConfigLoader.load") < nb.indexOf(e.getValue()), e.getKey() + ": widgets -> config -> job");
         }
     }
 
@@ -56,12 +57,87 @@ class ConfigFilesTest {
         t.validate();
         assertEquals(256, t.pack.blockSize, "key=value overrides win");
         assertEquals("alpaca", t.template.fallback);
-        for (String env : List.of("base.yaml", "env/local.yaml", "env/s3-compatible.yaml", "env/s3.yaml",
-                "env/databricks.yaml", "env/k8s.yaml", "env/yarn.yaml")) {
-            // each environment layered over a job config still binds (no key the jobs do not know)
-            Confs.load("01_prepare_corpus.yaml", PrepareConfig.class);
-            ConfigLoader.load(List.of(Confs.conf("02_tokenize_pack.yaml"), Confs.conf(env)), List.of(),
-                    TokenizeConfig.class).validate();
+    }
+
+    /** Every file directly in conf/ and the typed config it binds to; a new file fails the tests until it is added. */
+    static final Map<String, Class<?>> CONF_TYPES = Map.of(
+            "base.yaml", CommonConfig.class,
+            "00_quantize_base.yaml", QuantizeConfig.class,
+            "01_prepare_corpus.yaml", PrepareConfig.class,
+            "02_tokenize_pack.yaml", TokenizeConfig.class,
+            "03_train.yaml", TrainJobConfig.class,
+            "04_export.yaml", ExportConfig.class,
+            "05_evaluate.yaml", EvaluateConfig.class,
+            "train_local.yaml", TrainConfig.class);
+
+    /** The names of the .yaml files directly in {@code dir}, sorted. */
+    static List<String> yamlFiles(Path dir) throws IOException {
+        try (Stream<Path> s = Files.list(dir)) {
+            return s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml")).sorted().toList();
+        }
+    }
+
+    /** Calls the config's validate() (validateCommon() for the shared sections alone); TrainConfig validates when bound. */
+    static void validate(Object cfg) throws Exception {
+        Method m;
+        try {
+            m = cfg.getClass().getMethod("validate");
+        } catch (NoSuchMethodException e) {
+            if (!(cfg instanceof CommonConfig)) return;
+            m = CommonConfig.class.getMethod("validateCommon");
+        }
+        try {
+            m.invoke(cfg);
+        } catch (InvocationTargetException e) {
+            throw e.getCause() instanceof Exception x ? x : e;
+        }
+    }
+
+    @Test
+    void everyConfFileBindsToItsTypedConfigAndValidates() throws Exception {
+        assertEquals(new TreeSet<>(CONF_TYPES.keySet()), new TreeSet<>(yamlFiles(Confs.root().resolve("conf"))),
+                "each conf/*.yaml needs its typed config class in ConfigFilesTest.CONF_TYPES");
+        for (Map.Entry<String, Class<?>> e : CONF_TYPES.entrySet()) {
+            Object cfg = ConfigLoader.load(List.of(Confs.conf(e.getKey())), List.of(), e.getValue());
+            validate(cfg);
+            if (cfg instanceof CommonConfig c) {
+                boolean job = !e.getKey().equals("base.yaml");
+                assertEquals(job ? "local[2]" : null, c.spark.master,
+                        e.getKey() + ": the job configs extend env/local.yaml");
+                assertEquals("lake", c.lake.root, e.getKey());
+            }
+        }
+        TrainConfig local = (TrainConfig) ConfigLoader.load(List.of(Confs.conf("train_local.yaml")), List.of(),
+                TrainConfig.class);
+        assertEquals(64, local.lora().r(), "train_local.yaml: the QLoRA recipe's r=64");
+    }
+
+    @Test
+    void everyEnvironmentLayersOverBaseAndEveryJobConfig() throws Exception {
+        List<String> envs = yamlFiles(Confs.root().resolve("conf/env"));
+        assertTrue(envs.containsAll(List.of("local.yaml", "databricks.yaml", "s3.yaml", "yarn.yaml", "k8s.yaml")),
+                envs.toString());
+        for (String env : envs) {
+            Path envFile = Confs.conf("env/" + env);
+            JsonNode envTree = ConfigLoader.resolveTree(List.of(envFile), List.of());
+            validate(ConfigLoader.load(List.of(Confs.conf("base.yaml"), envFile), List.of(), CommonConfig.class));
+            for (Map.Entry<String, Class<?>> e : CONF_TYPES.entrySet()) {
+                if (!CommonConfig.class.isAssignableFrom(e.getValue()) || e.getKey().equals("base.yaml")) continue;
+                String what = e.getKey() + " + env/" + env;
+                CommonConfig c = (CommonConfig) ConfigLoader.load(List.of(Confs.conf(e.getKey()), envFile), List.of(),
+                        e.getValue());
+                validate(c);
+                // the environment, given after the job config, wins over the job's env/local.yaml
+                if (envTree.path("lake").has("root")) {
+                    assertEquals(envTree.path("lake").path("root").asText(), c.lake.root, what);
+                }
+                JsonNode spark = envTree.path("spark");
+                if (spark.has("master")) {
+                    assertEquals(spark.get("master").isNull() ? null : spark.get("master").asText(), c.spark.master, what);
+                }
+                spark.path("conf").fields().forEachRemaining(kv -> assertEquals(kv.getValue().asText(),
+                        c.spark.conf.get(kv.getKey()), what + ": spark.conf." + kv.getKey()));
+            }
         }
     }
 

@@ -6,10 +6,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -51,7 +53,9 @@ class AirflowDagTest {
         assertEquals(1, d.path("max_active_runs").asInt(), "one retraining at a time");
         List<JsonNode> tasks = new ArrayList<>();
         d.path("tasks").forEach(tasks::add);
-        assertEquals(1 + DatabricksBundleTest.SUBCOMMANDS.size(), tasks.size());
+        List<Path> confs = ProjectFiles.jobConfs();
+        assertEquals(1 + confs.size(), tasks.size(), "the sensor, then one task per job config " + confs);
+        Set<String> registered = ProjectFiles.jobCommandNames();
         assertEquals("PythonSensor", tasks.get(0).path("kind").asText());
         String flags = String.join(" ", ProjectFiles.jvmArgs());
         String runId = h.path("RUN_ID").asText();
@@ -64,8 +68,15 @@ class AirflowDagTest {
             assertEquals("io.lakelora.jobs.Main", kw.path("java_class").asText());
             List<String> args = new ArrayList<>();
             kw.path("application_args").forEach(a -> args.add(a.asText()));
-            assertEquals(DatabricksBundleTest.SUBCOMMANDS.get(i - 1), args.get(0));
-            assertTrue(args.get(2).matches("conf/0" + (i - 1) + "_[a-z_]+\\.yaml"), args.toString());
+            assertTrue(registered.contains(args.get(0)), t.path("task_id").asText() + ": subcommand " + args.get(0)
+                    + " is not registered in io.lakelora.jobs.Main.jobCommands() " + registered);
+            assertEquals("--config", args.get(1), args.toString());
+            Path conf = ProjectFiles.root().resolve(args.get(2)).normalize();
+            assertTrue(Files.isRegularFile(conf),
+                    t.path("task_id").asText() + ": " + args.get(2) + " is not in the repository");
+            assertEquals(confs.get(i - 1), conf, "task " + i + " runs the pipeline's job " + (i - 1) + ": " + args);
+            assertEquals(ProjectFiles.launchCommand(conf), args.get(0), t.path("task_id").asText() + ": the command "
+                    + conf.getFileName() + " says launches it");
             int r = args.indexOf("--run-id");
             assertTrue(r > 0 && args.get(r + 1).equals(runId), "--run-id " + runId + " in " + args);
             assertEquals(flags, kw.path("conf").path("spark.driver.extraJavaOptions").asText());

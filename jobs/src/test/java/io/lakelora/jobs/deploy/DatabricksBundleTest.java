@@ -9,21 +9,22 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * databricks.yml, read as YAML: the job chains the six pipeline tasks in order, each runs a main class that exists on
- * this classpath with a subcommand of the agreed list, its job config and the Databricks overlay, the run id from the
- * job parameter (which defaults to {{job.run_id}}), the shaded jar the artifact builds, and bin/jvm.args as the
- * driver and executor Java options.
+ * databricks.yml, read as YAML: the job chains one task per job config conf/NN_*.yaml in pipeline order, each runs a
+ * main class that exists on this classpath with a subcommand registered in io.lakelora.jobs.Main (the one its config's
+ * header launches it with), its job config (a file of the repository) and the Databricks overlay, the run id from the
+ * job parameter (which defaults to {{job.run_id}}), the shaded jar the artifact builds, and bin/jvm.args as the driver
+ * and executor Java options.
  */
 class DatabricksBundleTest {
-    /** The subcommands of io.lakelora.jobs.Main, in pipeline order (the names agreed for issue 6). */
-    static final List<String> SUBCOMMANDS = List.of("quantize-base", "prepare", "tokenize-pack", "train", "export",
-            "evaluate");
+    private static final String FILES = "${workspace.file_path}/";
 
     private static JsonNode bundle;
     private static JsonNode job;
@@ -47,6 +48,14 @@ class DatabricksBundleTest {
         return out;
     }
 
+    /** A task's ${workspace.file_path}/PATH parameter as the repository file it names, which must exist. */
+    private static Path repoFile(String task, String param) {
+        assertTrue(param.startsWith(FILES), task + ": " + param + " is not under " + FILES);
+        Path f = ProjectFiles.root().resolve(param.substring(FILES.length())).normalize();
+        assertTrue(Files.isRegularFile(f), task + ": " + param + " names " + f + ", which is not in the repository");
+        return f;
+    }
+
     @Test
     void headerExplainsHowToDeploy() throws Exception {
         String text = Files.readString(ProjectFiles.root().resolve("databricks.yml"));
@@ -58,16 +67,23 @@ class DatabricksBundleTest {
     @Test
     void everyTaskRunsAnExistingMainWithAKnownSubcommand() throws Exception {
         List<JsonNode> tasks = tasks();
-        assertEquals(SUBCOMMANDS.size(), tasks.size(), "one task per pipeline job");
+        List<Path> confs = ProjectFiles.jobConfs();
+        assertEquals(confs.size(), tasks.size(), "one task per job config " + confs);
+        Set<String> registered = ProjectFiles.jobCommandNames();
         for (int i = 0; i < tasks.size(); i++) {
             JsonNode t = tasks.get(i);
+            String key = t.path("task_key").asText();
             String mainClass = t.path("spark_jar_task").path("main_class_name").asText();
             Class<?> c = Class.forName(mainClass); // throws when the class is not on the classpath
             Method main = c.getMethod("main", String[].class);
             assertTrue(Modifier.isStatic(main.getModifiers()), mainClass + ".main is static");
             List<String> p = params(t);
-            assertTrue(SUBCOMMANDS.contains(p.get(0)), t.path("task_key") + ": unknown subcommand " + p.get(0));
-            assertEquals(SUBCOMMANDS.get(i), p.get(0), "task " + i + " runs the pipeline's job " + i);
+            assertTrue(registered.contains(p.get(0)), key + ": subcommand " + p.get(0)
+                    + " is not registered in io.lakelora.jobs.Main.jobCommands() " + registered);
+            Path conf = repoFile(key, p.get(2));
+            assertEquals(confs.get(i), conf, key + ": task " + i + " runs the pipeline's job " + i);
+            assertEquals(ProjectFiles.launchCommand(conf), p.get(0), key + ": the command " + conf.getFileName()
+                    + " says launches it");
         }
     }
 
@@ -95,8 +111,9 @@ class DatabricksBundleTest {
             assertEquals("--config", p.get(1), key);
             assertTrue(p.get(2).matches("\\$\\{workspace\\.file_path}/conf/0" + i + "_[a-z_]+\\.yaml"),
                     key + ": job config conf/0" + i + "_*.yaml, found " + p.get(2));
+            repoFile(key, p.get(2));
             assertEquals(List.of("--config", "${workspace.file_path}/conf/env/databricks.yaml"), p.subList(3, 5), key);
-            assertTrue(Files.isRegularFile(ProjectFiles.root().resolve("conf/env/databricks.yaml")));
+            repoFile(key, p.get(4));
             assertEquals(List.of("--run-id", "{{job.parameters.run_id}}", "lake.root={{job.parameters.lake_root}}"),
                     p.subList(5, 8), key);
             assertEquals("lakelora", tasks.get(i).path("job_cluster_key").asText(), key);

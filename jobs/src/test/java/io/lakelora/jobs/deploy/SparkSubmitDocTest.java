@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
@@ -60,13 +61,17 @@ class SparkSubmitDocTest {
             Matcher m = Pattern.compile("--class (\\S+) \"\\$JAR\" +(\\S+) ").matcher(c);
             assertTrue(m.find(), "--class MAIN \"$JAR\" SUBCOMMAND in: " + c);
             Class.forName(m.group(1)).getMethod("main", String[].class);
-            assertTrue(DatabricksBundleTest.SUBCOMMANDS.contains(m.group(2)), "unknown subcommand " + m.group(2));
+            assertTrue(ProjectFiles.jobCommandNames().contains(m.group(2)), "subcommand " + m.group(2)
+                    + " is not registered in io.lakelora.jobs.Main.jobCommands()");
             used.add(m.group(2));
             assertTrue(c.contains("\"spark.driver.extraJavaOptions=$JVM_FLAGS\""), c);
             assertTrue(c.contains("--run-id "), c);
         }
         assertTrue(doc.contains("JVM_FLAGS=\"$(tr '\\n' ' ' < bin/jvm.args)\""), "JVM_FLAGS is built from bin/jvm.args");
-        for (String s : DatabricksBundleTest.SUBCOMMANDS) assertTrue(doc.contains("| `" + s + "` |"), "table row " + s);
+        for (Path conf : ProjectFiles.jobConfs()) {
+            String s = ProjectFiles.launchCommand(conf);
+            assertTrue(doc.contains("| `" + s + "` |"), "table row " + s + " (job " + conf.getFileName() + ")");
+        }
         Matcher env = Pattern.compile("conf/env/[a-z0-9-]+\\.yaml").matcher(doc);
         while (env.find()) {
             String f = env.group();
