@@ -20,6 +20,9 @@ public final class Cli implements Runnable {
         cmds.add(new TokenizeCommand());
         cmds.add(new QuantizeCommand());
         cmds.add(new BenchGemmCommand());
+        cmds.add(new io.lakelora.model.cli.GenerateCommand());
+        cmds.add(new io.lakelora.model.cli.ScoreCommand());
+        cmds.add(new io.lakelora.model.cli.BenchForwardCommand());
         return cmds;
     }
 

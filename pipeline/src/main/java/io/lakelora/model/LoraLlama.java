@@ -1,0 +1,353 @@
+package io.lakelora.model;
+
+import io.lakelora.kernel.Kernels;
+import io.lakelora.lora.AdapterLayout;
+import io.lakelora.lora.TargetModule;
+import io.lakelora.model.nn.Attention;
+import io.lakelora.model.nn.Dropout;
+import io.lakelora.model.nn.FrozenLinear;
+import io.lakelora.model.nn.LmHeadLoss;
+import io.lakelora.model.nn.Lora;
+import io.lakelora.model.nn.RmsNorm;
+import io.lakelora.model.nn.Rope;
+import io.lakelora.model.nn.SwiGlu;
+import io.lakelora.train.Batch;
+import io.lakelora.train.LossSum;
+import io.lakelora.train.TrainableModel;
+import java.util.Arrays;
+
+/**
+ * A frozen LLaMA-family base with LoRA adapters: the training forward and the hand-written backward (llm.c style).
+ * Loss: cross-entropy with ignore index -100, labels aligned with input ids and shifted inside (HF); the SUM over
+ * target tokens is returned and its gradient accumulated into the LoRA slab. Frozen weights get no gradient buffers;
+ * the input gradient flows through them (quantized ones via {@code qgemm}).
+ *
+ * <p>Activations are sized for the largest (B, T) seen and reused across calls. With {@code recompute}, only each
+ * layer's input (N, C) is kept and the layer's forward is re-run during the backward, bounding memory at one layer's
+ * activations. Not thread-safe: one instance per thread; multi-threading comes from the kernels.
+ */
+public final class LoraLlama implements TrainableModel {
+    private final LlamaWeights w;
+    private final ModelConfig a;
+    private final LoraSpec spec;
+    private final AdapterLayout layout;
+    private final Kernels kern;
+    private final boolean recompute;
+    private final Rope rope;
+    private final LmHeadLoss head;
+    private final float eps;
+    private final int window; // sliding window (Mistral), or Integer.MAX_VALUE
+
+    // capacity
+    private int capN = -1;
+    private int capT = -1;
+    private int capB = -1;
+    private LayerActs[] acts;     // L layers, or 1 shared when recomputing
+    private float[][] resid;      // (L+1) x (N, C): input of layer l, resid[L] the last layer's output
+    private float[] lnf, rstdf;   // (N, C), (N)
+    private int[] pos, lo, hi, targets; // (N)
+    // backward scratch
+    private float[] dresid, dlnf, dln, dq, dk, dv, datt, dgate, dup, dh, du, xdBuf, dxdBuf, attScratch;
+
+    /**
+     * @param spec      rank, scaling, dropout and targets of the adapter
+     * @param recompute keep only layer inputs and recompute each layer in the backward
+     */
+    public LoraLlama(LlamaWeights weights, LoraSpec spec, Kernels kernels, boolean recompute) {
+        this.w = weights;
+        this.a = weights.arch();
+        this.spec = spec;
+        this.layout = spec.layout(a);
+        this.kern = kernels;
+        this.recompute = recompute;
+        this.rope = new Rope(a.ropeInvFreq());
+        this.head = new LmHeadLoss(a.hiddenSize(), a.vocabSize());
+        this.eps = (float) a.rmsNormEps();
+        this.window = a.slidingWindow() == null ? Integer.MAX_VALUE : a.slidingWindow();
+    }
+
+    @Override
+    public AdapterLayout layout() { return layout; }
+
+    public LoraSpec spec() { return spec; }
+
+    public LlamaWeights weights() { return w; }
+
+    /** The activations of one layer (the forward's cache for the backward). */
+    private static final class LayerActs {
+        final float[] ln1, rstd1, q, k, v, probs, att, res, ln2, rstd2, gate, up, h;
+        final float[][] u = new float[TargetModule.values().length][]; // (N, R) per targeted module
+
+        LayerActs(ModelConfig a, AdapterLayout layout, int N, int B, int T) {
+            int C = a.hiddenSize();
+            ln1 = new float[N * C];
+            rstd1 = new float[N];
+            q = new float[N * a.qDim()];
+            k = new float[N * a.kvDim()];
+            v = new float[N * a.kvDim()];
+            probs = new float[Math.multiplyExact(Math.multiplyExact(B * a.numHeads(), T), T)];
+            att = new float[N * a.qDim()];
+            res = new float[N * C];
+            ln2 = new float[N * C];
+            rstd2 = new float[N];
+            gate = new float[N * a.intermediateSize()];
+            up = new float[N * a.intermediateSize()];
+            h = new float[N * a.intermediateSize()];
+            for (TargetModule m : layout.targets()) u[m.ordinal()] = new float[N * layout.rank()];
+        }
+    }
+
+    private void ensureCapacity(int B, int T) {
+        int N = B * T;
+        if (N <= capN && T <= capT && B <= capB) return;
+        int nb = Math.max(B, capB);
+        int nt = Math.max(T, capT);
+        int nn = Math.multiplyExact(nb, nt);
+        int C = a.hiddenSize();
+        acts = new LayerActs[recompute ? 1 : a.numLayers()];
+        for (int i = 0; i < acts.length; i++) acts[i] = new LayerActs(a, layout, nn, nb, nt);
+        resid = new float[a.numLayers() + 1][nn * C];
+        lnf = new float[nn * C];
+        rstdf = new float[nn];
+        pos = new int[nn];
+        lo = new int[nn];
+        hi = new int[nn];
+        targets = new int[nn];
+        dresid = new float[nn * C];
+        dlnf = new float[nn * C];
+        dln = new float[nn * C];
+        dq = new float[nn * a.qDim()];
+        dk = new float[nn * a.kvDim()];
+        dv = new float[nn * a.kvDim()];
+        datt = new float[nn * a.qDim()];
+        dgate = new float[nn * a.intermediateSize()];
+        dup = new float[nn * a.intermediateSize()];
+        dh = new float[nn * a.intermediateSize()];
+        du = new float[nn * layout.rank()];
+        int maxIn = Math.max(C, Math.max(a.qDim(), a.intermediateSize()));
+        xdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
+        dxdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
+        attScratch = new float[nt * nt];
+        capN = nn;
+        capT = nt;
+        capB = nb;
+    }
+
+    @Override
+    public LossSum forwardBackward(float[] params, float[] grads, Batch batch, long dropoutSeed) {
+        checkSlab("params", params);
+        checkSlab("grads", grads);
+        int B = batch.batchSize();
+        int T = batch.seqLen();
+        int N = B * T;
+        int C = a.hiddenSize();
+        long count = prepare(batch);
+        boolean drop = spec.dropout() > 0;
+        for (int l = 0; l < a.numLayers(); l++) {
+            layerForward(l, actsFor(l), resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
+        }
+        // lnf = rmsnorm(x_L); loss = sum over targets of CE(lnf W_head^T)
+        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.numLayers()], 0, w.finalNorm(), N, C, eps);
+        Arrays.fill(dlnf, 0, N * C, 0f);
+        double loss = head.forwardBackward(kern, w.lmHead(), dlnf, lnf, targets, null, N, 1f);
+        Arrays.fill(dresid, 0, N * C, 0f);
+        RmsNorm.backward(dresid, 0, dlnf, 0, resid[a.numLayers()], 0, w.finalNorm(), rstdf, 0, N, C);
+        for (int l = a.numLayers() - 1; l >= 0; l--) {
+            if (recompute) layerForward(l, acts[0], resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
+            layerBackward(l, actsFor(l), resid[l], params, grads, dropoutSeed, drop, B, T);
+        }
+        return new LossSum(loss, count);
+    }
+
+    @Override
+    public LossSum evaluate(float[] params, Batch batch) {
+        checkSlab("params", params);
+        int B = batch.batchSize();
+        int T = batch.seqLen();
+        int N = B * T;
+        long count = prepare(batch);
+        for (int l = 0; l < a.numLayers(); l++) {
+            layerForward(l, acts[0], resid[l], resid[l + 1], params, 0L, false, B, T);
+        }
+        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.numLayers()], 0, w.finalNorm(), N, a.hiddenSize(), eps);
+        double loss = head.forwardBackward(kern, w.lmHead(), null, lnf, targets, null, N, 0f);
+        return new LossSum(loss, count);
+    }
+
+    private LayerActs actsFor(int l) { return recompute ? acts[0] : acts[l]; }
+
+    private void checkSlab(String what, float[] slab) {
+        if (slab.length != layout.size()) {
+            throw new IllegalArgumentException(what + " slab has " + slab.length + " floats, the adapter layout needs "
+                    + layout.size());
+        }
+    }
+
+    /** Validates the batch, sizes buffers, embeds tokens into resid[0], fills positions, windows and targets. */
+    private long prepare(Batch batch) {
+        int B = batch.batchSize();
+        int T = batch.seqLen();
+        int V = a.vocabSize();
+        int C = a.hiddenSize();
+        ensureCapacity(B, T);
+        long count = 0;
+        for (int b = 0; b < B; b++) {
+            int[] ids = batch.inputIds()[b];
+            int[] lab = batch.labels()[b];
+            int[] pid = batch.positionIds() == null ? null : batch.positionIds()[b];
+            int start = 0;
+            for (int t = 0; t < T; t++) {
+                int n = b * T + t;
+                int tok = ids[t];
+                if (tok < 0 || tok >= V) {
+                    throw new IllegalArgumentException("input_ids[" + b + "][" + t + "] = " + tok
+                            + " is outside the vocabulary [0, " + V + ")");
+                }
+                int label = lab[t];
+                if (label != Batch.IGNORE_INDEX && (label < 0 || label >= V)) {
+                    throw new IllegalArgumentException("labels[" + b + "][" + t + "] = " + label + " must be -100 "
+                            + "(ignored) or a token id in [0, " + V + ")");
+                }
+                System.arraycopy(w.embedding(), tok * C, resid[0], n * C, C);
+                int p = pid == null ? t : pid[t];
+                if (p < 0) throw new IllegalArgumentException("position_ids[" + b + "][" + t + "] = " + p + " < 0");
+                if (pid != null && p == 0) start = t;
+                pos[n] = p;
+                lo[n] = Math.max(start, t - window + 1); // document start; Mistral's sliding window
+                hi[n] = t;
+                // position t predicts labels[t + 1] (HF shifts inside the model)
+                int target = t + 1 < T ? lab[t + 1] : Batch.IGNORE_INDEX;
+                targets[n] = target == Batch.IGNORE_INDEX ? -1 : target;
+                if (targets[n] >= 0) count++;
+            }
+        }
+        return count;
+    }
+
+    private void layerForward(int l, LayerActs c, float[] xIn, float[] xOut, float[] params, long seed, boolean drop,
+                              int B, int T) {
+        int N = B * T;
+        int C = a.hiddenSize();
+        int NH = a.numHeads();
+        int NKV = a.numKvHeads();
+        int HS = a.headDim();
+        int QD = a.qDim();
+        int KVD = a.kvDim();
+        LayerWeights lw = w.layer(l);
+        // ln1 = rmsnorm(x)                                              (N, C)
+        RmsNorm.forward(c.ln1, 0, c.rstd1, 0, xIn, 0, lw.attnNorm(), N, C, eps);
+        // q, k, v = ln1 W^T (+ b) + lora(ln1)                           (N, QD), (N, KVD), (N, KVD)
+        linearForward(l, TargetModule.Q, lw.q(), c.q, c.ln1, c, params, seed, drop, N);
+        linearForward(l, TargetModule.K, lw.k(), c.k, c.ln1, c, params, seed, drop, N);
+        linearForward(l, TargetModule.V, lw.v(), c.v, c.ln1, c, params, seed, drop, N);
+        // q, k = rope(q), rope(k)
+        rope.forward(c.q, 0, pos, 0, N, NH);
+        rope.forward(c.k, 0, pos, 0, N, NKV);
+        // att = softmax(q k^T / sqrt(HS) + mask) v, per sequence        (N, QD); probs (B, NH, T, T)
+        for (int b = 0; b < B; b++) {
+            Attention.forward(kern, c.att, b * T * QD, c.probs, b * NH * T * T, true, c.q, b * T * QD,
+                    c.k, b * T * KVD, c.v, b * T * KVD, lo, hi, b * T, T, T, NH, NKV, HS);
+        }
+        // res = x + att Wo^T + lora(att)                                (N, C)
+        linearForward(l, TargetModule.O, lw.o(), c.res, c.att, c, params, seed, drop, N);
+        for (int i = 0; i < N * C; i++) c.res[i] += xIn[i];
+        // ln2 = rmsnorm(res)                                            (N, C)
+        RmsNorm.forward(c.ln2, 0, c.rstd2, 0, c.res, 0, lw.mlpNorm(), N, C, eps);
+        // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)                        (N, F)
+        linearForward(l, TargetModule.GATE, lw.gate(), c.gate, c.ln2, c, params, seed, drop, N);
+        linearForward(l, TargetModule.UP, lw.up(), c.up, c.ln2, c, params, seed, drop, N);
+        // h = silu(gate) * up                                           (N, F)
+        SwiGlu.forward(c.h, c.gate, c.up, N * a.intermediateSize());
+        // out = res + h Wd^T + lora(h)                                  (N, C)
+        linearForward(l, TargetModule.DOWN, lw.down(), xOut, c.h, c, params, seed, drop, N);
+        for (int i = 0; i < N * C; i++) xOut[i] += c.res[i];
+    }
+
+    /** On entry dresid holds d(layer output); on return d(layer input). */
+    private void layerBackward(int l, LayerActs c, float[] xIn, float[] params, float[] grads, long seed,
+                               boolean drop, int B, int T) {
+        int N = B * T;
+        int C = a.hiddenSize();
+        int F = a.intermediateSize();
+        int NH = a.numHeads();
+        int NKV = a.numKvHeads();
+        int HS = a.headDim();
+        int QD = a.qDim();
+        int KVD = a.kvDim();
+        LayerWeights lw = w.layer(l);
+        // out = res + h Wd^T + lora(h)  =>  dres = dout (dresid, in place); dh = dout Wd (+ lora)
+        Arrays.fill(dh, 0, N * F, 0f);
+        linearBackward(l, TargetModule.DOWN, lw.down(), dh, dresid, c.h, c, params, grads, seed, drop, N);
+        // h = silu(gate) * up
+        Arrays.fill(dgate, 0, N * F, 0f);
+        Arrays.fill(dup, 0, N * F, 0f);
+        SwiGlu.backward(dgate, dup, dh, c.gate, c.up, N * F);
+        // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)
+        Arrays.fill(dln, 0, N * C, 0f);
+        linearBackward(l, TargetModule.GATE, lw.gate(), dln, dgate, c.ln2, c, params, grads, seed, drop, N);
+        linearBackward(l, TargetModule.UP, lw.up(), dln, dup, c.ln2, c, params, grads, seed, drop, N);
+        // ln2 = rmsnorm(res)  =>  dres += rmsnorm backward
+        RmsNorm.backward(dresid, 0, dln, 0, c.res, 0, lw.mlpNorm(), c.rstd2, 0, N, C);
+        // res = x + att Wo^T + lora(att)  =>  dx = dres (in place); datt = dres Wo (+ lora)
+        Arrays.fill(datt, 0, N * QD, 0f);
+        linearBackward(l, TargetModule.O, lw.o(), datt, dresid, c.att, c, params, grads, seed, drop, N);
+        // att = attention(q, k, v)
+        Arrays.fill(dq, 0, N * QD, 0f);
+        Arrays.fill(dk, 0, N * KVD, 0f);
+        Arrays.fill(dv, 0, N * KVD, 0f);
+        for (int b = 0; b < B; b++) {
+            Attention.backward(kern, dq, b * T * QD, dk, b * T * KVD, dv, b * T * KVD, attScratch,
+                    datt, b * T * QD, c.probs, b * NH * T * T, c.q, b * T * QD, c.k, b * T * KVD, c.v, b * T * KVD,
+                    lo, hi, b * T, T, T, NH, NKV, HS);
+        }
+        // q, k = rope(q), rope(k)
+        rope.backward(dq, 0, pos, 0, N, NH);
+        rope.backward(dk, 0, pos, 0, N, NKV);
+        // q, k, v = ln1 W^T (+ b) + lora(ln1)
+        Arrays.fill(dln, 0, N * C, 0f);
+        linearBackward(l, TargetModule.Q, lw.q(), dln, dq, c.ln1, c, params, grads, seed, drop, N);
+        linearBackward(l, TargetModule.K, lw.k(), dln, dk, c.ln1, c, params, grads, seed, drop, N);
+        linearBackward(l, TargetModule.V, lw.v(), dln, dv, c.ln1, c, params, grads, seed, drop, N);
+        // ln1 = rmsnorm(x)  =>  dx += rmsnorm backward
+        RmsNorm.backward(dresid, 0, dln, 0, xIn, 0, lw.attnNorm(), c.rstd1, 0, N, C);
+    }
+
+    /** y = x W^T (+ b) + scaling * B A dropout(x), caching u = A dropout(x) when the module is targeted. */
+    private void linearForward(int l, TargetModule m, FrozenLinear lin, float[] y, float[] x, LayerActs c,
+                               float[] params, long seed, boolean drop, int N) {
+        lin.forward(kern, y, 0, x, 0, N);
+        AdapterLayout.Tensor ta = layout.find(l, m, true);
+        if (ta == null) return;
+        AdapterLayout.Tensor tb = layout.find(l, m, false);
+        int IN = lin.inFeatures();
+        float[] xd = x;
+        if (drop) {
+            Dropout.forward(xdBuf, x, N * IN, spec.dropout(), Dropout.streamSeed(seed, l, m.ordinal()));
+            xd = xdBuf;
+        }
+        Lora.forward(kern, y, 0, c.u[m.ordinal()], 0, xd, 0, params, ta.offset(), tb.offset(), N, IN,
+                lin.outFeatures(), spec.r(), spec.scaling());
+    }
+
+    /** dx += dy W (+ the LoRA path's input gradient); LoRA A/B gradients accumulated into grads. */
+    private void linearBackward(int l, TargetModule m, FrozenLinear lin, float[] dx, float[] dy, float[] x,
+                                LayerActs c, float[] params, float[] grads, long seed, boolean drop, int N) {
+        lin.backwardInput(kern, dx, 0, dy, 0, N);
+        AdapterLayout.Tensor ta = layout.find(l, m, true);
+        if (ta == null) return;
+        AdapterLayout.Tensor tb = layout.find(l, m, false);
+        int IN = lin.inFeatures();
+        int OUT = lin.outFeatures();
+        if (drop) {
+            long s = Dropout.streamSeed(seed, l, m.ordinal());
+            Dropout.forward(xdBuf, x, N * IN, spec.dropout(), s); // regenerate dropout(x)
+            Arrays.fill(dxdBuf, 0, N * IN, 0f);
+            Lora.backward(kern, dxdBuf, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, xdBuf, 0, params,
+                    ta.offset(), tb.offset(), N, IN, OUT, spec.r(), spec.scaling());
+            Dropout.backward(dx, dxdBuf, N * IN, spec.dropout(), s);
+        } else {
+            Lora.backward(kern, dx, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, x, 0, params,
+                    ta.offset(), tb.offset(), N, IN, OUT, spec.r(), spec.scaling());
+        }
+    }
+}

@@ -1,0 +1,140 @@
+package io.lakelora.model.nn;
+
+import io.lakelora.kernel.Kernels;
+
+/**
+ * Scaled dot-product attention with grouped KV heads (GQA: query head h reads KV head h / (NH / NKV), as HF's
+ * {@code repeat_kv}) and a per-row key window: query row i attends to key rows {@code lo[i]..hi[i]} inclusive. A causal
+ * mask is {@code lo = 0, hi = i} (+ the KV-cache length); packed documents use {@code lo = start of i's document}, a
+ * block-diagonal causal mask. Softmax in fp32, scale 1/sqrt(HS).
+ *
+ * <p>Query rows are processed in blocks of {@link #ROW_BLOCK}; each block multiplies only the key span its rows can
+ * see, so a causal pass does about half the work of the full T x T product. Probabilities outside a row's window are
+ * exactly 0 inside that span; entries outside the span are never read.
+ */
+public final class Attention {
+    private Attention() {}
+
+    /** Query rows per block. */
+    public static final int ROW_BLOCK = 64;
+
+    /**
+     * @param out   (Tq, NH*HS) at outOff, overwritten
+     * @param probs cache: (NH, Tq, Tk) at probsOff when {@code perHeadProbs}, else one (Tq, Tk) region reused per head
+     * @param q     (Tq, NH*HS) at qOff (RoPE applied)
+     * @param k     (Tk, NKV*HS) at kOff (RoPE applied)
+     * @param v     (Tk, NKV*HS) at vOff
+     * @param lo    (Tq) first visible key row per query row, at winOff
+     * @param hi    (Tq) last visible key row per query row (inclusive), at winOff
+     */
+    public static void forward(Kernels kern, float[] out, int outOff, float[] probs, int probsOff, boolean perHeadProbs,
+                               float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                               int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS) {
+        checkWindows(lo, hi, winOff, Tq, Tk);
+        int QD = NH * HS;
+        int KVD = NKV * HS;
+        int rep = NH / NKV;
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        for (int h = 0; h < NH; h++) {
+            int kvh = h / rep;
+            int p0 = probsOff + (perHeadProbs ? h * Tq * Tk : 0);
+            for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
+                int i1 = Math.min(Tq, i0 + ROW_BLOCK);
+                int kLo = spanLo(lo, winOff, i0, i1);
+                int kHi = spanHi(hi, winOff, i0, i1);
+                int span = kHi - kLo + 1;
+                int pb = p0 + i0 * Tk + kLo;
+                // scores (i1-i0, span) = q_h[i0:i1] k_h[kLo:kHi]^T * scale
+                kern.sgemm(false, true, i1 - i0, span, HS, scale, q, qOff + i0 * QD + h * HS, QD,
+                        k, kOff + kLo * KVD + kvh * HS, KVD, 0f, probs, pb, Tk);
+                for (int i = i0; i < i1; i++) {
+                    int row = p0 + i * Tk;
+                    int a = lo[winOff + i];
+                    int b = hi[winOff + i];
+                    float max = VecMath.max(probs, row + a, b - a + 1);
+                    float sum = VecMath.expShiftSum(probs, row + a, b - a + 1, max);
+                    VecMath.scale(probs, row + a, b - a + 1, 1f / sum);
+                    for (int j = kLo; j < a; j++) probs[row + j] = 0f;
+                    for (int j = b + 1; j <= kHi; j++) probs[row + j] = 0f;
+                }
+                // out_h[i0:i1] (i1-i0, HS) = P[i0:i1, kLo:kHi] v_h[kLo:kHi]
+                kern.sgemm(false, false, i1 - i0, HS, span, 1f, probs, pb, Tk,
+                        v, vOff + kLo * KVD + kvh * HS, KVD, 0f, out, outOff + i0 * QD + h * HS, QD);
+            }
+        }
+    }
+
+    /**
+     * Backward of {@link #forward} with {@code perHeadProbs}. ACCUMULATES into dq, dk, dv (KV heads shared by several
+     * query heads collect the sum, as the backward of {@code repeat_kv}).
+     *
+     * @param dq      (Tq, NH*HS) += at dqOff
+     * @param dk      (Tk, NKV*HS) += at dkOff
+     * @param dv      (Tk, NKV*HS) += at dvOff
+     * @param scratch at least (Tq, Tk) floats, overwritten
+     * @param dout    (Tq, NH*HS) gradient of the output
+     * @param probs   (NH, Tq, Tk) cache from the forward
+     */
+    public static void backward(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv, int dvOff,
+                                float[] scratch, float[] dout, int doutOff, float[] probs, int probsOff,
+                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                                int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS) {
+        int QD = NH * HS;
+        int KVD = NKV * HS;
+        int rep = NH / NKV;
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        for (int h = 0; h < NH; h++) {
+            int kvh = h / rep;
+            int p0 = probsOff + h * Tq * Tk;
+            for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
+                int i1 = Math.min(Tq, i0 + ROW_BLOCK);
+                int kLo = spanLo(lo, winOff, i0, i1);
+                int kHi = spanHi(hi, winOff, i0, i1);
+                int span = kHi - kLo + 1;
+                int pb = p0 + i0 * Tk + kLo;
+                int sb = i0 * Tk + kLo;
+                int doutB = doutOff + i0 * QD + h * HS;
+                // forward: out_h = P v_h  =>  dv_h += P^T dout_h ; dP = dout_h v_h^T
+                kern.sgemm(true, false, span, HS, i1 - i0, 1f, probs, pb, Tk, dout, doutB, QD,
+                        1f, dv, dvOff + kLo * KVD + kvh * HS, KVD);
+                kern.sgemm(false, true, i1 - i0, span, HS, 1f, dout, doutB, QD,
+                        v, vOff + kLo * KVD + kvh * HS, KVD, 0f, scratch, sb, Tk);
+                // forward: P = softmax(S) row-wise  =>  dS = P * (dP - sum_j P dP), in place in scratch
+                for (int i = i0; i < i1; i++) {
+                    int pr = p0 + i * Tk;
+                    int sr = i * Tk;
+                    float dot = VecMath.dot(probs, pr + kLo, scratch, sr + kLo, span);
+                    for (int j = kLo; j <= kHi; j++) scratch[sr + j] = probs[pr + j] * (scratch[sr + j] - dot);
+                }
+                // forward: S = q_h k_h^T * scale  =>  dq_h += scale dS k_h ; dk_h += scale dS^T q_h
+                kern.sgemm(false, false, i1 - i0, HS, span, scale, scratch, sb, Tk,
+                        k, kOff + kLo * KVD + kvh * HS, KVD, 1f, dq, dqOff + i0 * QD + h * HS, QD);
+                kern.sgemm(true, false, span, HS, i1 - i0, scale, scratch, sb, Tk,
+                        q, qOff + i0 * QD + h * HS, QD, 1f, dk, dkOff + kLo * KVD + kvh * HS, KVD);
+            }
+        }
+    }
+
+    private static int spanLo(int[] lo, int off, int i0, int i1) {
+        int m = Integer.MAX_VALUE;
+        for (int i = i0; i < i1; i++) m = Math.min(m, lo[off + i]);
+        return m;
+    }
+
+    private static int spanHi(int[] hi, int off, int i0, int i1) {
+        int m = Integer.MIN_VALUE;
+        for (int i = i0; i < i1; i++) m = Math.max(m, hi[off + i]);
+        return m;
+    }
+
+    private static void checkWindows(int[] lo, int[] hi, int off, int Tq, int Tk) {
+        for (int i = 0; i < Tq; i++) {
+            int a = lo[off + i];
+            int b = hi[off + i];
+            if (a < 0 || b < a || b >= Tk) {
+                throw new IllegalArgumentException("attention window of query row " + i + " is [" + a + ", " + b
+                        + "], expected 0 <= lo <= hi < " + Tk);
+            }
+        }
+    }
+}

@@ -1,0 +1,19 @@
+package io.lakelora.model.nn;
+
+/** The gated activation of the LLaMA MLP: {@code h = silu(gate) * up}, silu(g) = g * sigmoid(g). */
+public final class SwiGlu {
+    private SwiGlu() {}
+
+    /** @param h (N, F) output (may alias gate); gate, up (N, F) the two projections (the caller keeps them as the cache) */
+    public static void forward(float[] h, float[] gate, float[] up, int n) {
+        VecMath.swiglu(h, gate, up, n);
+    }
+
+    /**
+     * Inverts {@code h = g * sigmoid(g) * u}: {@code du += dh * silu(g)}, {@code dg += dh * u * s * (1 + g * (1 - s))}.
+     * Accumulates into dgate and dup.
+     */
+    public static void backward(float[] dgate, float[] dup, float[] dh, float[] gate, float[] up, int n) {
+        VecMath.swigluBackward(dgate, dup, dh, gate, up, n);
+    }
+}

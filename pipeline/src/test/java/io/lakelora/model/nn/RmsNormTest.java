@@ -1,0 +1,53 @@
+package io.lakelora.model.nn;
+
+import static io.lakelora.model.nn.GradCheck.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class RmsNormTest {
+    static final int N = 3, C = 7;
+    static final float EPS = 1e-5f;
+
+    /** HF LlamaRMSNorm in double: w * x / sqrt(mean(x^2) + eps). */
+    static double[] ref(double[] x, float[] w) {
+        double[] out = new double[N * C];
+        for (int n = 0; n < N; n++) {
+            double ss = 0;
+            for (int c = 0; c < C; c++) ss += x[n * C + c] * x[n * C + c];
+            double r = 1 / Math.sqrt(ss / C + EPS);
+            for (int c = 0; c < C; c++) out[n * C + c] = w[c] * x[n * C + c] * r;
+        }
+        return out;
+    }
+
+    @Test
+    void forwardMatchesDoubleReference() {
+        SplittableRandom r = new SplittableRandom(1);
+        float[] x = randn(r, N * C, 1.5);
+        float[] w = randn(r, C, 1.0);
+        float[] out = new float[N * C];
+        float[] rstd = new float[N];
+        RmsNorm.forward(out, 0, rstd, 0, x, 0, w, N, C, EPS);
+        double[] want = ref(GradCheck.toDouble(x), w);
+        for (int i = 0; i < want.length; i++) assertEquals(want[i], out[i], 1e-6 * Math.max(1, Math.abs(want[i])));
+    }
+
+    @Test
+    void backwardMatchesFiniteDifferencesAndAccumulates() {
+        SplittableRandom r = new SplittableRandom(2);
+        float[] x = randn(r, N * C, 1.0);
+        float[] w = randn(r, C, 1.0);
+        float[] g = randn(r, N * C, 1.0); // dout: loss = sum(g * out)
+        float[] out = new float[N * C];
+        float[] rstd = new float[N];
+        RmsNorm.forward(out, 0, rstd, 0, x, 0, w, N, C, EPS);
+        float[] prior = randn(r, N * C, 1.0);
+        float[] dinp = prior.clone();
+        RmsNorm.backward(dinp, 0, g, 0, x, 0, w, rstd, 0, N, C);
+        for (int i = 0; i < dinp.length; i++) dinp[i] -= prior[i]; // accumulated, not overwritten
+        double[] num = GradCheck.numeric(xd -> GradCheck.dot(ref(xd, w), g), GradCheck.toDouble(x), 1e-6);
+        GradCheck.assertClose("rmsnorm dx", dinp, 0, num, 1e-5);
+    }
+}

@@ -1,0 +1,45 @@
+package io.lakelora.model.nn;
+
+import static io.lakelora.model.nn.GradCheck.randn;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+class SwiGluTest {
+    static final int N = 20;
+
+    static double[] ref(double[] gu) { // gu = [gate (N), up (N)]
+        double[] h = new double[N];
+        for (int i = 0; i < N; i++) {
+            double g = gu[i];
+            h[i] = g / (1 + Math.exp(-g)) * gu[N + i];
+        }
+        return h;
+    }
+
+    @Test
+    void forwardAndBackward() {
+        SplittableRandom r = new SplittableRandom(6);
+        float[] gate = randn(r, N, 3.0);
+        float[] up = randn(r, N, 1.0);
+        float[] g = randn(r, N, 1.0);
+        float[] h = new float[N];
+        SwiGlu.forward(h, gate, up, N);
+        double[] gu = new double[2 * N];
+        for (int i = 0; i < N; i++) {
+            gu[i] = gate[i];
+            gu[N + i] = up[i];
+        }
+        double[] want = ref(gu);
+        for (int i = 0; i < N; i++) assertEquals(want[i], h[i], 1e-6 * Math.max(1, Math.abs(want[i])));
+        float[] dgu = new float[2 * N];
+        float[] dgate = new float[N];
+        float[] dup = new float[N];
+        SwiGlu.backward(dgate, dup, g, gate, up, N);
+        System.arraycopy(dgate, 0, dgu, 0, N);
+        System.arraycopy(dup, 0, dgu, N, N);
+        double[] num = GradCheck.numeric(x -> GradCheck.dot(ref(x), g), gu, 1e-6);
+        GradCheck.assertClose("swiglu d(gate, up)", dgu, 0, num, 1e-5);
+    }
+}

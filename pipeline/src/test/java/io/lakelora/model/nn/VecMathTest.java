@@ -1,0 +1,55 @@
+package io.lakelora.model.nn;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.SplittableRandom;
+import org.junit.jupiter.api.Test;
+
+/** The vectorized loops against plain double-precision loops, for lengths that cover full vectors and tails. */
+class VecMathTest {
+    @Test
+    void reductionsAndExpAgreeWithScalarLoops() {
+        SplittableRandom r = new SplittableRandom(1);
+        for (int n = 1; n <= 70; n += 3) {
+            float[] x = GradCheck.randn(r, n + 5, 4.0);
+            int off = 5;
+            double max = Double.NEGATIVE_INFINITY;
+            for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
+            assertEquals(max, VecMath.max(x, off, n), 0.0, "max n=" + n);
+            double sum = 0;
+            double[] e = new double[n];
+            for (int i = 0; i < n; i++) sum += e[i] = Math.exp(x[off + i] - (float) max); // fp32 argument, as the code
+            assertEquals(sum, VecMath.sumExpShift(x, off, n, (float) max), 1e-6 * sum, "sumExp n=" + n);
+            float[] y = x.clone();
+            assertEquals(sum, VecMath.expShiftSum(y, off, n, (float) max), 1e-6 * sum);
+            for (int i = 0; i < n; i++) assertEquals(e[i], y[off + i], 1e-6 * e[i] + 1e-37);
+            float[] z = x.clone();
+            VecMath.expShiftScale(z, off, n, (float) max, 0.5f);
+            for (int i = 0; i < n; i++) assertEquals(0.5 * e[i], z[off + i], 1e-6 * e[i] + 1e-37);
+            double dot = 0;
+            for (int i = 0; i < n; i++) dot += (double) x[off + i] * x[i];
+            assertEquals(dot, VecMath.dot(x, off, x, 0, n), 1e-5 * (1 + Math.abs(dot)));
+            for (int i = 0; i < off; i++) assertEquals(x[i], y[i], 0f, "untouched before off");
+        }
+    }
+
+    @Test
+    void swigluMatchesScalarFormula() {
+        SplittableRandom r = new SplittableRandom(2);
+        int n = 37;
+        float[] g = GradCheck.randn(r, n, 5.0);
+        float[] u = GradCheck.randn(r, n, 1.0);
+        float[] dh = GradCheck.randn(r, n, 1.0);
+        float[] h = new float[n];
+        float[] dg = new float[n];
+        float[] du = new float[n];
+        VecMath.swiglu(h, g, u, n);
+        VecMath.swigluBackward(dg, du, dh, g, u, n);
+        for (int i = 0; i < n; i++) {
+            double s = 1 / (1 + Math.exp(-g[i]));
+            assertEquals(g[i] * s * u[i], h[i], 1e-6 * (1 + Math.abs(h[i])));
+            assertEquals(dh[i] * g[i] * s, du[i], 1e-6 * (1 + Math.abs(du[i])));
+            assertEquals(dh[i] * u[i] * s * (1 + g[i] * (1 - s)), dg[i], 1e-6 * (1 + Math.abs(dg[i])));
+        }
+    }
+}
