@@ -9,16 +9,19 @@ sqrt(d) + causal mask, fp32) V -> o_proj, residual, RMSNorm -> down(silu(gate) *
 lora_A kaiming_uniform(a=sqrt(5)), lora_B zeros, dropout 0. torch.optim.AdamW (lr 1e-4, weight decay 0.01) on the LoRA
 parameters only. Random weights: uniform with standard deviation 0.02; random token ids, labels = input ids; batch 1.
 
-For each thread count (torch.set_num_threads): --warmup untimed steps, then --steps timed ones (zero_grad, forward,
+For each thread count (torch.set_num_threads, and openblas_set_num_threads when torch runs on OpenBLAS, whose pthread
+pool otherwise keeps one thread per core): --warmup untimed steps, then --steps timed ones (zero_grad, forward,
 loss, backward, optimizer step). Prints one JSON object on stdout:
   {"torch": version, "blas_lib": path, "peak_rss_mb": VmHWM of this process,
-   "runs": [{"threads": t, "step_s": [...], "median_step_s": s, "tok_s": T / s, "loss_first": l, "loss_last": l}]}
+   "runs": [{"threads": t, "blas_threads": n, "step_s": [...], "median_step_s": s, "median_cpu_s": process CPU
+             seconds per step, "tok_s": T / s, "loss_first": l, "loss_last": l}]}
 If torch cannot be imported it prints {"error": "..."} and exits 3.
 
 Usage: /usr/bin/python3 torch_lora_step.py --vocab 32000 --hidden 2048 --ffn 5632 --layers 22 --heads 32 --kv-heads 4
          --rope-theta 10000 --eps 1e-5 --tied false --seq 512 --rank 16 --alpha 32 --threads 1,2 --steps 3 --warmup 1
 """
 import argparse
+import ctypes
 import json
 import math
 import statistics
@@ -125,6 +128,18 @@ class Llama(torch.nn.Module):
         return F.cross_entropy(logits[:, :-1, :].reshape(-1, a.vocab), labels[:, 1:].reshape(-1), ignore_index=-100)
 
 
+def openblas_handle(libs):
+    """ctypes handle of the loaded OpenBLAS (to size its thread pool), or None when torch does not use OpenBLAS."""
+    for path in libs:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if hasattr(lib, "openblas_set_num_threads") and hasattr(lib, "openblas_get_num_threads"):
+            return lib
+    return None
+
+
 def peak_rss_mb():
     with open("/proc/self/status") as f:
         for line in f:
@@ -155,7 +170,8 @@ def main():
             libs = sorted({l.split()[-1] for l in f if "blas" in l.lower() and "/" in l})
         blas_lib = ",".join(libs) if libs else "none mapped"
     except OSError:
-        pass
+        libs = []
+    openblas = openblas_handle(libs)
     t0 = time.perf_counter()
     model = Llama(a)
     build_s = time.perf_counter() - t0
@@ -164,27 +180,32 @@ def main():
     runs = []
     for t in [int(x) for x in a.threads.split(",")]:
         torch.set_num_threads(t)
+        if openblas is not None:  # torch.set_num_threads leaves OpenBLAS's own pthread pool at its default (all cores)
+            openblas.openblas_set_num_threads(t)
         for layer in model.layers:  # every thread count starts from the PEFT init
             for m in (layer.q, layer.k, layer.v, layer.o, layer.gate, layer.up, layer.down):
                 torch.nn.init.kaiming_uniform_(m.lora_A, a=math.sqrt(5))
                 torch.nn.init.zeros_(m.lora_B)
         opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=0.01)
-        times, losses = [], []
+        times, cpus, losses = [], [], []
         for s in range(a.warmup + a.steps):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             opt.zero_grad(set_to_none=True)
             loss = model(ids, ids)
             loss.backward()
             opt.step()
-            dt = time.perf_counter() - t0
+            dt, cpu = time.perf_counter() - t0, time.process_time() - c0
             losses.append(loss.item())
-            print("[torch_lora_step] threads=%d step %d%s: %.2f s, loss %.4f"
-                  % (t, s, " (warm-up)" if s < a.warmup else "", dt, losses[-1]), file=sys.stderr, flush=True)
+            print("[torch_lora_step] threads=%d step %d%s: %.2f s (cpu %.2f s), loss %.4f"
+                  % (t, s, " (warm-up)" if s < a.warmup else "", dt, cpu, losses[-1]), file=sys.stderr, flush=True)
             if s >= a.warmup:
                 times.append(dt)
+                cpus.append(cpu)
         med = statistics.median(times)
-        runs.append({"threads": t, "step_s": [round(x, 3) for x in times], "median_step_s": round(med, 3),
-                     "tok_s": round(a.seq / med, 3), "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4)})
+        runs.append({"threads": t, "blas_threads": openblas.openblas_get_num_threads() if openblas else None,
+                     "step_s": [round(x, 3) for x in times], "median_step_s": round(med, 3),
+                     "median_cpu_s": round(statistics.median(cpus), 3), "tok_s": round(a.seq / med, 3),
+                     "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4)})
         del opt
     print(json.dumps({"torch": torch.__version__, "blas_lib": blas_lib, "build_s": round(build_s, 2),
                       "lora_params": sum(p.numel() for p in params), "peak_rss_mb": peak_rss_mb(), "runs": runs}))

@@ -72,6 +72,11 @@ public final class BenchTrainCommand extends BaseCommand {
     @Option(names = "--no-torch", description = "Skip the PyTorch peer.")
     boolean noTorch;
 
+    @Option(names = "--torch-omp-spin", description = "Leave torch's OpenMP wait policy at its default (spinning). By"
+            + " default the peer runs with OMP_WAIT_POLICY=PASSIVE: on a loaded machine spinning workers made torch's"
+            + " 2-thread step 4x more CPU-hungry than its 1-thread step.")
+    boolean torchOmpSpin;
+
     @Option(names = "--child", hidden = true, description = "Internal: measure the one shape in --configs in this JVM.")
     boolean child;
 
@@ -147,6 +152,7 @@ public final class BenchTrainCommand extends BaseCommand {
                 double ourStep = r.get("median_step_s").asDouble();
                 row.put("ours_tok_s", r.get("tok_s").asDouble());
                 row.put("ours_step_s", ourStep);
+                row.put("ours_cpu_s", r.get("median_cpu_s").asDouble());
                 row.put("ours_mfu_pct", round1(100 * flops.total() / ourStep / 1e9 / peakT));
                 row.put("ours_peak_rss_mb", info.get("ours_peak_rss_mb"));
                 row.put("ours_loss_first", r.get("loss_first").asDouble());
@@ -156,16 +162,22 @@ public final class BenchTrainCommand extends BaseCommand {
                     double torchStep = tr.get("median_step_s").asDouble();
                     row.put("torch_tok_s", tr.get("tok_s").asDouble());
                     row.put("torch_step_s", torchStep);
+                    row.put("torch_cpu_s", tr.get("median_cpu_s").asDouble());
+                    row.put("torch_blas_threads", tr.get("blas_threads").isNull() ? null : tr.get("blas_threads").asInt());
                     row.put("torch_mfu_pct", round1(100 * flops.total() / torchStep / 1e9 / peakT));
                     row.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
                     row.put("torch_loss_first", tr.get("loss_first").asDouble());
                     row.put("torch_load", loadTorch);
                     row.put("ratio_ours_vs_torch", round2(r.get("tok_s").asDouble() / tr.get("tok_s").asDouble()));
+                    // per CPU-second of each process: less sensitive than wall time to other processes on the machine
+                    row.put("ratio_ours_vs_torch_cpu", round2(tr.get("median_cpu_s").asDouble()
+                            / r.get("median_cpu_s").asDouble()));
                 }
                 rows.add(row);
             }
         }
-        out.put("torch", noTorch ? "skipped (--no-torch)" : torchVersion == null ? "not measured" : torchVersion);
+        out.put("torch", noTorch ? "skipped (--no-torch)" : torchVersion == null ? "not measured"
+                : torchVersion + (torchOmpSpin ? ", OpenMP default wait policy" : ", OMP_WAIT_POLICY=PASSIVE"));
         out.put("shapes", shapes);
         out.put("results", rows);
         out.put("load_average_after", ProcStatus.loadAverage());
@@ -218,7 +230,9 @@ public final class BenchTrainCommand extends BaseCommand {
                     + String.join(" ", cmd));
             Process p;
             try {
-                p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+                if (!torchOmpSpin) pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+                p = pb.start();
             } catch (IOException e) {
                 return json.createObjectNode().put("error", "cannot run " + python + " (" + e.getMessage()
                         + "); install python3-torch or pass --python");
@@ -267,18 +281,21 @@ public final class BenchTrainCommand extends BaseCommand {
                 out.println(k + ": " + v);
             }
         });
-        out.printf("%-10s %3s %10s %10s %7s %8s %8s %9s %9s %-16s %-16s%n", "config", "thr", "ours tok/s",
-                "torch tok/s", "ratio", "ours MFU", "torch MFU", "ours RSS", "torch RSS", "load (ours)", "load (torch)");
+        out.printf("%-10s %3s %10s %11s %6s %8s %9s %9s %9s %9s %9s %-15s %-15s%n", "config", "thr",
+                "ours tok/s", "torch tok/s", "ratio", "cpu-ratio", "ours MFU", "torch MFU", "ours RSS", "torch RSS",
+                "step s", "load (ours)", "load (torch)");
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
         for (Map<String, Object> r : rows) {
-            out.printf("%-10s %3s %10s %10s %7s %7s%% %7s%% %6s MB %6s MB %-16s %-16s%n", r.get("config"),
+            out.printf("%-10s %3s %10s %11s %6s %8s %8s%% %8s%% %6s MB %6s MB %9s %-15s %-15s%n", r.get("config"),
                     r.get("threads"), r.get("ours_tok_s"), r.getOrDefault("torch_tok_s", "-"),
-                    r.getOrDefault("ratio_ours_vs_torch", "-"), r.get("ours_mfu_pct"),
-                    r.getOrDefault("torch_mfu_pct", "-"), r.get("ours_peak_rss_mb"),
-                    r.getOrDefault("torch_peak_rss_mb", "-"), r.get("ours_load"), r.getOrDefault("torch_load", "-"));
+                    r.getOrDefault("ratio_ours_vs_torch", "-"), r.getOrDefault("ratio_ours_vs_torch_cpu", "-"),
+                    r.get("ours_mfu_pct"), r.getOrDefault("torch_mfu_pct", "-"), r.get("ours_peak_rss_mb"),
+                    r.getOrDefault("torch_peak_rss_mb", "-"), r.get("ours_step_s"), r.get("ours_load"),
+                    r.getOrDefault("torch_load", "-"));
         }
-        out.println("(tokens/s: median step after warm-up; MFU = model FLOPs (no recomputation) / step time / (threads x"
+        out.println("(tokens/s: median step after warm-up; cpu-ratio = torch's / our process CPU seconds per step;"
+                + " MFU = model FLOPs (no recomputation) / step time / (threads x"
                 + " one-core FMA peak); RSS = peak resident set of the process running that shape; the machine is"
                 + " shared: see the load averages)");
     }

@@ -11,6 +11,7 @@ import io.lakelora.model.ModelConfig;
 import io.lakelora.quant.Quantizer;
 import io.lakelora.train.Batch;
 import io.lakelora.train.LossSum;
+import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.EnumSet;
@@ -72,9 +73,11 @@ final class TrainStepBench {
         float[] m = new float[n];
         float[] v = new float[n];
         double[] stepS = new double[steps];
+        double[] cpuS = new double[steps];
         double firstLoss = Double.NaN;
         double lastLoss = Double.NaN;
         for (int s = 0; s < warmup + steps; s++) {
+            long c0 = processCpuNanos();
             long t0 = System.nanoTime();
             Arrays.fill(g, 0f);
             LossSum loss = model.forwardBackward(p, g, batch, s);
@@ -82,12 +85,16 @@ final class TrainStepBench {
             for (int i = 0; i < n; i++) g[i] *= scale;
             adamW(p, g, m, v, s + 1);
             double dt = 1e-9 * (System.nanoTime() - t0);
+            double cpu = 1e-9 * (processCpuNanos() - c0);
             if (s == 0) firstLoss = loss.mean();
             lastLoss = loss.mean();
             if (!Double.isFinite(lastLoss)) throw new IllegalStateException("non-finite loss at step " + s);
-            log(String.format("threads=%d step %d%s: %.2f s, loss %.4f", threads, s, s < warmup ? " (warm-up)" : "",
-                    dt, lastLoss));
-            if (s >= warmup) stepS[s - warmup] = dt;
+            log(String.format("threads=%d step %d%s: %.2f s (cpu %.2f s), loss %.4f", threads, s,
+                    s < warmup ? " (warm-up)" : "", dt, cpu, lastLoss));
+            if (s >= warmup) {
+                stepS[s - warmup] = dt;
+                cpuS[s - warmup] = cpu;
+            }
         }
         double med = median(stepS);
         Map<String, Object> r = new LinkedHashMap<>();
@@ -95,10 +102,17 @@ final class TrainStepBench {
         r.put("kernels", kern.name());
         r.put("step_s", Arrays.stream(stepS).map(TrainStepBench::round).boxed().toList());
         r.put("median_step_s", round(med));
+        r.put("median_cpu_s", round(median(cpuS)));
         r.put("tok_s", round((double) batch.batchSize() * batch.seqLen() / med));
         r.put("loss_first", round(firstLoss));
         r.put("loss_last", round(lastLoss));
         return r;
+    }
+
+    /** CPU time of this whole process (all threads, GC included), in ns. */
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
     }
 
     /** One AdamW step (torch semantics: decoupled decay {@code p *= 1 - lr wd}, bias-corrected moments) at step t >= 1. */
