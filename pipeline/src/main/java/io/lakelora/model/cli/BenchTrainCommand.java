@@ -117,8 +117,9 @@ public final class BenchTrainCommand extends BaseCommand {
 
             String h = heap != null ? heap : s.heap();
             log("[bench-train] " + name + ": child JVM (-Xmx" + h + "), load " + ProcStatus.loadAverage());
-            String loadOurs = ProcStatus.loadAverage();
+            String loadOurs = load1();
             JsonNode ours = ChildJvm.run(h, childArgs(s), 120);
+            loadOurs += " -> " + load1();
             info.put("ours_build_s", ours.get("build_s").asDouble());
             info.put("ours_weights_mb", ours.get("weights_mb").asDouble());
             info.put("ours_linear_bits_per_param", ours.get("linear_bits_per_param").asDouble());
@@ -126,7 +127,7 @@ public final class BenchTrainCommand extends BaseCommand {
             info.put("ours_heap", h);
             info.put("ours_peak_rss_mb", ours.get("peak_rss_mb").isNull() ? null : ours.get("peak_rss_mb").asLong());
             JsonNode torch = null;
-            String loadTorch = ProcStatus.loadAverage();
+            String loadTorch = load1();
             if (noTorch) {
                 info.put("torch", "skipped (--no-torch)");
             } else if (!s.torchPeer()) {
@@ -134,6 +135,7 @@ public final class BenchTrainCommand extends BaseCommand {
                         + round1(4.0 * LoraStepFlops.totalParams(a) / 1e9) + " GB");
             } else {
                 torch = runTorch(s);
+                loadTorch += " -> " + load1();
                 if (torch.has("error")) {
                     info.put("torch", "NOT measured: " + torch.get("error").asText());
                     torch = null;
@@ -154,6 +156,7 @@ public final class BenchTrainCommand extends BaseCommand {
                 row.put("ours_step_s", ourStep);
                 row.put("ours_cpu_s", r.get("median_cpu_s").asDouble());
                 row.put("ours_mfu_pct", round1(100 * flops.total() / ourStep / 1e9 / peakT));
+                row.put("ours_mfu_cpu_pct", round1(100 * flops.total() / r.get("median_cpu_s").asDouble() / 1e9 / peak));
                 row.put("ours_peak_rss_mb", info.get("ours_peak_rss_mb"));
                 row.put("ours_loss_first", r.get("loss_first").asDouble());
                 row.put("ours_load", loadOurs);
@@ -165,6 +168,8 @@ public final class BenchTrainCommand extends BaseCommand {
                     row.put("torch_cpu_s", tr.get("median_cpu_s").asDouble());
                     row.put("torch_blas_threads", tr.get("blas_threads").isNull() ? null : tr.get("blas_threads").asInt());
                     row.put("torch_mfu_pct", round1(100 * flops.total() / torchStep / 1e9 / peakT));
+                    row.put("torch_mfu_cpu_pct", round1(100 * flops.total() / tr.get("median_cpu_s").asDouble() / 1e9
+                            / peak));
                     row.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
                     row.put("torch_loss_first", tr.get("loss_first").asDouble());
                     row.put("torch_load", loadTorch);
@@ -259,6 +264,9 @@ public final class BenchTrainCommand extends BaseCommand {
         }
     }
 
+    /** The 1-minute load average. */
+    private static String load1() { return ProcStatus.loadAverage().split(" ")[0]; }
+
     private static JsonNode find(JsonNode runs, int threads) {
         for (JsonNode r : runs) if (r.get("threads").asInt() == threads) return r;
         return null;
@@ -281,22 +289,24 @@ public final class BenchTrainCommand extends BaseCommand {
                 out.println(k + ": " + v);
             }
         });
-        out.printf("%-10s %3s %10s %11s %6s %8s %9s %9s %9s %9s %9s %-15s %-15s%n", "config", "thr",
-                "ours tok/s", "torch tok/s", "ratio", "cpu-ratio", "ours MFU", "torch MFU", "ours RSS", "torch RSS",
-                "step s", "load (ours)", "load (torch)");
+        out.printf("%-10s %3s %10s %11s %6s %9s %9s %9s %9s %9s %9s %9s %9s %-13s %-13s%n", "config", "thr",
+                "ours tok/s", "torch tok/s", "ratio", "cpu-ratio", "ours MFU", "torch MFU", "ours cMFU", "torch cMFU",
+                "ours RSS", "torch RSS", "step s", "load ours", "load torch");
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
         for (Map<String, Object> r : rows) {
-            out.printf("%-10s %3s %10s %11s %6s %8s %8s%% %8s%% %6s MB %6s MB %9s %-15s %-15s%n", r.get("config"),
-                    r.get("threads"), r.get("ours_tok_s"), r.getOrDefault("torch_tok_s", "-"),
+            out.printf("%-10s %3s %10s %11s %6s %9s %8s%% %8s%% %8s%% %8s%% %6s MB %6s MB %9s %-13s %-13s%n",
+                    r.get("config"), r.get("threads"), r.get("ours_tok_s"), r.getOrDefault("torch_tok_s", "-"),
                     r.getOrDefault("ratio_ours_vs_torch", "-"), r.getOrDefault("ratio_ours_vs_torch_cpu", "-"),
-                    r.get("ours_mfu_pct"), r.getOrDefault("torch_mfu_pct", "-"), r.get("ours_peak_rss_mb"),
+                    r.get("ours_mfu_pct"), r.getOrDefault("torch_mfu_pct", "-"), r.get("ours_mfu_cpu_pct"),
+                    r.getOrDefault("torch_mfu_cpu_pct", "-"), r.get("ours_peak_rss_mb"),
                     r.getOrDefault("torch_peak_rss_mb", "-"), r.get("ours_step_s"), r.get("ours_load"),
                     r.getOrDefault("torch_load", "-"));
         }
         out.println("(tokens/s: median step after warm-up; cpu-ratio = torch's / our process CPU seconds per step;"
-                + " MFU = model FLOPs (no recomputation) / step time / (threads x"
-                + " one-core FMA peak); RSS = peak resident set of the process running that shape; the machine is"
+                + " MFU = model FLOPs (no recomputation) / step time / (threads x one-core FMA peak); cMFU = model"
+                + " FLOPs / process CPU seconds / one-core peak (robust to load); load = 1-min average at start ->"
+                + " end of each side; RSS = peak resident set of the process running that shape; the machine is"
                 + " shared: see the load averages)");
     }
 
