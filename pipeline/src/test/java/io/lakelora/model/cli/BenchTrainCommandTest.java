@@ -89,7 +89,8 @@ class BenchTrainCommandTest {
         JsonNode row = j.get("results").get(0);
         assertEquals("tiny", row.get("config").asText());
         assertEquals(1, row.get("threads").asInt());
-        for (String k : new String[] {"ours_tok_s", "ours_step_s", "ours_cpu_s", "ours_mfu_pct", "ours_mfu_cpu_pct"}) {
+        for (String k : new String[] {"ours_tok_s", "ours_step_s", "ours_cpu_s", "ours_mfu_pct",
+                "ours_mfu_cpu_pct"}) {
             assertTrue(row.get(k).asDouble() > 0 && Double.isFinite(row.get(k).asDouble()), k + " in " + row);
         }
         // random weights of std 0.02 give nearly uniform logits: the first loss is ln(256) = 5.545
