@@ -23,6 +23,7 @@ public final class Cli implements Runnable {
         cmds.add(new io.lakelora.model.cli.GenerateCommand());
         cmds.add(new io.lakelora.model.cli.ScoreCommand());
         cmds.add(new io.lakelora.model.cli.BenchForwardCommand());
+        cmds.add(new io.lakelora.model.cli.GradsCommand());
         cmds.add(new io.lakelora.model.cli.BenchTrainCommand());
         return cmds;
     }
@@ -56,13 +57,24 @@ public final class Cli implements Runnable {
         return cl.execute(args);
     }
 
-    /** Exception type -> exit code (see STYLE.md: which exception means what). */
+    /**
+     * Exception type -> exit code (see STYLE.md: which exception means what; docs/exit-codes.md). In order: a
+     * {@link BadInputException} anywhere in the cause chain is bad input; an {@link IllegalArgumentException} thrown
+     * by our code is bad config, even when it wraps a parser's exception (unknown key, wrong type); a JSON/YAML parse
+     * error anywhere in the chain is bad input (a malformed file), other I/O errors are infrastructure;
+     * {@link UnsupportedOperationException} is an input format we don't handle; everything else is internal.
+     */
     public static int exitCodeFor(Throwable ex) {
         for (Throwable t = ex; t != null; t = t.getCause()) {
             if (t instanceof BadInputException) return ExitCodes.BAD_INPUT;
-            if (t instanceof UncheckedIOException || t instanceof java.io.IOException) return ExitCodes.INFRASTRUCTURE;
         }
         if (ex instanceof IllegalArgumentException) return ExitCodes.BAD_CONFIG;
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof com.fasterxml.jackson.core.JsonProcessingException) return ExitCodes.BAD_INPUT;
+        }
+        for (Throwable t = ex; t != null; t = t.getCause()) {
+            if (t instanceof UncheckedIOException || t instanceof java.io.IOException) return ExitCodes.INFRASTRUCTURE;
+        }
         if (ex instanceof UnsupportedOperationException) return ExitCodes.BAD_INPUT;
         return ExitCodes.INTERNAL;
     }

@@ -28,6 +28,19 @@ public final class KernelProvider {
     /** The kernels of this JVM. */
     public static Kernels get() { return Holder.INSTANCE; }
 
+    private static final java.util.Map<Integer, Kernels> BY_THREADS = new java.util.concurrent.ConcurrentHashMap<>();
+
+    /**
+     * Kernels of the same implementation as {@link #get()} using {@code threads} threads per call (one shared instance
+     * per thread count), e.g. {@code spark.task.cpus} for a Spark task, so concurrent tasks don't oversubscribe cores.
+     */
+    public static Kernels withThreads(int threads) {
+        if (threads < 1) throw new IllegalArgumentException("kernel threads must be >= 1, got " + threads);
+        Kernels base = get();
+        if (base.threads() == threads) return base;
+        return BY_THREADS.computeIfAbsent(threads, t -> base instanceof VectorKernels ? new VectorKernels(t) : base);
+    }
+
     /**
      * Runs every gemm orientation of {@link #get()} on small shapes (fp32 and NF4) once per JVM, so that the JIT has
      * compiled the hot loops before the first real step (call it when an executor loads a model). Later calls return

@@ -1,0 +1,131 @@
+package io.lakelora.jobs.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.lang.reflect.Method;
+import java.lang.reflect.Modifier;
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * databricks.yml, read as YAML: the job chains the six pipeline tasks in order, each runs a main class that exists on
+ * this classpath with a subcommand of the agreed list, its job config and the Databricks overlay, the run id from the
+ * job parameter (which defaults to {{job.run_id}}), the shaded jar the artifact builds, and bin/jvm.args as the
+ * driver and executor Java options.
+ */
+class DatabricksBundleTest {
+    /** The subcommands of io.lakelora.jobs.Main, in pipeline order (the names agreed for issue 6). */
+    static final List<String> SUBCOMMANDS = List.of("quantize-base", "prepare", "tokenize-pack", "train", "export",
+            "evaluate");
+
+    private static JsonNode bundle;
+    private static JsonNode job;
+
+    @BeforeAll
+    static void read() throws Exception {
+        bundle = new ObjectMapper(new YAMLFactory()).readTree(ProjectFiles.root().resolve("databricks.yml").toFile());
+        job = bundle.path("resources").path("jobs").path("lakelora_pipeline");
+        assertTrue(job.isObject(), "resources.jobs.lakelora_pipeline");
+    }
+
+    private static List<JsonNode> tasks() {
+        List<JsonNode> out = new ArrayList<>();
+        job.path("tasks").forEach(out::add);
+        return out;
+    }
+
+    private static List<String> params(JsonNode task) {
+        List<String> out = new ArrayList<>();
+        task.path("spark_jar_task").path("parameters").forEach(p -> out.add(p.asText()));
+        return out;
+    }
+
+    @Test
+    void headerExplainsHowToDeploy() throws Exception {
+        String text = Files.readString(ProjectFiles.root().resolve("databricks.yml"));
+        assertTrue(text.startsWith("#"), "databricks.yml opens with a comment header");
+        assertTrue(text.contains("databricks bundle deploy -t dev"), "deploy command in the header");
+        assertEquals("dev", bundle.path("targets").fieldNames().next());
+    }
+
+    @Test
+    void everyTaskRunsAnExistingMainWithAKnownSubcommand() throws Exception {
+        List<JsonNode> tasks = tasks();
+        assertEquals(SUBCOMMANDS.size(), tasks.size(), "one task per pipeline job");
+        for (int i = 0; i < tasks.size(); i++) {
+            JsonNode t = tasks.get(i);
+            String mainClass = t.path("spark_jar_task").path("main_class_name").asText();
+            Class<?> c = Class.forName(mainClass); // throws when the class is not on the classpath
+            Method main = c.getMethod("main", String[].class);
+            assertTrue(Modifier.isStatic(main.getModifiers()), mainClass + ".main is static");
+            List<String> p = params(t);
+            assertTrue(SUBCOMMANDS.contains(p.get(0)), t.path("task_key") + ": unknown subcommand " + p.get(0));
+            assertEquals(SUBCOMMANDS.get(i), p.get(0), "task " + i + " runs the pipeline's job " + i);
+        }
+    }
+
+    @Test
+    void tasksChainInPipelineOrder() {
+        List<JsonNode> tasks = tasks();
+        assertTrue(tasks.get(0).path("depends_on").isMissingNode(), "the first task depends on nothing");
+        for (int i = 1; i < tasks.size(); i++) {
+            JsonNode deps = tasks.get(i).path("depends_on");
+            assertEquals(1, deps.size(), tasks.get(i).path("task_key") + " depends on exactly its predecessor");
+            assertEquals(tasks.get(i - 1).path("task_key").asText(), deps.get(0).path("task_key").asText());
+        }
+    }
+
+    @Test
+    void tasksPassConfigLayersRunIdAndLakeRoot() throws Exception {
+        JsonNode runIdParam = null;
+        for (JsonNode p : job.path("parameters")) if (p.path("name").asText().equals("run_id")) runIdParam = p;
+        assertEquals("{{job.run_id}}", runIdParam == null ? null : runIdParam.path("default").asText(),
+                "job parameter run_id defaults to the Databricks job run id");
+        List<JsonNode> tasks = tasks();
+        for (int i = 0; i < tasks.size(); i++) {
+            List<String> p = params(tasks.get(i));
+            String key = tasks.get(i).path("task_key").asText();
+            assertEquals("--config", p.get(1), key);
+            assertTrue(p.get(2).matches("\\$\\{workspace\\.file_path}/conf/0" + i + "_[a-z_]+\\.yaml"),
+                    key + ": job config conf/0" + i + "_*.yaml, found " + p.get(2));
+            assertEquals(List.of("--config", "${workspace.file_path}/conf/env/databricks.yaml"), p.subList(3, 5), key);
+            assertTrue(Files.isRegularFile(ProjectFiles.root().resolve("conf/env/databricks.yaml")));
+            assertEquals(List.of("--run-id", "{{job.parameters.run_id}}", "lake.root={{job.parameters.lake_root}}"),
+                    p.subList(5, 8), key);
+            assertEquals("lakelora", tasks.get(i).path("job_cluster_key").asText(), key);
+        }
+    }
+
+    @Test
+    void librariesAreTheShadedJarTheArtifactBuilds() {
+        String jar = "./jobs/target/lakelora-jobs-" + ProjectFiles.pom("project.version") + "-all.jar";
+        JsonNode artifact = bundle.path("artifacts").path("lakelora_jobs_jar");
+        assertEquals("jar", artifact.path("type").asText());
+        assertEquals(jar, artifact.path("files").get(0).path("source").asText());
+        assertTrue(artifact.path("build").asText().contains("package -pl jobs -am"), "the build makes the shaded jar");
+        for (JsonNode t : tasks()) {
+            assertEquals(jar, t.path("libraries").get(0).path("jar").asText(), t.path("task_key").asText());
+        }
+    }
+
+    @Test
+    void clusterIsSpark4WithTheProjectJvmFlags() {
+        JsonNode cluster = job.path("job_clusters").get(0).path("new_cluster");
+        JsonNode vars = bundle.path("variables");
+        assertEquals("${var.spark_version}", cluster.path("spark_version").asText());
+        // Databricks Runtime 17.x is Spark 4.0 on Scala 2.13 (release notes, docs.databricks.com)
+        assertTrue(vars.path("spark_version").path("default").asText().matches("1[7-9]\\.\\d+\\.x-scala2\\.13"),
+                vars.path("spark_version").toString());
+        String flags = String.join(" ", ProjectFiles.jvmArgs());
+        assertEquals(flags, vars.path("jvm_flags").path("default").asText(), "jvm_flags = bin/jvm.args on one line");
+        assertEquals("${var.jvm_flags}", cluster.path("spark_conf").path("spark.driver.extraJavaOptions").asText());
+        assertEquals("${var.jvm_flags}", cluster.path("spark_conf").path("spark.executor.extraJavaOptions").asText());
+    }
+}

@@ -1,0 +1,71 @@
+package io.lakelora.jobs.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import javax.xml.parsers.DocumentBuilderFactory;
+import org.w3c.dom.Document;
+import org.w3c.dom.Element;
+
+/** Test helpers: the repository root, the root pom's properties, bin/jvm.args, and running a process. */
+final class ProjectFiles {
+    private ProjectFiles() {}
+
+    static Path root() {
+        String r = System.getProperty("lakelora.root");
+        assertNotNull(r, "system property lakelora.root (set by surefire in the root pom)");
+        return Path.of(r);
+    }
+
+    /** A property of the root pom (e.g. delta.version), or the project version for "project.version". */
+    static String pom(String name) {
+        try {
+            Document d = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(root().resolve("pom.xml").toFile());
+            Element project = d.getDocumentElement();
+            if (name.equals("project.version")) {
+                return ((Element) project.getElementsByTagName("version").item(0)).getTextContent().trim();
+            }
+            Element props = (Element) project.getElementsByTagName("properties").item(0);
+            return props.getElementsByTagName(name).item(0).getTextContent().trim();
+        } catch (Exception e) {
+            throw new IllegalStateException("reading " + name + " from " + root().resolve("pom.xml"), e);
+        }
+    }
+
+    /** bin/jvm.args, one flag per line, blank lines dropped. */
+    static List<String> jvmArgs() {
+        try {
+            return Files.readAllLines(root().resolve("bin/jvm.args")).stream().map(String::strip)
+                    .filter(l -> !l.isEmpty()).toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    record Result(int code, String out) {}
+
+    /** Runs a command in the repository root (stdout and stderr together), failing after 60 s. */
+    static Result run(List<String> cmd) throws IOException, InterruptedException {
+        return run(cmd, Map.of());
+    }
+
+    /** As {@link #run(List)}, with extra environment variables. */
+    static Result run(List<String> cmd, Map<String, String> env) throws IOException, InterruptedException {
+        ProcessBuilder pb = new ProcessBuilder(cmd).directory(root().toFile()).redirectErrorStream(true);
+        pb.environment().putAll(env);
+        Process p = pb.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new AssertionError(cmd + " did not finish in 60 s:\n" + out);
+        }
+        return new Result(p.exitValue(), out);
+    }
+}

@@ -1,0 +1,88 @@
+package io.lakelora.jobs.deploy;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.file.Files;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * docs/spark-submit.md stays true to the build: the jar name and the --packages coordinates carry the root pom's
+ * versions, every command runs io.lakelora.jobs.Main with a known subcommand and the JVM flags of bin/jvm.args, every
+ * conf/env file it names exists, and the GPU section names the discovery script and Spark's resource settings.
+ */
+class SparkSubmitDocTest {
+    private static String doc;
+
+    @BeforeAll
+    static void read() throws Exception {
+        doc = Files.readString(ProjectFiles.root().resolve("docs/spark-submit.md"));
+    }
+
+    /** The spark-submit commands of the doc's code blocks, continuation lines joined. */
+    private static List<String> commands() {
+        List<String> out = new ArrayList<>();
+        String joined = doc.replace("\\\n", " ");
+        for (String line : joined.split("\n")) if (line.startsWith("spark-submit ")) out.add(line);
+        return out;
+    }
+
+    @Test
+    void versionsComeFromThePom() {
+        String scala = ProjectFiles.pom("scala.binary.version");
+        String delta = "io.delta:delta-spark_" + scala + ":" + ProjectFiles.pom("delta.version");
+        String aws = "org.apache.hadoop:hadoop-aws:" + ProjectFiles.pom("hadoop.version");
+        assertTrue(doc.contains("--packages " + delta + "," + aws + "\n"), "the open-source Spark --packages line");
+        String jar = "jobs/target/lakelora-jobs-" + ProjectFiles.pom("project.version") + "-all.jar";
+        Matcher m = Pattern.compile("jobs/target/lakelora-jobs-[^ ]+-all\\.jar").matcher(doc);
+        int n = 0;
+        while (m.find()) {
+            assertEquals(jar, m.group(), "jar name");
+            n++;
+        }
+        assertTrue(n >= 4, "the jar is named in the build section and each example");
+        for (String c : commands()) assertTrue(c.contains("--packages " + delta + " "), c);
+    }
+
+    @Test
+    void commandsRunMainWithAKnownSubcommandAndTheJvmFlags() throws Exception {
+        List<String> cmds = commands();
+        assertEquals(3, cmds.size(), "local, YARN and Kubernetes examples");
+        Set<String> used = new LinkedHashSet<>();
+        for (String c : cmds) {
+            Matcher m = Pattern.compile("--class (\\S+) \"\\$JAR\" +(\\S+) ").matcher(c);
+            assertTrue(m.find(), "--class MAIN \"$JAR\" SUBCOMMAND in: " + c);
+            Class.forName(m.group(1)).getMethod("main", String[].class);
+            assertTrue(DatabricksBundleTest.SUBCOMMANDS.contains(m.group(2)), "unknown subcommand " + m.group(2));
+            used.add(m.group(2));
+            assertTrue(c.contains("\"spark.driver.extraJavaOptions=$JVM_FLAGS\""), c);
+            assertTrue(c.contains("--run-id "), c);
+        }
+        assertTrue(doc.contains("JVM_FLAGS=\"$(tr '\\n' ' ' < bin/jvm.args)\""), "JVM_FLAGS is built from bin/jvm.args");
+        for (String s : DatabricksBundleTest.SUBCOMMANDS) assertTrue(doc.contains("| `" + s + "` |"), "table row " + s);
+        Matcher env = Pattern.compile("conf/env/[a-z0-9-]+\\.yaml").matcher(doc);
+        while (env.find()) {
+            String f = env.group();
+            if (f.equals("conf/env/local.yaml") || f.equals("conf/env/s3-compatible.yaml")) continue; // the data job's
+            assertTrue(Files.isRegularFile(ProjectFiles.root().resolve(f)), f + " exists");
+        }
+    }
+
+    @Test
+    void gpuSectionNamesTheScriptAndResourceSettings() {
+        assertTrue(Files.isExecutable(ProjectFiles.root().resolve("bin/getGpusResources.sh")));
+        for (String key : List.of("spark.executor.resource.gpu.amount", "spark.task.resource.gpu.amount",
+                "spark.executor.resource.gpu.discoveryScript", "spark.executor.resource.gpu.vendor")) {
+            assertTrue(doc.contains("| `" + key + "` |"), "GPU table row " + key);
+        }
+        assertTrue(doc.contains("bin/getGpusResources.sh"));
+        assertTrue(doc.contains("{\"name\":\"gpu\",\"addresses\":[\"0\",\"1\"]}"));
+    }
+}
