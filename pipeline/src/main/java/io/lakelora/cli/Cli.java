@@ -25,6 +25,7 @@ public final class Cli implements Runnable {
         cmds.add(new io.lakelora.model.cli.ScoreCommand());
         cmds.add(new io.lakelora.model.cli.BenchForwardCommand());
         cmds.add(new io.lakelora.model.cli.GradsCommand());
+        cmds.add(new io.lakelora.model.cli.BenchTrainCommand());
         return cmds;
     }
 

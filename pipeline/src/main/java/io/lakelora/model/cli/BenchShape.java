@@ -1,0 +1,51 @@
+package io.lakelora.model.cli;
+
+import io.lakelora.model.Architecture;
+import io.lakelora.model.ModelConfig;
+import java.util.List;
+
+/**
+ * The named model shapes of {@code bench-train} (random weights), with how each is run: the child JVM's heap, whether
+ * activations are recomputed in the backward, the default number of untimed warm-up steps, and whether the fp32
+ * PyTorch peer can fit in memory.
+ *
+ * <ul>
+ *   <li>{@code tiny}: a smoke-test shape for tests (hidden 64, 2 layers, 4 heads, 2 KV heads, ffn 128, vocab 256);</li>
+ *   <li>{@code 100m}: hidden 768, 12 layers, 12 heads (no GQA), ffn 2048, vocab 32000, tied embeddings:
+ *       110M parameters, 85M of them in the decoder linears;</li>
+ *   <li>{@code tinyllama}: TinyLlama-1.1B (hidden 2048, 22 layers, 32 heads, 4 KV heads, ffn 5632, vocab 32000,
+ *       untied lm_head);</li>
+ *   <li>{@code llama3-8b}: Llama-3-8B (hidden 4096, 32 layers, 32 heads, 8 KV heads, ffn 14336, vocab 128256, untied
+ *       lm_head, rope_theta 500000), recomputation on, no torch peer (its fp32 base alone is 32 GB).</li>
+ * </ul>
+ */
+record BenchShape(String name, String description, ModelConfig config, String heap, boolean recompute, int warmup,
+                  boolean torchPeer) {
+
+    static final List<String> NAMES = List.of("tiny", "100m", "tinyllama", "llama3-8b");
+
+    static BenchShape named(String name) {
+        return switch (name) {
+            case "tiny" -> new BenchShape(name, "tiny smoke-test shape", llama(256, 64, 128, 2, 4, 2, 1e4, true)
+                    .build(), "512m", false, 1, true);
+            case "100m" -> new BenchShape(name, "~100M LLaMA (hidden 768, 12 layers, 12 heads, ffn 2048, vocab 32000,"
+                    + " tied)", llama(32000, 768, 2048, 12, 12, 12, 1e4, true).build(), "3g", false, 1, true);
+            case "tinyllama" -> new BenchShape(name, "TinyLlama-1.1B shape (hidden 2048, 22 layers, 32 heads, 4 KV heads,"
+                    + " ffn 5632, vocab 32000)", llama(32000, 2048, 5632, 22, 32, 4, 1e4, false).build(), "6g", false,
+                    1, true);
+            case "llama3-8b" -> new BenchShape(name, "Llama-3-8B shape (hidden 4096, 32 layers, 32 heads, 8 KV heads,"
+                    + " ffn 14336, vocab 128256, rope_theta 500000)",
+                    llama(128256, 4096, 14336, 32, 32, 8, 500000.0, false).maxPositionEmbeddings(8192).build(),
+                    "13g", true, 0, false);
+            default -> throw new IllegalArgumentException("--configs: unknown shape '" + name + "', expected any of "
+                    + String.join(", ", NAMES));
+        };
+    }
+
+    private static ModelConfig.Builder llama(int vocab, int hidden, int ffn, int layers, int heads, int kvHeads,
+                                             double ropeTheta, boolean tied) {
+        return ModelConfig.builder(Architecture.LLAMA).vocabSize(vocab).hiddenSize(hidden).intermediateSize(ffn)
+                .numLayers(layers).numHeads(heads).numKvHeads(kvHeads).ropeTheta(ropeTheta).rmsNormEps(1e-5)
+                .maxPositionEmbeddings(2048).tieWordEmbeddings(tied);
+    }
+}

@@ -1,0 +1,316 @@
+package io.lakelora.model.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.cli.BaseCommand;
+import io.lakelora.kernel.FmaPeak;
+import io.lakelora.kernel.VectorKernels;
+import io.lakelora.lora.TargetModule;
+import io.lakelora.model.ModelConfig;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code lakelora bench-train}: LoRA training throughput (tokens/s), model FLOP utilisation and peak RSS of named model
+ * shapes with random NF4+DQ weights (seq T, batch 1, all-linear LoRA, PEFT init, AdamW on the adapter slab), beside a
+ * PyTorch script doing the same step on an fp32 frozen base ({@code bench/torch_lora_step.py}) with the same thread
+ * counts, in the same run. Each shape runs in a fresh child JVM (and torch in its own process) so that every peak RSS
+ * belongs to one shape. MFU = {@link LoraStepFlops} / median step time / (threads x the measured one-core FMA peak).
+ * The machine's load average is printed next to each figure: on a shared machine they are provisional.
+ */
+@Command(name = "bench-train", description = "LoRA training tokens/s, MFU and peak RSS of random NF4 models vs PyTorch.")
+public final class BenchTrainCommand extends BaseCommand {
+
+    @Option(names = "--configs", split = ",", defaultValue = "100m,tinyllama",
+            description = "Shapes: tiny, 100m, tinyllama, llama3-8b (default: ${DEFAULT-VALUE}).")
+    List<String> configs;
+
+    @Option(names = "--threads", split = ",", defaultValue = "1,2",
+            description = "Thread counts, each measured on both sides (default: ${DEFAULT-VALUE}).")
+    int[] threads;
+
+    @Option(names = "--seq", defaultValue = "512", description = "Tokens per sequence T, batch 1 (default: ${DEFAULT-VALUE}).")
+    int seq;
+
+    @Option(names = "--rank", defaultValue = "16", description = "LoRA rank r; lora_alpha = 2r (default: ${DEFAULT-VALUE}).")
+    int rank;
+
+    @Option(names = "--steps", defaultValue = "3", description = "Timed steps per case; the median is reported.")
+    int steps;
+
+    @Option(names = "--warmup", description = "Untimed steps first (default: 1; 0 for llama3-8b).")
+    Integer warmup;
+
+    @Option(names = "--recompute", arity = "1",
+            description = "Recompute activations in the backward (default: true for llama3-8b, else false).")
+    Boolean recompute;
+
+    @Option(names = "--heap", description = "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g,"
+            + " tinyllama 6g, llama3-8b 13g).")
+    String heap;
+
+    @Option(names = "--seed", defaultValue = "1", description = "Weights, adapter and data seed.")
+    long seed;
+
+    @Option(names = "--python", defaultValue = "/usr/bin/python3",
+            description = "Python with torch for the peer (default: ${DEFAULT-VALUE}).")
+    String python;
+
+    @Option(names = "--no-torch", description = "Skip the PyTorch peer.")
+    boolean noTorch;
+
+    @Option(names = "--torch-omp-spin", description = "Leave torch's OpenMP wait policy at its default (spinning). By"
+            + " default the peer runs with OMP_WAIT_POLICY=PASSIVE: on a loaded machine spinning workers made torch's"
+            + " 2-thread step 4x more CPU-hungry than its 1-thread step.")
+    boolean torchOmpSpin;
+
+    @Option(names = "--child", hidden = true, description = "Internal: measure the one shape in --configs in this JVM.")
+    boolean child;
+
+    @Override
+    protected Map<String, Object> execute() throws Exception {
+        validate();
+        if (child) {
+            BenchShape s = BenchShape.named(configs.get(0));
+            return TrainStepBench.run(s, threads, seq, rank, steps, warmupFor(s), recomputeFor(s), seed);
+        }
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("load_average_before", ProcStatus.loadAverage());
+        out.put("cpus", Runtime.getRuntime().availableProcessors());
+        VectorKernels probe = new VectorKernels(1);
+        out.put("kernels", probe.name());
+        out.put("setup", "batch 1, seq " + seq + ", LoRA r=" + rank + " alpha=" + 2 * rank + " on all 7 linears, dropout 0,"
+                + " PEFT init; ours: NF4+DQ base (blocksize 64), fp32 embeddings/lm_head; torch: fp32 base;"
+                + " AdamW lr 1e-4 wd 0.01 on the adapter only; random weights and tokens");
+        log("[bench-train] measuring the " + probe.vectorBits() + "-bit FMA peak of one core ...");
+        double peak = FmaPeak.gflops(probe.vectorBits(), 600);
+        out.put("fma_peak_gflops_per_core", round1(peak));
+        List<Map<String, Object>> rows = new ArrayList<>();
+        Map<String, Object> shapes = new LinkedHashMap<>();
+        String torchVersion = null;
+        for (String name : configs) {
+            BenchShape s = BenchShape.named(name);
+            ModelConfig a = s.config();
+            Map<String, Object> info = new LinkedHashMap<>();
+            info.put("description", s.description());
+            info.put("params_m", round1(LoraStepFlops.totalParams(a) / 1e6));
+            info.put("linear_params_m", round1(LoraStepFlops.linearParams(a) / 1e6));
+            long targets = seq - 1L;
+            LoraStepFlops flops = LoraStepFlops.of(a, rank, EnumSet.allOf(TargetModule.class), 1, seq, targets);
+            info.put("flops_per_step", flops.total());
+            info.put("gflop_per_step", round1(flops.total() / 1e9));
+            info.put("gflop_split_base_lora_attention_head", List.of(round1(flops.baseLinear() / 1e9),
+                    round1(flops.lora() / 1e9), round1(flops.attention() / 1e9), round1(flops.head() / 1e9)));
+
+            String h = heap != null ? heap : s.heap();
+            log("[bench-train] " + name + ": child JVM (-Xmx" + h + "), load " + ProcStatus.loadAverage());
+            String loadOurs = load1();
+            JsonNode ours = ChildJvm.run(h, childArgs(s), 120);
+            loadOurs += " -> " + load1();
+            info.put("ours_build_s", ours.get("build_s").asDouble());
+            info.put("ours_weights_mb", ours.get("weights_mb").asDouble());
+            info.put("ours_linear_bits_per_param", ours.get("linear_bits_per_param").asDouble());
+            info.put("ours_recompute", ours.get("recompute").asBoolean());
+            info.put("ours_heap", h);
+            info.put("ours_peak_rss_mb", ours.get("peak_rss_mb").isNull() ? null : ours.get("peak_rss_mb").asLong());
+            JsonNode torch = null;
+            String loadTorch = load1();
+            if (noTorch) {
+                info.put("torch", "skipped (--no-torch)");
+            } else if (!s.torchPeer()) {
+                info.put("torch", "skipped: an fp32 base of this shape needs "
+                        + round1(4.0 * LoraStepFlops.totalParams(a) / 1e9) + " GB");
+            } else {
+                torch = runTorch(s);
+                loadTorch += " -> " + load1();
+                if (torch.has("error")) {
+                    info.put("torch", "NOT measured: " + torch.get("error").asText());
+                    torch = null;
+                } else {
+                    torchVersion = "torch " + torch.get("torch").asText() + ", BLAS " + torch.get("blas_lib").asText();
+                    info.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
+                }
+            }
+            shapes.put(name, info);
+            for (JsonNode r : ours.get("runs")) {
+                int t = r.get("threads").asInt();
+                double peakT = peak * t;
+                Map<String, Object> row = new LinkedHashMap<>();
+                row.put("config", name);
+                row.put("threads", t);
+                double ourStep = r.get("median_step_s").asDouble();
+                row.put("ours_tok_s", r.get("tok_s").asDouble());
+                row.put("ours_step_s", ourStep);
+                row.put("ours_cpu_s", r.get("median_cpu_s").asDouble());
+                row.put("ours_mfu_pct", round1(100 * flops.total() / ourStep / 1e9 / peakT));
+                row.put("ours_mfu_cpu_pct", round1(100 * flops.total() / r.get("median_cpu_s").asDouble() / 1e9 / peak));
+                row.put("ours_peak_rss_mb", info.get("ours_peak_rss_mb"));
+                row.put("ours_loss_first", r.get("loss_first").asDouble());
+                row.put("ours_load", loadOurs);
+                JsonNode tr = torch == null ? null : find(torch.get("runs"), t);
+                if (tr != null) {
+                    double torchStep = tr.get("median_step_s").asDouble();
+                    row.put("torch_tok_s", tr.get("tok_s").asDouble());
+                    row.put("torch_step_s", torchStep);
+                    row.put("torch_cpu_s", tr.get("median_cpu_s").asDouble());
+                    row.put("torch_blas_threads", tr.get("blas_threads").isNull() ? null : tr.get("blas_threads").asInt());
+                    row.put("torch_mfu_pct", round1(100 * flops.total() / torchStep / 1e9 / peakT));
+                    row.put("torch_mfu_cpu_pct", round1(100 * flops.total() / tr.get("median_cpu_s").asDouble() / 1e9
+                            / peak));
+                    row.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
+                    row.put("torch_loss_first", tr.get("loss_first").asDouble());
+                    row.put("torch_load", loadTorch);
+                    row.put("ratio_ours_vs_torch", round2(r.get("tok_s").asDouble() / tr.get("tok_s").asDouble()));
+                    // per CPU-second of each process: less sensitive than wall time to other processes on the machine
+                    row.put("ratio_ours_vs_torch_cpu", round2(tr.get("median_cpu_s").asDouble()
+                            / r.get("median_cpu_s").asDouble()));
+                }
+                rows.add(row);
+            }
+        }
+        out.put("torch", noTorch ? "skipped (--no-torch)" : torchVersion == null ? "not measured"
+                : torchVersion + (torchOmpSpin ? ", OpenMP default wait policy" : ", OMP_WAIT_POLICY=PASSIVE"));
+        out.put("shapes", shapes);
+        out.put("results", rows);
+        out.put("load_average_after", ProcStatus.loadAverage());
+        return out;
+    }
+
+    private void validate() {
+        if (configs.isEmpty()) throw new IllegalArgumentException("--configs: give at least one shape");
+        for (String c : configs) BenchShape.named(c);
+        for (int t : threads) {
+            if (t < 1) throw new IllegalArgumentException("--threads: each count must be >= 1, got " + t);
+        }
+        if (seq < 2) throw new IllegalArgumentException("--seq must be >= 2 (one target token), got " + seq);
+        if (rank < 1) throw new IllegalArgumentException("--rank must be >= 1, got " + rank);
+        if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        if (warmup != null && warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
+        if (child && configs.size() != 1) throw new IllegalArgumentException("--child measures exactly one shape");
+    }
+
+    private int warmupFor(BenchShape s) { return warmup != null ? warmup : s.warmup(); }
+
+    private boolean recomputeFor(BenchShape s) { return recompute != null ? recompute : s.recompute(); }
+
+    private List<String> childArgs(BenchShape s) {
+        return List.of("bench-train", "--child", "--json", "--configs", s.name(), "--threads", joined(threads),
+                "--seq", String.valueOf(seq), "--rank", String.valueOf(rank), "--steps", String.valueOf(steps),
+                "--warmup", String.valueOf(warmupFor(s)), "--recompute", String.valueOf(recomputeFor(s)),
+                "--seed", String.valueOf(seed));
+    }
+
+    /** Runs bench/torch_lora_step.py; returns its JSON, or {"error": why} when torch could not run. */
+    private JsonNode runTorch(BenchShape s) throws IOException, InterruptedException {
+        ModelConfig a = s.config();
+        Path script = Files.createTempFile("lakelora-torch_lora_step", ".py");
+        ObjectMapper json = new ObjectMapper();
+        try {
+            try (InputStream in = BenchTrainCommand.class.getResourceAsStream("/bench/torch_lora_step.py")) {
+                if (in == null) throw new IllegalStateException("resource /bench/torch_lora_step.py missing from the build");
+                Files.write(script, in.readAllBytes());
+            }
+            List<String> cmd = List.of(python, script.toString(), "--vocab", String.valueOf(a.vocabSize()),
+                    "--hidden", String.valueOf(a.hiddenSize()), "--ffn", String.valueOf(a.intermediateSize()),
+                    "--layers", String.valueOf(a.numLayers()), "--heads", String.valueOf(a.numHeads()),
+                    "--kv-heads", String.valueOf(a.numKvHeads()), "--rope-theta", String.valueOf(a.ropeTheta()),
+                    "--eps", String.valueOf(a.rmsNormEps()), "--tied", String.valueOf(a.tieWordEmbeddings()),
+                    "--seq", String.valueOf(seq), "--rank", String.valueOf(rank), "--alpha", String.valueOf(2 * rank),
+                    "--threads", joined(threads), "--steps", String.valueOf(steps),
+                    "--warmup", String.valueOf(warmupFor(s)), "--seed", String.valueOf(seed));
+            log("[bench-train] " + s.name() + ": PyTorch peer, load " + ProcStatus.loadAverage() + ": "
+                    + String.join(" ", cmd));
+            Process p;
+            try {
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+                if (!torchOmpSpin) pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+                p = pb.start();
+            } catch (IOException e) {
+                return json.createObjectNode().put("error", "cannot run " + python + " (" + e.getMessage()
+                        + "); install python3-torch or pass --python");
+            }
+            String stdout;
+            try {
+                stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
+                if (!p.waitFor(120, TimeUnit.MINUTES)) {
+                    throw new IllegalStateException("PyTorch peer did not finish within 120 minutes");
+                }
+            } finally {
+                if (p.isAlive()) p.destroyForcibly();
+            }
+            String last = stdout.lines().reduce((x, y) -> y).orElse("");
+            JsonNode root = last.startsWith("{") ? json.readTree(last) : null;
+            if (root == null || p.exitValue() != 0) {
+                String why = root != null && root.has("error") ? root.get("error").asText()
+                        : "exit code " + p.exitValue() + ", output: " + last;
+                return json.createObjectNode().put("error", why + " (install python3-torch or pass --python)");
+            }
+            return root;
+        } finally {
+            Files.deleteIfExists(script);
+        }
+    }
+
+    /** The 1-minute load average. */
+    private static String load1() { return ProcStatus.loadAverage().split(" ")[0]; }
+
+    private static JsonNode find(JsonNode runs, int threads) {
+        for (JsonNode r : runs) if (r.get("threads").asInt() == threads) return r;
+        return null;
+    }
+
+    private static String joined(int[] xs) {
+        return String.join(",", Arrays.stream(xs).mapToObj(String::valueOf).toList());
+    }
+
+    @Override
+    protected void printHuman(Map<String, Object> result, PrintStream out) {
+        if (child) {
+            result.forEach((k, v) -> out.println(k + ": " + v));
+            return;
+        }
+        result.forEach((k, v) -> {
+            if (k.equals("shapes")) {
+                ((Map<?, ?>) v).forEach((name, info) -> out.println("shape " + name + ": " + info));
+            } else if (!k.equals("results")) {
+                out.println(k + ": " + v);
+            }
+        });
+        out.printf("%-10s %3s %10s %11s %6s %9s %9s %9s %9s %9s %9s %9s %9s %-13s %-13s%n", "config", "thr",
+                "ours tok/s", "torch tok/s", "ratio", "cpu-ratio", "ours MFU", "torch MFU", "ours cMFU", "torch cMFU",
+                "ours RSS", "torch RSS", "step s", "load ours", "load torch");
+        @SuppressWarnings("unchecked")
+        List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
+        for (Map<String, Object> r : rows) {
+            out.printf("%-10s %3s %10s %11s %6s %9s %8s%% %8s%% %8s%% %8s%% %6s MB %6s MB %9s %-13s %-13s%n",
+                    r.get("config"), r.get("threads"), r.get("ours_tok_s"), r.getOrDefault("torch_tok_s", "-"),
+                    r.getOrDefault("ratio_ours_vs_torch", "-"), r.getOrDefault("ratio_ours_vs_torch_cpu", "-"),
+                    r.get("ours_mfu_pct"), r.getOrDefault("torch_mfu_pct", "-"), r.get("ours_mfu_cpu_pct"),
+                    r.getOrDefault("torch_mfu_cpu_pct", "-"), r.get("ours_peak_rss_mb"),
+                    r.getOrDefault("torch_peak_rss_mb", "-"), r.get("ours_step_s"), r.get("ours_load"),
+                    r.getOrDefault("torch_load", "-"));
+        }
+        out.println("(tokens/s: median step after warm-up; cpu-ratio = torch's / our process CPU seconds per step;"
+                + " MFU = model FLOPs (no recomputation) / step time / (threads x one-core FMA peak); cMFU = model"
+                + " FLOPs / process CPU seconds / one-core peak (robust to load); load = 1-min average at start ->"
+                + " end of each side; RSS = peak resident set of the process running that shape; the machine is"
+                + " shared: see the load averages)");
+    }
+
+    private static double round1(double v) { return Math.round(v * 10) / 10.0; }
+
+    private static double round2(double v) { return Math.round(v * 100) / 100.0; }
+}

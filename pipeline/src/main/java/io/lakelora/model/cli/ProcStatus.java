@@ -1,0 +1,43 @@
+package io.lakelora.model.cli;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/** Reads this process's memory counters from {@code /proc/self/status} (Linux): VmHWM = peak RSS, VmRSS = current. */
+final class ProcStatus {
+    private ProcStatus() {}
+
+    /**
+     * The value in kB of field {@code name} (e.g. {@code VmHWM}), or -1 where /proc is not available (not Linux).
+     */
+    static long kb(String name) {
+        Path p = Path.of("/proc/self/status");
+        try {
+            for (String line : Files.readAllLines(p)) {
+                if (line.startsWith(name + ":")) {
+                    return Long.parseLong(line.substring(name.length() + 1).trim().split("\\s+")[0]);
+                }
+            }
+            throw new IllegalStateException(p + " has no " + name + " line");
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** The value of field {@code name} in MB (rounded down), or null where /proc is not available. */
+    static Long mb(String name) {
+        long kb = kb(name);
+        return kb < 0 ? null : kb / 1024;
+    }
+
+    /** The 1, 5 and 15 minute load averages from /proc/loadavg, or "unknown". */
+    static String loadAverage() {
+        try {
+            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
+            return f[0] + " " + f[1] + " " + f[2];
+        } catch (IOException e) {
+            return "unknown";
+        }
+    }
+}

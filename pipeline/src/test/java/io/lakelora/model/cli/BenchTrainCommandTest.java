@@ -1,0 +1,133 @@
+package io.lakelora.model.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.cli.ExitCodes;
+import io.lakelora.lora.AdapterLayout;
+import io.lakelora.lora.TargetModule;
+import io.lakelora.model.Architecture;
+import io.lakelora.model.LoraSpec;
+import io.lakelora.model.ModelConfig;
+import java.util.EnumSet;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The plumbing of {@code bench-train} at tiny sizes: the FLOP count against hand arithmetic, the JSON of our side (a
+ * real child JVM, no torch: {@code --no-torch}; the torch script is exercised by the command itself), AdamW and PEFT
+ * init. No timing is asserted.
+ */
+class BenchTrainCommandTest {
+    static final ObjectMapper JSON = new ObjectMapper();
+
+    /** C=8, 1 layer, NH=2, NKV=1 (HS=4, QD=8, KVD=4), F=16, V=10. */
+    static ModelConfig micro() {
+        return ModelConfig.builder(Architecture.LLAMA).vocabSize(10).hiddenSize(8).intermediateSize(16).numLayers(1)
+                .numHeads(2).numKvHeads(1).maxPositionEmbeddings(16).build();
+    }
+
+    @Test
+    void flopCountMatchesHandArithmetic() {
+        // linears [out x in]: q 8x8=64, k 4x8=32, v 32, o 64, gate 16x8=128, up 128, down 8x16=128 -> P = 576
+        assertEquals(576, LoraStepFlops.linearParams(micro()));
+        // in+out: q 16, k 12, v 12, o 16, gate 24, up 24, down 24 -> 128
+        assertEquals(128, LoraStepFlops.loraInPlusOut(micro(), EnumSet.allOf(TargetModule.class)));
+        // B=1, T=4 (N=4), r=2, 3 target rows:
+        //   base 4*576*4 = 9216; LoRA 6*2*128*4 = 6144; attention 12*QD*pairs*B*L = 12*8*(4*5/2)*1*1 = 960;
+        //   head 4*V*C*targets = 4*10*8*3 = 960; total 17280
+        LoraStepFlops f = LoraStepFlops.of(micro(), 2, EnumSet.allOf(TargetModule.class), 1, 4, 3);
+        assertEquals(9216, f.baseLinear());
+        assertEquals(6144, f.lora());
+        assertEquals(960, f.attention());
+        assertEquals(960, f.head());
+        assertEquals(17280, f.total());
+        // q and v only: in+out 16 + 12 = 28 -> LoRA 6*2*28*4 = 1344; two sequences double everything but the head
+        LoraStepFlops qv = LoraStepFlops.of(micro(), 2, EnumSet.of(TargetModule.Q, TargetModule.V), 2, 4, 3);
+        assertEquals(2688, qv.lora());
+        assertEquals(18432, qv.baseLinear());
+        assertEquals(1920, qv.attention());
+        assertEquals(960, qv.head());
+        // params: embedding 80 (untied: x2) + linears 576 + norms (2*1+1)*8 = 24 -> 760
+        assertEquals(760, LoraStepFlops.totalParams(micro()));
+    }
+
+    @Test
+    void shapesAreTheAdvertisedOnes() {
+        // TinyLlama-1.1B: 1,100,048,384 parameters (its model card / HF config: 22 layers, 2048, 5632, 32/4 heads)
+        assertEquals(1_100_048_384L, LoraStepFlops.totalParams(BenchShape.named("tinyllama").config()));
+        // Llama-3-8B: 8,030,261,248 parameters (Meta's figure for the HF checkpoint)
+        assertEquals(8_030_261_248L, LoraStepFlops.totalParams(BenchShape.named("llama3-8b").config()));
+        assertEquals(500000.0, BenchShape.named("llama3-8b").config().ropeTheta());
+        // 100m: 12 x (4 x 768^2 + 3 x 768 x 2048) = 84,934,656 linear weights
+        assertEquals(84_934_656L, LoraStepFlops.linearParams(BenchShape.named("100m").config()));
+    }
+
+    @Test
+    void ourSideReportsEveryFieldInJson() throws Exception {
+        ModelCommandsTest.Run r = ModelCommandsTest.cli("bench-train", "--configs", "tiny", "--threads", "1",
+                "--seq", "16", "--rank", "4", "--steps", "2", "--no-torch", "--json");
+        assertEquals(ExitCodes.OK, r.code(), r.err());
+        JsonNode j = JSON.readTree(r.out());
+        for (String k : new String[] {"load_average_before", "cpus", "kernels", "setup", "fma_peak_gflops_per_core",
+                "torch", "shapes", "results", "load_average_after"}) {
+            assertTrue(j.has(k), "missing " + k + " in " + j);
+        }
+        assertTrue(j.get("fma_peak_gflops_per_core").asDouble() > 0);
+        JsonNode shape = j.get("shapes").get("tiny");
+        // tiny (C=64, 2 layers, QD=64, KVD=32, F=128, V=256), T=16, r=4, 15 targets:
+        //   linears per layer 4096+2048+2048+4096+3*8192 = 36864, x2 = 73728 -> base 4*73728*16 = 4,718,592
+        //   in+out per layer 128+96+96+128+192+192+192 = 1024, x2 = 2048 -> LoRA 6*4*2048*16 = 786,432
+        //   attention 12*64*(16*17/2)*2 = 208,896; head 4*256*64*15 = 983,040; total 6,696,960
+        assertEquals(6_696_960L, shape.get("flops_per_step").asLong());
+        assertTrue(shape.get("ours_peak_rss_mb").asLong() > 0, shape.toString());
+        assertTrue(shape.get("ours_weights_mb").asDouble() > 0);
+        assertEquals("skipped (--no-torch)", shape.get("torch").asText());
+        assertEquals(1, j.get("results").size());
+        JsonNode row = j.get("results").get(0);
+        assertEquals("tiny", row.get("config").asText());
+        assertEquals(1, row.get("threads").asInt());
+        for (String k : new String[] {"ours_tok_s", "ours_step_s", "ours_cpu_s", "ours_mfu_pct",
+                "ours_mfu_cpu_pct"}) {
+            assertTrue(row.get(k).asDouble() > 0 && Double.isFinite(row.get(k).asDouble()), k + " in " + row);
+        }
+        // random weights of std 0.02 give nearly uniform logits: the first loss is ln(256) = 5.545
+        assertEquals(Math.log(256), row.get("ours_loss_first").asDouble(), 0.05);
+        assertFalse(row.has("ratio_ours_vs_torch"));
+    }
+
+    @Test
+    void unknownShapeAndBadNumbersAreClearErrors() {
+        ModelCommandsTest.Run r = ModelCommandsTest.cli("bench-train", "--configs", "gpt5", "--no-torch");
+        assertEquals(ExitCodes.BAD_CONFIG, r.code());
+        assertTrue(r.err().contains("unknown shape 'gpt5'") && r.err().contains("tinyllama"), r.err());
+        r = ModelCommandsTest.cli("bench-train", "--configs", "tiny", "--steps", "0", "--no-torch");
+        assertEquals(ExitCodes.BAD_CONFIG, r.code());
+        assertTrue(r.err().contains("--steps must be >= 1"), r.err());
+    }
+
+    @Test
+    void adamWFirstStepAndPeftInit() {
+        // step 1: m = 0.1 g, v = 0.001 g^2, bias-corrected m/(1-0.9) = g, sqrt(v/(1-0.999)) = |g|:
+        // p1 = p (1 - lr wd) - lr g / (|g| + eps) = 1 * (1 - 1e-6) - 1e-4 * 2 / (2 + 1e-8)
+        float[] p = {1f, -1f};
+        float[] g = {2f, -0.5f};
+        TrainStepBench.adamW(p, g, new float[2], new float[2], 1);
+        assertEquals(1.0 - 1e-6 - 1e-4, p[0], 1e-7);
+        assertEquals(-1.0 + 1e-6 + 1e-4, p[1], 1e-7);
+        AdapterLayout layout = LoraSpec.of(4, 8, false, 0, EnumSet.allOf(TargetModule.class)).layout(micro());
+        float[] init = TrainStepBench.peftInit(layout, 3);
+        for (AdapterLayout.Tensor t : layout.tensors()) {
+            double bound = 1 / Math.sqrt(t.cols());
+            double maxAbs = 0;
+            for (int i = 0; i < t.size(); i++) maxAbs = Math.max(maxAbs, Math.abs(init[t.offset() + i]));
+            if (t.isA()) {
+                assertTrue(maxAbs <= bound && maxAbs > bound / 2, t.peftKey() + " max |A| " + maxAbs);
+            } else {
+                assertEquals(0.0, maxAbs, t.peftKey() + " must start at zero");
+            }
+        }
+    }
+}
