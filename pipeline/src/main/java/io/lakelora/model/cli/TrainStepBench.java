@@ -32,6 +32,7 @@ final class TrainStepBench {
 
     /** AdamW hyper-parameters of the step (torch.optim.AdamW's defaults except lr). */
     static final float LR = 1e-4f, BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
+    static final io.lakelora.train.AdamW ADAMW = new io.lakelora.train.AdamW(BETA1, BETA2, EPS, WEIGHT_DECAY);
 
     static Map<String, Object> run(BenchShape shape, int[] threads, int T, int r, int steps, int warmup,
                                    boolean recompute, long seed) {
@@ -83,7 +84,7 @@ final class TrainStepBench {
             LossSum loss = model.forwardBackward(p, g, batch, s);
             float scale = 1f / loss.tokens(); // d(mean loss), as torch's mean cross-entropy
             for (int i = 0; i < n; i++) g[i] *= scale;
-            adamW(p, g, m, v, s + 1);
+            ADAMW.update(p, g, m, v, s + 1, LR); // the engine's AdamW, as training uses it
             double dt = 1e-9 * (System.nanoTime() - t0);
             double cpu = 1e-9 * (processCpuNanos() - c0);
             if (s == 0) firstLoss = loss.mean();
@@ -113,19 +114,6 @@ final class TrainStepBench {
     private static long processCpuNanos() {
         return ((com.sun.management.OperatingSystemMXBean) ManagementFactory.getOperatingSystemMXBean())
                 .getProcessCpuTime();
-    }
-
-    /** One AdamW step (torch semantics: decoupled decay {@code p *= 1 - lr wd}, bias-corrected moments) at step t >= 1. */
-    static void adamW(float[] p, float[] g, float[] m, float[] v, int t) {
-        float bc1 = 1f - (float) Math.pow(BETA1, t);
-        float bc2 = 1f - (float) Math.pow(BETA2, t);
-        float decay = 1f - LR * WEIGHT_DECAY;
-        for (int i = 0; i < p.length; i++) {
-            m[i] = BETA1 * m[i] + (1f - BETA1) * g[i];
-            v[i] = BETA2 * v[i] + (1f - BETA2) * g[i] * g[i];
-            float denom = (float) Math.sqrt(v[i] / bc2) + EPS;
-            p[i] = p[i] * decay - LR * (m[i] / bc1) / denom;
-        }
     }
 
     /** PEFT's default init: A ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0. */

@@ -109,12 +109,12 @@ class BenchTrainCommandTest {
     }
 
     @Test
-    void adamWFirstStepAndPeftInit() {
-        // step 1: m = 0.1 g, v = 0.001 g^2, bias-corrected m/(1-0.9) = g, sqrt(v/(1-0.999)) = |g|:
-        // p1 = p (1 - lr wd) - lr g / (|g| + eps) = 1 * (1 - 1e-6) - 1e-4 * 2 / (2 + 1e-8)
+    void benchAdamWFirstStepAndPeftInit() {
+        // the bench steps with the engine's AdamW at its settings. Step 1: m = 0.1 g, v = 0.001 g^2,
+        // bias-corrected m/(1-0.9) = g, sqrt(v/(1-0.999)) = |g|: p1 = p (1 - lr wd) - lr g / (|g| + eps)
         float[] p = {1f, -1f};
         float[] g = {2f, -0.5f};
-        TrainStepBench.adamW(p, g, new float[2], new float[2], 1);
+        TrainStepBench.ADAMW.update(p, g, new float[2], new float[2], 1, TrainStepBench.LR);
         assertEquals(1.0 - 1e-6 - 1e-4, p[0], 1e-7);
         assertEquals(-1.0 + 1e-6 + 1e-4, p[1], 1e-7);
         AdapterLayout layout = LoraSpec.of(4, 8, false, 0, EnumSet.allOf(TargetModule.class)).layout(micro());
