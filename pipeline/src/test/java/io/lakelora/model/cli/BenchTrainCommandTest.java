@@ -89,9 +89,12 @@ class BenchTrainCommandTest {
         JsonNode row = j.get("results").get(0);
         assertEquals("tiny", row.get("config").asText());
         assertEquals(1, row.get("threads").asInt());
-        for (String k : new String[] {"ours_tok_s", "ours_step_s", "ours_cpu_s", "ours_mfu_pct",
-                "ours_mfu_cpu_pct"}) {
+        for (String k : new String[] {"ours_tok_s", "ours_step_s", "ours_cpu_s"}) {
             assertTrue(row.get(k).asDouble() > 0 && Double.isFinite(row.get(k).asDouble()), k + " in " + row);
+        }
+        // the tiny shape uses a fraction of a percent of the FMA peak: MFU rounds to 0.0-0.1 here
+        for (String k : new String[] {"ours_mfu_pct", "ours_mfu_cpu_pct"}) {
+            assertTrue(row.has(k) && row.get(k).asDouble() >= 0 && row.get(k).asDouble() <= 100, k + " in " + row);
         }
         // random weights of std 0.02 give nearly uniform logits: the first loss is ln(256) = 5.545
         assertEquals(Math.log(256), row.get("ours_loss_first").asDouble(), 0.05);
