@@ -12,6 +12,7 @@ mm_cpu_gflops / onednn_cpu_gflops from the thread's CPU time). Timings: median o
 Usage: /usr/bin/python3 torch_mm.py --shapes 1024x1024x1024,1024x2048x5632 --threads 1,2 --reps 5 --warmup 2
 """
 import argparse
+import ctypes
 import json
 import statistics
 import sys
@@ -52,11 +53,24 @@ def main():
         blas_lib = ",".join(libs) if libs else "none mapped"
     except OSError:
         pass
+    # torch.set_num_threads does not size OpenBLAS's own pthread pool (it stays at all cores): set it too, so that
+    # "1 thread" means one core for torch.mm as it does for oneDNN and for us
+    openblas = None
+    for path in blas_lib.split(","):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        if hasattr(lib, "openblas_set_num_threads"):
+            openblas = lib
+            break
     onednn = torch.backends.mkldnn.is_available()
     torch.manual_seed(0)
     results = []
     for t in [int(x) for x in args.threads.split(",")]:
         torch.set_num_threads(t)
+        if openblas is not None:
+            openblas.openblas_set_num_threads(t)
         for shape in args.shapes.split(","):
             m, n, k = (int(v) for v in shape.lower().split("x"))
             x = torch.rand(m, k, dtype=torch.float32) * 2 - 1

@@ -114,6 +114,16 @@ class TrainJobEndToEndTest {
         double[] base = new LlamaSession(w, KernelProvider.get(), null, 256, 64).score(ids);
         assertArrayEquals(a, b);
         assertFalse(a[0] == base[0], "the adapter changed nothing");
+        // the trained slab itself (the final checkpoint holds the state the job ended with) scores exactly as the
+        // exported-then-imported adapter: export -> import loses nothing
+        io.lakelora.lora.AdapterState trained = new io.lakelora.lora.AdapterState(imported.layout());
+        new CheckpointStore(new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration()),
+                out.checkpoints(), 2).loadLatest(trained);
+        assertEquals(6, trained.step());
+        assertArrayEquals(trained.params(), imported.params());
+        double[] direct = new LlamaSession(w, KernelProvider.get(), new LoraAdapter(spec, trained.layout(),
+                trained.params()), 256, 64).score(ids);
+        assertArrayEquals(direct, a);
 
         // report and metrics
         Path report = Path.of(java.net.URI.create(out.reportPath()));
