@@ -21,12 +21,7 @@ public final class ExecutorModelCache {
     /** Runs {@code work} with a model borrowed from the pool of {@code factory}'s base. */
     public static <R> R withModel(ModelFactory factory, String[] deviceAddresses, Function<TrainableModel, R> work) {
         String key = factory.cacheKey();
-        Object base = BASES.computeIfAbsent(key, k -> {
-            long t0 = System.nanoTime();
-            Object b = factory.loadBase(deviceAddresses);
-            System.err.printf("[lakelora] executor loaded base %s in %.1f s%n", k, (System.nanoTime() - t0) / 1e9);
-            return b;
-        });
+        Object base = base(factory, deviceAddresses);
         Queue<TrainableModel> pool = POOLS.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
         TrainableModel m = pool.poll();
         if (m == null) m = factory.newModel(base);
@@ -35,6 +30,16 @@ public final class ExecutorModelCache {
         } finally {
             pool.offer(m);
         }
+    }
+
+    /** The frozen base of {@code factory}, loaded on first use in this JVM (driver or executor) and kept. */
+    public static Object base(ModelFactory factory, String[] deviceAddresses) {
+        return BASES.computeIfAbsent(factory.cacheKey(), k -> {
+            long t0 = System.nanoTime();
+            Object b = factory.loadBase(deviceAddresses);
+            System.err.printf("[lakelora] loaded base %s in %.1f s%n", k, (System.nanoTime() - t0) / 1e9);
+            return b;
+        });
     }
 
     /** Number of bases held (tests and diagnostics). */

@@ -215,7 +215,7 @@ public final class TrainJob {
 
         String reportPath = runDir + "/report";
         try {
-            List<RunReport.Sample> samples = samples(localModel, cfg, state);
+            List<RunReport.Sample> samples = samples(localModel, factory, cfg, state);
             List<RunReport.StepPoint> points = series.stream().map(m -> new RunReport.StepPoint(m.step(), m.loss(),
                     Double.isNaN(m.evalLoss()) ? null : m.evalLoss(), m.lr())).collect(Collectors.toList());
             RunReport report = new RunReport(adapterName, reg.version(), resolvedJson,
@@ -297,17 +297,20 @@ public final class TrainJob {
         return out;
     }
 
-    /** Greedy generations from the report prompts with the base and with the adapter (on the driver). */
-    static List<RunReport.Sample> samples(Path modelDir, TrainJobConfig cfg, AdapterState state) {
+    /**
+     * Greedy generations from the report prompts with the base and with the adapter, on the driver, with the base
+     * held as the executors hold it (quantized: an 8B base needs ~5 GB here, not 32). {@code report.prompts: []}
+     * skips them.
+     */
+    static List<RunReport.Sample> samples(Path modelDir, LoraLlamaFactory factory, TrainJobConfig cfg,
+                                          AdapterState state) {
         if (cfg.report.prompts.isEmpty()) return List.of();
-        LlamaWeights w = LlamaLoader.load(modelDir, null);
+        LlamaWeights w = (LlamaWeights) ExecutorModelCache.base(factory, new String[0]); // shared in local mode
         List<RunReport.Sample> out = new ArrayList<>();
         try (Tokenizer tok = Tokenizer.load(modelDir)) {
             Set<Integer> eos = java.util.Arrays.stream(tok.eosIds()).boxed().collect(Collectors.toSet());
             int cap = Math.min(w.arch().maxPositionEmbeddings(), 512);
-            LoraAdapter adapter = new LoraAdapter(new LoraLlamaFactory("unused", cfg.model.quant, cfg.lora.r(),
-                    cfg.lora.loraAlpha(), cfg.lora.useRslora(), 0, cfg.lora.targets(), 1, false).spec(),
-                    state.layout(), state.params());
+            LoraAdapter adapter = new LoraAdapter(factory.spec().withoutDropout(), state.layout(), state.params());
             for (String p : cfg.report.prompts) {
                 int[] ids = tok.encode(p, true);
                 int n = Math.max(1, Math.min(cfg.report.maxNewTokens, cap - ids.length));
