@@ -49,11 +49,12 @@ public final class DemoPipeline {
 
     /**
      * @param confDir the project's conf/ directory
-     * @param overrides extra key=value overrides applied to every job config (keys a job lacks are skipped)
+     * @param overrides extra key=value overrides, each applied to the job configs that have its top-level section
      */
     public static Outcome run(SparkSession spark, Path confDir, String lake, long steps, List<String> overrides) {
         String assets = Assets.root().toString();
         String model = Assets.require("models/stories260K-hf").toString();
+        checkOverrides(confDir, overrides);
         List<String> common = new ArrayList<>(List.of("lake.root=" + lake));
         common.addAll(overrides);
 
@@ -90,10 +91,35 @@ public final class DemoPipeline {
         return new Outcome(qr.asMap(), pr.asMap(), tr.asMap(), to, er.asMap(), vr);
     }
 
+    /**
+     * Loads one job's config with the demo's settings, the user's overrides whose top-level section this job's config
+     * has (lake/spark/s3a reach every job, train.* only job 03, ...), then the job-specific settings.
+     */
     private static <T> T load(Path confDir, String file, Class<T> type, List<String> common, String... specific) {
-        List<String> all = new ArrayList<>(common);
+        var tree = ConfigLoader.resolveTree(List.of(confDir.resolve(file)), List.of());
+        List<String> all = new ArrayList<>();
+        for (String o : common) {
+            String section = o.split("[.=]", 2)[0];
+            if (tree.has(section)) all.add(o);
+        }
         all.addAll(List.of(specific));
         return ConfigLoader.load(List.of(confDir.resolve(file)), all, type);
+    }
+
+    /** Fails on an override that no job's config has (a typo would otherwise be silently dropped). */
+    static void checkOverrides(Path confDir, List<String> overrides) {
+        for (String o : overrides) {
+            String section = o.split("[.=]", 2)[0];
+            boolean known = false;
+            for (String f : List.of("00_quantize_base.yaml", "01_prepare_corpus.yaml", "02_tokenize_pack.yaml",
+                    "03_train.yaml", "04_export.yaml", "05_evaluate.yaml")) {
+                known |= ConfigLoader.resolveTree(List.of(confDir.resolve(f)), List.of()).has(section);
+            }
+            if (!known) {
+                throw new IllegalArgumentException("demo override '" + o + "': no job config has a section '" + section
+                        + "'. Fix: use a key of conf/0N_*.yaml, e.g. train.steps=20 or spark.master=local[4]");
+            }
+        }
     }
 
     private static void banner(String s) {

@@ -144,7 +144,7 @@ public final class TrainJob {
         String resolvedJson = ConfigLoader.toJson(cfg);
         String runId = runIdOverride != null && !runIdOverride.isBlank() ? runIdOverride
                 : cfg.train.runId != null ? cfg.train.runId
-                : "run-" + sha256(resolvedJson + "|" + table + "@" + version + "|" + baseSha).substring(0, 16);
+                : "run-" + sha256(trainingIdentity(cfg) + "|" + table + "@" + version + "|" + baseSha).substring(0, 16);
         if (!runId.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
             throw new IllegalArgumentException("run id '" + runId + "': expected letters, digits, '.', '_' or '-'");
         }
@@ -177,7 +177,7 @@ public final class TrainJob {
         LoraInit.initialize(state, cfg.lora, cfg.train.seed, null, null);
         Optimizer optimizer = new Optimizer(cfg.optimizer, cfg.schedule.build(cfg.optimizer.lr(), steps));
         CheckpointStore checkpoints = new CheckpointStore(fs, runDir + "/checkpoints", cfg.train.keepCheckpoints);
-        String configHash = sha256(resolvedJson + "|" + table + "@" + version).substring(0, 16);
+        String configHash = sha256(trainingIdentity(cfg) + "|" + table + "@" + version).substring(0, 16);
         SparkTrainer.Result result;
         String adapterName = cfg.train.adapterName;
         try (DataParallelStep dp = new DataParallelStep(jsc, train, cfg.train.workers, factory, order,
@@ -252,6 +252,23 @@ public final class TrainJob {
         } catch (IOException e) {
             throw new UncheckedIOException("listing " + dir, e);
         }
+    }
+
+    /**
+     * What defines a training run's result: model, LoRA, optimizer, schedule and the train section except the worker
+     * layout (workers, threads, micro-batch change only the fp32 summation order). Spark, S3 and report settings are
+     * infrastructure: changing them resumes the same run instead of starting a new one.
+     */
+    static String trainingIdentity(TrainJobConfig cfg) {
+        Map<String, Object> id = new LinkedHashMap<>();
+        id.put("model", cfg.model);
+        id.put("lora", cfg.lora);
+        id.put("optimizer", cfg.optimizer);
+        id.put("schedule", cfg.schedule);
+        TrainJobConfig.Train t = cfg.train;
+        id.put("train", List.of(t.adapterName, t.steps, t.epochs, t.globalBatchBlocks, t.sync, t.localSteps, t.seed,
+                t.evalInterval, t.checkpointInterval));
+        return ConfigLoader.toJson(id);
     }
 
     /** Blocks ordered by block_id get dense indices 0..N-1: the data order is independent of file layout. */
