@@ -256,7 +256,7 @@ public final class TrainJob {
 
     /**
      * What defines a training run's result: model, LoRA, optimizer, schedule and the train section except the worker
-     * layout (workers, threads, micro-batch change only the fp32 summation order). Spark, S3 and report settings are
+     * layout (workers, threads, micro-batch change only the fp32 summation order; with local SGD workers count). Spark, S3 and report settings are
      * infrastructure: changing them resumes the same run instead of starting a new one.
      */
     static String trainingIdentity(TrainJobConfig cfg) {
@@ -268,6 +268,7 @@ public final class TrainJob {
         TrainJobConfig.Train t = cfg.train;
         id.put("train", List.of(t.adapterName, t.steps, t.epochs, t.globalBatchBlocks, t.sync, t.localSteps, t.seed,
                 t.evalInterval, t.checkpointInterval));
+        if (t.sync.equals("local_sgd")) id.put("workers", t.workers); // local SGD averages per-worker trajectories
         return ConfigLoader.toJson(id);
     }
 
