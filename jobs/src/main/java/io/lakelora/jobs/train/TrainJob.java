@@ -138,7 +138,14 @@ public final class TrainJob {
         ModelConfig mc = LlamaLoader.config(localModel); // also reads bases quantized by job 00
         String baseSha = weightsSha256(localModel);
 
-        DataOrder order = new DataOrder(nTrain, Math.min(cfg.train.globalBatchBlocks, nTrain), cfg.train.seed);
+        int globalBlocks = cfg.train.globalBatchBlocks;
+        if (cfg.train.globalBatchTokens > 0) {
+            int blockLen = train.first().inputIds().length;
+            globalBlocks = Math.toIntExact((cfg.train.globalBatchTokens + blockLen - 1) / blockLen);
+            System.err.printf("[train] global batch %d tokens = %d blocks of %d%n", cfg.train.globalBatchTokens,
+                    globalBlocks, blockLen);
+        }
+        DataOrder order = new DataOrder(nTrain, Math.min(globalBlocks, nTrain), cfg.train.seed);
         long steps = cfg.train.steps > 0 ? cfg.train.steps
                 : Math.max(1, (long) Math.floor(cfg.train.epochs * order.stepsPerEpoch()));
         String resolvedJson = ConfigLoader.toJson(cfg);
@@ -266,7 +273,7 @@ public final class TrainJob {
         id.put("optimizer", cfg.optimizer);
         id.put("schedule", cfg.schedule);
         TrainJobConfig.Train t = cfg.train;
-        id.put("train", List.of(t.adapterName, t.steps, t.epochs, t.globalBatchBlocks, t.sync, t.localSteps, t.seed,
+        id.put("train", List.of(t.adapterName, t.steps, t.epochs, t.globalBatchBlocks, t.globalBatchTokens, t.sync, t.localSteps, t.seed,
                 t.evalInterval, t.checkpointInterval));
         if (t.sync.equals("local_sgd")) id.put("workers", t.workers); // local SGD averages per-worker trajectories
         return ConfigLoader.toJson(id);

@@ -57,6 +57,8 @@ public class TrainJobConfig extends CommonConfig {
         @JsonProperty("epochs") public double epochs = 1;
         /** Blocks per optimizer step, summed over all workers. */
         @JsonProperty("global_batch_blocks") public int globalBatchBlocks = 8;
+        /** Alternatively the global batch in tokens (> 0 wins): rounded up to whole blocks of the table's length. */
+        @JsonProperty("global_batch_tokens") public long globalBatchTokens = 0;
         /** Blocks per forward/backward on a worker (gradient accumulation within a worker). */
         @JsonProperty("micro_batch") public int microBatch = 2;
         /** Spark partitions computing gradients each step (one task each). */
@@ -104,6 +106,10 @@ public class TrainJobConfig extends CommonConfig {
                     + "': expected letters, digits, '.', '_' or '-'");
         }
         positive("train.global_batch_blocks", train.globalBatchBlocks);
+        if (train.globalBatchTokens < 0) {
+            throw new IllegalArgumentException("config key 'train.global_batch_tokens' must be >= 0 (0 = use "
+                    + "train.global_batch_blocks), got " + train.globalBatchTokens);
+        }
         positive("train.micro_batch", train.microBatch);
         positive("train.workers", train.workers);
         positive("train.threads_per_worker", train.threadsPerWorker);

@@ -74,8 +74,9 @@ class TrainJobEndToEndTest {
     void blocksToRegistryToPeftAndBack(@TempDir Path dir) throws Exception {
         String lake = dir.resolve("lake").toString();
         prepareData(spark, lake);
+        // the global batch given in tokens: 512 tokens = 4 blocks of 128
         TrainJobConfig cfg = trainConfig(lake, "train.steps=6", "train.eval_interval=3", "train.checkpoint_interval=3",
-                "train.global_batch_blocks=4", "report.max_new_tokens=8");
+                "train.global_batch_tokens=512", "report.max_new_tokens=8");
         TrainJob.Outcome out = TrainJob.run(spark, cfg, null);
         assertEquals(1, out.version());
         assertTrue(out.created());
@@ -130,10 +131,14 @@ class TrainJobEndToEndTest {
         assertTrue(Files.size(report.resolve("loss_curve.png")) > 1000);
         assertTrue(Files.readString(report.resolve("report.md")).contains(out.runId()));
         assertEquals(6, spark.read().format("delta").load(out.metricsTable()).count());
+        // every step saw 4 blocks: at most 4 x 127 predicted tokens, more than 3 blocks' worth
+        for (Row m : spark.read().format("delta").load(out.metricsTable()).select("tokens").collectAsList()) {
+            assertTrue(m.getLong(0) <= 4 * 127 && m.getLong(0) > 3 * 127 - 40, "tokens per step: " + m.getLong(0));
+        }
 
         // rerun: nothing new
         TrainJob.Outcome rerun = TrainJob.run(spark, trainConfig(lake, "train.steps=6", "train.eval_interval=3",
-                "train.checkpoint_interval=3", "train.global_batch_blocks=4", "report.max_new_tokens=8"), null);
+                "train.checkpoint_interval=3", "train.global_batch_tokens=512", "report.max_new_tokens=8"), null);
         assertFalse(rerun.created());
         assertEquals(1, rerun.version());
         assertEquals(1, reg.versions(cfg.train.adapterName).size());
