@@ -30,6 +30,14 @@ abstract class MicroKernel {
     abstract void compute(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile);
 
     /**
+     * As {@link #compute} with A read in place instead of from a packed strip:
+     * {@code tile[r * nr + j] = sum_{p < kc} a[ao + p*ps + r*rs] * bp[bo + p*nr + j]}, the same FMAs in the same
+     * order (so bit-identical to packing the {@code mr} rows first). For a block of op(A) used by one column tile
+     * only, where packing it would cost as much as the product.
+     */
+    abstract void computeDirect(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile);
+
+    /**
      * Full-tile update {@code C = alpha * tile + beta * C} over {@code mr x nr} ({@code beta == 0}: C is overwritten,
      * old contents ignored).
      */
