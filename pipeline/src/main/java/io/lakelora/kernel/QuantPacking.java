@@ -36,8 +36,12 @@ final class QuantPacking {
         for (int js = 0; js < nc; js += nr) {
             int w = Math.min(nr, nc - js);
             if (transB) {
-                for (int j = 0; j < w; j++) {
-                    decode(q, pairs, (j0 + js + j) * cols + p0, kc, bp, o + j, nr, false);
+                // by k chunks, so the part of the strip being written stays in L1 (see Packing.K_CHUNK)
+                for (int pk = 0; pk < kc; pk += Packing.K_CHUNK) {
+                    int len = Math.min(Packing.K_CHUNK, kc - pk);
+                    for (int j = 0; j < w; j++) {
+                        decode(q, pairs, (j0 + js + j) * cols + p0 + pk, len, bp, o + pk * nr + j, nr, false);
+                    }
                 }
                 if (w < nr) {
                     for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + w, o + (p + 1) * nr, 0f);
