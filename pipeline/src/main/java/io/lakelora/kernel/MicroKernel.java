@@ -35,6 +35,13 @@ abstract class MicroKernel {
      * order (so bit-identical to packing the {@code mr} rows first). For a block of op(A) used by one column tile
      * only, where packing it would cost as much as the product.
      */
+    /**
+     * {@link #compute} then {@link #storeFull} of a full tile, fused: the accumulators go to C straight from the
+     * registers ({@code alpha * acc}, or {@code fma(acc, alpha, beta * C)}: the same operations as storeFull).
+     */
+    abstract void computeFull(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
+                              float alpha, float beta);
+
     abstract void computeDirect(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile);
 
     /**

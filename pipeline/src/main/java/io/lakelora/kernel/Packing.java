@@ -79,9 +79,25 @@ final class Packing {
             } else {
                 // op(B)(p, j) = b[j*ldb + p]: read rows of B contiguously, write with stride nr; by k chunks so
                 // the part of the strip being written stays in L1 (a whole 512 x 32 strip is 64 KB)
+                // (eight B rows side by side per pass, writing 8 contiguous floats per k step)
                 for (int pk = 0; pk < kc; pk += K_CHUNK) {
                     int len = Math.min(K_CHUNK, kc - pk);
-                    for (int j = 0; j < cols; j++) {
+                    int j = 0;
+                    for (; j + 8 <= cols; j += 8) {
+                        int s0 = bOff + (j0 + js + j) * ldb + p0 + pk, s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb;
+                        int s4 = s3 + ldb, s5 = s4 + ldb, s6 = s5 + ldb, s7 = s6 + ldb;
+                        for (int p = 0, d = o + pk * nr + j; p < len; p++, d += nr) {
+                            bp[d] = b[s0 + p];
+                            bp[d + 1] = b[s1 + p];
+                            bp[d + 2] = b[s2 + p];
+                            bp[d + 3] = b[s3 + p];
+                            bp[d + 4] = b[s4 + p];
+                            bp[d + 5] = b[s5 + p];
+                            bp[d + 6] = b[s6 + p];
+                            bp[d + 7] = b[s7 + p];
+                        }
+                    }
+                    for (; j < cols; j++) {
                         int src = bOff + (j0 + js + j) * ldb + p0 + pk;
                         int dst = o + pk * nr + j;
                         for (int p = 0; p < len; p++) bp[dst + p * nr] = b[src + p];

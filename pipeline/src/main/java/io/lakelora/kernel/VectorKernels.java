@@ -261,11 +261,11 @@ public class VectorKernels extends ScalarKernels {
                         int bo = jr * kc;
                         for (int ir = 0; ir < mc; ir += mr) {
                             int rows = Math.min(mr, mc - ir);
-                            mk.compute(kc, ap, ir * kc, bp, bo, tile);
                             int co = cOff + (ic + ir) * ldc + jc + jr;
                             if (rows == mr && cols == nr) {
-                                mk.storeFull(tile, c, co, ldc, alpha, be);
+                                mk.computeFull(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha, be);
                             } else {
+                                mk.compute(kc, ap, ir * kc, bp, bo, tile);
                                 mk.storePartial(tile, c, co, ldc, rows, cols, alpha, be);
                             }
                         }
