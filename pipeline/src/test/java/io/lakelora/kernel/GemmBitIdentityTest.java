@@ -118,8 +118,9 @@ class GemmBitIdentityTest {
     @Test
     void qgemmIsBitIdenticalToTheBlockedModel() {
         Random rnd = new Random(7);
-        // W [rows, cols]: 16 and 31 rows give one column tile with transB (the in-place A path)
-        int[][] wShapes = {{16, 600}, {31, 172}, {70, 130}};
+        // W [rows, cols]: 16 and 31 rows give one column tile with transB (the in-place A path); columns a multiple of
+        // the blocksize (640, 256) take the eight-rows-at-once decode with transB, with and without double quant
+        int[][] wShapes = {{16, 600}, {31, 172}, {70, 130}, {40, 640}, {24, 256}, {45, 1152}};
         int caseNo = 0;
         for (int[] ws : wShapes) {
             QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, ws[0], ws[1], 64, caseNo % 2 == 1);
