@@ -36,11 +36,17 @@ abstract class MicroKernel {
      * only, where packing it would cost as much as the product.
      */
     /**
-     * {@link #compute} then {@link #storeFull} of a full tile, fused: the accumulators go to C straight from the
-     * registers ({@code alpha * acc}, or {@code fma(acc, alpha, beta * C)}: the same operations as storeFull).
+     * {@link #compute} then {@link #storeFull} of a full tile with {@code beta == 0}, fused: {@code C = alpha * acc}
+     * straight from the accumulators (the same operations as storeFull, no tile round trip). Two methods rather than
+     * one with a beta branch: one kernel plus both stores is too big for C1 (it bails out, "out of virtual
+     * registers"), which leaves the Vector API code interpreted until C2 compiles it.
      */
-    abstract void computeFull(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
-                              float alpha, float beta);
+    abstract void computeFull0(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
+                               float alpha);
+
+    /** As {@link #computeFull0} for {@code beta != 0}: {@code C = fma(acc, alpha, beta * C)}, as storeFull does. */
+    abstract void computeFullBeta(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
+                                  float alpha, float beta);
 
     abstract void computeDirect(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile);
 

@@ -263,7 +263,11 @@ public class VectorKernels extends ScalarKernels {
                             int rows = Math.min(mr, mc - ir);
                             int co = cOff + (ic + ir) * ldc + jc + jr;
                             if (rows == mr && cols == nr) {
-                                mk.computeFull(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha, be);
+                                if (be == 0f) {
+                                    mk.computeFull0(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha);
+                                } else {
+                                    mk.computeFullBeta(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha, be);
+                                }
                             } else {
                                 mk.compute(kc, ap, ir * kc, bp, bo, tile);
                                 mk.storePartial(tile, c, co, ldc, rows, cols, alpha, be);
