@@ -30,6 +30,27 @@ abstract class MicroKernel {
     abstract void compute(int kc, float[] ap, int ao, float[] bp, int bo, float[] tile);
 
     /**
+     * As {@link #compute} with A read in place instead of from a packed strip:
+     * {@code tile[r * nr + j] = sum_{p < kc} a[ao + p*ps + r*rs] * bp[bo + p*nr + j]}, the same FMAs in the same
+     * order (so bit-identical to packing the {@code mr} rows first). For a block of op(A) used by one column tile
+     * only, where packing it would cost as much as the product.
+     */
+    /**
+     * {@link #compute} then {@link #storeFull} of a full tile with {@code beta == 0}, fused: {@code C = alpha * acc}
+     * straight from the accumulators (the same operations as storeFull, no tile round trip). Two methods rather than
+     * one with a beta branch: one kernel plus both stores is too big for C1 (it bails out, "out of virtual
+     * registers"), which leaves the Vector API code interpreted until C2 compiles it.
+     */
+    abstract void computeFull0(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
+                               float alpha);
+
+    /** As {@link #computeFull0} for {@code beta != 0}: {@code C = fma(acc, alpha, beta * C)}, as storeFull does. */
+    abstract void computeFullBeta(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
+                                  float alpha, float beta);
+
+    abstract void computeDirect(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile);
+
+    /**
      * Full-tile update {@code C = alpha * tile + beta * C} over {@code mr x nr} ({@code beta == 0}: C is overwritten,
      * old contents ignored).
      */

@@ -10,13 +10,38 @@ import java.util.Arrays;
 final class Packing {
     private Packing() {}
 
+    /**
+     * k steps per pass when a strip is written with a stride ({@link #packB} with transB, and
+     * {@link QuantPacking#packB}): 128 x 32 floats (16 KB) of the strip stay in L1 while each source row is read.
+     */
+    static final int K_CHUNK = 128;
+
     /** Packs op(A)[i0 .. i0+mc, p0 .. p0+kc) into {@code ap} (strip s at {@code s * mr * kc}). */
     static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc,
                       float[] ap, int mr) {
         int o = 0;
         for (int is = 0; is < mc; is += mr) {
             int rows = Math.min(mr, mc - is);
-            if (!transA) {
+            if (!transA && rows == 12 && mr == 12) {
+                // the AVX-512 strip: twelve row streams read side by side, the strip written contiguously
+                int s0 = aOff + (i0 + is) * lda + p0, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda;
+                int s4 = s3 + lda, s5 = s4 + lda, s6 = s5 + lda, s7 = s6 + lda;
+                int s8 = s7 + lda, s9 = s8 + lda, s10 = s9 + lda, s11 = s10 + lda;
+                for (int p = 0, d = o; p < kc; p++, d += 12) {
+                    ap[d] = a[s0 + p];
+                    ap[d + 1] = a[s1 + p];
+                    ap[d + 2] = a[s2 + p];
+                    ap[d + 3] = a[s3 + p];
+                    ap[d + 4] = a[s4 + p];
+                    ap[d + 5] = a[s5 + p];
+                    ap[d + 6] = a[s6 + p];
+                    ap[d + 7] = a[s7 + p];
+                    ap[d + 8] = a[s8 + p];
+                    ap[d + 9] = a[s9 + p];
+                    ap[d + 10] = a[s10 + p];
+                    ap[d + 11] = a[s11 + p];
+                }
+            } else if (!transA) {
                 // op(A)(i, p) = a[i*lda + p]: read rows contiguously, write with stride mr
                 for (int r = 0; r < rows; r++) {
                     int src = aOff + (i0 + is + r) * lda + p0;
@@ -52,11 +77,31 @@ final class Packing {
                     if (cols < nr) Arrays.fill(bp, dst + cols, dst + nr, 0f);
                 }
             } else {
-                // op(B)(p, j) = b[j*ldb + p]: read rows of B contiguously, write with stride nr
-                for (int j = 0; j < cols; j++) {
-                    int src = bOff + (j0 + js + j) * ldb + p0;
-                    int dst = o + j;
-                    for (int p = 0; p < kc; p++) bp[dst + p * nr] = b[src + p];
+                // op(B)(p, j) = b[j*ldb + p]: read rows of B contiguously, write with stride nr; by k chunks so
+                // the part of the strip being written stays in L1 (a whole 512 x 32 strip is 64 KB)
+                // (eight B rows side by side per pass, writing 8 contiguous floats per k step)
+                for (int pk = 0; pk < kc; pk += K_CHUNK) {
+                    int len = Math.min(K_CHUNK, kc - pk);
+                    int j = 0;
+                    for (; j + 8 <= cols; j += 8) {
+                        int s0 = bOff + (j0 + js + j) * ldb + p0 + pk, s1 = s0 + ldb, s2 = s1 + ldb, s3 = s2 + ldb;
+                        int s4 = s3 + ldb, s5 = s4 + ldb, s6 = s5 + ldb, s7 = s6 + ldb;
+                        for (int p = 0, d = o + pk * nr + j; p < len; p++, d += nr) {
+                            bp[d] = b[s0 + p];
+                            bp[d + 1] = b[s1 + p];
+                            bp[d + 2] = b[s2 + p];
+                            bp[d + 3] = b[s3 + p];
+                            bp[d + 4] = b[s4 + p];
+                            bp[d + 5] = b[s5 + p];
+                            bp[d + 6] = b[s6 + p];
+                            bp[d + 7] = b[s7 + p];
+                        }
+                    }
+                    for (; j < cols; j++) {
+                        int src = bOff + (j0 + js + j) * ldb + p0 + pk;
+                        int dst = o + pk * nr + j;
+                        for (int p = 0; p < len; p++) bp[dst + p * nr] = b[src + p];
+                    }
                 }
                 if (cols < nr) {
                     for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + cols, o + (p + 1) * nr, 0f);

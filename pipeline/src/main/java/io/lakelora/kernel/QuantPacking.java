@@ -36,8 +36,20 @@ final class QuantPacking {
         for (int js = 0; js < nc; js += nr) {
             int w = Math.min(nr, nc - js);
             if (transB) {
-                for (int j = 0; j < w; j++) {
-                    decode(q, pairs, (j0 + js + j) * cols + p0, kc, bp, o + j, nr, false);
+                // by k chunks, so the part of the strip being written stays in L1 (see Packing.K_CHUNK)
+                for (int pk = 0; pk < kc; pk += Packing.K_CHUNK) {
+                    int len = Math.min(Packing.K_CHUNK, kc - pk);
+                    int j = 0;
+                    if (q.type() != QuantType.INT8 && cols % q.blocksize() == 0 && (p0 + pk) % q.blocksize() == 0
+                            && len % q.blocksize() == 0) {
+                        for (; j + 8 <= w; j += 8) {
+                            decode8Rows(q, pairs, (j0 + js + j) * cols + p0 + pk, (int) cols, len, bp,
+                                    o + pk * nr + j, nr);
+                        }
+                    }
+                    for (; j < w; j++) {
+                        decode(q, pairs, (j0 + js + j) * cols + p0 + pk, len, bp, o + pk * nr + j, nr, false);
+                    }
                 }
                 if (w < nr) {
                     for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + w, o + (p + 1) * nr, 0f);
@@ -111,6 +123,57 @@ final class QuantPacking {
                 dst[off] = pairs[2 * (packed[(int) (flat >>> 1)] & 0xff)] * s;
                 off += stride;
                 flat++;
+            }
+        }
+    }
+
+    /**
+     * 4-bit values {@code flat + r*cols + p} ({@code r < 8}, {@code p < len}) into {@code dst[off + p*stride + r]}:
+     * eight W rows side by side, so each k step writes 8 contiguous floats. The caller guarantees that {@code flat}
+     * and {@code len} are multiples of the blocksize and so is {@code cols} (whole blocks in every row). Each value
+     * is {@code pairs[...] * absmax} as in {@link #decode}.
+     */
+    private static void decode8Rows(QuantizedMatrix q, float[] pairs, long flat, int cols, int len, float[] dst,
+                                    int off, int stride) {
+        byte[] packed = q.packedData();
+        int bs = q.blocksize();
+        int half = bs >>> 1;
+        for (int pb = 0; pb < len; pb += bs) {
+            long f0 = flat + pb;
+            int blk0 = (int) (f0 / bs), bpr = cols / bs;
+            float s0 = q.blockAbsmax(blk0), s1 = q.blockAbsmax(blk0 + bpr), s2 = q.blockAbsmax(blk0 + 2 * bpr);
+            float s3 = q.blockAbsmax(blk0 + 3 * bpr), s4 = q.blockAbsmax(blk0 + 4 * bpr);
+            float s5 = q.blockAbsmax(blk0 + 5 * bpr), s6 = q.blockAbsmax(blk0 + 6 * bpr);
+            float s7 = q.blockAbsmax(blk0 + 7 * bpr);
+            int b0 = (int) (f0 >>> 1), rb = cols >>> 1;
+            int d = off + pb * stride;
+            for (int t = 0; t < half; t++, d += 2 * stride) {
+                int bi = b0 + t;
+                int v0 = (packed[bi] & 0xff) << 1;
+                int v1 = (packed[bi + rb] & 0xff) << 1;
+                int v2 = (packed[bi + 2 * rb] & 0xff) << 1;
+                int v3 = (packed[bi + 3 * rb] & 0xff) << 1;
+                int v4 = (packed[bi + 4 * rb] & 0xff) << 1;
+                int v5 = (packed[bi + 5 * rb] & 0xff) << 1;
+                int v6 = (packed[bi + 6 * rb] & 0xff) << 1;
+                int v7 = (packed[bi + 7 * rb] & 0xff) << 1;
+                dst[d] = pairs[v0] * s0;
+                dst[d + 1] = pairs[v1] * s1;
+                dst[d + 2] = pairs[v2] * s2;
+                dst[d + 3] = pairs[v3] * s3;
+                dst[d + 4] = pairs[v4] * s4;
+                dst[d + 5] = pairs[v5] * s5;
+                dst[d + 6] = pairs[v6] * s6;
+                dst[d + 7] = pairs[v7] * s7;
+                int e = d + stride;
+                dst[e] = pairs[v0 + 1] * s0;
+                dst[e + 1] = pairs[v1 + 1] * s1;
+                dst[e + 2] = pairs[v2 + 1] * s2;
+                dst[e + 3] = pairs[v3 + 1] * s3;
+                dst[e + 4] = pairs[v4 + 1] * s4;
+                dst[e + 5] = pairs[v5 + 1] * s5;
+                dst[e + 6] = pairs[v6 + 1] * s6;
+                dst[e + 7] = pairs[v7 + 1] * s7;
             }
         }
     }

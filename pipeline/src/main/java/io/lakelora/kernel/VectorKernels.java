@@ -249,6 +249,10 @@ public class VectorKernels extends ScalarKernels {
                 }
                 // later k slices accumulate into what the first one wrote
                 float be = pc == 0 ? beta : 1f;
+                if (nc <= nr) {
+                    direct(transA, a, aOff, lda, pc, kc, alpha, be, c, cOff, ldc, m0, m1, jc, nc, ap, bp, tile);
+                    continue;
+                }
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
                     Packing.packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, mr);
@@ -257,16 +261,48 @@ public class VectorKernels extends ScalarKernels {
                         int bo = jr * kc;
                         for (int ir = 0; ir < mc; ir += mr) {
                             int rows = Math.min(mr, mc - ir);
-                            mk.compute(kc, ap, ir * kc, bp, bo, tile);
                             int co = cOff + (ic + ir) * ldc + jc + jr;
                             if (rows == mr && cols == nr) {
-                                mk.storeFull(tile, c, co, ldc, alpha, be);
+                                if (be == 0f) {
+                                    mk.computeFull0(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha);
+                                } else {
+                                    mk.computeFullBeta(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha, be);
+                                }
                             } else {
+                                mk.compute(kc, ap, ir * kc, bp, bo, tile);
                                 mk.storePartial(tile, c, co, ldc, rows, cols, alpha, be);
                             }
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /**
+     * One column tile (e.g. a LoRA rank-r factor): each element of op(A) is used once, so full row strips are read
+     * in place ({@link MicroKernel#computeDirect}) instead of packed; a short last strip is packed (zero-padded).
+     */
+    private void direct(boolean transA, float[] a, int aOff, int lda, int pc, int kc, float alpha, float be,
+                        float[] c, int cOff, int ldc, int m0, int m1, int jc, int cols,
+                        float[] ap, float[] bp, float[] tile) {
+        final int mr = mk.mr, nr = mk.nr;
+        int ps = transA ? lda : 1;
+        int rs = transA ? 1 : lda;
+        for (int ir = m0; ir < m1; ir += mr) {
+            int rows = Math.min(mr, m1 - ir);
+            if (rows == mr) {
+                int ao = transA ? aOff + pc * lda + ir : aOff + ir * lda + pc;
+                mk.computeDirect(kc, a, ao, ps, rs, bp, 0, tile);
+            } else {
+                Packing.packA(transA, a, aOff, lda, ir, rows, pc, kc, ap, mr);
+                mk.compute(kc, ap, 0, bp, 0, tile);
+            }
+            int co = cOff + ir * ldc + jc;
+            if (rows == mr && cols == nr) {
+                mk.storeFull(tile, c, co, ldc, alpha, be);
+            } else {
+                mk.storePartial(tile, c, co, ldc, rows, cols, alpha, be);
             }
         }
     }
