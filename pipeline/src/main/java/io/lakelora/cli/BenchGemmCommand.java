@@ -50,7 +50,7 @@ public final class BenchGemmCommand extends BaseCommand {
     int reps;
 
     @Option(names = "--warmup", defaultValue = "2",
-            description = "Untimed calls per case first (continued until at least 0.3 s has passed, so the JIT has"
+            description = "Untimed calls per case first (continued until at least 1.5 s has passed, so the JIT has"
                     + " compiled this shape's paths).")
     int warmup;
 
@@ -131,7 +131,7 @@ public final class BenchGemmCommand extends BaseCommand {
 
     /** GFLOP/s from the median wall time and from the median CPU time of this thread, after warm-up. */
     private double[] gflops(double flops, Runnable call) {
-        long until = System.nanoTime() + 300_000_000L;
+        long until = System.nanoTime() + 1_500_000_000L; // C1 then C2 must compile every Vector API kernel method
         for (int i = 0; i < warmup || (warmup > 0 && System.nanoTime() < until); i++) call.run();
         ThreadMXBean tmx = ManagementFactory.getThreadMXBean();
         long[] wall = new long[reps], cpu = new long[reps];
