@@ -3,7 +3,6 @@ package io.lakelora.text;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -16,7 +15,7 @@ public final class DocumentHash {
 
     /** Lower-case hex SHA-256 of the UTF-8 bytes. */
     public static String sha256Hex(String s) {
-        return HexFormat.of().formatHex(sha256(s));
+        return io.lakelora.util.Hashes.sha256Hex(s);
     }
 
     static byte[] sha256(String s) {

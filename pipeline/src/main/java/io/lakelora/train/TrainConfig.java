@@ -9,11 +9,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakelora.config.ConfigLoader;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.quant.QuantType;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -176,11 +172,6 @@ public final class TrainConfig {
     }
 
     static String sha256(String s) {
-        try {
-            MessageDigest md = MessageDigest.getInstance("SHA-256");
-            return HexFormat.of().formatHex(md.digest(s.getBytes(StandardCharsets.UTF_8)));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
+        return io.lakelora.util.Hashes.sha256Hex(s);
     }
 }

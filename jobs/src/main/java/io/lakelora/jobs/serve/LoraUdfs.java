@@ -13,8 +13,6 @@ import io.lakelora.peft.PeftAdapter;
 import io.lakelora.quant.QuantType;
 import java.io.IOException;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
@@ -163,11 +161,7 @@ public final class LoraUdfs {
     }
 
     private static String sha256(byte[] data) {
-        try {
-            return java.util.HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JVM has no SHA-256", e);
-        }
+        return io.lakelora.util.Hashes.sha256Hex(data);
     }
 
     /** {@code lora_generate(prompt)}: carries the target's URIs and the token limit only. */
