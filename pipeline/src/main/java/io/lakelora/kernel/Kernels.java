@@ -36,4 +36,21 @@ public interface Kernels {
                float alpha, float[] a, int aOff, int lda,
                QuantizedMatrix b,
                float beta, float[] c, int cOff, int ldc);
+
+    /** One unit of {@link #parallelFor}: {@code task} in [0, tasks), {@code worker} in [0, threads()). */
+    @FunctionalInterface
+    interface Task {
+        void run(int task, int worker);
+    }
+
+    /**
+     * Runs {@code body.run(i, worker)} for every i in [0, tasks), spread over up to {@link #threads()} threads, and
+     * returns when all have finished (the first failure is rethrown). Tasks must write disjoint memory, and what a
+     * task computes must not depend on the thread that runs it, so results are the same for any thread count.
+     * {@code worker} identifies the running thread (for per-thread scratch); kernel calls made inside a task run on
+     * that one thread. The default runs the tasks in order on the calling thread, as worker 0.
+     */
+    default void parallelFor(int tasks, Task body) {
+        for (int i = 0; i < tasks; i++) body.run(i, 0);
+    }
 }

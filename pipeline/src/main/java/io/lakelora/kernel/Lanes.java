@@ -38,18 +38,26 @@ public final class Lanes {
     private static final float LOG2E = 1.44269504088896341f;
     private static final float C1 = 0.693359375f;
     private static final float C2 = -2.12194440e-4f;
-    private static final float MAX_X = 88.3762626647949f;
+    /** ln(2^127): above this, 2^n would overflow the exponent field; e^x is clamped to e^MAX_X (~1.7e38). */
+    private static final float MAX_X = 88.02969193111305f;
     private static final float MIN_X = -87.3365447504019f;
+    /** 1.5 * 2^23: adding it to |v| < 2^22 rounds v to the nearest integer, held in the low mantissa bits. */
+    private static final float ROUND = 12582912f;
+    private static final int ROUND_BITS = 0x4B400000;
 
-    /** e^x per lane, deterministic (see the class comment); 0 below -87.34, +inf-free (clamped) above 88.38. */
+    /**
+     * e^x per lane, deterministic (see the class comment); 0 below -87.34, clamped to e^88.03 above.
+     *
+     * <p>n = rint(x log2 e) comes from the 1.5 * 2^23 rounding trick, not from a float-to-int lane conversion: on
+     * Java 17, {@code convert(F2I)} is not a compiler intrinsic and falls back to per-lane Java code, which made this
+     * function ~15% of a training step.
+     */
     public static FloatVector exp(FloatVector x) {
         VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);
         FloatVector xc = x.max(MIN_X).min(MAX_X);
-        FloatVector fx = xc.mul(LOG2E).add(0.5f);
-        FloatVector t = ((IntVector) fx.convert(VectorOperators.F2I, 0)).convert(VectorOperators.I2F, 0)
-                .reinterpretAsFloats();
-        t = t.blend(t.sub(1f), t.compare(VectorOperators.GT, fx)); // floor
-        FloatVector r = xc.sub(t.mul(C1)).sub(t.mul(C2));
+        FloatVector m = xc.mul(LOG2E).add(ROUND);   // ROUND + n, n = rint(x log2 e) in [-126, 127]
+        FloatVector t = m.sub(ROUND);                // n as a float, exactly
+        FloatVector r = xc.sub(t.mul(C1)).sub(t.mul(C2)); // x - n ln 2 in [-ln2/2, ln2/2]
         FloatVector z = r.mul(r);
         FloatVector y = r.mul(1.9875691500E-4f).add(1.3981999507E-3f);
         y = y.mul(r).add(8.3334519073E-3f);
@@ -57,7 +65,7 @@ public final class Lanes {
         y = y.mul(r).add(1.6666665459E-1f);
         y = y.mul(r).add(5.0000001201E-1f);
         y = y.mul(z).add(r).add(1f);
-        IntVector n = (IntVector) t.convert(VectorOperators.F2I, 0);
+        IntVector n = m.reinterpretAsInts().sub(ROUND_BITS);
         FloatVector pow2n = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
         return y.mul(pow2n).blend(0f, under);
     }

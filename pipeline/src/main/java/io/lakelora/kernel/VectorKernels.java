@@ -191,7 +191,11 @@ public class VectorKernels extends ScalarKernels {
         } catch (RuntimeException | Error e) {
             failure = e;
         }
-        // wait for every part, even after a failure or an interrupt, so no worker still writes C after this returns
+        awaitAll(futures, failure);
+    }
+
+    /** Waits for every future, even after a failure or an interrupt (no worker may still write after a return). */
+    private static void awaitAll(Future<?>[] futures, Throwable failure) {
         boolean interrupted = false;
         for (Future<?> f : futures) {
             while (true) {
@@ -209,11 +213,53 @@ public class VectorKernels extends ScalarKernels {
         if (interrupted) Thread.currentThread().interrupt();
         if (failure instanceof RuntimeException re) throw re;
         if (failure instanceof Error er) throw er;
-        if (failure != null) throw new IllegalStateException("gemm worker failed", failure);
+        if (failure != null) throw new IllegalStateException("kernel worker failed", failure);
+    }
+
+    /** The worker index of the parallelFor task running on this thread, or -1 outside one. */
+    private static final ThreadLocal<int[]> TASK_WORKER = ThreadLocal.withInitial(() -> new int[] {-1});
+
+    @Override
+    public void parallelFor(int tasks, Task body) {
+        if (tasks <= 0) return;
+        int[] cur = TASK_WORKER.get();
+        int t = Math.min(threads, tasks);
+        if (t == 1 || cur[0] >= 0 || Thread.currentThread() instanceof Worker) {
+            // one thread, or nested inside a task / a gemm part: run here, keeping the current worker index
+            int w = Math.max(0, cur[0]);
+            for (int i = 0; i < tasks; i++) body.run(i, w);
+            return;
+        }
+        java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
+        ExecutorService ex = pool();
+        Future<?>[] futures = new Future<?>[t - 1];
+        for (int w = 1; w < t; w++) {
+            int worker = w;
+            futures[w - 1] = ex.submit(() -> drain(next, tasks, body, worker));
+        }
+        Throwable failure = null;
+        try {
+            drain(next, tasks, body, 0);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        awaitAll(futures, failure);
+    }
+
+    /** Takes tasks from the shared counter until none is left (dynamic balance; results do not depend on it). */
+    private static void drain(java.util.concurrent.atomic.AtomicInteger next, int tasks, Task body, int worker) {
+        int[] cur = TASK_WORKER.get();
+        int prev = cur[0];
+        cur[0] = worker;
+        try {
+            for (int i = next.getAndIncrement(); i < tasks; i = next.getAndIncrement()) body.run(i, worker);
+        } finally {
+            cur[0] = prev;
+        }
     }
 
     private int plannedThreads(int m, int n, int k) {
-        if (threads == 1 || Thread.currentThread() instanceof Worker) return 1;
+        if (threads == 1 || Thread.currentThread() instanceof Worker || TASK_WORKER.get()[0] >= 0) return 1;
         long flops = 2L * m * n * k;
         long byWork = Math.max(1, flops / minFlopsPerThread);
         return (int) Math.min(threads, byWork);

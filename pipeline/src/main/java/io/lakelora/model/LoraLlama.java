@@ -7,6 +7,7 @@ import io.lakelora.model.nn.Attention;
 import io.lakelora.model.nn.Dropout;
 import io.lakelora.model.nn.FrozenLinear;
 import io.lakelora.model.nn.LmHeadLoss;
+import io.lakelora.model.nn.Par;
 import io.lakelora.model.nn.Lora;
 import io.lakelora.model.nn.RmsNorm;
 import io.lakelora.model.nn.Rope;
@@ -47,7 +48,8 @@ public final class LoraLlama implements TrainableModel {
     private float[] lnf, rstdf;   // (N, C), (N)
     private int[] pos, lo, hi, targets; // (N)
     // backward scratch
-    private float[] dresid, dlnf, dln, dq, dk, dv, datt, dgate, dup, dh, du, xdBuf, dxdBuf, attScratch;
+    private float[] dresid, dlnf, dln, dq, dk, dv, datt, dgate, dup, dh, du, xdBuf, dxdBuf;
+    private float[][] attScratch; // (T, T) per kernel thread
 
     /**
      * @param spec      rank, scaling, dropout and targets of the adapter
@@ -127,7 +129,7 @@ public final class LoraLlama implements TrainableModel {
         int maxIn = Math.max(C, Math.max(a.qDim(), a.intermediateSize()));
         xdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
         dxdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
-        attScratch = new float[nt * nt];
+        attScratch = new float[kern.threads()][nt * nt];
         capN = nn;
         capT = nt;
         capB = nb;
@@ -147,14 +149,15 @@ public final class LoraLlama implements TrainableModel {
             layerForward(l, actsFor(l), resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
         }
         // lnf = rmsnorm(x_L); loss = sum over targets of CE(lnf W_head^T)
-        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.numLayers()], 0, w.finalNorm(), N, C, eps);
-        Arrays.fill(dlnf, 0, N * C, 0f);
+        rmsForward(lnf, rstdf, resid[a.numLayers()], w.finalNorm(), N, C);
+        fill(dlnf, N * C);
         double loss = head.forwardBackward(kern, w.lmHead(), dlnf, lnf, targets, null, N, 1f);
-        Arrays.fill(dresid, 0, N * C, 0f);
-        RmsNorm.backward(dresid, 0, dlnf, 0, resid[a.numLayers()], 0, w.finalNorm(), rstdf, 0, N, C);
+        fill(dresid, N * C);
+        rmsBackward(dresid, dlnf, resid[a.numLayers()], w.finalNorm(), rstdf, N, C);
         for (int l = a.numLayers() - 1; l >= 0; l--) {
             if (recompute) layerForward(l, acts[0], resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
-            layerBackward(l, actsFor(l), resid[l], params, grads, dropoutSeed, drop, B, T);
+            // layer 0's input is the frozen embedding: its gradient is not needed
+            layerBackward(l, actsFor(l), resid[l], params, grads, dropoutSeed, drop, B, T, l > 0);
         }
         return new LossSum(loss, count);
     }
@@ -169,7 +172,7 @@ public final class LoraLlama implements TrainableModel {
         for (int l = 0; l < a.numLayers(); l++) {
             layerForward(l, acts[0], resid[l], resid[l + 1], params, 0L, false, B, T);
         }
-        RmsNorm.forward(lnf, 0, rstdf, 0, resid[a.numLayers()], 0, w.finalNorm(), N, a.hiddenSize(), eps);
+        rmsForward(lnf, rstdf, resid[a.numLayers()], w.finalNorm(), N, a.hiddenSize());
         double loss = head.forwardBackward(kern, w.lmHead(), null, lnf, targets, null, N, 0f);
         return new LossSum(loss, count);
     }
@@ -221,6 +224,9 @@ public final class LoraLlama implements TrainableModel {
                 if (targets[n] >= 0) count++;
             }
         }
+        int maxPos = 0;
+        for (int n = 0; n < B * T; n++) maxPos = Math.max(maxPos, pos[n]);
+        rope.ensure(maxPos + 1); // before the parallel sections, which only read the tables
         return count;
     }
 
@@ -235,14 +241,16 @@ public final class LoraLlama implements TrainableModel {
         int KVD = a.kvDim();
         LayerWeights lw = w.layer(l);
         // ln1 = rmsnorm(x)                                              (N, C)
-        RmsNorm.forward(c.ln1, 0, c.rstd1, 0, xIn, 0, lw.attnNorm(), N, C, eps);
+        rmsForward(c.ln1, c.rstd1, xIn, lw.attnNorm(), N, C);
         // q, k, v = ln1 W^T (+ b) + lora(ln1)                           (N, QD), (N, KVD), (N, KVD)
         linearForward(l, TargetModule.Q, lw.q(), c.q, c.ln1, c, params, seed, drop, N);
         linearForward(l, TargetModule.K, lw.k(), c.k, c.ln1, c, params, seed, drop, N);
         linearForward(l, TargetModule.V, lw.v(), c.v, c.ln1, c, params, seed, drop, N);
         // q, k = rope(q), rope(k)
-        rope.forward(c.q, 0, pos, 0, N, NH);
-        rope.forward(c.k, 0, pos, 0, N, NKV);
+        Par.rows(kern, N, 32, (n0, n1) -> {
+            rope.forward(c.q, n0 * QD, pos, n0, n1 - n0, NH);
+            rope.forward(c.k, n0 * KVD, pos, n0, n1 - n0, NKV);
+        });
         // att = softmax(q k^T / sqrt(HS) + mask) v, per sequence        (N, QD); probs (B, NH, T, T)
         for (int b = 0; b < B; b++) {
             Attention.forward(kern, c.att, b * T * QD, c.probs, b * NH * T * T, true, c.q, b * T * QD,
@@ -250,22 +258,44 @@ public final class LoraLlama implements TrainableModel {
         }
         // res = x + att Wo^T + lora(att)                                (N, C)
         linearForward(l, TargetModule.O, lw.o(), c.res, c.att, c, params, seed, drop, N);
-        for (int i = 0; i < N * C; i++) c.res[i] += xIn[i];
+        add(c.res, xIn, N * C);
         // ln2 = rmsnorm(res)                                            (N, C)
-        RmsNorm.forward(c.ln2, 0, c.rstd2, 0, c.res, 0, lw.mlpNorm(), N, C, eps);
+        rmsForward(c.ln2, c.rstd2, c.res, lw.mlpNorm(), N, C);
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)                        (N, F)
         linearForward(l, TargetModule.GATE, lw.gate(), c.gate, c.ln2, c, params, seed, drop, N);
         linearForward(l, TargetModule.UP, lw.up(), c.up, c.ln2, c, params, seed, drop, N);
         // h = silu(gate) * up                                           (N, F)
-        SwiGlu.forward(c.h, c.gate, c.up, N * a.intermediateSize());
+        Par.elements(kern, N * a.intermediateSize(), (i0, i1) -> SwiGlu.forward(c.h, c.gate, c.up, i0, i1 - i0));
         // out = res + h Wd^T + lora(h)                                  (N, C)
         linearForward(l, TargetModule.DOWN, lw.down(), xOut, c.h, c, params, seed, drop, N);
-        for (int i = 0; i < N * C; i++) xOut[i] += c.res[i];
+        add(xOut, c.res, N * C);
+    }
+
+    private void rmsForward(float[] out, float[] rstd, float[] x, float[] weight, int N, int C) {
+        Par.rows(kern, N, 16, (n0, n1) -> RmsNorm.forward(out, n0 * C, rstd, n0, x, n0 * C, weight, n1 - n0, C, eps));
+    }
+
+    /** dx += rmsnorm backward. */
+    private void rmsBackward(float[] dx, float[] dout, float[] x, float[] weight, float[] rstd, int N, int C) {
+        Par.rows(kern, N, 16, (n0, n1) -> RmsNorm.backward(dx, n0 * C, dout, n0 * C, x, n0 * C, weight, rstd, n0,
+                n1 - n0, C));
+    }
+
+    /** y[0, n) += x[0, n). */
+    private void add(float[] y, float[] x, int n) {
+        Par.elements(kern, n, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) y[i] += x[i];
+        });
+    }
+
+    /** x[0, n) = 0. */
+    private void fill(float[] x, int n) {
+        Par.elements(kern, n, (i0, i1) -> Arrays.fill(x, i0, i1, 0f));
     }
 
     /** On entry dresid holds d(layer output); on return d(layer input). */
     private void layerBackward(int l, LayerActs c, float[] xIn, float[] params, float[] grads, long seed,
-                               boolean drop, int B, int T) {
+                               boolean drop, int B, int T, boolean needDx) {
         int N = B * T;
         int C = a.hiddenSize();
         int F = a.intermediateSize();
@@ -276,40 +306,42 @@ public final class LoraLlama implements TrainableModel {
         int KVD = a.kvDim();
         LayerWeights lw = w.layer(l);
         // out = res + h Wd^T + lora(h)  =>  dres = dout (dresid, in place); dh = dout Wd (+ lora)
-        Arrays.fill(dh, 0, N * F, 0f);
-        linearBackward(l, TargetModule.DOWN, lw.down(), dh, dresid, c.h, c, params, grads, seed, drop, N);
+        fill(dh, N * F);
+        linearBackward(l, TargetModule.DOWN, lw.down(), dh, dresid, c.h, c, params, grads, seed, drop, N, true);
         // h = silu(gate) * up
-        Arrays.fill(dgate, 0, N * F, 0f);
-        Arrays.fill(dup, 0, N * F, 0f);
-        SwiGlu.backward(dgate, dup, dh, c.gate, c.up, N * F);
+        fill(dgate, N * F);
+        fill(dup, N * F);
+        Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)
-        Arrays.fill(dln, 0, N * C, 0f);
-        linearBackward(l, TargetModule.GATE, lw.gate(), dln, dgate, c.ln2, c, params, grads, seed, drop, N);
-        linearBackward(l, TargetModule.UP, lw.up(), dln, dup, c.ln2, c, params, grads, seed, drop, N);
+        fill(dln, N * C);
+        linearBackward(l, TargetModule.GATE, lw.gate(), dln, dgate, c.ln2, c, params, grads, seed, drop, N, true);
+        linearBackward(l, TargetModule.UP, lw.up(), dln, dup, c.ln2, c, params, grads, seed, drop, N, true);
         // ln2 = rmsnorm(res)  =>  dres += rmsnorm backward
-        RmsNorm.backward(dresid, 0, dln, 0, c.res, 0, lw.mlpNorm(), c.rstd2, 0, N, C);
+        rmsBackward(dresid, dln, c.res, lw.mlpNorm(), c.rstd2, N, C);
         // res = x + att Wo^T + lora(att)  =>  dx = dres (in place); datt = dres Wo (+ lora)
-        Arrays.fill(datt, 0, N * QD, 0f);
-        linearBackward(l, TargetModule.O, lw.o(), datt, dresid, c.att, c, params, grads, seed, drop, N);
+        fill(datt, N * QD);
+        linearBackward(l, TargetModule.O, lw.o(), datt, dresid, c.att, c, params, grads, seed, drop, N, true);
         // att = attention(q, k, v)
-        Arrays.fill(dq, 0, N * QD, 0f);
-        Arrays.fill(dk, 0, N * KVD, 0f);
-        Arrays.fill(dv, 0, N * KVD, 0f);
+        fill(dq, N * QD);
+        fill(dk, N * KVD);
+        fill(dv, N * KVD);
         for (int b = 0; b < B; b++) {
             Attention.backward(kern, dq, b * T * QD, dk, b * T * KVD, dv, b * T * KVD, attScratch,
                     datt, b * T * QD, c.probs, b * NH * T * T, c.q, b * T * QD, c.k, b * T * KVD, c.v, b * T * KVD,
                     lo, hi, b * T, T, T, NH, NKV, HS);
         }
         // q, k = rope(q), rope(k)
-        rope.backward(dq, 0, pos, 0, N, NH);
-        rope.backward(dk, 0, pos, 0, N, NKV);
+        Par.rows(kern, N, 32, (n0, n1) -> {
+            rope.backward(dq, n0 * QD, pos, n0, n1 - n0, NH);
+            rope.backward(dk, n0 * KVD, pos, n0, n1 - n0, NKV);
+        });
         // q, k, v = ln1 W^T (+ b) + lora(ln1)
-        Arrays.fill(dln, 0, N * C, 0f);
-        linearBackward(l, TargetModule.Q, lw.q(), dln, dq, c.ln1, c, params, grads, seed, drop, N);
-        linearBackward(l, TargetModule.K, lw.k(), dln, dk, c.ln1, c, params, grads, seed, drop, N);
-        linearBackward(l, TargetModule.V, lw.v(), dln, dv, c.ln1, c, params, grads, seed, drop, N);
+        if (needDx) fill(dln, N * C);
+        linearBackward(l, TargetModule.Q, lw.q(), dln, dq, c.ln1, c, params, grads, seed, drop, N, needDx);
+        linearBackward(l, TargetModule.K, lw.k(), dln, dk, c.ln1, c, params, grads, seed, drop, N, needDx);
+        linearBackward(l, TargetModule.V, lw.v(), dln, dv, c.ln1, c, params, grads, seed, drop, N, needDx);
         // ln1 = rmsnorm(x)  =>  dx += rmsnorm backward
-        RmsNorm.backward(dresid, 0, dln, 0, xIn, 0, lw.attnNorm(), c.rstd1, 0, N, C);
+        if (needDx) rmsBackward(dresid, dln, xIn, lw.attnNorm(), c.rstd1, N, C);
     }
 
     /** y = x W^T (+ b) + scaling * B A dropout(x), caching u = A dropout(x) when the module is targeted. */
@@ -329,10 +361,13 @@ public final class LoraLlama implements TrainableModel {
                 lin.outFeatures(), spec.r(), spec.scaling());
     }
 
-    /** dx += dy W (+ the LoRA path's input gradient); LoRA A/B gradients accumulated into grads. */
+    /**
+     * dx += dy W (+ the LoRA path's input gradient) when {@code needDx}; LoRA A/B gradients accumulated into grads.
+     */
     private void linearBackward(int l, TargetModule m, FrozenLinear lin, float[] dx, float[] dy, float[] x,
-                                LayerActs c, float[] params, float[] grads, long seed, boolean drop, int N) {
-        lin.backwardInput(kern, dx, 0, dy, 0, N);
+                                LayerActs c, float[] params, float[] grads, long seed, boolean drop, int N,
+                                boolean needDx) {
+        if (needDx) lin.backwardInput(kern, dx, 0, dy, 0, N);
         AdapterLayout.Tensor ta = layout.find(l, m, true);
         if (ta == null) return;
         AdapterLayout.Tensor tb = layout.find(l, m, false);
@@ -341,12 +376,12 @@ public final class LoraLlama implements TrainableModel {
         if (drop) {
             long s = Dropout.streamSeed(seed, l, m.ordinal());
             Dropout.forward(xdBuf, x, N * IN, spec.dropout(), s); // regenerate dropout(x)
-            Arrays.fill(dxdBuf, 0, N * IN, 0f);
-            Lora.backward(kern, dxdBuf, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, xdBuf, 0, params,
+            if (needDx) fill(dxdBuf, N * IN);
+            Lora.backward(kern, needDx ? dxdBuf : null, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, xdBuf, 0, params,
                     ta.offset(), tb.offset(), N, IN, OUT, spec.r(), spec.scaling());
-            Dropout.backward(dx, dxdBuf, N * IN, spec.dropout(), s);
+            if (needDx) Dropout.backward(dx, dxdBuf, N * IN, spec.dropout(), s);
         } else {
-            Lora.backward(kern, dx, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, x, 0, params,
+            Lora.backward(kern, needDx ? dx : null, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, x, 0, params,
                     ta.offset(), tb.offset(), N, IN, OUT, spec.r(), spec.scaling());
         }
     }

@@ -163,6 +163,54 @@ class VectorKernelsTest {
     }
 
     @Test
+    void parallelForRunsEveryTaskOnceOnBothThreadsAndNestedCallsStayOnTheTaskThread() throws Exception {
+        VectorKernels vk = new VectorKernels(2);
+        int tasks = 64;
+        int[] runs = new int[tasks];
+        int[] workerOf = new int[tasks];
+        String[] threadOf = new String[tasks];
+        java.util.concurrent.CountDownLatch both = new java.util.concurrent.CountDownLatch(2);
+        vk.parallelFor(tasks, (t, w) -> {
+            if (t < 2) {
+                // the first two tasks wait for each other: passes only if two threads run tasks at once
+                both.countDown();
+                try {
+                    assertTrue(both.await(10, java.util.concurrent.TimeUnit.SECONDS), "second thread never came");
+                } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
+            synchronized (runs) {
+                runs[t]++;
+                workerOf[t] = w;
+                threadOf[t] = Thread.currentThread().getName();
+            }
+            // a nested parallelFor runs inline with the same worker index
+            int[] inner = new int[3];
+            vk.parallelFor(3, (i, w2) -> {
+                assertEquals(w, w2);
+                inner[i] = Thread.currentThread().getName().equals(threadOf[t]) ? 1 : -1;
+            });
+            assertArrayEquals(new int[] {1, 1, 1}, inner);
+        });
+        for (int t = 0; t < tasks; t++) {
+            assertEquals(1, runs[t], "task " + t);
+            assertTrue(workerOf[t] == 0 || workerOf[t] == 1, "worker " + workerOf[t]);
+        }
+        assertTrue(java.util.Arrays.stream(workerOf).distinct().count() == 2, "both workers used");
+
+        // a failing task is rethrown after every other task finished
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> vk.parallelFor(8, (t, w) -> {
+            if (t == 5) throw new IllegalStateException("task 5 failed");
+        }));
+        assertEquals("task 5 failed", e.getMessage());
+        // the scalar spec runs the tasks in order on the caller as worker 0
+        List<Integer> order = new ArrayList<>();
+        new ScalarKernels().parallelFor(4, (t, w) -> order.add(t * 10 + w));
+        assertEquals(List.of(0, 10, 20, 30), order);
+    }
+
+    @Test
     void kZeroScalesCAndEmptyShapesDoNothing() {
         VectorKernels vk = new VectorKernels(1, FloatVector.SPECIES_256);
         float[] c = {1f, 2f, Float.NaN, 4f};

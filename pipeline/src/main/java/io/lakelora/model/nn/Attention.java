@@ -31,12 +31,31 @@ public final class Attention {
                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS) {
         checkWindows(lo, hi, winOff, Tq, Tk);
+        if (!perHeadProbs) {
+            // one shared probs region: heads in order on this thread
+            for (int g = 0; g < NKV; g++) {
+                forwardGroup(kern, out, outOff, probs, probsOff, false, q, qOff, k, kOff, v, vOff, lo, hi, winOff,
+                        Tq, Tk, NH, NKV, HS, g);
+            }
+            return;
+        }
+        // each KV head and the query heads that read it are one task: disjoint outputs, so any thread count gives
+        // the same bits
+        kern.parallelFor(NKV, (g, worker) -> forwardGroup(kern, out, outOff, probs, probsOff, true, q, qOff, k, kOff,
+                v, vOff, lo, hi, winOff, Tq, Tk, NH, NKV, HS, g));
+    }
+
+    /** The query heads of KV head {@code g}. */
+    private static void forwardGroup(Kernels kern, float[] out, int outOff, float[] probs, int probsOff,
+                                     boolean perHeadProbs, float[] q, int qOff, float[] k, int kOff, float[] v,
+                                     int vOff, int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS,
+                                     int g) {
         int QD = NH * HS;
         int KVD = NKV * HS;
         int rep = NH / NKV;
         float scale = (float) (1.0 / Math.sqrt(HS));
-        for (int h = 0; h < NH; h++) {
-            int kvh = h / rep;
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
+            int kvh = g;
             int p0 = probsOff + (perHeadProbs ? h * Tq * Tk : 0);
             for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
                 int i1 = Math.min(Tq, i0 + ROW_BLOCK);
@@ -71,20 +90,32 @@ public final class Attention {
      * @param dq      (Tq, NH*HS) += at dqOff
      * @param dk      (Tk, NKV*HS) += at dkOff
      * @param dv      (Tk, NKV*HS) += at dvOff
-     * @param scratch at least (Tq, Tk) floats, overwritten
+     * @param scratch one buffer of at least (Tq, Tk) floats per kernel thread ({@code scratch[worker]}), overwritten
      * @param dout    (Tq, NH*HS) gradient of the output
      * @param probs   (NH, Tq, Tk) cache from the forward
      */
     public static void backward(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv, int dvOff,
-                                float[] scratch, float[] dout, int doutOff, float[] probs, int probsOff,
+                                float[][] scratch, float[] dout, int doutOff, float[] probs, int probsOff,
                                 float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                 int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS) {
+        if (scratch.length < Math.min(NKV, kern.threads())) {
+            throw new IllegalArgumentException("attention backward: " + scratch.length + " scratch buffers for "
+                    + kern.threads() + " threads; give one per kernel thread");
+        }
+        kern.parallelFor(NKV, (g, worker) -> backwardGroup(kern, dq, dqOff, dk, dkOff, dv, dvOff, scratch[worker],
+                dout, doutOff, probs, probsOff, q, qOff, k, kOff, v, vOff, lo, hi, winOff, Tq, Tk, NH, NKV, HS, g));
+    }
+
+    private static void backwardGroup(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv,
+                                      int dvOff, float[] scratch, float[] dout, int doutOff, float[] probs,
+                                      int probsOff, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                                      int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS, int g) {
         int QD = NH * HS;
         int KVD = NKV * HS;
         int rep = NH / NKV;
         float scale = (float) (1.0 / Math.sqrt(HS));
-        for (int h = 0; h < NH; h++) {
-            int kvh = h / rep;
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
+            int kvh = g;
             int p0 = probsOff + h * Tq * Tk;
             for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
                 int i1 = Math.min(Tq, i0 + ROW_BLOCK);

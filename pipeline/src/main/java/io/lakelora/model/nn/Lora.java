@@ -24,7 +24,8 @@ public final class Lora {
     /**
      * Backward of {@link #forward}. With {@code y += s * u B^T} and {@code u = xd A^T}:
      * {@code dB += s * dy^T u}; {@code du = s * dy B} (overwrites the scratch {@code du}); {@code dA += du^T xd};
-     * {@code dxd += du A}. Accumulates into grads (A at aOff, B at bOff, the same layout as params) and {@code dxd}.
+     * {@code dxd += du A}. Accumulates into grads (A at aOff, B at bOff, the same layout as params) and {@code dxd}
+     * ({@code dxd == null}: the input gradient is not needed and not computed).
      *
      * @param du (N, R) scratch
      */
@@ -34,6 +35,6 @@ public final class Lora {
         kern.sgemm(true, false, OUT, R, N, scaling, dy, dyOff, OUT, u, uOff, R, 1f, grads, bOff, R);
         kern.sgemm(false, false, N, R, OUT, scaling, dy, dyOff, OUT, params, bOff, R, 0f, du, duOff, R);
         kern.sgemm(true, false, R, IN, N, 1f, du, duOff, R, xd, xdOff, IN, 1f, grads, aOff, IN);
-        kern.sgemm(false, false, N, IN, R, 1f, du, duOff, R, params, aOff, IN, 1f, dxd, dxdOff, IN);
+        if (dxd != null) kern.sgemm(false, false, N, IN, R, 1f, du, duOff, R, params, aOff, IN, 1f, dxd, dxdOff, IN);
     }
 }

@@ -16,4 +16,14 @@ public final class SwiGlu {
     public static void backward(float[] dgate, float[] dup, float[] dh, float[] gate, float[] up, int n) {
         VecMath.swigluBackward(dgate, dup, dh, gate, up, n);
     }
+
+    /** {@link #forward} over elements [off, off+n) (off a multiple of {@link Par#ALIGN} when a range is split). */
+    public static void forward(float[] h, float[] gate, float[] up, int off, int n) {
+        VecMath.swiglu(h, gate, up, off, n);
+    }
+
+    /** {@link #backward} over elements [off, off+n) (off a multiple of {@link Par#ALIGN} when a range is split). */
+    public static void backward(float[] dgate, float[] dup, float[] dh, float[] gate, float[] up, int off, int n) {
+        VecMath.swigluBackward(dgate, dup, dh, gate, up, off, n);
+    }
 }

@@ -100,13 +100,23 @@ public final class VecMath {
 
     /** h[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i], i in [0, n). h may alias g. */
     public static void swiglu(float[] h, float[] g, float[] u, int n) {
-        int i = 0;
-        for (; i <= n - S.length(); i += S.length()) {
+        swiglu(h, g, u, 0, n);
+    }
+
+    /**
+     * As {@link #swiglu(float[], float[], float[], int)} over i in [off, off+n). The vector loop runs from
+     * {@code off}, so callers that split a range keep {@code off} at a multiple of the vector length (the scalar tail
+     * uses {@code Math.exp}, which may round differently from the vector exp).
+     */
+    public static void swiglu(float[] h, float[] g, float[] u, int off, int n) {
+        int i = off;
+        int end = off + n;
+        for (; i <= end - S.length(); i += S.length()) {
             FloatVector gv = FloatVector.fromArray(S, g, i);
             FloatVector sig = io.lakelora.kernel.Lanes.exp(gv.neg()).add(1f);
             gv.div(sig).mul(FloatVector.fromArray(S, u, i)).intoArray(h, i);
         }
-        for (; i < n; i++) {
+        for (; i < end; i++) {
             float s = 1f / (1f + (float) Math.exp(-g[i]));
             h[i] = g[i] * s * u[i];
         }
@@ -117,17 +127,23 @@ public final class VecMath {
      * {@code du += dh * g * s}, {@code dg += dh * u * s * (1 + g * (1 - s))}.
      */
     public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
-        int i = 0;
-        for (; i <= n - S.length(); i += S.length()) {
+        swigluBackward(dg, du, dh, g, u, 0, n);
+    }
+
+    /** As {@link #swigluBackward(float[], float[], float[], float[], float[], int)} over [off, off+n). */
+    public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n) {
+        int i = off;
+        int end = off + n;
+        FloatVector one = FloatVector.broadcast(S, 1f);
+        for (; i <= end - S.length(); i += S.length()) {
             FloatVector gv = FloatVector.fromArray(S, g, i);
-            FloatVector one = FloatVector.broadcast(S, 1f);
             FloatVector s = one.div(io.lakelora.kernel.Lanes.exp(gv.neg()).add(1f));
             FloatVector d = FloatVector.fromArray(S, dh, i);
             FloatVector.fromArray(S, du, i).add(d.mul(gv).mul(s)).intoArray(du, i);
             FloatVector ds = s.mul(one.add(gv.mul(one.sub(s))));
             FloatVector.fromArray(S, dg, i).add(d.mul(FloatVector.fromArray(S, u, i)).mul(ds)).intoArray(dg, i);
         }
-        for (; i < n; i++) {
+        for (; i < end; i++) {
             float s = 1f / (1f + (float) Math.exp(-g[i]));
             du[i] += dh[i] * g[i] * s;
             dg[i] += dh[i] * u[i] * s * (1f + g[i] * (1f - s));

@@ -70,7 +70,7 @@ class AttentionTest {
         float[] dq = new float[T * QD];
         float[] dk = new float[T * KVD];
         float[] dv = new float[T * KVD];
-        Attention.backward(kern, dq, 0, dk, 0, dv, 0, new float[T * T], g, 0, probs, 0, q, 0, k, 0, v, 0,
+        Attention.backward(kern, dq, 0, dk, 0, dv, 0, new float[][] {new float[T * T], new float[T * T], new float[T * T], new float[T * T]}, g, 0, probs, 0, q, 0, k, 0, v, 0,
                 win[0], win[1], 0, T, T, NH, NKV, HS);
         double[] qd = GradCheck.toDouble(q);
         double[] kd = GradCheck.toDouble(k);
