@@ -8,7 +8,6 @@ import io.lakelora.model.nn.Dropout;
 import io.lakelora.model.nn.FrozenLinear;
 import io.lakelora.model.nn.LmHeadLoss;
 import io.lakelora.model.nn.Par;
-import io.lakelora.model.nn.Lora;
 import io.lakelora.model.nn.RmsNorm;
 import io.lakelora.model.nn.Rope;
 import io.lakelora.model.nn.SwiGlu;
@@ -48,7 +47,7 @@ public final class LoraLlama implements TrainableModel {
     private float[] lnf, rstdf;   // (N, C), (N)
     private int[] pos, lo, hi, targets; // (N)
     // backward scratch
-    private float[] dresid, dlnf, dln, dq, dk, dv, datt, dgate, dup, dh, du, xdBuf, dxdBuf;
+    private float[] dresid, dlnf, dln, dq, dk, dv, datt, dgate, dup, dh, du, daT, aCat, xdBuf, dxdBuf;
     private float[][] attScratch; // (T, T) per kernel thread
 
     /**
@@ -75,10 +74,21 @@ public final class LoraLlama implements TrainableModel {
 
     public LlamaWeights weights() { return w; }
 
+    /**
+     * Projections that read the same input: q/k/v (ln1), o (att), gate/up (ln2), down (h). Without dropout the LoRA
+     * A factors of a group act as one (G*R, IN) matrix: one product for all u's, one for dA, one for the input
+     * gradient (fewer passes over the large (N, IN) operands than one rank-R product per module).
+     */
+    private static final TargetModule[][] GROUPS = {
+        {TargetModule.Q, TargetModule.K, TargetModule.V}, {TargetModule.O},
+        {TargetModule.GATE, TargetModule.UP}, {TargetModule.DOWN}};
+    private static final int QKV = 0, OPROJ = 1, GATE_UP = 2, DOWN = 3;
+
     /** The activations of one layer (the forward's cache for the backward). */
     private static final class LayerActs {
         final float[] ln1, rstd1, q, k, v, probs, att, res, ln2, rstd2, gate, up, h;
-        final float[][] u = new float[TargetModule.values().length][]; // (N, R) per targeted module
+        /** Per projection group (q/k/v, o, gate/up, down): (N, G*R), u of the group's targeted modules side by side. */
+        final float[][] u = new float[GROUPS.length][];
 
         LayerActs(ModelConfig a, AdapterLayout layout, int N, int B, int T) {
             int C = a.hiddenSize();
@@ -95,7 +105,11 @@ public final class LoraLlama implements TrainableModel {
             gate = new float[N * a.intermediateSize()];
             up = new float[N * a.intermediateSize()];
             h = new float[N * a.intermediateSize()];
-            for (TargetModule m : layout.targets()) u[m.ordinal()] = new float[N * layout.rank()];
+            for (int g = 0; g < GROUPS.length; g++) {
+                int n = 0;
+                for (TargetModule m : GROUPS[g]) if (layout.targets().contains(m)) n++;
+                if (n > 0) u[g] = new float[N * n * layout.rank()];
+            }
         }
     }
 
@@ -125,8 +139,11 @@ public final class LoraLlama implements TrainableModel {
         dgate = new float[nn * a.intermediateSize()];
         dup = new float[nn * a.intermediateSize()];
         dh = new float[nn * a.intermediateSize()];
-        du = new float[nn * layout.rank()];
         int maxIn = Math.max(C, Math.max(a.qDim(), a.intermediateSize()));
+        int maxW = 3 * layout.rank(); // widest group: q, k, v
+        du = new float[nn * maxW];
+        daT = new float[maxIn * maxW];
+        aCat = new float[maxW * maxIn];
         xdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
         dxdBuf = spec.dropout() > 0 ? new float[nn * maxIn] : null;
         attScratch = new float[kern.threads()][nt * nt];
@@ -243,9 +260,8 @@ public final class LoraLlama implements TrainableModel {
         // ln1 = rmsnorm(x)                                              (N, C)
         rmsForward(c.ln1, c.rstd1, xIn, lw.attnNorm(), N, C);
         // q, k, v = ln1 W^T (+ b) + lora(ln1)                           (N, QD), (N, KVD), (N, KVD)
-        linearForward(l, TargetModule.Q, lw.q(), c.q, c.ln1, c, params, seed, drop, N);
-        linearForward(l, TargetModule.K, lw.k(), c.k, c.ln1, c, params, seed, drop, N);
-        linearForward(l, TargetModule.V, lw.v(), c.v, c.ln1, c, params, seed, drop, N);
+        projForward(l, QKV, new FrozenLinear[] {lw.q(), lw.k(), lw.v()}, new float[][] {c.q, c.k, c.v}, c.ln1, c,
+                params, seed, drop, N);
         // q, k = rope(q), rope(k)
         Par.rows(kern, N, 32, (n0, n1) -> {
             rope.forward(c.q, n0 * QD, pos, n0, n1 - n0, NH);
@@ -257,17 +273,17 @@ public final class LoraLlama implements TrainableModel {
                     c.k, b * T * KVD, c.v, b * T * KVD, lo, hi, b * T, T, T, NH, NKV, HS);
         }
         // res = x + att Wo^T + lora(att)                                (N, C)
-        linearForward(l, TargetModule.O, lw.o(), c.res, c.att, c, params, seed, drop, N);
+        projForward(l, OPROJ, new FrozenLinear[] {lw.o()}, new float[][] {c.res}, c.att, c, params, seed, drop, N);
         add(c.res, xIn, N * C);
         // ln2 = rmsnorm(res)                                            (N, C)
         rmsForward(c.ln2, c.rstd2, c.res, lw.mlpNorm(), N, C);
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)                        (N, F)
-        linearForward(l, TargetModule.GATE, lw.gate(), c.gate, c.ln2, c, params, seed, drop, N);
-        linearForward(l, TargetModule.UP, lw.up(), c.up, c.ln2, c, params, seed, drop, N);
+        projForward(l, GATE_UP, new FrozenLinear[] {lw.gate(), lw.up()}, new float[][] {c.gate, c.up}, c.ln2, c,
+                params, seed, drop, N);
         // h = silu(gate) * up                                           (N, F)
         Par.elements(kern, N * a.intermediateSize(), (i0, i1) -> SwiGlu.forward(c.h, c.gate, c.up, i0, i1 - i0));
         // out = res + h Wd^T + lora(h)                                  (N, C)
-        linearForward(l, TargetModule.DOWN, lw.down(), xOut, c.h, c, params, seed, drop, N);
+        projForward(l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {xOut}, c.h, c, params, seed, drop, N);
         add(xOut, c.res, N * C);
     }
 
@@ -306,21 +322,20 @@ public final class LoraLlama implements TrainableModel {
         int KVD = a.kvDim();
         LayerWeights lw = w.layer(l);
         // out = res + h Wd^T + lora(h)  =>  dres = dout (dresid, in place); dh = dout Wd (+ lora)
-        fill(dh, N * F);
-        linearBackward(l, TargetModule.DOWN, lw.down(), dh, dresid, c.h, c, params, grads, seed, drop, N, true);
+        projBackward(l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {dresid}, dh, c.h, c, params, grads,
+                seed, drop, N, true);
         // h = silu(gate) * up
         fill(dgate, N * F);
         fill(dup, N * F);
         Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)
-        fill(dln, N * C);
-        linearBackward(l, TargetModule.GATE, lw.gate(), dln, dgate, c.ln2, c, params, grads, seed, drop, N, true);
-        linearBackward(l, TargetModule.UP, lw.up(), dln, dup, c.ln2, c, params, grads, seed, drop, N, true);
+        projBackward(l, GATE_UP, new FrozenLinear[] {lw.gate(), lw.up()}, new float[][] {dgate, dup}, dln, c.ln2, c,
+                params, grads, seed, drop, N, true);
         // ln2 = rmsnorm(res)  =>  dres += rmsnorm backward
         rmsBackward(dresid, dln, c.res, lw.mlpNorm(), c.rstd2, N, C);
         // res = x + att Wo^T + lora(att)  =>  dx = dres (in place); datt = dres Wo (+ lora)
-        fill(datt, N * QD);
-        linearBackward(l, TargetModule.O, lw.o(), datt, dresid, c.att, c, params, grads, seed, drop, N, true);
+        projBackward(l, OPROJ, new FrozenLinear[] {lw.o()}, new float[][] {dresid}, datt, c.att, c, params, grads,
+                seed, drop, N, true);
         // att = attention(q, k, v)
         fill(dq, N * QD);
         fill(dk, N * KVD);
@@ -336,53 +351,137 @@ public final class LoraLlama implements TrainableModel {
             rope.backward(dk, n0 * KVD, pos, n0, n1 - n0, NKV);
         });
         // q, k, v = ln1 W^T (+ b) + lora(ln1)
-        if (needDx) fill(dln, N * C);
-        linearBackward(l, TargetModule.Q, lw.q(), dln, dq, c.ln1, c, params, grads, seed, drop, N, needDx);
-        linearBackward(l, TargetModule.K, lw.k(), dln, dk, c.ln1, c, params, grads, seed, drop, N, needDx);
-        linearBackward(l, TargetModule.V, lw.v(), dln, dv, c.ln1, c, params, grads, seed, drop, N, needDx);
+        projBackward(l, QKV, new FrozenLinear[] {lw.q(), lw.k(), lw.v()}, new float[][] {dq, dk, dv}, dln, c.ln1, c,
+                params, grads, seed, drop, N, needDx);
         // ln1 = rmsnorm(x)  =>  dx += rmsnorm backward
         if (needDx) rmsBackward(dresid, dln, xIn, lw.attnNorm(), c.rstd1, N, C);
     }
 
-    /** y = x W^T (+ b) + scaling * B A dropout(x), caching u = A dropout(x) when the module is targeted. */
-    private void linearForward(int l, TargetModule m, FrozenLinear lin, float[] y, float[] x, LayerActs c,
-                               float[] params, long seed, boolean drop, int N) {
-        lin.forward(kern, y, 0, x, 0, N);
-        AdapterLayout.Tensor ta = layout.find(l, m, true);
-        if (ta == null) return;
-        AdapterLayout.Tensor tb = layout.find(l, m, false);
-        int IN = lin.inFeatures();
-        float[] xd = x;
-        if (drop) {
-            Dropout.forward(xdBuf, x, N * IN, spec.dropout(), Dropout.streamSeed(seed, l, m.ordinal()));
-            xd = xdBuf;
+    /**
+     * Which modules of {@code ms} carry an adapter in layer l: their indices in {@code ms} and A/B slab offsets, in
+     * order; returns how many.
+     */
+    private int targeted(int l, TargetModule[] ms, int[] sel, int[] aOff, int[] bOff) {
+        int n = 0;
+        for (int i = 0; i < ms.length; i++) {
+            AdapterLayout.Tensor ta = layout.find(l, ms[i], true);
+            if (ta == null) continue;
+            sel[n] = i;
+            aOff[n] = ta.offset();
+            bOff[n] = layout.find(l, ms[i], false).offset();
+            n++;
         }
-        Lora.forward(kern, y, 0, c.u[m.ordinal()], 0, xd, 0, params, ta.offset(), tb.offset(), N, IN,
-                lin.outFeatures(), spec.r(), spec.scaling());
+        return n;
+    }
+
+    /** The A factors (R, IN) of the selected modules stacked into {@link #aCat} (nt*R, IN). */
+    private float[] stackA(float[] params, int[] aOff, int nt, int R, int IN) {
+        for (int j = 0; j < nt; j++) System.arraycopy(params, aOff[j], aCat, j * R * IN, R * IN);
+        return aCat;
     }
 
     /**
-     * dx += dy W (+ the LoRA path's input gradient) when {@code needDx}; LoRA A/B gradients accumulated into grads.
+     * The projections {@code ms} of group g, all reading x: {@code y_i = x W_i^T (+ b_i) + s B_i A_i dropout_i(x)}.
+     * The LoRA term is written first and the frozen product accumulated onto it (one pass over y fewer); u of the
+     * targeted modules is cached side by side in {@code c.u[g]}.
      */
-    private void linearBackward(int l, TargetModule m, FrozenLinear lin, float[] dx, float[] dy, float[] x,
-                                LayerActs c, float[] params, float[] grads, long seed, boolean drop, int N,
-                                boolean needDx) {
-        if (needDx) lin.backwardInput(kern, dx, 0, dy, 0, N);
-        AdapterLayout.Tensor ta = layout.find(l, m, true);
-        if (ta == null) return;
-        AdapterLayout.Tensor tb = layout.find(l, m, false);
-        int IN = lin.inFeatures();
-        int OUT = lin.outFeatures();
-        if (drop) {
-            long s = Dropout.streamSeed(seed, l, m.ordinal());
-            Dropout.forward(xdBuf, x, N * IN, spec.dropout(), s); // regenerate dropout(x)
-            if (needDx) fill(dxdBuf, N * IN);
-            Lora.backward(kern, needDx ? dxdBuf : null, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, xdBuf, 0, params,
-                    ta.offset(), tb.offset(), N, IN, OUT, spec.r(), spec.scaling());
-            if (needDx) Dropout.backward(dx, dxdBuf, N * IN, spec.dropout(), s);
-        } else {
-            Lora.backward(kern, needDx ? dx : null, 0, grads, du, 0, dy, 0, c.u[m.ordinal()], 0, x, 0, params,
-                    ta.offset(), tb.offset(), N, IN, OUT, spec.r(), spec.scaling());
+    private void projForward(int l, int g, FrozenLinear[] lins, float[][] ys, float[] x, LayerActs c, float[] params,
+                             long seed, boolean drop, int N) {
+        TargetModule[] ms = GROUPS[g];
+        int[] sel = new int[ms.length];
+        int[] aOff = new int[ms.length];
+        int[] bOff = new int[ms.length];
+        int nt = targeted(l, ms, sel, aOff, bOff);
+        int R = spec.r();
+        int IN = lins[0].inFeatures();
+        int W = nt * R;
+        float[] u = c.u[g];
+        if (nt > 0 && !drop) {
+            // u (N, W) = x [A_1; ...; A_nt]^T
+            float[] a = nt == 1 ? params : stackA(params, aOff, nt, R, IN);
+            kern.sgemm(false, true, N, W, IN, 1f, x, 0, IN, a, nt == 1 ? aOff[0] : 0, IN, 0f, u, 0, W);
+        } else if (nt > 0) {
+            for (int j = 0; j < nt; j++) {
+                Dropout.forward(xdBuf, x, N * IN, spec.dropout(), Dropout.streamSeed(seed, l, ms[sel[j]].ordinal()));
+                kern.sgemm(false, true, N, R, IN, 1f, xdBuf, 0, IN, params, aOff[j], IN, 0f, u, j * R, W);
+            }
+        }
+        for (int i = 0, j = 0; i < ms.length; i++) {
+            boolean lora = j < nt && sel[j] == i;
+            if (lora) {
+                int out = lins[i].outFeatures();
+                kern.sgemm(false, true, N, out, R, spec.scaling(), u, j * R, W, params, bOff[j], R, 0f, ys[i], 0, out);
+                j++;
+            }
+            lins[i].forward(kern, ys[i], 0, x, 0, N, lora);
+        }
+    }
+
+    /**
+     * Backward of {@link #projForward}: LoRA gradients accumulated into grads; when {@code needDx}, the input
+     * gradient {@code dx = sum_i dy_i W_i (+ LoRA terms)} OVERWRITES dx (the group is the only writer of its input
+     * gradient).
+     */
+    private void projBackward(int l, int g, FrozenLinear[] lins, float[][] dys, float[] dx, float[] x, LayerActs c,
+                              float[] params, float[] grads, long seed, boolean drop, int N, boolean needDx) {
+        TargetModule[] ms = GROUPS[g];
+        int[] sel = new int[ms.length];
+        int[] aOff = new int[ms.length];
+        int[] bOff = new int[ms.length];
+        int nt = targeted(l, ms, sel, aOff, bOff);
+        int R = spec.r();
+        int IN = lins[0].inFeatures();
+        int W = nt * R;
+        float[] u = c.u[g];
+        float s = spec.scaling();
+        boolean dxWritten = false;
+        if (nt > 0) {
+            for (int j = 0; j < nt; j++) {
+                float[] dy = dys[sel[j]];
+                int out = lins[sel[j]].outFeatures();
+                // y += s u B^T  =>  dB += s dy^T u ; du = s dy B (column block j of du)
+                kern.sgemm(true, false, out, R, N, s, dy, 0, out, u, j * R, W, 1f, grads, bOff[j], R);
+                kern.sgemm(false, false, N, R, out, s, dy, 0, out, params, bOff[j], R, 0f, du, j * R, W);
+            }
+            if (!drop) {
+                // u = x A_cat^T  =>  dA_cat = du^T x, computed transposed (x^T du reads x in place); dx = du A_cat
+                kern.sgemm(true, false, IN, W, N, 1f, x, 0, IN, du, 0, W, 0f, daT, 0, W);
+                addTransposed(grads, aOff, nt, R, IN, W);
+                if (needDx) {
+                    float[] a = nt == 1 ? params : stackA(params, aOff, nt, R, IN);
+                    kern.sgemm(false, false, N, IN, W, 1f, du, 0, W, a, nt == 1 ? aOff[0] : 0, IN, 0f, dx, 0, IN);
+                    dxWritten = true;
+                }
+            } else {
+                if (needDx) {
+                    fill(dx, N * IN);
+                    dxWritten = true;
+                }
+                for (int j = 0; j < nt; j++) {
+                    long st = Dropout.streamSeed(seed, l, ms[sel[j]].ordinal());
+                    Dropout.forward(xdBuf, x, N * IN, spec.dropout(), st); // regenerate dropout(x)
+                    kern.sgemm(true, false, IN, R, N, 1f, xdBuf, 0, IN, du, j * R, W, 0f, daT, j * R, W);
+                    if (needDx) {
+                        kern.sgemm(false, false, N, IN, R, 1f, du, j * R, W, params, aOff[j], IN, 0f, dxdBuf, 0, IN);
+                        Dropout.backward(dx, dxdBuf, N * IN, spec.dropout(), st);
+                    }
+                }
+                addTransposed(grads, aOff, nt, R, IN, W);
+            }
+        }
+        if (!needDx) return;
+        if (!dxWritten) fill(dx, N * IN);
+        for (int i = 0; i < ms.length; i++) lins[i].backwardInput(kern, dx, 0, dys[i], 0, N);
+    }
+
+    /** grads A_j (R, IN) += the column block j of daT (IN, W), for each selected module j. */
+    private void addTransposed(float[] grads, int[] aOff, int nt, int R, int IN, int W) {
+        for (int j = 0; j < nt; j++) {
+            for (int r = 0; r < R; r++) {
+                int ga = aOff[j] + r * IN;
+                int col = j * R + r;
+                for (int i = 0; i < IN; i++) grads[ga + i] += daT[i * W + col];
+            }
         }
     }
 }

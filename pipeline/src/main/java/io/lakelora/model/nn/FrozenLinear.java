@@ -83,10 +83,16 @@ public final class FrozenLinear {
 
     /** {@code out (N, OUT) = inp (N, IN) W^T + b}, overwriting {@code out}. */
     public void forward(Kernels kern, float[] y, int yOff, float[] x, int xOff, int N) {
+        forward(kern, y, yOff, x, xOff, N, false);
+    }
+
+    /** {@code out (N, OUT) (+)= inp (N, IN) W^T + b}: adds to {@code out} when {@code accumulate}, else overwrites. */
+    public void forward(Kernels kern, float[] y, int yOff, float[] x, int xOff, int N, boolean accumulate) {
+        float beta = accumulate ? 1f : 0f;
         if (quant != null) {
-            kern.qgemm(false, true, N, out, in, 1f, x, xOff, in, quant, 0f, y, yOff, out);
+            kern.qgemm(false, true, N, out, in, 1f, x, xOff, in, quant, beta, y, yOff, out);
         } else {
-            kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, 0f, y, yOff, out);
+            kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, beta, y, yOff, out);
         }
         if (bias != null) {
             for (int n = 0; n < N; n++) {

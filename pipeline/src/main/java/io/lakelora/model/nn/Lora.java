@@ -27,14 +27,21 @@ public final class Lora {
      * {@code dxd += du A}. Accumulates into grads (A at aOff, B at bOff, the same layout as params) and {@code dxd}
      * ({@code dxd == null}: the input gradient is not needed and not computed).
      *
-     * @param du (N, R) scratch
+     * @param du  (N, R) scratch
+     * @param daT (IN, R) scratch: dA is computed transposed, {@code xd^T du}, which reads xd in place (the
+     *            direct form {@code du^T xd} has only R rows and would pack all of xd for them)
      */
     public static void backward(Kernels kern, float[] dxd, int dxdOff, float[] grads, float[] du, int duOff,
+                                float[] daT,
                                 float[] dy, int dyOff, float[] u, int uOff, float[] xd, int xdOff,
                                 float[] params, int aOff, int bOff, int N, int IN, int OUT, int R, float scaling) {
         kern.sgemm(true, false, OUT, R, N, scaling, dy, dyOff, OUT, u, uOff, R, 1f, grads, bOff, R);
         kern.sgemm(false, false, N, R, OUT, scaling, dy, dyOff, OUT, params, bOff, R, 0f, du, duOff, R);
-        kern.sgemm(true, false, R, IN, N, 1f, du, duOff, R, xd, xdOff, IN, 1f, grads, aOff, IN);
+        kern.sgemm(true, false, IN, R, N, 1f, xd, xdOff, IN, du, duOff, R, 0f, daT, 0, R);
+        for (int r = 0; r < R; r++) {
+            int g = aOff + r * IN;
+            for (int i = 0; i < IN; i++) grads[g + i] += daT[i * R + r];
+        }
         if (dxd != null) kern.sgemm(false, false, N, IN, R, 1f, du, duOff, R, params, aOff, IN, 1f, dxd, dxdOff, IN);
     }
 }

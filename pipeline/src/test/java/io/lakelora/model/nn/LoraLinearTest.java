@@ -80,7 +80,7 @@ class LoraLinearTest {
         float[] grads = new float[ab.length];
         lin.backwardInput(kern, dx, 0, g, 0, N);
         float[] dxd = new float[N * IN];
-        Lora.backward(kern, p > 0 ? dxd : dx, 0, grads, new float[N * R], 0, g, 0, u, 0, xd, 0, ab, 0, R * IN,
+        Lora.backward(kern, p > 0 ? dxd : dx, 0, grads, new float[N * R], 0, new float[IN * R], g, 0, u, 0, xd, 0, ab, 0, R * IN,
                 N, IN, OUT, R, SCALING);
         if (p > 0) Dropout.backward(dx, dxd, N * IN, p, seed);
         double[] abd = GradCheck.toDouble(ab);
