@@ -15,8 +15,8 @@ import io.lakelora.kernel.Kernels;
 public final class Attention {
     private Attention() {}
 
-    /** Query rows per block. */
-    public static final int ROW_BLOCK = 64;
+    /** Query rows per block: 4 strips of the 12-row micro-kernel; measured faster than 64 or 128 (less causal waste). */
+    public static final int ROW_BLOCK = 48;
 
     /**
      * @param out   (Tq, NH*HS) at outOff, overwritten
