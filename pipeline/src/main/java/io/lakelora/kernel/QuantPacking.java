@@ -54,6 +54,24 @@ final class QuantPacking {
                 if (w < nr) {
                     for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + w, o + (p + 1) * nr, 0f);
                 }
+            } else if (!vec && w == nr && q.type() != QuantType.INT8 && q.blocksize() % nr == 0
+                    && cols % q.blocksize() == 0 && (j0 + js) % nr == 0) {
+                // the strip's nr columns lie inside one quantization block of every W row: one absmax and nr/2
+                // bytes per k step, decoded inline (same values as decode4)
+                byte[] packed = q.packedData();
+                int bs = q.blocksize();
+                int half = nr >>> 1;
+                for (int p = 0; p < kc; p++) {
+                    long flat = (long) (p0 + p) * cols + j0 + js;
+                    float sc = q.blockAbsmax((int) (flat / bs));
+                    int bi = (int) (flat >>> 1);
+                    int dst = o + p * nr;
+                    for (int t = 0; t < half; t++) {
+                        int v = (packed[bi + t] & 0xff) << 1;
+                        bp[dst + 2 * t] = pairs[v] * sc;
+                        bp[dst + 2 * t + 1] = pairs[v + 1] * sc;
+                    }
+                }
             } else {
                 for (int p = 0; p < kc; p++) {
                     int dst = o + p * nr;
