@@ -53,4 +53,41 @@ public interface Kernels {
     default void parallelFor(int tasks, Task body) {
         for (int i = 0; i < tasks; i++) body.run(i, 0);
     }
+
+    // ---- a B operand packed once, used by many products over sub-ranges of it (attention: K, V, Q, dO per head) ----
+
+    /** Floats {@link #packB} needs for op(B) of k x n. */
+    default int packedBSize(int k, int n) {
+        return Math.multiplyExact(k, n);
+    }
+
+    /**
+     * Columns of a packed op(B) at which {@link #sgemmPackedB}'s {@code n0} must start (a multiple of this); callers
+     * that need another start compute from the aligned column below it and ignore the extra columns.
+     */
+    default int packedBColumnAlign() {
+        return 1;
+    }
+
+    /**
+     * Packs op(B) (k x n; B is n x k when {@code transB}) into {@code dst} (at least {@link #packedBSize} floats) in
+     * this backend's layout. The default layout is op(B) row-major.
+     */
+    default void packB(boolean transB, int k, int n, float[] b, int bOff, int ldb, float[] dst) {
+        for (int p = 0; p < k; p++) {
+            for (int j = 0; j < n; j++) dst[p * n + j] = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+        }
+    }
+
+    /**
+     * {@code C (m x (n1-n0)) = alpha * op(A) (m x (k1-k0)) * op(B)[k0:k1, n0:n1] + beta * C} with op(B) (k x n)
+     * packed by {@link #packB}; {@code n0} is a multiple of {@link #packedBColumnAlign()}. op(A) starts at
+     * {@code aOff} (its column p pairs with row k0 + p of op(B)). As {@link #sgemm}: beta 0 overwrites C. Runs on
+     * the calling thread.
+     */
+    default void sgemmPackedB(boolean transA, int m, int n0, int n1, int k0, int k1, float alpha,
+                              float[] a, int aOff, int lda, float[] packed, int k, int n,
+                              float beta, float[] c, int cOff, int ldc) {
+        sgemm(transA, false, m, n1 - n0, k1 - k0, alpha, a, aOff, lda, packed, k0 * n + n0, n, beta, c, cOff, ldc);
+    }
 }

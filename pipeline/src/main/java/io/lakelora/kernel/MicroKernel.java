@@ -51,6 +51,25 @@ abstract class MicroKernel {
     abstract void computeDirect(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile);
 
     /**
+     * {@link #computeDirect} (A read in place) with the full-tile update {@code C = alpha * acc} written straight
+     * from the accumulators, as {@link #computeFull0}. This default goes through a tile.
+     */
+    void computeDirectFull0(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] c, int cOff,
+                            int ldc, float alpha) {
+        float[] tile = new float[mr * nr];
+        computeDirect(kc, a, ao, ps, rs, bp, bo, tile);
+        storeFull(tile, c, cOff, ldc, alpha, 0f);
+    }
+
+    /** As {@link #computeDirectFull0} with {@code C = fma(acc, alpha, beta * C)}, as {@link #computeFullBeta}. */
+    void computeDirectFullBeta(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] c, int cOff,
+                               int ldc, float alpha, float beta) {
+        float[] tile = new float[mr * nr];
+        computeDirect(kc, a, ao, ps, rs, bp, bo, tile);
+        storeFull(tile, c, cOff, ldc, alpha, beta);
+    }
+
+    /**
      * Full-tile update {@code C = alpha * tile + beta * C} over {@code mr x nr} ({@code beta == 0}: C is overwritten,
      * old contents ignored).
      */

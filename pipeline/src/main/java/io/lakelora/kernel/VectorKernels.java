@@ -151,6 +151,103 @@ public class VectorKernels extends ScalarKernels {
         gemm(transA, transB, m, n, k, alpha, a, aOff, lda, null, 0, 0, b, beta, c, cOff, ldc);
     }
 
+    // ---- packed B (strips of nr columns, k-major inside a strip, edge strip zero-padded: the micro-kernel layout) ----
+
+    /** Measured: reading op(A) in place is faster for the attention products (packing kept for experiments). */
+    private static final boolean PACK_A_PACKED_B = false;
+
+    @Override
+    public int packedBSize(int k, int n) {
+        return Math.multiplyExact((n + mk.nr - 1) / mk.nr * mk.nr, k);
+    }
+
+    @Override
+    public int packedBColumnAlign() {
+        return mk.nr;
+    }
+
+    @Override
+    public void packB(boolean transB, int k, int n, float[] b, int bOff, int ldb, float[] dst) {
+        if (k < 0 || n < 0) throw new IllegalArgumentException("packB: k and n must be >= 0, got " + k + ", " + n);
+        checkMatrix("B", b, bOff, ldb, transB ? n : k, transB ? k : n);
+        if (dst.length < packedBSize(k, n)) {
+            throw new IllegalArgumentException("packB: destination has " + dst.length + " floats, needs "
+                    + packedBSize(k, n));
+        }
+        if (k == 0 || n == 0) return;
+        Packing.packB(transB, b, bOff, ldb, 0, n, 0, k, dst, mk.nr);
+    }
+
+    @Override
+    public void sgemmPackedB(boolean transA, int m, int n0, int n1, int k0, int k1, float alpha,
+                             float[] a, int aOff, int lda, float[] packed, int k, int n,
+                             float beta, float[] c, int cOff, int ldc) {
+        final int mr = mk.mr, nr = mk.nr;
+        if (n0 % nr != 0 || n0 < 0 || n1 > n || n0 > n1 || k0 < 0 || k1 > k || k0 > k1 || m < 0) {
+            throw new IllegalArgumentException("sgemmPackedB: columns [" + n0 + ", " + n1 + ") of " + n + " (start a"
+                    + " multiple of " + nr + "), k range [" + k0 + ", " + k1 + ") of " + k + ", m=" + m);
+        }
+        int kc = k1 - k0;
+        checkGemmArgs(transA, m, n1 - n0, kc, a, aOff, lda, c, cOff, ldc);
+        if (m == 0 || n1 == n0) return;
+        if (kc == 0) {
+            scaleC(m, n1 - n0, alpha, beta, c, cOff, ldc);
+            return;
+        }
+        GemmWorkspace ws = GemmWorkspace.get();
+        float[] tile = ws.tile;
+        int ps = transA ? lda : 1;
+        int rs = transA ? 1 : lda;
+        int full = m / mr * mr;
+        int strips = (m + mr - 1) / mr;
+        // op(A) packed when it is reused by several column strips and packing is a plain row copy; otherwise read in
+        // place (a transposed op(A) would be packed with short strided copies, which cost more than they save)
+        boolean packA = PACK_A_PACKED_B && !transA && n1 - n0 > nr && (long) strips * mr * kc <= ws.ap.length;
+        float[] ap = null;
+        if (packA) {
+            ap = ws.ap;
+            Packing.packA(false, a, aOff, lda, 0, m, 0, kc, ap, mr);
+        } else if (full < m) {
+            // the short last row strip, packed with zero padding (k-major, mr wide)
+            ap = ws.aRows(mr * kc);
+            Packing.packA(transA, a, aOff, lda, full, m - full, 0, kc, ap, mr);
+        }
+        for (int j = n0; j < n1; j += nr) {
+            int cols = Math.min(nr, n1 - j);
+            int bo = j * k + k0 * nr; // strip j / nr starts at (j / nr) * nr * k = j * k
+            int cj = cOff + (j - n0);
+            for (int i = 0; i < m; i += mr) {
+                int rows = Math.min(mr, m - i);
+                int co = cj + i * ldc;
+                if (rows == mr && cols == nr) {
+                    if (packA) {
+                        if (beta == 0f) {
+                            mk.computeFull0(kc, ap, i * kc, packed, bo, c, co, ldc, alpha);
+                        } else {
+                            mk.computeFullBeta(kc, ap, i * kc, packed, bo, c, co, ldc, alpha, beta);
+                        }
+                    } else {
+                        int ao = transA ? aOff + i : aOff + i * lda; // op(A) is m x (k1 - k0) from aOff
+                        if (beta == 0f) {
+                            mk.computeDirectFull0(kc, a, ao, ps, rs, packed, bo, c, co, ldc, alpha);
+                        } else {
+                            mk.computeDirectFullBeta(kc, a, ao, ps, rs, packed, bo, c, co, ldc, alpha, beta);
+                        }
+                    }
+                    continue;
+                }
+                if (packA) {
+                    mk.compute(kc, ap, i * kc, packed, bo, tile);
+                } else if (i < full) {
+                    mk.computeDirect(kc, a, transA ? aOff + i : aOff + i * lda, ps, rs, packed, bo, tile);
+                } else {
+                    mk.compute(kc, ap, 0, packed, bo, tile);
+                }
+                mk.storePartial(tile, c, co, ldc, rows, cols, alpha, beta);
+            }
+        }
+    }
+
     // ---- driver ----
 
     private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,

@@ -211,6 +211,61 @@ class VectorKernelsTest {
     }
 
     @Test
+    void packedBProductsOverSubRangesMatchTheScalarSpec() {
+        Random rnd = new Random(77);
+        List<Kernels> impls = new ArrayList<>(variants());
+        impls.add(SPEC); // the interface defaults (row-major packing)
+        int[][] cases = { // k, n, k0, k1, n0 (in align units), n1, m
+            {64, 300, 0, 64, 0, 300, 48}, {64, 300, 0, 64, 2, 257, 13}, {300, 64, 37, 251, 0, 64, 25},
+            {300, 64, 0, 300, 0, 40, 1}, {7, 33, 2, 7, 1, 33, 12}, {129, 70, 128, 129, 0, 70, 36}};
+        for (Kernels kern : impls) {
+            int align = kern.packedBColumnAlign();
+            for (int[] cs : cases) {
+                int k = cs[0], n = cs[1], k0 = cs[2], k1 = cs[3], n0 = Math.min(cs[4] * align, n), n1 = cs[5];
+                int m = cs[6];
+                if (n0 > n1) n0 = 0;
+                for (boolean transB : new boolean[] {false, true}) {
+                    for (boolean transA : new boolean[] {false, true}) {
+                        for (float[] ab : ALPHA_BETA) {
+                            int kc = k1 - k0;
+                            int ldb = (transB ? k : n) + 3;
+                            float[] b = randomArray(rnd, (transB ? n : k) * ldb + 5);
+                            int lda = (transA ? m : kc) + 2;
+                            float[] a = randomArray(rnd, (transA ? kc : m) * lda + 4);
+                            int ldc = (n1 - n0) + 4;
+                            float[] c = randomArray(rnd, m * ldc + 3);
+                            float[] want = c.clone();
+                            // the spec: op(B)[k0:k1, n0:n1] through plain sgemm
+                            SPEC.sgemm(transA, transB, m, n1 - n0, kc, ab[0], a, 1, lda, b,
+                                    2 + (transB ? n0 * ldb + k0 : k0 * ldb + n0), ldb, ab[1], want, 2, ldc);
+                            float[] packed = new float[kern.packedBSize(k, n)];
+                            kern.packB(transB, k, n, b, 2, ldb, packed);
+                            kern.sgemmPackedB(transA, m, n0, n1, k0, k1, ab[0], a, 1, lda, packed, k, n,
+                                    ab[1], c, 2, ldc);
+                            for (int i = 0; i < c.length; i++) {
+                                float tol = 2e-5f * (Math.abs(want[i]) + kc);
+                                assertEquals(want[i], c[i], tol, kern.name() + " case k=" + k + " n=" + n + " [" + k0
+                                        + "," + k1 + ")x[" + n0 + "," + n1 + ") m=" + m + " tA=" + transA + " tB="
+                                        + transB + " at " + i);
+                            }
+                        }
+                    }
+                }
+            }
+            if (align > 1) {
+                assertThrows(IllegalArgumentException.class, () -> kern.sgemmPackedB(false, 1, 1, 2, 0, 1, 1f,
+                        new float[4], 0, 1, new float[kern.packedBSize(1, 4)], 1, 4, 0f, new float[4], 0, 1));
+            }
+        }
+    }
+
+    private static float[] randomArray(Random rnd, int n) {
+        float[] x = new float[n];
+        for (int i = 0; i < n; i++) x[i] = rnd.nextFloat() * 2 - 1;
+        return x;
+    }
+
+    @Test
     void kZeroScalesCAndEmptyShapesDoNothing() {
         VectorKernels vk = new VectorKernels(1, FloatVector.SPECIES_256);
         float[] c = {1f, 2f, Float.NaN, 4f};

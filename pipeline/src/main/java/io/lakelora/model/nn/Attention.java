@@ -50,6 +50,73 @@ public final class Attention {
                                      boolean perHeadProbs, float[] q, int qOff, float[] k, int kOff, float[] v,
                                      int vOff, int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS,
                                      int g) {
+        if (Tq <= PACK_MIN_ROWS) {
+            forwardGroupUnpacked(kern, out, outOff, probs, probsOff, perHeadProbs, q, qOff, k, kOff, v, vOff, lo, hi,
+                    winOff, Tq, Tk, NH, NKV, HS, g);
+            return;
+        }
+        int QD = NH * HS;
+        int KVD = NKV * HS;
+        int rep = NH / NKV;
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        int align = kern.packedBColumnAlign();
+        // k_g^T (HS x Tk) and v_g (Tk x HS) packed once for all the group's heads and row blocks
+        float[][] buf = packBuffers(kern, Tq, Tk, HS);
+        float[] kT = buf[0], vP = buf[1];
+        kern.packB(true, HS, Tk, k, kOff + g * HS, KVD, kT);
+        kern.packB(false, Tk, HS, v, vOff + g * HS, KVD, vP);
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
+            int p0 = probsOff + (perHeadProbs ? h * Tq * Tk : 0);
+            for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
+                int i1 = Math.min(Tq, i0 + ROW_BLOCK);
+                int kLo = spanLo(lo, winOff, i0, i1);
+                int kHi = spanHi(hi, winOff, i0, i1);
+                int kLoA = kLo / align * align; // the packed product starts at an aligned key column
+                // scores (i1-i0, kLoA..kHi) = q_h[i0:i1] k_h[kLoA:kHi]^T * scale
+                kern.sgemmPackedB(false, i1 - i0, kLoA, kHi + 1, 0, HS, scale, q, qOff + i0 * QD + h * HS, QD,
+                        kT, HS, Tk, 0f, probs, p0 + i0 * Tk + kLoA, Tk);
+                softmaxRows(probs, p0, lo, hi, winOff, i0, i1, kLoA, kHi, Tk);
+                // out_h[i0:i1] (i1-i0, HS) = P[i0:i1, kLo:kHi] v_h[kLo:kHi]
+                kern.sgemmPackedB(false, i1 - i0, 0, HS, kLo, kHi + 1, 1f, probs, p0 + i0 * Tk + kLo, Tk,
+                        vP, Tk, HS, 0f, out, outOff + i0 * QD + h * HS, QD);
+            }
+        }
+    }
+
+    /** Softmax of rows i0..i1 over their windows; zeros in [from, lo) and (hi, to] (the computed span). */
+    private static void softmaxRows(float[] probs, int p0, int[] lo, int[] hi, int winOff, int i0, int i1, int from,
+                                    int to, int Tk) {
+        for (int i = i0; i < i1; i++) {
+            int row = p0 + i * Tk;
+            int a = lo[winOff + i];
+            int b = hi[winOff + i];
+            float max = VecMath.max(probs, row + a, b - a + 1);
+            float sum = VecMath.expShiftSum(probs, row + a, b - a + 1, max);
+            VecMath.scale(probs, row + a, b - a + 1, 1f / sum);
+            for (int j = from; j < a; j++) probs[row + j] = 0f;
+            for (int j = b + 1; j <= to; j++) probs[row + j] = 0f;
+        }
+    }
+
+    /** Query rows up to which the products are not worth packing K/V per head (token-by-token decoding). */
+    static final int PACK_MIN_ROWS = 8;
+
+    /** Per-thread buffers of packed K^T, V (forward) and K, V^T, Q, dO (backward). */
+    private static final ThreadLocal<float[][]> PACKED = ThreadLocal.withInitial(() -> new float[6][0]);
+
+    private static float[][] packBuffers(Kernels kern, int Tq, int Tk, int HS) {
+        float[][] b = PACKED.get();
+        int[] need = {kern.packedBSize(HS, Tk), kern.packedBSize(Tk, HS), kern.packedBSize(Tk, HS),
+                kern.packedBSize(HS, Tk), kern.packedBSize(Tq, HS), kern.packedBSize(Tq, HS)};
+        for (int i = 0; i < b.length; i++) if (b[i].length < need[i]) b[i] = new float[need[i]];
+        return b;
+    }
+
+    /** The query heads of KV head {@code g}, through plain sgemm calls (few query rows). */
+    private static void forwardGroupUnpacked(Kernels kern, float[] out, int outOff, float[] probs, int probsOff,
+                                             boolean perHeadProbs, float[] q, int qOff, float[] k, int kOff,
+                                             float[] v, int vOff, int[] lo, int[] hi, int winOff, int Tq, int Tk,
+                                             int NH, int NKV, int HS, int g) {
         int QD = NH * HS;
         int KVD = NKV * HS;
         int rep = NH / NKV;
@@ -66,16 +133,7 @@ public final class Attention {
                 // scores (i1-i0, span) = q_h[i0:i1] k_h[kLo:kHi]^T * scale
                 kern.sgemm(false, true, i1 - i0, span, HS, scale, q, qOff + i0 * QD + h * HS, QD,
                         k, kOff + kLo * KVD + kvh * HS, KVD, 0f, probs, pb, Tk);
-                for (int i = i0; i < i1; i++) {
-                    int row = p0 + i * Tk;
-                    int a = lo[winOff + i];
-                    int b = hi[winOff + i];
-                    float max = VecMath.max(probs, row + a, b - a + 1);
-                    float sum = VecMath.expShiftSum(probs, row + a, b - a + 1, max);
-                    VecMath.scale(probs, row + a, b - a + 1, 1f / sum);
-                    for (int j = kLo; j < a; j++) probs[row + j] = 0f;
-                    for (int j = b + 1; j <= kHi; j++) probs[row + j] = 0f;
-                }
+                softmaxRows(probs, p0, lo, hi, winOff, i0, i1, kLo, kHi, Tk);
                 // out_h[i0:i1] (i1-i0, HS) = P[i0:i1, kLo:kHi] v_h[kLo:kHi]
                 kern.sgemm(false, false, i1 - i0, HS, span, 1f, probs, pb, Tk,
                         v, vOff + kLo * KVD + kvh * HS, KVD, 0f, out, outOff + i0 * QD + h * HS, QD);
@@ -107,6 +165,57 @@ public final class Attention {
     }
 
     private static void backwardGroup(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv,
+                                      int dvOff, float[] scratch, float[] dout, int doutOff, float[] probs,
+                                      int probsOff, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
+                                      int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS, int g) {
+        if (Tq <= PACK_MIN_ROWS) {
+            backwardGroupUnpacked(kern, dq, dqOff, dk, dkOff, dv, dvOff, scratch, dout, doutOff, probs, probsOff,
+                    q, qOff, k, kOff, v, vOff, lo, hi, winOff, Tq, Tk, NH, NKV, HS, g);
+            return;
+        }
+        int QD = NH * HS;
+        int KVD = NKV * HS;
+        int rep = NH / NKV;
+        float scale = (float) (1.0 / Math.sqrt(HS));
+        int align = kern.packedBColumnAlign();
+        float[][] buf = packBuffers(kern, Tq, Tk, HS);
+        float[] kP = buf[2], vT = buf[3], qP = buf[4], doP = buf[5];
+        kern.packB(false, Tk, HS, k, kOff + g * HS, KVD, kP);  // k_g (Tk x HS)
+        kern.packB(true, HS, Tk, v, vOff + g * HS, KVD, vT);   // v_g^T (HS x Tk)
+        for (int h = g * rep; h < (g + 1) * rep; h++) {
+            int p0 = probsOff + h * Tq * Tk;
+            kern.packB(false, Tq, HS, q, qOff + h * HS, QD, qP);          // q_h (Tq x HS)
+            kern.packB(false, Tq, HS, dout, doutOff + h * HS, QD, doP);   // dout_h (Tq x HS)
+            for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
+                int i1 = Math.min(Tq, i0 + ROW_BLOCK);
+                int kLo = spanLo(lo, winOff, i0, i1);
+                int kHi = spanHi(hi, winOff, i0, i1);
+                int span = kHi - kLo + 1;
+                int kLoA = kLo / align * align;
+                int pb = p0 + i0 * Tk + kLo;
+                int sb = i0 * Tk + kLo;
+                // forward: out_h = P v_h  =>  dv_h[kLo:kHi] += P^T dout_h ; dP = dout_h v_h^T
+                kern.sgemmPackedB(true, span, 0, HS, i0, i1, 1f, probs, pb, Tk, doP, Tq, HS,
+                        1f, dv, dvOff + kLo * KVD + g * HS, KVD);
+                kern.sgemmPackedB(false, i1 - i0, kLoA, kHi + 1, 0, HS, 1f, dout, doutOff + i0 * QD + h * HS, QD,
+                        vT, HS, Tk, 0f, scratch, i0 * Tk + kLoA, Tk);
+                // forward: P = softmax(S) row-wise  =>  dS = P * (dP - sum_j P dP), in place in scratch
+                for (int i = i0; i < i1; i++) {
+                    int pr = p0 + i * Tk;
+                    int sr = i * Tk;
+                    float dot = VecMath.dot(probs, pr + kLo, scratch, sr + kLo, span);
+                    for (int j = kLo; j <= kHi; j++) scratch[sr + j] = probs[pr + j] * (scratch[sr + j] - dot);
+                }
+                // forward: S = q_h k_h^T * scale  =>  dq_h += scale dS k_h ; dk_h += scale dS^T q_h
+                kern.sgemmPackedB(false, i1 - i0, 0, HS, kLo, kHi + 1, scale, scratch, sb, Tk, kP, Tk, HS,
+                        1f, dq, dqOff + i0 * QD + h * HS, QD);
+                kern.sgemmPackedB(true, span, 0, HS, i0, i1, scale, scratch, sb, Tk, qP, Tq, HS,
+                        1f, dk, dkOff + kLo * KVD + g * HS, KVD);
+            }
+        }
+    }
+
+    private static void backwardGroupUnpacked(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv,
                                       int dvOff, float[] scratch, float[] dout, int doutOff, float[] probs,
                                       int probsOff, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                       int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS, int g) {
