@@ -1,9 +1,10 @@
 package io.lakelora.kernel;
 
+import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
-import jdk.incubator.vector.VectorMask;
 import jdk.incubator.vector.VectorOperators;
+import jdk.incubator.vector.VectorSpecies;
 
 /**
  * Deterministic horizontal sums. {@code FloatVector.reduceLanes(ADD)} leaves the order of the additions unspecified,
@@ -40,22 +41,36 @@ public final class Lanes {
     private static final float C2 = -2.12194440e-4f;
     /** ln(2^127): above this, 2^n would overflow the exponent field; e^x is clamped to e^MAX_X (~1.7e38). */
     private static final float MAX_X = 88.02969193111305f;
-    private static final float MIN_X = -87.3365447504019f;
+    /** Below this, n = -127 and 2^n is built as +0 (flush to zero): e^x is 0 from about -87.7 down. */
+    private static final float MIN_X = -88f;
     /** 1.5 * 2^23: adding it to |v| < 2^22 rounds v to the nearest integer, held in the low mantissa bits. */
     private static final float ROUND = 12582912f;
-    private static final int ROUND_BITS = 0x4B400000;
+    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
+
+    /** A scratch buffer for {@link #exp(FloatVector, byte[])}: the bytes of the widest vector. */
+    public static byte[] scratch() {
+        return new byte[64];
+    }
+
+    /** e^x per lane, deterministic (see the class comment); allocates its scratch (use the two-argument form in loops). */
+    public static FloatVector exp(FloatVector x) {
+        return exp(x, scratch());
+    }
 
     /**
-     * e^x per lane, deterministic (see the class comment); 0 below -87.34, clamped to e^88.03 above.
+     * e^x per lane, deterministic (see the class comment); 0 below about -87.7, clamped to e^88.03 above.
+     * Cephes' expf: n = rint(x log2 e) from the 1.5 * 2^23 rounding trick, r = x - n ln 2 in two parts, a degree-6
+     * polynomial, times 2^n built in the exponent field.
      *
-     * <p>n = rint(x log2 e) comes from the 1.5 * 2^23 rounding trick, not from a float-to-int lane conversion: on
-     * Java 17, {@code convert(F2I)} is not a compiler intrinsic and falls back to per-lane Java code, which made this
-     * function ~15% of a training step.
+     * <p>The float-to-int steps go through {@code buf} (a vector store and load): on Java 17 neither
+     * {@code convert(F2I)} nor {@code reinterpretAsInts()} is reliably a compiler intrinsic (their fallback allocates
+     * per call and made exp ~15% of a training step), while vector loads and stores of byte arrays are.
+     *
+     * @param buf at least {@code x.byteSize()} bytes of scratch ({@link #scratch()})
      */
-    public static FloatVector exp(FloatVector x) {
-        VectorMask<Float> under = x.compare(VectorOperators.LT, MIN_X);
+    public static FloatVector exp(FloatVector x, byte[] buf) {
         FloatVector xc = x.max(MIN_X).min(MAX_X);
-        FloatVector m = xc.mul(LOG2E).add(ROUND);   // ROUND + n, n = rint(x log2 e) in [-126, 127]
+        FloatVector m = xc.mul(LOG2E).add(ROUND);   // bits(m) = bits(ROUND) + n, n = rint(x log2 e) in [-127, 127]
         FloatVector t = m.sub(ROUND);                // n as a float, exactly
         FloatVector r = xc.sub(t.mul(C1)).sub(t.mul(C2)); // x - n ln 2 in [-ln2/2, ln2/2]
         FloatVector z = r.mul(r);
@@ -65,8 +80,12 @@ public final class Lanes {
         y = y.mul(r).add(1.6666665459E-1f);
         y = y.mul(r).add(5.0000001201E-1f);
         y = y.mul(z).add(r).add(1f);
-        IntVector n = m.reinterpretAsInts().sub(ROUND_BITS);
-        FloatVector pow2n = n.add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats();
-        return y.mul(pow2n).blend(0f, under);
+        // 2^n: (bits(m) + 127) << 23 == (n + 127) << 23 (mod 2^32: bits(ROUND) << 23 overflows to 0)
+        m.intoByteArray(buf, 0, NATIVE);
+        VectorSpecies<Integer> si = x.length() == 16 ? IntVector.SPECIES_512
+                : x.length() == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
+        IntVector.fromByteArray(si, buf, 0, NATIVE).add(127).lanewise(VectorOperators.LSHL, 23)
+                .intoByteArray(buf, 0, NATIVE);
+        return y.mul(FloatVector.fromByteArray(x.species(), buf, 0, NATIVE));
     }
 }

@@ -31,12 +31,13 @@ public final class VecMath {
 
     /** x[i] = exp(x[i] - shift) over [off, off+n); returns the sum of the new values. */
     public static float expShiftSum(float[] x, int off, int n, float shift) {
+        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (; i <= n - S.length(); i += S.length()) {
-                FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift));
+                FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift), buf);
                 e.intoArray(x, off + i);
                 acc = acc.add(e);
             }
@@ -52,12 +53,13 @@ public final class VecMath {
 
     /** sum of exp(x[i] - shift) over [off, off+n), x unchanged. */
     public static float sumExpShift(float[] x, int off, int n, float shift) {
+        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
             FloatVector acc = FloatVector.zero(S);
             for (; i <= n - S.length(); i += S.length()) {
-                acc = acc.add(io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)));
+                acc = acc.add(io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift), buf));
             }
             sum = io.lakelora.kernel.Lanes.sum(acc);
         }
@@ -67,9 +69,11 @@ public final class VecMath {
 
     /** x[i] = scale * exp(x[i] - shift) over [off, off+n). */
     public static void expShiftScale(float[] x, int off, int n, float shift, float scale) {
+        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = 0;
         for (; i <= n - S.length(); i += S.length()) {
-            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)).mul(scale).intoArray(x, off + i);
+            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift), buf).mul(scale)
+                    .intoArray(x, off + i);
         }
         for (; i < n; i++) x[off + i] = scale * (float) Math.exp(x[off + i] - shift);
     }
@@ -109,11 +113,12 @@ public final class VecMath {
      * uses {@code Math.exp}, which may round differently from the vector exp).
      */
     public static void swiglu(float[] h, float[] g, float[] u, int off, int n) {
+        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = off;
         int end = off + n;
         for (; i <= end - S.length(); i += S.length()) {
             FloatVector gv = FloatVector.fromArray(S, g, i);
-            FloatVector sig = io.lakelora.kernel.Lanes.exp(gv.neg()).add(1f);
+            FloatVector sig = io.lakelora.kernel.Lanes.exp(gv.neg(), buf).add(1f);
             gv.div(sig).mul(FloatVector.fromArray(S, u, i)).intoArray(h, i);
         }
         for (; i < end; i++) {
@@ -132,12 +137,13 @@ public final class VecMath {
 
     /** As {@link #swigluBackward(float[], float[], float[], float[], float[], int)} over [off, off+n). */
     public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n) {
+        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = off;
         int end = off + n;
         FloatVector one = FloatVector.broadcast(S, 1f);
         for (; i <= end - S.length(); i += S.length()) {
             FloatVector gv = FloatVector.fromArray(S, g, i);
-            FloatVector s = one.div(io.lakelora.kernel.Lanes.exp(gv.neg()).add(1f));
+            FloatVector s = one.div(io.lakelora.kernel.Lanes.exp(gv.neg(), buf).add(1f));
             FloatVector d = FloatVector.fromArray(S, dh, i);
             FloatVector.fromArray(S, du, i).add(d.mul(gv).mul(s)).intoArray(du, i);
             FloatVector ds = s.mul(one.add(gv.mul(one.sub(s))));
