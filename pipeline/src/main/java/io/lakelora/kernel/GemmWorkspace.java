@@ -15,6 +15,7 @@ final class GemmWorkspace {
     private float[] pairsCode;
     private float[] row = new float[0];
     private float[] aRows = new float[0];
+    private float[] aAll = new float[0];
 
     static GemmWorkspace get() { return LOCAL.get(); }
 
@@ -37,5 +38,11 @@ final class GemmWorkspace {
     float[] aRows(int len) {
         if (aRows.length < len) aRows = new float[len];
         return aRows;
+    }
+
+    /** Scratch for all of a packed op(A) (reused across column panels), at least {@code len} floats. */
+    float[] aAll(int len) {
+        if (aAll.length < len) aAll = new float[len];
+        return aAll;
     }
 }

@@ -19,7 +19,13 @@ final class Packing {
     /** Packs op(A)[i0 .. i0+mc, p0 .. p0+kc) into {@code ap} (strip s at {@code s * mr * kc}). */
     static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc,
                       float[] ap, int mr) {
-        int o = 0;
+        packA(transA, a, aOff, lda, i0, mc, p0, kc, ap, 0, mr);
+    }
+
+    /** As above, strip s at {@code apOff + s * mr * kc}. */
+    static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc,
+                      float[] ap, int apOff, int mr) {
+        int o = apOff;
         for (int is = 0; is < mc; is += mr) {
             int rows = Math.min(mr, mc - is);
             if (!transA && rows == 12 && mr == 12) {

@@ -35,6 +35,8 @@ public class VectorKernels extends ScalarKernels {
     static final int MC = 192;
     /** Columns of a packed B panel (a multiple of both micro-kernels' NR). */
     static final int NC = 2048;
+    /** Largest op(A), in floats, packed whole to be reused across column panels (64 MB). */
+    static final long MAX_PACKED_A = 16L << 20;
     /** Up to this many rows of op(A), the small-m path (no packing) is used. */
     static final int SMALL_M = 8;
     /** Below about this much work per extra thread (~50 us), a call stays on fewer threads (wake-up costs ~10 us). */
@@ -381,6 +383,15 @@ public class VectorKernels extends ScalarKernels {
         final int mr = mk.mr, nr = mk.nr;
         float[] ap = ws.ap, bp = ws.bp, tile = ws.tile;
         float[] pairs = q != null && q.codeData() != null ? ws.pairs(q.codeData()) : null;
+        // more than one column panel (a wide B: gate/up, lm_head): pack all of op(A) once and reuse it per panel
+        int mPad = (m1 - m0 + mr - 1) / mr * mr;
+        boolean packAllA = n1 - n0 > NC && (long) mPad * k <= MAX_PACKED_A;
+        float[] aAll = packAllA ? ws.aAll(mPad * k) : null;
+        if (packAllA) {
+            for (int pc = 0; pc < k; pc += KC) {
+                Packing.packA(transA, a, aOff, lda, m0, m1 - m0, pc, Math.min(KC, k - pc), aAll, pc * mPad, mr);
+            }
+        }
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
             for (int pc = 0; pc < k; pc += KC) {
@@ -398,7 +409,14 @@ public class VectorKernels extends ScalarKernels {
                 }
                 for (int ic = m0; ic < m1; ic += MC) {
                     int mc = Math.min(MC, m1 - ic);
-                    Packing.packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, mr);
+                    float[] apk = ap;
+                    int ab = 0; // offset of this block's packed strips
+                    if (packAllA) {
+                        apk = aAll;
+                        ab = pc * mPad + (ic - m0) * kc;
+                    } else {
+                        Packing.packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, mr);
+                    }
                     for (int jr = 0; jr < nc; jr += nr) {
                         int cols = Math.min(nr, nc - jr);
                         int bo = jr * kc;
@@ -407,12 +425,12 @@ public class VectorKernels extends ScalarKernels {
                             int co = cOff + (ic + ir) * ldc + jc + jr;
                             if (rows == mr && cols == nr) {
                                 if (be == 0f) {
-                                    mk.computeFull0(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha);
+                                    mk.computeFull0(kc, apk, ab + ir * kc, bp, bo, c, co, ldc, alpha);
                                 } else {
-                                    mk.computeFullBeta(kc, ap, ir * kc, bp, bo, c, co, ldc, alpha, be);
+                                    mk.computeFullBeta(kc, apk, ab + ir * kc, bp, bo, c, co, ldc, alpha, be);
                                 }
                             } else {
-                                mk.compute(kc, ap, ir * kc, bp, bo, tile);
+                                mk.compute(kc, apk, ab + ir * kc, bp, bo, tile);
                                 mk.storePartial(tile, c, co, ldc, rows, cols, alpha, be);
                             }
                         }

@@ -54,6 +54,7 @@ class VectorKernelsTest {
         s.add(new int[] {193, 40, 513});   // m just above MC, k over two KC slices
         s.add(new int[] {8, 300, 70});     // small-m path (m <= 8), transB and axpy forms
         s.add(new int[] {9, 4099, 5});     // n above 2 * NC
+        s.add(new int[] {26, 2080, 530});  // two column panels x two k slices: op(A) packed once for both panels
         return s;
     }
 
