@@ -62,7 +62,7 @@ public final class Lanes {
      * Cephes' expf: n = rint(x log2 e) from the 1.5 * 2^23 rounding trick, r = x - n ln 2 in two parts, a degree-6
      * polynomial, times 2^n built in the exponent field.
      *
-     * <p>The float-to-int steps go through {@code buf} (a vector store and load): on Java 17 neither
+     * <p>On Java 17-19 the float-to-int steps go through {@code buf} (a vector store and load): there neither
      * {@code convert(F2I)} nor {@code reinterpretAsInts()} is reliably a compiler intrinsic (their fallback allocates
      * per call and made exp ~15% of a training step), while vector loads and stores of byte arrays are.
      *
@@ -81,6 +81,9 @@ public final class Lanes {
         y = y.mul(r).add(5.0000001201E-1f);
         y = y.mul(z).add(r).add(1f);
         // 2^n: (bits(m) + 127) << 23 == (n + 127) << 23 (mod 2^32: bits(ROUND) << 23 overflows to 0)
+        if (!BYTE_ROUND_TRIP) {
+            return y.mul(m.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
+        }
         m.intoByteArray(buf, 0, NATIVE);
         VectorSpecies<Integer> si = x.length() == 16 ? IntVector.SPECIES_512
                 : x.length() == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
@@ -88,4 +91,11 @@ public final class Lanes {
                 .intoByteArray(buf, 0, NATIVE);
         return y.mul(FloatVector.fromByteArray(x.species(), buf, 0, NATIVE));
     }
+
+    /**
+     * Java 17-19: the bits go through a byte array. Java 20+ removed the byte-array vector methods (memory segments
+     * replaced them) and compiles {@code reinterpretAsInts} as an intrinsic, so it is used there; this branch is
+     * never taken on those runtimes, so the missing methods are never linked.
+     */
+    private static final boolean BYTE_ROUND_TRIP = Runtime.version().feature() < 20;
 }

@@ -51,6 +51,15 @@ abstract class MicroKernel {
     abstract void computeDirect(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile);
 
     /**
+     * {@link #computeDirect} for a strip with at most {@code nr / 2} used columns (a rank-r LoRA factor, r <= 16 on
+     * 512-bit vectors): only the tile's first {@code nr / 2} columns are computed, half the FMAs. Default: the full
+     * strip.
+     */
+    void computeDirectHalf(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile) {
+        computeDirect(kc, a, ao, ps, rs, bp, bo, tile);
+    }
+
+    /**
      * {@link #computeDirect} (A read in place) with the full-tile update {@code C = alpha * acc} written straight
      * from the accumulators, as {@link #computeFull0}. This default goes through a tile.
      */

@@ -587,6 +587,76 @@ final class MicroKernel512 extends MicroKernel {
     }
 
     @Override
+    void computeDirectHalf(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile) {
+        FloatVector c00 = FloatVector.zero(S);
+        FloatVector c10 = FloatVector.zero(S);
+        FloatVector c20 = FloatVector.zero(S);
+        FloatVector c30 = FloatVector.zero(S);
+        FloatVector c40 = FloatVector.zero(S);
+        FloatVector c50 = FloatVector.zero(S);
+        FloatVector c60 = FloatVector.zero(S);
+        FloatVector c70 = FloatVector.zero(S);
+        FloatVector c80 = FloatVector.zero(S);
+        FloatVector c90 = FloatVector.zero(S);
+        FloatVector c100 = FloatVector.zero(S);
+        FloatVector c110 = FloatVector.zero(S);
+        final int a0 = ao;
+        final int a1 = ao + 1 * rs;
+        final int a2 = ao + 2 * rs;
+        final int a3 = ao + 3 * rs;
+        final int a4 = ao + 4 * rs;
+        final int a5 = ao + 5 * rs;
+        final int a6 = ao + 6 * rs;
+        final int a7 = ao + 7 * rs;
+        final int a8 = ao + 8 * rs;
+        final int a9 = ao + 9 * rs;
+        final int a10 = ao + 10 * rs;
+        final int a11 = ao + 11 * rs;
+        for (int p = 0; p < kc; p++) {
+            int ai = p * ps;
+            int bi = bo + p * NR;
+            FloatVector b0 = FloatVector.fromArray(S, bp, bi);
+            FloatVector x;
+            x = FloatVector.broadcast(S, a[a0 + ai]);
+            c00 = x.fma(b0, c00);
+            x = FloatVector.broadcast(S, a[a1 + ai]);
+            c10 = x.fma(b0, c10);
+            x = FloatVector.broadcast(S, a[a2 + ai]);
+            c20 = x.fma(b0, c20);
+            x = FloatVector.broadcast(S, a[a3 + ai]);
+            c30 = x.fma(b0, c30);
+            x = FloatVector.broadcast(S, a[a4 + ai]);
+            c40 = x.fma(b0, c40);
+            x = FloatVector.broadcast(S, a[a5 + ai]);
+            c50 = x.fma(b0, c50);
+            x = FloatVector.broadcast(S, a[a6 + ai]);
+            c60 = x.fma(b0, c60);
+            x = FloatVector.broadcast(S, a[a7 + ai]);
+            c70 = x.fma(b0, c70);
+            x = FloatVector.broadcast(S, a[a8 + ai]);
+            c80 = x.fma(b0, c80);
+            x = FloatVector.broadcast(S, a[a9 + ai]);
+            c90 = x.fma(b0, c90);
+            x = FloatVector.broadcast(S, a[a10 + ai]);
+            c100 = x.fma(b0, c100);
+            x = FloatVector.broadcast(S, a[a11 + ai]);
+            c110 = x.fma(b0, c110);
+        }
+        c00.intoArray(tile, 0);
+        c10.intoArray(tile, 32);
+        c20.intoArray(tile, 64);
+        c30.intoArray(tile, 96);
+        c40.intoArray(tile, 128);
+        c50.intoArray(tile, 160);
+        c60.intoArray(tile, 192);
+        c70.intoArray(tile, 224);
+        c80.intoArray(tile, 256);
+        c90.intoArray(tile, 288);
+        c100.intoArray(tile, 320);
+        c110.intoArray(tile, 352);
+    }
+
+    @Override
     void storeFull(float[] tile, float[] c, int cOff, int ldc, float alpha, float beta) {
         FloatVector va = FloatVector.broadcast(S, alpha);
         if (beta == 0f) {

@@ -454,7 +454,11 @@ public class VectorKernels extends ScalarKernels {
             int rows = Math.min(mr, m1 - ir);
             if (rows == mr) {
                 int ao = transA ? aOff + pc * lda + ir : aOff + ir * lda + pc;
-                mk.computeDirect(kc, a, ao, ps, rs, bp, 0, tile);
+                if (cols <= nr / 2) {
+                    mk.computeDirectHalf(kc, a, ao, ps, rs, bp, 0, tile);
+                } else {
+                    mk.computeDirect(kc, a, ao, ps, rs, bp, 0, tile);
+                }
             } else {
                 Packing.packA(transA, a, aOff, lda, ir, rows, pc, kc, ap, mr);
                 mk.compute(kc, ap, 0, bp, 0, tile);
