@@ -121,7 +121,8 @@ public final class LakeFs {
         org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(dir);
         String scheme = src.toUri().getScheme();
         if (scheme == null || scheme.equals("file")) return Path.of(src.toUri().getPath());
-        Path local = cacheRoot.resolve(sha256(dir).substring(0, 16));
+        // keyed by the URI and the listing: a directory whose files are replaced in place is fetched again
+        Path local = cacheRoot.resolve(sha256(dir + "|" + fingerprint(dir)).substring(0, 16));
         Path done = local.resolve(".complete");
         if (Files.exists(done)) return local;
         try {
@@ -141,6 +142,30 @@ public final class LakeFs {
             return local;
         } catch (IOException e) {
             throw new UncheckedIOException("copying " + dir + " to the local cache " + cacheRoot, e);
+        }
+    }
+
+    /**
+     * A fingerprint of the files directly in {@code dir}: sha256 over (name, length, modification time) in name
+     * order. Replacing, adding or removing a file changes it; one listing call, no file contents read.
+     *
+     * @throws UncheckedIOException naming the directory when it cannot be listed
+     */
+    public String fingerprint(String dir) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir);
+        try {
+            FileStatus[] files = fs(p).listStatus(p);
+            java.util.Arrays.sort(files, java.util.Comparator.comparing(f -> f.getPath().getName()));
+            StringBuilder sb = new StringBuilder();
+            for (FileStatus f : files) {
+                if (!f.isFile()) continue;
+                sb.append(f.getPath().getName()).append('\t').append(f.getLen()).append('\t')
+                        .append(f.getModificationTime()).append('\n');
+            }
+            return sha256(sb.toString());
+        } catch (IOException e) {
+            throw new UncheckedIOException("listing " + dir + " (a model or adapter directory): " + e.getMessage()
+                    + ". Fix: check the path and the credentials for its file system", e);
         }
     }
 

@@ -4,6 +4,7 @@ import static org.apache.spark.sql.functions.col;
 import static org.apache.spark.sql.functions.max;
 
 import io.delta.tables.DeltaTable;
+import io.lakelora.jobs.common.Delta;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -223,12 +224,24 @@ public final class AdapterRegistry {
                 + " of '" + name + "' does not exist in " + adaptersPath));
     }
 
-    /** Appends an evaluation of a version. */
+    /**
+     * Records an evaluation of a version, keyed by (adapter, version, dataset table, dataset version): evaluating the
+     * same adapter version on the same dataset version again (a retried or rerun evaluate job) replaces that row
+     * instead of adding a duplicate; another dataset version adds a row.
+     */
     public void recordEval(String adapterName, int version, String datasetTable, long datasetVersion, double evalLoss,
                            long tokens, String samplesJson) {
         Row r = RowFactory.create(adapterName, version, Timestamp.from(Instant.now()), datasetTable, datasetVersion,
                 evalLoss, Math.exp(evalLoss), tokens, samplesJson);
-        spark.createDataFrame(List.of(r), EVAL_SCHEMA).write().format("delta").mode("append").save(evalsPath);
+        Dataset<Row> df = spark.createDataFrame(List.of(r), EVAL_SCHEMA);
+        if (!Delta.exists(spark, evalsPath)) {
+            df.write().format("delta").mode("append").save(evalsPath);
+            return;
+        }
+        DeltaTable.forPath(spark, evalsPath).as("t")
+                .merge(df.as("s"), "t.adapter_name = s.adapter_name AND t.version = s.version"
+                        + " AND t.dataset_table <=> s.dataset_table AND t.dataset_version <=> s.dataset_version")
+                .whenMatched().updateAll().whenNotMatched().insertAll().execute();
     }
 
     /** All versions of an adapter (without the weight bytes), ordered by version. */

@@ -15,6 +15,9 @@ import java.util.function.Function;
 public final class ExecutorModelCache {
     private static final Map<String, Object> BASES = new ConcurrentHashMap<>();
     private static final Map<String, Queue<TrainableModel>> POOLS = new ConcurrentHashMap<>();
+    /** cacheGroup -> the key currently loaded for it. */
+    private static final Map<String, String> GROUPS = new ConcurrentHashMap<>();
+    private static final Queue<String> STALE = new ConcurrentLinkedQueue<>();
 
     private ExecutorModelCache() {}
 
@@ -32,14 +35,34 @@ public final class ExecutorModelCache {
         }
     }
 
-    /** The frozen base of {@code factory}, loaded on first use in this JVM (driver or executor) and kept. */
+    /**
+     * The frozen base of {@code factory}, loaded on first use in this JVM (driver or executor) and kept. Loading a new
+     * key of a group (the model files changed under the same URI) drops the group's older bases and their pools, so a
+     * replaced base is never served stale and the old one is freed once running tasks let go of it.
+     */
     public static Object base(ModelFactory factory, String[] deviceAddresses) {
-        return BASES.computeIfAbsent(factory.cacheKey(), k -> {
+        String key = factory.cacheKey();
+        Object base = BASES.computeIfAbsent(key, k -> {
             long t0 = System.nanoTime();
             Object b = factory.loadBase(deviceAddresses);
             System.err.printf("[lakelora] loaded base %s in %.1f s%n", k, (System.nanoTime() - t0) / 1e9);
+            String old = GROUPS.put(factory.cacheGroup(), k);
+            if (old != null && !old.equals(k)) {
+                POOLS.remove(old);
+                // not BASES.remove(old) here: this runs inside BASES.computeIfAbsent; removed right after
+                STALE.add(old);
+            }
             return b;
         });
+        dropStale();
+        return base;
+    }
+
+    /** Drops bases superseded by a newer version of their group (called after each load). */
+    private static void dropStale() {
+        for (String k; (k = STALE.poll()) != null; ) {
+            if (!GROUPS.containsValue(k)) BASES.remove(k);
+        }
     }
 
     /** Number of bases held (tests and diagnostics). */
@@ -49,5 +72,7 @@ public final class ExecutorModelCache {
     public static void clear() {
         BASES.clear();
         POOLS.clear();
+        GROUPS.clear();
+        STALE.clear();
     }
 }

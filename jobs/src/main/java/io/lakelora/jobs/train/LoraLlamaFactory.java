@@ -34,6 +34,8 @@ public final class LoraLlamaFactory implements ModelFactory {
     private final List<String> targets;
     private final int threadsPerTask;
     private final boolean recompute;
+    /** {@link LakeFs#fingerprint} of the model directory, taken on the driver when the job starts. */
+    private final String modelFingerprint;
 
     public LoraLlamaFactory(String modelUri, String quant, int r, double alpha, boolean rslora, double dropout,
                             Set<TargetModule> targets, int threadsPerTask, boolean recompute) {
@@ -47,10 +49,17 @@ public final class LoraLlamaFactory implements ModelFactory {
         this.targets = targets.stream().map(TargetModule::name).sorted().toList();
         this.threadsPerTask = threadsPerTask;
         this.recompute = recompute;
+        this.modelFingerprint = lakeFs().fingerprint(modelUri);
     }
 
     @Override
     public String cacheKey() {
+        // the fingerprint: a base replaced in place under the same URI is a new key (loaded again, the old dropped)
+        return cacheGroup() + "|" + modelFingerprint;
+    }
+
+    @Override
+    public String cacheGroup() {
         return modelUri + "|" + quant;
     }
 
@@ -62,11 +71,16 @@ public final class LoraLlamaFactory implements ModelFactory {
 
     /** The local directory holding the model files (a cached copy when the model lives on an object store). */
     public Path localModelDir() {
+        Path cache = Path.of(System.getProperty("java.io.tmpdir"), "lakelora-models");
+        return lakeFs().localCopy(modelUri, cache);
+    }
+
+    /** The lake file system with this JVM's Spark Hadoop settings (S3A credentials etc.), or defaults. */
+    private static LakeFs lakeFs() {
         SparkEnv env = SparkEnv.get();
         org.apache.hadoop.conf.Configuration conf = env == null ? new org.apache.hadoop.conf.Configuration()
                 : SparkHadoopUtil.get().newConfiguration(env.conf());
-        Path cache = Path.of(System.getProperty("java.io.tmpdir"), "lakelora-models");
-        return new LakeFs(conf).localCopy(modelUri, cache);
+        return new LakeFs(conf);
     }
 
     @Override

@@ -15,6 +15,15 @@ public interface ModelFactory extends Serializable {
     String cacheKey();
 
     /**
+     * The base's identity without its version (e.g. the model URI and quantization, where {@link #cacheKey()} adds a
+     * fingerprint of the files): when a key of the same group is loaded, the cache drops the older bases of that
+     * group. Default: the key itself.
+     */
+    default String cacheGroup() {
+        return cacheKey();
+    }
+
+    /**
      * Loads the frozen base (weights, tokenizer facts). {@code deviceAddresses} are the accelerator addresses Spark
      * assigned to the task (TaskContext resources, e.g. GPU "0"); the CPU backend ignores them.
      */

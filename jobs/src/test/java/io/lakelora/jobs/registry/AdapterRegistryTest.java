@@ -78,6 +78,23 @@ class AdapterRegistryTest {
     }
 
     @Test
+    void reEvaluatingTheSameVersionOnTheSameDatasetVersionReplacesItsRow(@TempDir Path dir) {
+        AdapterRegistry reg = new AdapterRegistry(spark, dir.toUri().toString());
+        reg.ensureTables();
+        reg.register(rec("shakespeare", "run-a", 2.0));
+        reg.recordEval("shakespeare", 1, "file:/lake/token_blocks", 4L, 2.5, 100L, "[]");
+        reg.recordEval("shakespeare", 1, "file:/lake/token_blocks", 4L, 2.25, 120L, "[\"again\"]"); // a retried job
+        reg.recordEval("shakespeare", 1, "file:/lake/token_blocks", 5L, 2.0, 130L, "[]");  // a new dataset version
+        List<Row> rows = spark.read().format("delta").load(reg.evalsPath()).orderBy("dataset_version").collectAsList();
+        assertEquals(2, rows.size(), rows.toString());
+        assertEquals(4L, rows.get(0).getLong(rows.get(0).fieldIndex("dataset_version")));
+        assertEquals(2.25, rows.get(0).getDouble(rows.get(0).fieldIndex("eval_loss")));
+        assertEquals(120L, rows.get(0).getLong(rows.get(0).fieldIndex("tokens")));
+        assertEquals("[\"again\"]", rows.get(0).getString(rows.get(0).fieldIndex("samples_json")));
+        assertEquals(Math.exp(2.0), rows.get(1).getDouble(rows.get(1).fieldIndex("perplexity")), 1e-12);
+    }
+
+    @Test
     void concurrentRegistrationsGetDistinctConsecutiveVersions(@TempDir Path dir) throws Exception {
         AdapterRegistry reg = new AdapterRegistry(spark, dir.toUri().toString());
         reg.ensureTables();
