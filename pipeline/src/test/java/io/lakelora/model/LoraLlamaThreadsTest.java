@@ -13,7 +13,7 @@ import io.lakelora.train.LossSum;
 import java.util.EnumSet;
 import java.util.SplittableRandom;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * The layers split their work over the kernel threads (attention per KV head, norms/RoPE per row range, SwiGLU and
@@ -23,10 +23,17 @@ import org.junit.jupiter.params.provider.ValueSource;
 class LoraLlamaThreadsTest {
 
     @ParameterizedTest
-    @ValueSource(doubles = {0.0, 0.1})
-    void oneAndTwoThreadsGiveIdenticalBitsAndMatchTheScalarSpec(double dropout) {
+    @CsvSource({"llama, 0.0", "llama, 0.1", "mistral_window, 0.0", "qwen2_tied, 0.1"})
+    void oneAndTwoThreadsGiveIdenticalBitsAndMatchTheScalarSpec(String variant, double dropout) {
         // big enough that every Par split really splits: N*F = 2*192*352 elements, N = 384 rows, 2 KV heads
-        ModelConfig a = TestConfigs.llama(300, 128, 352, 2, 4, 2, false);
+        ModelConfig a = switch (variant) {
+            case "llama" -> TestConfigs.llama(300, 128, 352, 2, 4, 2, false);
+            // a 40-token sliding window: attention row blocks whose key span starts mid-sequence
+            case "mistral_window" -> TestConfigs.of(Architecture.MISTRAL, 300, 128, 352, 2, 4, 2, false).toBuilder()
+                    .slidingWindow(40).build();
+            case "qwen2_tied" -> TestConfigs.qwen2(300, 128, 352, 2, 4, 1, true);
+            default -> throw new IllegalArgumentException(variant);
+        };
         LlamaWeights w = LlamaWeights.random(a, 11, 0.3f, TestQuant::nf4);
         LoraSpec spec = LoraSpec.of(4, 8.0, false, dropout, EnumSet.allOf(TargetModule.class));
         Batch batch = batch(a.vocabSize(), 2, 192, 5);
