@@ -11,6 +11,12 @@ import io.lakelora.kernel.Kernels;
  * <p>Query rows are processed in blocks of {@link #ROW_BLOCK}; each block multiplies only the key span its rows can
  * see, so a causal pass does about half the work of the full T x T product. Probabilities outside a row's window are
  * exactly 0 inside that span; entries outside the span are never read.
+ *
+ * <p>Work is split over the kernel threads by KV head (a KV head and the query heads that read it form one task with
+ * disjoint outputs, so any thread count gives the same bits). With more than {@value #PACK_MIN_ROWS} query rows, the
+ * operands reused by every row block (K^T and V in the forward; K, V^T, Q and dO in the backward) are packed once per
+ * head with {@link Kernels#packB} and each block multiplies a sub-range of them ({@link Kernels#sgemmPackedB});
+ * packing them again for every block cost more than the blocks' arithmetic.
  */
 public final class Attention {
     private Attention() {}
