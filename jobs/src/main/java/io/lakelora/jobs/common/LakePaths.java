@@ -9,6 +9,8 @@ import java.nio.file.Path;
 public final class LakePaths {
     public static final String CORPUS_CLEAN = "corpus_clean";
     public static final String CORPUS_QUARANTINE = "corpus_quarantine";
+    /** Near-dedup signatures of corpus_clean documents (hashed shingle ids + MinHash values) per settings key. */
+    public static final String CORPUS_MINHASH = "corpus_minhash";
     public static final String TOKEN_BLOCKS = "token_blocks";
     public static final String TOKEN_QUARANTINE = "token_quarantine";
     public static final String JOB_RUNS = "job_runs";

@@ -55,7 +55,7 @@ public final class DemoCommand extends io.lakelora.cli.BaseCommand {
         out.println();
         out.println("LakeLoRA demo finished in " + r.get("wall_seconds") + " s. Lake: " + root);
         out.println("  00 quantized base      " + q.get("output"));
-        out.println("  01 tables              " + root + "/tables/corpus_clean, corpus_quarantine, job_runs");
+        out.println("  01 tables              " + root + "/tables/corpus_clean, corpus_quarantine, corpus_minhash, job_runs");
         out.println("  02 token blocks        " + train.get("dataset"));
         out.println("  03 adapter version     " + train.get("adapter") + "  (registry " + train.get("registry") + ")");
         out.println("     train/eval loss     " + fmt(train.get("train_loss")) + " / " + fmt(train.get("eval_loss"))

@@ -157,7 +157,15 @@ public final class PrepareCorpusJob {
         Dataset<Row> existing = Delta.exists(spark, cleanPath)
                 ? spark.read().format("delta").load(cleanPath).select(col("doc_id"), flatText().as("flat_text"))
                 : null;
-        Dataset<Row> classified = classify(cleaned, existing, cfg.dedup.near).persist(StorageLevel.MEMORY_AND_DISK());
+        String sigPath = lake.table(LakePaths.CORPUS_MINHASH);
+        String sigKey = signatureKey(cfg.dedup.near);
+        Dataset<Row> cachedSigs = existing != null && cfg.dedup.near.enabled && Delta.exists(spark, sigPath)
+                ? spark.read().format("delta").load(sigPath).where(col("sig_key").equalTo(sigKey))
+                        .select("doc_id", "shingle_ids", "_mh")
+                : null;
+        Signatures sigs = new Signatures(cachedSigs);
+        Dataset<Row> classified = classify(cleaned, existing, cfg.dedup.near, sigs)
+                .persist(StorageLevel.MEMORY_AND_DISK());
 
         long t0 = System.nanoTime();
         // counts (one pass over the classified rows)
@@ -198,6 +206,20 @@ public final class PrepareCorpusJob {
         run.tableVersions.put(LakePaths.CORPUS_QUARANTINE, wQuar.version());
         run.details.put("corpus_clean.inserted", wClean.inserted());
         run.details.put("corpus_quarantine.inserted", wQuar.inserted());
+        if (sigs.computed != null) {
+            // keep the signatures of the documents now in corpus_clean (new kept ones, and existing ones that were
+            // not cached yet), so the next incremental run computes only its new documents'
+            Dataset<Row> keep = sigs.computed.join(classified.where(col("outcome").equalTo(KEPT)).select("doc_id"),
+                            new String[] {"doc_id"}, "left_semi")
+                    .unionByName(sigs.computed.where(col("is_new").equalTo(0)))
+                    .select(col("doc_id"), lit(sigKey).as("sig_key"), col("shingle_ids"), col("_mh"));
+            long n = keep.count();
+            Delta.Write wSig = Delta.mergeInsertIfAny(spark, sigPath, keep, n, List.of("doc_id", "sig_key"), Map.of());
+            run.tableVersions.put(LakePaths.CORPUS_MINHASH, wSig.version());
+            run.details.put("minhash.computed", sigs.computedCount);
+            run.details.put("minhash.cached", sigs.cachedCount);
+            sigs.computed.unpersist();
+        }
         ProcessedFiles.log(spark, lake, JOB, run.runId, processed);
         run.details.put("files", (long) processed.size());
         cleaned.unpersist();
@@ -240,6 +262,12 @@ public final class PrepareCorpusJob {
      * @param existing doc_id and flat_text of corpus_clean, or null when the table does not exist yet
      */
     public static Dataset<Row> classify(Dataset<Row> cleaned, Dataset<Row> existing, PrepareConfig.Near near) {
+        return classify(cleaned, existing, near, new Signatures(null));
+    }
+
+    /** As above, reusing cached signatures of existing documents and reporting the computed ones in {@code sigs}. */
+    static Dataset<Row> classify(Dataset<Row> cleaned, Dataset<Row> existing, PrepareConfig.Near near,
+                                 Signatures sigs) {
         Schemas.require(cleaned.schema(), "cleaned rows", List.of(Schemas.col("doc_id", DataTypes.StringType),
                 Schemas.col("flat_text", DataTypes.StringType), Schemas.col("reason", DataTypes.StringType),
                 Schemas.col("source_row", DataTypes.LongType)));
@@ -258,7 +286,7 @@ public final class PrepareCorpusJob {
                 .drop("_rank", "_exists");
         if (!near.enabled) return staged;
         Dataset<Row> candidates = staged.where(col("outcome").equalTo(KEPT));
-        Dataset<Row> nearDups = nearDuplicates(candidates, existing, near);
+        Dataset<Row> nearDups = nearDuplicates(candidates, existing, near, sigs);
         return staged.join(nearDups, new String[] {"doc_id"}, "left")
                 .withColumn("outcome", when(col("outcome").equalTo(KEPT).and(col("_near_of").isNotNull()), NEAR_DUP)
                         .otherwise(col("outcome")))
@@ -276,6 +304,31 @@ public final class PrepareCorpusJob {
      * {@code _near_of} (the first such partner).
      */
     public static Dataset<Row> nearDuplicates(Dataset<Row> candidates, Dataset<Row> existing, PrepareConfig.Near near) {
+        return nearDuplicates(candidates, existing, near, new Signatures(null));
+    }
+
+    /**
+     * Signatures (sorted hashed-shingle ids and MinHash values) of existing documents from {@code corpus_minhash}, and
+     * after {@link #nearDuplicates} those it computed (new documents and existing ones missing from the cache,
+     * persisted; {@code is_new} 1/0) with their counts. The hash functions depend only on the settings in
+     * {@link #signatureKey}, so a cached signature equals a recomputed one.
+     */
+    static final class Signatures {
+        final Dataset<Row> cached; // doc_id, shingle_ids, _mh, or null
+        Dataset<Row> computed;     // doc_id, shingle_ids, _mh, is_new
+        long computedCount;
+        long cachedCount;
+
+        Signatures(Dataset<Row> cached) { this.cached = cached; }
+    }
+
+    /** The settings that determine a document's signature. */
+    static String signatureKey(PrepareConfig.Near near) {
+        return near.shingle + ":" + near.shingleSize + ":" + near.numFeatures + ":" + near.numHashTables + ":" + near.seed;
+    }
+
+    static Dataset<Row> nearDuplicates(Dataset<Row> candidates, Dataset<Row> existing, PrepareConfig.Near near,
+                                       Signatures sigs) {
         final boolean words = near.shingle.equals("word");
         final int k = near.shingleSize;
         UserDefinedFunction shingles = udf((UDF1<String, List<String>>) t ->
@@ -283,32 +336,51 @@ public final class PrepareCorpusJob {
                 DataTypes.createArrayType(DataTypes.StringType));
         Dataset<Row> fresh = candidates.select(col("doc_id"), shingles.apply(col("flat_text")).as("sh"),
                 lit(1).as("is_new"), col("source"), col("source_file"), col("source_row"));
-        Dataset<Row> all = fresh;
+        Dataset<Row> toSign = fresh;
+        Dataset<Row> cachedExisting = null;
         if (existing != null) {
-            all = fresh.unionByName(existing.select(col("doc_id"), shingles.apply(col("flat_text")).as("sh"),
+            Dataset<Row> ex = existing;
+            if (sigs.cached != null) {
+                cachedExisting = existing.select("doc_id").join(sigs.cached, new String[] {"doc_id"}, "inner")
+                        .select(col("doc_id"), col("shingle_ids"), col("_mh"), lit(0).as("is_new"), lit("").as("source"),
+                                lit("").as("source_file"), lit(0L).as("source_row"));
+                ex = existing.join(sigs.cached.select("doc_id"), new String[] {"doc_id"}, "left_anti");
+            }
+            toSign = fresh.unionByName(ex.select(col("doc_id"), shingles.apply(col("flat_text")).as("sh"),
                     lit(0).as("is_new"), lit("").as("source"), lit("").as("source_file"), lit(0L).as("source_row")));
         }
         HashingTF tf = new HashingTF().setInputCol("sh").setOutputCol("features").setNumFeatures(near.numFeatures)
                 .setBinary(true);
-        Dataset<Row> feats = tf.transform(all).where(size(col("sh")).gt(0)).drop("sh");
+        Dataset<Row> feats = tf.transform(toSign).where(size(col("sh")).gt(0)).drop("sh");
         MinHashLSHModel model = new MinHashLSH().setNumHashTables(near.numHashTables).setSeed(near.seed)
                 .setInputCol("features").setOutputCol("hashes").fit(feats);
+        UserDefinedFunction ids = udf((UDF1<org.apache.spark.ml.linalg.Vector, int[]>) v -> v.toSparse().indices(),
+                DataTypes.createArrayType(DataTypes.IntegerType));
+        Dataset<Row> computed = model.transform(feats)
+                .withColumn("hashes", org.apache.spark.sql.functions.transform(col("hashes"),
+                        h -> org.apache.spark.ml.functions.vector_to_array(h, "float64").getItem(0)))
+                .withColumnRenamed("hashes", "_mh")
+                .withColumn("shingle_ids", ids.apply(col("features"))).drop("features")
+                .persist(StorageLevel.MEMORY_AND_DISK());
+        sigs.computed = computed;
+        sigs.computedCount = computed.count();
+        Dataset<Row> signed = computed;
+        if (cachedExisting != null) {
+            sigs.cachedCount = cachedExisting.count();
+            signed = computed.unionByName(cachedExisting);
+        }
         int bands = near.numHashTables / near.bandRows;
         Column bandKeys = org.apache.spark.sql.functions.expr("transform(sequence(0, " + (bands - 1) + "), b -> "
                 + "concat(b, ':', array_join(slice(_mh, b * " + near.bandRows + " + 1, " + near.bandRows + "), ',')))");
-        Dataset<Row> signed = model.transform(feats)
-                .withColumn("hashes", org.apache.spark.sql.functions.transform(col("hashes"),
-                        h -> org.apache.spark.ml.functions.vector_to_array(h, "float64").getItem(0)))
-                .withColumnRenamed("hashes", "_mh"); // not cached: nothing here could unpersist it
         Dataset<Row> bandsAll = signed.select(col("doc_id"), explode(bandKeys).as("band"));
         Dataset<Row> bandsNew = signed.where(col("is_new").equalTo(1)).select(col("doc_id"), explode(bandKeys).as("band"));
         Dataset<Row> cand = bandsNew.as("a").join(bandsAll.as("b"), "band")
                 .where(col("a.doc_id").notEqual(col("b.doc_id")))
                 .select(col("a.doc_id").as("a_id"), col("b.doc_id").as("b_id")).distinct();
-        Dataset<Row> info = signed.select(col("doc_id"), col("features"), col("is_new"), col("source"),
+        Dataset<Row> info = signed.select(col("doc_id"), col("shingle_ids"), col("is_new"), col("source"),
                 col("source_file"), col("source_row"));
-        UserDefinedFunction jaccard = udf((org.apache.spark.sql.api.java.UDF2<org.apache.spark.ml.linalg.Vector,
-                org.apache.spark.ml.linalg.Vector, Double>) PrepareCorpusJob::jaccard, DataTypes.DoubleType);
+        UserDefinedFunction jaccard = udf((org.apache.spark.sql.api.java.UDF2<scala.collection.Seq<Integer>,
+                scala.collection.Seq<Integer>, Double>) PrepareCorpusJob::jaccard, DataTypes.DoubleType);
         Dataset<Row> pairs = cand
                 .join(info.toDF("a_id", "a_f", "a_new", "a_src", "a_file", "a_row"), "a_id")
                 .join(info.toDF("b_id", "b_f", "b_new", "b_src", "b_file", "b_row"), "b_id")
@@ -321,10 +393,17 @@ public final class PrepareCorpusJob {
                 .groupBy("doc_id").agg(org.apache.spark.sql.functions.min("_b").getField("id").as("_near_of"));
     }
 
-    /** Exact Jaccard similarity of two binary sparse vectors (sets of hashed shingles). */
-    static double jaccard(org.apache.spark.ml.linalg.Vector a, org.apache.spark.ml.linalg.Vector b) {
-        int[] x = a.toSparse().indices();
-        int[] y = b.toSparse().indices();
+    /** Exact Jaccard similarity of two sets of hashed shingle ids (sorted ascending, as a sparse vector's indices). */
+    static double jaccard(scala.collection.Seq<Integer> a, scala.collection.Seq<Integer> b) {
+        int[] x = new int[a.size()];
+        int[] y = new int[b.size()];
+        for (int i = 0; i < x.length; i++) x[i] = a.apply(i);
+        for (int i = 0; i < y.length; i++) y[i] = b.apply(i);
+        return jaccard(x, y);
+    }
+
+    /** Exact Jaccard similarity of two sorted sets of ints. */
+    static double jaccard(int[] x, int[] y) {
         int i = 0;
         int j = 0;
         int inter = 0;

@@ -174,6 +174,27 @@ class PrepareCorpusEdgeCasesTest {
         PrepareCorpusJob.Result r2 = PrepareCorpusJob.run(spark, config(cfg.lake.root, in, in2));
         assertEquals(1, r2.read(), "incremental: only the new file is read");
         assertEquals(1, r2.count(PrepareCorpusJob.NEAR_DUP));
+
+        // signatures: run 1 computed its 3 candidates and kept those of its 2 kept documents; run 2 computed only its
+        // new document and took the 2 existing ones from corpus_minhash
+        String sigPath = new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_MINHASH);
+        assertEquals(3L, r.details().get("minhash.computed"));
+        assertEquals(0L, r.details().get("minhash.cached"));
+        assertEquals(1L, r2.details().get("minhash.computed"));
+        assertEquals(2L, r2.details().get("minhash.cached"));
+        assertEquals(2L, spark.read().format("delta").load(sigPath).count());
+
+        // the cache lost (or settings changed): existing documents are signed again and the cache refilled
+        org.apache.commons.io.FileUtils.deleteDirectory(java.nio.file.Path.of(java.net.URI.create(
+                sigPath.startsWith("file:") ? sigPath : "file:" + sigPath)).toFile());
+        Path third = Files.writeString(tmp.resolve("dups3.txt"), a.replace("today.", "today?") + "\n");
+        PrepareConfig.Input in3 = input("dups3", third, "text", "text");
+        in3.textSplit = "line";
+        PrepareCorpusJob.Result r3 = PrepareCorpusJob.run(spark, config(cfg.lake.root, in, in2, in3));
+        assertEquals(1, r3.read());
+        assertEquals(1, r3.count(PrepareCorpusJob.NEAR_DUP), "found against a re-signed existing document");
+        assertEquals(3L, r3.details().get("minhash.computed"));
+        assertEquals(2L, spark.read().format("delta").load(sigPath).count());
     }
 
     @Test
