@@ -60,22 +60,26 @@ abstract class MicroKernel {
     }
 
     /**
+     * Whether {@link #computeDirectFull0} / {@link #computeDirectFullBeta} are implemented (fused stores from the
+     * accumulators); otherwise callers use {@link #computeDirect} and {@link #storeFull}.
+     */
+    boolean fusedDirect() {
+        return false;
+    }
+
+    /**
      * {@link #computeDirect} (A read in place) with the full-tile update {@code C = alpha * acc} written straight
-     * from the accumulators, as {@link #computeFull0}. This default goes through a tile.
+     * from the accumulators, as {@link #computeFull0}. Only where {@link #fusedDirect()}.
      */
     void computeDirectFull0(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] c, int cOff,
                             int ldc, float alpha) {
-        float[] tile = new float[mr * nr];
-        computeDirect(kc, a, ao, ps, rs, bp, bo, tile);
-        storeFull(tile, c, cOff, ldc, alpha, 0f);
+        throw new UnsupportedOperationException("no fused direct kernel for " + bits + "-bit vectors");
     }
 
     /** As {@link #computeDirectFull0} with {@code C = fma(acc, alpha, beta * C)}, as {@link #computeFullBeta}. */
     void computeDirectFullBeta(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] c, int cOff,
                                int ldc, float alpha, float beta) {
-        float[] tile = new float[mr * nr];
-        computeDirect(kc, a, ao, ps, rs, bp, bo, tile);
-        storeFull(tile, c, cOff, ldc, alpha, beta);
+        throw new UnsupportedOperationException("no fused direct kernel for " + bits + "-bit vectors");
     }
 
     /**

@@ -287,6 +287,11 @@ final class MicroKernel512 extends MicroKernel {
     }
 
     @Override
+    boolean fusedDirect() {
+        return true;
+    }
+
+    @Override
     void computeDirectFull0(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] c,
                             int cOff, int ldc, float alpha) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);

@@ -221,7 +221,7 @@ public class VectorKernels extends ScalarKernels {
             for (int i = 0; i < m; i += mr) {
                 int rows = Math.min(mr, m - i);
                 int co = cj + i * ldc;
-                if (rows == mr && cols == nr) {
+                if (rows == mr && cols == nr && (packA || mk.fusedDirect())) {
                     if (packA) {
                         if (beta == 0f) {
                             mk.computeFull0(kc, ap, i * kc, packed, bo, c, co, ldc, alpha);
@@ -245,7 +245,11 @@ public class VectorKernels extends ScalarKernels {
                 } else {
                     mk.compute(kc, ap, 0, packed, bo, tile);
                 }
-                mk.storePartial(tile, c, co, ldc, rows, cols, alpha, beta);
+                if (rows == mr && cols == nr) {
+                    mk.storeFull(tile, c, co, ldc, alpha, beta);
+                } else {
+                    mk.storePartial(tile, c, co, ldc, rows, cols, alpha, beta);
+                }
             }
         }
     }
