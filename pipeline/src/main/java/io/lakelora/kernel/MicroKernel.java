@@ -60,29 +60,6 @@ abstract class MicroKernel {
     }
 
     /**
-     * Whether {@link #computeDirectFull0} / {@link #computeDirectFullBeta} are implemented (fused stores from the
-     * accumulators); otherwise callers use {@link #computeDirect} and {@link #storeFull}.
-     */
-    boolean fusedDirect() {
-        return false;
-    }
-
-    /**
-     * {@link #computeDirect} (A read in place) with the full-tile update {@code C = alpha * acc} written straight
-     * from the accumulators, as {@link #computeFull0}. Only where {@link #fusedDirect()}.
-     */
-    void computeDirectFull0(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] c, int cOff,
-                            int ldc, float alpha) {
-        throw new UnsupportedOperationException("no fused direct kernel for " + bits + "-bit vectors");
-    }
-
-    /** As {@link #computeDirectFull0} with {@code C = fma(acc, alpha, beta * C)}, as {@link #computeFullBeta}. */
-    void computeDirectFullBeta(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] c, int cOff,
-                               int ldc, float alpha, float beta) {
-        throw new UnsupportedOperationException("no fused direct kernel for " + bits + "-bit vectors");
-    }
-
-    /**
      * Full-tile update {@code C = alpha * tile + beta * C} over {@code mr x nr} ({@code beta == 0}: C is overwritten,
      * old contents ignored).
      */

@@ -155,9 +155,6 @@ public class VectorKernels extends ScalarKernels {
 
     // ---- packed B (strips of nr columns, k-major inside a strip, edge strip zero-padded: the micro-kernel layout) ----
 
-    /** Measured: reading op(A) in place is faster for the attention products (packing kept for experiments). */
-    private static final boolean PACK_A_PACKED_B = false;
-
     @Override
     public int packedBSize(int k, int n) {
         return Math.multiplyExact((n + mk.nr - 1) / mk.nr * mk.nr, k);
@@ -201,15 +198,8 @@ public class VectorKernels extends ScalarKernels {
         int ps = transA ? lda : 1;
         int rs = transA ? 1 : lda;
         int full = m / mr * mr;
-        int strips = (m + mr - 1) / mr;
-        // op(A) packed when it is reused by several column strips and packing is a plain row copy; otherwise read in
-        // place (a transposed op(A) would be packed with short strided copies, which cost more than they save)
-        boolean packA = PACK_A_PACKED_B && !transA && n1 - n0 > nr && (long) strips * mr * kc <= ws.ap.length;
         float[] ap = null;
-        if (packA) {
-            ap = ws.ap;
-            Packing.packA(false, a, aOff, lda, 0, m, 0, kc, ap, mr);
-        } else if (full < m) {
+        if (full < m) {
             // the short last row strip, packed with zero padding (k-major, mr wide)
             ap = ws.aRows(mr * kc);
             Packing.packA(transA, a, aOff, lda, full, m - full, 0, kc, ap, mr);
@@ -221,26 +211,8 @@ public class VectorKernels extends ScalarKernels {
             for (int i = 0; i < m; i += mr) {
                 int rows = Math.min(mr, m - i);
                 int co = cj + i * ldc;
-                if (rows == mr && cols == nr && (packA || mk.fusedDirect())) {
-                    if (packA) {
-                        if (beta == 0f) {
-                            mk.computeFull0(kc, ap, i * kc, packed, bo, c, co, ldc, alpha);
-                        } else {
-                            mk.computeFullBeta(kc, ap, i * kc, packed, bo, c, co, ldc, alpha, beta);
-                        }
-                    } else {
-                        int ao = transA ? aOff + i : aOff + i * lda; // op(A) is m x (k1 - k0) from aOff
-                        if (beta == 0f) {
-                            mk.computeDirectFull0(kc, a, ao, ps, rs, packed, bo, c, co, ldc, alpha);
-                        } else {
-                            mk.computeDirectFullBeta(kc, a, ao, ps, rs, packed, bo, c, co, ldc, alpha, beta);
-                        }
-                    }
-                    continue;
-                }
-                if (packA) {
-                    mk.compute(kc, ap, i * kc, packed, bo, tile);
-                } else if (i < full) {
+                if (i < full) {
+                    // op(A) read in place (measured faster than packing it for these short products)
                     mk.computeDirect(kc, a, transA ? aOff + i : aOff + i * lda, ps, rs, packed, bo, tile);
                 } else {
                     mk.compute(kc, ap, 0, packed, bo, tile);

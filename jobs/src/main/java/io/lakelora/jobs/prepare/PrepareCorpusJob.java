@@ -260,12 +260,8 @@ public final class PrepareCorpusJob {
      * >= threshold; see {@link #nearDuplicates}) or kept. Adds {@code duplicate_of} (the doc_id it duplicates).
      *
      * @param existing doc_id and flat_text of corpus_clean, or null when the table does not exist yet
+     * @param sigs     cached signatures of existing documents in, the computed ones out (the caller unpersists them)
      */
-    public static Dataset<Row> classify(Dataset<Row> cleaned, Dataset<Row> existing, PrepareConfig.Near near) {
-        return classify(cleaned, existing, near, new Signatures(null));
-    }
-
-    /** As above, reusing cached signatures of existing documents and reporting the computed ones in {@code sigs}. */
     static Dataset<Row> classify(Dataset<Row> cleaned, Dataset<Row> existing, PrepareConfig.Near near,
                                  Signatures sigs) {
         Schemas.require(cleaned.schema(), "cleaned rows", List.of(Schemas.col("doc_id", DataTypes.StringType),
@@ -296,18 +292,6 @@ public final class PrepareCorpusJob {
     }
 
     /**
-     * Near duplicates among {@code candidates} (doc_id unique, with flat_text and source position), also against
-     * {@code existing}: shingles -> hashed binary vectors (HashingTF) -> MinHash values (MLlib MinHashLSH) -> bands of
-     * {@code band_rows} values -> pairs sharing a band -> exact Jaccard of their shingle vectors >= threshold. A
-     * candidate is dropped when such a partner comes first (an existing document, or one with a smaller (source,
-     * source_file, source_row)); chains drop every later member, deterministically. Returns doc_id and
-     * {@code _near_of} (the first such partner).
-     */
-    public static Dataset<Row> nearDuplicates(Dataset<Row> candidates, Dataset<Row> existing, PrepareConfig.Near near) {
-        return nearDuplicates(candidates, existing, near, new Signatures(null));
-    }
-
-    /**
      * Signatures (sorted hashed-shingle ids and MinHash values) of existing documents from {@code corpus_minhash}, and
      * after {@link #nearDuplicates} those it computed (new documents and existing ones missing from the cache,
      * persisted; {@code is_new} 1/0) with their counts. The hash functions depend only on the settings in
@@ -327,6 +311,15 @@ public final class PrepareCorpusJob {
         return near.shingle + ":" + near.shingleSize + ":" + near.numFeatures + ":" + near.numHashTables + ":" + near.seed;
     }
 
+    /**
+     * Near duplicates among {@code candidates} (doc_id unique, with flat_text and source position), also against
+     * {@code existing}: shingles -> hashed binary vectors (HashingTF) -> MinHash values (MLlib MinHashLSH) -> bands of
+     * {@code band_rows} values -> pairs sharing a band -> exact Jaccard of their shingle vectors >= threshold. A
+     * candidate is dropped when such a partner comes first (an existing document, or one with a smaller (source,
+     * source_file, source_row)); chains drop every later member, deterministically. Returns doc_id and
+     * {@code _near_of} (the first such partner). Signatures of existing documents come from {@code sigs.cached} when
+     * there; the ones computed here are left in {@code sigs}.
+     */
     static Dataset<Row> nearDuplicates(Dataset<Row> candidates, Dataset<Row> existing, PrepareConfig.Near near,
                                        Signatures sigs) {
         final boolean words = near.shingle.equals("word");

@@ -17,7 +17,6 @@ public final class ExecutorModelCache {
     private static final Map<String, Queue<TrainableModel>> POOLS = new ConcurrentHashMap<>();
     /** cacheGroup -> the key currently loaded for it. */
     private static final Map<String, String> GROUPS = new ConcurrentHashMap<>();
-    private static final Queue<String> STALE = new ConcurrentLinkedQueue<>();
 
     private ExecutorModelCache() {}
 
@@ -46,23 +45,14 @@ public final class ExecutorModelCache {
             long t0 = System.nanoTime();
             Object b = factory.loadBase(deviceAddresses);
             System.err.printf("[lakelora] loaded base %s in %.1f s%n", k, (System.nanoTime() - t0) / 1e9);
-            String old = GROUPS.put(factory.cacheGroup(), k);
-            if (old != null && !old.equals(k)) {
-                POOLS.remove(old);
-                // not BASES.remove(old) here: this runs inside BASES.computeIfAbsent; removed right after
-                STALE.add(old);
-            }
             return b;
         });
-        dropStale();
-        return base;
-    }
-
-    /** Drops bases superseded by a newer version of their group (called after each load). */
-    private static void dropStale() {
-        for (String k; (k = STALE.poll()) != null; ) {
-            if (!GROUPS.containsValue(k)) BASES.remove(k);
+        String old = GROUPS.put(factory.cacheGroup(), key);
+        if (old != null && !old.equals(key)) {
+            BASES.remove(old);
+            POOLS.remove(old);
         }
+        return base;
     }
 
     /** Number of bases held (tests and diagnostics). */
@@ -73,6 +63,5 @@ public final class ExecutorModelCache {
         BASES.clear();
         POOLS.clear();
         GROUPS.clear();
-        STALE.clear();
     }
 }

@@ -13,8 +13,8 @@ import io.lakelora.kernel.Kernels;
  * exactly 0 inside that span; entries outside the span are never read.
  *
  * <p>Work is split over the kernel threads by KV head (a KV head and the query heads that read it form one task with
- * disjoint outputs, so any thread count gives the same bits). With more than {@value #PACK_MIN_ROWS} query rows, the
- * operands reused by every row block (K^T and V in the forward; K, V^T, Q and dO in the backward) are packed once per
+ * disjoint outputs, so any thread count gives the same bits). The operands reused by every row block (K^T and V in
+ * a forward of more than {@value #PACK_MIN_ROWS} query rows; K, V^T, Q and dO in the backward) are packed once per
  * head with {@link Kernels#packB} and each block multiplies a sub-range of them ({@link Kernels#sgemmPackedB});
  * packing them again for every block cost more than the blocks' arithmetic.
  */
@@ -104,7 +104,7 @@ public final class Attention {
         }
     }
 
-    /** Query rows up to which the products are not worth packing K/V per head (token-by-token decoding). */
+    /** Query rows up to which the forward does not pack K/V per head (token-by-token decoding). */
     static final int PACK_MIN_ROWS = 8;
 
     /** Per-thread buffers of packed K^T, V (forward) and K, V^T, Q, dO (backward). */
@@ -174,11 +174,6 @@ public final class Attention {
                                       int dvOff, float[] scratch, float[] dout, int doutOff, float[] probs,
                                       int probsOff, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
                                       int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS, int g) {
-        if (Tq <= PACK_MIN_ROWS) {
-            backwardGroupUnpacked(kern, dq, dqOff, dk, dkOff, dv, dvOff, scratch, dout, doutOff, probs, probsOff,
-                    q, qOff, k, kOff, v, vOff, lo, hi, winOff, Tq, Tk, NH, NKV, HS, g);
-            return;
-        }
         int QD = NH * HS;
         int KVD = NKV * HS;
         int rep = NH / NKV;
@@ -217,46 +212,6 @@ public final class Attention {
                         1f, dq, dqOff + i0 * QD + h * HS, QD);
                 kern.sgemmPackedB(true, span, 0, HS, i0, i1, scale, scratch, sb, Tk, qP, Tq, HS,
                         1f, dk, dkOff + kLo * KVD + g * HS, KVD);
-            }
-        }
-    }
-
-    private static void backwardGroupUnpacked(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv,
-                                      int dvOff, float[] scratch, float[] dout, int doutOff, float[] probs,
-                                      int probsOff, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                                      int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS, int g) {
-        int QD = NH * HS;
-        int KVD = NKV * HS;
-        int rep = NH / NKV;
-        float scale = (float) (1.0 / Math.sqrt(HS));
-        for (int h = g * rep; h < (g + 1) * rep; h++) {
-            int kvh = g;
-            int p0 = probsOff + h * Tq * Tk;
-            for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
-                int i1 = Math.min(Tq, i0 + ROW_BLOCK);
-                int kLo = spanLo(lo, winOff, i0, i1);
-                int kHi = spanHi(hi, winOff, i0, i1);
-                int span = kHi - kLo + 1;
-                int pb = p0 + i0 * Tk + kLo;
-                int sb = i0 * Tk + kLo;
-                int doutB = doutOff + i0 * QD + h * HS;
-                // forward: out_h = P v_h  =>  dv_h += P^T dout_h ; dP = dout_h v_h^T
-                kern.sgemm(true, false, span, HS, i1 - i0, 1f, probs, pb, Tk, dout, doutB, QD,
-                        1f, dv, dvOff + kLo * KVD + kvh * HS, KVD);
-                kern.sgemm(false, true, i1 - i0, span, HS, 1f, dout, doutB, QD,
-                        v, vOff + kLo * KVD + kvh * HS, KVD, 0f, scratch, sb, Tk);
-                // forward: P = softmax(S) row-wise  =>  dS = P * (dP - sum_j P dP), in place in scratch
-                for (int i = i0; i < i1; i++) {
-                    int pr = p0 + i * Tk;
-                    int sr = i * Tk;
-                    float dot = VecMath.dot(probs, pr + kLo, scratch, sr + kLo, span);
-                    for (int j = kLo; j <= kHi; j++) scratch[sr + j] = probs[pr + j] * (scratch[sr + j] - dot);
-                }
-                // forward: S = q_h k_h^T * scale  =>  dq_h += scale dS k_h ; dk_h += scale dS^T q_h
-                kern.sgemm(false, false, i1 - i0, HS, span, scale, scratch, sb, Tk,
-                        k, kOff + kLo * KVD + kvh * HS, KVD, 1f, dq, dqOff + i0 * QD + h * HS, QD);
-                kern.sgemm(true, false, span, HS, i1 - i0, scale, scratch, sb, Tk,
-                        q, qOff + i0 * QD + h * HS, QD, 1f, dk, dkOff + kLo * KVD + kvh * HS, KVD);
             }
         }
     }
