@@ -1,8 +1,9 @@
 package io.lakelora.kernel;
 
-import java.nio.ByteOrder;
 import jdk.incubator.vector.FloatVector;
+import java.util.List;
 import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.Vector;
 import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -18,21 +19,30 @@ import jdk.incubator.vector.VectorSpecies;
 public final class Lanes {
     private Lanes() {}
 
-    /** ((l0 + l1) + (l2 + l3)) + ... : a fixed pairwise tree over the lanes, identical in every execution mode. */
+    /**
+     * ((l0 + l1) + (l2 + l3)) + ... : a fixed pairwise tree over the lanes, identical in every execution mode. The
+     * lanes go through a store: {@code lane(i)} of a 512-bit vector is not a compiler intrinsic on Java 17. Hot loops
+     * store their accumulator themselves and call {@link #sum(float[], int)}: a vector passed to a method that is not
+     * inlined loses its exact type there, and Java 17's C2 then falls back to per-lane code for the store too.
+     */
     public static float sum(FloatVector v) {
-        int n = v.length();
+        float[] l = new float[v.length()];
+        v.intoArray(l, 0);
+        return sum(l, l.length);
+    }
+
+    /** The tree of {@link #sum(FloatVector)} over {@code l[0, n)}, n a power of two (the lanes of a vector). */
+    public static float sum(float[] l, int n) {
         if (n == 16) {
-            float a = (v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3));
-            float b = (v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7));
-            float c = (v.lane(8) + v.lane(9)) + (v.lane(10) + v.lane(11));
-            float d = (v.lane(12) + v.lane(13)) + (v.lane(14) + v.lane(15));
+            float a = (l[0] + l[1]) + (l[2] + l[3]);
+            float b = (l[4] + l[5]) + (l[6] + l[7]);
+            float c = (l[8] + l[9]) + (l[10] + l[11]);
+            float d = (l[12] + l[13]) + (l[14] + l[15]);
             return (a + b) + (c + d);
         }
-        if (n == 8) {
-            return ((v.lane(0) + v.lane(1)) + (v.lane(2) + v.lane(3))) + ((v.lane(4) + v.lane(5)) + (v.lane(6) + v.lane(7)));
-        }
+        if (n == 8) return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]));
         float s = 0f;
-        for (int i = 0; i < n; i++) s += v.lane(i);
+        for (int i = 0; i < n; i++) s += l[i];
         return s;
     }
 
@@ -45,30 +55,19 @@ public final class Lanes {
     private static final float MIN_X = -88f;
     /** 1.5 * 2^23: adding it to |v| < 2^22 rounds v to the nearest integer, held in the low mantissa bits. */
     private static final float ROUND = 12582912f;
-    private static final ByteOrder NATIVE = ByteOrder.nativeOrder();
-
-    /** A scratch buffer for {@link #exp(FloatVector, byte[])}: the bytes of the widest vector. */
-    public static byte[] scratch() {
-        return new byte[64];
-    }
-
-    /** e^x per lane, deterministic (see the class comment); allocates its scratch (use the two-argument form in loops). */
-    public static FloatVector exp(FloatVector x) {
-        return exp(x, scratch());
-    }
 
     /**
      * e^x per lane, deterministic (see the class comment); 0 below about -87.7, clamped to e^88.03 above.
      * Cephes' expf: n = rint(x log2 e) from the 1.5 * 2^23 rounding trick, r = x - n ln 2 in two parts, a degree-6
      * polynomial, times 2^n built in the exponent field.
      *
-     * <p>On Java 17-19 the float-to-int steps go through {@code buf} (a vector store and load): there neither
-     * {@code convert(F2I)} nor {@code reinterpretAsInts()} is reliably a compiler intrinsic (their fallback allocates
-     * per call and made exp ~15% of a training step), while vector loads and stores of byte arrays are.
-     *
-     * @param buf at least {@code x.byteSize()} bytes of scratch ({@link #scratch()})
+     * <p>The bits of 2^n come from a reinterpreting shape change, a register move when compiled. On Java 17 that
+     * intrinsic needs constant species and the integer vector classes loaded before the caller is compiled, else it
+     * falls back to an allocating copy per call, and every vector op downstream of it loses its exact type and falls
+     * back too: the species are named as constants and the static initializer below loads the classes. (A store and reload through a byte array, used before,
+     * stalls on store forwarding when the scratch straddles a cache line: SwiGLU ran 3x slower in a training step.)
      */
-    public static FloatVector exp(FloatVector x, byte[] buf) {
+    public static FloatVector exp(FloatVector x) {
         FloatVector xc = x.max(MIN_X).min(MAX_X);
         FloatVector m = xc.mul(LOG2E).add(ROUND);   // bits(m) = bits(ROUND) + n, n = rint(x log2 e) in [-127, 127]
         FloatVector t = m.sub(ROUND);                // n as a float, exactly
@@ -81,21 +80,17 @@ public final class Lanes {
         y = y.mul(r).add(5.0000001201E-1f);
         y = y.mul(z).add(r).add(1f);
         // 2^n: (bits(m) + 127) << 23 == (n + 127) << 23 (mod 2^32: bits(ROUND) << 23 overflows to 0)
-        if (!BYTE_ROUND_TRIP) {
-            return y.mul(m.reinterpretAsInts().add(127).lanewise(VectorOperators.LSHL, 23).reinterpretAsFloats());
-        }
-        m.intoByteArray(buf, 0, NATIVE);
+        // (the species named as constants: reinterpretAsInts() looks its species up, which C2 does not always fold)
         VectorSpecies<Integer> si = x.length() == 16 ? IntVector.SPECIES_512
                 : x.length() == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
-        IntVector.fromByteArray(si, buf, 0, NATIVE).add(127).lanewise(VectorOperators.LSHL, 23)
-                .intoByteArray(buf, 0, NATIVE);
-        return y.mul(FloatVector.fromByteArray(x.species(), buf, 0, NATIVE));
+        Vector<Integer> p2 = ((IntVector) m.reinterpretShape(si, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
+        return y.mul((FloatVector) p2.reinterpretShape(x.species(), 0));
     }
 
-    /**
-     * Java 17-19: the bits go through a byte array. Java 20+ removed the byte-array vector methods (memory segments
-     * replaced them) and compiles {@code reinterpretAsInts} as an intrinsic, so it is used there; this branch is
-     * never taken on those runtimes, so the missing methods are never linked.
-     */
-    private static final boolean BYTE_ROUND_TRIP = Runtime.version().feature() < 20;
+    static {
+        // load the Int{128,256,512}Vector classes (see exp): C2 only intrinsifies conversions between loaded boxes
+        for (VectorSpecies<Integer> si : List.of(IntVector.SPECIES_128, IntVector.SPECIES_256, IntVector.SPECIES_512)) {
+            IntVector.zero(si).add(1).reinterpretAsFloats().reinterpretAsInts();
+        }
+    }
 }

@@ -488,7 +488,9 @@ final class MicroKernel512 extends MicroKernel {
         for (; i <= len - L; i += L) {
             s0 = FloatVector.fromArray(S, x, xo + i).fma(FloatVector.fromArray(S, y, yo + i), s0);
         }
-        float sum = Lanes.sum(s0.add(s1).add(s2.add(s3)));
+        float[] l = new float[L];
+        s0.add(s1).add(s2.add(s3)).intoArray(l, 0); // here, where the exact type is known (see Lanes.sum)
+        float sum = Lanes.sum(l, L);
         for (; i < len; i++) sum += x[xo + i] * y[yo + i];
         return sum;
     }

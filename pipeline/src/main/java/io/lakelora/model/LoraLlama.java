@@ -325,8 +325,6 @@ public final class LoraLlama implements TrainableModel {
         projBackward(l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {dresid}, dh, c.h, c, params, grads,
                 seed, drop, N, true);
         // h = silu(gate) * up
-        fill(dgate, N * F);
-        fill(dup, N * F);
         Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)
         projBackward(l, GATE_UP, new FrozenLinear[] {lw.gate(), lw.up()}, new float[][] {dgate, dup}, dln, c.ln2, c,

@@ -10,8 +10,8 @@ public final class SwiGlu {
     }
 
     /**
-     * Inverts {@code h = g * sigmoid(g) * u}: {@code du += dh * silu(g)}, {@code dg += dh * u * s * (1 + g * (1 - s))}.
-     * Accumulates into dgate and dup.
+     * Inverts {@code h = g * sigmoid(g) * u}: {@code du = dh * silu(g)}, {@code dg = dh * u * s * (1 + g * (1 - s))}.
+     * Overwrites dgate and dup.
      */
     public static void backward(float[] dgate, float[] dup, float[] dh, float[] gate, float[] up, int n) {
         VecMath.swigluBackward(dgate, dup, dh, gate, up, n);

@@ -1,7 +1,6 @@
 package io.lakelora.model.nn;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -15,15 +14,25 @@ public final class VecMath {
     private VecMath() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /** Zeros to start vector accumulators from (see {@link #max}). */
+    private static final float[] ZEROS = new float[64];
 
     /** max of x[off, off+n), n > 0. */
     public static float max(float[] x, int off, int n) {
         int i = 0;
         float m = Float.NEGATIVE_INFINITY;
         if (n >= S.length()) {
-            FloatVector acc = FloatVector.broadcast(S, Float.NEGATIVE_INFINITY);
-            for (; i <= n - S.length(); i += S.length()) acc = acc.max(FloatVector.fromArray(S, x, off + i));
-            m = acc.reduceLanes(VectorOperators.MAX);
+            // the accumulator starts from a load (a FloatVector.zero/broadcast start merged into the loop's value made
+            // C2 lose its exact type: the store below then fell back to per-lane code on Java 17). Loops that call
+            // Lanes.exp do nothing else heavy: a second inlined exp can cross C2's inlining node cutoff, and an exp
+            // left as a call returns a vector of inexact type, with the same fallback for everything after it.
+            FloatVector acc = FloatVector.fromArray(S, x, off);
+            for (i = S.length(); i <= n - S.length(); i += S.length()) {
+                acc = acc.max(FloatVector.fromArray(S, x, off + i));
+            }
+            float[] l = new float[S.length()];
+            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
+            for (float e : l) m = Math.max(m, e);
         }
         for (; i < n; i++) m = Math.max(m, x[off + i]);
         return m;
@@ -31,17 +40,18 @@ public final class VecMath {
 
     /** x[i] = exp(x[i] - shift) over [off, off+n); returns the sum of the new values. */
     public static float expShiftSum(float[] x, int off, int n, float shift) {
-        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
-            FloatVector acc = FloatVector.zero(S);
+            FloatVector acc = FloatVector.fromArray(S, ZEROS, 0); // see max
             for (; i <= n - S.length(); i += S.length()) {
-                FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift), buf);
+                FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift));
                 e.intoArray(x, off + i);
                 acc = acc.add(e);
             }
-            sum = io.lakelora.kernel.Lanes.sum(acc);
+            float[] l = new float[S.length()];
+            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
+            sum = io.lakelora.kernel.Lanes.sum(l, l.length);
         }
         for (; i < n; i++) {
             float e = (float) Math.exp(x[off + i] - shift);
@@ -53,15 +63,16 @@ public final class VecMath {
 
     /** sum of exp(x[i] - shift) over [off, off+n), x unchanged. */
     public static float sumExpShift(float[] x, int off, int n, float shift) {
-        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
-            FloatVector acc = FloatVector.zero(S);
+            FloatVector acc = FloatVector.fromArray(S, ZEROS, 0); // see max
             for (; i <= n - S.length(); i += S.length()) {
-                acc = acc.add(io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift), buf));
+                acc = acc.add(io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)));
             }
-            sum = io.lakelora.kernel.Lanes.sum(acc);
+            float[] l = new float[S.length()];
+            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
+            sum = io.lakelora.kernel.Lanes.sum(l, l.length);
         }
         for (; i < n; i++) sum += (float) Math.exp(x[off + i] - shift);
         return sum;
@@ -69,10 +80,9 @@ public final class VecMath {
 
     /** x[i] = scale * exp(x[i] - shift) over [off, off+n). */
     public static void expShiftScale(float[] x, int off, int n, float shift, float scale) {
-        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = 0;
         for (; i <= n - S.length(); i += S.length()) {
-            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift), buf).mul(scale)
+            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)).mul(scale)
                     .intoArray(x, off + i);
         }
         for (; i < n; i++) x[off + i] = scale * (float) Math.exp(x[off + i] - shift);
@@ -92,11 +102,13 @@ public final class VecMath {
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
-            FloatVector acc = FloatVector.zero(S);
-            for (; i <= n - S.length(); i += S.length()) {
+            FloatVector acc = FloatVector.fromArray(S, a, ao).mul(FloatVector.fromArray(S, b, bo)); // see max
+            for (i = S.length(); i <= n - S.length(); i += S.length()) {
                 acc = FloatVector.fromArray(S, a, ao + i).fma(FloatVector.fromArray(S, b, bo + i), acc);
             }
-            sum = io.lakelora.kernel.Lanes.sum(acc);
+            float[] l = new float[S.length()];
+            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
+            sum = io.lakelora.kernel.Lanes.sum(l, l.length);
         }
         for (; i < n; i++) sum += a[ao + i] * b[bo + i];
         return sum;
@@ -113,12 +125,11 @@ public final class VecMath {
      * uses {@code Math.exp}, which may round differently from the vector exp).
      */
     public static void swiglu(float[] h, float[] g, float[] u, int off, int n) {
-        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = off;
         int end = off + n;
         for (; i <= end - S.length(); i += S.length()) {
             FloatVector gv = FloatVector.fromArray(S, g, i);
-            FloatVector sig = io.lakelora.kernel.Lanes.exp(gv.neg(), buf).add(1f);
+            FloatVector sig = io.lakelora.kernel.Lanes.exp(gv.neg()).add(1f);
             gv.div(sig).mul(FloatVector.fromArray(S, u, i)).intoArray(h, i);
         }
         for (; i < end; i++) {
@@ -128,8 +139,8 @@ public final class VecMath {
     }
 
     /**
-     * Backward of {@link #swiglu}, accumulating: with s = sigmoid(g),
-     * {@code du += dh * g * s}, {@code dg += dh * u * s * (1 + g * (1 - s))}.
+     * Backward of {@link #swiglu}, overwriting dg and du (the only writer of both): with s = sigmoid(g),
+     * {@code du = dh * g * s}, {@code dg = dh * u * s * (1 + g * (1 - s))}.
      */
     public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
         swigluBackward(dg, du, dh, g, u, 0, n);
@@ -137,22 +148,38 @@ public final class VecMath {
 
     /** As {@link #swigluBackward(float[], float[], float[], float[], float[], int)} over [off, off+n). */
     public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n) {
-        byte[] buf = io.lakelora.kernel.Lanes.scratch();
         int i = off;
         int end = off + n;
-        FloatVector one = FloatVector.broadcast(S, 1f);
-        for (; i <= end - S.length(); i += S.length()) {
-            FloatVector gv = FloatVector.fromArray(S, g, i);
-            FloatVector s = one.div(io.lakelora.kernel.Lanes.exp(gv.neg(), buf).add(1f));
-            FloatVector d = FloatVector.fromArray(S, dh, i);
-            FloatVector.fromArray(S, du, i).add(d.mul(gv).mul(s)).intoArray(du, i);
-            FloatVector ds = s.mul(one.add(gv.mul(one.sub(s))));
-            FloatVector.fromArray(S, dg, i).add(d.mul(FloatVector.fromArray(S, u, i)).mul(ds)).intoArray(dg, i);
-        }
+        int vecEnd = off + (n / S.length()) * S.length();
+        // first s = sigmoid(g) into dg, then both gradients from it. (One loop doing both made Java 17's C2 lose the
+        // vectors' exact types and fall back to per-lane stores: 2.5x slower.)
+        sigmoid(dg, g, off, vecEnd);
+        gradsFromSigmoid(dg, du, dh, g, u, off, vecEnd);
+        i = vecEnd;
         for (; i < end; i++) {
             float s = 1f / (1f + (float) Math.exp(-g[i]));
-            du[i] += dh[i] * g[i] * s;
-            dg[i] += dh[i] * u[i] * s * (1f + g[i] * (1f - s));
+            du[i] = dh[i] * g[i] * s;
+            dg[i] = dh[i] * u[i] * s * (1f + g[i] * (1f - s));
+        }
+    }
+
+    /** du = dh g s, dg = dh u s (1 + g (1 - s)) over [from, to), s read from dg (overwritten). */
+    private static void gradsFromSigmoid(float[] dg, float[] du, float[] dh, float[] g, float[] u, int from, int to) {
+        for (int i = from; i < to; i += S.length()) {
+            FloatVector s = FloatVector.fromArray(S, dg, i);
+            FloatVector gv = FloatVector.fromArray(S, g, i);
+            FloatVector d = FloatVector.fromArray(S, dh, i);
+            d.mul(gv).mul(s).intoArray(du, i);
+            FloatVector ds = s.mul(gv.mul(s.neg().add(1f)).add(1f)); // s (1 + g (1 - s))
+            d.mul(FloatVector.fromArray(S, u, i)).mul(ds).intoArray(dg, i);
+        }
+    }
+
+    /** out[i] = 1 / (1 + exp(-g[i])) over [from, to), a whole number of vectors. */
+    private static void sigmoid(float[] out, float[] g, int from, int to) {
+        for (int i = from; i < to; i += S.length()) {
+            FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, g, i).neg()).add(1f);
+            FloatVector.broadcast(S, 1f).div(e).intoArray(out, i);
         }
     }
 }
