@@ -205,7 +205,7 @@ public final class Attention {
                     int pr = p0 + i * Tk;
                     int sr = i * Tk;
                     float dot = VecMath.dot(probs, pr + kLo, scratch, sr + kLo, span);
-                    for (int j = kLo; j <= kHi; j++) scratch[sr + j] = probs[pr + j] * (scratch[sr + j] - dot);
+                    VecMath.mulShifted(scratch, sr + kLo, probs, pr + kLo, span, dot);
                 }
                 // forward: S = q_h k_h^T * scale  =>  dq_h += scale dS k_h ; dk_h += scale dS^T q_h
                 kern.sgemmPackedB(false, i1 - i0, 0, HS, kLo, kHi + 1, scale, scratch, sb, Tk, kP, Tk, HS,
