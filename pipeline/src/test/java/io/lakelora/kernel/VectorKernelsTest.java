@@ -159,8 +159,37 @@ class VectorKernelsTest {
             assertArrayEquals(c1, c2);
         }
         boolean poolThread = Thread.getAllStackTraces().keySet().stream()
-                .anyMatch(th -> th.getName().startsWith("lakelora-gemm-"));
-        assertTrue(poolThread, "a 2-thread call should have started a lakelora-gemm pool thread");
+                .anyMatch(th -> th.getName().startsWith("lakelora-kernel-"));
+        assertTrue(poolThread, "a 2-thread call should have started a lakelora-kernel helper thread");
+    }
+
+    @Test
+    void concurrentCallersOnOneInstanceGetTheSingleThreadedBits() throws Exception {
+        // two callers share one 2-thread instance (Spark tasks in one executor): whichever finds the helper busy
+        // runs its parts itself; both results must equal the 1-thread product bit for bit
+        Random rnd = new Random(21);
+        int m = 120, n = 200, k = 300;
+        float[] a = RandomWeights.floats(rnd, m * k);
+        float[] b = RandomWeights.floats(rnd, k * n);
+        float[] want = new float[m * n];
+        new VectorKernels(1).sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, want, 0, n);
+        VectorKernels shared = new VectorKernels(2, FloatVector.SPECIES_PREFERRED, 1);
+        java.util.concurrent.ExecutorService callers = java.util.concurrent.Executors.newFixedThreadPool(2);
+        try {
+            List<java.util.concurrent.Future<float[]>> results = new ArrayList<>();
+            for (int i = 0; i < 8; i++) {
+                results.add(callers.submit(() -> {
+                    float[] c = new float[m * n];
+                    for (int rep = 0; rep < 20; rep++) {
+                        shared.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, 0f, c, 0, n);
+                    }
+                    return c;
+                }));
+            }
+            for (var f : results) assertArrayEquals(want, f.get());
+        } finally {
+            callers.shutdownNow();
+        }
     }
 
     @Test
