@@ -37,10 +37,11 @@ public class VectorKernels extends ScalarKernels {
     /** Up to this many rows of op(A), the small-m path (no packing) is used. */
     static final int SMALL_M = 8;
     /**
-     * Below about this much work per extra thread (~50 us), a call stays on fewer threads (wake-up costs ~10 us;
-     * 2M made the 12M-flop LoRA gradient products of a 100M model slower on two threads than on one).
+     * Below about this much work per extra thread (~10 us), a call stays on fewer threads. With the spinning helpers a
+     * handoff costs well under a microsecond, so the 12M-flop LoRA products of a 100M model split too (1.7-1.9x on
+     * two threads; with a parked thread pool's 20-40 us wake-ups they had been slower split than not).
      */
-    static final long MIN_FLOPS_PER_THREAD = 1L << 23;
+    static final long MIN_FLOPS_PER_THREAD = 1L << 21;
     /**
      * Up to this many columns of C (a LoRA factor, or a few of them stacked), op(A) is read in place once per
      * column strip instead of packed: measured 2-2.7x faster for 48 columns (q/k/v's stacked rank-16 factors).

@@ -72,12 +72,16 @@ public final class LmHeadLoss {
                 for (int i = i0; i < i1; i++) {
                     int o = i * V;
                     float max = VecMath.max(logits, o, V);
-                    double lse = max + Math.log(VecMath.sumExpShift(logits, o, V, max));
                     int t = targets[rows[i]];
-                    rowLoss[i] = lse - logits[o + t];
-                    if (dx != null) {
-                        // d loss / d logits = softmax - onehot(target)
-                        VecMath.expShiftScale(logits, o, V, (float) lse, gradScale);
+                    float target = logits[o + t];
+                    if (dx == null) {
+                        rowLoss[i] = max + Math.log(VecMath.sumExpShift(logits, o, V, max)) - target;
+                    } else {
+                        // d loss / d logits = softmax - onehot(target): exp(l - max) in place while summing, then
+                        // one scaling pass (one exp per logit; the rows are (chunk, V), far larger than the caches)
+                        float sum = VecMath.expShiftSum(logits, o, V, max);
+                        rowLoss[i] = max + Math.log(sum) - target;
+                        VecMath.scale(logits, o, V, gradScale / sum);
                         logits[o + t] -= gradScale;
                     }
                 }

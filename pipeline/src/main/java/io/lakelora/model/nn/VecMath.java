@@ -85,16 +85,6 @@ public final class VecMath {
         return sum;
     }
 
-    /** x[i] = scale * exp(x[i] - shift) over [off, off+n). */
-    public static void expShiftScale(float[] x, int off, int n, float shift, float scale) {
-        int i = 0;
-        for (; i <= n - S.length(); i += S.length()) {
-            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)).mul(scale)
-                    .intoArray(x, off + i);
-        }
-        for (; i < n; i++) x[off + i] = scale * (float) Math.exp(x[off + i] - shift);
-    }
-
     /** x[i] *= s over [off, off+n). */
     public static void scale(float[] x, int off, int n, float s) {
         int i = 0;

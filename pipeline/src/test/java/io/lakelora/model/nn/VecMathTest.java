@@ -11,7 +11,7 @@ class VecMathTest {
     void reductionsAndExpAgreeWithScalarLoops() {
         SplittableRandom r = new SplittableRandom(1);
         for (int n = 1; n <= 70; n += 3) {
-            float[] x = GradCheck.randn(r, n + 5, 4.0);
+            float[] x = GradCheck.randn(r, n + 8, 4.0); // 5 before the range, 3 after it
             int off = 5;
             double max = Double.NEGATIVE_INFINITY;
             for (int i = 0; i < n; i++) max = Math.max(max, x[off + i]);
@@ -23,9 +23,14 @@ class VecMathTest {
             float[] y = x.clone();
             assertEquals(sum, VecMath.expShiftSum(y, off, n, (float) max), 1e-6 * sum);
             for (int i = 0; i < n; i++) assertEquals(e[i], y[off + i], 1e-6 * e[i] + 1e-37);
+            for (int i = off + n; i < x.length; i++) assertEquals(x[i], y[i], 0f, "untouched after the range");
             float[] z = x.clone();
-            VecMath.expShiftScale(z, off, n, (float) max, 0.5f);
-            for (int i = 0; i < n; i++) assertEquals(0.5 * e[i], z[off + i], 1e-6 * e[i] + 1e-37);
+            VecMath.scale(z, off, n, 0.5f);
+            for (int i = 0; i < n; i++) assertEquals(0.5f * x[off + i], z[off + i], 0f);
+            float[] p = GradCheck.randn(r, n, 1.0);
+            float[] w = x.clone();
+            VecMath.mulShifted(w, off, p, 0, n, 0.25f);
+            for (int i = 0; i < n; i++) assertEquals(p[i] * (x[off + i] - 0.25f), w[off + i], 0f, "mulShifted n=" + n);
             double dot = 0;
             for (int i = 0; i < n; i++) dot += (double) x[off + i] * x[i];
             assertEquals(dot, VecMath.dot(x, off, x, 0, n), 1e-5 * (1 + Math.abs(dot)));
