@@ -37,11 +37,11 @@ public class VectorKernels extends ScalarKernels {
     /** Up to this many rows of op(A), the small-m path (no packing) is used. */
     static final int SMALL_M = 8;
     /**
-     * Below about this much work per extra thread (~10 us), a call stays on fewer threads. With the spinning helpers a
-     * handoff costs well under a microsecond, so the 12M-flop LoRA products of a 100M model split too (1.7-1.9x on
-     * two threads; with a parked thread pool's 20-40 us wake-ups they had been slower split than not).
+     * Below about this much work per extra thread (~40 us), a call stays on fewer threads. Splitting the 12M-flop
+     * LoRA products of a 100M model (2M here) made them 1.7-1.9x faster on two threads in isolation but the training
+     * step 30% slower: measured in the step, not in isolation.
      */
-    static final long MIN_FLOPS_PER_THREAD = 1L << 21;
+    static final long MIN_FLOPS_PER_THREAD = 1L << 23;
     /**
      * Up to this many columns of C (a LoRA factor, or a few of them stacked), op(A) is read in place once per
      * column strip instead of packed: measured 2-2.7x faster for 48 columns (q/k/v's stacked rank-16 factors).
