@@ -1,6 +1,10 @@
 package io.lakelora.kernel;
 
 import io.lakelora.quant.QuantizedMatrix;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -16,10 +20,9 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Threads: a call with enough work is split into contiguous column ranges of C (each thread packs, and for
  * qgemm de-quantizes, only its own part of W), or row ranges when C has too few columns. One part runs on the
- * calling thread, the others on daemon helper threads owned by this instance, which spin briefly between parts
- * (see {@link #SPIN_NANOS}); {@code threads == 1} never leaves the caller. Calls from several threads at once are
- * safe (scratch is per thread; a call that finds the helpers busy runs all its parts itself). Nested calls from a
- * helper run single-threaded.
+ * calling thread, the others on a small daemon pool owned by this instance; {@code threads == 1} never leaves the
+ * caller. Calls from several threads at once are safe (scratch is per thread). Nested calls from a pool thread run
+ * single-threaded.
  */
 public class VectorKernels extends ScalarKernels {
     /**
@@ -38,8 +41,8 @@ public class VectorKernels extends ScalarKernels {
     static final int SMALL_M = 8;
     /**
      * Below about this much work per extra thread (~40 us), a call stays on fewer threads. Splitting the 12M-flop
-     * LoRA products of a 100M model (2M here) made them 1.7-1.9x faster on two threads in isolation but the training
-     * step 30% slower: measured in the step, not in isolation.
+     * LoRA products of a 100M model (2M here) made them faster on two threads in isolation but the training step
+     * slower: measured in the step, not in isolation.
      */
     static final long MIN_FLOPS_PER_THREAD = 1L << 23;
     /**
@@ -53,7 +56,7 @@ public class VectorKernels extends ScalarKernels {
     private final long minFlopsPerThread;
     /** 4-bit rows decoded with {@link VectorDecode512} (512-bit only, where rearrange is fast: Java 20+). */
     private final boolean vectorDecode;
-    private volatile Team team;
+    private volatile ExecutorService pool;
 
     /**
      * Kernels with the vector width chosen by system property {@code lakelora.vector.bits} (256 or 512), else the
@@ -255,13 +258,46 @@ public class VectorKernels extends ScalarKernels {
         int units = splitN ? (n + unitN - 1) / unitN : (m + unitM - 1) / unitM;
         int unit = splitN ? unitN : unitM;
         int total = splitN ? n : m;
-        int tt = t;
-        team().run(t, w -> {
-            int lo = Math.min(total, (int) ((long) units * w / tt) * unit);
-            int hi = Math.min(total, (int) ((long) units * (w + 1) / tt) * unit);
+        ExecutorService ex = pool();
+        Future<?>[] futures = new Future<?>[t - 1];
+        for (int w = 1; w < t; w++) {
+            int lo = Math.min(total, (int) ((long) units * w / t) * unit);
+            int hi = Math.min(total, (int) ((long) units * (w + 1) / t) * unit);
+            int m0 = splitN ? 0 : lo, m1 = splitN ? m : hi, n0 = splitN ? lo : 0, n1 = splitN ? hi : n;
+            futures[w - 1] = ex.submit(() -> part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta,
+                    c, cOff, ldc, m0, m1, n0, n1));
+        }
+        int hi0 = Math.min(total, (int) ((long) units / t) * unit);
+        Throwable failure = null;
+        try {
             part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc,
-                    splitN ? 0 : lo, splitN ? m : hi, splitN ? lo : 0, splitN ? hi : n);
-        });
+                    0, splitN ? m : hi0, 0, splitN ? hi0 : n);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        awaitAll(futures, failure);
+    }
+
+    /** Waits for every future, even after a failure or an interrupt (no worker may still write after a return). */
+    private static void awaitAll(Future<?>[] futures, Throwable failure) {
+        boolean interrupted = false;
+        for (Future<?> f : futures) {
+            while (true) {
+                try {
+                    f.get();
+                    break;
+                } catch (ExecutionException e) {
+                    if (failure == null) failure = e.getCause();
+                    break;
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) Thread.currentThread().interrupt();
+        if (failure instanceof RuntimeException re) throw re;
+        if (failure instanceof Error er) throw er;
+        if (failure != null) throw new IllegalStateException("kernel worker failed", failure);
     }
 
     /** The worker index of the parallelFor task running on this thread, or -1 outside one. */
@@ -279,7 +315,19 @@ public class VectorKernels extends ScalarKernels {
             return;
         }
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        team().run(t, w -> drain(next, tasks, body, w));
+        ExecutorService ex = pool();
+        Future<?>[] futures = new Future<?>[t - 1];
+        for (int w = 1; w < t; w++) {
+            int worker = w;
+            futures[w - 1] = ex.submit(() -> drain(next, tasks, body, worker));
+        }
+        Throwable failure = null;
+        try {
+            drain(next, tasks, body, 0);
+        } catch (RuntimeException | Error e) {
+            failure = e;
+        }
+        awaitAll(futures, failure);
     }
 
     /** Takes tasks from the shared counter until none is left (dynamic balance; results do not depend on it). */
@@ -491,146 +539,28 @@ public class VectorKernels extends ScalarKernels {
         }
     }
 
-    private Team team() {
-        Team tm = team;
-        if (tm == null) {
+    private ExecutorService pool() {
+        ExecutorService p = pool;
+        if (p == null) {
             synchronized (this) {
-                tm = team;
-                if (tm == null) team = tm = new Team(threads - 1);
+                p = pool;
+                if (p == null) {
+                    int[] id = {0};
+                    p = Executors.newFixedThreadPool(threads - 1, r -> {
+                        Worker w = new Worker(r, "lakelora-gemm-" + (++id[0]));
+                        w.setDaemon(true);
+                        return w;
+                    });
+                    pool = p;
+                }
             }
         }
-        return tm;
+        return p;
     }
 
-    /** Threads of a kernel call: a gemm started on one of them runs single-threaded (no waiting on itself). */
-    private static class Worker extends Thread {
-        Worker(String name) { super(name); }
-    }
-
-    /**
-     * How long an idle helper spins before it parks (system property {@code lakelora.kernel.spin.micros}, default
-     * 2000). Waking a parked thread took 20-40 us on the VMs measured, per parallel section (a training step has
-     * hundreds); a spinning helper takes the next part within a microsecond.
-     */
-    static final long SPIN_NANOS = 1000L * Long.getLong("lakelora.kernel.spin.micros", 2000L);
-
-    /**
-     * The helper threads (threads - 1 of them) and the handoff: the caller hands part w (1..t-1) to helper w through a
-     * volatile slot, runs part 0 itself, then waits for every helper to clear its slot (even after a failure, so no
-     * helper still writes after a return). One caller at a time: a concurrent caller (another Spark task on the same
-     * kernels) runs all its parts itself, in order; each part computes the same elements either way.
-     */
-    private static final class Team {
-        private final Helper[] helpers;
-        private final java.util.concurrent.atomic.AtomicBoolean inUse = new java.util.concurrent.atomic.AtomicBoolean();
-
-        Team(int n) {
-            helpers = new Helper[n];
-            for (int i = 0; i < n; i++) {
-                helpers[i] = new Helper("lakelora-kernel-" + (i + 1));
-                helpers[i].setDaemon(true);
-                helpers[i].start();
-            }
-        }
-
-        /** Runs part(0) .. part(t-1), t - 1 of them on helpers when the team is free. */
-        void run(int t, java.util.function.IntConsumer part) {
-            if (!inUse.compareAndSet(false, true)) {
-                for (int w = 0; w < t; w++) part.accept(w);
-                return;
-            }
-            try {
-                for (int w = 1; w < t; w++) {
-                    int ww = w;
-                    helpers[w - 1].hand(() -> part.accept(ww));
-                }
-                Throwable failure = null;
-                try {
-                    part.accept(0);
-                } catch (RuntimeException | Error e) {
-                    failure = e;
-                }
-                for (int w = 1; w < t; w++) {
-                    Throwable f = helpers[w - 1].await();
-                    if (failure == null) failure = f;
-                }
-                if (failure instanceof RuntimeException re) throw re;
-                if (failure instanceof Error er) throw er;
-                if (failure != null) throw new IllegalStateException("kernel worker failed", failure);
-            } finally {
-                inUse.set(false);
-            }
-        }
-    }
-
-    /**
-     * A pause between two looks at a volatile slot: none by default. x86's PAUSE ({@code Thread.onSpinWait}) made
-     * two-thread steps 30% slower on the KVM guests measured (pause-loop exiting hands the vCPU to the hypervisor).
-     */
-    private static void spinHint() {
-        if (PAUSE) Thread.onSpinWait();
-    }
-
-    private static final boolean PAUSE = Boolean.getBoolean("lakelora.kernel.spin.pause");
-
-    private static final class Helper extends Worker {
-        /** The assigned part; the helper clears it when done (the completion signal). */
-        private volatile Runnable task;
-        private volatile boolean parked;
-        private volatile Throwable failure;
-
-        Helper(String name) { super(name); }
-
-        void hand(Runnable r) {
-            task = r;
-            if (parked) java.util.concurrent.locks.LockSupport.unpark(this); // see run(): never a lost wake-up
-        }
-
-        Throwable await() {
-            long start = System.nanoTime();
-            int i = 0;
-            while (task != null) {
-                // brief parts finish within the spin; a descheduled helper gets the core back through yield
-                if ((++i & 1023) == 0 && System.nanoTime() - start > SPIN_NANOS) {
-                    Thread.yield();
-                } else {
-                    spinHint();
-                }
-            }
-            Throwable f = failure;
-            failure = null;
-            return f;
-        }
-
-        @Override
-        public void run() {
-            while (true) {
-                Runnable r;
-                long start = System.nanoTime();
-                int i = 0;
-                while ((r = task) == null) {
-                    if ((++i & 255) == 0 && System.nanoTime() - start > SPIN_NANOS) {
-                        // parked = true before the last look at task; hand() writes task before it reads parked
-                        parked = true;
-                        if ((r = task) != null) {
-                            parked = false;
-                            break;
-                        }
-                        java.util.concurrent.locks.LockSupport.park(this);
-                        parked = false;
-                        start = System.nanoTime();
-                    } else {
-                        spinHint();
-                    }
-                }
-                try {
-                    r.run();
-                } catch (Throwable e) {
-                    failure = e;
-                }
-                task = null;
-            }
-        }
+    /** Pool threads: a gemm started on one of them runs single-threaded (no waiting on one's own pool). */
+    private static final class Worker extends Thread {
+        Worker(Runnable r, String name) { super(r, name); }
     }
 
     // ---- argument checks (a clear message instead of an index error deep in a packing loop) ----

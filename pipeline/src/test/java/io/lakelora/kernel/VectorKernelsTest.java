@@ -159,14 +159,14 @@ class VectorKernelsTest {
             assertArrayEquals(c1, c2);
         }
         boolean poolThread = Thread.getAllStackTraces().keySet().stream()
-                .anyMatch(th -> th.getName().startsWith("lakelora-kernel-"));
-        assertTrue(poolThread, "a 2-thread call should have started a lakelora-kernel helper thread");
+                .anyMatch(th -> th.getName().startsWith("lakelora-gemm-"));
+        assertTrue(poolThread, "a 2-thread call should have started a lakelora-gemm pool thread");
     }
 
     @Test
     void concurrentCallersOnOneInstanceGetTheSingleThreadedBits() throws Exception {
-        // two callers share one 2-thread instance (Spark tasks in one executor): whichever finds the helper busy
-        // runs its parts itself; both results must equal the 1-thread product bit for bit
+        // callers share one 2-thread instance (Spark tasks in one executor): every result must equal the 1-thread
+        // product bit for bit
         Random rnd = new Random(21);
         int m = 120, n = 200, k = 300;
         float[] a = RandomWeights.floats(rnd, m * k);
