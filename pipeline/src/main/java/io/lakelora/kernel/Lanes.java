@@ -1,7 +1,6 @@
 package io.lakelora.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import java.util.List;
 import jdk.incubator.vector.IntVector;
 import jdk.incubator.vector.Vector;
 import jdk.incubator.vector.VectorOperators;
@@ -71,14 +70,15 @@ public final class Lanes {
         FloatVector xc = x.max(MIN_X).min(MAX_X);
         FloatVector m = xc.mul(LOG2E).add(ROUND);   // bits(m) = bits(ROUND) + n, n = rint(x log2 e) in [-127, 127]
         FloatVector t = m.sub(ROUND);                // n as a float, exactly
-        FloatVector r = xc.sub(t.mul(C1)).sub(t.mul(C2)); // x - n ln 2 in [-ln2/2, ln2/2]
+        FloatVector r = t.fma(t.broadcast(-C1), xc);       // x - n ln 2 in [-ln2/2, ln2/2], in two parts
+        r = t.fma(t.broadcast(-C2), r);
         FloatVector z = r.mul(r);
-        FloatVector y = r.mul(1.9875691500E-4f).add(1.3981999507E-3f);
-        y = y.mul(r).add(8.3334519073E-3f);
-        y = y.mul(r).add(4.1665795894E-2f);
-        y = y.mul(r).add(1.6666665459E-1f);
-        y = y.mul(r).add(5.0000001201E-1f);
-        y = y.mul(z).add(r).add(1f);
+        FloatVector y = r.fma(1.9875691500E-4f, 1.3981999507E-3f); // Horner steps as fused multiply-adds
+        y = y.fma(r, y.broadcast(8.3334519073E-3f));
+        y = y.fma(r, y.broadcast(4.1665795894E-2f));
+        y = y.fma(r, y.broadcast(1.6666665459E-1f));
+        y = y.fma(r, y.broadcast(5.0000001201E-1f));
+        y = y.fma(z, r).add(1f);
         // 2^n: (bits(m) + 127) << 23 == (n + 127) << 23 (mod 2^32: bits(ROUND) << 23 overflows to 0)
         // (the species named as constants: reinterpretAsInts() looks its species up, which C2 does not always fold)
         VectorSpecies<Integer> si = x.length() == 16 ? IntVector.SPECIES_512
@@ -88,9 +88,10 @@ public final class Lanes {
     }
 
     static {
-        // load the Int{128,256,512}Vector classes (see exp): C2 only intrinsifies conversions between loaded boxes
-        for (VectorSpecies<Integer> si : List.of(IntVector.SPECIES_128, IntVector.SPECIES_256, IntVector.SPECIES_512)) {
-            IntVector.zero(si).add(1).reinterpretAsFloats().reinterpretAsInts();
-        }
+        // load the integer vector class of the preferred shape (see exp): C2 only intrinsifies conversions between
+        // loaded boxes. Only that shape: vectors of a second shape make the Vector API's call-site profiles
+        // polymorphic, which Java 17's C2 punishes with per-lane fallbacks.
+        VectorSpecies<Integer> si = IntVector.SPECIES_PREFERRED;
+        IntVector.zero(si).add(1).reinterpretShape(FloatVector.SPECIES_PREFERRED, 0).reinterpretShape(si, 0);
     }
 }

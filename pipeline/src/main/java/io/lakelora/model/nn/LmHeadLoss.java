@@ -74,13 +74,11 @@ public final class LmHeadLoss {
                     float max = VecMath.max(logits, o, V);
                     int t = targets[rows[i]];
                     float target = logits[o + t];
-                    if (dx == null) {
-                        rowLoss[i] = max + Math.log(VecMath.sumExpShift(logits, o, V, max)) - target;
-                    } else {
-                        // d loss / d logits = softmax - onehot(target): exp(l - max) in place while summing, then
-                        // one scaling pass (one exp per logit; the rows are (chunk, V), far larger than the caches)
-                        float sum = VecMath.expShiftSum(logits, o, V, max);
-                        rowLoss[i] = max + Math.log(sum) - target;
+                    // exp(l - max) in place while summing (the same sum with or without a gradient), then
+                    // d loss / d logits = softmax - onehot(target) in one scaling pass: one exp per logit
+                    float sum = VecMath.expShiftSum(logits, o, V, max);
+                    rowLoss[i] = max + Math.log(sum) - target;
+                    if (dx != null) {
                         VecMath.scale(logits, o, V, gradScale / sum);
                         logits[o + t] -= gradScale;
                     }

@@ -1,9 +1,6 @@
 package io.lakelora.model.nn;
 
-import jdk.incubator.vector.DoubleVector;
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
-import jdk.incubator.vector.VectorShape;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -65,40 +62,33 @@ public final class RmsNorm {
     }
 
     private static final VectorSpecies<Float> FS = FloatVector.SPECIES_PREFERRED;
-    /** Double lanes of the widest vector, and float lanes of half that width (the same lane count). */
-    private static final VectorSpecies<Double> D8 = DoubleVector.SPECIES_PREFERRED;
-    private static final VectorSpecies<Float> F8 =
-            VectorSpecies.of(float.class, VectorShape.forBitSize(D8.vectorBitSize() / 2));
-
     /**
-     * sum over c of a[ao+c] * b[bo+c] (* w[c] when w is given), in double: double lanes (float lanes widened)
-     * summed in a fixed order, then the tail (deterministic; one chain of dependent double additions made the norms
-     * a measurable part of a training step).
+     * sum over c of a[ao+c] * b[bo+c] (* w[c] when w is given), in double, in four interleaved partial sums added in
+     * a fixed order (deterministic; one chain of dependent double additions was several times slower). Scalar on
+     * purpose: widening float lanes to double takes a half-width float species, and a second float vector shape in
+     * the process makes the Vector API's shared call-site profiles polymorphic, after which Java 17's C2 falls back to
+     * per-lane code in unrelated 512-bit kernels (a 40% slower training step, depending on compile order).
      */
     private static double sumProducts(float[] a, int ao, float[] b, int bo, float[] w, int C) {
+        double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int c = 0;
-        double s = 0;
-        int n = D8.length();
-        if (C >= n && n >= 2) {
-            DoubleVector acc = DoubleVector.fromArray(D8, DZEROS, 0);
-            for (; c <= C - n; c += n) {
-                DoubleVector x = (DoubleVector) FloatVector.fromArray(F8, a, ao + c).convertShape(VectorOperators.F2D, D8, 0);
-                DoubleVector y = (DoubleVector) FloatVector.fromArray(F8, b, bo + c).convertShape(VectorOperators.F2D, D8, 0);
-                if (w != null) {
-                    x = x.mul((DoubleVector) FloatVector.fromArray(F8, w, c).convertShape(VectorOperators.F2D, D8, 0));
-                }
-                acc = x.fma(y, acc);
+        if (w == null) {
+            for (; c + 4 <= C; c += 4) {
+                s0 += (double) a[ao + c] * b[bo + c];
+                s1 += (double) a[ao + c + 1] * b[bo + c + 1];
+                s2 += (double) a[ao + c + 2] * b[bo + c + 2];
+                s3 += (double) a[ao + c + 3] * b[bo + c + 3];
             }
-            double[] l = new double[n];
-            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
-            for (int h = n / 2; h >= 1; h /= 2) {
-                for (int i = 0; i < h; i++) l[i] = l[2 * i] + l[2 * i + 1]; // pairwise: ((l0+l1)+(l2+l3))+...
+            for (; c < C; c++) s0 += (double) a[ao + c] * b[bo + c];
+        } else {
+            for (; c + 4 <= C; c += 4) {
+                s0 += (double) a[ao + c] * w[c] * b[bo + c];
+                s1 += (double) a[ao + c + 1] * w[c + 1] * b[bo + c + 1];
+                s2 += (double) a[ao + c + 2] * w[c + 2] * b[bo + c + 2];
+                s3 += (double) a[ao + c + 3] * w[c + 3] * b[bo + c + 3];
             }
-            s = l[0];
+            for (; c < C; c++) s0 += (double) a[ao + c] * w[c] * b[bo + c];
         }
-        for (; c < C; c++) s += w == null ? (double) a[ao + c] * b[bo + c] : (double) a[ao + c] * w[c] * b[bo + c];
-        return s;
+        return (s0 + s1) + (s2 + s3);
     }
-
-    private static final double[] DZEROS = new double[8];
 }

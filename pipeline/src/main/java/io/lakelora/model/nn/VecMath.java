@@ -68,23 +68,6 @@ public final class VecMath {
         return io.lakelora.kernel.Lanes.sum(l, L);
     }
 
-    /** sum of exp(x[i] - shift) over [off, off+n), x unchanged. */
-    public static float sumExpShift(float[] x, int off, int n, float shift) {
-        int i = 0;
-        float sum = 0f;
-        if (n >= S.length()) {
-            FloatVector acc = FloatVector.fromArray(S, ZEROS, 0); // see max
-            for (; i <= n - S.length(); i += S.length()) {
-                acc = acc.add(io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, x, off + i).sub(shift)));
-            }
-            float[] l = new float[S.length()];
-            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
-            sum = io.lakelora.kernel.Lanes.sum(l, l.length);
-        }
-        for (; i < n; i++) sum += (float) Math.exp(x[off + i] - shift);
-        return sum;
-    }
-
     /** x[i] *= s over [off, off+n). */
     public static void scale(float[] x, int off, int n, float s) {
         int i = 0;

@@ -19,7 +19,6 @@ class VecMathTest {
             double sum = 0;
             double[] e = new double[n];
             for (int i = 0; i < n; i++) sum += e[i] = Math.exp(x[off + i] - (float) max); // fp32 argument, as the code
-            assertEquals(sum, VecMath.sumExpShift(x, off, n, (float) max), 1e-6 * sum, "sumExp n=" + n);
             float[] y = x.clone();
             assertEquals(sum, VecMath.expShiftSum(y, off, n, (float) max), 1e-6 * sum);
             for (int i = 0; i < n; i++) assertEquals(e[i], y[off + i], 1e-6 * e[i] + 1e-37);
