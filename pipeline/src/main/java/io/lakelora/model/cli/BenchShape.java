@@ -29,10 +29,10 @@ record BenchShape(String name, String description, ModelConfig config, String he
             case "tiny" -> new BenchShape(name, "tiny smoke-test shape", llama(256, 64, 128, 2, 4, 2, 1e4, true)
                     .build(), "512m", false, 1, true);
             case "100m" -> new BenchShape(name, "~100M LLaMA (hidden 768, 12 layers, 12 heads, ffn 2048, vocab 32000,"
-                    + " tied)", llama(32000, 768, 2048, 12, 12, 12, 1e4, true).build(), "3g", false, 1, true);
+                    + " tied)", llama(32000, 768, 2048, 12, 12, 12, 1e4, true).build(), "3g", false, 2, true);
             case "tinyllama" -> new BenchShape(name, "TinyLlama-1.1B shape (hidden 2048, 22 layers, 32 heads, 4 KV heads,"
                     + " ffn 5632, vocab 32000)", llama(32000, 2048, 5632, 22, 32, 4, 1e4, false).build(), "6g", false,
-                    1, true);
+                    2, true);
             case "llama3-8b" -> new BenchShape(name, "Llama-3-8B shape (hidden 4096, 32 layers, 32 heads, 8 KV heads,"
                     + " ffn 14336, vocab 128256, rope_theta 500000)",
                     llama(128256, 4096, 14336, 32, 32, 8, 500000.0, false).maxPositionEmbeddings(8192).build(),

@@ -51,7 +51,8 @@ public final class BenchTrainCommand extends BaseCommand {
     @Option(names = "--steps", defaultValue = "3", description = "Timed steps per case; the median is reported.")
     int steps;
 
-    @Option(names = "--warmup", description = "Untimed steps first (default: 1; 0 for llama3-8b).")
+    @Option(names = "--warmup", description = "Untimed steps first, on both sides (default: 2, 1 for tiny, 0 for"
+            + " llama3-8b): steady state; with 1, torch's TinyLlama steps were still falling 29 -> 24 -> 21 s.")
     Integer warmup;
 
     @Option(names = "--recompute", arity = "1",
