@@ -19,18 +19,11 @@ public final class Lanes {
     private Lanes() {}
 
     /**
-     * ((l0 + l1) + (l2 + l3)) + ... : a fixed pairwise tree over the lanes, identical in every execution mode. The
-     * lanes go through a store: {@code lane(i)} of a 512-bit vector is not a compiler intrinsic on Java 17. Hot loops
-     * store their accumulator themselves and call {@link #sum(float[], int)}: a vector passed to a method that is not
-     * inlined loses its exact type there, and Java 17's C2 then falls back to per-lane code for the store too.
+     * ((l0 + l1) + (l2 + l3)) + ... : a fixed pairwise tree over {@code l[0, n)}, n a power of two (a vector's lanes,
+     * stored by the caller), identical in every execution mode. Callers store their accumulator themselves: on Java 17
+     * {@code lane(i)} of a 512-bit vector is not a compiler intrinsic, and a vector passed to a method that is not
+     * inlined loses its exact type there, after which C2 falls back to per-lane code for the store too.
      */
-    public static float sum(FloatVector v) {
-        float[] l = new float[v.length()];
-        v.intoArray(l, 0);
-        return sum(l, l.length);
-    }
-
-    /** The tree of {@link #sum(FloatVector)} over {@code l[0, n)}, n a power of two (the lanes of a vector). */
     public static float sum(float[] l, int n) {
         if (n == 16) {
             float a = (l[0] + l[1]) + (l[2] + l[3]);

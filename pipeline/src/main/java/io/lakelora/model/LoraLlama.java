@@ -355,11 +355,14 @@ public final class LoraLlama implements TrainableModel {
         if (needDx) rmsBackward(dresid, dln, xIn, lw.attnNorm(), c.rstd1, N, C);
     }
 
-    /**
-     * Which modules of {@code ms} carry an adapter in layer l: their indices in {@code ms} and A/B slab offsets, in
-     * order; returns how many.
-     */
-    private int targeted(int l, TargetModule[] ms, int[] sel, int[] aOff, int[] bOff) {
+    /** The first n modules of a group that carry an adapter: their indices in the group and A/B slab offsets. */
+    private record Targets(int n, int[] sel, int[] aOff, int[] bOff) {}
+
+    /** Which modules of {@code ms} carry an adapter in layer l, in order. */
+    private Targets targeted(int l, TargetModule[] ms) {
+        int[] sel = new int[ms.length];
+        int[] aOff = new int[ms.length];
+        int[] bOff = new int[ms.length];
         int n = 0;
         for (int i = 0; i < ms.length; i++) {
             AdapterLayout.Tensor ta = layout.find(l, ms[i], true);
@@ -369,7 +372,7 @@ public final class LoraLlama implements TrainableModel {
             bOff[n] = layout.find(l, ms[i], false).offset();
             n++;
         }
-        return n;
+        return new Targets(n, sel, aOff, bOff);
     }
 
     /** The A factors (R, IN) of the selected modules stacked into {@link #aCat} (nt*R, IN). */
@@ -386,10 +389,9 @@ public final class LoraLlama implements TrainableModel {
     private void projForward(int l, int g, FrozenLinear[] lins, float[][] ys, float[] x, LayerActs c, float[] params,
                              long seed, boolean drop, int N) {
         TargetModule[] ms = GROUPS[g];
-        int[] sel = new int[ms.length];
-        int[] aOff = new int[ms.length];
-        int[] bOff = new int[ms.length];
-        int nt = targeted(l, ms, sel, aOff, bOff);
+        Targets tg = targeted(l, ms);
+        int nt = tg.n();
+        int[] sel = tg.sel(), aOff = tg.aOff(), bOff = tg.bOff();
         int R = spec.r();
         int IN = lins[0].inFeatures();
         int W = nt * R;
@@ -423,10 +425,9 @@ public final class LoraLlama implements TrainableModel {
     private void projBackward(int l, int g, FrozenLinear[] lins, float[][] dys, float[] dx, float[] x, LayerActs c,
                               float[] params, float[] grads, long seed, boolean drop, int N, boolean needDx) {
         TargetModule[] ms = GROUPS[g];
-        int[] sel = new int[ms.length];
-        int[] aOff = new int[ms.length];
-        int[] bOff = new int[ms.length];
-        int nt = targeted(l, ms, sel, aOff, bOff);
+        Targets tg = targeted(l, ms);
+        int nt = tg.n();
+        int[] sel = tg.sel(), aOff = tg.aOff(), bOff = tg.bOff();
         int R = spec.r();
         int IN = lins[0].inFeatures();
         int W = nt * R;

@@ -57,6 +57,6 @@ class LanesTest {
         } else {
             expected = ((v[0] + v[1]) + (v[2] + v[3])) + ((v[4] + v[5]) + (v[6] + v[7]));
         }
-        assertEquals(expected, Lanes.sum(FloatVector.fromArray(S, v, 0)));
+        assertEquals(expected, Lanes.sum(v, v.length));
     }
 }

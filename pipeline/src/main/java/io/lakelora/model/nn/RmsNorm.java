@@ -72,7 +72,7 @@ public final class RmsNorm {
     private static double sumProducts(float[] a, int ao, float[] b, int bo, float[] w, int C) {
         double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
         int c = 0;
-        if (w == null) {
+        if (w == null) { // two loops on purpose: one with "w == null ? 1f : w[c]" made the backward ~1.7x slower
             for (; c + 4 <= C; c += 4) {
                 s0 += (double) a[ao + c] * b[bo + c];
                 s1 += (double) a[ao + c + 1] * b[bo + c + 1];
