@@ -1,10 +1,6 @@
 package io.lakelora.kernel;
 
 import io.lakelora.quant.QuantizedMatrix;
-import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.VectorSpecies;
 
@@ -20,9 +16,10 @@ import jdk.incubator.vector.VectorSpecies;
  *
  * <p>Threads: a call with enough work is split into contiguous column ranges of C (each thread packs, and for
  * qgemm de-quantizes, only its own part of W), or row ranges when C has too few columns. One part runs on the
- * calling thread, the others on a small daemon pool owned by this instance; {@code threads == 1} never leaves the
- * caller. Calls from several threads at once are safe (scratch is per thread). Nested calls from a pool thread run
- * single-threaded.
+ * calling thread, the others on this instance's {@link WorkerTeam} (helpers that spin briefly between parallel
+ * sections instead of parking at once); {@code threads == 1} never leaves the caller. Calls from several threads at
+ * once are safe (scratch is per thread; a caller that finds the team busy runs its parts itself). Nested calls from
+ * a helper run single-threaded.
  */
 public class VectorKernels extends ScalarKernels {
     /**
@@ -50,13 +47,18 @@ public class VectorKernels extends ScalarKernels {
      * column strip instead of packed: measured 2-2.7x faster for 48 columns (q/k/v's stacked rank-16 factors).
      */
     static final int DIRECT_MAX_N = 64;
+    /**
+     * How long an idle helper thread spins for the next parallel section before it parks ({@link WorkerTeam}):
+     * system property {@code lakelora.kernels.spin.us}, default 2000 us.
+     */
+    static final long SPIN_NANOS = 1000L * Long.getLong("lakelora.kernels.spin.us", 2000L);
 
     private final MicroKernel mk;
     private final int threads;
     private final long minFlopsPerThread;
     /** 4-bit rows decoded with {@link VectorDecode512} (512-bit only, where rearrange is fast: Java 20+). */
     private final boolean vectorDecode;
-    private volatile ExecutorService pool;
+    private volatile WorkerTeam team;
 
     /**
      * Kernels with the vector width chosen by system property {@code lakelora.vector.bits} (256 or 512), else the
@@ -258,46 +260,15 @@ public class VectorKernels extends ScalarKernels {
         int units = splitN ? (n + unitN - 1) / unitN : (m + unitM - 1) / unitM;
         int unit = splitN ? unitN : unitM;
         int total = splitN ? n : m;
-        ExecutorService ex = pool();
-        Future<?>[] futures = new Future<?>[t - 1];
-        for (int w = 1; w < t; w++) {
+        Runnable[] parts = new Runnable[t];
+        for (int w = 0; w < t; w++) {
             int lo = Math.min(total, (int) ((long) units * w / t) * unit);
             int hi = Math.min(total, (int) ((long) units * (w + 1) / t) * unit);
             int m0 = splitN ? 0 : lo, m1 = splitN ? m : hi, n0 = splitN ? lo : 0, n1 = splitN ? hi : n;
-            futures[w - 1] = ex.submit(() -> part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta,
-                    c, cOff, ldc, m0, m1, n0, n1));
+            parts[w] = () -> part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc,
+                    m0, m1, n0, n1);
         }
-        int hi0 = Math.min(total, (int) ((long) units / t) * unit);
-        Throwable failure = null;
-        try {
-            part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc,
-                    0, splitN ? m : hi0, 0, splitN ? hi0 : n);
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
-        awaitAll(futures, failure);
-    }
-
-    /** Waits for every future, even after a failure or an interrupt (no worker may still write after a return). */
-    private static void awaitAll(Future<?>[] futures, Throwable failure) {
-        boolean interrupted = false;
-        for (Future<?> f : futures) {
-            while (true) {
-                try {
-                    f.get();
-                    break;
-                } catch (ExecutionException e) {
-                    if (failure == null) failure = e.getCause();
-                    break;
-                } catch (InterruptedException e) {
-                    interrupted = true;
-                }
-            }
-        }
-        if (interrupted) Thread.currentThread().interrupt();
-        if (failure instanceof RuntimeException re) throw re;
-        if (failure instanceof Error er) throw er;
-        if (failure != null) throw new IllegalStateException("kernel worker failed", failure);
+        team().run(parts);
     }
 
     /** The worker index of the parallelFor task running on this thread, or -1 outside one. */
@@ -308,26 +279,19 @@ public class VectorKernels extends ScalarKernels {
         if (tasks <= 0) return;
         int[] cur = TASK_WORKER.get();
         int t = Math.min(threads, tasks);
-        if (t == 1 || cur[0] >= 0 || Thread.currentThread() instanceof Worker) {
+        if (t == 1 || cur[0] >= 0 || Thread.currentThread() instanceof WorkerTeam.Helper) {
             // one thread, or nested inside a task / a gemm part: run here, keeping the current worker index
             int w = Math.max(0, cur[0]);
             for (int i = 0; i < tasks; i++) body.run(i, w);
             return;
         }
         java.util.concurrent.atomic.AtomicInteger next = new java.util.concurrent.atomic.AtomicInteger();
-        ExecutorService ex = pool();
-        Future<?>[] futures = new Future<?>[t - 1];
-        for (int w = 1; w < t; w++) {
+        Runnable[] drains = new Runnable[t];
+        for (int w = 0; w < t; w++) {
             int worker = w;
-            futures[w - 1] = ex.submit(() -> drain(next, tasks, body, worker));
+            drains[w] = () -> drain(next, tasks, body, worker);
         }
-        Throwable failure = null;
-        try {
-            drain(next, tasks, body, 0);
-        } catch (RuntimeException | Error e) {
-            failure = e;
-        }
-        awaitAll(futures, failure);
+        team().run(drains);
     }
 
     /** Takes tasks from the shared counter until none is left (dynamic balance; results do not depend on it). */
@@ -343,7 +307,7 @@ public class VectorKernels extends ScalarKernels {
     }
 
     private int plannedThreads(int m, int n, int k) {
-        if (threads == 1 || Thread.currentThread() instanceof Worker || TASK_WORKER.get()[0] >= 0) return 1;
+        if (threads == 1 || Thread.currentThread() instanceof WorkerTeam.Helper || TASK_WORKER.get()[0] >= 0) return 1;
         long flops = 2L * m * n * k;
         long byWork = Math.max(1, flops / minFlopsPerThread);
         return (int) Math.min(threads, byWork);
@@ -539,28 +503,18 @@ public class VectorKernels extends ScalarKernels {
         }
     }
 
-    private ExecutorService pool() {
-        ExecutorService p = pool;
+    private WorkerTeam team() {
+        WorkerTeam p = team;
         if (p == null) {
             synchronized (this) {
-                p = pool;
+                p = team;
                 if (p == null) {
-                    int[] id = {0};
-                    p = Executors.newFixedThreadPool(threads - 1, r -> {
-                        Worker w = new Worker(r, "lakelora-gemm-" + (++id[0]));
-                        w.setDaemon(true);
-                        return w;
-                    });
-                    pool = p;
+                    p = new WorkerTeam(threads - 1, SPIN_NANOS, "lakelora-kernels");
+                    team = p;
                 }
             }
         }
         return p;
-    }
-
-    /** Pool threads: a gemm started on one of them runs single-threaded (no waiting on one's own pool). */
-    private static final class Worker extends Thread {
-        Worker(Runnable r, String name) { super(r, name); }
     }
 
     // ---- argument checks (a clear message instead of an index error deep in a packing loop) ----

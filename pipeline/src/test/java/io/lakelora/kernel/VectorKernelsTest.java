@@ -159,8 +159,8 @@ class VectorKernelsTest {
             assertArrayEquals(c1, c2);
         }
         boolean poolThread = Thread.getAllStackTraces().keySet().stream()
-                .anyMatch(th -> th.getName().startsWith("lakelora-gemm-"));
-        assertTrue(poolThread, "a 2-thread call should have started a lakelora-gemm pool thread");
+                .anyMatch(th -> th.getName().startsWith("lakelora-kernels-"));
+        assertTrue(poolThread, "a 2-thread call should have started a lakelora-kernels helper thread");
     }
 
     @Test

@@ -89,18 +89,23 @@ public final class Attention {
         }
     }
 
-    /** Softmax of rows i0..i1 over their windows; zeros in [from, lo) and (hi, to] (the computed span). */
+    /**
+     * Softmax of rows i0..i1 over their windows, zeros in [from, lo) and (hi, to] (the computed span). The entries
+     * outside a row's window are set to -infinity first (exp gives exactly 0) and each row is processed over the whole
+     * span: a causal span of whole row blocks is a whole number of vectors, so no row has a partial last vector.
+     */
     private static void softmaxRows(float[] probs, int p0, int[] lo, int[] hi, int winOff, int i0, int i1, int from,
                                     int to, int Tk) {
+        int n = to - from + 1;
         for (int i = i0; i < i1; i++) {
             int row = p0 + i * Tk;
             int a = lo[winOff + i];
             int b = hi[winOff + i];
-            float max = VecMath.max(probs, row + a, b - a + 1);
-            float sum = VecMath.expShiftSum(probs, row + a, b - a + 1, max);
-            VecMath.scale(probs, row + a, b - a + 1, 1f / sum);
-            for (int j = from; j < a; j++) probs[row + j] = 0f;
-            for (int j = b + 1; j <= to; j++) probs[row + j] = 0f;
+            for (int j = from; j < a; j++) probs[row + j] = Float.NEGATIVE_INFINITY;
+            for (int j = b + 1; j <= to; j++) probs[row + j] = Float.NEGATIVE_INFINITY;
+            float max = VecMath.max(probs, row + a, b - a + 1); // the window's max (never -infinity)
+            float sum = VecMath.expShiftSum(probs, row + from, n, max);
+            VecMath.scale(probs, row + from, n, 1f / sum);
         }
     }
 

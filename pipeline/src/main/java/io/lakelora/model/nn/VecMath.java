@@ -19,19 +19,27 @@ public final class VecMath {
 
     /** max of x[off, off+n), n > 0. */
     public static float max(float[] x, int off, int n) {
+        int L = S.length();
         int i = 0;
         float m = Float.NEGATIVE_INFINITY;
-        if (n >= S.length()) {
-            // the accumulator starts from a load (a FloatVector.zero/broadcast start merged into the loop's value made
+        if (n >= L) {
+            // the accumulators start from a load (a FloatVector.zero/broadcast start merged into the loop's value made
             // C2 lose its exact type: the store below then fell back to per-lane code on Java 17). Loops that call
             // Lanes.exp do nothing else heavy: a second inlined exp can cross C2's inlining node cutoff, and an exp
             // left as a call returns a vector of inexact type, with the same fallback for everything after it.
-            FloatVector acc = FloatVector.fromArray(S, x, off);
-            for (i = S.length(); i <= n - S.length(); i += S.length()) {
-                acc = acc.max(FloatVector.fromArray(S, x, off + i));
+            // Four independent chains: a Java max of float vectors is a several-instruction sequence (NaN and -0
+            // semantics), and one chain waits on it every iteration (attention's softmax spent most of its time here).
+            FloatVector acc0 = FloatVector.fromArray(S, x, off);
+            FloatVector acc1 = acc0, acc2 = acc0, acc3 = acc0;
+            for (i = L; i <= n - 4 * L; i += 4 * L) {
+                acc0 = acc0.max(FloatVector.fromArray(S, x, off + i));
+                acc1 = acc1.max(FloatVector.fromArray(S, x, off + i + L));
+                acc2 = acc2.max(FloatVector.fromArray(S, x, off + i + 2 * L));
+                acc3 = acc3.max(FloatVector.fromArray(S, x, off + i + 3 * L));
             }
-            float[] l = new float[S.length()];
-            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
+            for (; i <= n - L; i += L) acc0 = acc0.max(FloatVector.fromArray(S, x, off + i));
+            float[] l = new float[L];
+            acc0.max(acc1).max(acc2.max(acc3)).intoArray(l, 0); // here, not in a method it is passed to (Lanes.sum)
             for (float e : l) m = Math.max(m, e);
         }
         for (; i < n; i++) m = Math.max(m, x[off + i]);
