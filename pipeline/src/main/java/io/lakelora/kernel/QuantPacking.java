@@ -54,6 +54,11 @@ final class QuantPacking {
                 if (w < nr) {
                     for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + w, o + (p + 1) * nr, 0f);
                 }
+            } else if (vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && q.blocksize() % nr == 0
+                    && cols % q.blocksize() == 0 && (j0 + js) % nr == 0) {
+                // the strip's 32 columns lie inside one quantization block of every W row (as below): 16 bytes per
+                // k step through the vector codebook permute
+                VectorDecode512.decodeStrip(q, (long) p0 * cols + j0 + js, (int) cols, kc, bp, o);
             } else if (!vec && w == nr && q.type() != QuantType.INT8 && q.blocksize() % nr == 0
                     && cols % q.blocksize() == 0 && (j0 + js) % nr == 0) {
                 // the strip's nr columns lie inside one quantization block of every W row: one absmax and nr/2

@@ -56,7 +56,7 @@ public class VectorKernels extends ScalarKernels {
     private final MicroKernel mk;
     private final int threads;
     private final long minFlopsPerThread;
-    /** 4-bit rows decoded with {@link VectorDecode512} (512-bit only, where rearrange is fast: Java 20+). */
+    /** 4-bit runs along W's rows decoded with {@link VectorDecode512} (512-bit only). */
     private final boolean vectorDecode;
     private volatile WorkerTeam team;
 
