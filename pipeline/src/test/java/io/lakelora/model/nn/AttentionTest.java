@@ -111,4 +111,54 @@ class AttentionTest {
                 z, 0, false, z, 0, z, 0, z, 0, new int[] {0, 0}, new int[] {0, 2}, 0, 2, 2, 1, 1, 2));
         assertEquals("attention window of query row 1 is [0, 2], expected 0 <= lo <= hi < 2", e.getMessage());
     }
+
+    /**
+     * The vector kernels (packed operands, key columns aligned to 32, spans cut at row blocks) against the
+     * scalar kernels, whose path the finite-difference test above checks: causal, packed documents and a sliding
+     * window over several row blocks (blocks whose windows start at different keys), one and two threads.
+     */
+    @Test
+    void vectorKernelsMatchScalarKernelsOverManyRowBlocks() {
+        int T = 150, NH = 4, NKV = 2, HS = 32;
+        int QD = NH * HS, KVD = NKV * HS;
+        SplittableRandom r = new SplittableRandom(9);
+        float[] q = randn(r, T * QD, 1.0);
+        float[] k = randn(r, T * KVD, 1.0);
+        float[] v = randn(r, T * KVD, 1.0);
+        float[] g = randn(r, T * QD, 1.0);
+        int[] causalLo = new int[T], docLo = new int[T], slideLo = new int[T], hi = new int[T];
+        for (int i = 0; i < T; i++) {
+            hi[i] = i;
+            docLo[i] = i >= 101 ? 101 : i >= 57 ? 57 : 0;
+            slideLo[i] = Math.max(0, i - 39);
+        }
+        for (int[] lo : new int[][] {causalLo, docLo, slideLo}) {
+            float[][] want = run(kern, q, k, v, g, lo, hi, T, NH, NKV, HS);
+            for (int threads : new int[] {1, 2}) {
+                Kernels vk = new io.lakelora.kernel.VectorKernels(threads);
+                float[][] got = run(vk, q, k, v, g, lo, hi, T, NH, NKV, HS);
+                String[] names = {"out", "dq", "dk", "dv"};
+                for (int t = 0; t < 4; t++) {
+                    for (int i = 0; i < want[t].length; i++) {
+                        assertEquals(want[t][i], got[t][i], 2e-5 * (1 + Math.abs(want[t][i])),
+                                names[t] + "[" + i + "] lo[100]=" + lo[100] + " threads=" + threads);
+                    }
+                }
+            }
+        }
+    }
+
+    private static float[][] run(Kernels kern, float[] q, float[] k, float[] v, float[] g, int[] lo, int[] hi, int T,
+                                 int NH, int NKV, int HS) {
+        float[] out = new float[T * NH * HS];
+        float[] probs = new float[NH * T * T];
+        Attention.forward(kern, out, 0, probs, 0, true, q, 0, k, 0, v, 0, lo, hi, 0, T, T, NH, NKV, HS);
+        float[] dq = new float[T * NH * HS];
+        float[] dk = new float[T * NKV * HS];
+        float[] dv = new float[T * NKV * HS];
+        float[][] scratch = new float[kern.threads()][T * T];
+        Attention.backward(kern, dq, 0, dk, 0, dv, 0, scratch, g, 0, probs, 0, q, 0, k, 0, v, 0, lo, hi, 0, T, T,
+                NH, NKV, HS);
+        return new float[][] {out, dq, dk, dv};
+    }
 }
