@@ -1,15 +1,15 @@
 package io.lakelora.kernel;
 
 /**
- * Per-thread scratch of {@link VectorKernels}: packed A block ({@code MC x KC}), packed B panel
- * ({@code KC x NC}), one register tile, and grow-only rows for the small-m path. Allocated once per thread (about
- * 4.6 MB) and reused by every call on that thread, so steady-state calls allocate nothing.
+ * Per-thread scratch of {@link VectorKernels}: packed A block ({@code MC x KC_MAX}), packed B panel
+ * ({@code KC_MAX x NC}), one register tile, and grow-only rows for the small-m path. Allocated once per thread (about
+ * 6.9 MB) and reused by every call on that thread, so steady-state calls allocate nothing.
  */
 final class GemmWorkspace {
     private static final ThreadLocal<GemmWorkspace> LOCAL = ThreadLocal.withInitial(GemmWorkspace::new);
 
-    final float[] ap = new float[VectorKernels.MC * VectorKernels.KC];
-    final float[] bp = new float[VectorKernels.KC * VectorKernels.NC];
+    final float[] ap = new float[VectorKernels.MC * VectorKernels.KC_MAX];
+    final float[] bp = new float[VectorKernels.KC_MAX * VectorKernels.NC];
     final float[] tile = new float[MicroKernel512.MR * MicroKernel512.NR];
     private final float[] pairs = new float[512];
     private float[] pairsCode;

@@ -128,7 +128,7 @@ public final class KernelProvider {
     public static long warmUp(Kernels k) {
         long t0 = System.nanoTime();
         Random rnd = new Random(1);
-        int m = 48, n = 96, kk = 600;  // crosses one KC boundary and has edge tiles
+        int m = 48, n = 96, kk = 1100; // two k slices and edge tiles
         float[] a = RandomWeights.floats(rnd, m * kk);
         float[] b = RandomWeights.floats(rnd, n * kk);
         float[] c = new float[m * n];

@@ -51,10 +51,12 @@ class VectorKernelsTest {
             s.add(new int[] {DIMS[i], DIMS[(i * 5 + 3) % DIMS.length], DIMS[(i * 7 + 1) % DIMS.length]});
         }
         s.add(new int[] {1, 1, 1});
-        s.add(new int[] {193, 40, 513});   // m just above MC, k over two KC slices
+        s.add(new int[] {193, 40, 1100});  // m just above MC, k over two slices (512 + 588)
+        s.add(new int[] {30, 70, 1700});   // three slices, the last one deeper than KC (512 + 512 + 676)
+        s.add(new int[] {14, 50, 700});    // one slice deeper than KC (up to KC_MAX: no short slice of its own)
         s.add(new int[] {8, 300, 70});     // small-m path (m <= 8), transB and axpy forms
         s.add(new int[] {9, 4099, 5});     // n above 2 * NC
-        s.add(new int[] {26, 2080, 530});  // two column panels x two k slices: op(A) packed once for both panels
+        s.add(new int[] {26, 2080, 1030}); // two column panels x two k slices: op(A) packed once for both panels
         return s;
     }
 
@@ -123,13 +125,13 @@ class VectorKernelsTest {
     @Test
     void largerQgemmCrossesKcAndMcBlocks() {
         Random rnd = new Random(13);
-        // forward: k = W.cols = 600 crosses KC; input gradient: k = W.rows = 530 crosses KC; m = 200 crosses MC
-        QuantizedMatrix wf = RandomWeights.fourBit(rnd, QuantType.NF4, 70, 600, 64, true);
-        QuantizedMatrix wb = RandomWeights.fourBit(rnd, QuantType.FP4, 530, 40, 64, false);
+        // forward: k = W.cols = 1088 spans two k slices; input gradient: k = W.rows = 1030 too; m = 200 crosses MC
+        QuantizedMatrix wf = RandomWeights.fourBit(rnd, QuantType.NF4, 70, 1088, 64, true);
+        QuantizedMatrix wb = RandomWeights.fourBit(rnd, QuantType.FP4, 1030, 40, 64, false);
         for (boolean tb : new boolean[] {true, false}) {
             QuantizedMatrix w = tb ? wf : wb;
             int m = 200, n = tb ? w.rows() : w.cols(), k = tb ? w.cols() : w.rows(), cols = w.cols();
-            assertTrue(k > VectorKernels.KC && m > VectorKernels.MC);
+            assertTrue(k > VectorKernels.KC_MAX && m > VectorKernels.MC);
             Problem p = Problem.random(rnd, false, tb, m, n, k, 1f, 0f, false);
             float[] want = p.c.clone();
             SPEC.qgemm(false, tb, m, n, k, 1f, p.a, p.aOff, p.lda, w, 0f, want, p.cOff, p.ldc);
