@@ -3,7 +3,7 @@ package io.lakelora.kernel;
 /**
  * Per-thread scratch of {@link VectorKernels}: packed A block ({@code MC x KC_MAX}), packed B panel
  * ({@code KC_MAX x NC}), one register tile, and grow-only rows for the small-m path. Allocated once per thread (about
- * 6.9 MB) and reused by every call on that thread, so steady-state calls allocate nothing.
+ * 6.4 MB) and reused by every call on that thread, so steady-state calls allocate nothing.
  */
 final class GemmWorkspace {
     private static final ThreadLocal<GemmWorkspace> LOCAL = ThreadLocal.withInitial(GemmWorkspace::new);

@@ -15,7 +15,8 @@ import org.junit.jupiter.api.Test;
  * in-place A reads) cannot change results: training determinism compares adapters bit for bit across versions.
  *
  * <p>The reference below is a scalar model of the blocked algorithm, written from its contract, not from the code
- * under test: per output element and per {@code KC}-deep k slice, a fused multiply-add chain over p in increasing
+ * under test: per output element and per k slice ({@code KC} deep; a remainder of up to KC / 2 joins the slice
+ * before it, up to {@code KC_MAX}), a fused multiply-add chain over p in increasing
  * order starting from 0 ({@code Math.fma} rounds as a vector lane's fma does), then the store: a full
  * {@code mr x nr} tile does {@code fma(acc, alpha, beta * c)} (or {@code alpha * acc} when {@code beta == 0}); an
  * edge tile does {@code alpha * acc + beta * c} unfused. Later slices use {@code beta = 1}. Row strips start at
@@ -23,10 +24,10 @@ import org.junit.jupiter.api.Test;
  */
 class GemmBitIdentityTest {
     private static final int[][] SHAPES = {
-        // narrow n (one column tile: the in-place A path), odd m, k over two and three KC slices
-        {13, 1, 5}, {25, 5, 600}, {37, 16, 1100}, {200, 31, 513}, {49, 32, 70}, {12, 16, 512}, {11, 8, 33},
-        // wide n (packed A path), m above MC
-        {193, 40, 513}, {30, 70, 129}, {9, 33, 1030},
+        // narrow n (one column tile: the in-place A path), odd m, k in one slice deeper than KC, two and three slices
+        {13, 1, 5}, {25, 5, 600}, {37, 16, 1100}, {200, 31, 1700}, {49, 32, 70}, {12, 16, 512}, {11, 8, 33},
+        // wide n (packed A path), m over several MC blocks
+        {193, 40, 1300}, {30, 70, 129}, {9, 33, 1030},
     };
     private static final float[][] ALPHA_BETA = {{1f, 0f}, {0.5f, -1.5f}, {-2f, 1f}};
 
@@ -53,8 +54,8 @@ class GemmBitIdentityTest {
             boolean fullRows = (i / mr) * mr + mr <= m;
             for (int j = 0; j < n; j++) {
                 boolean full = fullRows && (j / nr) * nr + nr <= n;
-                for (int pc = 0; pc < k; pc += VectorKernels.KC) {
-                    int kc = Math.min(VectorKernels.KC, k - pc);
+                for (int pc = 0; pc < k; pc += VectorKernels.sliceDepth(k, pc)) {
+                    int kc = VectorKernels.sliceDepth(k, pc);
                     float acc = 0f;
                     for (int p = pc; p < pc + kc; p++) acc = Math.fma(opA.get(i, p), opB.get(p, j), acc);
                     float be = pc == 0 ? beta : 1f;

@@ -51,7 +51,7 @@ class VectorKernelsTest {
             s.add(new int[] {DIMS[i], DIMS[(i * 5 + 3) % DIMS.length], DIMS[(i * 7 + 1) % DIMS.length]});
         }
         s.add(new int[] {1, 1, 1});
-        s.add(new int[] {193, 40, 1100});  // m just above MC, k over two slices (512 + 588)
+        s.add(new int[] {193, 40, 1100});  // m over several MC blocks and a short one, k over two slices (512 + 588)
         s.add(new int[] {30, 70, 1700});   // three slices, the last one deeper than KC (512 + 512 + 676)
         s.add(new int[] {14, 50, 700});    // one slice deeper than KC (up to KC_MAX: no short slice of its own)
         s.add(new int[] {8, 300, 70});     // small-m path (m <= 8), transB and axpy forms
