@@ -111,6 +111,25 @@ public final class VecMath {
         return sum;
     }
 
+    /** sum of a[ao+i] * w[i] * b[bo+i], i in [0, n) (RMSNorm's backward: dout . weight . x). */
+    public static float dot3(float[] a, int ao, float[] w, float[] b, int bo, int n) {
+        int i = 0;
+        float sum = 0f;
+        if (n >= S.length()) {
+            FloatVector acc = FloatVector.fromArray(S, a, ao).mul(FloatVector.fromArray(S, w, 0))
+                    .mul(FloatVector.fromArray(S, b, bo)); // see max
+            for (i = S.length(); i <= n - S.length(); i += S.length()) {
+                acc = FloatVector.fromArray(S, a, ao + i).mul(FloatVector.fromArray(S, w, i))
+                        .fma(FloatVector.fromArray(S, b, bo + i), acc);
+            }
+            float[] l = new float[S.length()];
+            acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
+            sum = io.lakelora.kernel.Lanes.sum(l, l.length);
+        }
+        for (; i < n; i++) sum += a[ao + i] * w[i] * b[bo + i];
+        return sum;
+    }
+
     /** h[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i], i in [0, n). h may alias g. */
     public static void swiglu(float[] h, float[] g, float[] u, int n) {
         swiglu(h, g, u, 0, n);

@@ -12,6 +12,10 @@ class RmsNormTest {
 
     /** HF LlamaRMSNorm in double: w * x / sqrt(mean(x^2) + eps). */
     static double[] ref(double[] x, float[] w) {
+        return ref(x, w, N, C);
+    }
+
+    static double[] ref(double[] x, float[] w, int N, int C) {
         double[] out = new double[N * C];
         for (int n = 0; n < N; n++) {
             double ss = 0;
@@ -49,5 +53,41 @@ class RmsNormTest {
         for (int i = 0; i < dinp.length; i++) dinp[i] -= prior[i]; // accumulated, not overwritten
         double[] num = GradCheck.numeric(xd -> GradCheck.dot(ref(xd, w), g), GradCheck.toDouble(x), 1e-6);
         GradCheck.assertClose("rmsnorm dx", dinp, 0, num, 1e-5);
+    }
+
+    /** Rows as wide as a model's (the vector sums and row updates, C = 768 and a ragged 771) against double. */
+    @Test
+    void wideRowsMatchTheDoubleReferenceForwardAndBackward() {
+        for (int c : new int[] {768, 771}) {
+            int n = 5;
+            SplittableRandom r = new SplittableRandom(3 + c);
+            float[] x = randn(r, n * c, 1.0);
+            float[] w = randn(r, c, 1.0);
+            float[] g = randn(r, n * c, 1.0);
+            float[] out = new float[n * c];
+            float[] rstd = new float[n];
+            RmsNorm.forward(out, 0, rstd, 0, x, 0, w, n, c, EPS);
+            double[] xd = GradCheck.toDouble(x);
+            double[] want = ref(xd, w, n, c);
+            for (int i = 0; i < want.length; i++) {
+                assertEquals(want[i], out[i], 2e-6 * Math.max(1, Math.abs(want[i])), "C=" + c + " out[" + i + "]");
+            }
+            // analytic backward in double: dx = r w g - x r^3 / C * sum(g w x)
+            float[] dinp = new float[n * c];
+            RmsNorm.backward(dinp, 0, g, 0, x, 0, w, rstd, 0, n, c);
+            for (int row = 0; row < n; row++) {
+                double ss = 0, dot = 0;
+                for (int j = 0; j < c; j++) {
+                    double xv = xd[row * c + j];
+                    ss += xv * xv;
+                    dot += g[row * c + j] * (double) w[j] * xv;
+                }
+                double rr = 1 / Math.sqrt(ss / c + EPS);
+                for (int j = 0; j < c; j++) {
+                    double dx = rr * w[j] * g[row * c + j] - xd[row * c + j] * rr * rr * rr / c * dot;
+                    assertEquals(dx, dinp[row * c + j], 2e-5 * Math.max(1, Math.abs(dx)), "C=" + c + " dx row " + row);
+                }
+            }
+        }
     }
 }
