@@ -16,6 +16,8 @@ final class GemmWorkspace {
     private float[] row = new float[0];
     private float[] aRows = new float[0];
     private float[] aAll = new float[0];
+    private float[] lowRankA = new float[0];
+    private float[] lowRankB = new float[0];
 
     static GemmWorkspace get() { return LOCAL.get(); }
 
@@ -32,6 +34,18 @@ final class GemmWorkspace {
     float[] row(int len) {
         if (row.length < len) row = new float[len];
         return row;
+    }
+
+    /** Packed A strips of a low-rank term (grow-only), at least {@code len} floats. */
+    float[] lowRankA(int len) {
+        if (lowRankA.length < len) lowRankA = new float[len];
+        return lowRankA;
+    }
+
+    /** Packed B panel of a low-rank term (grow-only), at least {@code len} floats. */
+    float[] lowRankB(int len) {
+        if (lowRankB.length < len) lowRankB = new float[len];
+        return lowRankB;
     }
 
     /** Scratch for gathered A rows, at least {@code len} floats. */

@@ -37,6 +37,37 @@ public interface Kernels {
                QuantizedMatrix b,
                float beta, float[] c, int cOff, int ldc);
 
+    /**
+     * A low-rank fp32 term {@code alpha * A (m x r) * op(B) (r x n)} (B is n x r when {@code transB}) added to a
+     * product by the overloads of {@link #sgemm} and {@link #qgemm} that take one: a LoRA adapter's up-projection
+     * {@code s * u B^T} beside its frozen layer, or its input gradient {@code du A} beside the frozen one.
+     */
+    record LowRank(int r, float alpha, float[] a, int aOff, int lda, boolean transB, float[] b, int bOff, int ldb) {}
+
+    /**
+     * {@code C = alpha * op(A) * op(B) + extra + beta * C}. The result is that of the low-rank product with
+     * {@code beta} followed by the main one accumulating ({@code beta = 1}), which is what the default does; a backend
+     * may do both in one pass over C (same bits).
+     */
+    default void sgemm(boolean transA, boolean transB, int m, int n, int k,
+                       float alpha, float[] a, int aOff, int lda,
+                       float[] b, int bOff, int ldb, LowRank extra,
+                       float beta, float[] c, int cOff, int ldc) {
+        sgemm(false, extra.transB(), m, n, extra.r(), extra.alpha(), extra.a(), extra.aOff(), extra.lda(), extra.b(),
+                extra.bOff(), extra.ldb(), beta, c, cOff, ldc);
+        sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, 1f, c, cOff, ldc);
+    }
+
+    /** As {@link #sgemm(boolean, boolean, int, int, int, float, float[], int, int, float[], int, int, LowRank, float, float[], int, int)} with a quantized B. */
+    default void qgemm(boolean transA, boolean transB, int m, int n, int k,
+                       float alpha, float[] a, int aOff, int lda,
+                       QuantizedMatrix b, LowRank extra,
+                       float beta, float[] c, int cOff, int ldc) {
+        sgemm(false, extra.transB(), m, n, extra.r(), extra.alpha(), extra.a(), extra.aOff(), extra.lda(), extra.b(),
+                extra.bOff(), extra.ldb(), beta, c, cOff, ldc);
+        qgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, 1f, c, cOff, ldc);
+    }
+
     /** One unit of {@link #parallelFor}: {@code task} in [0, tasks), {@code worker} in [0, threads()). */
     @FunctionalInterface
     interface Task {

@@ -166,7 +166,7 @@ public class VectorKernels extends ScalarKernels {
                       float beta, float[] c, int cOff, int ldc) {
         checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
         checkMatrix("B", b, bOff, ldb, transB ? n : k, transB ? k : n);
-        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, beta, c, cOff, ldc);
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, null, beta, c, cOff, ldc);
     }
 
     @Override
@@ -176,7 +176,31 @@ public class VectorKernels extends ScalarKernels {
                       float beta, float[] c, int cOff, int ldc) {
         checkQuantShape(transB, n, k, b);
         checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
-        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, null, 0, 0, b, beta, c, cOff, ldc);
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, null, 0, 0, b, null, beta, c, cOff, ldc);
+    }
+
+    @Override
+    public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+                      float[] b, int bOff, int ldb, LowRank extra, float beta, float[] c, int cOff, int ldc) {
+        checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
+        checkMatrix("B", b, bOff, ldb, transB ? n : k, transB ? k : n);
+        checkLowRank(extra, m, n);
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, extra, beta, c, cOff, ldc);
+    }
+
+    @Override
+    public void qgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
+                      QuantizedMatrix b, LowRank extra, float beta, float[] c, int cOff, int ldc) {
+        checkQuantShape(transB, n, k, b);
+        checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
+        checkLowRank(extra, m, n);
+        gemm(transA, transB, m, n, k, alpha, a, aOff, lda, null, 0, 0, b, extra, beta, c, cOff, ldc);
+    }
+
+    private static void checkLowRank(LowRank e, int m, int n) {
+        if (e.r() <= 0) throw new IllegalArgumentException("low-rank term: r must be > 0, got " + e.r());
+        checkMatrix("low-rank A", e.a(), e.aOff(), e.lda(), m, e.r());
+        checkMatrix("low-rank B", e.b(), e.bOff(), e.ldb(), e.transB() ? n : e.r(), e.transB() ? e.r() : n);
     }
 
     // ---- packed B (strips of nr columns, k-major inside a strip, edge strip zero-padded: the micro-kernel layout) ----
@@ -254,11 +278,18 @@ public class VectorKernels extends ScalarKernels {
 
     // ---- driver ----
 
+    /** {@code ext}: a low-rank term added in the same pass over C ({@link LowRank}), or null. */
     private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
-                      float[] b, int bOff, int ldb, QuantizedMatrix q, float beta, float[] c, int cOff, int ldc) {
+                      float[] b, int bOff, int ldb, QuantizedMatrix q, LowRank ext, float beta, float[] c, int cOff,
+                      int ldc) {
         if (m == 0 || n == 0) return;
         if (k == 0) {
-            scaleC(m, n, alpha, beta, c, cOff, ldc);
+            if (ext != null) {
+                gemm(false, ext.transB(), m, n, ext.r(), ext.alpha(), ext.a(), ext.aOff(), ext.lda(), ext.b(),
+                        ext.bOff(), ext.ldb(), null, null, beta, c, cOff, ldc);
+            } else {
+                scaleC(m, n, alpha, beta, c, cOff, ldc);
+            }
             return;
         }
         boolean small = m <= SMALL_M;
@@ -269,7 +300,7 @@ public class VectorKernels extends ScalarKernels {
         boolean splitN = (n + unitN - 1) / unitN >= t;
         if (!splitN && (small || (m + unitM - 1) / unitM < t)) t = 1;
         if (t == 1) {
-            part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc, 0, m, 0, n);
+            part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, ext, beta, c, cOff, ldc, 0, m, 0, n);
             return;
         }
         int units = splitN ? (n + unitN - 1) / unitN : (m + unitM - 1) / unitM;
@@ -280,7 +311,7 @@ public class VectorKernels extends ScalarKernels {
             int lo = Math.min(total, (int) ((long) units * w / t) * unit);
             int hi = Math.min(total, (int) ((long) units * (w + 1) / t) * unit);
             int m0 = splitN ? 0 : lo, m1 = splitN ? m : hi, n0 = splitN ? lo : 0, n1 = splitN ? hi : n;
-            parts[w] = () -> part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc,
+            parts[w] = () -> part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, ext, beta, c, cOff, ldc,
                     m0, m1, n0, n1);
         }
         team().run(parts);
@@ -330,19 +361,32 @@ public class VectorKernels extends ScalarKernels {
 
     /** C[m0..m1, n0..n1) of the product, on the current thread. */
     private void part(boolean transA, boolean transB, int k, float alpha, float[] a, int aOff, int lda,
-                      float[] b, int bOff, int ldb, QuantizedMatrix q, float beta, float[] c, int cOff, int ldc,
-                      int m0, int m1, int n0, int n1) {
+                      float[] b, int bOff, int ldb, QuantizedMatrix q, LowRank ext, float beta, float[] c, int cOff,
+                      int ldc, int m0, int m1, int n0, int n1) {
         GemmWorkspace ws = GemmWorkspace.get();
-        if (m1 - m0 <= SMALL_M) {
+        boolean small = m1 - m0 <= SMALL_M;
+        if (ext != null && (small || n1 - n0 <= DIRECT_MAX_N)) {
+            // paths without the fused tile loop: the low-rank product first, then the main one accumulating
+            part(false, ext.transB(), ext.r(), ext.alpha(), ext.a(), ext.aOff(), ext.lda(), ext.b(), ext.bOff(),
+                    ext.ldb(), null, null, beta, c, cOff, ldc, m0, m1, n0, n1);
+            part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, null, 1f, c, cOff, ldc, m0, m1, n0, n1);
+            return;
+        }
+        if (small) {
             smallM(ws, transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc, m0, m1, n0, n1);
         } else {
-            blocked(ws, transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc,
+            blocked(ws, transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, ext, beta, c, cOff, ldc,
                     m0, m1, n0, n1);
         }
     }
 
+    /**
+     * The GotoBLAS loops over C[m0..m1, n0..n1). A low-rank term {@code ext} is computed per tile right before the
+     * tile's first k slice, as one more (r-deep) slice with its own alpha, while the tile is in cache: the same bits
+     * as a separate product first (then beta = 1), without that product's pass over C.
+     */
     private void blocked(GemmWorkspace ws, boolean transA, boolean transB, int k, float alpha,
-                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb, QuantizedMatrix q,
+                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb, QuantizedMatrix q, LowRank ext,
                          float beta, float[] c, int cOff, int ldc, int m0, int m1, int n0, int n1) {
         final int mr = mk.mr, nr = mk.nr;
         float[] ap = ws.ap, bp = ws.bp, tile = ws.tile;
@@ -356,8 +400,20 @@ public class VectorKernels extends ScalarKernels {
                 Packing.packA(transA, a, aOff, lda, m0, m1 - m0, pc, sliceDepth(k, pc), aAll, pc * mPad, mr);
             }
         }
+        int r = ext == null ? 0 : ext.r();
         for (int jc = n0; jc < n1; jc += NC) {
             int nc = Math.min(NC, n1 - jc);
+            float beta0 = beta; // of the first k slice
+            float[] bp2 = null;
+            if (ext != null && nc <= DIRECT_MAX_N) {
+                // a narrow last panel takes the direct path below: its low-rank product first, on its own
+                part(false, ext.transB(), r, ext.alpha(), ext.a(), ext.aOff(), ext.lda(), ext.b(), ext.bOff(),
+                        ext.ldb(), null, null, beta, c, cOff, ldc, m0, m1, jc, jc + nc);
+                beta0 = 1f;
+            } else if (ext != null) {
+                bp2 = ws.lowRankB(r * ((nc + nr - 1) / nr * nr));
+                Packing.packB(ext.transB(), ext.b(), ext.bOff(), ext.ldb(), jc, nc, 0, r, bp2, nr);
+            }
             for (int pc = 0; pc < k; pc += sliceDepth(k, pc)) {
                 int kc = sliceDepth(k, pc);
                 if (q == null) {
@@ -366,7 +422,8 @@ public class VectorKernels extends ScalarKernels {
                     QuantPacking.packB(q, transB, jc, nc, pc, kc, bp, nr, pairs, vectorDecode);
                 }
                 // later k slices accumulate into what the first one wrote
-                float be = pc == 0 ? beta : 1f;
+                float be = pc == 0 ? beta0 : 1f;
+                boolean lowRank = pc == 0 && bp2 != null;
                 if (nc <= DIRECT_MAX_N) {
                     // few column strips (LoRA factors): op(A) read in place, once per strip
                     for (int jr = 0; jr < nc; jr += nr) {
@@ -385,26 +442,53 @@ public class VectorKernels extends ScalarKernels {
                     } else {
                         Packing.packA(transA, a, aOff, lda, ic, mc, pc, kc, ap, mr);
                     }
+                    float[] ap2 = null;
+                    if (lowRank) {
+                        ap2 = ws.lowRankA(r * ((mc + mr - 1) / mr * mr));
+                        Packing.packA(false, ext.a(), ext.aOff(), ext.lda(), ic, mc, 0, r, ap2, mr);
+                    }
                     for (int jr = 0; jr < nc; jr += nr) {
                         int cols = Math.min(nr, nc - jr);
                         int bo = jr * kc;
                         for (int ir = 0; ir < mc; ir += mr) {
                             int rows = Math.min(mr, mc - ir);
                             int co = cOff + (ic + ir) * ldc + jc + jr;
+                            float bt = be;
+                            if (lowRank) {
+                                // the low-rank slice of this tile (with beta), then the tile's first k slice adds
+                                lowRankTile(r, ap2, ir * r, bp2, jr * r, c, co, ldc, rows, cols, ext.alpha(), be,
+                                        tile);
+                                bt = 1f;
+                            }
                             if (rows == mr && cols == nr) {
-                                if (be == 0f) {
+                                if (bt == 0f) {
                                     mk.computeFull0(kc, apk, ab + ir * kc, bp, bo, c, co, ldc, alpha);
                                 } else {
-                                    mk.computeFullBeta(kc, apk, ab + ir * kc, bp, bo, c, co, ldc, alpha, be);
+                                    mk.computeFullBeta(kc, apk, ab + ir * kc, bp, bo, c, co, ldc, alpha, bt);
                                 }
                             } else {
                                 mk.compute(kc, apk, ab + ir * kc, bp, bo, tile);
-                                mk.storePartial(tile, c, co, ldc, rows, cols, alpha, be);
+                                mk.storePartial(tile, c, co, ldc, rows, cols, alpha, bt);
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /** One tile of a low-rank term: C tile = alpha * (A2 B2 over r) + be * C tile, as a k slice of {@link #blocked}. */
+    private void lowRankTile(int r, float[] ap2, int ao, float[] bp2, int bo, float[] c, int co, int ldc, int rows,
+                             int cols, float alpha, float be, float[] tile) {
+        if (rows == mk.mr && cols == mk.nr) {
+            if (be == 0f) {
+                mk.computeFull0(r, ap2, ao, bp2, bo, c, co, ldc, alpha);
+            } else {
+                mk.computeFullBeta(r, ap2, ao, bp2, bo, c, co, ldc, alpha, be);
+            }
+        } else {
+            mk.compute(r, ap2, ao, bp2, bo, tile);
+            mk.storePartial(tile, c, co, ldc, rows, cols, alpha, be);
         }
     }
 

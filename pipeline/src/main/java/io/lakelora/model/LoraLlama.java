@@ -383,8 +383,8 @@ public final class LoraLlama implements TrainableModel {
 
     /**
      * The projections {@code ms} of group g, all reading x: {@code y_i = x W_i^T (+ b_i) + s B_i A_i dropout_i(x)}.
-     * The LoRA term is written first and the frozen product accumulated onto it (one pass over y fewer); u of the
-     * targeted modules is cached side by side in {@code c.u[g]}.
+     * The LoRA up-projection is added by the frozen product in its one pass over y ({@link Kernels.LowRank}); u of
+     * the targeted modules is cached side by side in {@code c.u[g]}.
      */
     private void projForward(int l, int g, FrozenLinear[] lins, float[][] ys, float[] x, LayerActs c, float[] params,
                              long seed, boolean drop, int N) {
@@ -407,20 +407,21 @@ public final class LoraLlama implements TrainableModel {
             }
         }
         for (int i = 0, j = 0; i < ms.length; i++) {
-            boolean lora = j < nt && sel[j] == i;
-            if (lora) {
-                int out = lins[i].outFeatures();
-                kern.sgemm(false, true, N, out, R, spec.scaling(), u, j * R, W, params, bOff[j], R, 0f, ys[i], 0, out);
+            // y_i = x W_i^T + s u_j B_j^T: the LoRA up-projection in the frozen product's pass over y_i
+            Kernels.LowRank up = null;
+            if (j < nt && sel[j] == i) {
+                up = new Kernels.LowRank(R, spec.scaling(), u, j * R, W, true, params, bOff[j], R);
                 j++;
             }
-            lins[i].forward(kern, ys[i], 0, x, 0, N, lora);
+            lins[i].forward(kern, ys[i], 0, x, 0, N, up);
         }
     }
 
     /**
      * Backward of {@link #projForward}: LoRA gradients accumulated into grads; when {@code needDx}, the input
      * gradient {@code dx = sum_i dy_i W_i (+ LoRA terms)} OVERWRITES dx (the group is the only writer of its input
-     * gradient).
+     * gradient). Without dropout the LoRA term {@code du A_cat} is added by the first frozen product in its pass over
+     * dx ({@link Kernels.LowRank}).
      */
     private void projBackward(int l, int g, FrozenLinear[] lins, float[][] dys, float[] dx, float[] x, LayerActs c,
                               float[] params, float[] grads, long seed, boolean drop, int N, boolean needDx) {
@@ -434,6 +435,7 @@ public final class LoraLlama implements TrainableModel {
         float[] u = c.u[g];
         float s = spec.scaling();
         boolean dxWritten = false;
+        Kernels.LowRank dxLoRA = null;
         if (nt > 0) {
             for (int j = 0; j < nt; j++) {
                 float[] dy = dys[sel[j]];
@@ -447,9 +449,9 @@ public final class LoraLlama implements TrainableModel {
                 kern.sgemm(true, false, IN, W, N, 1f, x, 0, IN, du, 0, W, 0f, daT, 0, W);
                 addTransposed(grads, aOff, nt, R, IN, W);
                 if (needDx) {
+                    // dx = du A_cat, added by the first frozen input gradient in its pass over dx (below)
                     float[] a = nt == 1 ? params : stackA(params, aOff, nt, R, IN);
-                    kern.sgemm(false, false, N, IN, W, 1f, du, 0, W, a, nt == 1 ? aOff[0] : 0, IN, 0f, dx, 0, IN);
-                    dxWritten = true;
+                    dxLoRA = new Kernels.LowRank(W, 1f, du, 0, W, false, a, nt == 1 ? aOff[0] : 0, IN);
                 }
             } else {
                 if (needDx) {
@@ -469,8 +471,10 @@ public final class LoraLlama implements TrainableModel {
             }
         }
         if (!needDx) return;
-        if (!dxWritten) fill(dx, N * IN);
-        for (int i = 0; i < ms.length; i++) lins[i].backwardInput(kern, dx, 0, dys[i], 0, N);
+        // the first module overwrites dx (unless dropout's path wrote it), the others add
+        for (int i = 0; i < ms.length; i++) {
+            lins[i].backwardInput(kern, dx, 0, dys[i], 0, N, i == 0 ? dxLoRA : null, i > 0 || dxWritten);
+        }
     }
 
     /** grads A_j (R, IN) += the column block j of daT (IN, W), for each selected module j. */

@@ -443,4 +443,71 @@ class VectorKernelsTest {
                     + " transA=" + ta + " transB=" + tb + " alpha=" + alpha + " beta=" + beta;
         }
     }
+
+    /**
+     * A low-rank term fused into the tile loop gives the bits of the two-call default (the low-rank product with beta,
+     * then the main product accumulating), for dense and quantized B, every vector width and thread count, and the
+     * paths that do not fuse (small m, narrow n, a narrow last column panel).
+     */
+    @Test
+    void lowRankTermFusedGivesTheBitsOfTheTwoCallDefault() {
+        Random rnd = new Random(31);
+        // m, n, k, r: blocked; narrow n (direct path); small m; n past one NC panel by a narrow panel; r = 48 stacked
+        int[][] cases = {{100, 200, 96, 16}, {60, 40, 128, 16}, {5, 300, 64, 8}, {30, VectorKernels.NC + 40, 64, 4},
+            {70, 130, 1088, 48}, {13, 97, 64, 1}};
+        Kernels defaults = new ScalarKernels() {
+            @Override
+            public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
+                              int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+                current.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
+            }
+
+            @Override
+            public void qgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
+                              int lda, QuantizedMatrix b, float beta, float[] c, int cOff, int ldc) {
+                current.qgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, beta, c, cOff, ldc);
+            }
+        };
+        int caseNo = 0;
+        for (int[] cs : cases) {
+            int m = cs[0], n = cs[1], k = cs[2], r = cs[3];
+            for (boolean quant : new boolean[] {false, true}) {
+                for (boolean tb2 : new boolean[] {true, false}) {
+                    float beta = new float[] {0f, 1f, 0.5f}[caseNo++ % 3];
+                    float[] a = RandomWeights.floats(rnd, m * k);
+                    float[] b = RandomWeights.floats(rnd, k * n);
+                    QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, n, k, 64, true);
+                    float[] a2 = RandomWeights.floats(rnd, m * (r + 3));
+                    float[] b2 = RandomWeights.floats(rnd, n * r);
+                    float[] c0 = RandomWeights.floats(rnd, m * n);
+                    // A2 with a wider leading dimension and an offset, as the stacked u of a projection group
+                    Kernels.LowRank ext = new Kernels.LowRank(r, 0.75f, a2, 2, r + 3, tb2, b2, 0, tb2 ? r : n);
+                    for (VectorKernels vk : variants()) {
+                        current = vk;
+                        float[] want = c0.clone();
+                        float[] got = c0.clone();
+                        if (quant) {
+                            // forward orientation: op(W) = W^T (n x k)
+                            defaults.qgemm(false, true, m, n, k, 1f, a, 0, k, w, ext, beta, want, 0, n);
+                            vk.qgemm(false, true, m, n, k, 1f, a, 0, k, w, ext, beta, got, 0, n);
+                        } else {
+                            defaults.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, ext, beta, want, 0, n);
+                            vk.sgemm(false, false, m, n, k, 1f, a, 0, k, b, 0, n, ext, beta, got, 0, n);
+                        }
+                        for (int i = 0; i < want.length; i++) {
+                            if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
+                                fail(vk.name() + "/" + vk.threads() + "t " + (quant ? "qgemm" : "sgemm") + " m=" + m
+                                        + " n=" + n + " k=" + k + " r=" + r + " transB2=" + tb2 + " beta=" + beta
+                                        + ": element " + i + " is " + got[i] + ", the two-call default gives "
+                                        + want[i]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /** The kernels the two-call default delegates to in {@link #lowRankTermFusedGivesTheBitsOfTheTwoCallDefault}. */
+    private static VectorKernels current;
 }

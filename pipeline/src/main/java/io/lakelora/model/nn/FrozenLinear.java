@@ -94,11 +94,52 @@ public final class FrozenLinear {
         } else {
             kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, beta, y, yOff, out);
         }
+        addBias(y, yOff, N);
+    }
+
+    private void addBias(float[] y, int yOff, int N) {
         if (bias != null) {
             for (int n = 0; n < N; n++) {
                 int o = yOff + n * out;
                 for (int j = 0; j < out; j++) y[o + j] += bias[j];
             }
+        }
+    }
+
+    /**
+     * {@code y (N, OUT) = x W^T + extra (+ b)}, overwriting y: a LoRA up-projection {@code s u B^T} added in the same
+     * pass over y as the frozen product ({@link Kernels.LowRank}); {@code extra} may be null.
+     */
+    public void forward(Kernels kern, float[] y, int yOff, float[] x, int xOff, int N, Kernels.LowRank extra) {
+        if (extra == null) {
+            forward(kern, y, yOff, x, xOff, N, false);
+            return;
+        }
+        if (quant != null) {
+            kern.qgemm(false, true, N, out, in, 1f, x, xOff, in, quant, extra, 0f, y, yOff, out);
+        } else {
+            kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, extra, 0f, y, yOff, out);
+        }
+        addBias(y, yOff, N);
+    }
+
+    /**
+     * {@code dx (N, IN) (+)= dy (N, OUT) W + extra}: adds to dx when {@code accumulate}, else overwrites; {@code extra}
+     * (a LoRA input gradient {@code du A}) may be null.
+     */
+    public void backwardInput(Kernels kern, float[] dx, int dxOff, float[] dy, int dyOff, int N,
+                              Kernels.LowRank extra, boolean accumulate) {
+        float beta = accumulate ? 1f : 0f;
+        if (extra == null) {
+            if (quant != null) {
+                kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, beta, dx, dxOff, in);
+            } else {
+                kern.sgemm(false, false, N, in, out, 1f, dy, dyOff, out, dense, denseOff, in, beta, dx, dxOff, in);
+            }
+        } else if (quant != null) {
+            kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, extra, beta, dx, dxOff, in);
+        } else {
+            kern.sgemm(false, false, N, in, out, 1f, dy, dyOff, out, dense, denseOff, in, extra, beta, dx, dxOff, in);
         }
     }
 
