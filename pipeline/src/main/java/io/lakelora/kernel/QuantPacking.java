@@ -31,6 +31,12 @@ final class QuantPacking {
      */
     static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
                       float[] pairs, boolean vec) {
+        packB(q, transB, j0, nc, p0, kc, bp, nr, pairs, vec, vec ? new float[512] : null);
+    }
+
+    /** As above; {@code tmp} (512 floats) is scratch for the vector forward decoder (may be null without vec). */
+    static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
+                      float[] pairs, boolean vec, float[] tmp) {
         long cols = q.cols();
         int o = 0;
         for (int js = 0; js < nc; js += nr) {
@@ -40,8 +46,18 @@ final class QuantPacking {
                 for (int pk = 0; pk < kc; pk += Packing.K_CHUNK) {
                     int len = Math.min(Packing.K_CHUNK, kc - pk);
                     int j = 0;
-                    if (q.type() != QuantType.INT8 && cols % q.blocksize() == 0 && (p0 + pk) % q.blocksize() == 0
-                            && len % q.blocksize() == 0) {
+                    if (vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && cols % q.blocksize() == 0
+                            && q.blocksize() % 32 == 0 && (p0 + pk) % 32 == 0 && len % 32 == 0) {
+                        // 16 W rows x 32 k steps at a time: decoded along the rows, transposed in registers
+                        for (int kk = 0; kk < len; kk += 32) {
+                            for (int jj = 0; jj < nr; jj += 16) {
+                                VectorDecode512.decodeTransposed(q, (j0 + js + jj) * cols + p0 + pk + kk, (int) cols,
+                                        tmp, bp, o + (pk + kk) * nr + jj, nr);
+                            }
+                        }
+                        j = w;
+                    } else if (q.type() != QuantType.INT8 && cols % q.blocksize() == 0
+                            && (p0 + pk) % q.blocksize() == 0 && len % q.blocksize() == 0) {
                         for (; j + 8 <= w; j += 8) {
                             decode8Rows(q, pairs, (j0 + js + j) * cols + p0 + pk, (int) cols, len, bp,
                                     o + pk * nr + j, nr);

@@ -110,4 +110,34 @@ class QuantPackingTest {
             }
         }
     }
+
+    @Test
+    void forwardStripsTakeTheVectorTransposeWithTheSameBits() {
+        // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 64 and 128: the rows are decoded
+        // along k with the codebook permute and transposed in registers (VectorDecode512.decodeTransposed)
+        org.junit.jupiter.api.Assumptions.assumeTrue(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512,
+                "the vector decoder needs 512-bit vectors (the scalar paths are covered above)");
+        Random rnd = new Random(24);
+        for (int bs : new int[] {64, 128}) {
+            for (boolean dq : new boolean[] {true, false}) {
+                QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, 100, 384, bs, dq);
+                float[] pairs = new float[512];
+                QuantPacking.pairTable(w.codeData(), pairs);
+                int nr = 32, j0 = 32, nc = 68, p0 = 128, kc = 224; // two full strips and a 4-wide one; k chunks 128 + 96
+                float[] bp = new float[3 * nr * kc];
+                java.util.Arrays.fill(bp, Float.NaN);
+                QuantPacking.packB(w, true, j0, nc, p0, kc, bp, nr, pairs, true);
+                for (int st = 0; st < 3; st++) {
+                    for (int p = 0; p < kc; p++) {
+                        for (int jj = 0; jj < nr; jj++) {
+                            int j = st * nr + jj;
+                            float want = j < nc ? w.get(j0 + j, p0 + p) : 0f;
+                            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(bp[st * nr * kc + p * nr + jj]),
+                                    "bs " + bs + " dq " + dq + " strip " + st + " p " + p + " col " + jj);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
