@@ -52,11 +52,11 @@ public class VectorKernels extends ScalarKernels {
     /** Up to this many rows of op(A), the small-m path (no packing) is used. */
     static final int SMALL_M = 8;
     /**
-     * Below about this much work per extra thread (~40 us), a call stays on fewer threads. Splitting the 12M-flop
-     * LoRA products of a 100M model (2M here) made them faster on two threads in isolation but the training step
-     * slower: measured in the step, not in isolation.
+     * Below about this much work per extra thread (~10 us), a call stays on fewer threads. With the spinning helpers
+     * ({@link WorkerTeam}) the 12-MFLOP LoRA products of a 100M model split over two threads: a 2-thread step measured
+     * 3% faster at 2M than at 8M (in-step A/B; with the parked pool used before, splitting them made the step slower).
      */
-    static final long MIN_FLOPS_PER_THREAD = 1L << 23;
+    static final long MIN_FLOPS_PER_THREAD = 1L << 21;
     /**
      * Up to this many columns of C (a LoRA factor, or a few of them stacked), op(A) is read in place once per
      * column strip instead of packed: measured 2-2.7x faster for 48 columns (q/k/v's stacked rank-16 factors).
