@@ -74,8 +74,9 @@ public final class BenchTrainCommand extends BaseCommand {
     boolean noTorch;
 
     @Option(names = "--torch-omp-spin", description = "Leave torch's OpenMP wait policy at its default (spinning). By"
-            + " default the peer runs with OMP_WAIT_POLICY=PASSIVE: on a loaded machine spinning workers made torch's"
-            + " 2-thread step 4x more CPU-hungry than its 1-thread step.")
+            + " default the peer runs with OMP_WAIT_POLICY=PASSIVE, its faster setting here: spinning left its 1-thread"
+            + " step unchanged and made its 2-thread 100M step 2.4x slower (OpenMP's and OpenBLAS's pools spin against"
+            + " each other on 2 cores).")
     boolean torchOmpSpin;
 
     @Option(names = "--child", hidden = true, description = "Internal: measure the one shape in --configs in this JVM.")
