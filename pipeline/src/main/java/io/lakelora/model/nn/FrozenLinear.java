@@ -83,21 +83,22 @@ public final class FrozenLinear {
 
     /** {@code out (N, OUT) = inp (N, IN) W^T + b}, overwriting {@code out}. */
     public void forward(Kernels kern, float[] y, int yOff, float[] x, int xOff, int N) {
-        forward(kern, y, yOff, x, xOff, N, false);
+        forward(kern, y, yOff, x, xOff, N, null);
     }
 
-    /** {@code out (N, OUT) (+)= inp (N, IN) W^T + b}: adds to {@code out} when {@code accumulate}, else overwrites. */
-    public void forward(Kernels kern, float[] y, int yOff, float[] x, int xOff, int N, boolean accumulate) {
-        float beta = accumulate ? 1f : 0f;
+    /**
+     * {@code y (N, OUT) = x W^T + extra (+ b)}, overwriting y: a LoRA up-projection {@code s u B^T} added in the same
+     * pass over y as the frozen product ({@link Kernels.LowRank}); {@code extra} may be null.
+     */
+    public void forward(Kernels kern, float[] y, int yOff, float[] x, int xOff, int N, Kernels.LowRank extra) {
         if (quant != null) {
-            kern.qgemm(false, true, N, out, in, 1f, x, xOff, in, quant, beta, y, yOff, out);
+            if (extra == null) kern.qgemm(false, true, N, out, in, 1f, x, xOff, in, quant, 0f, y, yOff, out);
+            else kern.qgemm(false, true, N, out, in, 1f, x, xOff, in, quant, extra, 0f, y, yOff, out);
+        } else if (extra == null) {
+            kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, 0f, y, yOff, out);
         } else {
-            kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, beta, y, yOff, out);
+            kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, extra, 0f, y, yOff, out);
         }
-        addBias(y, yOff, N);
-    }
-
-    private void addBias(float[] y, int yOff, int N) {
         if (bias != null) {
             for (int n = 0; n < N; n++) {
                 int o = yOff + n * out;
@@ -106,21 +107,9 @@ public final class FrozenLinear {
         }
     }
 
-    /**
-     * {@code y (N, OUT) = x W^T + extra (+ b)}, overwriting y: a LoRA up-projection {@code s u B^T} added in the same
-     * pass over y as the frozen product ({@link Kernels.LowRank}); {@code extra} may be null.
-     */
-    public void forward(Kernels kern, float[] y, int yOff, float[] x, int xOff, int N, Kernels.LowRank extra) {
-        if (extra == null) {
-            forward(kern, y, yOff, x, xOff, N, false);
-            return;
-        }
-        if (quant != null) {
-            kern.qgemm(false, true, N, out, in, 1f, x, xOff, in, quant, extra, 0f, y, yOff, out);
-        } else {
-            kern.sgemm(false, true, N, out, in, 1f, x, xOff, in, dense, denseOff, in, extra, 0f, y, yOff, out);
-        }
-        addBias(y, yOff, N);
+    /** Input gradient of {@link #forward}: {@code dx (N, IN) += dy (N, OUT) W}. Accumulates. */
+    public void backwardInput(Kernels kern, float[] dx, int dxOff, float[] dy, int dyOff, int N) {
+        backwardInput(kern, dx, dxOff, dy, dyOff, N, null, true);
     }
 
     /**
@@ -130,25 +119,13 @@ public final class FrozenLinear {
     public void backwardInput(Kernels kern, float[] dx, int dxOff, float[] dy, int dyOff, int N,
                               Kernels.LowRank extra, boolean accumulate) {
         float beta = accumulate ? 1f : 0f;
-        if (extra == null) {
-            if (quant != null) {
-                kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, beta, dx, dxOff, in);
-            } else {
-                kern.sgemm(false, false, N, in, out, 1f, dy, dyOff, out, dense, denseOff, in, beta, dx, dxOff, in);
-            }
-        } else if (quant != null) {
-            kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, extra, beta, dx, dxOff, in);
+        if (quant != null) {
+            if (extra == null) kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, beta, dx, dxOff, in);
+            else kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, extra, beta, dx, dxOff, in);
+        } else if (extra == null) {
+            kern.sgemm(false, false, N, in, out, 1f, dy, dyOff, out, dense, denseOff, in, beta, dx, dxOff, in);
         } else {
             kern.sgemm(false, false, N, in, out, 1f, dy, dyOff, out, dense, denseOff, in, extra, beta, dx, dxOff, in);
-        }
-    }
-
-    /** Input gradient of {@link #forward}: {@code dx (N, IN) += dy (N, OUT) W}. Accumulates. */
-    public void backwardInput(Kernels kern, float[] dx, int dxOff, float[] dy, int dyOff, int N) {
-        if (quant != null) {
-            kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, 1f, dx, dxOff, in);
-        } else {
-            kern.sgemm(false, false, N, in, out, 1f, dy, dyOff, out, dense, denseOff, in, 1f, dx, dxOff, in);
         }
     }
 }

@@ -60,18 +60,12 @@ class AttentionTest {
         float[] v = randn(r, T * KVD, 1.0);
         float[] g = randn(r, T * QD, 1.0);
         int[][] win = windows(T);
-        float[] out = new float[T * QD];
-        float[] probs = new float[NH * T * T];
-        Attention.forward(kern, out, 0, probs, 0, true, q, 0, k, 0, v, 0, win[0], win[1], 0, T, T, NH, NKV, HS);
+        float[][] got = run(kern, q, k, v, g, win[0], win[1], T, NH, NKV, HS);
+        float[] out = got[0], dq = got[1], dk = got[2], dv = got[3];
         double[] want = ref(GradCheck.toDouble(q), GradCheck.toDouble(k), GradCheck.toDouble(v), win[0], win[1],
                 T, NH, NKV, HS);
         for (int i = 0; i < want.length; i++) assertEquals(want[i], out[i], 2e-6);
 
-        float[] dq = new float[T * QD];
-        float[] dk = new float[T * KVD];
-        float[] dv = new float[T * KVD];
-        Attention.backward(kern, dq, 0, dk, 0, dv, 0, new float[][] {new float[T * T], new float[T * T], new float[T * T], new float[T * T]}, g, 0, probs, 0, q, 0, k, 0, v, 0,
-                win[0], win[1], 0, T, T, NH, NKV, HS);
         double[] qd = GradCheck.toDouble(q);
         double[] kd = GradCheck.toDouble(k);
         double[] vd = GradCheck.toDouble(v);
