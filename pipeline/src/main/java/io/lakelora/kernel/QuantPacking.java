@@ -48,7 +48,7 @@ final class QuantPacking {
                     int j = 0;
                     if (vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && cols % q.blocksize() == 0
                             && q.blocksize() % 32 == 0 && (p0 + pk) % 32 == 0 && len % 32 == 0) {
-                        // 16 W rows x 32 k steps at a time: decoded along the rows, transposed in registers
+                        // 16 W rows x 32 k steps at a time: their codes transposed in registers, then decoded
                         for (int kk = 0; kk < len; kk += 32) {
                             for (int jj = 0; jj < nr; jj += 16) {
                                 VectorDecode512.decodeTransposed(q, (j0 + js + jj) * cols + p0 + pk + kk, (int) cols,

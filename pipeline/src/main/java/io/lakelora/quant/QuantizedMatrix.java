@@ -35,6 +35,8 @@ public final class QuantizedMatrix {
     private final float[] nestedAbsmax;
     private final float[] nestedCode;
     private final int nestedBlocksize;
+    /** log2 of nestedBlocksize when it is a power of two (bitsandbytes uses 256), else -1 (divide). */
+    private final int nestedShift;
     private final float nestedOffset;
     // int8
     private final float[] rowScale;
@@ -53,6 +55,8 @@ public final class QuantizedMatrix {
         this.nestedAbsmax = nestedAbsmax;
         this.nestedCode = nestedCode;
         this.nestedBlocksize = nestedBlocksize;
+        this.nestedShift = nestedBlocksize > 0 && Integer.bitCount(nestedBlocksize) == 1
+                ? Integer.numberOfTrailingZeros(nestedBlocksize) : -1;
         this.nestedOffset = nestedOffset;
         this.rowScale = rowScale;
     }
@@ -140,7 +144,9 @@ public final class QuantizedMatrix {
     /** The fp32 absmax of 4-bit block {@code b} (decoding the double quantization if present). */
     public float blockAbsmax(int b) {
         if (absmax != null) return absmax[b];
-        return nestedCode[absmaxCodes[b] & 0xff] * nestedAbsmax[b / nestedBlocksize] + nestedOffset;
+        // a shift, not a division: this runs once per 32 decoded values on the training hot path
+        int nb = nestedShift >= 0 ? b >>> nestedShift : b / nestedBlocksize;
+        return nestedCode[absmaxCodes[b] & 0xff] * nestedAbsmax[nb] + nestedOffset;
     }
 
     /** Scalar reference: the de-quantized value at (r, c). */

@@ -113,8 +113,8 @@ class QuantPackingTest {
 
     @Test
     void forwardStripsTakeTheVectorTransposeWithTheSameBits() {
-        // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 64 and 128: the rows are decoded
-        // along k with the codebook permute and transposed in registers (VectorDecode512.decodeTransposed)
+        // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 64 and 128: the packed codes of
+        // 16 rows are transposed in registers, then looked up with the codebook permute (VectorDecode512.decodeTransposed)
         org.junit.jupiter.api.Assumptions.assumeTrue(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512,
                 "the vector decoder needs 512-bit vectors (the scalar paths are covered above)");
         Random rnd = new Random(24);
