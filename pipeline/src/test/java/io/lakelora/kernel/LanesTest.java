@@ -46,6 +46,29 @@ class LanesTest {
     }
 
     @Test
+    void expNonPositiveHasExpsBitsOnEveryNonPositiveInput() {
+        // its integer-bit lower clamp against exp's float max/min clamps: random inputs down to -200 (below MIN_X),
+        // and the edges: +0, -0, -infinity, the smallest subnormal, MIN_X and its neighbours
+        Random r = new Random(4);
+        float[] x = new float[S.length()];
+        float[] want = new float[S.length()];
+        float[] got = new float[S.length()];
+        float[] edges = {0f, -0f, Float.NEGATIVE_INFINITY, -Float.MIN_VALUE, -88f, Math.nextUp(-88f),
+                Math.nextDown(-88f), -87.5f, -Float.MAX_VALUE, -1e-30f};
+        for (int it = 0; it < 20000; it++) {
+            for (int i = 0; i < x.length; i++) {
+                x[i] = it == 0 ? edges[i % edges.length] : -r.nextFloat() * (it % 2 == 0 ? 200f : 20f);
+            }
+            Lanes.exp(FloatVector.fromArray(S, x, 0)).intoArray(want, 0);
+            Lanes.expNonPositive(FloatVector.fromArray(S, x, 0)).intoArray(got, 0);
+            for (int i = 0; i < x.length; i++) {
+                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                        "expNonPositive(" + x[i] + ") = " + got[i] + ", exp gives " + want[i]);
+            }
+        }
+    }
+
+    @Test
     void sumIsAFixedPairwiseTree() {
         float[] v = new float[S.length()];
         for (int i = 0; i < v.length; i++) v[i] = 1f / (i + 3);

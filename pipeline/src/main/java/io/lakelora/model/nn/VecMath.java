@@ -47,7 +47,8 @@ public final class VecMath {
     }
 
     /**
-     * x[i] = exp(x[i] - shift) over [off, off+n); returns the sum of the new values. A partial last vector goes
+     * x[i] = exp(x[i] - shift) over [off, off+n), shift >= every x[i] (a softmax's max, taken with a NaN-propagating
+     * max: see {@link io.lakelora.kernel.Lanes#expNonPositive}); returns the sum of the new values. A partial last vector goes
      * through a copy padded with -infinity (exp 0), not through {@code Math.exp} per element (~20 ns each: for
      * attention's causal rows, whose lengths are anything, the scalar tail was most of the softmax).
      */
@@ -66,7 +67,7 @@ public final class VecMath {
                 src = pad;
                 so = 0;
             }
-            FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, src, so).sub(shift));
+            FloatVector e = io.lakelora.kernel.Lanes.expNonPositive(FloatVector.fromArray(S, src, so).sub(shift));
             e.intoArray(src, so);
             acc = acc.add(e);
         }
