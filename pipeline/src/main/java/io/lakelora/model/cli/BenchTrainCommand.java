@@ -29,7 +29,9 @@ import picocli.CommandLine.Option;
  * PyTorch script doing the same step on an fp32 frozen base ({@code bench/torch_lora_step.py}) with the same thread
  * counts, in the same run. Each shape runs in a fresh child JVM (and torch in its own process) so that every peak RSS
  * belongs to one shape. MFU = {@link LoraStepFlops} / median step time / (threads x the measured one-core FMA peak).
- * The machine's load average is printed next to each figure: on a shared machine they are provisional.
+ * The machine's load average is printed next to each figure: on a shared machine they are provisional. With
+ * {@code --rounds N} the two sides alternate N times per shape and each reports the median of all its timed steps,
+ * so that a machine whose speed drifts over minutes does not favour whichever side ran in the faster stretch.
  */
 @Command(name = "bench-train", description = "LoRA training tokens/s, MFU and peak RSS of random NF4 models vs PyTorch.")
 public final class BenchTrainCommand extends BaseCommand {
@@ -50,6 +52,13 @@ public final class BenchTrainCommand extends BaseCommand {
 
     @Option(names = "--steps", defaultValue = "3", description = "Timed steps per case; the median is reported.")
     int steps;
+
+    @Option(names = "--rounds", defaultValue = "1",
+            description = "Rounds per shape, alternating ours and torch (ours, torch, ours, torch, ...); each side's"
+                    + " tokens/s is the median over all its timed steps (default: ${DEFAULT-VALUE}). On a shared machine"
+                    + " whose speed drifts by minutes (5-9% seen here), 2 rounds put both peers' steps on the same"
+                    + " stretch of time.")
+    int rounds;
 
     @Option(names = "--warmup", description = "Untimed steps first, on both sides (default: 2, 1 for tiny, 0 for"
             + " llama3-8b): steady state; with 1, torch's TinyLlama steps were still falling 29 -> 24 -> 21 s.")
@@ -118,10 +127,28 @@ public final class BenchTrainCommand extends BaseCommand {
                     round1(flops.lora() / 1e9), round1(flops.attention() / 1e9), round1(flops.head() / 1e9)));
 
             String h = heap != null ? heap : s.heap();
-            log("[bench-train] " + name + ": child JVM (-Xmx" + h + "), load " + ProcStatus.loadAverage());
-            String loadOurs = load1();
-            JsonNode ours = ChildJvm.run(h, childArgs(s), 120);
-            loadOurs += " -> " + load1();
+            List<JsonNode> oursRounds = new ArrayList<>();
+            List<JsonNode> torchRounds = new ArrayList<>();
+            String loadOurs = "";
+            String loadTorch = "";
+            JsonNode torchError = null;
+            for (int round = 0; round < rounds; round++) {
+                String tag = rounds > 1 ? " (round " + (round + 1) + " of " + rounds + ")" : "";
+                log("[bench-train] " + name + tag + ": child JVM (-Xmx" + h + "), load " + ProcStatus.loadAverage());
+                loadOurs += (round > 0 ? ", " : "") + load1();
+                oursRounds.add(ChildJvm.run(h, childArgs(s), 120));
+                loadOurs += " -> " + load1();
+                if (noTorch || !s.torchPeer() || torchError != null) continue;
+                loadTorch += (round > 0 ? ", " : "") + load1();
+                JsonNode tr = runTorch(s);
+                loadTorch += " -> " + load1();
+                if (tr.has("error")) {
+                    torchError = tr;
+                } else {
+                    torchRounds.add(tr);
+                }
+            }
+            JsonNode ours = merged(oursRounds);
             info.put("ours_build_s", ours.get("build_s").asDouble());
             info.put("ours_weights_mb", ours.get("weights_mb").asDouble());
             info.put("ours_linear_bits_per_param", ours.get("linear_bits_per_param").asDouble());
@@ -129,19 +156,16 @@ public final class BenchTrainCommand extends BaseCommand {
             info.put("ours_heap", h);
             info.put("ours_peak_rss_mb", ours.get("peak_rss_mb").isNull() ? null : ours.get("peak_rss_mb").asLong());
             JsonNode torch = null;
-            String loadTorch = load1();
             if (noTorch) {
                 info.put("torch", "skipped (--no-torch)");
             } else if (!s.torchPeer()) {
                 info.put("torch", "skipped: an fp32 base of this shape needs "
                         + round1(4.0 * LoraStepFlops.totalParams(a) / 1e9) + " GB");
             } else {
-                torch = runTorch(s);
-                loadTorch += " -> " + load1();
-                if (torch.has("error")) {
-                    info.put("torch", "NOT measured: " + torch.get("error").asText());
-                    torch = null;
+                if (torchError != null) {
+                    info.put("torch", "NOT measured: " + torchError.get("error").asText());
                 } else {
+                    torch = merged(torchRounds);
                     torchVersion = "torch " + torch.get("torch").asText() + ", BLAS " + torch.get("blas_lib").asText();
                     info.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
                 }
@@ -200,6 +224,7 @@ public final class BenchTrainCommand extends BaseCommand {
         if (seq < 2) throw new IllegalArgumentException("--seq must be >= 2 (one target token), got " + seq);
         if (rank < 1) throw new IllegalArgumentException("--rank must be >= 1, got " + rank);
         if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1, got " + steps);
+        if (rounds < 1) throw new IllegalArgumentException("--rounds must be >= 1, got " + rounds);
         if (warmup != null && warmup < 0) throw new IllegalArgumentException("--warmup must be >= 0, got " + warmup);
         if (child && configs.size() != 1) throw new IllegalArgumentException("--child measures exactly one shape");
     }
@@ -264,6 +289,51 @@ public final class BenchTrainCommand extends BaseCommand {
         } finally {
             Files.deleteIfExists(script);
         }
+    }
+
+    /**
+     * One side's result over its rounds: the first round's fields, "runs" with each thread count's timed steps of all
+     * rounds ("step_s"), their median ("median_step_s", "tok_s"), the median of the rounds' median CPU seconds, and
+     * the largest peak RSS.
+     */
+    JsonNode merged(List<JsonNode> sideRounds) {
+        if (sideRounds.size() == 1) return sideRounds.get(0);
+        ObjectMapper json = new ObjectMapper();
+        com.fasterxml.jackson.databind.node.ObjectNode out = sideRounds.get(0).deepCopy();
+        com.fasterxml.jackson.databind.node.ArrayNode runs = json.createArrayNode();
+        for (JsonNode first : sideRounds.get(0).get("runs")) {
+            int t = first.get("threads").asInt();
+            List<Double> all = new ArrayList<>();
+            List<Double> cpus = new ArrayList<>();
+            for (JsonNode round : sideRounds) {
+                JsonNode r = find(round.get("runs"), t);
+                for (JsonNode x : r.get("step_s")) all.add(x.asDouble());
+                cpus.add(r.get("median_cpu_s").asDouble());
+            }
+            double med = median(all);
+            com.fasterxml.jackson.databind.node.ObjectNode r = first.deepCopy();
+            com.fasterxml.jackson.databind.node.ArrayNode steps = r.putArray("step_s");
+            all.forEach(steps::add);
+            r.put("median_step_s", med);
+            r.put("median_cpu_s", median(cpus));
+            r.put("tok_s", Math.round(seq / med * 1000) / 1000.0);
+            r.put("rounds", sideRounds.size());
+            runs.add(r);
+        }
+        out.set("runs", runs);
+        long rss = -1;
+        for (JsonNode round : sideRounds) {
+            if (round.hasNonNull("peak_rss_mb")) rss = Math.max(rss, round.get("peak_rss_mb").asLong());
+        }
+        if (rss >= 0) out.put("peak_rss_mb", rss);
+        return out;
+    }
+
+    private static double median(List<Double> xs) {
+        List<Double> s = new ArrayList<>(xs);
+        java.util.Collections.sort(s);
+        int n = s.size();
+        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
     /** The 1-minute load average. */

@@ -102,6 +102,42 @@ class BenchTrainCommandTest {
     }
 
     @Test
+    void roundsMergeEveryTimedStepOfEveryRound() throws Exception {
+        // two rounds of our side (two child JVMs; no torch): the row's steps are both rounds' 2 + 2 timed steps, the
+        // reported step time is their median and tokens/s follows from it
+        ModelCommandsTest.Run r = ModelCommandsTest.cli("bench-train", "--configs", "tiny", "--threads", "1",
+                "--seq", "16", "--rank", "4", "--steps", "2", "--rounds", "2", "--no-torch", "--json");
+        assertEquals(ExitCodes.OK, r.code(), r.err());
+        assertTrue(r.err().contains("tiny (round 1 of 2)") && r.err().contains("tiny (round 2 of 2)"), r.err());
+        JsonNode row = JSON.readTree(r.out()).get("results").get(0);
+        double step = row.get("ours_step_s").asDouble();
+        assertEquals(16 / step, row.get("ours_tok_s").asDouble(), 16 / step * 1e-3);
+        assertEquals(2, row.get("ours_load").asText().split(",").length, row.toString());
+        r = ModelCommandsTest.cli("bench-train", "--configs", "tiny", "--rounds", "0", "--no-torch");
+        assertEquals(ExitCodes.BAD_CONFIG, r.code());
+        assertTrue(r.err().contains("--rounds must be >= 1"), r.err());
+    }
+
+    @Test
+    void mergedRoundsTakeTheMedianOfAllSteps() throws Exception {
+        BenchTrainCommand c = new BenchTrainCommand();
+        c.seq = 100;
+        JsonNode a = JSON.readTree("{\"build_s\": 1.0, \"peak_rss_mb\": 50, \"runs\": [{\"threads\": 1,"
+                + " \"step_s\": [1.0, 4.0, 2.0], \"median_step_s\": 2.0, \"median_cpu_s\": 2.5, \"tok_s\": 50}]}");
+        JsonNode b = JSON.readTree("{\"build_s\": 2.0, \"peak_rss_mb\": 70, \"runs\": [{\"threads\": 1,"
+                + " \"step_s\": [3.0, 5.0, 6.0], \"median_step_s\": 5.0, \"median_cpu_s\": 4.5, \"tok_s\": 20}]}");
+        JsonNode m = c.merged(java.util.List.of(a, b));
+        JsonNode run = m.get("runs").get(0);
+        // all six steps 1 2 3 4 5 6: median 3.5; 100 tokens / 3.5 s; CPU: the median of 2.5 and 4.5; RSS: the larger
+        assertEquals(6, run.get("step_s").size());
+        assertEquals(3.5, run.get("median_step_s").asDouble(), 0);
+        assertEquals(100 / 3.5, run.get("tok_s").asDouble(), 1e-3);
+        assertEquals(3.5, run.get("median_cpu_s").asDouble(), 0);
+        assertEquals(70, m.get("peak_rss_mb").asLong());
+        assertEquals(1.0, m.get("build_s").asDouble(), 0);
+    }
+
+    @Test
     void unknownShapeAndBadNumbersAreClearErrors() {
         ModelCommandsTest.Run r = ModelCommandsTest.cli("bench-train", "--configs", "gpt5", "--no-torch");
         assertEquals(ExitCodes.BAD_CONFIG, r.code());
