@@ -103,7 +103,9 @@ public final class Attention {
             int b = hi[winOff + i];
             for (int j = from; j < a; j++) probs[row + j] = Float.NEGATIVE_INFINITY;
             for (int j = b + 1; j <= to; j++) probs[row + j] = Float.NEGATIVE_INFINITY;
-            float max = VecMath.max(probs, row + a, b - a + 1); // the window's max (never -infinity)
+            // the window's max (never -infinity), taken over the whole span: the rest is -infinity now, and a causal
+            // span is whole vectors (no scalar tail)
+            float max = VecMath.max(probs, row + from, n);
             float sum = VecMath.expShiftSum(probs, row + from, n, max);
             VecMath.scale(probs, row + from, n, 1f / sum);
         }

@@ -1,6 +1,8 @@
 package io.lakelora.model.nn;
 
 import jdk.incubator.vector.FloatVector;
+import jdk.incubator.vector.IntVector;
+import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -17,34 +19,61 @@ public final class VecMath {
     /** Zeros to start vector accumulators from (see {@link #max}). */
     private static final float[] ZEROS = new float[64];
 
-    /** max of x[off, off+n), n > 0. */
+    /**
+     * max of x[off, off+n), n > 0, with {@code Math.max}'s result on every input (NaN if any element is NaN, +0 above
+     * -0). Full vectors compare ordered integer keys, {@code bits ^ ((bits >> 31) & 0x7fffffff)} (the float order on
+     * every non-NaN value, -0 below +0), with one integer max per vector: Java 17 compiles the NaN-aware float
+     * {@code max} to a long dependent sequence, and attention's softmax spent most of its max pass there (0.29 ns per
+     * element, 3x the integer form). NaNs have keys above +infinity's (positive NaN) or below -infinity's (negative
+     * NaN, the x86 default): a running integer min catches the second kind.
+     */
     public static float max(float[] x, int off, int n) {
         int L = S.length();
         int i = 0;
         float m = Float.NEGATIVE_INFINITY;
         if (n >= L) {
-            // the accumulators start from a load (a FloatVector.zero/broadcast start merged into the loop's value made
-            // C2 lose its exact type: the store below then fell back to per-lane code on Java 17). Loops that call
-            // Lanes.exp do nothing else heavy: a second inlined exp can cross C2's inlining node cutoff, and an exp
-            // left as a call returns a vector of inexact type, with the same fallback for everything after it.
-            // Four independent chains: a Java max of float vectors is a several-instruction sequence (NaN and -0
-            // semantics), and one chain waits on it every iteration (attention's softmax spent most of its time here).
-            FloatVector acc0 = FloatVector.fromArray(S, x, off);
-            FloatVector acc1 = acc0, acc2 = acc0, acc3 = acc0;
-            for (i = L; i <= n - 4 * L; i += 4 * L) {
-                acc0 = acc0.max(FloatVector.fromArray(S, x, off + i));
-                acc1 = acc1.max(FloatVector.fromArray(S, x, off + i + L));
-                acc2 = acc2.max(FloatVector.fromArray(S, x, off + i + 2 * L));
-                acc3 = acc3.max(FloatVector.fromArray(S, x, off + i + 3 * L));
+            // species named as constants (see Lanes.exp); accumulators start from a load (see expShiftSum)
+            VectorSpecies<Integer> si = L == 16 ? IntVector.SPECIES_512
+                    : L == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
+            IntVector b0 = (IntVector) FloatVector.fromArray(S, x, off).reinterpretShape(si, 0);
+            IntVector hi0 = b0.lanewise(VectorOperators.XOR, b0.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+            IntVector lo0 = hi0, hi1 = hi0, lo1 = hi0;
+            for (i = L; i <= n - 2 * L; i += 2 * L) {
+                IntVector b = (IntVector) FloatVector.fromArray(S, x, off + i).reinterpretShape(si, 0);
+                IntVector k = b.lanewise(VectorOperators.XOR, b.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+                IntVector c = (IntVector) FloatVector.fromArray(S, x, off + i + L).reinterpretShape(si, 0);
+                IntVector q = c.lanewise(VectorOperators.XOR, c.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+                hi0 = hi0.max(k);
+                lo0 = lo0.min(k);
+                hi1 = hi1.max(q);
+                lo1 = lo1.min(q);
             }
-            for (; i <= n - L; i += L) acc0 = acc0.max(FloatVector.fromArray(S, x, off + i));
-            float[] l = new float[L];
-            acc0.max(acc1).max(acc2.max(acc3)).intoArray(l, 0); // here, not in a method it is passed to (Lanes.sum)
-            for (float e : l) m = Math.max(m, e);
+            for (; i <= n - L; i += L) {
+                IntVector b = (IntVector) FloatVector.fromArray(S, x, off + i).reinterpretShape(si, 0);
+                IntVector k = b.lanewise(VectorOperators.XOR, b.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+                hi0 = hi0.max(k);
+                lo0 = lo0.min(k);
+            }
+            int[] hl = new int[L];
+            int[] ll = new int[L];
+            hi0.max(hi1).intoArray(hl, 0); // here, not in a method they are passed to (Lanes.sum)
+            lo0.min(lo1).intoArray(ll, 0);
+            int hiKey = Integer.MIN_VALUE;
+            int loKey = Integer.MAX_VALUE;
+            for (int j = 0; j < L; j++) {
+                hiKey = Math.max(hiKey, hl[j]);
+                loKey = Math.min(loKey, ll[j]);
+            }
+            if (hiKey > POS_INF_KEY || loKey < NEG_INF_KEY) return Float.NaN;
+            m = Float.intBitsToFloat(hiKey ^ ((hiKey >> 31) & 0x7fffffff)); // the key map is its own inverse
         }
         for (; i < n; i++) m = Math.max(m, x[off + i]);
         return m;
     }
+
+    /** Keys of +infinity and -infinity (see {@link #max}): a NaN's key lies above the first or below the second. */
+    private static final int POS_INF_KEY = 0x7f800000;
+    private static final int NEG_INF_KEY = 0xff800000 ^ 0x7fffffff;
 
     /**
      * x[i] = exp(x[i] - shift) over [off, off+n), shift >= every x[i] (a softmax's max, taken with a NaN-propagating

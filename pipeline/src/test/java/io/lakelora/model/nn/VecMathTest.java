@@ -8,6 +8,32 @@ import org.junit.jupiter.api.Test;
 /** The vectorized loops against plain double-precision loops, for lengths that cover full vectors and tails. */
 class VecMathTest {
     @Test
+    void maxIsMathMaxOnNaNsZerosAndInfinities() {
+        // the integer-key max against a Math.max fold: NaN of either sign anywhere (full vectors and the scalar tail)
+        // gives NaN, +0 beats -0, infinities are ordinary values
+        float negNaN = Float.intBitsToFloat(0xffc00000); // x86's default NaN
+        float[][] specials = {{Float.NaN}, {negNaN}, {-0f, 0f}, {0f, -0f}, {-0f}, {Float.POSITIVE_INFINITY},
+                {Float.NEGATIVE_INFINITY}, {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY}, {-Float.MAX_VALUE},
+                {Float.MIN_VALUE, -Float.MIN_VALUE}};
+        SplittableRandom r = new SplittableRandom(2);
+        for (int n : new int[] {1, 15, 16, 17, 31, 32, 33, 48, 100}) {
+            for (float[] sp : specials) {
+                for (int at : new int[] {0, n / 2, n - 1}) {
+                    float[] x = GradCheck.randn(r, n + 2, 3.0);
+                    for (int i = 0; i < x.length; i++) x[i] = -Math.abs(x[i]) - 1f; // all below the specials
+                    for (int j = 0; j < sp.length && at + j < n; j++) x[1 + at + j] = sp[j];
+                    float want = Float.NEGATIVE_INFINITY;
+                    for (int i = 0; i < n; i++) want = Math.max(want, x[1 + i]);
+                    float got = VecMath.max(x, 1, n);
+                    assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got),
+                            "n=" + n + " specials " + java.util.Arrays.toString(sp) + " at " + at + ": " + got
+                                    + " vs Math.max " + want);
+                }
+            }
+        }
+    }
+
+    @Test
     void reductionsAndExpAgreeWithScalarLoops() {
         SplittableRandom r = new SplittableRandom(1);
         for (int n = 1; n <= 70; n += 3) {
