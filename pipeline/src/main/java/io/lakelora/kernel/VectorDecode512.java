@@ -32,25 +32,28 @@ final class VectorDecode512 {
     private VectorDecode512() {}
 
     private static final VectorSpecies<Float> F = FloatVector.SPECIES_512;
-    private static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
+    static final VectorSpecies<Integer> I = IntVector.SPECIES_512;
     private static final VectorSpecies<Byte> B = ByteVector.SPECIES_128;
     /** Lane i of the first (second) 16 outputs reads byte i/2 (8 + i/2); even lanes take the high nibble. */
     private static final VectorShuffle<Integer> SPREAD_LO = VectorShuffle.fromOp(I, i -> i / 2);
     private static final VectorShuffle<Integer> SPREAD_HI = VectorShuffle.fromOp(I, i -> 8 + i / 2);
     private static final IntVector SHIFTS = IntVector.zero(I).addIndex(1).and(1).mul(-4).add(4);
-    /** Transpose stages: lane c takes lane c - b (ROTb) or c + b (ROTNb), mod 16; Mb marks the lanes with bit b. */
-    private static final VectorShuffle<Integer> ROT8 = VectorShuffle.fromOp(I, c -> (c - 8) & 15);
-    private static final VectorShuffle<Integer> ROTN8 = VectorShuffle.fromOp(I, c -> (c + 8) & 15);
-    private static final VectorMask<Integer> M8 = VectorMask.fromLong(I, 0xff00L);
-    private static final VectorShuffle<Integer> ROT4 = VectorShuffle.fromOp(I, c -> (c - 4) & 15);
-    private static final VectorShuffle<Integer> ROTN4 = VectorShuffle.fromOp(I, c -> (c + 4) & 15);
-    private static final VectorMask<Integer> M4 = VectorMask.fromLong(I, 0xf0f0L);
-    private static final VectorShuffle<Integer> ROT2 = VectorShuffle.fromOp(I, c -> (c - 2) & 15);
-    private static final VectorShuffle<Integer> ROTN2 = VectorShuffle.fromOp(I, c -> (c + 2) & 15);
-    private static final VectorMask<Integer> M2 = VectorMask.fromLong(I, 0xccccL);
-    private static final VectorShuffle<Integer> ROT1 = VectorShuffle.fromOp(I, c -> (c - 1) & 15);
-    private static final VectorShuffle<Integer> ROTN1 = VectorShuffle.fromOp(I, c -> (c + 1) & 15);
-    private static final VectorMask<Integer> M1 = VectorMask.fromLong(I, 0xaaaaL);
+    /**
+     * Transpose stages: lane c takes lane c - b (ROTb) or c + b (ROTNb), mod 16; Mb marks the lanes with bit b. Shared
+     * with {@link PackVector512}: all rearranges of the process use this one integer shuffle class (see there).
+     */
+    static final VectorShuffle<Integer> ROT8 = VectorShuffle.fromOp(I, c -> (c - 8) & 15);
+    static final VectorShuffle<Integer> ROTN8 = VectorShuffle.fromOp(I, c -> (c + 8) & 15);
+    static final VectorMask<Integer> M8 = VectorMask.fromLong(I, 0xff00L);
+    static final VectorShuffle<Integer> ROT4 = VectorShuffle.fromOp(I, c -> (c - 4) & 15);
+    static final VectorShuffle<Integer> ROTN4 = VectorShuffle.fromOp(I, c -> (c + 4) & 15);
+    static final VectorMask<Integer> M4 = VectorMask.fromLong(I, 0xf0f0L);
+    static final VectorShuffle<Integer> ROT2 = VectorShuffle.fromOp(I, c -> (c - 2) & 15);
+    static final VectorShuffle<Integer> ROTN2 = VectorShuffle.fromOp(I, c -> (c + 2) & 15);
+    static final VectorMask<Integer> M2 = VectorMask.fromLong(I, 0xccccL);
+    static final VectorShuffle<Integer> ROT1 = VectorShuffle.fromOp(I, c -> (c - 1) & 15);
+    static final VectorShuffle<Integer> ROTN1 = VectorShuffle.fromOp(I, c -> (c + 1) & 15);
+    static final VectorMask<Integer> M1 = VectorMask.fromLong(I, 0xaaaaL);
 
     /**
      * Whether to use it by default: with 512-bit vectors preferred (system property {@code lakelora.vector.decode} =
