@@ -314,7 +314,7 @@ public final class BenchTrainCommand extends BaseCommand {
             com.fasterxml.jackson.databind.node.ObjectNode r = first.deepCopy();
             com.fasterxml.jackson.databind.node.ArrayNode steps = r.putArray("step_s");
             all.forEach(steps::add);
-            r.put("median_step_s", med);
+            r.put("median_step_s", Math.round(med * 1000) / 1000.0);
             r.put("median_cpu_s", median(cpus));
             r.put("tok_s", Math.round(seq / med * 1000) / 1000.0);
             r.put("rounds", sideRounds.size());
