@@ -11,8 +11,8 @@ final class GemmWorkspace {
     final float[] ap = new float[VectorKernels.MC * VectorKernels.KC_MAX + 16]; // + the vector packer's overhang
     final float[] bp = new float[VectorKernels.KC_MAX * VectorKernels.NC];
     final float[] tile = new float[MicroKernel512.MR * MicroKernel512.NR];
-    /** 16 x 32 rows decoded by the vector forward decoder before their transpose. */
-    final float[] decodeTile = new float[512];
+    /** The 16 rows' absmax of a block of the vector forward decoder ({@link VectorDecode512#decodeTransposed}). */
+    final float[] decodeTile = new float[16];
     private final float[] pairs = new float[512];
     private float[] pairsCode;
     private float[] row = new float[0];

@@ -31,10 +31,10 @@ final class QuantPacking {
      */
     static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
                       float[] pairs, boolean vec) {
-        packB(q, transB, j0, nc, p0, kc, bp, nr, pairs, vec, vec ? new float[512] : null);
+        packB(q, transB, j0, nc, p0, kc, bp, nr, pairs, vec, vec ? new float[16] : null);
     }
 
-    /** As above; {@code tmp} (512 floats) is scratch for the vector forward decoder (may be null without vec). */
+    /** As above; {@code tmp} (16 floats) is scratch for the vector forward decoder (may be null without vec). */
     static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
                       float[] pairs, boolean vec, float[] tmp) {
         long cols = q.cols();

@@ -298,42 +298,33 @@ public final class BenchTrainCommand extends BaseCommand {
      */
     JsonNode merged(List<JsonNode> sideRounds) {
         if (sideRounds.size() == 1) return sideRounds.get(0);
-        ObjectMapper json = new ObjectMapper();
         com.fasterxml.jackson.databind.node.ObjectNode out = sideRounds.get(0).deepCopy();
-        com.fasterxml.jackson.databind.node.ArrayNode runs = json.createArrayNode();
+        com.fasterxml.jackson.databind.node.ArrayNode runs = out.putArray("runs");
         for (JsonNode first : sideRounds.get(0).get("runs")) {
             int t = first.get("threads").asInt();
             List<Double> all = new ArrayList<>();
-            List<Double> cpus = new ArrayList<>();
-            for (JsonNode round : sideRounds) {
-                JsonNode r = find(round.get("runs"), t);
+            double[] cpus = new double[sideRounds.size()];
+            for (int i = 0; i < cpus.length; i++) {
+                JsonNode r = find(sideRounds.get(i).get("runs"), t);
                 for (JsonNode x : r.get("step_s")) all.add(x.asDouble());
-                cpus.add(r.get("median_cpu_s").asDouble());
+                cpus[i] = r.get("median_cpu_s").asDouble();
             }
-            double med = median(all);
+            double med = TrainStepBench.median(all.stream().mapToDouble(Double::doubleValue).toArray());
             com.fasterxml.jackson.databind.node.ObjectNode r = first.deepCopy();
             com.fasterxml.jackson.databind.node.ArrayNode steps = r.putArray("step_s");
             all.forEach(steps::add);
-            r.put("median_step_s", Math.round(med * 1000) / 1000.0);
-            r.put("median_cpu_s", median(cpus));
-            r.put("tok_s", Math.round(seq / med * 1000) / 1000.0);
+            r.put("median_step_s", TrainStepBench.round(med));
+            r.put("median_cpu_s", TrainStepBench.median(cpus));
+            r.put("tok_s", TrainStepBench.round(seq / med));
             r.put("rounds", sideRounds.size());
             runs.add(r);
         }
-        out.set("runs", runs);
         long rss = -1;
         for (JsonNode round : sideRounds) {
             if (round.hasNonNull("peak_rss_mb")) rss = Math.max(rss, round.get("peak_rss_mb").asLong());
         }
         if (rss >= 0) out.put("peak_rss_mb", rss);
         return out;
-    }
-
-    private static double median(List<Double> xs) {
-        List<Double> s = new ArrayList<>(xs);
-        java.util.Collections.sort(s);
-        int n = s.size();
-        return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
     }
 
     /** The 1-minute load average. */
