@@ -42,11 +42,13 @@ PIPELINE = [
 ]
 MAIN_CLASS = "io.lakelora.jobs.Main"
 
-# bin/jvm.args, one flag per element (a test checks they are equal): the Vector API, Spark's module opens and
-# headless AWT (the run report draws its loss curve), for the driver and the executors.
+# bin/jvm.args, one flag per element (a test checks they are equal): the Vector API, C2's per-method trap limit
+# (see docs/spark-submit.md), Spark's module opens and headless AWT (the run report draws its loss curve), for the
+# driver and the executors.
 JVM_FLAGS = [
     "--add-modules=jdk.incubator.vector",
     "-XX:+IgnoreUnrecognizedVMOptions",
+    "-XX:PerMethodTrapLimit=1000",
     "--add-opens=java.base/java.lang=ALL-UNNAMED",
     "--add-opens=java.base/java.lang.invoke=ALL-UNNAMED",
     "--add-opens=java.base/java.lang.reflect=ALL-UNNAMED",

@@ -60,7 +60,37 @@ public final class KernelProvider {
                 + (v.vectorDecode() ? "vector" : "scalar table") : "";
         System.err.println("[lakelora] kernels: " + k.name() + " (" + k.threads() + " thread"
                 + (k.threads() == 1 ? "" : "s") + width + (forced.isEmpty() ? "" : ", forced: " + forced) + ")");
+        if (k instanceof VectorKernels) {
+            String hint = trapLimitHint(currentTrapLimit());
+            if (hint != null) System.err.println("[lakelora] " + hint);
+        }
         return k;
+    }
+
+    /** The per-method trap limit the vector kernels need to stay compiled as intrinsics (docs/spark-submit.md). */
+    static final long MIN_TRAP_LIMIT = 1000;
+
+    /**
+     * A note for the log when HotSpot's {@code PerMethodTrapLimit} is below {@link #MIN_TRAP_LIMIT} (-1 = unknown, no
+     * note): C2 adds up the traps of all methods it inlines into one compilation, and past the limit it compiles a
+     * large Vector API kernel without the intrinsics, 3-8x slower, in some processes and not others.
+     */
+    static String trapLimitHint(long limit) {
+        if (limit < 0 || limit >= MIN_TRAP_LIMIT) return null;
+        return "JVM option PerMethodTrapLimit=" + limit + ": the large vector kernels may be compiled without the Vector"
+                + " API intrinsics in some processes (3-8x slower 4-bit decoding); add -XX:PerMethodTrapLimit="
+                + MIN_TRAP_LIMIT + " to the JVM options (bin/jvm.args has it)";
+    }
+
+    /** This JVM's PerMethodTrapLimit, or -1 where it cannot be read (not HotSpot). */
+    static long currentTrapLimit() {
+        try {
+            var bean = java.lang.management.ManagementFactory.getPlatformMXBean(
+                    com.sun.management.HotSpotDiagnosticMXBean.class);
+            return Long.parseLong(bean.getVMOption("PerMethodTrapLimit").getValue());
+        } catch (RuntimeException | LinkageError e) {
+            return -1;
+        }
     }
 
     /** The implementation for a {@code lakelora.kernels} value ("" = automatic) and a thread count. */

@@ -31,12 +31,15 @@ final class QuantPacking {
      */
     static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
                       float[] pairs, boolean vec) {
-        packB(q, transB, j0, nc, p0, kc, bp, nr, pairs, vec, vec ? new float[16] : null);
+        packB(q, transB, j0, nc, p0, kc, bp, nr, pairs, vec, vec ? new float[64] : null, vec ? new int[256] : null);
     }
 
-    /** As above; {@code tmp} (16 floats) is scratch for the vector forward decoder (may be null without vec). */
+    /**
+     * As above; {@code tmp} (64 floats) and {@code codes} (256 ints) are scratch for the vector forward decoder (may be
+     * null without vec).
+     */
     static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
-                      float[] pairs, boolean vec, float[] tmp) {
+                      float[] pairs, boolean vec, float[] tmp, int[] codes) {
         long cols = q.cols();
         int o = 0;
         for (int js = 0; js < nc; js += nr) {
@@ -48,8 +51,18 @@ final class QuantPacking {
                     int j = 0;
                     if (vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && cols % q.blocksize() == 0
                             && q.blocksize() % 32 == 0 && (p0 + pk) % 32 == 0 && len % 32 == 0) {
-                        // 16 W rows x 32 k steps at a time: their codes transposed in registers, then decoded
-                        for (int kk = 0; kk < len; kk += 32) {
+                        // 16 W rows x 128 (else 32) k steps at a time: their codes transposed in registers, then
+                        // decoded
+                        int kk = 0;
+                        if ((p0 + pk) % 128 == 0) {
+                            for (; kk + 128 <= len; kk += 128) {
+                                for (int jj = 0; jj < nr; jj += 16) {
+                                    VectorDecode512.decodeTransposedWide(q, (j0 + js + jj) * cols + p0 + pk + kk,
+                                            (int) cols, tmp, codes, bp, o + (pk + kk) * nr + jj, nr);
+                                }
+                            }
+                        }
+                        for (; kk < len; kk += 32) {
                             for (int jj = 0; jj < nr; jj += 16) {
                                 VectorDecode512.decodeTransposed(q, (j0 + js + jj) * cols + p0 + pk + kk, (int) cols,
                                         tmp, bp, o + (pk + kk) * nr + jj, nr);

@@ -430,7 +430,8 @@ public class VectorKernels extends ScalarKernels {
                 if (q == null) {
                     Packing.packB(transB, b, bOff, ldb, jc, nc, pc, kc, bp, nr);
                 } else {
-                    QuantPacking.packB(q, transB, jc, nc, pc, kc, bp, nr, pairs, vectorDecode, ws.decodeTile);
+                    QuantPacking.packB(q, transB, jc, nc, pc, kc, bp, nr, pairs, vectorDecode, ws.decodeTile,
+                            ws.decodeCodes);
                 }
                 // later k slices accumulate into what the first one wrote
                 float be = pc == 0 ? beta0 : 1f;

@@ -43,4 +43,15 @@ class KernelProviderTest {
         assertTrue(first >= 0);
         assertEquals(first, KernelProvider.warmUp(), "the JVM-wide warm-up runs once");
     }
+
+    @Test
+    void aLowTrapLimitIsNamedWithItsFix() {
+        String hint = KernelProvider.trapLimitHint(100); // HotSpot's default
+        assertTrue(hint != null && hint.contains("PerMethodTrapLimit=100") && hint.contains("-XX:PerMethodTrapLimit=1000"),
+                String.valueOf(hint));
+        assertEquals(null, KernelProvider.trapLimitHint(1000));
+        assertEquals(null, KernelProvider.trapLimitHint(-1), "unknown (not HotSpot): no note");
+        // the test JVM runs with the project's flags (root pom lakelora.jvm.flags = bin/jvm.args)
+        assertEquals(1000, KernelProvider.currentTrapLimit());
+    }
 }

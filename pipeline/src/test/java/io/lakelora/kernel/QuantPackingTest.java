@@ -113,12 +113,13 @@ class QuantPackingTest {
 
     @Test
     void forwardStripsTakeTheVectorTransposeWithTheSameBits() {
-        // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 64 and 128: the packed codes of
-        // 16 rows are transposed in registers, then looked up with the codebook permute (VectorDecode512.decodeTransposed)
+        // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 32, 64 and 128: the packed codes
+        // of 16 rows are transposed in registers, then looked up with the codebook permute; the first k chunk (128 at
+        // 128) takes VectorDecode512.decodeTransposedWide (absmax per 32 k steps), the second (96) decodeTransposed
         org.junit.jupiter.api.Assumptions.assumeTrue(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512,
                 "the vector decoder needs 512-bit vectors (the scalar paths are covered above)");
         Random rnd = new Random(24);
-        for (int bs : new int[] {64, 128}) {
+        for (int bs : new int[] {32, 64, 128}) {
             for (boolean dq : new boolean[] {true, false}) {
                 QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, 100, 384, bs, dq);
                 float[] pairs = new float[512];

@@ -23,5 +23,8 @@ class JvmFlagsTest {
         assertTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), "--add-modules=jdk.incubator.vector");
         assertEquals("true", System.getProperty("java.awt.headless"));
         assertEquals("true", System.getProperty("io.netty.tryReflectionSetAccessible"));
+        var hotspot = java.lang.management.ManagementFactory.getPlatformMXBean(
+                com.sun.management.HotSpotDiagnosticMXBean.class);
+        assertEquals("1000", hotspot.getVMOption("PerMethodTrapLimit").getValue(), "-XX:PerMethodTrapLimit=1000");
     }
 }
