@@ -11,7 +11,7 @@ final class GemmWorkspace {
     final float[] ap = new float[VectorKernels.MC * VectorKernels.KC_MAX + 16]; // + the vector packer's overhang
     final float[] bp = new float[VectorKernels.KC_MAX * VectorKernels.NC];
     final float[] tile = new float[MicroKernel512.MR * MicroKernel512.NR];
-    /** The 16 rows' absmax per 32 k steps of the vector forward decoder ({@link VectorDecode512#decodeTransposedWide}). */
+    /** Absmax of 16 rows per 32 k steps, for {@link VectorDecode512#decodeTransposedWide}. */
     final float[] decodeTile = new float[64];
     /** The transposed 4-bit codes of that decoder (16 x 16 ints). */
     final int[] decodeCodes = new int[256];

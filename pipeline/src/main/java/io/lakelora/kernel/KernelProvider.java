@@ -77,8 +77,8 @@ public final class KernelProvider {
      */
     static String trapLimitHint(long limit) {
         if (limit < 0 || limit >= MIN_TRAP_LIMIT) return null;
-        return "JVM option PerMethodTrapLimit=" + limit + ": the large vector kernels may be compiled without the Vector"
-                + " API intrinsics in some processes (3-8x slower 4-bit decoding); add -XX:PerMethodTrapLimit="
+        return "JVM option PerMethodTrapLimit=" + limit + ": the large vector kernels may be compiled without the"
+                + " Vector API intrinsics in some processes (3-8x slower 4-bit decoding); add -XX:PerMethodTrapLimit="
                 + MIN_TRAP_LIMIT + " to the JVM options (bin/jvm.args has it)";
     }
 

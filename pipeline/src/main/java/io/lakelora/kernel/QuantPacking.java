@@ -44,7 +44,18 @@ final class QuantPacking {
         int o = 0;
         for (int js = 0; js < nc; js += nr) {
             int w = Math.min(nr, nc - js);
-            if (transB) {
+            if (transB && vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && cols % q.blocksize() == 0
+                    && q.blocksize() % 32 == 0 && p0 % 128 == 0 && kc % 128 == 0) {
+                // 16 W rows at a time over the whole k slice, 128 k steps per call: each row's codes are read as one
+                // run, 16 streams from memory rather than 32 interleaved ones by k chunks (the codes of a layer do
+                // not fit in L3): forward decoding 15-20% faster in the training step (measured in-step A/B)
+                for (int jj = 0; jj < nr; jj += 16) {
+                    for (int kk = 0; kk < kc; kk += 128) {
+                        VectorDecode512.decodeTransposedWide(q, (j0 + js + jj) * cols + p0 + kk, (int) cols, tmp,
+                                codes, bp, o + kk * nr + jj, nr);
+                    }
+                }
+            } else if (transB) {
                 // by k chunks, so the part of the strip being written stays in L1 (see Packing.K_CHUNK)
                 for (int pk = 0; pk < kc; pk += Packing.K_CHUNK) {
                     int len = Math.min(Packing.K_CHUNK, kc - pk);

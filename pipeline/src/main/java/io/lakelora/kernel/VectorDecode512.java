@@ -466,22 +466,22 @@ final class VectorDecode512 {
             IntVector v = IntVector.fromArray(I, codes, 16 * j);
             FloatVector sv = FloatVector.fromArray(F, tmp, 16 * (j >>> 2));
             int d = off + 8 * j * stride;
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 0 * stride);
-            ((FloatVector) v.and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 1 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 2 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 3 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 4 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 5 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 6 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
-                    .intoArray(dst, d + 7 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0x0f).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 0 * stride);
+            ((FloatVector) v.and(0x0f).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 1 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(0x0f).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 2 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(0x0f).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 3 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(0x0f).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 4 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(0x0f).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 5 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 6 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(0x0f).selectFrom(table)
+                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 7 * stride);
         }
     }
 }

@@ -114,8 +114,9 @@ class QuantPackingTest {
     @Test
     void forwardStripsTakeTheVectorTransposeWithTheSameBits() {
         // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 32, 64 and 128: the packed codes
-        // of 16 rows are transposed in registers, then looked up with the codebook permute; the first k chunk (128 at
-        // 128) takes VectorDecode512.decodeTransposedWide (absmax per 32 k steps), the second (96) decodeTransposed
+        // of 16 rows are transposed in registers, then looked up with the codebook permute. kc 224: by k chunks, the
+        // first (128 at 128) through VectorDecode512.decodeTransposedWide (absmax per 32 k steps), the second (96)
+        // through decodeTransposed; kc 256: the whole slice 16 rows at a time through decodeTransposedWide
         org.junit.jupiter.api.Assumptions.assumeTrue(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512,
                 "the vector decoder needs 512-bit vectors (the scalar paths are covered above)");
         Random rnd = new Random(24);
@@ -124,17 +125,20 @@ class QuantPackingTest {
                 QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, 100, 384, bs, dq);
                 float[] pairs = new float[512];
                 QuantPacking.pairTable(w.codeData(), pairs);
-                int nr = 32, j0 = 32, nc = 68, p0 = 128, kc = 224; // two full strips and a 4-wide one; k chunks 128 + 96
-                float[] bp = new float[3 * nr * kc];
-                java.util.Arrays.fill(bp, Float.NaN);
-                QuantPacking.packB(w, true, j0, nc, p0, kc, bp, nr, pairs, true);
-                for (int st = 0; st < 3; st++) {
-                    for (int p = 0; p < kc; p++) {
-                        for (int jj = 0; jj < nr; jj++) {
-                            int j = st * nr + jj;
-                            float want = j < nc ? w.get(j0 + j, p0 + p) : 0f;
-                            assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(bp[st * nr * kc + p * nr + jj]),
-                                    "bs " + bs + " dq " + dq + " strip " + st + " p " + p + " col " + jj);
+                for (int kc : new int[] {224, 256}) {
+                    int nr = 32, j0 = 32, nc = 68, p0 = 128; // two full strips and a 4-wide one
+                    float[] bp = new float[3 * nr * kc];
+                    java.util.Arrays.fill(bp, Float.NaN);
+                    QuantPacking.packB(w, true, j0, nc, p0, kc, bp, nr, pairs, true);
+                    for (int st = 0; st < 3; st++) {
+                        for (int p = 0; p < kc; p++) {
+                            for (int jj = 0; jj < nr; jj++) {
+                                int j = st * nr + jj;
+                                float want = j < nc ? w.get(j0 + j, p0 + p) : 0f;
+                                float got = bp[st * nr * kc + p * nr + jj];
+                                assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got), "bs " + bs + " dq "
+                                        + dq + " kc " + kc + " strip " + st + " p " + p + " col " + jj);
+                            }
                         }
                     }
                 }
