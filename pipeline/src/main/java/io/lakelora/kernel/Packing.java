@@ -85,7 +85,22 @@ final class Packing {
     static void packB(boolean transB, float[] b, int bOff, int ldb, int j0, int nc, int p0, int kc,
                       float[] bp, int nr) {
         int o = 0;
-        for (int js = 0; js < nc; js += nr) {
+        int js0 = 0;
+        if (!transB && nc >= nr) {
+            // op(B)(p, j) = b[p*ldb + j]: the full strips k step by k step, each source row read once from start to
+            // end (a strip at a time read 128 bytes per row with a row-sized stride, which the hardware prefetcher
+            // does not follow across pages: 2.3x slower for lm_head's 32000 x 2048 input-gradient panels)
+            int full = nc / nr;
+            int stripLen = nr * kc;
+            for (int p = 0; p < kc; p++) {
+                int src = bOff + (p0 + p) * ldb + j0;
+                int dst = p * nr;
+                for (int s = 0; s < full; s++, src += nr, dst += stripLen) System.arraycopy(b, src, bp, dst, nr);
+            }
+            js0 = full * nr;
+            o = full * stripLen;
+        }
+        for (int js = js0; js < nc; js += nr) {
             int cols = Math.min(nr, nc - js);
             if (!transB) {
                 // op(B)(p, j) = b[p*ldb + j]: each k step is a contiguous run of columns

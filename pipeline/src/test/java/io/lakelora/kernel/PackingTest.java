@@ -65,4 +65,37 @@ class PackingTest {
             }
         }
     }
+
+    @Test
+    void packBMatchesTheStripLayoutWithPaddedLastStrip() {
+        // bp[s*nr*kc + p*nr + c] = op(B)(p0 + p, j0 + s*nr + c), zeros past nc; full strips of a plain B are copied
+        // k step by k step (each source row read once), the last partial strip on its own
+        Random rnd = new Random(6);
+        int ldb = 301, rowsB = 90, bOff = 7;
+        float[] b = new float[bOff + rowsB * ldb];
+        for (int i = 0; i < b.length; i++) b[i] = rnd.nextFloat() - 0.5f;
+        for (boolean transB : new boolean[] {false, true}) {
+            for (int nr : new int[] {32, 16}) {
+                for (int nc : new int[] {70, 64, 5}) {
+                    int j0 = 3, p0 = 11, kc = 50;
+                    int strips = (nc + nr - 1) / nr;
+                    float[] bp = new float[strips * nr * kc + 3];
+                    java.util.Arrays.fill(bp, Float.NaN);
+                    Packing.packB(transB, b, bOff, ldb, j0, nc, p0, kc, bp, nr);
+                    for (int st = 0; st < strips; st++) {
+                        for (int p = 0; p < kc; p++) {
+                            for (int c = 0; c < nr; c++) {
+                                int j = st * nr + c;
+                                int src = transB ? bOff + (j0 + j) * ldb + p0 + p : bOff + (p0 + p) * ldb + j0 + j;
+                                float want = j >= nc ? 0f : b[src];
+                                assertEquals(want, bp[st * nr * kc + p * nr + c], "transB " + transB + " nr " + nr
+                                        + " nc " + nc + " strip " + st + " p " + p + " col " + c);
+                            }
+                        }
+                    }
+                    for (int t = strips * nr * kc; t < bp.length; t++) assertEquals(Float.NaN, bp[t], "past the end");
+                }
+            }
+        }
+    }
 }

@@ -87,24 +87,28 @@ class QuantPackingTest {
     @Test
     void wholeStripsInsideOneBlockTakeTheStripInputGradientPathsWithTheSameBits() {
         // cols a multiple of the blocksize and 32-aligned full strips: the inline path of packB (transB = false)
-        // (and, on 512-bit machines, VectorDecode512.decodeStrip: 16 bytes per k step through the codebook permute)
+        // (and, on 512-bit machines, VectorDecode512.decodeStrip: 16 bytes per k step through the codebook permute),
+        // starting mid-block at j0 = 96 for blocks of 64 and 128; a last 4-wide strip takes the element path
         Random rnd = new Random(23);
         boolean[] vecModes = FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? new boolean[] {false, true}
                 : new boolean[] {false};
-        for (boolean vec : vecModes) for (boolean dq : new boolean[] {true, false}) {
-            QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, 70, 256, 64, dq);
+        for (boolean vec : vecModes) for (boolean dq : new boolean[] {true, false}) for (int bs : new int[] {32, 64,
+                128}) {
+            QuantizedMatrix w = RandomWeights.fourBit(rnd, QuantType.NF4, 70, 256, bs, dq);
             float[] pairs = new float[512];
             QuantPacking.pairTable(w.codeData(), pairs);
-            int nr = 32, kc = 41, p0 = 7, j0 = 96, nc = 96; // three full strips, the middle one crossing no block
-            float[] bp = new float[3 * nr * kc];
+            int nr = 32, kc = 41, p0 = 7, j0 = 96, nc = 100; // three full strips and a 4-wide one
+            float[] bp = new float[4 * nr * kc];
             java.util.Arrays.fill(bp, Float.NaN);
             QuantPacking.packB(w, false, j0, nc, p0, kc, bp, nr, pairs, vec);
-            for (int s = 0; s < 3; s++) {
+            for (int s = 0; s < 4; s++) {
                 for (int p = 0; p < kc; p++) {
                     for (int jj = 0; jj < nr; jj++) {
-                        float want = w.get(p0 + p, j0 + s * nr + jj);
-                        assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(bp[s * nr * kc + p * nr + jj]),
-                                "vector " + vec + " dq " + dq + " strip " + s + " p " + p + " col " + jj);
+                        int j = s * nr + jj;
+                        float want = j < nc ? w.get(p0 + p, j0 + j) : 0f;
+                        float got = bp[s * nr * kc + p * nr + jj];
+                        assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got), "vector " + vec + " dq "
+                                + dq + " bs " + bs + " strip " + s + " p " + p + " col " + jj);
                     }
                 }
             }
@@ -113,8 +117,8 @@ class QuantPackingTest {
 
     @Test
     void forwardStripsTakeTheVectorTransposeWithTheSameBits() {
-        // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 32, 64 and 128: the packed codes
-        // of 16 rows are transposed in registers, then looked up with the codebook permute. kc 224: by k chunks, the
+        // op(W) = W^T, full 32-wide strips, k slices at multiples of 32 inside blocks of 32, 64 and 128: the packed
+        // codes of 16 rows are transposed in registers, then looked up with the codebook permute. kc 224: by k chunks, the
         // first (128 at 128) through VectorDecode512.decodeTransposedWide (absmax per 32 k steps), the second (96)
         // through decodeTransposed; kc 256: the whole slice 16 rows at a time through decodeTransposedWide
         org.junit.jupiter.api.Assumptions.assumeTrue(FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512,
