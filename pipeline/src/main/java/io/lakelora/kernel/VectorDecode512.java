@@ -24,9 +24,12 @@ import jdk.incubator.vector.VectorSpecies;
  * <p>The forward's B strips (op(B) = W^T) need W's columns: {@link #decodeTransposedWide} transposes the packed codes
  * of 16 rows (a 16 x 16 integer transpose in registers; each int lane holds eight k steps) and then looks them up,
  * 0.15 ns per value against 0.22 for {@link #decodeTransposed} (two k steps per lane, for k slices not a multiple of
- * 128), 0.31 when 16 rows were decoded first and the floats transposed and 0.57 for the scalar 8-row table decoder. The transpose works on vectors loaded in the same
- * method: vectors handed over from another method lose their exact type in C2, whose virtual calls then ran the whole
- * decoder 20x slower.
+ * 128), 0.31 when 16 rows were decoded first and the floats transposed and 0.57 for the scalar 8-row table decoder.
+ * The transpose works on vectors loaded in the same method: vectors handed over from another method lose their exact
+ * type in C2, whose virtual calls then ran the whole decoder 20x slower. These methods inline many JDK vector methods
+ * into one compilation, so they need the JVM option {@code -XX:PerMethodTrapLimit=1000} (bin/jvm.args): C2 adds up the
+ * traps recorded in every inlined method, and past HotSpot's default limit (100) it compiled the forward decoder with
+ * virtual calls instead of intrinsics in some processes (3-8x slower).
  */
 final class VectorDecode512 {
     private VectorDecode512() {}
@@ -316,9 +319,8 @@ final class VectorDecode512 {
      * {@code codes}: scratch of at least 256 ints (the transposed codes).
      *
      * <p>No vector is live across a loop's back edge: the transposed codes go through {@code codes} and the lookup
-     * loop loads what it uses. A vector carried into a loop is of unknown exact type in an on-stack-replacement compile,
-     * whose class-check traps then count against the whole method until C2 compiles it without the Vector API
-     * intrinsics (measured: forward decoding 3-8x slower in some training processes).
+     * loop loads what it uses (an on-stack-replacement compile entering at the loop would see a carried vector without
+     * its exact type).
      */
     static void decodeTransposedWide(QuantizedMatrix q, long flat, int cols, float[] tmp, int[] codes, float[] dst,
                                      int off, int stride) {
