@@ -15,7 +15,7 @@ import jdk.incubator.vector.VectorSpecies;
  * decoders' integer ones, made the JDK's shared {@code AbstractShuffle.checkIndexes} call site see two classes; a C2
  * compile of a decoder that had speculated on one class then hit a class-check trap, and its recompile lost the
  * Vector API intrinsics (per-lane fallbacks): the forward 4-bit decoder ran 3-4x slower in about one process in two.
- * The butterfly is written out again here rather than shared with {@link VectorDecode512#decodeTransposed}: a helper
+ * The butterfly is written out again here rather than shared with {@link VectorDecode512}'s transpose: a helper
  * would receive its vectors from another method, where Java 17's C2 loses their exact type (measured 20x slower).
  */
 final class PackVector512 {

@@ -76,7 +76,7 @@ final class QuantPacking {
                         for (; kk < len; kk += 32) {
                             for (int jj = 0; jj < nr; jj += 16) {
                                 VectorDecode512.decodeTransposed(q, (j0 + js + jj) * cols + p0 + pk + kk, (int) cols,
-                                        tmp, bp, o + (pk + kk) * nr + jj, nr);
+                                        tmp, codes, bp, o + (pk + kk) * nr + jj, nr);
                             }
                         }
                         j = w;
