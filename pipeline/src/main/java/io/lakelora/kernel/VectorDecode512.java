@@ -289,9 +289,9 @@ final class VectorDecode512 {
      * 16 W rows x 128 k steps of a forward strip (op(B) = W^T), as {@link #decodeTransposed} but with 64 bytes per row
      * loaded as 16 integer lanes (eight codes each): after the 16 x 16 integer transpose ({@link #transpose16}),
      * vector j holds k steps 8j .. 8j+7 of all 16 rows, each taken out with one shift: a quarter of the transposes per
-     * value, 0.22 -> 0.15 ns per value. Every 32 k steps of each row lie inside one quantization block (the caller checks: blocksize and the
-     * start a multiple of 32). {@code tmp}: scratch of at least 64 floats (the rows' absmax per 32 k steps);
-     * {@code codes}: scratch of at least 256 ints (the transposed codes).
+     * value, 0.22 -> 0.15 ns per value. Every 32 k steps of each row lie inside one quantization block (the caller
+     * checks: blocksize and the start a multiple of 32). {@code tmp}: scratch of at least 64 floats (the rows' absmax
+     * per 32 k steps); {@code codes}: scratch of at least 256 ints (the transposed codes).
      *
      * <p>No vector is live across a loop's back edge: the codes go through {@code codes} and each loop body loads what
      * it uses (an on-stack-replacement compile entering at the loop would see a carried vector without its exact
