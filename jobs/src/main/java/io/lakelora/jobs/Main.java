@@ -23,7 +23,11 @@ public final class Main {
         return cmds;
     }
 
+    /**
+     * Returns normally on success (never {@code System.exit(0)}: YARN and Databricks count that as a failure); a
+     * failure exits with its code after a one-line error (docs/exit-codes.md).
+     */
     public static void main(String[] args) {
-        System.exit(Cli.run(args, jobCommands()));
+        io.lakelora.jobs.common.JobCommand.finish(Cli.run(args, jobCommands()));
     }
 }

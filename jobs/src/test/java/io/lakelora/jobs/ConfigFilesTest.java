@@ -1,6 +1,7 @@
 package io.lakelora.jobs;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -8,6 +9,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.lakelora.cli.Cli;
 import io.lakelora.config.ConfigLoader;
 import io.lakelora.jobs.common.CommonConfig;
+import io.lakelora.jobs.common.JobConfigs;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.common.SparkSessions;
 import io.lakelora.jobs.evaluate.EvaluateConfig;
@@ -49,7 +51,7 @@ class ConfigFilesTest {
     void jobConfigsLoadAndValidate() {
         PrepareConfig p = Confs.load("01_prepare_corpus.yaml", PrepareConfig.class);
         p.validate();
-        assertEquals("local[2]", p.spark.master, "env/local.yaml layered over base.yaml");
+        assertEquals("local[2]", p.spark.master, "env/local.yaml (bin/lakelora's default env) layered over the job");
         assertEquals(4, p.inputs.size());
         assertEquals("instances[0].input", p.inputs.get(2).columns.input);
         assertEquals(0.8, p.dedup.near.threshold);
@@ -101,10 +103,13 @@ class ConfigFilesTest {
             Object cfg = ConfigLoader.load(List.of(Confs.conf(e.getKey())), List.of(), e.getValue());
             validate(cfg);
             if (cfg instanceof CommonConfig c) {
-                boolean job = !e.getKey().equals("base.yaml");
-                assertEquals(job ? "local[2]" : null, c.spark.master,
-                        e.getKey() + ": the job configs extend env/local.yaml");
+                assertNull(c.spark.master, e.getKey() + ": no master of its own (spark-submit's or the platform's "
+                        + "wins; bin/lakelora adds env/local.yaml)");
                 assertEquals("lake", c.lake.root, e.getKey());
+                CommonConfig local = (CommonConfig) JobConfigs.load(List.of(Confs.conf(e.getKey()).toString()),
+                        List.of(), e.getValue(), "local");
+                assertEquals("local[2]", local.spark.master, e.getKey() + " with bin/lakelora's default env");
+                assertEquals("local", local.env, e.getKey());
             }
         }
         TrainConfig local = (TrainConfig) ConfigLoader.load(List.of(Confs.conf("train_local.yaml")), List.of(),
@@ -121,13 +126,15 @@ class ConfigFilesTest {
             Path envFile = Confs.conf("env/" + env);
             JsonNode envTree = ConfigLoader.resolveTree(List.of(envFile), List.of());
             validate(ConfigLoader.load(List.of(Confs.conf("base.yaml"), envFile), List.of(), CommonConfig.class));
+            String name = env.substring(0, env.length() - ".yaml".length());
             for (Map.Entry<String, Class<?>> e : CONF_TYPES.entrySet()) {
                 if (!CommonConfig.class.isAssignableFrom(e.getValue()) || e.getKey().equals("base.yaml")) continue;
                 String what = e.getKey() + " + env/" + env;
-                CommonConfig c = (CommonConfig) ConfigLoader.load(List.of(Confs.conf(e.getKey()), envFile), List.of(),
-                        e.getValue());
+                // env=NAME, as a cluster launch gives it: the overlay beside the job config, over bin/lakelora's default
+                CommonConfig c = (CommonConfig) JobConfigs.load(List.of(Confs.conf(e.getKey()).toString()),
+                        List.of("env=" + name), e.getValue(), "local");
                 validate(c);
-                // the environment, given after the job config, wins over the job's env/local.yaml
+                assertEquals(name, c.env, what);
                 if (envTree.path("lake").has("root")) {
                     assertEquals(envTree.path("lake").path("root").asText(), c.lake.root, what);
                 }

@@ -40,10 +40,52 @@ public final class ConfigLoader {
 
     private ConfigLoader() {}
 
+    /**
+     * Where config files are read from: local files by default; the Spark jobs plug in the Hadoop FileSystem so that
+     * {@code --config s3a://.../03_train.yaml}, {@code dbfs:/...} and {@code /Volumes/...} work.
+     */
+    public interface Source {
+        /** The file's bytes; {@code null} when there is no such file. */
+        byte[] read(String location) throws IOException;
+
+        /** {@code relative} (an {@code extends} entry) against the location of the file that names it. */
+        String resolve(String containingFile, String relative);
+
+        /** The canonical form of a location given on the command line (relative local paths made absolute). */
+        default String canonical(String location) {
+            return location;
+        }
+    }
+
+    /** Local files through java.nio. */
+    public static final Source LOCAL = new Source() {
+        @Override
+        public byte[] read(String location) throws IOException {
+            Path p = Path.of(location);
+            return Files.isRegularFile(p) ? Files.readAllBytes(p) : null;
+        }
+
+        @Override
+        public String resolve(String containingFile, String relative) {
+            Path parent = Path.of(containingFile).getParent();
+            return (parent == null ? Path.of(relative) : parent.resolve(relative)).normalize().toString();
+        }
+
+        @Override
+        public String canonical(String location) {
+            return Path.of(location).toAbsolutePath().normalize().toString();
+        }
+    };
+
     /** Merge the files (in order, each with its {@code extends} chain) and the overrides into one tree. */
     public static ObjectNode resolveTree(List<Path> files, List<String> overrides) {
+        return resolveTree(files.stream().map(Path::toString).toList(), overrides, LOCAL);
+    }
+
+    /** {@link #resolveTree(List, List)} over config locations read through {@code source}. */
+    public static ObjectNode resolveTree(List<String> locations, List<String> overrides, Source source) {
         ObjectNode root = JSON.createObjectNode();
-        for (Path f : files) merge(root, readWithExtends(f.toAbsolutePath().normalize(), new LinkedHashSet<>()));
+        for (String f : locations) merge(root, readWithExtends(source, source.canonical(f), new LinkedHashSet<>()));
         for (String o : overrides) applyOverride(root, o);
         return root;
     }
@@ -93,14 +135,21 @@ public final class ConfigLoader {
         return sb.toString();
     }
 
-    private static ObjectNode readWithExtends(Path file, Set<Path> seen) {
+    private static ObjectNode readWithExtends(Source source, String file, Set<String> seen) {
         if (!seen.add(file)) throw new IllegalArgumentException("config " + file + ": 'extends' forms a cycle: " + seen);
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("config file not found: " + file + ". Fix: pass an existing YAML file");
+        byte[] bytes;
+        try {
+            bytes = source.read(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading config " + file + ": " + e.getMessage(), e);
+        }
+        if (bytes == null) {
+            throw new IllegalArgumentException("config file not found: " + file + ". Fix: pass an existing YAML file "
+                    + "(a local path, relative to the working directory, or a URI such as s3a://bucket/conf/x.yaml)");
         }
         JsonNode node;
         try {
-            node = YAML.readTree(file.toFile());
+            node = YAML.readTree(bytes);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("config " + file + ": not valid YAML: " + e.getOriginalMessage(), e);
         } catch (IOException e) {
@@ -119,7 +168,7 @@ public final class ConfigLoader {
             else if (ext.isArray()) ext.forEach(x -> parents.add(x.asText()));
             else throw new IllegalArgumentException("config " + file + ": 'extends' must be a file name or a list");
             for (String p : parents) {
-                merge(out, readWithExtends(file.getParent().resolve(p).normalize(), new LinkedHashSet<>(seen)));
+                merge(out, readWithExtends(source, source.resolve(file, p), new LinkedHashSet<>(seen)));
             }
         }
         merge(out, obj);
@@ -140,7 +189,8 @@ public final class ConfigLoader {
         }
     }
 
-    private static void applyOverride(ObjectNode root, String override) {
+    /** Applies one {@code key.sub=value} override (the value parsed as YAML) to {@code root}. */
+    public static void applyOverride(ObjectNode root, String override) {
         int eq = override.indexOf('=');
         if (eq <= 0) {
             throw new IllegalArgumentException("override '" + override + "': expected key=value, e.g. lora.r=16");

@@ -14,6 +14,11 @@ import java.util.Map;
 public class CommonConfig implements Serializable {
     private static final long serialVersionUID = 1L;
 
+    /**
+     * The environment overlay applied after the config files ({@code conf/env/<env>.yaml}; see
+     * {@link JobConfigs}); recorded in the resolved config. Null: none (spark-submit, Databricks, Airflow).
+     */
+    @JsonProperty("env") public String env;
     @JsonProperty("lake") public Lake lake = new Lake();
     @JsonProperty("spark") public Spark spark = new Spark();
     @JsonProperty("s3a") public S3a s3a = new S3a();

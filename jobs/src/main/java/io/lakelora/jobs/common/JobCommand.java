@@ -2,8 +2,6 @@ package io.lakelora.jobs.common;
 
 import io.lakelora.cli.BaseCommand;
 import io.lakelora.cli.Cli;
-import io.lakelora.config.ConfigLoader;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -11,15 +9,18 @@ import picocli.CommandLine.Parameters;
 
 /**
  * Base of the Spark job commands: {@code --config FILE} (repeatable; later files override earlier ones, each may
- * {@code extends} others) and {@code key.sub=value} overrides; the config is bound to a typed class (unknown keys
+ * {@code extends} others; a local path or any Hadoop URI), the environment overlay ({@code env=yarn}; see
+ * {@link JobConfigs}) and {@code key.sub=value} overrides; the config is bound to a typed class (unknown keys
  * rejected) and printed on stderr before any work.
  */
 public abstract class JobCommand<C extends CommonConfig> extends BaseCommand {
     @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE",
-            description = "YAML config (repeatable; later files override earlier ones).")
-    protected List<Path> configs = new ArrayList<>();
+            description = "YAML config: a local path or a URI (s3a://, abfss://, dbfs:/, /Volumes/...); repeatable, "
+                    + "later files override earlier ones.")
+    protected List<String> configs = new ArrayList<>();
 
-    @Parameters(paramLabel = "KEY=VALUE", description = "Overrides, e.g. spark.master=local[4] dedup.near.threshold=0.9")
+    @Parameters(paramLabel = "KEY=VALUE", description = "Overrides, e.g. env=yarn lake.root=s3a://bucket/lake "
+            + "dedup.near.threshold=0.9 (env picks the overlay conf/env/<env>.yaml; bin/lakelora defaults to local)")
     protected List<String> overrides = new ArrayList<>();
 
     @Option(names = "--print-config", description = "Print the resolved config and exit without running.")
@@ -33,15 +34,29 @@ public abstract class JobCommand<C extends CommonConfig> extends BaseCommand {
 
     /** Resolves and binds the config (unknown keys and wrong types fail naming the key). */
     protected C loadConfig() {
-        return ConfigLoader.load(configs, overrides, configType());
+        return JobConfigs.load(configs, overrides, configType());
     }
 
-    /** For {@code main(String[])} of a job class (spark-submit): runs one command and exits only on failure. */
+    /** For {@code main(String[])} of a job class (spark-submit): runs one command; see {@link #finish}. */
     public static void runMain(String name, Object command, String[] args) {
         String[] all = new String[args.length + 1];
         all[0] = name;
         System.arraycopy(args, 0, all, 1, args.length);
-        int code = Cli.run(all, List.of(command));
-        if (code != 0) System.exit(code);
+        finish(Cli.run(all, List.of(command)));
+    }
+
+    /**
+     * Ends a launcher's {@code main}: stops the Spark session if this process created it, then returns normally on
+     * success (YARN's ApplicationMaster marks an app that calls {@code System.exit} FAILED, and Databricks JAR tasks
+     * treat any exit as an error). A failure exits with its code (the one-line error is already on stderr); on
+     * Databricks, where exiting is not allowed, it throws instead.
+     */
+    public static void finish(int code) {
+        SparkSessions.stopIfCreated();
+        if (code == 0) return;
+        if (SparkSessions.onDatabricks()) {
+            throw new IllegalStateException("LakeLoRA job failed with exit code " + code + " (see the error above)");
+        }
+        System.exit(code);
     }
 }

@@ -7,11 +7,35 @@ import org.apache.spark.sql.SparkSession;
 
 /**
  * Builds (or joins) the Spark session a job runs in: Delta Lake's SQL extension and catalog, S3A settings from the
- * config, shuffle partitions, and {@code local[2]} when neither spark-submit nor the config names a master. On
- * Databricks or under spark-submit the existing master and settings are kept.
+ * config, shuffle partitions. The master is the platform's whenever it has one: an existing session (notebook,
+ * Databricks JAR task, test suite) is joined as it is, and spark-submit's {@code --master} (the {@code spark.master}
+ * system property) wins over the config; the config's {@code spark.master} (env/local.yaml: local[2]) applies only
+ * when neither is set, and {@code local[2]} when nothing is. A session this class did not create is never stopped.
  */
 public final class SparkSessions {
+    /** The session this process built itself (stopped by the launcher at the end), or null. */
+    private static volatile SparkSession created;
+
     private SparkSessions() {}
+
+    /** Whether this JVM runs on Databricks (a JAR task or a notebook): never exit, never stop the session. */
+    public static boolean onDatabricks() {
+        return System.getenv("DATABRICKS_RUNTIME_VERSION") != null;
+    }
+
+    /** The master a new session gets: spark-submit's, else the config's, else local[2]. */
+    static String masterFor(CommonConfig cfg, SparkConf submitted) {
+        if (submitted.contains("spark.master")) return submitted.get("spark.master");
+        if (cfg.spark.master != null && !cfg.spark.master.isBlank()) return cfg.spark.master;
+        return "local[2]";
+    }
+
+    /** Stops the session if this process created it (the CLI launchers call it once, at the end). */
+    public static void stopIfCreated() {
+        SparkSession s = created;
+        created = null;
+        if (s != null && !onDatabricks()) s.stop();
+    }
 
     /** The settings this class derives from the config (exposed for tests and for notebooks that build their own). */
     public static Map<String, String> settings(CommonConfig cfg) {
@@ -48,16 +72,15 @@ public final class SparkSessions {
      */
     public static SparkSession getOrCreate(CommonConfig cfg, Map<String, String> extra) {
         cfg.validateCommon();
-        SparkConf conf = new SparkConf();
-        SparkSession.Builder b = SparkSession.builder().appName(cfg.spark.appName);
-        if (cfg.spark.master != null && !cfg.spark.master.isBlank()) {
-            b.master(cfg.spark.master);
-        } else if (!conf.contains("spark.master")) {
-            b.master("local[2]");
-        }
+        boolean existing = SparkSession.getActiveSession().isDefined() || SparkSession.getDefaultSession().isDefined()
+                || onDatabricks();
+        SparkSession.Builder b = SparkSession.builder();
+        if (!existing) b.appName(cfg.spark.appName).master(masterFor(cfg, new SparkConf()));
+        // on an existing session the SQL settings apply at run time; static ones (extensions) were set by its owner
         settings(cfg).forEach(b::config);
         extra.forEach(b::config);
         SparkSession spark = b.getOrCreate();
+        if (!existing && created == null) created = spark;
         // an existing session (notebook, test suite) was built without these: put the Hadoop ones in its Hadoop conf
         settings(cfg).forEach((k, v) -> {
             if (k.startsWith("spark.hadoop.")) spark.sparkContext().hadoopConfiguration().set(k.substring(13), v);

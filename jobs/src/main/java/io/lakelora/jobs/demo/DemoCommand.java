@@ -1,6 +1,7 @@
 package io.lakelora.jobs.demo;
 
 import io.lakelora.jobs.common.CommonConfig;
+import io.lakelora.jobs.common.JobConfigs;
 import io.lakelora.jobs.common.SparkSessions;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -31,8 +32,8 @@ public final class DemoCommand extends io.lakelora.cli.BaseCommand {
 
     @Override
     protected Map<String, Object> execute() {
-        CommonConfig cc = io.lakelora.config.ConfigLoader.load(List.of(conf.resolve("base.yaml"),
-                conf.resolve("env/local.yaml")), List.of("lake.root=" + lake), CommonConfig.class);
+        CommonConfig cc = JobConfigs.load(List.of(conf.resolve("base.yaml").toString()), List.of("lake.root=" + lake),
+                CommonConfig.class, "local");
         SparkSession spark = SparkSessions.getOrCreate(cc, Map.of());
         long t0 = System.nanoTime();
         DemoPipeline.Outcome o = DemoPipeline.run(spark, conf, lake, steps, overrides);

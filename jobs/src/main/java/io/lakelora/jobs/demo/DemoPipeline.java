@@ -1,6 +1,6 @@
 package io.lakelora.jobs.demo;
 
-import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.JobConfigs;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.evaluate.EvaluateConfig;
 import io.lakelora.jobs.evaluate.EvaluateJob;
@@ -96,14 +96,14 @@ public final class DemoPipeline {
      * has (lake/spark/s3a reach every job, train.* only job 03, ...), then the job-specific settings.
      */
     private static <T> T load(Path confDir, String file, Class<T> type, List<String> common, String... specific) {
-        var tree = ConfigLoader.resolveTree(List.of(confDir.resolve(file)), List.of());
+        var tree = JobConfigs.resolve(List.of(confDir.resolve(file).toString()), List.of(), "local");
         List<String> all = new ArrayList<>();
         for (String o : common) {
             String section = o.split("[.=]", 2)[0];
             if (tree.has(section)) all.add(o);
         }
         all.addAll(List.of(specific));
-        return ConfigLoader.load(List.of(confDir.resolve(file)), all, type);
+        return JobConfigs.load(List.of(confDir.resolve(file).toString()), all, type, "local");
     }
 
     /** Fails on an override that no job's config has (a typo would otherwise be silently dropped). */
@@ -113,7 +113,7 @@ public final class DemoPipeline {
             boolean known = false;
             for (String f : List.of("00_quantize_base.yaml", "01_prepare_corpus.yaml", "02_tokenize_pack.yaml",
                     "03_train.yaml", "04_export.yaml", "05_evaluate.yaml")) {
-                known |= ConfigLoader.resolveTree(List.of(confDir.resolve(f)), List.of()).has(section);
+                known |= JobConfigs.resolve(List.of(confDir.resolve(f).toString()), List.of(), "local").has(section);
             }
             if (!known) {
                 throw new IllegalArgumentException("demo override '" + o + "': no job config has a section '" + section

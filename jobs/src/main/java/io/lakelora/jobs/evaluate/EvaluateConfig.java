@@ -51,7 +51,8 @@ public class EvaluateConfig extends CommonConfig {
         /** Blocks per forward pass on a worker. */
         @JsonProperty("micro_batch") public int microBatch = 4;
         /** Kernel threads per task; set spark.task.cpus to the same value on a cluster. */
-        @JsonProperty("threads_per_worker") public int threadsPerWorker = 1;
+        /** Kernel threads per task; 0: the task\'s CPUs (spark.task.cpus), read on the executor. */
+        @JsonProperty("threads_per_worker") public int threadsPerWorker = 0;
     }
 
     /** Sample generations of the base and of the adapter, on the driver. */
@@ -75,10 +76,6 @@ public class EvaluateConfig extends CommonConfig {
             throw new IllegalArgumentException("config key 'adapter' is empty. Fix: name the version to evaluate, e.g. "
                     + "adapter=stories260k-shakespeare@latest, adapter=NAME@3 or adapter=NAME@production");
         }
-        if (model.path == null || model.path.isBlank()) {
-            throw new IllegalArgumentException("config key 'model.path' is empty. Fix: point it at the adapter's base "
-                    + "model directory (or its job 00 quantization, <lake>/models/<id>-nf4)");
-        }
         try {
             QuantType.parse(model.quant);
         } catch (IllegalArgumentException e) {
@@ -94,7 +91,10 @@ public class EvaluateConfig extends CommonConfig {
         if (data.maxBlocks < 0) throw new IllegalArgumentException("config key 'data.max_blocks' must be >= 0 (0 = all)");
         positive("eval.workers", eval.workers);
         positive("eval.micro_batch", eval.microBatch);
-        positive("eval.threads_per_worker", eval.threadsPerWorker);
+        if (eval.threadsPerWorker < 0) {
+            throw new IllegalArgumentException("config key 'eval.threads_per_worker' is " + eval.threadsPerWorker
+                    + ", expected >= 0 (0: spark.task.cpus)");
+        }
         if (samples.maxNewTokens < 0) {
             throw new IllegalArgumentException("config key 'samples.max_new_tokens' must be >= 0");
         }

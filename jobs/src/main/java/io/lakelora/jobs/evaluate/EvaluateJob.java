@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.BaseModels;
 import io.lakelora.jobs.common.Delta;
 import io.lakelora.jobs.common.JobCommand;
 import io.lakelora.jobs.common.JobRun;
@@ -119,8 +120,11 @@ public final class EvaluateJob {
         AdapterVersion v = AdapterVersion.of(registry.resolve(cfg.adapter));
         v.requireWeights();
 
-        // the model: present, the adapter's base, stored as model.quant says
-        String modelUri = LakePaths.toUri(cfg.model.path);
+        // the model: model.path, else the lake copy (base_models) of the adapter's recorded base model id; present,
+        // the adapter's base, stored as model.quant says
+        String modelUri = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
+                : BaseModels.resolve(spark, lake, v.baseModelId(), "the base model id recorded with " + v.ref())
+                        .lakePath();
         if (!fs.exists(modelUri + "/" + ModelDir.CONFIG)) {
             throw new IllegalArgumentException("config key 'model.path': no model at " + modelUri + " (no "
                     + ModelDir.CONFIG + " there). Fix: point model.path at the base model of " + v.ref() + " ('"
@@ -204,7 +208,7 @@ public final class EvaluateJob {
         List<Sample> out = new ArrayList<>();
         if (cfg.samples.prompts.isEmpty()) return out;
         ServeTarget withAdapter = new ServeTarget(modelUri, cfg.model.quant, peftDir.toUri().toString(),
-                cfg.eval.threadsPerWorker);
+                Math.max(1, cfg.eval.threadsPerWorker));
         for (String p : cfg.samples.prompts) {
             out.add(new Sample(p, LoraServing.generate(withAdapter.base(), p, cfg.samples.maxNewTokens),
                     LoraServing.generate(withAdapter, p, cfg.samples.maxNewTokens)));

@@ -28,6 +28,41 @@ public final class LakeFs {
 
     public Configuration conf() { return conf; }
 
+    /**
+     * The lake file system of this JVM: on an executor (or a driver) with Spark's Hadoop settings (S3A endpoint,
+     * credentials provider), else Hadoop's defaults.
+     */
+    public static LakeFs forThisJvm() {
+        org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
+        return new LakeFs(env == null ? new Configuration()
+                : org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(env.conf()));
+    }
+
+    /**
+     * A local path for a model directory or model file in the lake (a tokenizer, a model): the path itself on a
+     * local file system, else a copy under {@code java.io.tmpdir/lakelora-models} (once per JVM and file listing).
+     *
+     * @param conf Hadoop settings, or null for {@link #forThisJvm()}'s
+     */
+    public static String local(String location, Configuration conf) {
+        LakeFs fs = conf == null ? forThisJvm() : new LakeFs(conf);
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(location);
+        try {
+            FileSystem f = fs.fs(p);
+            org.apache.hadoop.fs.Path q = f.makeQualified(p);
+            if ("file".equals(q.toUri().getScheme())) return q.toUri().getPath();
+            Path cache = Path.of(System.getProperty("java.io.tmpdir"), "lakelora-models");
+            if (f.getFileStatus(q).isFile()) {
+                Path dir = fs.localCopy(q.getParent().toString(), cache);
+                return dir.resolve(q.getName()).toString();
+            }
+            return fs.localCopy(q.toString(), cache).toString();
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + location + " (a model or tokenizer in the lake): "
+                    + e.getMessage() + ". Fix: check the path and the credentials for its file system", e);
+        }
+    }
+
     private FileSystem fs(org.apache.hadoop.fs.Path p) throws IOException {
         return p.getFileSystem(conf);
     }
@@ -120,6 +155,14 @@ public final class LakeFs {
     public Path localCopy(String dir, Path cacheRoot) {
         org.apache.hadoop.fs.Path src = new org.apache.hadoop.fs.Path(dir);
         String scheme = src.toUri().getScheme();
+        if (scheme == null) { // a path on the default file system: the local disk, or DBFS (/Volumes) on Databricks
+            try {
+                src = fs(src).makeQualified(src);
+            } catch (IOException e) {
+                throw new UncheckedIOException("resolving " + dir, e);
+            }
+            scheme = src.toUri().getScheme();
+        }
         if (scheme == null || scheme.equals("file")) return Path.of(src.toUri().getPath());
         // keyed by the URI and the listing: a directory whose files are replaced in place is fetched again
         Path local = cacheRoot.resolve(sha256(dir + "|" + fingerprint(dir)).substring(0, 16));

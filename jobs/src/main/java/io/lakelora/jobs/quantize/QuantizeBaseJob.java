@@ -1,6 +1,7 @@
 package io.lakelora.jobs.quantize;
 
 import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.BaseModels;
 import io.lakelora.jobs.common.JobCommand;
 import io.lakelora.jobs.common.JobRun;
 import io.lakelora.jobs.common.LakePaths;
@@ -89,7 +90,12 @@ public final class QuantizeBaseJob {
         run.counts.put("source_bytes", r.marker().sourceBytes());
         run.details.put(r.created() ? "quantized" : "unchanged", 1L);
         run.message = (r.created() ? "quantized to " : "already quantized at ") + r.output();
-        run.record(spark, new LakePaths(cfg.lake.root), "succeeded");
+        LakePaths lake = new LakePaths(cfg.lake.root);
+        QuantizedModelMarker m = r.marker();
+        BaseModels.record(spark, lake, new BaseModels.Entry(m.modelId(), r.output(), m.quantType(), m.source(),
+                m.sourceSha256(), m.sha256(), new LakeFs(spark.sparkContext().hadoopConfiguration())
+                        .fingerprint(r.output()), run.runId));
+        run.record(spark, lake, "succeeded");
         return r;
     }
 

@@ -23,7 +23,16 @@ public class TokenizeConfig extends CommonConfig {
 
     public static class Model implements Serializable {
         private static final long serialVersionUID = 1L;
-        /** Model directory (tokenizer.json + tokenizer_config.json) or a tokenizer file; readable on every executor. */
+        /**
+         * The base model's id in the lake's {@code base_models} table (job 00): its lake copy holds the tokenizer and
+         * chat template. Used when {@code tokenizer} is null.
+         */
+        @JsonProperty("id") public String id;
+        /**
+         * Model directory (tokenizer.json + tokenizer_config.json) or a tokenizer file: a lake URI or a local path
+         * (made absolute on the driver; executors copy lake files to their local disk). Null: the lake copy of
+         * {@code id}.
+         */
         @JsonProperty("tokenizer") public String tokenizer;
     }
 
@@ -61,8 +70,9 @@ public class TokenizeConfig extends CommonConfig {
         if (!List.of("incremental", "full").contains(mode)) {
             throw new IllegalArgumentException("config key 'mode' is '" + mode + "', expected incremental or full");
         }
-        if (model.tokenizer == null || model.tokenizer.isBlank()) {
-            throw new IllegalArgumentException("config key 'model.tokenizer' is empty. Fix: give the model directory "
+        if ((model.tokenizer == null || model.tokenizer.isBlank()) && (model.id == null || model.id.isBlank())) {
+            throw new IllegalArgumentException("config keys 'model.id' and 'model.tokenizer' are both empty. Fix: set "
+                    + "model.id to a base model job 00 put in the lake, or model.tokenizer to a model directory "
                     + "(with tokenizer.json) or a tokenizer file");
         }
         if (template.override != null && !ChatTemplate.BUILTINS.contains(template.override)) {

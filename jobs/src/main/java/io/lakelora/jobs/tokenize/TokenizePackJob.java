@@ -9,6 +9,7 @@ import static org.apache.spark.sql.functions.udf;
 import static org.apache.spark.sql.functions.xxhash64;
 
 import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.BaseModels;
 import io.lakelora.jobs.common.Delta;
 import io.lakelora.jobs.common.JobCommand;
 import io.lakelora.jobs.common.JobRun;
@@ -17,6 +18,7 @@ import io.lakelora.jobs.common.ProcessedFiles;
 import io.lakelora.jobs.common.Schemas;
 import io.lakelora.jobs.prepare.RowExtractor;
 import io.lakelora.text.DocumentHash;
+import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.udfs.SharedTokenizers;
 import java.util.LinkedHashMap;
@@ -92,10 +94,15 @@ public final class TokenizePackJob {
             throw new IllegalArgumentException("input " + source + " is not a Delta table. Fix: run job 01 (bin/lakelora "
                     + "prepare) with the same lake.root first");
         }
+        // the tokenizer: given, or the lake copy of model.id; executors read it from the lake (LakeFs.local)
+        cfg.model.tokenizer = cfg.model.tokenizer != null && !cfg.model.tokenizer.isBlank()
+                ? LakePaths.toUri(cfg.model.tokenizer)
+                : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath();
         // check the model before any work (fails naming the path)
-        Tokenizer tok = SharedTokenizers.get(cfg.model.tokenizer);
+        String localTok = LakeFs.local(cfg.model.tokenizer, spark.sparkContext().hadoopConfiguration());
+        Tokenizer tok = SharedTokenizers.get(localTok);
         io.lakelora.text.ExampleEncoder.padId(tok, cfg.pack.padTokenId);
-        SharedTokenizers.template(cfg.model.tokenizer, cfg.template.override, cfg.template.fallback);
+        SharedTokenizers.template(localTok, cfg.template.override, cfg.template.fallback);
         long version = Delta.version(spark, source);
         long last = cfg.mode.equals("incremental") ? ProcessedFiles.lastVersion(spark, lake, JOB, source) : -1;
         log("[tokenize-pack] run " + run.runId + " mode " + cfg.mode + ": corpus_clean v" + version

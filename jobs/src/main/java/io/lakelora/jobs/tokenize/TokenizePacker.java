@@ -60,9 +60,10 @@ final class TokenizePacker implements MapPartitionsFunction<Row, Row> {
 
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
-        ExampleEncoder enc = SharedTokenizers.encoder(cfg.model.tokenizer, cfg.template.override, cfg.template.fallback,
+        String tokenizer = io.lakelora.jobs.lake.LakeFs.local(cfg.model.tokenizer, null);
+        ExampleEncoder enc = SharedTokenizers.encoder(tokenizer, cfg.template.override, cfg.template.fallback,
                 cfg.template.trainOnInputs);
-        int pad = ExampleEncoder.padId(SharedTokenizers.get(cfg.model.tokenizer), cfg.pack.padTokenId);
+        int pad = ExampleEncoder.padId(SharedTokenizers.get(tokenizer), cfg.pack.padTokenId);
         Map<String, List<Packing.Doc>> bySplit = new LinkedHashMap<>();
         Map<String, String> maskModes = new LinkedHashMap<>();
         List<Row> out = new ArrayList<>();

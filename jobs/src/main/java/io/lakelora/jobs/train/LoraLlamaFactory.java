@@ -63,6 +63,13 @@ public final class LoraLlamaFactory implements ModelFactory {
         return modelUri + "|" + quant;
     }
 
+    /** Kernel threads per task: the configured count, or 0 = the task's CPUs ({@code spark.task.cpus}). */
+    public int threads() {
+        if (threadsPerTask > 0) return threadsPerTask;
+        org.apache.spark.TaskContext tc = org.apache.spark.TaskContext.get();
+        return tc == null ? 1 : Math.max(1, tc.cpus());
+    }
+
     public LoraSpec spec() {
         Set<TargetModule> t = EnumSet.noneOf(TargetModule.class);
         for (String s : targets) t.add(TargetModule.valueOf(s));
@@ -90,12 +97,12 @@ public final class LoraLlamaFactory implements ModelFactory {
         Quantizer quantizer = q == QuantType.NONE ? null
                 : new Quantizer(q, Quantizer.DEFAULT_BLOCKSIZE, q != QuantType.INT8); // double quant is 4-bit only
         LlamaWeights w = LlamaLoader.load(dir, quantizer == null ? null : quantizer::quantize);
-        KernelProvider.warmUp(KernelProvider.withThreads(threadsPerTask));
+        KernelProvider.warmUp(KernelProvider.withThreads(threads()));
         return w;
     }
 
     @Override
     public TrainableModel newModel(Object base) {
-        return new LoraLlama((LlamaWeights) base, spec(), KernelProvider.withThreads(threadsPerTask), recompute);
+        return new LoraLlama((LlamaWeights) base, spec(), KernelProvider.withThreads(threads()), recompute);
     }
 }

@@ -3,6 +3,7 @@ package io.lakelora.jobs.train;
 import static org.apache.spark.sql.functions.col;
 
 import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.BaseModels;
 import io.lakelora.jobs.common.Delta;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.common.Schemas;
@@ -104,6 +105,9 @@ public final class TrainJob {
         LakePaths lake = new LakePaths(cfg.lake.root);
         LakeFs fs = new LakeFs(spark.sparkContext().hadoopConfiguration());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        // the base: model.path, or the lake copy job 00 recorded for model.id (executors read it from the lake)
+        cfg.model.path = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
+                : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath();
 
         // ---- extract: the pinned token_blocks snapshot
         String table = cfg.data.table != null ? LakePaths.toUri(cfg.data.table) : lake.table(LakePaths.TOKEN_BLOCKS);

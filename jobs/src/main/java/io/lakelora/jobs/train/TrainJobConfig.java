@@ -29,9 +29,15 @@ public class TrainJobConfig extends CommonConfig {
     /** The frozen base. */
     public static class Model implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
-        /** Model directory in HF layout (local path or lake URI), fp32/bf16 or quantized by job 00. */
-        @JsonProperty("path") public String path = "../shared/assets/models/stories260K-hf";
-        /** Name recorded as the adapter's base model id (and PEFT's base_model_name_or_path). */
+        /**
+         * Model directory in HF layout (local path or lake URI), fp32/bf16 or quantized by job 00. Null: the lake
+         * copy of {@code id} recorded by job 00 in {@code <lake>/tables/base_models}.
+         */
+        @JsonProperty("path") public String path;
+        /**
+         * The base model's id: looked up in {@code base_models} when {@code path} is null; recorded as the adapter's
+         * base model id (and PEFT's base_model_name_or_path).
+         */
         @JsonProperty("id") public String id = "stories260K";
         /** nf4 (QLoRA), fp4, int8, or none (fp32 comparison mode). */
         @JsonProperty("quant") public String quant = "nf4";
@@ -64,7 +70,8 @@ public class TrainJobConfig extends CommonConfig {
         /** Spark partitions computing gradients each step (one task each). */
         @JsonProperty("workers") public int workers = 2;
         /** Kernel threads per task; set spark.task.cpus to the same value on a cluster. */
-        @JsonProperty("threads_per_worker") public int threadsPerWorker = 1;
+        /** Kernel threads per task; 0: the task\'s CPUs (spark.task.cpus), read on the executor. */
+        @JsonProperty("threads_per_worker") public int threadsPerWorker = 0;
         /**
          * every_step: gradients are summed over the workers at every step (exact data parallelism); local_sgd: each
          * worker runs {@code local_steps} optimizer steps on its share, then adapters are averaged (for slow networks).
@@ -97,9 +104,10 @@ public class TrainJobConfig extends CommonConfig {
     public void validate() {
         validateCommon();
         QuantType.parse(model.quant);
-        if (model.path == null || model.path.isBlank()) {
-            throw new IllegalArgumentException("config key 'model.path' is empty. Fix: point it at a model directory "
-                    + "in Hugging Face layout (config.json, model.safetensors, tokenizer.json)");
+        if ((model.path == null || model.path.isBlank()) && (model.id == null || model.id.isBlank())) {
+            throw new IllegalArgumentException("config keys 'model.path' and 'model.id' are both empty. Fix: set "
+                    + "model.id to a base model job 00 put in the lake, or model.path to a model directory in Hugging "
+                    + "Face layout (config.json, model.safetensors, tokenizer.json)");
         }
         if (train.adapterName == null || !train.adapterName.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
             throw new IllegalArgumentException("config key 'train.adapter_name' is '" + train.adapterName
@@ -112,7 +120,10 @@ public class TrainJobConfig extends CommonConfig {
         }
         positive("train.micro_batch", train.microBatch);
         positive("train.workers", train.workers);
-        positive("train.threads_per_worker", train.threadsPerWorker);
+        if (train.threadsPerWorker < 0) {
+            throw new IllegalArgumentException("config key 'train.threads_per_worker' is " + train.threadsPerWorker
+                    + ", expected >= 0 (0: spark.task.cpus)");
+        }
         positive("train.keep_checkpoints", train.keepCheckpoints);
         positive("train.local_steps", train.localSteps);
         if (!train.sync.equals("every_step") && !train.sync.equals("local_sgd")) {

@@ -1,6 +1,6 @@
 package io.lakelora.jobs.testing;
 
-import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.JobConfigs;
 import io.lakelora.util.Assets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,9 +20,9 @@ public final class Confs {
         return root().resolve("conf").resolve(name);
     }
 
-    /** Loads a job config with overrides, then points relative ../shared/assets paths at the assets root. */
+    /** Loads a job config with overrides and the local environment overlay, as {@code bin/lakelora} does. */
     public static <T> T load(String file, Class<T> type, String... overrides) {
-        return ConfigLoader.load(List.of(conf(file)), new ArrayList<>(List.of(overrides)), type);
+        return JobConfigs.load(List.of(conf(file).toString()), new ArrayList<>(List.of(overrides)), type, "local");
     }
 
     /** ../shared/assets/x -> <assets root>/x (conf files name assets relative to the repository root). */
