@@ -28,7 +28,32 @@ public final class Delta {
     }
 
     public static boolean exists(SparkSession spark, String path) {
-        return DeltaTable.isDeltaTable(spark, path);
+        return readingLog(path, () -> DeltaTable.isDeltaTable(spark, path));
+    }
+
+    /**
+     * Runs {@code read} (something that reads the table's {@code _delta_log}) and names what went wrong: an I/O
+     * failure (unreachable store, permissions) stays an I/O error (exit 4); anything else Delta throws while reading
+     * the log means the log is not a valid Delta log (exit 3, with the fix).
+     */
+    public static <T> T readingLog(String path, java.util.function.Supplier<T> read) {
+        try {
+            return read.get();
+        } catch (IllegalArgumentException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            for (Throwable t = e; t != null; t = t.getCause()) {
+                if (t instanceof java.io.IOException io && !(t instanceof java.io.FileNotFoundException)
+                        && !t.getClass().getName().contains("Json")) {
+                    throw new java.io.UncheckedIOException("reading the Delta log of " + path + ": " + io.getMessage()
+                            + ". Fix: check that the lake is reachable (endpoint, network, credentials) and retry", io);
+                }
+            }
+            String what = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
+            throw new io.lakelora.cli.BadInputException("Delta table " + path + ": its _delta_log cannot be read ("
+                    + what + "). Fix: restore the table's _delta_log (from a backup or your storage's object "
+                    + "versions), or delete the table directory and rerun the job that writes it", e);
+        }
     }
 
     /**
@@ -81,6 +106,6 @@ public final class Delta {
     /** The current version of a table, or -1 when it does not exist. */
     public static long version(SparkSession spark, String path) {
         if (!exists(spark, path)) return -1;
-        return DeltaTable.forPath(spark, path).history(1).select("version").first().getLong(0);
+        return readingLog(path, () -> DeltaTable.forPath(spark, path).history(1).select("version").first().getLong(0));
     }
 }

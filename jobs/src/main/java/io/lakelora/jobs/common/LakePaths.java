@@ -23,8 +23,10 @@ public final class LakePaths {
     }
 
     /**
-     * A local path becomes an absolute {@code file:/...} URI (Hadoop's qualified form, so Delta sees one location);
-     * URIs with a scheme stay as they are (no trailing slash).
+     * A relative local path becomes an absolute {@code file:/...} URI (Hadoop's qualified form, so Delta sees one
+     * location); an absolute path is qualified with the default file system ({@code dbfs:/Volumes/...} on Databricks,
+     * {@code file:/...} elsewhere); URIs with a scheme stay as they are (no trailing slash; {@code file:///x} becomes
+     * {@code file:/x}).
      */
     public static String toUri(String location) {
         if (location == null || location.isBlank()) {
@@ -33,7 +35,15 @@ public final class LakePaths {
         String s = location.strip();
         if (s.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*") && !s.matches("^[A-Za-z]:[\\\\/].*")) {
             while (s.endsWith("/") && !s.endsWith("://")) s = s.substring(0, s.length() - 1);
+            // file:///x (java.net.URI's form) -> file:/x (Hadoop's qualified form): Delta compares locations as text
+            if (s.startsWith("file:///")) s = "file:/" + s.substring("file:///".length());
             return s;
+        }
+        if (s.startsWith("/")) { // absolute: on the default file system (DBFS's /Volumes on Databricks, else the disk)
+            java.net.URI fs = org.apache.hadoop.fs.FileSystem.getDefaultUri(JobConfigs.hadoopConf());
+            String path = Path.of(s).normalize().toString();
+            if (fs.getScheme() == null || fs.getScheme().equals("file")) return "file:" + path;
+            return fs.getScheme() + ":" + (fs.getAuthority() == null ? "" : "//" + fs.getAuthority()) + path;
         }
         String abs = Path.of(s).toAbsolutePath().normalize().toString().replace('\\', '/');
         return "file:" + (abs.startsWith("/") ? "" : "/") + abs;

@@ -30,6 +30,22 @@ public final class SparkSessions {
         return "local[2]";
     }
 
+    /**
+     * Fails before any Spark work when the lake cannot be reached (an unreachable object store, no permission):
+     * one listing call, an I/O error (exit 4) that names lake.root and the fix.
+     */
+    static void requireReachable(SparkSession spark, String lakeRoot) {
+        org.apache.hadoop.fs.Path root = new org.apache.hadoop.fs.Path(LakePaths.toUri(lakeRoot));
+        try {
+            root.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(root);
+        } catch (java.io.IOException | RuntimeException e) {
+            String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
+            throw new java.io.UncheckedIOException("lake.root " + root + " cannot be reached: " + why + ". Fix: check "
+                    + "the endpoint (s3a.endpoint), the network and the credentials, then rerun",
+                    e instanceof java.io.IOException io ? io : new java.io.IOException(e));
+        }
+    }
+
     /** Stops the session if this process created it (the CLI launchers call it once, at the end). */
     public static void stopIfCreated() {
         SparkSession s = created;
@@ -81,11 +97,14 @@ public final class SparkSessions {
         extra.forEach(b::config);
         SparkSession spark = b.getOrCreate();
         if (!existing && created == null) created = spark;
+        System.err.println("[lakelora] driver pid " + ProcessHandle.current().pid() + ", master "
+                + spark.sparkContext().master() + ", app " + spark.sparkContext().applicationId());
         // an existing session (notebook, test suite) was built without these: put the Hadoop ones in its Hadoop conf
         settings(cfg).forEach((k, v) -> {
             if (k.startsWith("spark.hadoop.")) spark.sparkContext().hadoopConfiguration().set(k.substring(13), v);
         });
         spark.conf().set("spark.sql.shuffle.partitions", Integer.toString(cfg.spark.shufflePartitions));
+        requireReachable(spark, cfg.lake.root);
         return spark;
     }
 }

@@ -93,6 +93,20 @@ public final class LoraUdfs {
                              String scoreName) {}
 
     /**
+     * Registers the two functions for {@code adapterRef} of the lake at {@code lakeRoot} on its base model's lake copy:
+     * the base model id recorded with the version, looked up in {@code <lake>/tables/base_models} (job 00). Executors
+     * then read everything from the lake; no local path is involved.
+     */
+    public static Registered registerFromLake(SparkSession spark, String lakeRoot, String adapterRef,
+                                              Options options) {
+        String registryRoot = io.lakelora.jobs.export.AdapterPaths.registryRoot(lakeRoot);
+        AdapterVersion v = AdapterVersion.of(new AdapterRegistry(spark, registryRoot).resolve(adapterRef));
+        String model = io.lakelora.jobs.common.BaseModels.resolve(spark, new LakePaths(lakeRoot), v.baseModelId(),
+                "the base model id recorded with " + v.ref()).lakePath();
+        return register(spark, registryRoot, adapterRef, model, options);
+    }
+
+    /**
      * Registers the two functions for {@code adapterRef} ({@code name@3}, {@code name@production}, {@code name}) of the
      * registry at {@code registryRoot}, on the base model at {@code modelUri} (a lake URI or local path).
      */

@@ -44,7 +44,8 @@ public final class ExecutorModelCache {
         Object base = BASES.computeIfAbsent(key, k -> {
             long t0 = System.nanoTime();
             Object b = factory.loadBase(deviceAddresses);
-            System.err.printf("[lakelora] loaded base %s in %.1f s%n", k, (System.nanoTime() - t0) / 1e9);
+            System.err.printf("[lakelora] loaded base %s in pid %d (%.1f s)%n", k, ProcessHandle.current().pid(),
+                    (System.nanoTime() - t0) / 1e9);
             return b;
         });
         String old = GROUPS.put(factory.cacheGroup(), key);

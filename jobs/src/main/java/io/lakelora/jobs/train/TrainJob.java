@@ -105,9 +105,6 @@ public final class TrainJob {
         LakePaths lake = new LakePaths(cfg.lake.root);
         LakeFs fs = new LakeFs(spark.sparkContext().hadoopConfiguration());
         JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-        // the base: model.path, or the lake copy job 00 recorded for model.id (executors read it from the lake)
-        cfg.model.path = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
-                : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath();
 
         // ---- extract: the pinned token_blocks snapshot
         String table = cfg.data.table != null ? LakePaths.toUri(cfg.data.table) : lake.table(LakePaths.TOKEN_BLOCKS);
@@ -116,6 +113,9 @@ public final class TrainJob {
                     + "(bin/lakelora tokenize-pack) on lake.root=" + lake.root() + " first, or set data.table");
         }
         long version = cfg.data.version != null ? cfg.data.version : Delta.version(spark, table);
+        // the base: model.path, or the lake copy job 00 recorded for model.id (executors read it from the lake)
+        cfg.model.path = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
+                : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath();
         Dataset<Row> blocks = spark.read().format("delta").option("versionAsOf", version).load(table);
         Schemas.require(blocks.schema(), "data.table " + table, List.of(
                 Schemas.col("block_id", DataTypes.StringType),

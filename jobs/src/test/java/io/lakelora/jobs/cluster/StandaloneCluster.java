@@ -167,15 +167,18 @@ public final class StandaloneCluster implements AutoCloseable {
         return classpath("lakelora.delta.classpath");
     }
 
+    /** The jars listed in the classpath files (comma-separated) that system property {@code property} names. */
     static List<String> classpath(String property) {
-        try {
-            String text = Files.readString(Path.of(required(property))).strip();
-            List<String> out = new ArrayList<>();
-            for (String e : text.split(java.io.File.pathSeparator)) if (!e.isBlank()) out.add(e);
-            return out;
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading the classpath file of " + property, e);
+        List<String> out = new ArrayList<>();
+        for (String file : required(property).split(",")) {
+            try {
+                String text = Files.readString(Path.of(file)).strip();
+                for (String e : text.split(java.io.File.pathSeparator)) if (!e.isBlank()) out.add(e);
+            } catch (IOException e) {
+                throw new UncheckedIOException("reading the classpath file " + file + " of " + property, e);
+            }
         }
+        return out;
     }
 
     private static Path sparkHome(Path home) throws IOException {

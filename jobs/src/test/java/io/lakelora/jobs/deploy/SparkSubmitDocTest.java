@@ -55,15 +55,31 @@ class SparkSubmitDocTest {
     @Test
     void commandsRunMainWithAKnownSubcommandAndTheJvmFlags() throws Exception {
         List<String> cmds = commands();
-        assertEquals(3, cmds.size(), "local, YARN and Kubernetes examples");
+        assertEquals(4, cmds.size(), "local, standalone, YARN and Kubernetes examples");
         Set<String> used = new LinkedHashSet<>();
         for (String c : cmds) {
             Matcher m = Pattern.compile("--class (\\S+) \"\\$JAR\" +(\\S+) ").matcher(c);
             assertTrue(m.find(), "--class MAIN \"$JAR\" SUBCOMMAND in: " + c);
             Class.forName(m.group(1)).getMethod("main", String[].class);
-            assertTrue(ProjectFiles.jobCommandNames().contains(m.group(2)), "subcommand " + m.group(2)
-                    + " is not registered in io.lakelora.jobs.Main.jobCommands()");
-            used.add(m.group(2));
+            // the standalone template runs "$JOB" --config "conf/$CONFIG.yaml" for the pairs its comment lists
+            List<String> subcommands = new ArrayList<>();
+            if (m.group(2).equals("\"$JOB\"")) {
+                Matcher pairs = Pattern.compile("([a-z-]+) (0[0-5]_[a-z_]+)").matcher(
+                        doc.substring(doc.indexOf("# JOB / CONFIG"), doc.indexOf("spark-submit --master \"$MASTER\"")));
+                while (pairs.find()) {
+                    subcommands.add(pairs.group(1));
+                    assertTrue(Files.isRegularFile(ProjectFiles.root().resolve("conf/" + pairs.group(2) + ".yaml")),
+                            pairs.group(2));
+                }
+                assertEquals(6, subcommands.size(), "the six jobs in order");
+            } else {
+                subcommands.add(m.group(2));
+            }
+            for (String sub : subcommands) {
+                assertTrue(ProjectFiles.jobCommandNames().contains(sub), "subcommand " + sub
+                        + " is not registered in io.lakelora.jobs.Main.jobCommands()");
+                used.add(sub);
+            }
             assertTrue(c.contains("\"spark.driver.extraJavaOptions=$JVM_FLAGS\""), c);
             assertTrue(c.contains("--run-id "), c);
         }

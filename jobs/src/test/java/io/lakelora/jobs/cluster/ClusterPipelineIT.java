@@ -1,0 +1,327 @@
+package io.lakelora.jobs.cluster;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.lakelora.jobs.testing.S3Proxy;
+import io.lakelora.util.Assets;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * The pipeline on a real Spark standalone cluster (a master and two worker JVMs of one core each, executors as
+ * separate JVMs), launched by spark-submitting the shaded job jar with the command line of docs/spark-submit.md:
+ * jobs 00 -> 05 in client mode; the same training under {@code local[2]} gives the same adapter bytes; one job in
+ * cluster deploy mode; the lake on s3a:// (s3proxy); and a training run whose executor is killed with SIGKILL.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class ClusterPipelineIT {
+    static final String TRAIN_SETTINGS = "train.steps=12 train.checkpoint_interval=4 train.eval_interval=6 "
+            + "train.global_batch_blocks=4 train.micro_batch=2 train.workers=2";
+    static StandaloneCluster cluster;
+    static Path work;
+    static String lake;
+    static final AtomicLong SEQ = new AtomicLong();
+
+    @BeforeAll
+    static void start() throws IOException {
+        work = Files.createTempDirectory("lakelora-it");
+        lake = work.resolve("lake").toUri().toString();
+        cluster = StandaloneCluster.start(2, 1, "2g");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) cluster.close();
+    }
+
+    /** The tested spark-submit line of docs/spark-submit.md, section 5 (continuations joined). */
+    static String docTemplate() throws IOException {
+        String doc = Files.readString(StandaloneCluster.root().resolve("docs/spark-submit.md")).replace("\\\n", " ");
+        for (String line : doc.split("\n")) {
+            if (line.startsWith("spark-submit ") && line.contains("\"$JOB\"")) return line;
+        }
+        throw new IllegalStateException("docs/spark-submit.md has no standalone spark-submit line with \"$JOB\"");
+    }
+
+    /**
+     * The doc's command for one job with the test's values; {@code --packages} becomes {@code --jars} with the same
+     * Delta jars (no network here); {@code extra} words go at the end (job settings) and {@code conf} before the
+     * class (spark-submit options).
+     */
+    static List<String> command(String master, String job, String config, String lakeRoot, String run,
+                                List<String> conf, String... extra) throws IOException {
+        Map<String, String> vars = SparkSubmit.vars("MASTER", master, "JOB", job, "CONFIG", config, "LAKE", lakeRoot,
+                "RUN", run, "JAR", required("lakelora.jobjar"), "JVM_FLAGS",
+                String.join(" ", StandaloneCluster.jvmFlags()));
+        List<String> words = new ArrayList<>(SparkSubmit.words(docTemplate().substring("spark-submit ".length()),
+                vars));
+        int p = words.indexOf("--packages");
+        words.set(p, "--jars");
+        words.set(p + 1, String.join(",", StandaloneCluster.deltaJars()));
+        words.addAll(words.indexOf("--class"), conf);
+        words.addAll(List.of(extra));
+        return words;
+    }
+
+    static String required(String p) {
+        return StandaloneCluster.required(p);
+    }
+
+    static SparkSubmit.Result submit(List<String> args, Map<String, String> env, String name) {
+        Path log = work.resolve(SEQ.incrementAndGet() + "-" + name + ".log");
+        SparkSubmit.Result r = SparkSubmit.run(cluster, args, env, log, 420);
+        System.err.println("[it] " + name + ": exit " + r.exitCode() + " (" + log + ")");
+        return r;
+    }
+
+    static final String[] JOBS = {"quantize-base", "00_quantize_base", "prepare", "01_prepare_corpus",
+        "tokenize-pack", "02_tokenize_pack", "train", "03_train", "export", "04_export", "evaluate", "05_evaluate"};
+
+    /** Small inputs for the cluster runs: the self-instruct tasks and the TinyStories sample. */
+    static List<String> jobSettings(String job) {
+        String assets = Assets.root().toString();
+        return switch (job) {
+            case "quantize-base" -> List.of("model.path=" + assets + "/models/stories260K-hf");
+            case "prepare" -> List.of("mode=full", "inputs=[{name: self_instruct, path: " + assets
+                    + "/corpora/self_instruct_seed_tasks.jsonl, format: jsonl, shape: alpaca, columns: {instruction: "
+                    + "instruction, input: 'instances[0].input', output: 'instances[0].output'}}, {name: tinystories, "
+                    + "path: " + assets + "/corpora/tinystories_sample.txt, format: text, text_split: separator, "
+                    + "separator: '<|endoftext|>'}]");
+            case "tokenize-pack" -> List.of("mode=full", "pack.block_size=128");
+            case "train" -> List.of((TRAIN_SETTINGS + " train.adapter_name=cluster").split(" "));
+            case "export" -> List.of("adapter=cluster@latest");
+            case "evaluate" -> List.of("adapter=cluster@latest", "samples.max_new_tokens=8");
+            default -> throw new IllegalArgumentException(job);
+        };
+    }
+
+    static byte[] adapterBytes(String lakeDir, String name) throws IOException {
+        Path root = Path.of(java.net.URI.create(lakeDir)).resolve("runs").resolve(name);
+        try (var s = Files.walk(root)) {
+            List<Path> files = s.filter(f -> f.toString().endsWith("peft/adapter_model.safetensors")).toList();
+            assertEquals(1, files.size(), "one PEFT adapter under " + root + ": " + files);
+            return Files.readAllBytes(files.get(0));
+        }
+    }
+
+    /** Executor JVM pids of {@code appId} that logged loading the base, and how often each did. */
+    static Map<String, Integer> baseLoadsPerExecutor(String appId) throws IOException {
+        Map<String, Integer> loads = new java.util.TreeMap<>();
+        for (Path d : cluster.executorDirs(appId)) {
+            String err = Files.readString(d.resolve("stderr"));
+            Matcher m = Pattern.compile("\\[lakelora] loaded base .* in pid (\\d+)").matcher(err);
+            while (m.find()) loads.merge(m.group(1), 1, Integer::sum);
+        }
+        return loads;
+    }
+
+    @Test
+    @Order(1)
+    void theChainRunsAsClusterApplicationsInClientMode() throws IOException {
+        Set<String> apps = new HashSet<>();
+        for (int i = 0; i < JOBS.length; i += 2) {
+            String job = JOBS[i];
+            SparkSubmit.Result r = submit(command(cluster.masterUrl(), job, JOBS[i + 1], lake, "it-1", List.of(),
+                    jobSettings(job).toArray(String[]::new)), Map.of(), job);
+            assertEquals(0, r.exitCode(), r.describe());
+            String app = r.appId();
+            assertNotNull(app, job + " connected to the standalone master as an application: " + r.describe());
+            assertTrue(apps.add(app), "a new application per job");
+            List<Path> executors = cluster.executorDirs(app);
+            assertEquals(2, executors.size(), job + ": one executor JVM per worker: " + executors);
+            if (job.equals("train")) {
+                Map<String, Integer> loads = baseLoadsPerExecutor(app);
+                assertEquals(2, loads.size(), "both executors computed gradients: " + loads);
+                loads.forEach((pid, n) -> assertEquals(1, n, "executor pid " + pid + " loaded the base once"));
+                long driverPid = pidOfDriver(r.output());
+                assertTrue(!loads.containsKey(Long.toString(driverPid)), "executors are not the driver JVM");
+            }
+        }
+        JsonNode status = cluster.status();
+        assertTrue(status.path("completedapps").size() >= 6, status.toString());
+        for (JsonNode a : status.path("completedapps")) {
+            if (apps.contains(a.path("id").asText())) assertEquals("FINISHED", a.path("state").asText(), a.toString());
+        }
+        Path export = Path.of(java.net.URI.create(lake)).resolve("exports/cluster/v1");
+        assertArrayEquals(Files.readAllBytes(export.resolve("adapter_model.safetensors")), adapterBytes(lake,
+                "cluster"), "job 04 exported the registered version 1");
+        assertTrue(Files.isDirectory(Path.of(java.net.URI.create(lake)).resolve("tables/base_models/_delta_log")));
+    }
+
+    static long pidOfDriver(String output) {
+        Matcher m = Pattern.compile("\\[lakelora] driver pid (\\d+)").matcher(output);
+        return m.find() ? Long.parseLong(m.group(1)) : -1;
+    }
+
+    @Test
+    @Order(2)
+    void localModeTrainsTheSameAdapterBitForBit() throws IOException {
+        // same lake and data version, same settings, another adapter name: Spark local[2] in the submitting JVM
+        SparkSubmit.Result r = submit(command("local[2]", "train", "03_train", lake, "it-local", List.of(),
+                (TRAIN_SETTINGS + " train.adapter_name=local").split(" ")), Map.of(), "train-local2");
+        assertEquals(0, r.exitCode(), r.describe());
+        // two workers' gradient sums meet in one addition on the driver (a + b == b + a in IEEE), and every worker
+        // sums its own blocks in a fixed order: so the bytes are equal, not just close
+        assertArrayEquals(adapterBytes(lake, "cluster"), adapterBytes(lake, "local"),
+                "the cluster's adapter equals the local[2] run's");
+    }
+
+    @Test
+    @Order(3)
+    void clusterDeployModeRunsTheDriverOnAWorkerAndFinishes() throws IOException {
+        String conf = StandaloneCluster.root().resolve("conf").toUri().toString(); // file:/.../conf/
+        List<String> args = command(cluster.masterUrl(), "export", "04_export", lake, "it-1",
+                List.of("--conf", "spark.standalone.submit.waitAppCompletion=true"), "adapter=cluster@1",
+                "out=" + lake + "/exports-cluster-mode");
+        args.set(args.indexOf("client"), "cluster");
+        int c = args.indexOf("--config");
+        args.set(c + 1, conf + "04_export.yaml");
+        SparkSubmit.Result r = submit(args, Map.of(), "export-cluster-mode");
+        assertEquals(0, r.exitCode(), r.describe());
+        JsonNode drivers = cluster.status().path("completeddrivers");
+        assertEquals(1, drivers.size(), drivers.toString());
+        assertEquals("FINISHED", drivers.get(0).path("state").asText(), drivers.toString());
+        Path out = Path.of(java.net.URI.create(lake + "/exports-cluster-mode"));
+        assertArrayEquals(adapterBytes(lake, "cluster"), Files.readAllBytes(out.resolve("adapter_model.safetensors")));
+    }
+
+    @Test
+    @Order(4)
+    void anExecutorKilledDuringTrainingIsReplacedAndTheAdapterIsTheSame() throws Exception {
+        Path log = work.resolve("train-kill.log");
+        List<String> args = command(cluster.masterUrl(), "train", "03_train", lake, "it-kill", List.of(),
+                (TRAIN_SETTINGS + " train.adapter_name=killed").split(" "));
+        AtomicLong killed = new AtomicLong(-1);
+        Thread killer = new Thread(() -> {
+            long end = System.nanoTime() + 300_000_000_000L;
+            while (System.nanoTime() < end && killed.get() < 0) {
+                StandaloneCluster.sleep(200);
+                try {
+                    if (!Files.exists(log) || !Files.readString(log).contains("[lakelora] step 3/")) continue;
+                } catch (IOException e) {
+                    continue;
+                }
+                ProcessHandle.allProcesses().filter(h -> h.info().commandLine().map(cl ->
+                        cl.contains("CoarseGrainedExecutorBackend") && cl.contains(cluster.home().toString()))
+                        .orElse(false)).findFirst().ifPresent(h -> {
+                            killed.set(h.pid());
+                            h.destroyForcibly(); // SIGKILL
+                        });
+            }
+        });
+        killer.start();
+        SparkSubmit.Result r = SparkSubmit.run(cluster, args, Map.of(), log, 420);
+        killer.join();
+        assertEquals(0, r.exitCode(), r.describe());
+        assertTrue(killed.get() > 0, "an executor was killed during training: " + r.describe());
+        String app = r.appId();
+        assertTrue(cluster.executorDirs(app).size() >= 3, "the master launched a replacement executor: "
+                + cluster.executorDirs(app));
+        assertArrayEquals(adapterBytes(lake, "cluster"), adapterBytes(lake, "killed"),
+                "the adapter equals the undisturbed run's");
+    }
+
+    @Test
+    @Order(5)
+    void theChainRunsWithTheLakeOnS3() throws IOException {
+        try (S3Proxy s3 = S3Proxy.start("lake")) {
+            String s3Lake = "s3a://lake/it";
+            Map<String, String> env = Map.of("AWS_ACCESS_KEY_ID", S3Proxy.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY",
+                    S3Proxy.SECRET_KEY, "AWS_REGION", "us-east-1");
+            List<String> conf = List.of("--conf", "spark.executorEnv.AWS_ACCESS_KEY_ID=" + S3Proxy.ACCESS_KEY,
+                    "--conf", "spark.executorEnv.AWS_SECRET_ACCESS_KEY=" + S3Proxy.SECRET_KEY);
+            for (int i = 0; i < 8; i += 2) { // 00 -> 03
+                String job = JOBS[i];
+                List<String> extra = new ArrayList<>(jobSettings(job));
+                extra.addAll(List.of("env=s3-compatible", "s3a.endpoint=" + s3.endpoint()));
+                SparkSubmit.Result r = submit(command(cluster.masterUrl(), job, JOBS[i + 1], s3Lake, "it-s3", conf,
+                        extra.toArray(String[]::new)), env, "s3-" + job);
+                assertEquals(0, r.exitCode(), r.describe() + "\n" + s3.logText());
+                assertNotNull(r.appId(), r.describe());
+            }
+            Path runs = s3.bucketDir("lake").resolve("it/runs/cluster");
+            try (var s = Files.walk(runs)) {
+                Path peft = s.filter(f -> f.toString().endsWith("peft/adapter_model.safetensors")).findFirst()
+                        .orElseThrow();
+                assertArrayEquals(adapterBytes(lake, "cluster"), Files.readAllBytes(peft),
+                        "the same adapter as with the lake on the local disk");
+            }
+            assertNotEquals(0, Files.list(s3.bucketDir("lake").resolve("it/tables/base_models/_delta_log")).count());
+        }
+    }
+
+    /** A failed submission: the exit code and its one {@code error:} line. */
+    static String failsWith(int code, String name, String job, String config, String lakeRoot, String... extra)
+            throws IOException {
+        SparkSubmit.Result r = submit(command(cluster.masterUrl(), job, config, lakeRoot, "it-bad", List.of(), extra),
+                Map.of(), name);
+        assertEquals(code, r.exitCode(), r.describe());
+        List<String> errors = r.output().lines().filter(l -> l.startsWith("error: ")).toList();
+        assertEquals(1, errors.size(), "one error line: " + r.describe());
+        assertTrue(errors.get(0).contains("Fix:"), errors.get(0));
+        return errors.get(0);
+    }
+
+    @Test
+    @Order(6)
+    void badInputFailsEachJobWithItsExitCodeAndOneLine() throws IOException {
+        String empty = work.resolve("empty-lake").toUri().toString();
+        // 2: a missing or mistyped model
+        assertTrue(failsWith(2, "bad-00", "quantize-base", "00_quantize_base", empty,
+                "model.path=" + work.resolve("no-such-model")).contains("model.path"));
+        assertTrue(failsWith(2, "bad-02", "tokenize-pack", "02_tokenize_pack", lake, "model.id=stories-typo")
+                .contains("model.id"));
+        // 2: a missing input or table
+        assertTrue(failsWith(2, "bad-01", "prepare", "01_prepare_corpus", empty, "inputs=[{name: x, path: "
+                + work.resolve("no-such-corpus.jsonl") + ", format: jsonl}]").contains("no-such-corpus"));
+        assertTrue(failsWith(2, "bad-03", "train", "03_train", empty).contains("token_blocks"));
+        failsWith(2, "bad-04", "export", "04_export", empty, "adapter=cluster@1");
+        failsWith(2, "bad-05", "evaluate", "05_evaluate", empty, "adapter=cluster@1");
+        // 3: a corrupt _delta_log
+        Path corrupt = work.resolve("corrupt-lake");
+        copyTree(Path.of(java.net.URI.create(lake)).resolve("tables/token_blocks"),
+                corrupt.resolve("tables/token_blocks"));
+        try (var logs = Files.list(corrupt.resolve("tables/token_blocks/_delta_log"))) {
+            for (Path f : logs.filter(f -> f.toString().endsWith(".json")).toList()) {
+                Files.writeString(f, "{\"commitInfo\": not json at all\n");
+            }
+        }
+        assertTrue(failsWith(3, "bad-delta-log", "train", "03_train", corrupt.toUri().toString(),
+                "model.path=" + Path.of(java.net.URI.create(lake)).resolve("models/stories260K-nf4"))
+                .contains("_delta_log"));
+        // 4: an unreachable object store
+        assertTrue(failsWith(4, "bad-s3", "prepare", "01_prepare_corpus", "s3a://lake/x", "env=s3-compatible",
+                "s3a.endpoint=http://127.0.0.1:9", "spark.conf={spark.hadoop.fs.s3a.retry.limit: '1', "
+                        + "spark.hadoop.fs.s3a.attempts.maximum: '1'}").contains("cannot be reached"));
+    }
+
+    static void copyTree(Path from, Path to) throws IOException {
+        try (var s = Files.walk(from)) {
+            for (Path f : s.toList()) {
+                Path t = to.resolve(from.relativize(f).toString());
+                if (Files.isDirectory(f)) Files.createDirectories(t);
+                else Files.copy(f, t);
+            }
+        }
+    }
+}
