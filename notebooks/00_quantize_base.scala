@@ -9,12 +9,15 @@
 // MAGIC same model and settings does nothing.
 // MAGIC
 // MAGIC **Prerequisites:** the LakeLoRA job jar attached to the cluster (`jobs/target/lakelora-jobs-*-all.jar`), the cluster's
-// MAGIC JVM flags from `databricks.yml`, and the bundle's `conf/` directory next to this notebook (`../conf`).
+// MAGIC JVM flags from `databricks.yml`, and the repository's `conf/` directory at an absolute path (widget `conf_dir`).
 // MAGIC Same job as `bin/lakelora quantize-base --config conf/00_quantize_base.yaml` and the bundle task `q00_quantize_base`.
 
 // COMMAND ----------
 
-dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
+// conf/ of the repository, absolute: a workspace folder (a Git folder, or the bundle's files after `databricks bundle
+// deploy -t dev`: /Workspace/Users/<you>/.bundle/lakelora/dev/files/conf) or a copy in the lake (/Volumes/..., s3://...)
+val user = spark.sql("SELECT current_user()").first().getString(0)
+dbutils.widgets.text("conf_dir", s"/Workspace/Users/$user/lakelora/conf", "conf/ directory (absolute path or URI)")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
 dbutils.widgets.text("model_path", "/Volumes/main/lakelora/models/stories260K-hf", "Base model directory")
 dbutils.widgets.text("model_id", "", "Model id in the lake (empty: the directory's name)")
@@ -26,10 +29,16 @@ dbutils.widgets.text("overrides", "", "More key=value overrides, space separated
 
 import io.lakelora.config.ConfigLoader
 import io.lakelora.jobs.quantize.{QuantizeBaseJob, QuantizeConfig}
-import java.nio.file.Path
+import java.nio.file.{Files, Path}
 import scala.jdk.CollectionConverters._
 
-val confDir = dbutils.widgets.get("conf_dir")
+// relative paths would resolve against the driver's working directory; dbutils.fs reads workspace files
+// (file:/Workspace/...), volumes and cloud URIs on every access mode: copy the folder to the driver's local disk
+val confUri = dbutils.widgets.get("conf_dir").stripSuffix("/")
+require(confUri.startsWith("/") || confUri.matches("[a-z][a-z0-9+.-]*:/.*"), s"widget conf_dir is '$confUri', not " +
+  "absolute. Fix: give /Workspace/Users/<you>/lakelora/conf, /Volumes/<catalog>/<schema>/<volume>/conf or a URI")
+val confDir = Files.createTempDirectory("lakelora-").resolve("conf").toString
+dbutils.fs.cp(if (confUri.startsWith("/Workspace/")) s"file:$confUri" else confUri, s"file:$confDir", recurse = true)
 val overrides = Seq(
   s"lake.root=${dbutils.widgets.get("lake_root")}",
   s"model.path=${dbutils.widgets.get("model_path")}",

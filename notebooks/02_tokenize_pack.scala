@@ -13,8 +13,11 @@
 
 // COMMAND ----------
 
-dbutils.widgets.text("config", "/Workspace/Repos/lakelora/conf/02_tokenize_pack.yaml", "Config file")
-dbutils.widgets.text("lake_root", "s3a://my-bucket/lake", "Lake root")
+// conf/ of the repository, absolute: a workspace folder (a Git folder, or the bundle's files after `databricks bundle
+// deploy -t dev`: /Workspace/Users/<you>/.bundle/lakelora/dev/files/conf) or a copy in the lake (/Volumes/..., s3://...)
+val user = spark.sql("SELECT current_user()").first().getString(0)
+dbutils.widgets.text("conf_dir", s"/Workspace/Users/$user/lakelora/conf", "conf/ directory (absolute path or URI)")
+dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
 dbutils.widgets.text("tokenizer", "/dbfs/models/my-model", "Model directory (tokenizer)")
 dbutils.widgets.text("block_size", "2048", "Block size (tokens)")
 dbutils.widgets.dropdown("strategy", "best_fit_decreasing", Seq("best_fit_decreasing", "greedy"), "Packing")
@@ -23,19 +26,28 @@ dbutils.widgets.text("overrides", "", "More key=value overrides, space separated
 
 // COMMAND ----------
 
-// widgets -> config
+// widgets -> config: conf/02_tokenize_pack.yaml + conf/env/databricks.yaml + key=value overrides
 import io.lakelora.config.ConfigLoader
 import io.lakelora.jobs.tokenize.{TokenizeConfig, TokenizePackJob}
-import java.nio.file.Paths
+import java.nio.file.{Files, Path}
 import scala.jdk.CollectionConverters._
 
+// relative paths would resolve against the driver's working directory; dbutils.fs reads workspace files
+// (file:/Workspace/...), volumes and cloud URIs on every access mode: copy the folder to the driver's local disk
+val confUri = dbutils.widgets.get("conf_dir").stripSuffix("/")
+require(confUri.startsWith("/") || confUri.matches("[a-z][a-z0-9+.-]*:/.*"), s"widget conf_dir is '$confUri', not " +
+  "absolute. Fix: give /Workspace/Users/<you>/lakelora/conf, /Volumes/<catalog>/<schema>/<volume>/conf or a URI")
+val confDir = Files.createTempDirectory("lakelora-").resolve("conf").toString
+dbutils.fs.cp(if (confUri.startsWith("/Workspace/")) s"file:$confUri" else confUri, s"file:$confDir", recurse = true)
 val overrides = Seq(
   s"lake.root=${dbutils.widgets.get("lake_root")}",
   s"model.tokenizer=${dbutils.widgets.get("tokenizer")}",
   s"pack.block_size=${dbutils.widgets.get("block_size")}",
   s"pack.strategy=${dbutils.widgets.get("strategy")}",
   s"mode=${dbutils.widgets.get("mode")}") ++ dbutils.widgets.get("overrides").split("\\s+").filter(_.nonEmpty)
-val cfg = ConfigLoader.load(List(Paths.get(dbutils.widgets.get("config"))).asJava, overrides.asJava, classOf[TokenizeConfig])
+val cfg = ConfigLoader.load(
+  List(Path.of(confDir, "02_tokenize_pack.yaml"), Path.of(confDir, "env", "databricks.yaml")).asJava,
+  overrides.asJava, classOf[TokenizeConfig])
 cfg.validate()
 println(ConfigLoader.toJson(cfg))
 

@@ -13,7 +13,7 @@
 // MAGIC registers nothing new. An empty `run_id` is derived from the resolved config and the data version.
 // MAGIC
 // MAGIC **Prerequisites:** jobs 01 and 02 ran on the same lake; `model_path` is readable from every executor (e.g. the
-// MAGIC output of notebook 00 on a volume); the job jar on the cluster with the JVM flags of `databricks.yml`; `../conf`.
+// MAGIC output of notebook 00 on a volume); the job jar on the cluster with the JVM flags of `databricks.yml`; `conf_dir`.
 // MAGIC Same job as `bin/lakelora train --config conf/03_train.yaml` and the bundle task `t03_train`.
 
 // COMMAND ----------
@@ -38,7 +38,10 @@
 
 // COMMAND ----------
 
-dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
+// conf/ of the repository, absolute: a workspace folder (a Git folder, or the bundle's files after `databricks bundle
+// deploy -t dev`: /Workspace/Users/<you>/.bundle/lakelora/dev/files/conf) or a copy in the lake (/Volumes/..., s3://...)
+val user = spark.sql("SELECT current_user()").first().getString(0)
+dbutils.widgets.text("conf_dir", s"/Workspace/Users/$user/lakelora/conf", "conf/ directory (absolute path or URI)")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
 dbutils.widgets.text("model_path", "/Volumes/main/lakelora/lake/models/stories260K-hf-nf4", "Base model directory")
 dbutils.widgets.dropdown("quant", "nf4", Seq("nf4", "fp4", "int8", "none"), "Base weights")
@@ -55,10 +58,16 @@ dbutils.widgets.text("overrides", "", "More key=value overrides, space separated
 // widgets -> config: conf/03_train.yaml + conf/env/databricks.yaml + key=value overrides; unknown keys are errors
 import io.lakelora.config.ConfigLoader
 import io.lakelora.jobs.train.{TrainJob, TrainJobConfig}
-import java.nio.file.Path
+import java.nio.file.{Files, Path}
 import scala.jdk.CollectionConverters._
 
-val confDir = dbutils.widgets.get("conf_dir")
+// relative paths would resolve against the driver's working directory; dbutils.fs reads workspace files
+// (file:/Workspace/...), volumes and cloud URIs on every access mode: copy the folder to the driver's local disk
+val confUri = dbutils.widgets.get("conf_dir").stripSuffix("/")
+require(confUri.startsWith("/") || confUri.matches("[a-z][a-z0-9+.-]*:/.*"), s"widget conf_dir is '$confUri', not " +
+  "absolute. Fix: give /Workspace/Users/<you>/lakelora/conf, /Volumes/<catalog>/<schema>/<volume>/conf or a URI")
+val confDir = Files.createTempDirectory("lakelora-").resolve("conf").toString
+dbutils.fs.cp(if (confUri.startsWith("/Workspace/")) s"file:$confUri" else confUri, s"file:$confDir", recurse = true)
 val overrides = Seq(
   s"lake.root=${dbutils.widgets.get("lake_root")}",
   s"model.path=${dbutils.widgets.get("model_path")}",

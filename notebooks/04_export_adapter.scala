@@ -8,12 +8,15 @@
 // MAGIC (`PeftModel.from_pretrained(base, dir)`), vLLM (`--lora-modules name=dir`) and llama.cpp's
 // MAGIC `convert_lora_to_gguf.py` read it. Exporting the same version again changes nothing.
 // MAGIC
-// MAGIC **Prerequisites:** job 03 registered the adapter in the same lake; the job jar on the cluster; `../conf`.
+// MAGIC **Prerequisites:** job 03 registered the adapter in the same lake; the job jar on the cluster; `conf_dir`.
 // MAGIC Same job as `bin/lakelora export --config conf/04_export.yaml` and the bundle task `e04_export`.
 
 // COMMAND ----------
 
-dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
+// conf/ of the repository, absolute: a workspace folder (a Git folder, or the bundle's files after `databricks bundle
+// deploy -t dev`: /Workspace/Users/<you>/.bundle/lakelora/dev/files/conf) or a copy in the lake (/Volumes/..., s3://...)
+val user = spark.sql("SELECT current_user()").first().getString(0)
+dbutils.widgets.text("conf_dir", s"/Workspace/Users/$user/lakelora/conf", "conf/ directory (absolute path or URI)")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
 dbutils.widgets.text("adapter", "stories260k-shakespeare@latest", "Adapter (name@version | name@alias | name)")
 dbutils.widgets.text("out", "", "Output directory (empty: <lake_root>/exports/<name>/v<version>)")
@@ -36,10 +39,16 @@ display(spark.read.format("delta").load(registry + "/adapter_aliases"))
 
 import io.lakelora.config.ConfigLoader
 import io.lakelora.jobs.export.{ExportAdapterJob, ExportConfig}
-import java.nio.file.Path
+import java.nio.file.{Files, Path}
 import scala.jdk.CollectionConverters._
 
-val confDir = dbutils.widgets.get("conf_dir")
+// relative paths would resolve against the driver's working directory; dbutils.fs reads workspace files
+// (file:/Workspace/...), volumes and cloud URIs on every access mode: copy the folder to the driver's local disk
+val confUri = dbutils.widgets.get("conf_dir").stripSuffix("/")
+require(confUri.startsWith("/") || confUri.matches("[a-z][a-z0-9+.-]*:/.*"), s"widget conf_dir is '$confUri', not " +
+  "absolute. Fix: give /Workspace/Users/<you>/lakelora/conf, /Volumes/<catalog>/<schema>/<volume>/conf or a URI")
+val confDir = Files.createTempDirectory("lakelora-").resolve("conf").toString
+dbutils.fs.cp(if (confUri.startsWith("/Workspace/")) s"file:$confUri" else confUri, s"file:$confDir", recurse = true)
 val overrides = Seq(
   s"lake.root=${dbutils.widgets.get("lake_root")}",
   s"adapter=${dbutils.widgets.get("adapter")}"

@@ -9,12 +9,15 @@
 // MAGIC Then the SQL functions `lora_generate(prompt)` and `lora_score(text)` are registered for the same version.
 // MAGIC
 // MAGIC **Prerequisites:** jobs 02 and 03 ran on the same lake; `model_path` is the adapter's base (checked by sha256),
-// MAGIC e.g. the output of notebook 00; the job jar on the cluster; `../conf`.
+// MAGIC e.g. the output of notebook 00; the job jar on the cluster; `conf_dir`.
 // MAGIC Same job as `bin/lakelora evaluate --config conf/05_evaluate.yaml` and the bundle task `v05_evaluate`.
 
 // COMMAND ----------
 
-dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
+// conf/ of the repository, absolute: a workspace folder (a Git folder, or the bundle's files after `databricks bundle
+// deploy -t dev`: /Workspace/Users/<you>/.bundle/lakelora/dev/files/conf) or a copy in the lake (/Volumes/..., s3://...)
+val user = spark.sql("SELECT current_user()").first().getString(0)
+dbutils.widgets.text("conf_dir", s"/Workspace/Users/$user/lakelora/conf", "conf/ directory (absolute path or URI)")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
 dbutils.widgets.text("adapter", "stories260k-shakespeare@latest", "Adapter (name@version | name@alias | name)")
 dbutils.widgets.text("model_path", "/Volumes/main/lakelora/lake/models/stories260K-hf-nf4", "Base model directory")
@@ -27,10 +30,16 @@ dbutils.widgets.text("overrides", "", "More key=value overrides, space separated
 
 import io.lakelora.config.ConfigLoader
 import io.lakelora.jobs.evaluate.{EvaluateConfig, EvaluateJob}
-import java.nio.file.Path
+import java.nio.file.{Files, Path}
 import scala.jdk.CollectionConverters._
 
-val confDir = dbutils.widgets.get("conf_dir")
+// relative paths would resolve against the driver's working directory; dbutils.fs reads workspace files
+// (file:/Workspace/...), volumes and cloud URIs on every access mode: copy the folder to the driver's local disk
+val confUri = dbutils.widgets.get("conf_dir").stripSuffix("/")
+require(confUri.startsWith("/") || confUri.matches("[a-z][a-z0-9+.-]*:/.*"), s"widget conf_dir is '$confUri', not " +
+  "absolute. Fix: give /Workspace/Users/<you>/lakelora/conf, /Volumes/<catalog>/<schema>/<volume>/conf or a URI")
+val confDir = Files.createTempDirectory("lakelora-").resolve("conf").toString
+dbutils.fs.cp(if (confUri.startsWith("/Workspace/")) s"file:$confUri" else confUri, s"file:$confDir", recurse = true)
 val lakeRoot = dbutils.widgets.get("lake_root")
 val overrides = Seq(
   s"lake.root=$lakeRoot",

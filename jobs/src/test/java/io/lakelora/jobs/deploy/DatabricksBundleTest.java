@@ -5,33 +5,46 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.networknt.schema.Error;
+import com.networknt.schema.Schema;
+import com.networknt.schema.SchemaRegistry;
+import com.networknt.schema.SpecificationVersion;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
+import javax.xml.parsers.DocumentBuilderFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.w3c.dom.Element;
+import org.w3c.dom.NodeList;
 
 /**
  * databricks.yml, read as YAML: the job chains one task per job config conf/NN_*.yaml in pipeline order, each runs a
  * main class that exists on this classpath with a subcommand registered in io.lakelora.jobs.Main (the one its config's
  * header launches it with), its job config (a file of the repository) and the Databricks overlay, the run id from the
- * job parameter (which defaults to {{job.run_id}}), the shaded jar the artifact builds, and bin/jvm.args as the driver
- * and executor Java options.
+ * job parameter (which defaults to {{job.run_id}}), the shaded jar the artifact builds with the dbr profile (whose
+ * versions are the runtime's), and bin/jvm.args as the driver and executor Java options. The whole file validates
+ * against the Databricks CLI's bundle JSON schema (../shared/schemas), and a misspelled or mistyped key does not.
  */
 class DatabricksBundleTest {
     private static final String FILES = "${workspace.file_path}/";
 
+    private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+
     private static JsonNode bundle;
     private static JsonNode job;
+    private static Schema schema;
 
     @BeforeAll
     static void read() throws Exception {
-        bundle = new ObjectMapper(new YAMLFactory()).readTree(ProjectFiles.root().resolve("databricks.yml").toFile());
+        bundle = YAML.readTree(ProjectFiles.root().resolve("databricks.yml").toFile());
         job = bundle.path("resources").path("jobs").path("lakelora_pipeline");
         assertTrue(job.isObject(), "resources.jobs.lakelora_pipeline");
     }
@@ -127,6 +140,7 @@ class DatabricksBundleTest {
         assertEquals("jar", artifact.path("type").asText());
         assertEquals(jar, artifact.path("files").get(0).path("source").asText());
         assertTrue(artifact.path("build").asText().contains("package -pl jobs -am"), "the build makes the shaded jar");
+        assertTrue(artifact.path("build").asText().contains(" -Pdbr "), "built for Databricks Runtime: " + artifact);
         for (JsonNode t : tasks()) {
             assertEquals(jar, t.path("libraries").get(0).path("jar").asText(), t.path("task_key").asText());
         }
@@ -144,5 +158,84 @@ class DatabricksBundleTest {
         assertEquals(flags, vars.path("jvm_flags").path("default").asText(), "jvm_flags = bin/jvm.args on one line");
         assertEquals("${var.jvm_flags}", cluster.path("spark_conf").path("spark.driver.extraJavaOptions").asText());
         assertEquals("${var.jvm_flags}", cluster.path("spark_conf").path("spark.executor.extraJavaOptions").asText());
+    }
+
+    /** The properties of the root pom's profile {@code id}. */
+    private static Map<String, String> profileProperties(String id) throws Exception {
+        Element project = DocumentBuilderFactory.newInstance().newDocumentBuilder()
+                .parse(ProjectFiles.root().resolve("pom.xml").toFile()).getDocumentElement();
+        NodeList profiles = project.getElementsByTagName("profile");
+        for (int i = 0; i < profiles.getLength(); i++) {
+            Element p = (Element) profiles.item(i);
+            if (!p.getElementsByTagName("id").item(0).getTextContent().trim().equals(id)) continue;
+            Map<String, String> out = new java.util.TreeMap<>();
+            NodeList props = ((Element) p.getElementsByTagName("properties").item(0)).getChildNodes();
+            for (int j = 0; j < props.getLength(); j++) {
+                if (props.item(j) instanceof Element e) out.put(e.getTagName(), e.getTextContent().trim());
+            }
+            return out;
+        }
+        throw new AssertionError("the root pom has no profile '" + id + "'");
+    }
+
+    @Test
+    void dbrProfileBuildsForTheClusterRuntime() throws Exception {
+        // Databricks Runtime 17.3 LTS: Apache Spark 4.0, Scala 2.13, Hadoop 3.4.1, Java 17 (release notes)
+        String runtime = bundle.path("variables").path("spark_version").path("default").asText();
+        assertTrue(runtime.startsWith("17.3.x-"), "the job cluster runs Databricks Runtime 17.3 LTS, found " + runtime);
+        Map<String, String> dbr = profileProperties("dbr");
+        assertTrue(dbr.get("spark.version").startsWith("4.0."), "dbr: Spark 4.0.x, found " + dbr);
+        assertTrue(dbr.get("delta.version").startsWith("4.0."), "dbr: Delta 4.0.x (Delta for Spark 4.0), found " + dbr);
+        assertEquals("3.4.1", dbr.get("hadoop.version"), "dbr: the runtime's Hadoop");
+        assertTrue(dbr.get("scala.version").startsWith("2.13."), "dbr: Scala 2.13, found " + dbr);
+    }
+
+    /** The Databricks CLI's bundle schema (../shared/schemas/README.md): draft 2020-12 ($defs), read once. */
+    private static synchronized Schema schema() throws Exception {
+        if (schema == null) {
+            Path f = ProjectFiles.root().resolve("../shared/schemas/databricks-bundle-schema.json").normalize();
+            assertTrue(Files.isRegularFile(f), f + " is missing: the shared schemas sit beside the repository "
+                    + "(../shared/schemas)");
+            schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
+                    .getSchema(new ObjectMapper().readTree(f.toFile()));
+        }
+        return schema;
+    }
+
+    private static String describe(List<Error> errors) {
+        StringBuilder sb = new StringBuilder();
+        for (Error e : errors) sb.append("\n  ").append(e.getInstanceLocation()).append(": ").append(e.getMessage());
+        return sb.toString();
+    }
+
+    /**
+     * The raw file, as the CLI's schema sees it in an editor: interpolations such as ${var.num_workers} stand where
+     * an integer goes, and the schema accepts them there (every non-string type is oneOf the type or a ${...}
+     * string), as the CLI resolves them before it checks types; {{job.parameters.x}} references are plain strings.
+     */
+    @Test
+    void bundleValidatesAgainstTheCliSchema() throws Exception {
+        List<Error> errors = schema().validate(bundle);
+        assertEquals(List.of(), errors, "databricks.yml against the Databricks CLI bundle schema:" + describe(errors));
+        JsonNode cluster = job.path("job_clusters").get(0).path("new_cluster");
+        assertEquals("${var.num_workers}", cluster.path("num_workers").asText(),
+                "an interpolation where the schema wants an integer is part of what validated");
+    }
+
+    @Test
+    void schemaRejectsAMisspelledOrMistypedKey() throws Exception {
+        ObjectNode misspelled = (ObjectNode) bundle.deepCopy();
+        ObjectNode task = (ObjectNode) misspelled.at("/resources/jobs/lakelora_pipeline/tasks/0");
+        task.set("spark_jar_taks", task.remove("spark_jar_task"));
+        List<Error> errors = schema().validate(misspelled);
+        assertTrue(errors.stream().anyMatch(e -> e.toString().contains("spark_jar_taks")),
+                "a misspelled task key must fail validation, got:" + describe(errors));
+
+        ObjectNode mistyped = (ObjectNode) bundle.deepCopy();
+        ((ObjectNode) mistyped.at("/resources/jobs/lakelora_pipeline/job_clusters/0/new_cluster"))
+                .put("num_workers", "two");
+        errors = schema().validate(mistyped);
+        assertTrue(errors.stream().anyMatch(e -> e.getInstanceLocation().toString().contains("num_workers")),
+                "a string that is no interpolation where an integer goes must fail, got:" + describe(errors));
     }
 }

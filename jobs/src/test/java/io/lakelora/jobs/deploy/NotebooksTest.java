@@ -30,7 +30,9 @@ import org.junit.jupiter.api.Test;
  * imported class or on a value of a known type ({@code cfg.lake.root}, {@code result.metricsTable}, ...); it reads only
  * widgets it defines; every key=value override it builds exists in the job config it loads, and the config binds and
  * validates with the widgets' default values; it goes widgets -> ConfigLoader.load -> the job's run(spark, cfg ...).
- * Every job config conf/NN_*.yaml has a notebook NN_*.scala.
+ * Every job config conf/NN_*.yaml has a notebook NN_*.scala. And every Scala notebook compiles as Scala 2.13 (Spark's
+ * version) against the job classes with stand-ins for what Databricks puts in scope ({@link NotebookCompiler}); a
+ * notebook with type errors does not.
  */
 class NotebooksTest {
     private static final String PACKAGE = "(io\\.lakelora(?:\\.[a-z][a-z0-9_]*)+)";
@@ -40,8 +42,9 @@ class NotebooksTest {
     private static final Pattern IMPORT_GROUP = Pattern.compile("import\\s+" + PACKAGE + "\\.\\{([^}]*)}");
     private static final Pattern IMPORT_ONE = Pattern.compile("import\\s+" + PACKAGE + "\\.([A-Z]\\w*)\\s*$",
             Pattern.MULTILINE);
+    /** A widget and its default; an interpolated default (s"...$user...") counts as a widget without a fixed one. */
     private static final Pattern WIDGET_DEF =
-            Pattern.compile("dbutils\\.widgets\\.(?:text|dropdown|combobox|multiselect)\\(\"(\\w+)\",\\s*\"([^\"]*)\"");
+            Pattern.compile("dbutils\\.widgets\\.(?:text|dropdown|combobox|multiselect)\\(\"(\\w+)\",\\s*(s?)\"([^\"]*)\"");
     private static final Pattern WIDGET_GET = Pattern.compile("dbutils\\.widgets\\.get\\(\"(\\w+)\"\\)");
     /** s"key=..." in an override list; group 2: the widget read inline, group 3: a val holding it. */
     private static final Pattern OVERRIDE = Pattern.compile(
@@ -117,7 +120,9 @@ class NotebooksTest {
             String src = Files.readString(f);
             String code = src.lines().filter(l -> !l.startsWith("// MAGIC")).reduce("", (a, b) -> a + b + "\n");
             Map<String, String> widgets = new LinkedHashMap<>();
-            for (Matcher d = WIDGET_DEF.matcher(code); d.find(); ) widgets.put(d.group(1), d.group(2));
+            for (Matcher d = WIDGET_DEF.matcher(code); d.find(); ) {
+                widgets.put(d.group(1), d.group(2).isEmpty() ? d.group(3) : "");
+            }
             for (Matcher g = WIDGET_GET.matcher(code); g.find(); ) {
                 assertTrue(widgets.containsKey(g.group(1)), f + " reads widget '" + g.group(1) + "' it never defines");
             }
@@ -173,6 +178,68 @@ class NotebooksTest {
             assertTrue(run.find(), f + ": runs SomethingJob.run(spark, cfg ...)");
             assertTrue(w >= 0 && w < load && load < run.start(), f + ": widgets -> ConfigLoader.load -> the job");
         }
+    }
+
+    @Test
+    void confDirIsAbsolute() throws Exception {
+        Pattern confDir = Pattern.compile("dbutils\\.widgets\\.text\\(\"conf_dir\",\\s*s?\"([^\"]*)\"");
+        for (Path f : scalaNotebooks()) {
+            String src = Files.readString(f);
+            Matcher m = confDir.matcher(src);
+            assertTrue(m.find(), f + ": a conf_dir widget (the repository's conf/ as an absolute path or URI)");
+            assertTrue(m.group(1).startsWith("/Workspace/"), f + ": conf_dir defaults to a workspace folder, found "
+                    + m.group(1));
+            // executors and the driver's working directory are not the repository: nothing relative
+            for (String rel : List.of("\"../", "\"./")) {
+                assertFalse(src.contains(rel), f + " holds a relative path " + rel + "...\"");
+            }
+            assertTrue(src.contains("dbutils.fs.cp("), f + ": reads conf_dir through dbutils.fs (workspace files, "
+                    + "volumes, cloud URIs)");
+        }
+    }
+
+    /** The repository's notebooks and {@link #BROKEN} compiled in one compiler run (one compiler start-up). */
+    private static NotebookCompiler.Result compiled;
+
+    /** A notebook with two deliberate errors: line 8 a String where an Int is declared, line 9 a missing argument. */
+    static final String BROKEN = NotebookCompiler.HEADER + "\n// MAGIC %md\n// MAGIC # Broken on purpose\n\n"
+            + "// COMMAND ----------\n\n"
+            + "dbutils.widgets.text(\"steps\", \"60\", \"Steps\")\n"
+            + "val steps: Int = dbutils.widgets.get(\"steps\")\n"
+            + "dbutils.widgets.text(\"lake_root\")\n"
+            + "display(spark.range(steps))\n";
+
+    private static synchronized NotebookCompiler.Result compiled() {
+        if (compiled == null) {
+            Map<String, String> sources = new LinkedHashMap<>(NotebookCompiler.repositoryNotebooks());
+            assertTrue(sources.size() >= 6, sources.keySet().toString());
+            sources.put("99_broken.scala", BROKEN);
+            compiled = NotebookCompiler.compile(sources);
+        }
+        return compiled;
+    }
+
+    @Test
+    void scalaNotebooksCompileAgainstTheJobClasses() {
+        // a notebook compiled here runs on the cluster's scala-library: the compiler must be Spark's Scala version
+        String library = scala.util.Properties.versionNumberString();
+        assertEquals(library, scala.tools.nsc.Properties.versionNumberString(), "scala-compiler and Spark's "
+                + "scala-library differ. Fix: set scala.version in the root pom to Spark's (spark-parent's scala.version)");
+        assertTrue(library.startsWith("2.13."), "Spark 4 is Scala 2.13, found " + library);
+        NotebookCompiler.Result r = compiled();
+        List<NotebookCompiler.Message> errors = r.errors().stream().filter(m -> !m.file().equals("99_broken.scala"))
+                .toList();
+        assertEquals(List.of(), errors, "notebooks do not compile as Scala " + library + ":\n" + r.report());
+    }
+
+    @Test
+    void aNotebookWithTypeErrorsDoesNotCompile() {
+        NotebookCompiler.Result r = compiled();
+        List<NotebookCompiler.Message> errors = r.errors().stream().filter(m -> m.file().equals("99_broken.scala"))
+                .toList();
+        assertEquals(List.of(8, 9), errors.stream().map(NotebookCompiler.Message::line).toList(), r.report());
+        assertTrue(errors.get(0).text().contains("type mismatch"), r.report());
+        assertTrue(errors.get(1).text().contains("not enough arguments"), r.report());
     }
 
     private static List<Path> scalaNotebooks() throws IOException {
