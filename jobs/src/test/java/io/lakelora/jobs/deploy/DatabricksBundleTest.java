@@ -11,11 +11,20 @@ import com.networknt.schema.Error;
 import com.networknt.schema.Schema;
 import com.networknt.schema.SchemaRegistry;
 import com.networknt.schema.SpecificationVersion;
+import io.lakelora.jobs.common.JobConfigs;
+import io.lakelora.jobs.evaluate.EvaluateConfig;
+import io.lakelora.jobs.export.ExportConfig;
+import io.lakelora.jobs.prepare.PrepareConfig;
+import io.lakelora.jobs.quantize.QuantizeConfig;
+import io.lakelora.jobs.tokenize.TokenizeConfig;
+import io.lakelora.jobs.train.TrainJobConfig;
+import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
 import java.lang.reflect.Modifier;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -28,9 +37,11 @@ import org.w3c.dom.NodeList;
 /**
  * databricks.yml, read as YAML: the job chains one task per job config conf/NN_*.yaml in pipeline order, each runs a
  * main class that exists on this classpath with a subcommand registered in io.lakelora.jobs.Main (the one its config's
- * header launches it with), its job config (a file of the repository) and the Databricks overlay, the run id from the
- * job parameter (which defaults to {{job.run_id}}), the shaded jar the artifact builds with the dbr profile (whose
- * versions are the runtime's), and bin/jvm.args as the driver and executor Java options. The whole file validates
+ * header launches it with), its job config (a file of the repository), the run id from the job parameter (which
+ * defaults to {{job.run_id}}), env=databricks and the same lake.root; the tasks hand the model id, the source model,
+ * the corpus inputs and the adapter name on as the lake needs them, every location absolute, and each task's
+ * parameters bind and validate with the defaults. They run the shaded jar the artifact builds with the dbr profile
+ * (whose versions are the runtime's), with bin/jvm.args as the driver and executor Java options. The whole file validates
  * against the Databricks CLI's bundle JSON schema (../shared/schemas), and a misspelled or mistyped key does not.
  */
 class DatabricksBundleTest {
@@ -111,8 +122,45 @@ class DatabricksBundleTest {
         }
     }
 
+    /** The typed config of each job config, to bind a task's parameters as Main would. */
+    private static final Map<String, Class<?>> CONFIG_TYPES = Map.of(
+            "00_quantize_base.yaml", QuantizeConfig.class,
+            "01_prepare_corpus.yaml", PrepareConfig.class,
+            "02_tokenize_pack.yaml", TokenizeConfig.class,
+            "03_train.yaml", TrainJobConfig.class,
+            "04_export.yaml", ExportConfig.class,
+            "05_evaluate.yaml", EvaluateConfig.class);
+
+    /** A task's key=value parameters after the run id, in order. */
+    private static Map<String, String> overrides(JsonNode task) {
+        List<String> p = params(task);
+        Map<String, String> out = new LinkedHashMap<>();
+        for (String kv : p.subList(5, p.size())) {
+            int eq = kv.indexOf('=');
+            assertTrue(eq > 0, task.path("task_key").asText() + ": " + kv + " is not key=value");
+            assertEquals(null, out.put(kv.substring(0, eq), kv.substring(eq + 1)), task.path("task_key").asText()
+                    + ": " + kv.substring(0, eq) + " given twice");
+        }
+        return out;
+    }
+
+    /** {@code ${var.x}} as the variable's default and {@code {{job.parameters.x}}} as the job parameter's default. */
+    private static String resolve(String value) {
+        String s = value;
+        for (JsonNode p : job.path("parameters")) {
+            s = s.replace("{{job.parameters." + p.path("name").asText() + "}}", p.path("default").asText());
+        }
+        for (var it = bundle.path("variables").fields(); it.hasNext(); ) {
+            var v = it.next();
+            s = s.replace("${var." + v.getKey() + "}", v.getValue().path("default").asText());
+        }
+        assertTrue(!s.contains("${var.") && !s.contains("{{job.parameters."), value + ": an undefined variable or "
+                + "job parameter");
+        return s;
+    }
+
     @Test
-    void tasksPassConfigLayersRunIdAndLakeRoot() throws Exception {
+    void tasksPassConfigRunIdEnvAndLakeRoot() throws Exception {
         JsonNode runIdParam = null;
         for (JsonNode p : job.path("parameters")) if (p.path("name").asText().equals("run_id")) runIdParam = p;
         assertEquals("{{job.run_id}}", runIdParam == null ? null : runIdParam.path("default").asText(),
@@ -124,12 +172,73 @@ class DatabricksBundleTest {
             assertEquals("--config", p.get(1), key);
             assertTrue(p.get(2).matches("\\$\\{workspace\\.file_path}/conf/0" + i + "_[a-z_]+\\.yaml"),
                     key + ": job config conf/0" + i + "_*.yaml, found " + p.get(2));
-            repoFile(key, p.get(2));
-            assertEquals(List.of("--config", "${workspace.file_path}/conf/env/databricks.yaml"), p.subList(3, 5), key);
-            repoFile(key, p.get(4));
-            assertEquals(List.of("--run-id", "{{job.parameters.run_id}}", "lake.root={{job.parameters.lake_root}}"),
-                    p.subList(5, 8), key);
+            Path conf = repoFile(key, p.get(2));
+            // the overlay is picked by env=databricks: conf/env/databricks.yaml beside the job config
+            assertEquals(1, p.stream().filter("--config"::equals).count(), key + ": one --config, the job's: " + p);
+            repoFile(key, FILES + "conf/env/databricks.yaml");
+            assertEquals(List.of("--run-id", "{{job.parameters.run_id}}"), p.subList(3, 5), key);
+            Map<String, String> o = overrides(tasks.get(i));
+            assertEquals("databricks", o.get("env"), key + ": env=databricks, found " + p);
+            assertEquals("{{job.parameters.lake_root}}", o.get("lake.root"), key + ": every task the same lake");
+            for (String v : p) {
+                assertTrue(!v.contains("../") && !v.contains("shared/assets"), key + ": " + v + " is relative to the "
+                        + "repository; tasks run on the cluster, so every location is absolute");
+            }
             assertEquals("lakelora", tasks.get(i).path("job_cluster_key").asText(), key);
+
+            // the parameters bind and validate as Main binds them, with the variables' and job parameters' defaults
+            List<String> resolved = new ArrayList<>();
+            o.forEach((k, v) -> resolved.add(k + "=" + resolve(v)));
+            Class<?> type = CONFIG_TYPES.get(conf.getFileName().toString());
+            assertTrue(type != null, key + ": no config type for " + conf.getFileName());
+            Object cfg;
+            try {
+                cfg = JobConfigs.load(List.of(conf.toString()), resolved, type, null);
+            } catch (IllegalArgumentException e) {
+                throw new AssertionError(key + ": " + resolved + " do not bind: " + e.getMessage(), e);
+            }
+            try {
+                type.getMethod("validate").invoke(cfg);
+            } catch (InvocationTargetException e) {
+                throw new AssertionError(key + ": " + resolved + " do not validate: " + e.getCause().getMessage(),
+                        e.getCause());
+            }
+        }
+    }
+
+    /**
+     * The lake carries the artifacts from task to task, so the tasks agree on what they name: job 00 records the model
+     * from base_model_source under model.id, which 02 and 03 look up; 01 reads corpus_inputs; 03 registers
+     * adapter_name, whose latest version 04 and 05 take. The defaults are those of the job configs.
+     */
+    @Test
+    void tasksPassModelCorpusAndAdapterBetweenJobs() throws Exception {
+        List<JsonNode> tasks = tasks();
+        List<Map<String, String>> o = tasks.stream().map(DatabricksBundleTest::overrides).toList();
+        assertEquals("${var.model_id}", o.get(0).get("model.id"), "q00 records the model under model.id");
+        assertEquals("${var.base_model_source}", o.get(0).get("model.path"), "q00 quantizes the source model");
+        assertEquals("${var.corpus_inputs}", o.get(1).get("inputs"), "p01 reads the corpus inputs");
+        for (int i : new int[] {2, 3}) {
+            assertEquals("${var.model_id}", o.get(i).get("model.id"), tasks.get(i).path("task_key") + ": model.id");
+            assertTrue(!o.get(i).containsKey("model.path") && !o.get(i).containsKey("model.tokenizer"),
+                    tasks.get(i).path("task_key") + ": the model from the lake by id, not by path");
+        }
+        assertEquals("${var.adapter_name}", o.get(3).get("train.adapter_name"), "t03 registers adapter_name");
+        for (int i : new int[] {4, 5}) {
+            assertEquals("${var.adapter_name}@latest", o.get(i).get("adapter"),
+                    tasks.get(i).path("task_key") + ": the adapter t03 registered");
+        }
+        assertTrue(!o.get(5).containsKey("model.path"), "v05: the lake copy of the adapter's recorded base");
+
+        JsonNode vars = bundle.path("variables");
+        Path confDir = ProjectFiles.root().resolve("conf");
+        assertEquals(YAML.readTree(confDir.resolve("00_quantize_base.yaml").toFile()).at("/model/id").asText(),
+                vars.at("/model_id/default").asText(), "model_id defaults to job 00's model.id");
+        assertEquals(YAML.readTree(confDir.resolve("03_train.yaml").toFile()).at("/train/adapter_name").asText(),
+                vars.at("/adapter_name/default").asText(), "adapter_name defaults to job 03's train.adapter_name");
+        for (String v : List.of("lake_root", "base_model_source", "corpus_inputs")) {
+            String d = vars.path(v).path("default").asText();
+            assertTrue(d.matches("(\\[\\{.*path: )?(/|[a-z][a-z0-9+.-]*:/).*"), v + ": an absolute location, found " + d);
         }
     }
 

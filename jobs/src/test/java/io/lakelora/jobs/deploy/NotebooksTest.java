@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.JobConfigs;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
@@ -29,7 +29,9 @@ import org.junit.jupiter.api.Test;
  * header; every io.lakelora class it names (in code and in its Markdown) loads, and so does every member it calls on an
  * imported class or on a value of a known type ({@code cfg.lake.root}, {@code result.metricsTable}, ...); it reads only
  * widgets it defines; every key=value override it builds exists in the job config it loads, and the config binds and
- * validates with the widgets' default values; it goes widgets -> ConfigLoader.load -> the job's run(spark, cfg ...).
+ * validates with the widgets' default values; it goes widgets -> JobConfigs.load -> the job's run(spark, cfg ...),
+ * reading its job config where the absolute conf_dir widget points (through the Hadoop FileSystem, no copy) with the
+ * Databricks overlay selected by env=databricks.
  * Every job config conf/NN_*.yaml has a notebook NN_*.scala. And every Scala notebook compiles as Scala 2.13 (Spark's
  * version) against the job classes with stand-ins for what Databricks puts in scope ({@link NotebookCompiler}); a
  * notebook with type errors does not.
@@ -134,15 +136,15 @@ class NotebooksTest {
             Path conf = ProjectFiles.root().resolve("conf").resolve(confName);
             assertTrue(Files.isRegularFile(conf), f + ": " + confName + " is not in conf/");
             assertEquals(f.getFileName().toString().substring(0, 3), confName.substring(0, 3), f + " runs job " + confName);
-            List<Path> layers = new ArrayList<>(List.of(conf));
-            if (code.contains("\"env\", \"databricks.yaml\"")) {
-                layers.add(ProjectFiles.root().resolve("conf/env/databricks.yaml"));
-            }
-            JsonNode tree = ConfigLoader.resolveTree(layers, List.of());
+            // the Databricks overlay, conf/env/databricks.yaml beside the job config, chosen by env=databricks
+            assertTrue(code.contains("Seq(\"env=databricks\")"), f + ": JobConfigs.load(..., (Seq(\"env=databricks\") "
+                    + "++ overrides).asJava, ...)");
+            List<String> locations = List.of(conf.toString());
+            JsonNode tree = JobConfigs.resolve(locations, List.of("env=databricks"), null);
 
             Map<String, String> valWidgets = new LinkedHashMap<>();
             for (Matcher v = VAL_WIDGET.matcher(code); v.find(); ) valWidgets.put(v.group(1), v.group(2));
-            List<String> overrides = new ArrayList<>();
+            List<String> overrides = new ArrayList<>(List.of("env=databricks"));
             Set<String> keys = new LinkedHashSet<>();
             for (Matcher m = OVERRIDE.matcher(code); m.find(); ) {
                 String key = m.group(1);
@@ -156,12 +158,12 @@ class NotebooksTest {
             assertTrue(keys.contains("lake.root"), f + " sets lake.root from a widget, found " + keys);
 
             Matcher cls = Pattern.compile("classOf\\[(\\w+)]").matcher(code);
-            assertTrue(cls.find(), f + ": ConfigLoader.load(..., classOf[...])");
+            assertTrue(cls.find(), f + ": JobConfigs.load(..., classOf[...], null)");
             Class<?> type = imports(f, src).get(cls.group(1));
             assertTrue(type != null, f + ": classOf[" + cls.group(1) + "] is not an imported io.lakelora class");
             Object cfg;
             try {
-                cfg = ConfigLoader.load(layers, overrides, type);
+                cfg = JobConfigs.load(locations, overrides, type, null);
             } catch (IllegalArgumentException e) { // unknown key or wrong type, naming the key
                 throw new AssertionError(f + ": the widgets' defaults " + overrides + " do not bind: " + e.getMessage(), e);
             }
@@ -173,10 +175,10 @@ class NotebooksTest {
             }
 
             int w = code.indexOf("dbutils.widgets.text(");
-            int load = code.indexOf("ConfigLoader.load(");
+            int load = code.indexOf("JobConfigs.load(");
             Matcher run = Pattern.compile("\\b[A-Z]\\w*Job\\.run\\(spark, cfg\\b").matcher(code);
             assertTrue(run.find(), f + ": runs SomethingJob.run(spark, cfg ...)");
-            assertTrue(w >= 0 && w < load && load < run.start(), f + ": widgets -> ConfigLoader.load -> the job");
+            assertTrue(w >= 0 && w < load && load < run.start(), f + ": widgets -> JobConfigs.load -> the job");
         }
     }
 
@@ -193,8 +195,17 @@ class NotebooksTest {
             for (String rel : List.of("\"../", "\"./")) {
                 assertFalse(src.contains(rel), f + " holds a relative path " + rel + "...\"");
             }
-            assertTrue(src.contains("dbutils.fs.cp("), f + ": reads conf_dir through dbutils.fs (workspace files, "
-                    + "volumes, cloud URIs)");
+            // read in place through the Hadoop FileSystem (JobConfigs), not copied to the driver's disk first
+            assertTrue(src.contains("require(confDir.startsWith(\"/\")"), f + ": checks that conf_dir is absolute");
+            String conf = f.getFileName().toString().substring(0, 3);
+            assertTrue(Pattern.compile("JobConfigs\\.load\\(List\\(s\"\\$confUri/" + conf + "[a-z_]+\\.yaml\"\\)\\.asJava, "
+                    + "\\(Seq\\(\"env=databricks\"\\) \\+\\+ overrides\\)\\.asJava,").matcher(src).find(),
+                    f + ": JobConfigs.load(List(s\"$confUri/" + conf + "*.yaml\").asJava, (Seq(\"env=databricks\") ++ "
+                    + "overrides).asJava, classOf[...], null)");
+            for (String copy : List.of("dbutils.fs.cp(", "createTempDirectory", "ConfigLoader.load(")) {
+                assertFalse(src.contains(copy), f + ": " + copy + " - read the config where conf_dir is, with "
+                        + "JobConfigs.load");
+            }
         }
     }
 
