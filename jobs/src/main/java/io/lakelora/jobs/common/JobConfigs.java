@@ -25,8 +25,9 @@ import org.apache.spark.sql.SparkSession;
  * overlay.
  *
  * <p>Locations: a URI with a scheme ({@code s3a://}, {@code abfss://}, {@code gs://}, {@code dbfs:/}, {@code file:})
- * is read through its Hadoop file system; an absolute path without scheme ({@code /Volumes/...}, {@code /Workspace/...})
- * through the default file system (DBFS on Databricks, the local disk elsewhere); a relative path is a local file
+ * is read through its Hadoop file system; {@code /Workspace/...} as {@code file:/Workspace/...} (Databricks workspace
+ * files); another absolute path without scheme ({@code /Volumes/...}) through the default file system (DBFS on
+ * Databricks, the local disk elsewhere); a relative path is a local file
  * relative to the working directory (the bundle or archive directory in a cluster-mode driver).
  */
 public final class JobConfigs {
@@ -111,6 +112,8 @@ public final class JobConfigs {
     /** A location as the jobs read it: relative local paths become absolute {@code file:} URIs. */
     public static String qualify(String location) {
         String s = location.strip();
+        // Databricks workspace files are local files to Spark (file:/Workspace/...), not DBFS paths
+        if (s.startsWith("/Workspace/")) return "file:" + s;
         if (s.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*") || s.startsWith("/")) return s;
         return java.nio.file.Path.of(s).toAbsolutePath().normalize().toUri().toString();
     }

@@ -103,7 +103,7 @@ public final class SparkSessions {
         settings(cfg).forEach(b::config);
         extra.forEach(b::config);
         SparkSession spark = b.getOrCreate();
-        if (!existing && created == null) created = spark;
+        if (!existing) created = spark;
         System.err.println("[lakelora] driver pid " + ProcessHandle.current().pid() + ", master "
                 + spark.sparkContext().master() + ", app " + spark.sparkContext().applicationId());
         // an existing session (notebook, test suite) was built without these: put the Hadoop ones in its Hadoop conf
