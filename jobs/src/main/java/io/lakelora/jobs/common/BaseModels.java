@@ -15,8 +15,9 @@ import org.apache.spark.sql.types.StructType;
 /**
  * The {@code base_models} Delta table ({@code <lake>/tables/base_models}, keyed by {@code model_id}): where job 00
  * put each base model's lake copy (quantized weights with the tokenizer, chat template and config files beside
- * them). Jobs 02, 03 and 05 and the SQL functions resolve {@code model.id} through it, so executors read the model
- * from the lake through the Hadoop FileSystem and need no local path.
+ * them), with a pointer file per id ({@link #pointer}). Jobs 02, 03 and 05 and the SQL functions resolve
+ * {@code model.id} through the pointer, so executors read the model from the lake through the Hadoop FileSystem and
+ * need no local path, and a wrong id fails on the driver before any Spark work.
  */
 public final class BaseModels {
     public static final String TABLE = "base_models";
@@ -31,14 +32,31 @@ public final class BaseModels {
             .add("run_id", DataTypes.StringType, true)
             .add("updated_at", DataTypes.TimestampType, false);
 
-    /** One registered base model. */
+    /** One registered base model (also the pointer file's JSON). */
     public record Entry(String modelId, String lakePath, String quant, String sourceUri, String sourceSha256,
                         String sha256, String fingerprint, String runId) {}
 
     private BaseModels() {}
 
-    /** Records (or replaces) the lake copy of {@code e.modelId()}. */
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+
+    /**
+     * The pointer file of a model id, {@code <lake>/models/_ids/<id>.json}: what {@link #resolve} reads, through the
+     * Hadoop FileSystem alone, so that a job checks its model before any Spark work (the Delta table is the record
+     * for lineage and SQL; both are written by job 00).
+     */
+    public static String pointer(LakePaths lake, String modelId) {
+        return lake.root() + "/models/_ids/" + modelId + ".json";
+    }
+
+    /** Records (or replaces) the lake copy of {@code e.modelId()}: the Delta row and the pointer file. */
     public static void record(SparkSession spark, LakePaths lake, Entry e) {
+        try {
+            new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration()).writeAtomic(
+                    pointer(lake, e.modelId()), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(e));
+        } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
+            throw new IllegalStateException(x);
+        }
         Row row = RowFactory.create(e.modelId(), e.lakePath(), e.quant(), e.sourceUri(), e.sourceSha256(), e.sha256(),
                 e.fingerprint(), e.runId(), Timestamp.from(Instant.now()));
         String path = lake.table(TABLE);
@@ -51,16 +69,17 @@ public final class BaseModels {
         }
     }
 
-    /** The entry for {@code modelId}, if job 00 recorded one on this lake. */
+    /** The entry for {@code modelId}, if job 00 recorded one on this lake (its pointer file; no Spark job). */
     public static Optional<Entry> find(SparkSession spark, LakePaths lake, String modelId) {
-        String path = lake.table(TABLE);
-        if (!Delta.exists(spark, path)) return Optional.empty();
-        List<Row> rows = spark.read().format("delta").load(path).where(
-                org.apache.spark.sql.functions.col("model_id").equalTo(modelId)).collectAsList();
-        if (rows.isEmpty()) return Optional.empty();
-        Row r = rows.get(0);
-        return Optional.of(new Entry(r.getString(0), r.getString(1), r.getString(2), r.getString(3), r.getString(4),
-                r.getString(5), r.getString(6), r.getString(7)));
+        io.lakelora.jobs.lake.LakeFs fs = new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration());
+        String p = pointer(lake, modelId);
+        if (!fs.exists(p)) return Optional.empty();
+        try {
+            return Optional.of(JSON.readValue(fs.read(p), Entry.class));
+        } catch (java.io.IOException e) {
+            throw new io.lakelora.cli.BadInputException("model pointer " + p + " is not valid JSON (" + e.getMessage()
+                    + "). Fix: rerun job 00 (quantize-base) with model.id=" + modelId + " to rewrite it", e);
+        }
     }
 
     /**
@@ -76,15 +95,13 @@ public final class BaseModels {
         Optional<Entry> e = find(spark, lake, modelId);
         if (e.isPresent()) return e.get();
         List<String> known = new ArrayList<>();
-        String path = lake.table(TABLE);
-        if (Delta.exists(spark, path)) {
-            for (Row r : spark.read().format("delta").load(path).select("model_id").collectAsList()) {
-                known.add(r.getString(0));
-            }
+        String dir = lake.root() + "/models/_ids";
+        for (String f : new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration()).list(dir)) {
+            if (f.endsWith(".json")) known.add(f.substring(0, f.length() - ".json".length()));
         }
-        throw new IllegalArgumentException("config key '" + key + "' is '" + modelId + "' but " + path
-                + (known.isEmpty() ? " does not exist or is empty" : " holds only " + known) + ". Fix: run job 00 "
-                + "(quantize-base) with model.id=" + modelId + " on this lake.root first, correct the id, or point "
-                + "model.path at a model directory");
+        throw new IllegalArgumentException("config key '" + key + "' is '" + modelId + "' but job 00 recorded "
+                + (known.isEmpty() ? "no base model on lake.root " + lake.root() : "only " + known + " on lake.root "
+                + lake.root()) + " (" + lake.table(TABLE) + "). Fix: run job 00 (quantize-base) with model.id="
+                + modelId + " on this lake.root first, correct the id, or point model.path at a model directory");
     }
 }

@@ -145,21 +145,31 @@ class ClusterPipelineIT {
         Set<String> apps = new HashSet<>();
         for (int i = 0; i < JOBS.length; i += 2) {
             String job = JOBS[i];
-            SparkSubmit.Result r = submit(command(cluster.masterUrl(), job, JOBS[i + 1], lake, "it-1", List.of(),
-                    jobSettings(job).toArray(String[]::new)), Map.of(), job);
+            List<String> args = command(cluster.masterUrl(), job, JOBS[i + 1], lake, "it-1", List.of(),
+                    jobSettings(job).toArray(String[]::new));
+            Path log = work.resolve(SEQ.incrementAndGet() + "-" + job + ".log");
+            // job 03: one executor JVM is killed with SIGKILL after step 3; Spark replaces it and retries its task
+            Killer killer = job.equals("train") ? Killer.start(log, "[lakelora] step 3/") : null;
+            SparkSubmit.Result r = SparkSubmit.run(cluster, args, Map.of(), log, 600);
+            System.err.println("[it] " + job + ": exit " + r.exitCode() + " (" + log + ")");
             assertEquals(0, r.exitCode(), r.describe());
             String app = r.appId();
             assertNotNull(app, job + " connected to the standalone master as an application: " + r.describe());
             assertTrue(apps.add(app), "a new application per job");
             List<Path> executors = cluster.executorDirs(app);
-            assertEquals(2, executors.size(), job + ": one executor JVM per worker: " + executors);
-            if (job.equals("train")) {
-                Map<String, Integer> loads = baseLoadsPerExecutor(app);
-                assertEquals(2, loads.size(), "both executors computed gradients: " + loads);
-                loads.forEach((pid, n) -> assertEquals(1, n, "executor pid " + pid + " loaded the base once"));
-                long driverPid = pidOfDriver(r.output());
-                assertTrue(!loads.containsKey(Long.toString(driverPid)), "executors are not the driver JVM");
+            if (killer == null) {
+                assertEquals(2, executors.size(), job + ": one executor JVM per worker: " + executors);
+                continue;
             }
+            long killed = killer.stop();
+            assertTrue(killed > 0, "an executor JVM was killed during training: " + r.describe());
+            assertTrue(r.output().contains("Lost executor"), "the driver saw it go: " + r.describe());
+            assertTrue(executors.size() >= 3, "the master launched a replacement executor: " + executors);
+            Map<String, Integer> loads = baseLoadsPerExecutor(app);
+            assertTrue(loads.size() >= 2 && loads.containsKey(Long.toString(killed)),
+                    "executors computed gradients, the killed one among them: " + loads + ", killed " + killed);
+            loads.forEach((pid, n) -> assertEquals(1, n, "executor pid " + pid + " loaded the base once"));
+            assertTrue(!loads.containsKey(Long.toString(pidOfDriver(r.output()))), "executors are not the driver");
         }
         JsonNode status = cluster.status();
         assertTrue(status.path("completedapps").size() >= 6, status.toString());
@@ -179,15 +189,24 @@ class ClusterPipelineIT {
 
     @Test
     @Order(2)
-    void localModeTrainsTheSameAdapterBitForBit() throws IOException {
-        // same lake and data version, same settings, another adapter name: Spark local[2] in the submitting JVM
-        SparkSubmit.Result r = submit(command("local[2]", "train", "03_train", lake, "it-local", List.of(),
-                (TRAIN_SETTINGS + " train.adapter_name=local").split(" ")), Map.of(), "train-local2");
-        assertEquals(0, r.exitCode(), r.describe());
-        // two workers' gradient sums meet in one addition on the driver (a + b == b + a in IEEE), and every worker
-        // sums its own blocks in a fixed order: so the bytes are equal, not just close
-        assertArrayEquals(adapterBytes(lake, "cluster"), adapterBytes(lake, "local"),
-                "the cluster's adapter equals the local[2] run's");
+    void theKilledClusterRunEqualsAnUndisturbedLocalRunBitForBit() throws IOException {
+        // the same job 03 settings on Spark local[2] in this JVM, on the same lake and data version, another adapter
+        // name; two workers' gradient sums meet in one addition on the driver (a + b == b + a in IEEE) and every
+        // worker sums its own blocks in a fixed order, so the bytes are equal, not just close
+        List<String> overrides = new ArrayList<>(List.of("lake.root=" + lake));
+        overrides.addAll(List.of((TRAIN_SETTINGS + " train.adapter_name=local").split(" ")));
+        overrides.addAll(SMALL_CLUSTER);
+        io.lakelora.jobs.train.TrainJobConfig cfg = io.lakelora.jobs.common.JobConfigs.load(
+                List.of(TestCluster.root().resolve("conf/03_train.yaml").toString()), overrides,
+                io.lakelora.jobs.train.TrainJobConfig.class, "local");
+        org.apache.spark.sql.SparkSession spark = io.lakelora.jobs.testing.TestSpark.start(Map.of());
+        try {
+            io.lakelora.jobs.train.TrainJob.run(spark, cfg, "it-local");
+        } finally {
+            io.lakelora.jobs.testing.TestSpark.stop(spark);
+        }
+        assertArrayEquals(adapterBytes(lake, "local"), adapterBytes(lake, "cluster"),
+                "the cluster's adapter (one executor killed mid-run) equals the undisturbed local[2] run's");
     }
 
     @Test
@@ -207,42 +226,6 @@ class ClusterPipelineIT {
         assertEquals("FINISHED", drivers.get(0).path("state").asText(), drivers.toString());
         Path out = Path.of(java.net.URI.create(lake + "/exports-cluster-mode"));
         assertArrayEquals(adapterBytes(lake, "cluster"), Files.readAllBytes(out.resolve("adapter_model.safetensors")));
-    }
-
-    @Test
-    @Order(4)
-    void anExecutorKilledDuringTrainingIsReplacedAndTheAdapterIsTheSame() throws Exception {
-        Path log = work.resolve("train-kill.log");
-        List<String> args = command(cluster.masterUrl(), "train", "03_train", lake, "it-kill", List.of(),
-                (TRAIN_SETTINGS + " train.adapter_name=killed").split(" "));
-        AtomicLong killed = new AtomicLong(-1);
-        Thread killer = new Thread(() -> {
-            long end = System.nanoTime() + 300_000_000_000L;
-            while (System.nanoTime() < end && killed.get() < 0) {
-                StandaloneCluster.sleep(200);
-                try {
-                    if (!Files.exists(log) || !Files.readString(log).contains("[lakelora] step 3/")) continue;
-                } catch (IOException e) {
-                    continue;
-                }
-                ProcessHandle.allProcesses().filter(h -> h.info().commandLine().map(cl ->
-                        cl.contains("CoarseGrainedExecutorBackend") && cl.contains(cluster.home().toString()))
-                        .orElse(false)).findFirst().ifPresent(h -> {
-                            killed.set(h.pid());
-                            h.destroyForcibly(); // SIGKILL
-                        });
-            }
-        });
-        killer.start();
-        SparkSubmit.Result r = SparkSubmit.run(cluster, args, Map.of(), log, 420);
-        killer.join();
-        assertEquals(0, r.exitCode(), r.describe());
-        assertTrue(killed.get() > 0, "an executor was killed during training: " + r.describe());
-        String app = r.appId();
-        assertTrue(cluster.executorDirs(app).size() >= 3, "the master launched a replacement executor: "
-                + cluster.executorDirs(app));
-        assertArrayEquals(adapterBytes(lake, "cluster"), adapterBytes(lake, "killed"),
-                "the adapter equals the undisturbed run's");
     }
 
     @Test
@@ -274,11 +257,24 @@ class ClusterPipelineIT {
         }
     }
 
-    /** A failed submission: the exit code and its one {@code error:} line. */
+    /**
+     * A failed submission: the exit code and its one {@code error:} line. The application asks for executors larger
+     * than a worker (4g > 2g), so the master registers it but never launches one: the job must fail on the driver,
+     * before any Spark work.
+     */
     static String failsWith(int code, String name, String job, String config, String lakeRoot, String... extra)
             throws IOException {
-        SparkSubmit.Result r = submit(command(cluster.masterUrl(), job, config, lakeRoot, "it-bad", List.of(), extra),
-                Map.of(), name);
+        return failsWith(false, code, name, job, config, lakeRoot, extra);
+    }
+
+    /** {@link #failsWith}; {@code executors}: the application may get executors (Delta reads its log with Spark). */
+    static String failsWith(boolean executors, int code, String name, String job, String config, String lakeRoot,
+                            String... extra) throws IOException {
+        List<String> args = command(cluster.masterUrl(), job, config, lakeRoot, "it-bad", List.of(), extra);
+        if (!executors) args.set(args.indexOf("--executor-memory") + 1, "4g");
+        Path log = work.resolve(SEQ.incrementAndGet() + "-" + name + ".log");
+        SparkSubmit.Result r = SparkSubmit.run(cluster, args, Map.of(), log, 240);
+        System.err.println("[it] " + name + ": exit " + r.exitCode() + " (" + log + ")");
         assertEquals(code, r.exitCode(), r.describe());
         List<String> errors = r.output().lines().filter(l -> l.startsWith("error: ")).toList();
         assertEquals(1, errors.size(), "one error line: " + r.describe());
@@ -310,7 +306,7 @@ class ClusterPipelineIT {
                 Files.writeString(f, "{\"commitInfo\": not json at all\n");
             }
         }
-        assertTrue(failsWith(3, "bad-delta-log", "train", "03_train", corrupt.toUri().toString(),
+        assertTrue(failsWith(true, 3, "bad-delta-log", "train", "03_train", corrupt.toUri().toString(),
                 "model.path=" + Path.of(java.net.URI.create(lake)).resolve("models/stories260K-nf4"))
                 .contains("_delta_log"));
         // 4: an unreachable object store
@@ -326,6 +322,49 @@ class ClusterPipelineIT {
                 if (Files.isDirectory(f)) Files.createDirectories(t);
                 else Files.copy(f, t);
             }
+        }
+    }
+
+    /** Kills one executor JVM of the cluster with SIGKILL once {@code log} contains {@code marker}. */
+    static final class Killer {
+        final AtomicLong killed = new AtomicLong(-1);
+        final Thread thread;
+        volatile boolean done;
+
+        private Killer(Path log, String marker) {
+            thread = new Thread(() -> {
+                while (!done && killed.get() < 0) {
+                    StandaloneCluster.sleep(200);
+                    try {
+                        if (!Files.exists(log) || !Files.readString(log).contains(marker)) continue;
+                    } catch (IOException e) {
+                        continue;
+                    }
+                    ProcessHandle.allProcesses().filter(h -> h.info().commandLine().map(cl ->
+                            cl.contains("CoarseGrainedExecutorBackend") && cl.contains(cluster.home().toString()))
+                            .orElse(false)).findFirst().ifPresent(h -> {
+                                killed.set(h.pid());
+                                h.destroyForcibly(); // SIGKILL
+                            });
+                }
+            }, "executor-killer");
+            thread.setDaemon(true);
+        }
+
+        static Killer start(Path log, String marker) {
+            Killer k = new Killer(log, marker);
+            k.thread.start();
+            return k;
+        }
+
+        long stop() {
+            done = true;
+            try {
+                thread.join(10_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return killed.get();
         }
     }
 }

@@ -39,7 +39,9 @@ class EnvConfigsTest {
             List<String> lines = Files.readAllLines(file(f));
             assertTrue(lines.get(0).startsWith("# Environment: "), f + " first line: " + lines.get(0));
             String header = String.join("\n", lines.subList(0, 8));
-            assertTrue(header.contains("--config conf/env/" + f), f + ": the header shows how to add it");
+            String name = f.substring(0, f.length() - ".yaml".length());
+            assertTrue(java.util.regex.Pattern.compile("env=([a-z0-9-]+,)*" + java.util.regex.Pattern.quote(name)
+                    + "\\b").matcher(header).find(), f + ": the header shows how to select it (env=" + name + ")");
         }
     }
 
