@@ -12,9 +12,10 @@
 // MAGIC Running this notebook again with the same run id resumes from the last checkpoint; a run that already finished
 // MAGIC registers nothing new. An empty `run_id` is derived from the resolved config and the data version.
 // MAGIC
-// MAGIC **Prerequisites:** jobs 01 and 02 ran on the same lake; `model_path` is readable from every executor (e.g. the
-// MAGIC output of notebook 00 on a volume); the job jar on the cluster with the JVM flags of `databricks.yml`; `../conf`.
-// MAGIC Same job as `bin/lakelora train --config conf/03_train.yaml` and the bundle task `t03_train`.
+// MAGIC **Prerequisites:** jobs 00, 01 and 02 ran on the same lake; the base is the lake copy job 00 recorded for
+// MAGIC `model_id` (`<lake_root>/tables/base_models`), which every executor reads from the lake (or `model_path`, a model
+// MAGIC directory every executor can read, when set); the job jar on the cluster with the JVM flags of `databricks.yml`;
+// MAGIC `conf_dir`. Same job as `bin/lakelora train --config conf/03_train.yaml` and the bundle task `t03_train`.
 
 // COMMAND ----------
 
@@ -33,45 +34,56 @@
 // MAGIC Each task reads the GPU addresses Spark assigned to it from `TaskContext.resources()` (`"gpu"`) and hands them to
 // MAGIC the model factory, which passes them to the kernel backend when it loads the base
 // MAGIC (`io.lakelora.jobs.train.DataParallelStep.deviceAddresses`). The backend of this release is the CPU one (Java
-// MAGIC Vector API), which ignores the addresses: with it the GPU confs only control how many tasks run per node. Without
-// MAGIC GPUs, match `train.threads_per_worker` to `spark.task.cpus` instead.
+// MAGIC Vector API), which ignores the addresses: with it the GPU confs only control how many tasks run per node. Kernel
+// MAGIC threads per task: `threads_per_worker`, where 0 (the default) uses `spark.task.cpus`; with GPUs set
+// MAGIC `spark.task.cpus` to the executor's cores.
 
 // COMMAND ----------
 
-dbutils.widgets.text("conf_dir", "../conf", "conf/ directory of the bundle")
+// conf/ of the repository, absolute: a workspace folder (a Git folder, or the bundle's files after `databricks bundle
+// deploy -t dev`: /Workspace/Users/<you>/.bundle/lakelora/dev/files/conf) or a copy in the lake (/Volumes/..., s3://...)
+val user = spark.sql("SELECT current_user()").first().getString(0)
+dbutils.widgets.text("conf_dir", s"/Workspace/Users/$user/lakelora/conf", "conf/ directory (absolute path or URI)")
 dbutils.widgets.text("lake_root", "/Volumes/main/lakelora/lake", "Lake root")
-dbutils.widgets.text("model_path", "/Volumes/main/lakelora/lake/models/stories260K-hf-nf4", "Base model directory")
+dbutils.widgets.text("model_id", "stories260K", "Base model id (job 00's, in tables/base_models)")
+dbutils.widgets.text("model_path", "", "Base model directory instead of the lake copy (empty: the lake copy)")
 dbutils.widgets.dropdown("quant", "nf4", Seq("nf4", "fp4", "int8", "none"), "Base weights")
 dbutils.widgets.text("adapter_name", "stories260k-shakespeare", "Adapter name in the registry")
 dbutils.widgets.text("steps", "60", "Optimizer steps (0: train.epochs passes)")
 dbutils.widgets.text("workers", "2", "Workers (training tasks per step)")
-dbutils.widgets.text("threads_per_worker", "1", "Kernel threads per task (match spark.task.cpus)")
+dbutils.widgets.text("threads_per_worker", "0", "Kernel threads per task (0: spark.task.cpus)")
 dbutils.widgets.dropdown("sync", "every_step", Seq("every_step", "local_sgd"), "Gradient synchronization")
 dbutils.widgets.text("run_id", "", "Run id (empty: derived; the same id resumes the same run)")
 dbutils.widgets.text("overrides", "", "More key=value overrides, space separated")
 
 // COMMAND ----------
 
-// widgets -> config: conf/03_train.yaml + conf/env/databricks.yaml + key=value overrides; unknown keys are errors
+// widgets -> config: conf/03_train.yaml + conf/env/databricks.yaml beside it (env=databricks) + key=value overrides,
+// read through the Hadoop FileSystem; unknown keys are errors
 import io.lakelora.config.ConfigLoader
+import io.lakelora.jobs.common.JobConfigs
 import io.lakelora.jobs.train.{TrainJob, TrainJobConfig}
-import java.nio.file.Path
 import scala.jdk.CollectionConverters._
 
-val confDir = dbutils.widgets.get("conf_dir")
+// relative paths would resolve against the driver's working directory; workspace files are read as
+// file:/Workspace/..., volumes and cloud URIs as given
+val confDir = dbutils.widgets.get("conf_dir").stripSuffix("/")
+require(confDir.startsWith("/") || confDir.matches("[a-z][a-z0-9+.-]*:/.*"), s"widget conf_dir is '$confDir', not " +
+  "absolute. Fix: give /Workspace/Users/<you>/lakelora/conf, /Volumes/<catalog>/<schema>/<volume>/conf or a URI")
+val confUri = if (confDir.startsWith("/Workspace/")) s"file:$confDir" else confDir
 val overrides = Seq(
   s"lake.root=${dbutils.widgets.get("lake_root")}",
-  s"model.path=${dbutils.widgets.get("model_path")}",
+  s"model.id=${dbutils.widgets.get("model_id")}",
   s"model.quant=${dbutils.widgets.get("quant")}",
   s"train.adapter_name=${dbutils.widgets.get("adapter_name")}",
   s"train.steps=${dbutils.widgets.get("steps")}",
   s"train.workers=${dbutils.widgets.get("workers")}",
   s"train.threads_per_worker=${dbutils.widgets.get("threads_per_worker")}",
-  s"train.sync=${dbutils.widgets.get("sync")}")
-val cfg = ConfigLoader.load(
-  List(Path.of(confDir, "03_train.yaml"), Path.of(confDir, "env", "databricks.yaml")).asJava,
-  (overrides ++ dbutils.widgets.get("overrides").split("\\s+").filter(_.nonEmpty)).asJava,
-  classOf[TrainJobConfig])
+  s"train.sync=${dbutils.widgets.get("sync")}"
+) ++ Option(dbutils.widgets.get("model_path")).filter(_.nonEmpty).map(p => s"model.path=$p") ++
+  dbutils.widgets.get("overrides").split("\\s+").filter(_.nonEmpty)
+val cfg = JobConfigs.load(List(s"$confUri/03_train.yaml").asJava, (Seq("env=databricks") ++ overrides).asJava,
+  classOf[TrainJobConfig], null)
 cfg.validate()
 println(ConfigLoader.toJson(cfg))
 

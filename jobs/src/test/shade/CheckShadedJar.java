@@ -25,9 +25,10 @@ import java.util.jar.JarFile;
  *   <li>the jar runs on only what a cluster provides (the provided-scope classpath plus Jackson): the CLI's help, and
  *       ShadedJarSmoke encoding with a real tokenizer through the native library extracted from the jar.</li>
  * </ol>
- * Usage: java CheckShadedJar.java JAR CLASSPATH_DIR JVM_ARGS_FILE TOKENIZER_JSON SMOKE_JAVA (the path of
- * ShadedJarSmoke.java). Exit 0 when all pass, 1 with a
- * list of problems otherwise.
+ * For the Databricks build ({@code -Pdbr}, PLATFORM dbr) the runtime's own s3a (hadoop-aws), AWS SDK, Jackson YAML and
+ * SnakeYAML move from "inside" to "must not be inside"; the run in step 5 gets them from the classpath, as on Databricks.
+ * Usage: java CheckShadedJar.java JAR CLASSPATH_DIR JVM_ARGS_FILE TOKENIZER_JSON SMOKE_JAVA [PLATFORM] (SMOKE_JAVA: the
+ * path of ShadedJarSmoke.java; PLATFORM: default or dbr). Exit 0 when all pass, 1 with a list of problems otherwise.
  */
 public class CheckShadedJar {
     static final List<String> FORBIDDEN_PREFIXES = List.of(
@@ -43,17 +44,27 @@ public class CheckShadedJar {
             "ai/djl/huggingface/tokenizers/HuggingFaceTokenizer.class", "native/lib/tokenizers.properties",
             "native/lib/linux-x86_64/cpu/libtokenizers.so", "native/lib/linux-aarch64/cpu/libtokenizers.so",
             "com/sun/jna/Native.class", "com/hubspot/jinjava/Jinjava.class",
+            "picocli/CommandLine.class", "io/lakelora/shaded/com/google/common/collect/ImmutableList.class");
+
+    /** Inside the default jar; provided by Databricks Runtime, so forbidden in the dbr jar (their package prefixes). */
+    static final List<String> PLATFORM_PROVIDED_ON_DBR = List.of(
             "com/fasterxml/jackson/dataformat/yaml/YAMLFactory.class", "org/yaml/snakeyaml/Yaml.class",
-            "picocli/CommandLine.class", "org/apache/hadoop/fs/s3a/S3AFileSystem.class",
-            "software/amazon/awssdk/services/s3/S3Client.class",
-            "software/amazon/awssdk/transfer/s3/S3TransferManager.class",
-            "io/lakelora/shaded/com/google/common/collect/ImmutableList.class");
+            "org/apache/hadoop/fs/s3a/S3AFileSystem.class", "software/amazon/awssdk/services/s3/S3Client.class",
+            "software/amazon/awssdk/transfer/s3/S3TransferManager.class");
+    static final List<String> FORBIDDEN_ON_DBR = List.of(
+            "com/fasterxml/jackson/dataformat/", "org/yaml/snakeyaml/", "org/apache/hadoop/", "software/amazon/awssdk/");
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 5) {
-            System.err.println("usage: java CheckShadedJar.java JAR CLASSPATH_DIR JVM_ARGS_FILE TOKENIZER_JSON SMOKE_JAVA");
+        if (args.length != 5 && args.length != 6 || args.length == 6 && !List.of("default", "dbr").contains(args[5])) {
+            System.err.println("usage: java CheckShadedJar.java JAR CLASSPATH_DIR JVM_ARGS_FILE TOKENIZER_JSON SMOKE_JAVA"
+                    + " [default|dbr]");
             System.exit(2);
         }
+        boolean dbr = args.length == 6 && args[5].equals("dbr");
+        List<String> forbidden = new ArrayList<>(FORBIDDEN_PREFIXES);
+        List<String> required = new ArrayList<>(REQUIRED);
+        if (dbr) forbidden.addAll(FORBIDDEN_ON_DBR);
+        else required.addAll(PLATFORM_PROVIDED_ON_DBR);
         Path jar = Path.of(args[0]);
         Path cpDir = Path.of(args[1]);
         Path jvmArgs = Path.of(args[2]);
@@ -71,14 +82,14 @@ public class CheckShadedJar {
             for (String name : entries) {
                 if (name.matches("META-INF/[^/]+\\.(SF|DSA|RSA|EC)")) problems.add("signature file inside: " + name);
             }
-            for (String f : FORBIDDEN_PREFIXES) {
+            for (String f : forbidden) {
                 List<String> hits = entries.stream().filter(n -> n.startsWith(f) && !n.endsWith("/")).toList();
                 if (!hits.isEmpty()) {
                     problems.add(hits.size() + " entries under " + f + " (provided by the cluster, must not be inside),"
                             + " e.g. " + hits.subList(0, Math.min(3, hits.size())));
                 }
             }
-            for (String r : REQUIRED) if (!entries.contains(r)) problems.add("missing from the jar: " + r);
+            for (String r : required) if (!entries.contains(r)) problems.add("missing from the jar: " + r);
             for (String name : entries) {
                 if (!name.startsWith("META-INF/services/") || name.endsWith("/")) continue;
                 for (String line : read(jf, name).split("\n")) {
@@ -92,8 +103,8 @@ public class CheckShadedJar {
         }
         // stop here on content problems: running a broken jar only adds noise
         if (!problems.isEmpty()) fail(problems);
-        System.out.printf("[check-jar] %s: %d entries, %.1f MB; contents OK%n", jar.getFileName(), entries.size(),
-                Files.size(jar) / 1e6);
+        System.out.printf("[check-jar] %s (%s): %d entries, %.1f MB; contents OK%n", jar.getFileName(),
+                dbr ? "Databricks Runtime" : "default", entries.size(), Files.size(jar) / 1e6);
 
         String cp = jar + java.io.File.pathSeparator + readClasspath(cpDir.resolve("provided.classpath"))
                 + java.io.File.pathSeparator + readClasspath(cpDir.resolve("cluster.classpath"));

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakelora.cli.Cli;
 import io.lakelora.config.ConfigLoader;
 import io.lakelora.jobs.common.CommonConfig;
@@ -27,6 +28,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -174,9 +176,51 @@ class ConfigFilesTest {
         assertEquals("http://127.0.0.1:9000", s.get("spark.hadoop.fs.s3a.endpoint"));
         assertEquals("true", s.get("spark.hadoop.fs.s3a.path.style.access"));
         assertEquals("false", s.get("spark.hadoop.fs.s3a.connection.ssl.enabled"));
+        assertEquals("none", s.get("spark.hadoop.fs.s3a.change.detection.mode"));
         assertTrue(s.keySet().stream().noneMatch(k -> k.contains("secret") || k.contains("access.key")));
         assertEquals("s3a://lakelora/lake/tables/corpus_clean", new LakePaths(c.lake.root).table(LakePaths.CORPUS_CLEAN));
         assertEquals("file:/tmp/x/tables/token_blocks", new LakePaths("/tmp/x/").table(LakePaths.TOKEN_BLOCKS));
+    }
+
+    /** The spark.hadoop.fs.* settings of files layered in order (their shared sections), by fs.s3a.* key less prefix. */
+    private static Map<String, String> s3aKeys(String... files) {
+        ObjectNode tree = ConfigLoader.resolveTree(Stream.of(files).map(Confs::conf).toList(), List.of());
+        tree.retain("lake", "spark", "s3a");
+        CommonConfig c = ConfigLoader.bind(tree, CommonConfig.class, List.of(files).toString());
+        Map<String, String> fs = new TreeMap<>();
+        SparkSessions.settings(c).forEach((k, v) -> {
+            if (!k.startsWith("spark.hadoop.fs.")) return;
+            assertTrue(k.startsWith("spark.hadoop.fs.s3a."), List.of(files) + ": " + k + " is not an s3a key");
+            fs.put(k.substring("spark.hadoop.fs.s3a.".length()), v);
+        });
+        return fs;
+    }
+
+    @Test
+    void fileSystemSettingsOnlyWhereAnS3OverlayAsksForThem() throws IOException {
+        // every platform keeps its own S3 connector and settings (Databricks, YARN, Kubernetes, local): no fs.* keys,
+        // not even fs.s3a.impl, from base.yaml, a job config or a cluster overlay
+        assertEquals(Map.of(), s3aKeys("base.yaml"));
+        List<String> jobs;
+        try (Stream<Path> files = Files.list(Confs.root().resolve("conf"))) {
+            jobs = files.map(f -> f.getFileName().toString()).filter(n -> n.matches("\\d\\d_[a-z0-9_]+\\.yaml"))
+                    .sorted().toList();
+        }
+        assertEquals(6, jobs.size(), jobs.toString());
+        for (String name : jobs) {
+            assertEquals(Map.of(), s3aKeys(name), name);
+            for (String env : List.of("databricks.yaml", "yarn.yaml", "k8s.yaml", "local.yaml")) {
+                assertEquals(Map.of(), s3aKeys(name, "env/" + env), name + " + env/" + env);
+            }
+        }
+        // AWS S3: the region and the SDK's provider chain only; path style and TLS stay Hadoop's defaults
+        assertEquals(Map.of("endpoint.region", "us-east-1",
+                "aws.credentials.provider", "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"),
+                s3aKeys("03_train.yaml", "env/k8s.yaml", "env/s3.yaml"));
+        // an S3-compatible store: what s3proxy/MinIO need
+        assertEquals(Map.of("endpoint", "http://127.0.0.1:9000", "change.detection.mode", "none",
+                "endpoint.region", "us-east-1", "path.style.access", "true", "connection.ssl.enabled", "false"),
+                s3aKeys("03_train.yaml", "env/s3-compatible.yaml"));
     }
 
     @Test

@@ -26,6 +26,7 @@ public final class Cli implements Runnable {
         cmds.add(new io.lakelora.model.cli.BenchForwardCommand());
         cmds.add(new io.lakelora.model.cli.GradsCommand());
         cmds.add(new io.lakelora.model.cli.BenchTrainCommand());
+        cmds.add(new FetchAssetsCommand());
         return cmds;
     }
 

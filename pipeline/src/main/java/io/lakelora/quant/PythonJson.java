@@ -1,8 +1,11 @@
 package io.lakelora.quant;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.math.BigDecimal;
 import java.math.MathContext;
 import java.math.RoundingMode;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -10,25 +13,50 @@ import java.util.Map;
  * The text Python's {@code json.dumps(obj)} produces with default settings (separators {@code ", "} and {@code ": "},
  * ASCII only, floats as {@code repr(float)}), for the few value types bitsandbytes puts in a packed quant state:
  * strings, ints, floats, lists/tuples and string-keyed maps (in insertion order). Matching it byte for byte makes our
- * {@code quant_state.bitsandbytes__nf4} tensors identical to the ones bitsandbytes writes.
+ * {@code quant_state.bitsandbytes__nf4} tensors identical to the ones bitsandbytes writes. With an indent (and Jackson
+ * trees as values) it writes what {@code json.dump(obj, f, indent=n, ensure_ascii=...)} writes, as transformers saves
+ * {@code config.json} and {@code tokenizer.json}.
  */
-final class PythonJson {
+public final class PythonJson {
     private PythonJson() {}
 
     static String dumps(Object value) {
         StringBuilder sb = new StringBuilder();
-        write(sb, value);
+        write(sb, value, -1, true, 0);
         return sb.toString();
     }
 
-    private static void write(StringBuilder sb, Object v) {
+    /**
+     * {@code json.dumps(value, indent=indent, ensure_ascii=ensureAscii)}: separators {@code ","} and {@code ": "},
+     * one line per item, empty containers as {@code {}} / {@code []}. Values: as {@link #dumps(Object)}, plus Jackson
+     * {@link JsonNode} trees (integral numbers as ints, others as floats).
+     */
+    public static String dumps(Object value, int indent, boolean ensureAscii) {
+        if (indent < 0) throw new IllegalArgumentException("indent " + indent + " < 0");
+        StringBuilder sb = new StringBuilder();
+        write(sb, value, indent, ensureAscii, 0);
+        return sb.toString();
+    }
+
+    private static void newline(StringBuilder sb, int indent, int depth) {
+        sb.append('\n').append(" ".repeat(indent * depth));
+    }
+
+    private static void write(StringBuilder sb, Object v, int indent, boolean ascii, int depth) {
+        if (v instanceof JsonNode n) {
+            v = n.isObject() ? fields(n) : n.isArray() ? elements(n) : n.isNull() || n.isMissingNode() ? null
+                    : n.isTextual() ? n.textValue() : n.isBoolean() ? (Object) n.booleanValue()
+                    : n.isIntegralNumber() ? (Object) n.bigIntegerValue() : n.isNumber() ? (Object) n.doubleValue()
+                    : fail(n);
+        }
+        String sep = indent < 0 ? ", " : ",";
         if (v == null) {
             sb.append("null");
         } else if (v instanceof String s) {
-            writeString(sb, s);
+            writeString(sb, s, ascii);
         } else if (v instanceof Boolean b) {
             sb.append(b ? "true" : "false");
-        } else if (v instanceof Integer || v instanceof Long) {
+        } else if (v instanceof Integer || v instanceof Long || v instanceof java.math.BigInteger) {
             sb.append(v);
         } else if (v instanceof Double || v instanceof Float) {
             sb.append(repr(((Number) v).doubleValue()));
@@ -36,26 +64,47 @@ final class PythonJson {
             sb.append('{');
             boolean first = true;
             for (Map.Entry<?, ?> e : m.entrySet()) {
-                if (!first) sb.append(", ");
+                if (!first) sb.append(sep);
                 first = false;
-                writeString(sb, (String) e.getKey());
+                if (indent >= 0) newline(sb, indent, depth + 1);
+                writeString(sb, (String) e.getKey(), ascii);
                 sb.append(": ");
-                write(sb, e.getValue());
+                write(sb, e.getValue(), indent, ascii, depth + 1);
             }
+            if (indent >= 0 && !m.isEmpty()) newline(sb, indent, depth);
             sb.append('}');
         } else if (v instanceof List<?> l) {
             sb.append('[');
             for (int i = 0; i < l.size(); i++) {
-                if (i > 0) sb.append(", ");
-                write(sb, l.get(i));
+                if (i > 0) sb.append(sep);
+                if (indent >= 0) newline(sb, indent, depth + 1);
+                write(sb, l.get(i), indent, ascii, depth + 1);
             }
+            if (indent >= 0 && !l.isEmpty()) newline(sb, indent, depth);
             sb.append(']');
         } else {
             throw new IllegalArgumentException("no Python JSON form for " + v.getClass().getName());
         }
     }
 
-    private static void writeString(StringBuilder sb, String s) {
+    private static Map<String, JsonNode> fields(JsonNode n) {
+        Map<String, JsonNode> m = new LinkedHashMap<>();
+        for (Map.Entry<String, JsonNode> e : n.properties()) m.put(e.getKey(), e.getValue());
+        return m;
+    }
+
+    private static List<JsonNode> elements(JsonNode n) {
+        List<JsonNode> l = new ArrayList<>(n.size());
+        for (JsonNode e : n) l.add(e);
+        return l;
+    }
+
+    private static Object fail(JsonNode n) {
+        throw new IllegalArgumentException("no Python JSON form for a " + n.getNodeType() + " node");
+    }
+
+    /** ensure_ascii escapes everything outside ' '..'~'; without it only '"', '\\' and control characters. */
+    private static void writeString(StringBuilder sb, String s, boolean ascii) {
         sb.append('"');
         for (int i = 0; i < s.length(); i++) {
             char c = s.charAt(i);
@@ -68,7 +117,7 @@ final class PythonJson {
                 case '\b' -> sb.append("\\b");
                 case '\f' -> sb.append("\\f");
                 default -> {
-                    if (c < 0x20 || c > 0x7e) sb.append(String.format("\\u%04x", (int) c));
+                    if (c < 0x20 || ascii && c > 0x7e) sb.append(String.format("\\u%04x", (int) c));
                     else sb.append(c);
                 }
             }

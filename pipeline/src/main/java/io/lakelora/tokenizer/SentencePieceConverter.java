@@ -186,7 +186,7 @@ public final class SentencePieceConverter {
         return out;
     }
 
-    private static byte[] toJson(Model m) {
+    static byte[] toJson(Model m) {
         ByteArrayOutputStream bos = new ByteArrayOutputStream(1 << 20);
         try (JsonGenerator g = new JsonFactory().createGenerator(bos)) {
             g.writeStartObject();

@@ -50,4 +50,28 @@ class PythonJsonTest {
         m.put("t", true);
         assertEquals("{\"a\\\"b\": [1, 2.5, \"\\u00e9\\n\"], \"n\": null, \"t\": true}", PythonJson.dumps(m));
     }
+
+    @Test
+    void indentsLikeJsonDump() {
+        // o = {'a': [1, 2.5e-05, {}], 'b': {'x': None, 'y': []}, 'c': 'é▁\x7f\n', 'd': True,
+        //      'e': [[1], {'k': 10000.0}]}; json.dumps(o, indent=1, ensure_ascii=False) and json.dumps(o, indent=2)
+        Map<String, Object> o = new LinkedHashMap<>();
+        o.put("a", List.of(1, 2.5e-05, Map.of()));
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("x", null);
+        b.put("y", List.of());
+        o.put("b", b);
+        o.put("c", "\u00e9\u2581\u007f\n");
+        o.put("d", true);
+        o.put("e", List.of(List.of(1), Map.of("k", 10000.0)));
+        assertEquals("{\n \"a\": [\n  1,\n  2.5e-05,\n  {}\n ],\n \"b\": {\n  \"x\": null,\n  \"y\": []\n },\n"
+                + " \"c\": \"\u00e9\u2581\u007f\\n\",\n \"d\": true,\n \"e\": [\n  [\n   1\n  ],\n  {\n   \"k\": "
+                + "10000.0\n  }\n ]\n}", PythonJson.dumps(o, 1, false));
+        assertEquals("{\n  \"a\": [\n    1,\n    2.5e-05,\n    {}\n  ],\n  \"b\": {\n    \"x\": null,\n    "
+                + "\"y\": []\n  },\n  \"c\": \"\\u00e9\\u2581\\u007f\\n\",\n  \"d\": true,\n  \"e\": [\n    [\n      "
+                + "1\n    ],\n    {\n      \"k\": 10000.0\n    }\n  ]\n}", PythonJson.dumps(o, 2, true));
+        // the same through a Jackson tree
+        assertEquals(PythonJson.dumps(o, 2, true), PythonJson.dumps(new com.fasterxml.jackson.databind.ObjectMapper()
+                .valueToTree(o), 2, true));
+    }
 }

@@ -21,11 +21,13 @@ import org.apache.spark.sql.SparkSession;
  * overrides. {@code env} comes from an override ({@code env=yarn}), else from a config file, else from the launcher's
  * default (system property {@code lakelora.env}: {@code bin/lakelora} sets {@code local}; spark-submit, Databricks and
  * Airflow set none, so nothing replaces the cluster's master). {@code env} may also be a file or URI ending in
- * {@code .yaml}. {@code env=none} selects no overlay.
+ * {@code .yaml}, or several, comma-separated and applied in order ({@code env=k8s,s3}). {@code env=none} selects no
+ * overlay.
  *
  * <p>Locations: a URI with a scheme ({@code s3a://}, {@code abfss://}, {@code gs://}, {@code dbfs:/}, {@code file:})
- * is read through its Hadoop file system; an absolute path without scheme ({@code /Volumes/...}, {@code /Workspace/...})
- * through the default file system (DBFS on Databricks, the local disk elsewhere); a relative path is a local file
+ * is read through its Hadoop file system; {@code /Workspace/...} as {@code file:/Workspace/...} (Databricks workspace
+ * files); another absolute path without scheme ({@code /Volumes/...}) through the default file system (DBFS on
+ * Databricks, the local disk elsewhere); a relative path is a local file
  * relative to the working directory (the bundle or archive directory in a cluster-mode driver).
  */
 public final class JobConfigs {
@@ -54,28 +56,36 @@ public final class JobConfigs {
         String env = envOf(tree, overrides, defaultEnv);
         if (env != null) {
             String first = src.canonical(locations.get(0));
-            String loc = env.endsWith(".yaml") || env.endsWith(".yml") ? env : src.resolve(first, "env/" + env + ".yaml");
-            if (!env.matches("[A-Za-z0-9_.:/-]+")) {
-                throw new IllegalArgumentException("config key 'env' is '" + env + "': expected an overlay name such "
-                        + "as local, yarn, k8s, databricks, s3, s3-compatible (conf/env/<name>.yaml) or a .yaml file");
-            }
-            ObjectNode overlay;
-            try {
-                overlay = ConfigLoader.resolveTree(List.of(loc), List.of(), src);
-            } catch (IllegalArgumentException e) {
-                if (e.getMessage() != null && e.getMessage().startsWith("config file not found")) {
-                    throw new IllegalArgumentException("config key 'env' is '" + env + "' but there is no " + loc
-                            + ". Fix: use one of the overlays in the env/ directory beside " + first
-                            + " (local, yarn, k8s, databricks, s3, s3-compatible), a .yaml file, or env=none", e);
-                }
-                throw e;
-            }
-            ConfigLoader.merge(tree, overlay);
+            for (String one : env.split(",")) merge(tree, overlay(src, first, one.strip()));
         }
         for (String o : overrides) ConfigLoader.applyOverride(tree, o);
         if (env != null) tree.put("env", env);
         else tree.remove("env");
         return tree;
+    }
+
+    /** One overlay: {@code env/<name>.yaml} beside {@code first}, or a .yaml file / URI. */
+    private static ObjectNode overlay(ConfigLoader.Source src, String first, String env) {
+        if (!env.matches("[A-Za-z0-9_.:/-]+")) {
+            throw new IllegalArgumentException("config key 'env' has '" + env + "': expected overlay names such as "
+                    + "local, yarn, k8s, databricks, s3, s3-compatible (conf/env/<name>.yaml; several: env=k8s,s3) "
+                    + "or a .yaml file");
+        }
+        String loc = env.endsWith(".yaml") || env.endsWith(".yml") ? env : src.resolve(first, "env/" + env + ".yaml");
+        try {
+            return ConfigLoader.resolveTree(List.of(loc), List.of(), src);
+        } catch (IllegalArgumentException e) {
+            if (e.getMessage() != null && e.getMessage().startsWith("config file not found")) {
+                throw new IllegalArgumentException("config key 'env' names '" + env + "' but there is no " + loc
+                        + ". Fix: use the overlays in the env/ directory beside " + first + " (local, yarn, k8s, "
+                        + "databricks, s3, s3-compatible), a .yaml file, or env=none", e);
+            }
+            throw e;
+        }
+    }
+
+    private static void merge(ObjectNode into, ObjectNode from) {
+        ConfigLoader.merge(into, from);
     }
 
     static String envOf(ObjectNode tree, List<String> overrides, String defaultEnv) {
@@ -102,6 +112,8 @@ public final class JobConfigs {
     /** A location as the jobs read it: relative local paths become absolute {@code file:} URIs. */
     public static String qualify(String location) {
         String s = location.strip();
+        // Databricks workspace files are local files to Spark (file:/Workspace/...), not DBFS paths
+        if (s.startsWith("/Workspace/")) return "file:" + s;
         if (s.matches("^[A-Za-z][A-Za-z0-9+.-]*:.*") || s.startsWith("/")) return s;
         return java.nio.file.Path.of(s).toAbsolutePath().normalize().toUri().toString();
     }

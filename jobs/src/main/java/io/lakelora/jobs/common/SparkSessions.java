@@ -64,23 +64,30 @@ public final class SparkSessions {
         return m;
     }
 
-    /** Hadoop {@code fs.s3a.*} settings (as {@code spark.hadoop.*}) for the configured endpoint; no credentials. */
+    /**
+     * Hadoop {@code fs.s3a.*} settings (as {@code spark.hadoop.*}) for what the config's s3a section asks for, and
+     * nothing else: a section left at its defaults (conf/base.yaml; every platform without an S3 overlay: Databricks,
+     * YARN, Kubernetes, local) sets no file system key, so the platform's own S3 connector and its settings stay in
+     * charge. Only an overlay that names an endpoint, region or credentials provider, or turns on path-style access or
+     * off TLS (conf/env/s3.yaml, conf/env/s3-compatible.yaml), produces settings. Never credentials.
+     */
     public static Map<String, String> s3aSettings(CommonConfig.S3a s3a) {
         Map<String, String> m = new LinkedHashMap<>();
         String p = "spark.hadoop.fs.s3a.";
-        m.put(p + "impl", "org.apache.hadoop.fs.s3a.S3AFileSystem");
-        if (s3a.endpoint != null && !s3a.endpoint.isBlank()) {
+        if (isSet(s3a.endpoint)) {
             m.put(p + "endpoint", s3a.endpoint);
             // S3-compatible stores do not implement the ETag/version checks AWS does
             m.put(p + "change.detection.mode", "none");
         }
-        if (s3a.region != null && !s3a.region.isBlank()) m.put(p + "endpoint.region", s3a.region);
-        m.put(p + "path.style.access", Boolean.toString(s3a.pathStyleAccess));
-        m.put(p + "connection.ssl.enabled", Boolean.toString(s3a.sslEnabled));
-        if (s3a.credentialsProvider != null && !s3a.credentialsProvider.isBlank()) {
-            m.put(p + "aws.credentials.provider", s3a.credentialsProvider);
-        }
+        if (isSet(s3a.region)) m.put(p + "endpoint.region", s3a.region);
+        if (s3a.pathStyleAccess) m.put(p + "path.style.access", "true");
+        if (!s3a.sslEnabled) m.put(p + "connection.ssl.enabled", "false");
+        if (isSet(s3a.credentialsProvider)) m.put(p + "aws.credentials.provider", s3a.credentialsProvider);
         return m;
+    }
+
+    private static boolean isSet(String value) {
+        return value != null && !value.isBlank();
     }
 
     /**
@@ -96,7 +103,7 @@ public final class SparkSessions {
         settings(cfg).forEach(b::config);
         extra.forEach(b::config);
         SparkSession spark = b.getOrCreate();
-        if (!existing && created == null) created = spark;
+        if (!existing) created = spark;
         System.err.println("[lakelora] driver pid " + ProcessHandle.current().pid() + ", master "
                 + spark.sparkContext().master() + ", app " + spark.sparkContext().applicationId());
         // an existing session (notebook, test suite) was built without these: put the Hadoop ones in its Hadoop conf

@@ -59,6 +59,21 @@ public final class DataParallelStep implements AutoCloseable {
 
     public int globalBatch() { return order.globalBatch(); }
 
+    /**
+     * The driver's view of the last {@link #compute} call: creating the adapter's broadcast, and the Spark job that
+     * scheduled the tasks, ran them, fetched their gradient sums and combined them ({@code treeReduce}); the
+     * adapter's (and every task's gradient sum's) size in bytes.
+     */
+    public record Timing(double broadcastMillis, double jobMillis, double maxComputeMillis, double meanComputeMillis,
+                         int tasks, long adapterBytes) implements java.io.Serializable {}
+
+    private final List<Timing> timings = new ArrayList<>();
+
+    /** The timing of every step computed so far, in order (for {@code bench-spark-train}). */
+    public List<Timing> timings() {
+        return timings;
+    }
+
     /** Computes the gradient sums of {@code step} for adapter {@code params}. */
     public GradSum compute(long step, float[] params, long seed) {
         int epoch = order.epochOf(step);
@@ -68,7 +83,9 @@ public final class DataParallelStep implements AutoCloseable {
             ranksEpoch = epoch;
         }
         final Broadcast<int[]> rk = ranks;
+        long b0 = System.nanoTime();
         final Broadcast<float[]> p = jsc.broadcast(params);
+        long b1 = System.nanoTime();
         final int lo = order.firstRank(step);
         final int hi = lo + order.globalBatch();
         final ModelFactory f = factory;
@@ -76,7 +93,7 @@ public final class DataParallelStep implements AutoCloseable {
         final long failAt = failTaskAtStep;
         final int size = params.length;
         try {
-            return blocks.mapPartitions((Iterator<TokenBlock> it) -> {
+            GradSum sum = blocks.mapPartitions((Iterator<TokenBlock> it) -> {
                 TaskContext tc = TaskContext.get();
                 if (failAt == step && tc != null && tc.partitionId() == 0 && tc.attemptNumber() == 0) {
                     throw new IllegalStateException("injected task failure at step " + step + " (faults.fail_task_at_step)");
@@ -100,8 +117,13 @@ public final class DataParallelStep implements AutoCloseable {
                     });
                 }
                 g.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
+                g.sumComputeSeconds = g.maxComputeSeconds;
+                g.tasks = 1;
                 return List.of(g).iterator();
             }).treeReduce(GradSum::add, 2);
+            timings.add(new Timing((b1 - b0) / 1e6, (System.nanoTime() - b1) / 1e6, sum.maxComputeSeconds * 1e3,
+                    sum.tasks == 0 ? 0 : sum.sumComputeSeconds * 1e3 / sum.tasks, sum.tasks, 4L * size));
+            return sum;
         } finally {
             p.destroy();
         }

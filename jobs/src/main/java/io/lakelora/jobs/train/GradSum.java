@@ -15,6 +15,9 @@ public final class GradSum implements Serializable {
     public int blocks;
     /** The slowest worker's compute time for this step (seconds): step wall time minus this is Spark's overhead. */
     public double maxComputeSeconds;
+    /** The workers' compute time summed, and how many workers returned (the mean compute time per task). */
+    public double sumComputeSeconds;
+    public int tasks;
 
     public GradSum(int size) {
         this.grads = new float[size];
@@ -30,6 +33,8 @@ public final class GradSum implements Serializable {
         tokens += o.tokens;
         blocks += o.blocks;
         maxComputeSeconds = Math.max(maxComputeSeconds, o.maxComputeSeconds);
+        sumComputeSeconds += o.sumComputeSeconds;
+        tasks += o.tasks;
         return this;
     }
 }

@@ -37,6 +37,9 @@ import org.junit.jupiter.api.TestMethodOrder;
 class ClusterPipelineIT {
     static final String TRAIN_SETTINGS = "train.steps=12 train.checkpoint_interval=4 train.eval_interval=6 "
             + "train.global_batch_blocks=4 train.micro_batch=2 train.workers=2";
+    /** What a user of a 2-core cluster sets: few shuffle and Delta snapshot partitions (Delta's default is 50). */
+    static final List<String> SMALL_CLUSTER = List.of("spark.shuffle_partitions=2",
+            "spark.conf={spark.databricks.delta.snapshotPartitions: '2'}");
     static StandaloneCluster cluster;
     static Path work;
     static String lake;
@@ -46,7 +49,7 @@ class ClusterPipelineIT {
     static void start() throws IOException {
         work = Files.createTempDirectory("lakelora-it");
         lake = work.resolve("lake").toUri().toString();
-        cluster = StandaloneCluster.start(2, 1, "2g");
+        cluster = TestCluster.start(2, 1, "2g");
     }
 
     @AfterAll
@@ -56,7 +59,7 @@ class ClusterPipelineIT {
 
     /** The tested spark-submit line of docs/spark-submit.md, section 5 (continuations joined). */
     static String docTemplate() throws IOException {
-        String doc = Files.readString(StandaloneCluster.root().resolve("docs/spark-submit.md")).replace("\\\n", " ");
+        String doc = Files.readString(TestCluster.root().resolve("docs/spark-submit.md")).replace("\\\n", " ");
         for (String line : doc.split("\n")) {
             if (line.startsWith("spark-submit ") && line.contains("\"$JOB\"")) return line;
         }
@@ -72,19 +75,20 @@ class ClusterPipelineIT {
                                 List<String> conf, String... extra) throws IOException {
         Map<String, String> vars = SparkSubmit.vars("MASTER", master, "JOB", job, "CONFIG", config, "LAKE", lakeRoot,
                 "RUN", run, "JAR", required("lakelora.jobjar"), "JVM_FLAGS",
-                String.join(" ", StandaloneCluster.jvmFlags()));
+                String.join(" ", TestCluster.jvmFlags()));
         List<String> words = new ArrayList<>(SparkSubmit.words(docTemplate().substring("spark-submit ".length()),
                 vars));
         int p = words.indexOf("--packages");
         words.set(p, "--jars");
-        words.set(p + 1, String.join(",", StandaloneCluster.deltaJars()));
+        words.set(p + 1, String.join(",", TestCluster.deltaJars()));
         words.addAll(words.indexOf("--class"), conf);
+        words.addAll(SMALL_CLUSTER);
         words.addAll(List.of(extra));
         return words;
     }
 
     static String required(String p) {
-        return StandaloneCluster.required(p);
+        return TestCluster.required(p);
     }
 
     static SparkSubmit.Result submit(List<String> args, Map<String, String> env, String name) {
@@ -189,7 +193,7 @@ class ClusterPipelineIT {
     @Test
     @Order(3)
     void clusterDeployModeRunsTheDriverOnAWorkerAndFinishes() throws IOException {
-        String conf = StandaloneCluster.root().resolve("conf").toUri().toString(); // file:/.../conf/
+        String conf = TestCluster.root().resolve("conf").toUri().toString(); // file:/.../conf/
         List<String> args = command(cluster.masterUrl(), "export", "04_export", lake, "it-1",
                 List.of("--conf", "spark.standalone.submit.waitAppCompletion=true"), "adapter=cluster@1",
                 "out=" + lake + "/exports-cluster-mode");
@@ -312,7 +316,7 @@ class ClusterPipelineIT {
         // 4: an unreachable object store
         assertTrue(failsWith(4, "bad-s3", "prepare", "01_prepare_corpus", "s3a://lake/x", "env=s3-compatible",
                 "s3a.endpoint=http://127.0.0.1:9", "spark.conf={spark.hadoop.fs.s3a.retry.limit: '1', "
-                        + "spark.hadoop.fs.s3a.attempts.maximum: '1'}").contains("cannot be reached"));
+                        + "spark.hadoop.fs.s3a.attempts.maximum: '1', spark.databricks.delta.snapshotPartitions: '2'}").contains("cannot be reached"));
     }
 
     static void copyTree(Path from, Path to) throws IOException {

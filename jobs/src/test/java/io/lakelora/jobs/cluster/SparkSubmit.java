@@ -42,12 +42,12 @@ public final class SparkSubmit {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
         cmd.add(cluster.home().resolve("jars") + "/*");
-        cmd.addAll(StandaloneCluster.jvmFlags());
+        cmd.addAll(TestCluster.jvmFlags());
         cmd.add("-Xmx2g");
         cmd.add("org.apache.spark.deploy.SparkSubmit");
         cmd.addAll(args);
         try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(StandaloneCluster.root().toFile())
+            ProcessBuilder pb = new ProcessBuilder(cmd).directory(TestCluster.root().toFile())
                     .redirectErrorStream(true).redirectOutput(log.toFile());
             pb.environment().putAll(cluster.env());
             pb.environment().putAll(env);

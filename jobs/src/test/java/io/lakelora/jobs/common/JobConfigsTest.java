@@ -42,6 +42,11 @@ class JobConfigsTest {
                 TrainJobConfig.class, null);
         assertEquals("s3a://b/l", over.lake.root, "key=value overrides apply after the overlay");
 
+        TrainJobConfig two = JobConfigs.load(List.of(TRAIN), List.of("env=k8s,s3"), TrainJobConfig.class, null);
+        assertEquals("software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider", two.s3a.credentialsProvider,
+                "the second overlay (s3)");
+        assertEquals("0.25", two.spark.conf.get("spark.executor.memoryOverheadFactor"), "and the first (k8s)");
+
         TrainJobConfig off = JobConfigs.load(List.of(TRAIN), List.of("env=none"), TrainJobConfig.class, "local");
         assertNull(off.env);
         assertNull(off.spark.master);
@@ -81,6 +86,8 @@ class JobConfigsTest {
         assertEquals("/Volumes/main/lakelora/conf/03_train.yaml",
                 JobConfigs.qualify("/Volumes/main/lakelora/conf/03_train.yaml"), "the default file system's");
         assertEquals("s3a://b/conf/x.yaml", JobConfigs.qualify("s3a://b/conf/x.yaml"));
+        assertEquals("file:/Workspace/Users/me/conf/03_train.yaml",
+                JobConfigs.qualify("/Workspace/Users/me/conf/03_train.yaml"), "Databricks workspace files");
         ConfigLoader.Source src = JobConfigs.source(new Configuration());
         assertEquals("s3a://b/conf/base.yaml", src.resolve("s3a://b/conf/03_train.yaml", "base.yaml"));
         assertEquals("s3a://b/conf/env/yarn.yaml", src.resolve("s3a://b/conf/03_train.yaml", "env/yarn.yaml"));

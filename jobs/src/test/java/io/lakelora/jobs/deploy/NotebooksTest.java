@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.JobConfigs;
 import java.io.IOException;
 import java.lang.reflect.Field;
 import java.lang.reflect.InvocationTargetException;
@@ -29,8 +29,12 @@ import org.junit.jupiter.api.Test;
  * header; every io.lakelora class it names (in code and in its Markdown) loads, and so does every member it calls on an
  * imported class or on a value of a known type ({@code cfg.lake.root}, {@code result.metricsTable}, ...); it reads only
  * widgets it defines; every key=value override it builds exists in the job config it loads, and the config binds and
- * validates with the widgets' default values; it goes widgets -> ConfigLoader.load -> the job's run(spark, cfg ...).
- * Every job config conf/NN_*.yaml has a notebook NN_*.scala.
+ * validates with the widgets' default values; it goes widgets -> JobConfigs.load -> the job's run(spark, cfg ...),
+ * reading its job config where the absolute conf_dir widget points (through the Hadoop FileSystem, no copy) with the
+ * Databricks overlay selected by env=databricks.
+ * Every job config conf/NN_*.yaml has a notebook NN_*.scala. And every Scala notebook compiles as Scala 2.13 (Spark's
+ * version) against the job classes with stand-ins for what Databricks puts in scope ({@link NotebookCompiler}); a
+ * notebook with type errors does not.
  */
 class NotebooksTest {
     private static final String PACKAGE = "(io\\.lakelora(?:\\.[a-z][a-z0-9_]*)+)";
@@ -40,8 +44,9 @@ class NotebooksTest {
     private static final Pattern IMPORT_GROUP = Pattern.compile("import\\s+" + PACKAGE + "\\.\\{([^}]*)}");
     private static final Pattern IMPORT_ONE = Pattern.compile("import\\s+" + PACKAGE + "\\.([A-Z]\\w*)\\s*$",
             Pattern.MULTILINE);
+    /** A widget and its default; an interpolated default (s"...$user...") counts as a widget without a fixed one. */
     private static final Pattern WIDGET_DEF =
-            Pattern.compile("dbutils\\.widgets\\.(?:text|dropdown|combobox|multiselect)\\(\"(\\w+)\",\\s*\"([^\"]*)\"");
+            Pattern.compile("dbutils\\.widgets\\.(?:text|dropdown|combobox|multiselect)\\(\"(\\w+)\",\\s*(s?)\"([^\"]*)\"");
     private static final Pattern WIDGET_GET = Pattern.compile("dbutils\\.widgets\\.get\\(\"(\\w+)\"\\)");
     /** s"key=..." in an override list; group 2: the widget read inline, group 3: a val holding it. */
     private static final Pattern OVERRIDE = Pattern.compile(
@@ -117,7 +122,9 @@ class NotebooksTest {
             String src = Files.readString(f);
             String code = src.lines().filter(l -> !l.startsWith("// MAGIC")).reduce("", (a, b) -> a + b + "\n");
             Map<String, String> widgets = new LinkedHashMap<>();
-            for (Matcher d = WIDGET_DEF.matcher(code); d.find(); ) widgets.put(d.group(1), d.group(2));
+            for (Matcher d = WIDGET_DEF.matcher(code); d.find(); ) {
+                widgets.put(d.group(1), d.group(2).isEmpty() ? d.group(3) : "");
+            }
             for (Matcher g = WIDGET_GET.matcher(code); g.find(); ) {
                 assertTrue(widgets.containsKey(g.group(1)), f + " reads widget '" + g.group(1) + "' it never defines");
             }
@@ -129,15 +136,15 @@ class NotebooksTest {
             Path conf = ProjectFiles.root().resolve("conf").resolve(confName);
             assertTrue(Files.isRegularFile(conf), f + ": " + confName + " is not in conf/");
             assertEquals(f.getFileName().toString().substring(0, 3), confName.substring(0, 3), f + " runs job " + confName);
-            List<Path> layers = new ArrayList<>(List.of(conf));
-            if (code.contains("\"env\", \"databricks.yaml\"")) {
-                layers.add(ProjectFiles.root().resolve("conf/env/databricks.yaml"));
-            }
-            JsonNode tree = ConfigLoader.resolveTree(layers, List.of());
+            // the Databricks overlay, conf/env/databricks.yaml beside the job config, chosen by env=databricks
+            assertTrue(code.contains("Seq(\"env=databricks\")"), f + ": JobConfigs.load(..., (Seq(\"env=databricks\") "
+                    + "++ overrides).asJava, ...)");
+            List<String> locations = List.of(conf.toString());
+            JsonNode tree = JobConfigs.resolve(locations, List.of("env=databricks"), null);
 
             Map<String, String> valWidgets = new LinkedHashMap<>();
             for (Matcher v = VAL_WIDGET.matcher(code); v.find(); ) valWidgets.put(v.group(1), v.group(2));
-            List<String> overrides = new ArrayList<>();
+            List<String> overrides = new ArrayList<>(List.of("env=databricks"));
             Set<String> keys = new LinkedHashSet<>();
             for (Matcher m = OVERRIDE.matcher(code); m.find(); ) {
                 String key = m.group(1);
@@ -151,12 +158,12 @@ class NotebooksTest {
             assertTrue(keys.contains("lake.root"), f + " sets lake.root from a widget, found " + keys);
 
             Matcher cls = Pattern.compile("classOf\\[(\\w+)]").matcher(code);
-            assertTrue(cls.find(), f + ": ConfigLoader.load(..., classOf[...])");
+            assertTrue(cls.find(), f + ": JobConfigs.load(..., classOf[...], null)");
             Class<?> type = imports(f, src).get(cls.group(1));
             assertTrue(type != null, f + ": classOf[" + cls.group(1) + "] is not an imported io.lakelora class");
             Object cfg;
             try {
-                cfg = ConfigLoader.load(layers, overrides, type);
+                cfg = JobConfigs.load(locations, overrides, type, null);
             } catch (IllegalArgumentException e) { // unknown key or wrong type, naming the key
                 throw new AssertionError(f + ": the widgets' defaults " + overrides + " do not bind: " + e.getMessage(), e);
             }
@@ -168,11 +175,82 @@ class NotebooksTest {
             }
 
             int w = code.indexOf("dbutils.widgets.text(");
-            int load = code.indexOf("ConfigLoader.load(");
+            int load = code.indexOf("JobConfigs.load(");
             Matcher run = Pattern.compile("\\b[A-Z]\\w*Job\\.run\\(spark, cfg\\b").matcher(code);
             assertTrue(run.find(), f + ": runs SomethingJob.run(spark, cfg ...)");
-            assertTrue(w >= 0 && w < load && load < run.start(), f + ": widgets -> ConfigLoader.load -> the job");
+            assertTrue(w >= 0 && w < load && load < run.start(), f + ": widgets -> JobConfigs.load -> the job");
         }
+    }
+
+    @Test
+    void confDirIsAbsolute() throws Exception {
+        Pattern confDir = Pattern.compile("dbutils\\.widgets\\.text\\(\"conf_dir\",\\s*s?\"([^\"]*)\"");
+        for (Path f : scalaNotebooks()) {
+            String src = Files.readString(f);
+            Matcher m = confDir.matcher(src);
+            assertTrue(m.find(), f + ": a conf_dir widget (the repository's conf/ as an absolute path or URI)");
+            assertTrue(m.group(1).startsWith("/Workspace/"), f + ": conf_dir defaults to a workspace folder, found "
+                    + m.group(1));
+            // executors and the driver's working directory are not the repository: nothing relative
+            for (String rel : List.of("\"../", "\"./")) {
+                assertFalse(src.contains(rel), f + " holds a relative path " + rel + "...\"");
+            }
+            // read in place through the Hadoop FileSystem (JobConfigs), not copied to the driver's disk first
+            assertTrue(src.contains("require(confDir.startsWith(\"/\")"), f + ": checks that conf_dir is absolute");
+            String conf = f.getFileName().toString().substring(0, 3);
+            assertTrue(Pattern.compile("JobConfigs\\.load\\(List\\(s\"\\$confUri/" + conf + "[a-z_]+\\.yaml\"\\)\\.asJava, "
+                    + "\\(Seq\\(\"env=databricks\"\\) \\+\\+ overrides\\)\\.asJava,").matcher(src).find(),
+                    f + ": JobConfigs.load(List(s\"$confUri/" + conf + "*.yaml\").asJava, (Seq(\"env=databricks\") ++ "
+                    + "overrides).asJava, classOf[...], null)");
+            for (String copy : List.of("dbutils.fs.cp(", "createTempDirectory", "ConfigLoader.load(")) {
+                assertFalse(src.contains(copy), f + ": " + copy + " - read the config where conf_dir is, with "
+                        + "JobConfigs.load");
+            }
+        }
+    }
+
+    /** The repository's notebooks and {@link #BROKEN} compiled in one compiler run (one compiler start-up). */
+    private static NotebookCompiler.Result compiled;
+
+    /** A notebook with two deliberate errors: line 8 a String where an Int is declared, line 9 a missing argument. */
+    static final String BROKEN = NotebookCompiler.HEADER + "\n// MAGIC %md\n// MAGIC # Broken on purpose\n\n"
+            + "// COMMAND ----------\n\n"
+            + "dbutils.widgets.text(\"steps\", \"60\", \"Steps\")\n"
+            + "val steps: Int = dbutils.widgets.get(\"steps\")\n"
+            + "dbutils.widgets.text(\"lake_root\")\n"
+            + "display(spark.range(steps))\n";
+
+    private static synchronized NotebookCompiler.Result compiled() {
+        if (compiled == null) {
+            Map<String, String> sources = new LinkedHashMap<>(NotebookCompiler.repositoryNotebooks());
+            assertTrue(sources.size() >= 6, sources.keySet().toString());
+            sources.put("99_broken.scala", BROKEN);
+            compiled = NotebookCompiler.compile(sources);
+        }
+        return compiled;
+    }
+
+    @Test
+    void scalaNotebooksCompileAgainstTheJobClasses() {
+        // a notebook compiled here runs on the cluster's scala-library: the compiler must be Spark's Scala version
+        String library = scala.util.Properties.versionNumberString();
+        assertEquals(library, scala.tools.nsc.Properties.versionNumberString(), "scala-compiler and Spark's "
+                + "scala-library differ. Fix: set scala.version in the root pom to Spark's (spark-parent's scala.version)");
+        assertTrue(library.startsWith("2.13."), "Spark 4 is Scala 2.13, found " + library);
+        NotebookCompiler.Result r = compiled();
+        List<NotebookCompiler.Message> errors = r.errors().stream().filter(m -> !m.file().equals("99_broken.scala"))
+                .toList();
+        assertEquals(List.of(), errors, "notebooks do not compile as Scala " + library + ":\n" + r.report());
+    }
+
+    @Test
+    void aNotebookWithTypeErrorsDoesNotCompile() {
+        NotebookCompiler.Result r = compiled();
+        List<NotebookCompiler.Message> errors = r.errors().stream().filter(m -> m.file().equals("99_broken.scala"))
+                .toList();
+        assertEquals(List.of(8, 9), errors.stream().map(NotebookCompiler.Message::line).toList(), r.report());
+        assertTrue(errors.get(0).text().contains("type mismatch"), r.report());
+        assertTrue(errors.get(1).text().contains("not enough arguments"), r.report());
     }
 
     private static List<Path> scalaNotebooks() throws IOException {

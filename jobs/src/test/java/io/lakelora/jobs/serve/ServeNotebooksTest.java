@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lakelora.config.ConfigLoader;
+import io.lakelora.jobs.common.JobConfigs;
 import io.lakelora.jobs.testing.Confs;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,18 +17,19 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 
 /**
- * The Databricks notebooks of jobs 00, 04 and 05 (source format): each loads its job's conf file with the Databricks
- * overlay, runs the job class, passes only override keys that the conf file has, and reads only widgets it defines.
+ * The Databricks notebooks of jobs 00, 04 and 05 (source format): each loads its job's conf file from conf_dir with the
+ * Databricks overlay (env=databricks), runs the job class, passes only override keys that the conf file has, and reads
+ * only widgets it defines; 05 serves the evaluated version on the lake copy of its base (LoraUdfs.registerFromLake).
  */
 class ServeNotebooksTest {
     record Notebook(String file, String conf, String jobCall, String configClass) {}
 
     static final List<Notebook> NOTEBOOKS = List.of(
-            new Notebook("00_quantize_base.scala", "00_quantize_base.yaml", "QuantizeBaseJob.run(spark, cfg)",
+            new Notebook("00_quantize_base.scala", "00_quantize_base.yaml", "QuantizeBaseJob.run(spark, cfg, runId)",
                     "classOf[QuantizeConfig]"),
-            new Notebook("04_export_adapter.scala", "04_export.yaml", "ExportAdapterJob.run(spark, cfg)",
+            new Notebook("04_export_adapter.scala", "04_export.yaml", "ExportAdapterJob.run(spark, cfg, runId)",
                     "classOf[ExportConfig]"),
-            new Notebook("05_evaluate.scala", "05_evaluate.yaml", "EvaluateJob.run(spark, cfg)",
+            new Notebook("05_evaluate.scala", "05_evaluate.yaml", "EvaluateJob.run(spark, cfg, runId)",
                     "classOf[EvaluateConfig]"));
 
     @Test
@@ -41,10 +42,12 @@ class ServeNotebooksTest {
             assertTrue(src.startsWith("// Databricks notebook source\n"), nb.file());
             assertTrue(src.contains("\n// COMMAND ----------\n"), nb.file() + ": cells");
             assertTrue(src.contains(nb.jobCall()) && src.contains(nb.configClass()), nb.file() + " runs its job");
-            assertTrue(src.contains("Path.of(confDir, \"" + nb.conf() + "\"), Path.of(confDir, \"env\", "
-                    + "\"databricks.yaml\")"), nb.file() + " loads " + nb.conf() + " with the Databricks overlay");
+            assertTrue(src.contains("JobConfigs.load(List(s\"$confUri/" + nb.conf() + "\").asJava, "
+                    + "(Seq(\"env=databricks\") ++ overrides).asJava"), nb.file() + " loads " + nb.conf()
+                    + " with the Databricks overlay");
 
-            JsonNode tree = ConfigLoader.resolveTree(List.of(Confs.conf(nb.conf())), List.of());
+            JsonNode tree = JobConfigs.resolve(List.of(Confs.conf(nb.conf()).toString()), List.of("env=databricks"),
+                    null);
             Matcher m = override.matcher(src);
             int keys = 0;
             while (m.find()) {
@@ -61,6 +64,9 @@ class ServeNotebooksTest {
                 assertTrue(defined.contains(g.group(1)), nb.file() + " reads widget '" + g.group(1) + "' it never defines");
             }
         }
+        String serve = Files.readString(Confs.root().resolve("notebooks/05_evaluate.scala"));
+        assertTrue(serve.contains("LoraUdfs.registerFromLake(spark, lakeRoot, "), "05 serves through the lake: "
+                + "LoraUdfs.registerFromLake(spark, lakeRoot, ...)");
         assertEquals(NOTEBOOKS.size(), NOTEBOOKS.stream().map(Notebook::file)
                 .filter(f -> Files.isRegularFile(Confs.root().resolve("notebooks").resolve(f))).count());
     }

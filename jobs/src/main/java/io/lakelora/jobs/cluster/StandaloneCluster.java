@@ -21,15 +21,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
 /**
- * A real Spark standalone cluster on 127.0.0.1 for the integration tests: one master and {@code n} worker JVMs started
- * from a SPARK_HOME made of the Spark jars Maven already has (symbolic links in {@code jars/} plus a {@code RELEASE}
- * file); each worker launches executors as further JVMs under its own work directory. Applications are submitted with
- * {@code org.apache.spark.deploy.SparkSubmit}, exactly as the {@code spark-submit} script runs it. {@link #close()}
- * kills every JVM it started (and the executors and drivers below them) and removes the directories.
- *
- * <p>Inputs (system properties set by the jobs pom): {@code lakelora.cluster.classpath} (the Spark distribution's
- * jars: provided scope without Delta, plus the groups Maven widens to compile scope), {@code lakelora.delta.classpath}
- * (Delta, shipped with {@code --jars}, as on open-source Spark) and {@code lakelora.jobjar} (the shaded job jar).
+ * A real Spark standalone cluster on 127.0.0.1: one master and {@code n} worker JVMs started from a SPARK_HOME made
+ * of the given jars (symbolic links in {@code jars/} plus a {@code RELEASE} file, which is all Spark's launcher needs);
+ * each worker launches executors as further JVMs under its own work directory. For the integration tests (the Spark
+ * jars of a distribution, from Maven) and for {@code bench-spark-train --standalone} (this JVM's classpath).
+ * Applications are submitted with {@code org.apache.spark.deploy.SparkSubmit}, exactly as the {@code spark-submit}
+ * script runs it, or connect from this JVM with {@link #masterUrl()}. {@link #close()} kills every JVM it started
+ * (and the executors and drivers below them) and removes the directories.
  */
 public final class StandaloneCluster implements AutoCloseable {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -40,20 +38,26 @@ public final class StandaloneCluster implements AutoCloseable {
     private final int uiPort;
     private final List<Process> daemons = new ArrayList<>();
     private final List<Path> workDirs = new ArrayList<>();
+    private final List<String> jvmFlags;
 
-    private StandaloneCluster(Path dir, Path home, int port, int uiPort) {
+    private StandaloneCluster(Path dir, Path home, int port, int uiPort, List<String> jvmFlags) {
         this.dir = dir;
         this.home = home;
         this.port = port;
         this.uiPort = uiPort;
+        this.jvmFlags = List.copyOf(jvmFlags);
     }
 
-    /** Starts the master and {@code workers} workers of {@code cores} cores and {@code memory} each. */
-    public static StandaloneCluster start(int workers, int cores, String memory) {
+    /**
+     * Starts the master and {@code workers} workers of {@code cores} cores and {@code memory} each, on a SPARK_HOME
+     * of {@code jars}; every daemon JVM gets {@code jvmFlags} (the project's, bin/jvm.args).
+     */
+    public static StandaloneCluster start(List<String> jars, List<String> jvmFlags, int workers, int cores,
+                                          String memory) {
         try {
             Path dir = Files.createTempDirectory("lakelora-cluster");
-            Path home = sparkHome(dir.resolve("spark-home"));
-            StandaloneCluster c = new StandaloneCluster(dir, home, freePort(), freePort());
+            Path home = sparkHome(dir.resolve("spark-home"), jars);
+            StandaloneCluster c = new StandaloneCluster(dir, home, freePort(), freePort(), jvmFlags);
             c.daemons.add(c.java("master", List.of("-Xmx512m"), "org.apache.spark.deploy.master.Master",
                     List.of("--host", "127.0.0.1", "--port", Integer.toString(c.port), "--webui-port",
                             Integer.toString(c.uiPort)), dir));
@@ -129,7 +133,7 @@ public final class StandaloneCluster implements AutoCloseable {
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
         cmd.add(home.resolve("jars") + "/*");
-        cmd.addAll(jvmFlags());
+        cmd.addAll(jvmFlags);
         cmd.addAll(jvm);
         cmd.add(main);
         cmd.addAll(args);
@@ -139,56 +143,28 @@ public final class StandaloneCluster implements AutoCloseable {
         return pb.start();
     }
 
-    /** The project's JVM flags (bin/jvm.args, one per line). */
-    public static List<String> jvmFlags() {
-        try {
-            return Files.readAllLines(root().resolve("bin/jvm.args")).stream().map(String::strip)
-                    .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    /** The JVM flags every daemon gets. */
+    public List<String> jvmFlags() {
+        return jvmFlags;
     }
 
-    public static Path root() {
-        return Path.of(required("lakelora.root"));
-    }
-
-    static String required(String property) {
-        String v = System.getProperty(property);
-        if (v == null || v.isBlank()) {
-            throw new IllegalStateException("system property " + property + " is not set. Fix: run the integration "
-                    + "tests through Maven (mvn verify; the jobs pom sets it)");
-        }
-        return v;
-    }
-
-    /** The Delta jars for {@code --jars}. */
-    public static List<String> deltaJars() {
-        return classpath("lakelora.delta.classpath");
-    }
-
-    /** The jars listed in the classpath files (comma-separated) that system property {@code property} names. */
-    static List<String> classpath(String property) {
+    /** The jars of this JVM's classpath (directories left out), for a cluster that runs this project's code. */
+    public static List<String> jarsOfThisJvm() {
         List<String> out = new ArrayList<>();
-        for (String file : required(property).split(",")) {
-            try {
-                String text = Files.readString(Path.of(file)).strip();
-                for (String e : text.split(java.io.File.pathSeparator)) if (!e.isBlank()) out.add(e);
-            } catch (IOException e) {
-                throw new UncheckedIOException("reading the classpath file " + file + " of " + property, e);
-            }
+        for (String e : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            if (e.endsWith(".jar") && Files.isRegularFile(Path.of(e))) out.add(e);
         }
         return out;
     }
 
-    private static Path sparkHome(Path home) throws IOException {
+    private static Path sparkHome(Path home, List<String> jarFiles) throws IOException {
         Path jars = Files.createDirectories(home.resolve("jars"));
-        for (String j : classpath("lakelora.cluster.classpath")) {
+        for (String j : jarFiles) {
             Path src = Path.of(j);
             Path link = jars.resolve(src.getFileName());
             if (!Files.exists(link)) Files.createSymbolicLink(link, src);
         }
-        Files.writeString(home.resolve("RELEASE"), "Spark 4.2.0 (jars from Maven, for LakeLoRA's tests)\n");
+        Files.writeString(home.resolve("RELEASE"), "Spark (jars from Maven, for LakeLoRA's tests and benchmarks)\n");
         return home;
     }
 
@@ -230,7 +206,7 @@ public final class StandaloneCluster implements AutoCloseable {
         }
     }
 
-    static void sleep(long ms) {
+    public static void sleep(long ms) {
         try {
             Thread.sleep(ms);
         } catch (InterruptedException e) {
