@@ -30,9 +30,9 @@ What each spark-submit job gets (Airflow Variables rendered by Jinja when the ta
 
 Nothing is relative to a working directory: configs, jar, model and corpus are URIs that the driver (and for the
 corpus and lake, every executor) reads, so client and cluster deploy mode run the same. ``env`` defaults to ``none``:
-spark-submit's master and no conf/env overlay; set ``lakelora_env`` to ``s3`` for a lake on S3, or to a .yaml URI
-of your own overlay. Delta comes from ``--packages`` (``lakelora_packages``), or from ``--jars`` (``lakelora_jars``)
-where the cluster has no Maven access.
+spark-submit's master and no conf/env overlay; set ``lakelora_env`` to ``s3`` for a lake on S3, ``k8s,s3`` for several
+overlays in order, or a .yaml URI of your own. Delta comes from ``--packages`` (``lakelora_packages``), or from
+``--jars`` (``lakelora_jars``) where the cluster has no Maven access.
 
 Idempotent reruns: every job gets ``--run-id`` derived from Airflow's run id (one per DAG run, the same for every task,
 retry and manual clear of that run), so a rerun of a DAG run is the same LakeLoRA run to the jobs, which key what they
@@ -109,7 +109,7 @@ DEFAULTS = {
     "lakelora_model_path": "s3a://my-bucket/models/stories260K-hf",  # job 00's source model (HF layout)
     "lakelora_adapter_name": "lakelora-retrain",  # job 03 registers versions under it; 04 and 05 take the latest
     "lakelora_lake_root": "s3a://my-bucket/lakelora",
-    "lakelora_env": "none",  # conf/env overlay (s3, yarn, k8s, ...) or a .yaml URI; none: spark-submit's settings
+    "lakelora_env": "none",  # conf/env overlays (s3, yarn, k8s,s3, ...) or a .yaml URI; none: spark-submit's settings
     "lakelora_conf_dir": "s3a://my-bucket/lakelora/conf",  # a copy of the repository's conf/ (with env/)
     "lakelora_job_jar": "s3a://my-bucket/jars/lakelora-jobs-0.1.0-SNAPSHOT-all.jar",
     "lakelora_packages": PACKAGES,  # spark-submit --packages; empty when lakelora_jars brings Delta
