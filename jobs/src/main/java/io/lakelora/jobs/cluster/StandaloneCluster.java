@@ -39,6 +39,8 @@ public final class StandaloneCluster implements AutoCloseable {
     private final List<Process> daemons = new ArrayList<>();
     private final List<Path> workDirs = new ArrayList<>();
     private final List<String> jvmFlags;
+    /** More environment for every daemon (and so for the executors and drivers they launch). */
+    private final Map<String, String> extraEnv = new LinkedHashMap<>();
 
     private StandaloneCluster(Path dir, Path home, int port, int uiPort, List<String> jvmFlags) {
         this.dir = dir;
@@ -54,10 +56,17 @@ public final class StandaloneCluster implements AutoCloseable {
      */
     public static StandaloneCluster start(List<String> jars, List<String> jvmFlags, int workers, int cores,
                                           String memory) {
+        return start(jars, jvmFlags, workers, cores, memory, Map.of());
+    }
+
+    /** {@link #start(List, List, int, int, String)} with {@code env} added to every daemon's environment. */
+    public static StandaloneCluster start(List<String> jars, List<String> jvmFlags, int workers, int cores,
+                                          String memory, Map<String, String> env) {
         try {
             Path dir = Files.createTempDirectory("lakelora-cluster");
             Path home = sparkHome(dir.resolve("spark-home"), jars);
             StandaloneCluster c = new StandaloneCluster(dir, home, freePort(), freePort(), jvmFlags);
+            c.extraEnv.putAll(env);
             c.daemons.add(c.java("master", List.of("-Xmx512m"), "org.apache.spark.deploy.master.Master",
                     List.of("--host", "127.0.0.1", "--port", Integer.toString(c.port), "--webui-port",
                             Integer.toString(c.uiPort)), dir));
@@ -119,7 +128,7 @@ public final class StandaloneCluster implements AutoCloseable {
 
     /** The environment every cluster JVM gets (what sbin/spark-config.sh would export). */
     public Map<String, String> env() {
-        Map<String, String> m = new LinkedHashMap<>();
+        Map<String, String> m = new LinkedHashMap<>(extraEnv);
         m.put("SPARK_HOME", home.toString());
         m.put("SPARK_SCALA_VERSION", "2.13");
         m.put("SPARK_LOCAL_IP", "127.0.0.1");

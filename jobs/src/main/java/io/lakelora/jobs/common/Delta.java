@@ -41,10 +41,11 @@ public final class Delta {
             return read.get();
         } catch (IllegalArgumentException e) {
             throw e;
-        } catch (RuntimeException e) {
+        } catch (Exception e) { // Scala code throws checked exceptions (SparkException) undeclared
             for (Throwable t = e; t != null; t = t.getCause()) {
                 if (t instanceof java.io.IOException io && !(t instanceof java.io.FileNotFoundException)
-                        && !t.getClass().getName().contains("Json")) {
+                        && !t.getClass().getName().contains("Json")
+                        && !(t instanceof org.apache.hadoop.fs.ChecksumException)) {
                     throw new java.io.UncheckedIOException("reading the Delta log of " + path + ": " + io.getMessage()
                             + ". Fix: check that the lake is reachable (endpoint, network, credentials) and retry", io);
                 }

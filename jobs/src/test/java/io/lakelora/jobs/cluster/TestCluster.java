@@ -6,6 +6,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The integration tests' inputs for a {@link StandaloneCluster} (system properties set by the jobs pom):
@@ -16,9 +17,14 @@ import java.util.List;
 public final class TestCluster {
     private TestCluster() {}
 
-    /** A standalone cluster of the Spark distribution's jars, the project's JVM flags on every daemon. */
+    /**
+     * A standalone cluster of the Spark distribution's jars, the project's JVM flags on every daemon, and the test S3
+     * server's credentials in the daemons' environment (executors inherit it, as from an instance's environment).
+     */
     public static StandaloneCluster start(int workers, int cores, String memory) {
-        return StandaloneCluster.start(classpath("lakelora.cluster.classpath"), jvmFlags(), workers, cores, memory);
+        return StandaloneCluster.start(classpath("lakelora.cluster.classpath"), jvmFlags(), workers, cores, memory,
+                Map.of("AWS_ACCESS_KEY_ID", io.lakelora.jobs.testing.S3Proxy.ACCESS_KEY,
+                        "AWS_SECRET_ACCESS_KEY", io.lakelora.jobs.testing.S3Proxy.SECRET_KEY));
     }
 
     /** The project's JVM flags (bin/jvm.args, one per line). */
