@@ -95,9 +95,10 @@ public final class TokenizePackJob {
                     + "prepare) with the same lake.root first");
         }
         // the tokenizer: given, or the lake copy of model.id; executors read it from the lake (LakeFs.local)
-        cfg.model.tokenizer = cfg.model.tokenizer != null && !cfg.model.tokenizer.isBlank()
+        // (on a copy: the caller's config keeps what it said)
+        cfg = withTokenizer(cfg, cfg.model.tokenizer != null && !cfg.model.tokenizer.isBlank()
                 ? LakePaths.toUri(cfg.model.tokenizer)
-                : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath();
+                : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath());
         // check the model before any work (fails naming the path)
         String localTok = LakeFs.local(cfg.model.tokenizer, spark.sparkContext().hadoopConfiguration());
         Tokenizer tok = SharedTokenizers.get(localTok);
@@ -231,6 +232,24 @@ public final class TokenizePackJob {
                 .repartition(cfg.pack.partitions, pmod(xxhash64(col("doc_id")), lit(cfg.pack.partitions)))
                 .sortWithinPartitions("split", "doc_id")
                 .mapPartitions(new TokenizePacker(cfg), Encoders.row(TokenizePacker.OUT));
+    }
+
+    /** A copy of {@code cfg} with {@code model.tokenizer} set to {@code location}. */
+    static TokenizeConfig withTokenizer(TokenizeConfig cfg, String location) {
+        try {
+            java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream();
+            try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(buf)) {
+                out.writeObject(cfg);
+            }
+            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
+                    new java.io.ByteArrayInputStream(buf.toByteArray()))) {
+                TokenizeConfig c = (TokenizeConfig) in.readObject();
+                c.model.tokenizer = location;
+                return c;
+            }
+        } catch (java.io.IOException | ClassNotFoundException e) {
+            throw new IllegalStateException("copying the config", e);
+        }
     }
 
     private static void log(String s) {

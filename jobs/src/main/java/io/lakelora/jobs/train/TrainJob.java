@@ -114,7 +114,7 @@ public final class TrainJob {
         }
         long version = cfg.data.version != null ? cfg.data.version : Delta.version(spark, table);
         // the base: model.path, or the lake copy job 00 recorded for model.id (executors read it from the lake)
-        cfg.model.path = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
+        String modelUri = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
                 : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath();
         Dataset<Row> blocks = spark.read().format("delta").option("versionAsOf", version).load(table);
         Schemas.require(blocks.schema(), "data.table " + table, List.of(
@@ -133,7 +133,7 @@ public final class TrainJob {
         }
 
         // ---- the model: the driver reads the config and tokenizer facts; executors load the weights themselves
-        LoraLlamaFactory factory = new LoraLlamaFactory(LakePaths.toUri(cfg.model.path), cfg.model.quant, cfg.lora.r(),
+        LoraLlamaFactory factory = new LoraLlamaFactory(modelUri, cfg.model.quant, cfg.lora.r(),
                 cfg.lora.loraAlpha(), cfg.lora.useRslora(), cfg.lora.loraDropout(), cfg.lora.targets(),
                 cfg.train.threadsPerWorker, cfg.train.recompute);
         Path localModel = factory.localModelDir();

@@ -81,7 +81,7 @@ class EvaluateJobTest {
         PrepareCorpusJob.run(spark, prep);
         TokenizeConfig tc = Confs.load("02_tokenize_pack.yaml", TokenizeConfig.class, "lake.root=" + lakeRoot,
                 "pack.block_size=128", "split.eval_fraction=0.3", "pack.partitions=2");
-        tc.model.tokenizer = Confs.asset(tc.model.tokenizer);
+        tc.model.tokenizer = Confs.assetOrModel(tc.model.tokenizer);
         TokenizePackJob.Result tr = TokenizePackJob.run(spark, tc);
         blocksTable = new LakePaths(lakeRoot).table(LakePaths.TOKEN_BLOCKS);
         blocksVersion = tr.tableVersions().get(LakePaths.TOKEN_BLOCKS);
@@ -202,11 +202,11 @@ class EvaluateJobTest {
         TrainJobConfig tc = Confs.load("03_train.yaml", TrainJobConfig.class, "lake.root=" + lake, "train.steps=4",
                 "train.global_batch_blocks=4", "train.eval_interval=4", "train.checkpoint_interval=4",
                 "report.max_new_tokens=4");
-        tc.model.path = Confs.asset(tc.model.path);
+        tc.model.path = Confs.assetOrModel(tc.model.path);
         TrainJob.Outcome trained = TrainJob.run(spark, tc, null);
         EvaluateConfig ec = Confs.load("05_evaluate.yaml", EvaluateConfig.class, "lake.root=" + lake,
                 "samples.prompts=[]");
-        ec.model.path = Confs.asset(ec.model.path);
+        ec.model.path = Confs.assetOrModel(ec.model.path);
         EvaluateJob.Result r = EvaluateJob.run(spark, ec);
         assertEquals(tc.train.adapterName, r.adapter());
         assertEquals(trained.version(), r.version());

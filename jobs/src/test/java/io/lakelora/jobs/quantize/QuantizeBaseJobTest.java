@@ -19,6 +19,7 @@ import io.lakelora.model.ModelDir;
 import io.lakelora.quant.QuantType;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.SparkSession;
@@ -50,10 +51,10 @@ class QuantizeBaseJobTest {
     @Test
     void quantizesOnceIntoTheLakeAndRerunsDoNothing(@TempDir Path lake) throws Exception {
         QuantizeBaseJob.Result r = QuantizeBaseJob.run(spark, config(lake), "pipeline-run-7");
-        String out = LakePaths.toUri(lake.toString()) + "/models/stories260K-hf-nf4";
+        String out = LakePaths.toUri(lake.toString()) + "/models/stories260K-nf4";
         assertTrue(r.created());
         assertEquals(out, r.output());
-        Path dir = lake.resolve("models/stories260K-hf-nf4");
+        Path dir = lake.resolve("models/stories260K-nf4");
         QuantizedModelMarker m = QuantizedModelMarker.read(new LakeFs(new Configuration()), out).orElseThrow();
         assertEquals(ServeFixtures.STORIES_SHA256, m.sourceSha256());
         assertEquals("nf4", m.quantType());
@@ -67,8 +68,22 @@ class QuantizeBaseJobTest {
         assertTrue(m.files().containsAll(java.util.List.of("config.json", "model.safetensors", "tokenizer.json",
                 "tokenizer_config.json")), "files " + m.files());
         assertEquals(QuantType.NF4, LlamaLoader.storedQuantization(dir));
-        try (var files = Files.list(lake.resolve("models"))) {
-            assertEquals(1, files.count(), "no staging directory is left beside the output");
+        // recorded for the next jobs: model.id -> the lake copy (pointer file, and the base_models Delta table)
+        io.lakelora.jobs.common.LakePaths lp = new io.lakelora.jobs.common.LakePaths(lake.toString());
+        io.lakelora.jobs.common.BaseModels.Entry e = io.lakelora.jobs.common.BaseModels.resolve(spark, lp,
+                "stories260K", "model.id");
+        assertEquals(out, e.lakePath());
+        assertEquals("nf4", e.quant());
+        assertEquals(m.sourceSha256(), e.sourceSha256());
+        assertEquals(1, spark.read().format("delta").load(lp.table(io.lakelora.jobs.common.BaseModels.TABLE))
+                .where("model_id = 'stories260K'").count());
+        IllegalArgumentException typo = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+                () -> io.lakelora.jobs.common.BaseModels.resolve(spark, lp, "stories260k", "model.id"));
+        assertTrue(typo.getMessage().contains("[stories260K]") && typo.getMessage().contains("Fix:"),
+                typo.getMessage());
+        try (var files = Files.list(lake.resolve("models"))) { // beside the output: the model ids' pointers (_ids)
+            assertEquals(List.of("_ids", "stories260K-nf4"), files.map(f -> f.getFileName().toString()).sorted()
+                    .toList(), "no staging directory is left beside the output");
         }
 
         // the stored model computes exactly what quantizing the source on load computes

@@ -67,7 +67,7 @@ class ServeOnS3Test {
                 "model.path=s3a://" + BUCKET + "/hf/stories260K-hf");
         qc.output.localDir = tmp.resolve("scratch").toString();
         QuantizeBaseJob.Result q = QuantizeBaseJob.run(spark, qc);
-        String model = lake + "/models/stories260K-hf-nf4";
+        String model = lake + "/models/stories260K-nf4";
         assertEquals(model, q.output());
         assertEquals(ServeFixtures.STORIES_SHA256, QuantizedModelMarker.read(fs, model).orElseThrow().sourceSha256());
         assertTrue(fs.list(model).contains("model.safetensors"), "files " + fs.list(model));

@@ -25,6 +25,15 @@ public final class Confs {
         return JobConfigs.load(List.of(conf(file).toString()), new ArrayList<>(List.of(overrides)), type, "local");
     }
 
+    /**
+     * The demo model's directory (stories260K in HF layout) when {@code path} is null: the job configs name the base
+     * by {@code model.id} (a lake copy from job 00); tests that run a job without job 00 give the directory itself.
+     * Otherwise {@link #asset(String)}.
+     */
+    public static String assetOrModel(String path) {
+        return path == null ? Assets.require("models/stories260K-hf").toString() : asset(path);
+    }
+
     /** ../shared/assets/x -> <assets root>/x (conf files name assets relative to the repository root). */
     public static String asset(String path) {
         String prefix = "../shared/assets/";

@@ -42,7 +42,7 @@ public final class PipelineChecks {
         all[0] = "lake.root=" + lake;
         System.arraycopy(overrides, 0, all, 1, overrides.length);
         TokenizeConfig cfg = Confs.load("02_tokenize_pack.yaml", TokenizeConfig.class, all);
-        cfg.model.tokenizer = Confs.asset(cfg.model.tokenizer);
+        cfg.model.tokenizer = Confs.assetOrModel(cfg.model.tokenizer);
         return cfg;
     }
 

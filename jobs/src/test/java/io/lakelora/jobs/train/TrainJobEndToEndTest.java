@@ -66,7 +66,7 @@ class TrainJobEndToEndTest {
         all[0] = "lake.root=" + lake;
         System.arraycopy(overrides, 0, all, 1, overrides.length);
         TrainJobConfig cfg = Confs.load("03_train.yaml", TrainJobConfig.class, all);
-        cfg.model.path = Confs.asset(cfg.model.path);
+        cfg.model.path = Confs.assetOrModel(cfg.model.path);
         return cfg;
     }
 
