@@ -96,6 +96,36 @@ class SparkSubmitDocTest {
         }
     }
 
+    /**
+     * Each job config's "# Cluster:" header runs io.lakelora.jobs.Main with the subcommand of its "# Launch:" line on
+     * that config, and its arguments (env=..., model.id=..., adapter=...) load and validate as the job would load them
+     * under spark-submit (no default env; --print-config runs nothing).
+     */
+    @Test
+    void confHeadersClusterLinesRunTheirJobWithArgumentsItAccepts() throws Exception {
+        for (Path conf : ProjectFiles.jobConfs()) {
+            String name = conf.getFileName().toString();
+            String header = Files.readString(conf).replace("\\\n#", " ");
+            Matcher m = Pattern.compile("(?m)^# Cluster: +spark-submit .*--class io\\.lakelora\\.jobs\\.Main \\S+ +"
+                    + "(\\S+) +(--config conf/" + Pattern.quote(name) + "[^\\n]*)$").matcher(header);
+            assertTrue(m.find(), name + ": a '# Cluster:' line running io.lakelora.jobs.Main on conf/" + name);
+            assertEquals(ProjectFiles.launchCommand(conf), m.group(1), name + ": the same subcommand as '# Launch:'");
+            List<String> args = new ArrayList<>(List.of(m.group(1)));
+            for (String w : m.group(2).strip().split(" +")) {
+                args.add(w.equals("conf/" + name) ? conf.toString() : w);
+            }
+            args.add("--print-config");
+            java.io.PrintStream old = System.out;
+            try {
+                System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
+                assertEquals(0, io.lakelora.cli.Cli.run(args.toArray(String[]::new),
+                        io.lakelora.jobs.Main.jobCommands()), name + ": " + args);
+            } finally {
+                System.setOut(old);
+            }
+        }
+    }
+
     @Test
     void gpuSectionNamesTheScriptAndResourceSettings() {
         assertTrue(Files.isExecutable(ProjectFiles.root().resolve("bin/getGpusResources.sh")));
