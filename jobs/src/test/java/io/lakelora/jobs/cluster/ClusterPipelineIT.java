@@ -227,6 +227,109 @@ class ClusterPipelineIT {
         assertArrayEquals(adapterBytes(lake, "cluster"), Files.readAllBytes(out.resolve("adapter_model.safetensors")));
     }
 
+    /** The tested YARN line of docs/spark-submit.md, section 6 (continuations joined). */
+    static String docYarnLine() throws IOException {
+        String doc = Files.readString(TestCluster.root().resolve("docs/spark-submit.md")).replace("\\\n", " ");
+        for (String line : doc.split("\n")) {
+            if (line.startsWith("spark-submit --master yarn --deploy-mode cluster")) return line;
+        }
+        throw new IllegalStateException("docs/spark-submit.md has no 'spark-submit --master yarn' line");
+    }
+
+    /** The doc's conf archive step, {@code (cd conf && zip -qr ../target/conf.zip .)}, done with java.util.zip. */
+    static Path confZip() throws IOException {
+        Path zip = work.resolve("conf.zip");
+        Path conf = TestCluster.root().resolve("conf");
+        try (var out = new java.util.zip.ZipOutputStream(Files.newOutputStream(zip)); var files = Files.walk(conf)) {
+            for (Path f : files.filter(Files::isRegularFile).sorted().toList()) {
+                out.putNextEntry(new java.util.zip.ZipEntry(conf.relativize(f).toString()));
+                Files.copy(f, out);
+                out.closeEntry();
+            }
+        }
+        return zip;
+    }
+
+    /**
+     * The doc's YARN command with this machine's sizes (queue {@code default}, two 1-core executors of 1g, a 1g
+     * driver), Delta from {@code --jars} instead of {@code --packages} (no network here), the Spark jars from the
+     * test SPARK_HOME ({@code spark.yarn.jars=local:...}, as a cluster that has Spark installed on every node sets
+     * it), the test lake, and {@code extra} job settings at the end.
+     */
+    static List<String> yarnCommand(Path yarnDir, String... extra) throws IOException {
+        Map<String, String> vars = SparkSubmit.vars("JAR", required("lakelora.jobjar"), "JVM_FLAGS",
+                String.join(" ", TestCluster.jvmFlags()));
+        String line = docYarnLine();
+        List<String> words = new ArrayList<>(SparkSubmit.words(line.substring("spark-submit ".length()), vars));
+        Map<String, String> sizes = Map.of("--queue", "default", "--num-executors", "2", "--executor-cores", "1",
+                "--executor-memory", "1g", "--driver-memory", "1g", "--archives", confZip() + "#conf");
+        sizes.forEach((k, v) -> {
+            int i = words.indexOf(k);
+            assertTrue(i >= 0, "the doc's YARN line has " + k + ": " + line);
+            words.set(i + 1, v);
+        });
+        int p = words.indexOf("--packages");
+        words.set(p, "--jars");
+        words.set(p + 1, String.join(",", TestCluster.deltaJars()));
+        words.addAll(words.indexOf("--class"), List.of("--conf", "spark.yarn.jars=local:" + cluster.home()
+                .resolve("jars") + "/*", "--conf", "spark.yarn.stagingDir=" + yarnDir.resolve("staging").toUri()));
+        int l = words.indexOf("lake.root=hdfs:///user/lakelora/lake");
+        assertTrue(l > 0, "the doc's YARN line sets lake.root=hdfs:///user/lakelora/lake: " + line);
+        words.set(l, "lake.root=" + lake);
+        words.addAll(SMALL_CLUSTER);
+        words.addAll(List.of(extra));
+        return words;
+    }
+
+    @Test
+    @Order(4)
+    void yarnClusterModeTrainsTheSameAdapterAndSucceeds() throws IOException {
+        Path yarnDir = work.resolve("yarn");
+        try (TestYarn yarn = TestYarn.start(yarnDir, 6144, 4)) {
+            List<String> args = yarnCommand(yarnDir, (TRAIN_SETTINGS + " train.adapter_name=yarn").split(" "));
+            Path log = work.resolve(SEQ.incrementAndGet() + "-train-yarn.log");
+            SparkSubmit.Result r = SparkSubmit.run(cluster.home(), cluster.env(), yarn.confDir(), args, Map.of(), log,
+                    420);
+            System.err.println("[it] train on YARN: exit " + r.exitCode() + " (" + log + ")");
+            String app = r.yarnAppId();
+            assertNotNull(app, "submitted to the ResourceManager: " + r.describe());
+            String containers = yarn.containerOutput(app);
+            assertEquals(0, r.exitCode(), r.describe() + "\n" + tail(containers));
+            // the ApplicationMaster reports SUCCEEDED only if the driver's main returned without System.exit
+            assertTrue(r.output().contains("final status: SUCCEEDED"), r.describe());
+            Matcher driver = Pattern.compile("\\[lakelora] driver pid (\\d+), master yarn").matcher(containers);
+            assertTrue(driver.find(), "the driver ran inside the cluster (the ApplicationMaster's container): "
+                    + tail(containers));
+            Map<String, Integer> loads = new java.util.TreeMap<>();
+            Matcher m = Pattern.compile("\\[lakelora] loaded base .* in pid (\\d+)").matcher(containers);
+            while (m.find()) loads.merge(m.group(1), 1, Integer::sum);
+            assertEquals(2, loads.size(), "two executor containers computed gradients: " + loads);
+            loads.forEach((pid, n) -> assertEquals(1, n, "executor pid " + pid + " loaded the base once"));
+            assertTrue(!loads.containsKey(driver.group(1)), "executors are not the driver");
+            assertArrayEquals(adapterBytes(lake, "cluster"), adapterBytes(lake, "yarn"),
+                    "YARN's adapter equals the standalone cluster's (same settings, data version and seed)");
+
+            // a failing job: non-zero exit at the client, FAILED at YARN, the one error line in the driver's log
+            Path badLog = work.resolve(SEQ.incrementAndGet() + "-train-yarn-bad.log");
+            SparkSubmit.Result bad = SparkSubmit.run(cluster.home(), cluster.env(), yarn.confDir(),
+                    yarnCommand(yarnDir, "model.id=stories-typo", "train.adapter_name=yarn-bad"), Map.of(), badLog,
+                    240);
+            System.err.println("[it] bad train on YARN: exit " + bad.exitCode() + " (" + badLog + ")");
+            assertTrue(bad.exitCode() != 0, bad.describe());
+            assertTrue(bad.output().contains("final status: FAILED"), bad.describe());
+            String badContainers = yarn.containerOutput(bad.yarnAppId());
+            List<String> errors = badContainers.lines().filter(l -> l.startsWith("error: ")).toList();
+            assertEquals(1, errors.size(), "one error line from the driver: " + tail(badContainers));
+            assertTrue(errors.get(0).contains("model.id") && errors.get(0).contains("Fix:"), errors.get(0));
+            assertTrue(bad.output().contains("exitCode: 2"), "the driver's container exited 2 (bad input): "
+                    + bad.describe());
+        }
+    }
+
+    static String tail(String s) {
+        return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
+    }
+
     /**
      * A failed submission: the exit code and its one {@code error:} line. The application asks for executors larger
      * than a worker (4g > 2g), so the master registers it but never launches one: the job must fail on the driver,

@@ -25,6 +25,12 @@ public final class SparkSubmit {
             return m.find() ? m.group() : null;
         }
 
+        /** The YARN application id the client submitted, or null. */
+        public String yarnAppId() {
+            Matcher m = Pattern.compile("application_\\d+_\\d{4}").matcher(output);
+            return m.find() ? m.group() : null;
+        }
+
         public String describe() {
             String tail = output.length() > 6000 ? output.substring(output.length() - 6000) : output;
             return "exit " + exitCode + ", log " + log + ":\n" + tail;
@@ -38,10 +44,20 @@ public final class SparkSubmit {
      */
     public static Result run(StandaloneCluster cluster, List<String> args, Map<String, String> env, Path log,
                              long timeoutSeconds) {
+        return run(cluster.home(), cluster.env(), null, args, env, log, timeoutSeconds);
+    }
+
+    /**
+     * Submits from the SPARK_HOME {@code home} with {@code baseEnv} and {@code env}; {@code hadoopConfDir} (or null)
+     * comes first on the classpath, as the spark-submit script puts {@code HADOOP_CONF_DIR} there (how the YARN
+     * client finds the ResourceManager).
+     */
+    public static Result run(Path home, Map<String, String> baseEnv, Path hadoopConfDir, List<String> args,
+                             Map<String, String> env, Path log, long timeoutSeconds) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
-        cmd.add(cluster.home().resolve("jars") + "/*");
+        cmd.add((hadoopConfDir == null ? "" : hadoopConfDir + java.io.File.pathSeparator) + home.resolve("jars") + "/*");
         cmd.addAll(TestCluster.jvmFlags());
         cmd.add("-Xmx2g");
         cmd.add("org.apache.spark.deploy.SparkSubmit");
@@ -49,7 +65,8 @@ public final class SparkSubmit {
         try {
             ProcessBuilder pb = new ProcessBuilder(cmd).directory(TestCluster.root().toFile())
                     .redirectErrorStream(true).redirectOutput(log.toFile());
-            pb.environment().putAll(cluster.env());
+            pb.environment().putAll(baseEnv);
+            if (hadoopConfDir != null) pb.environment().put("HADOOP_CONF_DIR", hadoopConfDir.toString());
             pb.environment().putAll(env);
             Process p = pb.start();
             if (!p.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
