@@ -12,24 +12,12 @@ import jdk.incubator.vector.VectorSpecies;
 /**
  * 4-bit decoding with 512-bit vectors: the 16-entry codebook sits in one register and each 16 codes are looked up with
  * one permute ({@code selectFrom}), then scaled by the block's absmax. 16 packed bytes become 32 floats per step; each
- * value is {@code code[nibble] * absmax}, bit for bit the scalar table's.
+ * value is {@code code[nibble] * absmax}, bit for bit the scalar table's. The codebook is permuted as integer lanes,
+ * the forward's W^T strips transpose the packed codes of 16 rows in registers ({@link #decodeTransposedWide}), and
+ * every vector is loaded in the method that uses it: the forms Java 17's C2 compiles to register code. Needs
+ * {@code -XX:PerMethodTrapLimit=1000} (bin/jvm.args).
  *
- * <p>The codebook is permuted as integer lanes (its float bits) and only the result is reinterpreted as floats: Java 17
- * compiles that to a register permute, but not a shuffle cast to the float species ({@code toShuffle().cast(F)}, used
- * first), which it ran 5x slower than the scalar table; {@code codes.selectFrom(table)} measured 15% faster than the
- * equivalent {@code table.rearrange(codes.toShuffle())}. Measured on this machine (Java 17, Zen 5): input-gradient
- * strips 0.10-0.12 ns per value against 0.32-0.42 for the scalar pair table (a 64-bit division per k step for the
- * block index, now an increment, and a division inside the double-quantized absmax, now a shift, cost 20% of it).
- *
- * <p>The forward's B strips (op(B) = W^T) need W's columns: {@link #decodeTransposedWide} transposes the packed codes
- * of 16 rows (a 16 x 16 integer transpose in registers; each int lane holds eight k steps) and then looks them up,
- * 0.15 ns per value against 0.22 for {@link #decodeTransposed} (two k steps per lane, for k slices not a multiple of
- * 128), 0.31 when 16 rows were decoded first and the floats transposed and 0.57 for the scalar 8-row table decoder.
- * The transpose works on vectors loaded in the same method: vectors handed over from another method lose their exact
- * type in C2, whose virtual calls then ran the whole decoder 20x slower. These methods inline many JDK vector methods
- * into one compilation, so they need the JVM option {@code -XX:PerMethodTrapLimit=1000} (bin/jvm.args): C2 adds up the
- * traps recorded in every inlined method, and past HotSpot's default limit (100) it compiled the forward decoder with
- * virtual calls instead of intrinsics in some processes (3-8x slower).
+ * <p>Measured alternatives: docs/kernels.md.
  */
 final class VectorDecode512 {
     private VectorDecode512() {}

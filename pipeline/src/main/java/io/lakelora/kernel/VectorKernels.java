@@ -20,18 +20,19 @@ import jdk.incubator.vector.VectorSpecies;
  * sections instead of parking at once); {@code threads == 1} never leaves the caller. Calls from several threads at
  * once are safe (scratch is per thread; a caller that finds the team busy runs its parts itself). Nested calls from
  * a helper run single-threaded.
+ *
+ * <p>Measured alternatives (the blocking and threading constants below): docs/kernels.md.
  */
 public class VectorKernels extends ScalarKernels {
     /**
-     * k depth of a packed slice. 512 rather than GotoBLAS's usual 256: C is read and written once per slice, and
-     * halving those passes measured ~10% faster on 512x2048x5632 (Zen 5, 1 MB L2); the 64 KB B micro-panel then
-     * streams from L2, which the 12-row kernel's 12 cycles per k step easily cover.
+     * k depth of a packed slice. 512 rather than GotoBLAS's usual 256: C is read and written once per slice, and 512
+     * halves those passes; the 64 KB B micro-panel then streams from L2, which the 12-row kernel's 12 cycles per k
+     * step easily cover.
      */
     static final int KC = 512;
     /**
      * Deepest k slice: a remainder of up to KC / 2 joins the slice before it rather than making a short one of its own
-     * (a K = 768 projection of a 100M model as one slice, not 512 + 256: a training step measured ~3% faster, since a
-     * short slice pays the same C pass and packing overheads for half the arithmetic).
+     * (a short slice pays the same C pass and packing overheads for half the arithmetic).
      */
     static final int KC_MAX = KC + KC / 2;
 
@@ -41,16 +42,13 @@ public class VectorKernels extends ScalarKernels {
     }
     /**
      * Rows of a packed A block (a multiple of both micro-kernels' MR) with two or more threads per call. 48 rather
-     * than 192: measured in the training step (interleaved A/B), 1-3% faster for the 100M and TinyLlama shapes on 1
-     * and 2 threads; the block and a B micro-panel stay in L1/L2 while the B panel streams from L3 once more per block.
+     * than 192: the block and a B micro-panel stay in L1/L2 while the B panel streams from L3 once more per block.
      */
     static final int MC = 48;
     /**
      * Rows of a packed A block on one thread: a single 12-row strip (24 KB at KC = 512) that stays in L1 while every
-     * B micro-panel of the column panel streams past it from L3. Measured (interleaved in one JVM, Zen 5): the
-     * micro-kernel loops over pre-packed operands 7% faster than with 48 rows (the block then lives in L2), NF4 GEMMs
-     * of TinyLlama's 5632-wide shapes 4-6% faster, a TinyLlama one-thread training step 2.3% faster (10.63 vs 10.88
-     * s); on two threads, whose panels share the L3, 48 stayed as fast or ~1% faster, so they keep it.
+     * B micro-panel of the column panel streams past it from L3. Two threads, whose panels share the L3, keep
+     * {@link #MC}.
      */
     static final int MC_ONE_THREAD = 12;
     /** Columns of a packed B panel (a multiple of both micro-kernels' NR). */
@@ -60,14 +58,13 @@ public class VectorKernels extends ScalarKernels {
     /** Up to this many rows of op(A), the small-m path (no packing) is used. */
     static final int SMALL_M = 8;
     /**
-     * Below about this much work per extra thread (~10 us), a call stays on fewer threads. With the spinning helpers
-     * ({@link WorkerTeam}) the 12-MFLOP LoRA products of a 100M model split over two threads: a 2-thread step measured
-     * 3% faster at 2M than at 8M (in-step A/B; with the parked pool used before, splitting them made the step slower).
+     * Below about this much work per extra thread (~10 us), a call stays on fewer threads. Low enough that, with the
+     * spinning helpers ({@link WorkerTeam}), the 12-MFLOP LoRA products of a 100M model split over two threads.
      */
     static final long MIN_FLOPS_PER_THREAD = 1L << 21;
     /**
-     * Up to this many columns of C (a LoRA factor, or a few of them stacked), op(A) is read in place once per
-     * column strip instead of packed: measured 2-2.7x faster for 48 columns (q/k/v's stacked rank-16 factors).
+     * Up to this many columns of C (a LoRA factor, or a few of them stacked, such as q/k/v's rank-16 factors), op(A)
+     * is read in place once per column strip instead of packed: packing costs more than it saves at these widths.
      */
     static final int DIRECT_MAX_N = 64;
     /**

@@ -7,13 +7,11 @@ import java.util.concurrent.locks.LockSupport;
  * The helper threads of one {@link VectorKernels}: job {@code 0} of a {@link #run} runs on the calling thread, jobs
  * {@code 1..} on the helpers, and the call returns when all are done.
  *
- * <p>Why not an {@code ExecutorService}: a parked pool thread took 50-120 us to start a job on this 2-vCPU VM (waking
- * an idle vCPU goes through the hypervisor), longer than the row-wise layer work (norms, SwiGLU, RoPE: 0.1-0.3 ms per
- * call) it was meant to halve, so the caller did both halves itself and the second core idled: measured with a
- * 2 x 100 us parallel section, the helper started in time in 0.3% of 2000 tries. Here a helper that finished a job
- * spins ({@link Thread#onSpinWait}) for up to {@code spinNanos} watching for the next one, and only then parks; a
- * training step's parallel sections follow each other within that window, so each starts within a microsecond. Like
- * OpenMP's default wait policy, a spinning helper holds its core for at most {@code spinNanos} after the last job.
+ * <p>Why not an {@code ExecutorService}: waking a parked pool thread takes longer than the short parallel sections
+ * (norms, SwiGLU, RoPE) it would halve. Here a helper that finished a job spins ({@link Thread#onSpinWait}) for up to
+ * {@code spinNanos} watching for the next one, and only then parks; a training step's parallel sections follow each
+ * other within that window. Like OpenMP's default wait policy, a spinning helper holds its core for at most
+ * {@code spinNanos} after the last job. Measured alternatives: docs/kernels.md.
  *
  * <p>Hand-off without locks: the caller writes a helper's {@code job} then reads its {@code parked}; the helper
  * writes {@code parked} then reads {@code job} (all volatile), so either the caller sees the helper parked and unparks
