@@ -3,7 +3,7 @@ package io.lakelora.jobs;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.lakelora.cli.Cli;
-import io.lakelora.cli.ExitCodes;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.jobs.evaluate.EvaluateCommand;
 import io.lakelora.jobs.export.ExportCommand;
 import io.lakelora.jobs.quantize.QuantizeBaseCommand;

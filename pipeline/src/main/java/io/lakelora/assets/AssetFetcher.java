@@ -1,6 +1,6 @@
 package io.lakelora.assets;
 
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.util.Hashes;
 import java.io.IOException;
 import java.io.InputStream;

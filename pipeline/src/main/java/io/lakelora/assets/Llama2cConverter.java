@@ -2,7 +2,7 @@ package io.lakelora.assets;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.quant.PythonJson;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.SafetensorsWriter;

@@ -2,6 +2,7 @@ package io.lakelora.cli;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.error.ExitCodes;
 import java.io.PrintStream;
 import java.util.Map;
 import java.util.concurrent.Callable;

@@ -1,5 +1,7 @@
 package io.lakelora.cli;
 
+import io.lakelora.error.BadInputException;
+import io.lakelora.error.ExitCodes;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -21,11 +23,11 @@ public final class Cli implements Runnable {
         cmds.add(new TrainLocalCommand());
         cmds.add(new QuantizeCommand());
         cmds.add(new BenchGemmCommand());
-        cmds.add(new io.lakelora.model.cli.GenerateCommand());
-        cmds.add(new io.lakelora.model.cli.ScoreCommand());
-        cmds.add(new io.lakelora.model.cli.BenchForwardCommand());
-        cmds.add(new io.lakelora.model.cli.GradsCommand());
-        cmds.add(new io.lakelora.model.cli.BenchTrainCommand());
+        cmds.add(new io.lakelora.cli.GenerateCommand());
+        cmds.add(new io.lakelora.cli.ScoreCommand());
+        cmds.add(new io.lakelora.cli.BenchForwardCommand());
+        cmds.add(new io.lakelora.cli.GradsCommand());
+        cmds.add(new io.lakelora.cli.BenchTrainCommand());
         cmds.add(new FetchAssetsCommand());
         return cmds;
     }

@@ -1,7 +1,7 @@
 package io.lakelora.cli;
 
 import io.lakelora.quant.QuantType;
-import io.lakelora.quant.QuantizedCheckpoint;
+import io.lakelora.quant.io.QuantizedCheckpoint;
 import io.lakelora.quant.QuantizedMatrix;
 import io.lakelora.quant.Quantizer;
 import java.nio.file.Path;

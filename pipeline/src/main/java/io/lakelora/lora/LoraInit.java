@@ -1,6 +1,6 @@
 package io.lakelora.lora;
 
-import io.lakelora.train.Rng;
+import io.lakelora.util.Rng;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,6 +1,6 @@
 package io.lakelora.lora;
 
-import io.lakelora.train.Rng;
+import io.lakelora.util.Rng;
 
 /**
  * A small dense singular value decomposition in double precision, for PiSSA and LoftQ initialisation (never on the

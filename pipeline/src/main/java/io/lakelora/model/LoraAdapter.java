@@ -1,11 +1,10 @@
 package io.lakelora.model;
 
 import io.lakelora.lora.AdapterLayout;
-import io.lakelora.peft.PeftAdapter;
-import java.nio.file.Path;
 
 /**
  * LoRA weights for inference: the spec, the slab layout and the parameter slab (A and B of every targeted module).
+ * Read from PEFT files by {@code peft.PeftAdapter.loadForInference}.
  *
  * @param params (layout.size()) read by the model, never written
  */
@@ -19,15 +18,6 @@ public record LoraAdapter(LoraSpec spec, AdapterLayout layout, float[] params) {
             throw new IllegalArgumentException("adapter slab has " + params.length + " floats, layout needs "
                     + layout.size());
         }
-    }
-
-    /**
-     * Reads a PEFT adapter directory ({@code adapter_config.json} + {@code adapter_model.safetensors}) for a model of
-     * shape {@code cfg}; every mismatch (keys, layers, shapes) is an error naming the tensor.
-     */
-    public static LoraAdapter load(Path dir, ModelConfig cfg) {
-        PeftAdapter.Loaded a = PeftAdapter.load(dir, cfg);
-        return new LoraAdapter(LoraSpec.of(a.config()), a.layout(), a.params());
     }
 
     /** Checks that the adapter fits a model of shape {@code a} (same layers and widths). */

@@ -2,7 +2,7 @@ package io.lakelora.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 
 /** Reads a config.json tree into a {@link ModelConfig}; every error names the file, the key, and the fix. */
 final class ModelConfigParser {

@@ -2,7 +2,7 @@ package io.lakelora.model;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.safetensors.ShardedCheckpoint;
 import io.lakelora.tokenizer.Tokenizer;
 import java.io.IOException;

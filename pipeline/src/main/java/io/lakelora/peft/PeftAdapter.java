@@ -5,11 +5,13 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.lora.TargetModule;
+import io.lakelora.model.LoraAdapter;
+import io.lakelora.model.LoraSpec;
 import io.lakelora.model.ModelConfig;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.SafetensorsFile;
@@ -116,6 +118,15 @@ public final class PeftAdapter {
         c.put("use_dora", false);
         c.put("use_rslora", cfg.useRslora());
         return c;
+    }
+
+    /**
+     * Reads a PEFT adapter directory ({@code adapter_config.json} + {@code adapter_model.safetensors}) for inference
+     * on a model of shape {@code cfg}; every mismatch (keys, layers, shapes) is an error naming the tensor.
+     */
+    public static LoraAdapter loadForInference(Path dir, ModelConfig cfg) {
+        Loaded a = load(dir, cfg);
+        return new LoraAdapter(LoraSpec.of(a.config()), a.layout(), a.params());
     }
 
     /** Reads {@code dir} (a PEFT adapter directory) and maps it onto {@code model}'s decoder. */

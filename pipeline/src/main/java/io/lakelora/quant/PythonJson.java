@@ -20,7 +20,7 @@ import java.util.Map;
 public final class PythonJson {
     private PythonJson() {}
 
-    static String dumps(Object value) {
+    public static String dumps(Object value) {
         StringBuilder sb = new StringBuilder();
         write(sb, value, -1, true, 0);
         return sb.toString();

@@ -1,6 +1,6 @@
 package io.lakelora.safetensors;
 
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;

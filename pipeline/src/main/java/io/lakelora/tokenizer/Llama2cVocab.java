@@ -1,6 +1,6 @@
 package io.lakelora.tokenizer;
 
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.BufferUnderflowException;

@@ -2,7 +2,7 @@ package io.lakelora.tokenizer;
 
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,7 +2,7 @@ package io.lakelora.tokenizer;
 
 import ai.djl.huggingface.tokenizers.HuggingFaceTokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -3,7 +3,7 @@ package io.lakelora.tokenizer;
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import java.io.IOException;
 import java.util.HashMap;
 import java.util.Map;

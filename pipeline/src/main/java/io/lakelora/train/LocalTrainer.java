@@ -1,6 +1,7 @@
 package io.lakelora.train;
 
 import io.lakelora.lora.AdapterState;
+import io.lakelora.util.Rng;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,5 +1,6 @@
 package io.lakelora.train;
 
+import io.lakelora.util.Rng;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

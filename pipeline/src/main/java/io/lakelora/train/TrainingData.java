@@ -3,7 +3,7 @@ package io.lakelora.train;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.tokenizer.Tokenizer;
 import java.io.BufferedReader;
 import java.io.IOException;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakelora.config.ConfigLoader;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.tokenizer.Tokenizer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -178,7 +179,7 @@ class ExitCodesTest {
         while (m.find()) documented.put(m.group(2), Integer.parseInt(m.group(1)));
         Map<String, Integer> declared = new LinkedHashMap<>();
         for (Field f : ExitCodes.class.getFields()) declared.put(f.getName(), f.getInt(null));
-        assertEquals(declared, documented, "docs/exit-codes.md table vs io.lakelora.cli.ExitCodes");
+        assertEquals(declared, documented, "docs/exit-codes.md table vs io.lakelora.error.ExitCodes");
         for (int code : declared.values()) {
             assertTrue(doc.contains("\n" + code + ", "), "an example paragraph for exit code " + code);
         }

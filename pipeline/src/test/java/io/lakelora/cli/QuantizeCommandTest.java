@@ -5,8 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.quant.QuantType;
-import io.lakelora.quant.QuantizedCheckpoint;
+import io.lakelora.quant.io.QuantizedCheckpoint;
 import io.lakelora.util.Assets;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.util.Assets;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

@@ -5,6 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.lakelora.error.BadInputException;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.model.ModelDir;
 import io.lakelora.safetensors.SafetensorsFile;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.train.Rng;
+import io.lakelora.util.Rng;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;

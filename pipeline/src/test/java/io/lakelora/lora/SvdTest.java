@@ -4,7 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import io.lakelora.train.Rng;
+import io.lakelora.util.Rng;
 import org.junit.jupiter.api.Test;
 
 class SvdTest {

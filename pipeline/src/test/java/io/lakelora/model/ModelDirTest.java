@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.ShardedCheckpoint;
 import io.lakelora.safetensors.ShardedCheckpointWriter;

@@ -96,7 +96,7 @@ class Stories260KTest {
         assertTrue(nf4.linearBitsPerParam() < 4.2, "bits/param " + nf4.linearBitsPerParam());
 
         Path q = tmp.resolve("stories-nf4");
-        io.lakelora.quant.QuantizedCheckpoint.save(MODEL, q, qlora);
+        io.lakelora.quant.io.QuantizedCheckpoint.save(MODEL, q, qlora);
         LlamaWeights stored = LlamaLoader.load(q, null);
         assertEquals(io.lakelora.quant.QuantType.NF4, LlamaLoader.storedQuantization(q));
         Generator.Result r2 = Generator.generate(new LlamaSession(stored, KernelProvider.get(), null, 256, 64),

@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraConfig;
@@ -16,7 +16,7 @@ import io.lakelora.model.ModelConfig;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.SafetensorsFile;
 import io.lakelora.safetensors.SafetensorsWriter;
-import io.lakelora.train.Rng;
+import io.lakelora.util.Rng;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -15,7 +15,7 @@ import io.lakelora.model.ModelDir;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.SafetensorsFile;
 import io.lakelora.safetensors.SafetensorsWriter;
-import io.lakelora.train.Rng;
+import io.lakelora.util.Rng;
 import io.lakelora.util.Assets;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -13,12 +13,12 @@ import java.util.Base64;
  * Reads {@code fixtures/quant/quant_cases.json}, written by {@code src/test/python/quant_reference.py} (numpy,
  * independent of the Java code). Arrays are base64 of little-endian f32 / u8 / i8.
  */
-final class QuantFixture {
-    static final String RESOURCE = "/fixtures/quant/quant_cases.json";
+public final class QuantFixture {
+    public static final String RESOURCE = "/fixtures/quant/quant_cases.json";
 
     private QuantFixture() {}
 
-    static JsonNode load() {
+    public static JsonNode load() {
         try (InputStream in = QuantFixture.class.getResourceAsStream(RESOURCE)) {
             if (in == null) {
                 throw new IllegalStateException("test resource " + RESOURCE + " is missing: run "
@@ -30,18 +30,18 @@ final class QuantFixture {
         }
     }
 
-    static byte[] bytes(JsonNode node) {
+    public static byte[] bytes(JsonNode node) {
         return Base64.getDecoder().decode(node.asText());
     }
 
-    static float[] floats(JsonNode node) {
+    public static float[] floats(JsonNode node) {
         byte[] b = bytes(node);
         float[] out = new float[b.length / 4];
         ByteBuffer.wrap(b).order(ByteOrder.LITTLE_ENDIAN).asFloatBuffer().get(out);
         return out;
     }
 
-    static float bitsToFloat(JsonNode node) {
+    public static float bitsToFloat(JsonNode node) {
         return Float.intBitsToFloat((int) node.asLong());
     }
 }

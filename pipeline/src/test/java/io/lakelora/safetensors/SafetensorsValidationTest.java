@@ -3,7 +3,7 @@ package io.lakelora.safetensors;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;

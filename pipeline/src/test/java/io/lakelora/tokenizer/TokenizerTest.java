@@ -8,7 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.util.Assets;
 import java.nio.file.Files;
 import java.nio.file.Path;

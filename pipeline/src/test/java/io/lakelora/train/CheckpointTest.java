@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.TargetModule;
+import io.lakelora.util.Rng;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.EnumSet;

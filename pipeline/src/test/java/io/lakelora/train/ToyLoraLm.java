@@ -2,6 +2,7 @@ package io.lakelora.train;
 
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
+import io.lakelora.util.Rng;
 import java.util.EnumSet;
 
 /**

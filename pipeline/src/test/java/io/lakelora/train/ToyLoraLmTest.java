@@ -2,6 +2,7 @@ package io.lakelora.train;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.lakelora.util.Rng;
 import org.junit.jupiter.api.Test;
 
 /** The test model's own gradient is right (central finite differences), so trainer tests rest on a correct model. */

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.util.Assets;
 import java.nio.file.Files;

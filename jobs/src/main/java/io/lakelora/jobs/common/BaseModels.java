@@ -77,7 +77,7 @@ public final class BaseModels {
         try {
             return Optional.of(JSON.readValue(fs.read(p), Entry.class));
         } catch (java.io.IOException e) {
-            throw new io.lakelora.cli.BadInputException("model pointer " + p + " is not valid JSON (" + e.getMessage()
+            throw new io.lakelora.error.BadInputException("model pointer " + p + " is not valid JSON (" + e.getMessage()
                     + "). Fix: rerun job 00 (quantize-base) with model.id=" + modelId + " to rewrite it", e);
         }
     }

@@ -51,7 +51,7 @@ public final class Delta {
                 }
             }
             String what = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
-            throw new io.lakelora.cli.BadInputException("Delta table " + path + ": its _delta_log cannot be read ("
+            throw new io.lakelora.error.BadInputException("Delta table " + path + ": its _delta_log cannot be read ("
                     + what + "). Fix: restore the table's _delta_log (from a backup or your storage's object "
                     + "versions), or delete the table directory and rerun the job that writes it", e);
         }

@@ -7,7 +7,7 @@ import io.lakelora.jobs.common.JobRun;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.model.ModelDir;
-import io.lakelora.quant.QuantizedCheckpoint;
+import io.lakelora.quant.io.QuantizedCheckpoint;
 import io.lakelora.quant.Quantizer;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,7 +2,7 @@ package io.lakelora.jobs.quantize;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.model.ModelDir;
 import io.lakelora.safetensors.ShardedCheckpoint;
 import java.io.IOException;

@@ -4,9 +4,9 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
 import io.lakelora.cli.Cli;
-import io.lakelora.cli.ExitCodes;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.jobs.testing.TestSpark;
 import java.nio.file.Files;
 import java.nio.file.Path;

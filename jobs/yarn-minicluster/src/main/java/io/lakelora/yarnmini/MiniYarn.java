@@ -29,6 +29,8 @@ public final class MiniYarn {
         Path confDir = Path.of(args[0]);
         YarnConfiguration conf = new YarnConfiguration();
         conf.setInt(YarnConfiguration.RM_SCHEDULER_MINIMUM_ALLOCATION_MB, 256);
+        // MiniYARNCluster gives its NodeManagers yarn.minicluster.* sizes (default 4096 MB), not the NM keys
+        conf.setInt(YarnConfiguration.YARN_MINICLUSTER_NM_PMEM_MB, Integer.parseInt(args[1]));
         conf.setInt(YarnConfiguration.NM_PMEM_MB, Integer.parseInt(args[1]));
         conf.setInt(YarnConfiguration.NM_VCORES, Integer.parseInt(args[2]));
         // a test machine: no memory policing of containers, no refusal when the disk is fuller than 90%

@@ -1,11 +1,14 @@
-package io.lakelora.quant;
+package io.lakelora.quant.io;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
+import io.lakelora.quant.QuantType;
+import io.lakelora.quant.QuantizedMatrix;
+import io.lakelora.quant.Quantizer;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.ShardedCheckpoint;
 import io.lakelora.safetensors.ShardedCheckpointWriter;

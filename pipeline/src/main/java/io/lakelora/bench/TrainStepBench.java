@@ -1,4 +1,4 @@
-package io.lakelora.model.cli;
+package io.lakelora.bench;
 
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.kernel.VectorKernels;
@@ -27,14 +27,14 @@ import java.util.SplittableRandom;
  * one random sequence (labels = input ids): zero the gradient slab, forward + backward, scale to the mean loss, AdamW on
  * the adapter slab. Reports the median step time, tokens/s (B*T per step) and the process's peak RSS.
  */
-final class TrainStepBench {
+public final class TrainStepBench {
     private TrainStepBench() {}
 
     /** AdamW hyper-parameters of the step (torch.optim.AdamW's defaults except lr). */
-    static final float LR = 1e-4f, BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
-    static final io.lakelora.train.AdamW ADAMW = new io.lakelora.train.AdamW(BETA1, BETA2, EPS, WEIGHT_DECAY);
+    public static final float LR = 1e-4f, BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
+    public static final io.lakelora.train.AdamW ADAMW = new io.lakelora.train.AdamW(BETA1, BETA2, EPS, WEIGHT_DECAY);
 
-    static Map<String, Object> run(BenchShape shape, int[] threads, int T, int r, int steps, int warmup,
+    public static Map<String, Object> run(BenchShape shape, int[] threads, int T, int r, int steps, int warmup,
                                    boolean recompute, long seed) {
         ModelConfig a = shape.config();
         Map<String, Object> out = new LinkedHashMap<>();
@@ -117,7 +117,7 @@ final class TrainStepBench {
     }
 
     /** PEFT's default init: A ~ kaiming_uniform(a=sqrt(5)) = U(-1/sqrt(in), 1/sqrt(in)), B = 0. */
-    static float[] peftInit(AdapterLayout layout, long seed) {
+    public static float[] peftInit(AdapterLayout layout, long seed) {
         float[] p = new float[layout.size()];
         SplittableRandom rnd = new SplittableRandom(seed ^ 0x5eedL);
         for (AdapterLayout.Tensor t : layout.tensors()) {
@@ -128,19 +128,19 @@ final class TrainStepBench {
         return p;
     }
 
-    static Batch randomBatch(int vocab, int T, long seed) {
+    public static Batch randomBatch(int vocab, int T, long seed) {
         int[] ids = new SplittableRandom(seed + 1).ints(T, 0, vocab).toArray();
         return new Batch(new int[][] {ids}, new int[][] {ids.clone()}, null);
     }
 
-    static double median(double[] x) {
+    public static double median(double[] x) {
         double[] s = x.clone();
         Arrays.sort(s);
         int n = s.length;
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    static double round(double x) { return Math.round(x * 1000) / 1000.0; }
+    public static double round(double x) { return Math.round(x * 1000) / 1000.0; }
 
     private static void log(String line) { System.err.println("[bench-train child] " + line); }
 }

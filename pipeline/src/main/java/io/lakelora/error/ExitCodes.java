@@ -1,4 +1,4 @@
-package io.lakelora.cli;
+package io.lakelora.error;
 
 /** Process exit codes of {@code bin/lakelora} and of every job main (documented in the README). */
 public final class ExitCodes {

@@ -1,4 +1,4 @@
-package io.lakelora.model.cli;
+package io.lakelora.bench;
 
 import io.lakelora.model.Architecture;
 import io.lakelora.model.ModelConfig;
@@ -19,12 +19,12 @@ import java.util.List;
  *       lm_head, rope_theta 500000), recomputation on, no torch peer (its fp32 base alone is 32 GB).</li>
  * </ul>
  */
-record BenchShape(String name, String description, ModelConfig config, String heap, boolean recompute, int warmup,
+public record BenchShape(String name, String description, ModelConfig config, String heap, boolean recompute, int warmup,
                   boolean torchPeer) {
 
-    static final List<String> NAMES = List.of("tiny", "100m", "tinyllama", "llama3-8b");
+    public static final List<String> NAMES = List.of("tiny", "100m", "tinyllama", "llama3-8b");
 
-    static BenchShape named(String name) {
+    public static BenchShape named(String name) {
         return switch (name) {
             case "tiny" -> new BenchShape(name, "tiny smoke-test shape", llama(256, 64, 128, 2, 4, 2, 1e4, true)
                     .build(), "512m", false, 1, true);

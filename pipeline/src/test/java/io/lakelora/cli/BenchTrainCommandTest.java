@@ -1,4 +1,4 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -6,7 +6,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.ExitCodes;
+import io.lakelora.bench.BenchShape;
+import io.lakelora.bench.LoraStepFlops;
+import io.lakelora.bench.TrainStepBench;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
 import io.lakelora.model.Architecture;

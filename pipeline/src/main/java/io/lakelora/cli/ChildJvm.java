@@ -1,4 +1,4 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

@@ -1,4 +1,4 @@
-package io.lakelora.quant;
+package io.lakelora.quant.io;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -8,7 +8,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
+import io.lakelora.error.BadInputException;
+import io.lakelora.quant.QuantFixture;
+import io.lakelora.quant.QuantType;
+import io.lakelora.quant.QuantizedMatrix;
+import io.lakelora.quant.Quantizer;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.SafetensorsFile;
 import io.lakelora.safetensors.SafetensorsWriter;

@@ -1,13 +1,13 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
-import static io.lakelora.model.cli.ModelCommandsTest.cli;
+import static io.lakelora.cli.ModelCommandsTest.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.ExitCodes;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.model.LlamaLoader;

@@ -1,17 +1,17 @@
-package io.lakelora.model.cli;
+package io.lakelora.bench;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** Reads this process's memory counters from {@code /proc/self/status} (Linux): VmHWM = peak RSS, VmRSS = current. */
-final class ProcStatus {
+public final class ProcStatus {
     private ProcStatus() {}
 
     /**
      * The value in kB of field {@code name} (e.g. {@code VmHWM}), or -1 where /proc is not available (not Linux).
      */
-    static long kb(String name) {
+    public static long kb(String name) {
         Path p = Path.of("/proc/self/status");
         try {
             for (String line : Files.readAllLines(p)) {
@@ -26,13 +26,13 @@ final class ProcStatus {
     }
 
     /** The value of field {@code name} in MB (rounded down), or null where /proc is not available. */
-    static Long mb(String name) {
+    public static Long mb(String name) {
         long kb = kb(name);
         return kb < 0 ? null : kb / 1024;
     }
 
     /** The 1, 5 and 15 minute load averages from /proc/loadavg, or "unknown". */
-    static String loadAverage() {
+    public static String loadAverage() {
         try {
             String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
             return f[0] + " " + f[1] + " " + f[2];

@@ -1,4 +1,4 @@
-package io.lakelora.model.cli;
+package io.lakelora.bench;
 
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;

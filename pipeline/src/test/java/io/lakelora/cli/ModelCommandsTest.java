@@ -1,12 +1,11 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.Cli;
-import io.lakelora.cli.ExitCodes;
+import io.lakelora.error.ExitCodes;
 import io.lakelora.util.Assets;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;

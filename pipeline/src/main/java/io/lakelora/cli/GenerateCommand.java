@@ -1,6 +1,5 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
-import io.lakelora.cli.BaseCommand;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.Generator;
 import io.lakelora.model.LlamaLoader;

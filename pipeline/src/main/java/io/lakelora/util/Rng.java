@@ -1,4 +1,4 @@
-package io.lakelora.train;
+package io.lakelora.util;
 
 import java.nio.charset.StandardCharsets;
 

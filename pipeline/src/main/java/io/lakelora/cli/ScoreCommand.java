@@ -1,9 +1,8 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BadInputException;
-import io.lakelora.cli.BaseCommand;
+import io.lakelora.error.BadInputException;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.LlamaSession;

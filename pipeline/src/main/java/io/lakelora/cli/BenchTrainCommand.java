@@ -1,12 +1,15 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.cli.BaseCommand;
 import io.lakelora.kernel.FmaPeak;
 import io.lakelora.kernel.VectorKernels;
 import io.lakelora.lora.TargetModule;
 import io.lakelora.model.ModelConfig;
+import io.lakelora.bench.BenchShape;
+import io.lakelora.bench.LoraStepFlops;
+import io.lakelora.bench.ProcStatus;
+import io.lakelora.bench.TrainStepBench;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;

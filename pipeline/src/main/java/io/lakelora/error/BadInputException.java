@@ -1,4 +1,5 @@
-package io.lakelora.cli;
+package io.lakelora.error;
+
 
 /**
  * Bad input data (a corrupt model file, a malformed dataset row, a missing tokenizer): an

@@ -1,8 +1,9 @@
-package io.lakelora.model.cli;
+package io.lakelora.cli;
 
 import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.LlamaWeights;
 import io.lakelora.model.LoraAdapter;
+import io.lakelora.peft.PeftAdapter;
 import io.lakelora.model.WeightQuantizer;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.Quantizer;
@@ -40,7 +41,7 @@ final class ModelLoading {
     /** The PEFT adapter in {@code dir} for {@code weights}, or null when no {@code --adapter} was given. */
     static LoraAdapter loadAdapter(Path dir, LlamaWeights weights) {
         if (dir == null) return null;
-        LoraAdapter a = LoraAdapter.load(dir, weights.arch());
+        LoraAdapter a = PeftAdapter.loadForInference(dir, weights.arch());
         System.err.printf("[lakelora] adapter %s: r=%d, scaling %.4g, %d tensors on %s%n", dir, a.spec().r(),
                 a.spec().scaling(), a.layout().tensors().size(), a.spec().targets());
         return a;
