@@ -24,8 +24,10 @@ import org.junit.jupiter.api.Test;
  */
 class ArchitectureTest {
     static final Path ROOT = Path.of("..").toAbsolutePath().normalize();
-    static final List<Path> SOURCES = List.of(ROOT.resolve("pipeline/src/main/java"),
-            ROOT.resolve("udfs/src/main/java"), ROOT.resolve("jobs/src/main/java"));
+    static final List<Path> SOURCES = List.of(
+            ROOT.resolve("pipeline/src/main/java"),
+            ROOT.resolve("udfs/src/main/java"),
+            ROOT.resolve("jobs/src/main/java"));
     static final String PREFIX = "io.lakelora.";
 
     /** Package (without {@code io.lakelora.}) -> layer, from the table in docs/architecture.md. */
@@ -55,7 +57,8 @@ class ArchitectureTest {
             try (Stream<Path> s = Files.walk(root)) {
                 for (Path f : s.filter(x -> x.toString().endsWith(".java")).toList()) {
                     String text = stripComments(Files.readString(f));
-                    Matcher m = Pattern.compile("(?m)^package\\s+([\\w.]+)\\s*;").matcher(text);
+                    Matcher m =
+                            Pattern.compile("(?m)^package\\s+([\\w.]+)\\s*;").matcher(text);
                     if (!m.find()) continue;
                     String name = f.getFileName().toString().replace(".java", "");
                     classes.put(m.group(1) + "." + name, m.group(1));
@@ -75,7 +78,8 @@ class ArchitectureTest {
                 String target = classes.get(q.group(1) + "." + q.group(2));
                 if (target != null && !target.equals(pkg)) uses.add(target);
             }
-            Matcher w = Pattern.compile("(?m)^import\\s+(?:static\\s+)?(io\\.lakelora[\\w.]*)\\.\\*\\s*;").matcher(text);
+            Matcher w = Pattern.compile("(?m)^import\\s+(?:static\\s+)?(io\\.lakelora[\\w.]*)\\.\\*\\s*;")
+                    .matcher(text);
             while (w.find()) { // a wildcard import uses the package (or the class) it names
                 String target = classes.containsValue(w.group(1)) ? w.group(1) : classes.get(w.group(1));
                 if (target != null && !target.equals(pkg)) uses.add(target);
@@ -117,7 +121,8 @@ class ArchitectureTest {
     /** Strongly connected package groups of more than one package (the cycles), for the report. */
     static List<Set<String>> cycles(List<Source> sources) {
         Map<String, Set<String>> g = new TreeMap<>();
-        for (Source s : sources) g.computeIfAbsent(s.pkg(), k -> new TreeSet<>()).addAll(s.uses());
+        for (Source s : sources)
+            g.computeIfAbsent(s.pkg(), k -> new TreeSet<>()).addAll(s.uses());
         List<Set<String>> out = new ArrayList<>();
         Set<String> seen = new TreeSet<>();
         for (String a : g.keySet()) {
@@ -161,8 +166,11 @@ class ArchitectureTest {
     void anUpwardOrSidewaysUseIsReportedWithItsFix() throws IOException {
         Path tmp = Files.createTempDirectory("arch");
         try {
-            write(tmp, "io/lakelora/kernel/K.java", "package io.lakelora.kernel;\nimport io.lakelora.cli.C;\n"
-                    + "// io.lakelora.model.M in a comment is not a use\nclass K { C c; }\n");
+            write(
+                    tmp,
+                    "io/lakelora/kernel/K.java",
+                    "package io.lakelora.kernel;\nimport io.lakelora.cli.C;\n"
+                            + "// io.lakelora.model.M in a comment is not a use\nclass K { C c; }\n");
             write(tmp, "io/lakelora/cli/C.java", "package io.lakelora.cli;\nclass C { io.lakelora.kernel.K k; }\n");
             write(tmp, "io/lakelora/model/M.java", "package io.lakelora.model;\nclass M { io.lakelora.peft.P p; }\n");
             write(tmp, "io/lakelora/peft/P.java", "package io.lakelora.peft;\nclass P {}\n");
@@ -176,7 +184,8 @@ class ArchitectureTest {
             assertEquals(List.of(Set.of("io.lakelora.cli", "io.lakelora.kernel")), cycles(sources));
         } finally {
             try (Stream<Path> s = Files.walk(tmp)) {
-                s.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                s.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         }
     }

@@ -77,7 +77,10 @@ class ConfigFilesTest {
     /** The names of the .yaml files directly in {@code dir}, sorted. */
     static List<String> yamlFiles(Path dir) throws IOException {
         try (Stream<Path> s = Files.list(dir)) {
-            return s.map(f -> f.getFileName().toString()).filter(n -> n.endsWith(".yaml")).sorted().toList();
+            return s.map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith(".yaml"))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -99,30 +102,35 @@ class ConfigFilesTest {
 
     @Test
     void everyConfFileBindsToItsTypedConfigAndValidates() throws Exception {
-        assertEquals(new TreeSet<>(CONF_TYPES.keySet()), new TreeSet<>(yamlFiles(Confs.root().resolve("conf"))),
+        assertEquals(
+                new TreeSet<>(CONF_TYPES.keySet()),
+                new TreeSet<>(yamlFiles(Confs.root().resolve("conf"))),
                 "each conf/*.yaml needs its typed config class in ConfigFilesTest.CONF_TYPES");
         for (Map.Entry<String, Class<?>> e : CONF_TYPES.entrySet()) {
             Object cfg = ConfigLoader.load(List.of(Confs.conf(e.getKey())), List.of(), e.getValue());
             validate(cfg);
             if (cfg instanceof CommonConfig c) {
-                assertNull(c.spark.master, e.getKey() + ": no master of its own (spark-submit's or the platform's "
-                        + "wins; bin/lakelora adds env/local.yaml)");
+                assertNull(
+                        c.spark.master,
+                        e.getKey() + ": no master of its own (spark-submit's or the platform's "
+                                + "wins; bin/lakelora adds env/local.yaml)");
                 assertEquals("lake", c.lake.root, e.getKey());
-                CommonConfig local = (CommonConfig) JobConfigs.load(List.of(Confs.conf(e.getKey()).toString()),
-                        List.of(), e.getValue(), "local");
+                CommonConfig local = (CommonConfig)
+                        JobConfigs.load(List.of(Confs.conf(e.getKey()).toString()), List.of(), e.getValue(), "local");
                 assertEquals("local[2]", local.spark.master, e.getKey() + " with bin/lakelora's default env");
                 assertEquals("local", local.env, e.getKey());
             }
         }
-        TrainConfig local = (TrainConfig) ConfigLoader.load(List.of(Confs.conf("train_local.yaml")), List.of(),
-                TrainConfig.class);
+        TrainConfig local =
+                (TrainConfig) ConfigLoader.load(List.of(Confs.conf("train_local.yaml")), List.of(), TrainConfig.class);
         assertEquals(64, local.lora().r(), "train_local.yaml: the QLoRA recipe's r=64");
     }
 
     @Test
     void everyEnvironmentLayersOverBaseAndEveryJobConfig() throws Exception {
         List<String> envs = yamlFiles(Confs.root().resolve("conf/env"));
-        assertTrue(envs.containsAll(List.of("local.yaml", "databricks.yaml", "s3.yaml", "yarn.yaml", "k8s.yaml")),
+        assertTrue(
+                envs.containsAll(List.of("local.yaml", "databricks.yaml", "s3.yaml", "yarn.yaml", "k8s.yaml")),
                 envs.toString());
         for (String env : envs) {
             Path envFile = Confs.conf("env/" + env);
@@ -130,11 +138,13 @@ class ConfigFilesTest {
             validate(ConfigLoader.load(List.of(Confs.conf("base.yaml"), envFile), List.of(), CommonConfig.class));
             String name = env.substring(0, env.length() - ".yaml".length());
             for (Map.Entry<String, Class<?>> e : CONF_TYPES.entrySet()) {
-                if (!CommonConfig.class.isAssignableFrom(e.getValue()) || e.getKey().equals("base.yaml")) continue;
+                if (!CommonConfig.class.isAssignableFrom(e.getValue())
+                        || e.getKey().equals("base.yaml")) continue;
                 String what = e.getKey() + " + env/" + env;
-                // env=NAME, as a cluster launch gives it: the overlay beside the job config, over bin/lakelora's default
-                CommonConfig c = (CommonConfig) JobConfigs.load(List.of(Confs.conf(e.getKey()).toString()),
-                        List.of("env=" + name), e.getValue(), "local");
+                // env=NAME, as a cluster launch gives it: the overlay beside the job config, over bin/lakelora's
+                // default
+                CommonConfig c = (CommonConfig) JobConfigs.load(
+                        List.of(Confs.conf(e.getKey()).toString()), List.of("env=" + name), e.getValue(), "local");
                 validate(c);
                 assertEquals(name, c.env, what);
                 if (envTree.path("lake").has("root")) {
@@ -142,24 +152,38 @@ class ConfigFilesTest {
                 }
                 JsonNode spark = envTree.path("spark");
                 if (spark.has("master")) {
-                    assertEquals(spark.get("master").isNull() ? null : spark.get("master").asText(), c.spark.master, what);
+                    assertEquals(
+                            spark.get("master").isNull()
+                                    ? null
+                                    : spark.get("master").asText(),
+                            c.spark.master,
+                            what);
                 }
-                spark.path("conf").fields().forEachRemaining(kv -> assertEquals(kv.getValue().asText(),
-                        c.spark.conf.get(kv.getKey()), what + ": spark.conf." + kv.getKey()));
+                spark.path("conf")
+                        .fields()
+                        .forEachRemaining(kv -> assertEquals(
+                                kv.getValue().asText(),
+                                c.spark.conf.get(kv.getKey()),
+                                what + ": spark.conf." + kv.getKey()));
             }
         }
     }
 
     @Test
     void unknownKeysAndBadValuesNameTheKey() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> Confs.load("02_tokenize_pack.yaml", TokenizeConfig.class, "pack.blocksize=256"));
         assertTrue(e.getMessage().contains("blocksize"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> Confs.load("02_tokenize_pack.yaml", TokenizeConfig.class, "pack.strategy=first_fit").validate());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Confs.load("02_tokenize_pack.yaml", TokenizeConfig.class, "pack.strategy=first_fit")
+                        .validate());
         assertTrue(e.getMessage().contains("pack.strategy"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> Confs.load("01_prepare_corpus.yaml", PrepareConfig.class, "dedup.near.band_rows=5").validate());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Confs.load("01_prepare_corpus.yaml", PrepareConfig.class, "dedup.near.band_rows=5")
+                        .validate());
         assertTrue(e.getMessage().contains("dedup.near.band_rows"), e.getMessage());
         PrepareConfig withSecret = Confs.load("01_prepare_corpus.yaml", PrepareConfig.class);
         withSecret.spark.conf.put("spark.hadoop.fs.s3a.secret.key", "x");
@@ -169,7 +193,8 @@ class ConfigFilesTest {
 
     @Test
     void sparkSettingsFromConfig() {
-        CommonConfig c = ConfigLoader.load(List.of(Confs.conf("env/s3-compatible.yaml")), List.of(), CommonConfig.class);
+        CommonConfig c =
+                ConfigLoader.load(List.of(Confs.conf("env/s3-compatible.yaml")), List.of(), CommonConfig.class);
         Map<String, String> s = SparkSessions.settings(c);
         assertEquals("io.delta.sql.DeltaSparkSessionExtension", s.get("spark.sql.extensions"));
         assertEquals("org.apache.spark.sql.delta.catalog.DeltaCatalog", s.get("spark.sql.catalog.spark_catalog"));
@@ -178,15 +203,18 @@ class ConfigFilesTest {
         assertEquals("false", s.get("spark.hadoop.fs.s3a.connection.ssl.enabled"));
         assertEquals("none", s.get("spark.hadoop.fs.s3a.change.detection.mode"));
         assertTrue(s.keySet().stream().noneMatch(k -> k.contains("secret") || k.contains("access.key")));
-        assertEquals("s3a://lakelora/lake/tables/corpus_clean", new LakePaths(c.lake.root).table(LakePaths.CORPUS_CLEAN));
+        assertEquals(
+                "s3a://lakelora/lake/tables/corpus_clean", new LakePaths(c.lake.root).table(LakePaths.CORPUS_CLEAN));
         assertEquals("file:/tmp/x/tables/token_blocks", new LakePaths("/tmp/x/").table(LakePaths.TOKEN_BLOCKS));
     }
 
     /** The spark.hadoop.fs.* settings of files layered in order (their shared sections), by fs.s3a.* key less prefix. */
     private static Map<String, String> s3aKeys(String... files) {
-        ObjectNode tree = ConfigLoader.resolveTree(Stream.of(files).map(Confs::conf).toList(), List.of());
+        ObjectNode tree =
+                ConfigLoader.resolveTree(Stream.of(files).map(Confs::conf).toList(), List.of());
         tree.retain("lake", "spark", "s3a");
-        CommonConfig c = ConfigLoader.bind(tree, CommonConfig.class, List.of(files).toString());
+        CommonConfig c =
+                ConfigLoader.bind(tree, CommonConfig.class, List.of(files).toString());
         Map<String, String> fs = new TreeMap<>();
         SparkSessions.settings(c).forEach((k, v) -> {
             if (!k.startsWith("spark.hadoop.fs.")) return;
@@ -203,8 +231,10 @@ class ConfigFilesTest {
         assertEquals(Map.of(), s3aKeys("base.yaml"));
         List<String> jobs;
         try (Stream<Path> files = Files.list(Confs.root().resolve("conf"))) {
-            jobs = files.map(f -> f.getFileName().toString()).filter(n -> n.matches("\\d\\d_[a-z0-9_]+\\.yaml"))
-                    .sorted().toList();
+            jobs = files.map(f -> f.getFileName().toString())
+                    .filter(n -> n.matches("\\d\\d_[a-z0-9_]+\\.yaml"))
+                    .sorted()
+                    .toList();
         }
         assertEquals(6, jobs.size(), jobs.toString());
         for (String name : jobs) {
@@ -214,22 +244,63 @@ class ConfigFilesTest {
             }
         }
         // AWS S3: the region and the SDK's provider chain only; path style and TLS stay Hadoop's defaults
-        assertEquals(Map.of("endpoint.region", "us-east-1",
-                "aws.credentials.provider", "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"),
+        assertEquals(
+                Map.of(
+                        "endpoint.region",
+                        "us-east-1",
+                        "aws.credentials.provider",
+                        "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider"),
                 s3aKeys("03_train.yaml", "env/k8s.yaml", "env/s3.yaml"));
         // an S3-compatible store: what s3proxy/MinIO need
-        assertEquals(Map.of("endpoint", "http://127.0.0.1:9000", "change.detection.mode", "none",
-                "endpoint.region", "us-east-1", "path.style.access", "true", "connection.ssl.enabled", "false"),
+        assertEquals(
+                Map.of(
+                        "endpoint",
+                        "http://127.0.0.1:9000",
+                        "change.detection.mode",
+                        "none",
+                        "endpoint.region",
+                        "us-east-1",
+                        "path.style.access",
+                        "true",
+                        "connection.ssl.enabled",
+                        "false"),
                 s3aKeys("03_train.yaml", "env/s3-compatible.yaml"));
     }
 
     @Test
     void cliPrintsTheResolvedConfigWithoutRunning() {
-        assertEquals(0, Cli.run(new String[] {"prepare", "--print-config", "--config",
-                Confs.conf("01_prepare_corpus.yaml").toString(), "mode=full"}, Main.jobCommands()));
-        assertEquals(0, Cli.run(new String[] {"tokenize-pack", "--print-config", "--config",
-                Confs.conf("02_tokenize_pack.yaml").toString()}, Main.jobCommands()));
-        assertEquals(2, Cli.run(new String[] {"tokenize-pack", "--print-config", "--config",
-                Confs.conf("02_tokenize_pack.yaml").toString(), "nope=1"}, Main.jobCommands()), "bad config: exit 2");
+        assertEquals(
+                0,
+                Cli.run(
+                        new String[] {
+                            "prepare",
+                            "--print-config",
+                            "--config",
+                            Confs.conf("01_prepare_corpus.yaml").toString(),
+                            "mode=full"
+                        },
+                        Main.jobCommands()));
+        assertEquals(
+                0,
+                Cli.run(
+                        new String[] {
+                            "tokenize-pack",
+                            "--print-config",
+                            "--config",
+                            Confs.conf("02_tokenize_pack.yaml").toString()
+                        },
+                        Main.jobCommands()));
+        assertEquals(
+                2,
+                Cli.run(
+                        new String[] {
+                            "tokenize-pack",
+                            "--print-config",
+                            "--config",
+                            Confs.conf("02_tokenize_pack.yaml").toString(),
+                            "nope=1"
+                        },
+                        Main.jobCommands()),
+                "bad config: exit 2");
     }
 }

@@ -25,8 +25,10 @@ class ServeCommandsTest {
 
     /** This side's commands as Main lists them (the others are tested with their jobs). */
     static List<Object> serveCommands() {
-        List<Object> mine = Main.jobCommands().stream().filter(c -> c instanceof QuantizeBaseCommand
-                || c instanceof ExportCommand || c instanceof EvaluateCommand).toList();
+        List<Object> mine = Main.jobCommands().stream()
+                .filter(c ->
+                        c instanceof QuantizeBaseCommand || c instanceof ExportCommand || c instanceof EvaluateCommand)
+                .toList();
         assertEquals(3, mine.size(), "Main.jobCommands() lists quantize-base, export and evaluate");
         return mine;
     }

@@ -43,8 +43,12 @@ class SharedCorporaS3Test {
 
     @Test
     void bothJobsReadAndWriteThroughS3a() throws Exception {
-        FileSystem fs = new Path("s3a://lake/").getFileSystem(spark.sparkContext().hadoopConfiguration());
-        for (String f : List.of("tinyshakespeare.txt", "tinystories_sample.txt", "self_instruct_seed_tasks.jsonl",
+        FileSystem fs =
+                new Path("s3a://lake/").getFileSystem(spark.sparkContext().hadoopConfiguration());
+        for (String f : List.of(
+                "tinyshakespeare.txt",
+                "tinystories_sample.txt",
+                "self_instruct_seed_tasks.jsonl",
                 "llamafactory_identity.json")) {
             fs.copyFromLocalFile(new Path(Assets.require("corpora/" + f).toUri()), new Path("s3a://lake/corpora/" + f));
         }
@@ -54,13 +58,22 @@ class SharedCorporaS3Test {
             in.path = "s3a://lake/corpora/" + java.nio.file.Path.of(in.path).getFileName();
         }
         PrepareCorpusJob.Result p = PipelineChecks.prepare(spark, cfg);
-        assertTrue(PipelineChecks.table(spark, lake, LakePaths.CORPUS_CLEAN).select("source_file").distinct()
-                .collectAsList().stream().map(r -> r.getString(0)).allMatch(s -> s.startsWith("s3a://lake/corpora/")),
+        assertTrue(
+                PipelineChecks.table(spark, lake, LakePaths.CORPUS_CLEAN)
+                        .select("source_file")
+                        .distinct()
+                        .collectAsList()
+                        .stream()
+                        .map(r -> r.getString(0))
+                        .allMatch(s -> s.startsWith("s3a://lake/corpora/")),
                 "lineage names the S3 objects");
-        TokenizePackJob.Result t = PipelineChecks.tokenize(spark, PipelineChecks.tokenizeConfig(lake),
-                p.count(PrepareCorpusJob.KEPT));
+        TokenizePackJob.Result t =
+                PipelineChecks.tokenize(spark, PipelineChecks.tokenizeConfig(lake), p.count(PrepareCorpusJob.KEPT));
         // the tables are objects in the bucket (s3proxy's filesystem backend keeps them as files)
-        assertTrue(Files.isDirectory(s3.bucketDir("lake").resolve("lake/tables/token_blocks/_delta_log")), s3.logText());
-        assertEquals(t.count("blocks"), PipelineChecks.table(spark, lake, LakePaths.TOKEN_BLOCKS).count());
+        assertTrue(
+                Files.isDirectory(s3.bucketDir("lake").resolve("lake/tables/token_blocks/_delta_log")), s3.logText());
+        assertEquals(
+                t.count("blocks"),
+                PipelineChecks.table(spark, lake, LakePaths.TOKEN_BLOCKS).count());
     }
 }

@@ -60,8 +60,8 @@ public final class AssetFetcher {
      * @param overrides asset name -> URL; names must be in the manifest
      * @param log progress lines
      */
-    public AssetFetcher(AssetManifest manifest, Path dir, String mirror, Map<String, String> overrides,
-                        Consumer<String> log) {
+    public AssetFetcher(
+            AssetManifest manifest, Path dir, String mirror, Map<String, String> overrides, Consumer<String> log) {
         this.manifest = manifest;
         this.dir = dir.toAbsolutePath().normalize();
         this.mirror = mirror == null || mirror.isBlank() ? null : mirror.replaceAll("/+$", "");
@@ -128,8 +128,8 @@ public final class AssetFetcher {
         for (AssetManifest.Output o : c.outputs()) all &= verified(out.resolve(o.path()), o.sha256(), o.size());
         if (all) return new Result(c.name(), c.dir(), from, "present", total);
         log.accept("[fetch-assets] " + c.dir() + " <- " + from + " (" + c.kind() + ")");
-        Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-"
-                + Long.toHexString(System.nanoTime()));
+        Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp-"
+                + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime()));
         try {
             Llama2cConverter.toHf(dir.resolve(c.checkpoint()), dir.resolve(c.tokenizer()), tmp, c.metadata());
             for (AssetManifest.Output o : c.outputs()) {
@@ -154,8 +154,8 @@ public final class AssetFetcher {
 
     /** Downloads {@code f} from {@code src} to {@code dest} through a verified temporary file; returns its size. */
     private long download(AssetManifest.FileEntry f, URI src, Path dest) {
-        Path tmp = dest.resolveSibling("." + dest.getFileName() + ".part-" + ProcessHandle.current().pid() + "-"
-                + Long.toHexString(System.nanoTime()));
+        Path tmp = dest.resolveSibling("." + dest.getFileName() + ".part-"
+                + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime()));
         String fix = " Fix: check the network and rerun (files already verified are kept), or point --url " + f.name()
                 + "=URL (or " + URL_PROPERTY_PREFIX + f.name() + ", or --mirror) at a copy with sha256 " + f.sha256();
         try {
@@ -167,19 +167,23 @@ public final class AssetFetcher {
                     Files.deleteIfExists(tmp);
                     sha = copy(f, src, tmp, size);
                 } catch (IOException e) {
-                    boolean retry = attempt < ATTEMPTS && !"file".equals(src.getScheme())
+                    boolean retry = attempt < ATTEMPTS
+                            && !"file".equals(src.getScheme())
                             && !(e instanceof HttpStatus s && !s.retryable());
                     if (!retry) {
-                        throw new UncheckedIOException("downloading " + src + " for " + f.path() + " failed after "
-                                + attempt + " attempt(s): " + describe(e) + "." + fix, e);
+                        throw new UncheckedIOException(
+                                "downloading " + src + " for " + f.path() + " failed after " + attempt + " attempt(s): "
+                                        + describe(e) + "." + fix,
+                                e);
                     }
                     log.accept("[fetch-assets] " + src + ": " + describe(e) + "; retrying");
                     sleep(1000L * attempt);
                 }
             }
             if (size[0] != f.size() || !sha.equals(f.sha256())) {
-                String got = size[0] > f.size() ? "more than " + f.size() + " bytes (sha256 of the first " + size[0]
-                        + ": " + sha + ")" : "sha256 " + sha + " (" + size[0] + " bytes)";
+                String got = size[0] > f.size()
+                        ? "more than " + f.size() + " bytes (sha256 of the first " + size[0] + ": " + sha + ")"
+                        : "sha256 " + sha + " (" + size[0] + " bytes)";
                 throw new BadInputException("download of " + src + " for " + f.path() + " has " + got + ", expected "
                         + "sha256 " + f.sha256() + " (" + f.size() + " bytes): the server sent a different file; "
                         + "nothing was written to " + dest + ". Fix: point --mirror or the URL override at an "
@@ -189,8 +193,10 @@ public final class AssetFetcher {
             move(tmp, dest);
             return size[0];
         } catch (IOException e) {
-            throw new UncheckedIOException("writing " + dest + ": " + e.getMessage() + ". Fix: make " + dir
-                    + " writable (or pick another with --dir)", e);
+            throw new UncheckedIOException(
+                    "writing " + dest + ": " + e.getMessage() + ". Fix: make " + dir
+                            + " writable (or pick another with --dir)",
+                    e);
         } finally {
             try {
                 Files.deleteIfExists(tmp);
@@ -207,7 +213,7 @@ public final class AssetFetcher {
     private String copy(AssetManifest.FileEntry f, URI src, Path tmp, long[] size) throws IOException {
         MessageDigest md = Hashes.sha256();
         try (InputStream in = open(src);
-             FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
+                FileChannel out = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
             byte[] buf = new byte[1 << 16];
             long n = 0;
             for (int r; (r = in.read(buf)) > 0; ) {
@@ -226,11 +232,17 @@ public final class AssetFetcher {
     private InputStream open(URI src) throws IOException {
         if ("file".equals(src.getScheme())) return Files.newInputStream(Path.of(src));
         if (http == null) {
-            http = HttpClient.newBuilder().followRedirects(HttpClient.Redirect.NORMAL)
-                    .connectTimeout(Duration.ofSeconds(30)).version(HttpClient.Version.HTTP_1_1).build();
+            http = HttpClient.newBuilder()
+                    .followRedirects(HttpClient.Redirect.NORMAL)
+                    .connectTimeout(Duration.ofSeconds(30))
+                    .version(HttpClient.Version.HTTP_1_1)
+                    .build();
         }
-        HttpRequest req = HttpRequest.newBuilder(src).timeout(Duration.ofSeconds(60))
-                .header("User-Agent", "lakelora-fetch-assets/0.1").GET().build();
+        HttpRequest req = HttpRequest.newBuilder(src)
+                .timeout(Duration.ofSeconds(60))
+                .header("User-Agent", "lakelora-fetch-assets/0.1")
+                .GET()
+                .build();
         HttpResponse<InputStream> resp;
         try {
             resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
@@ -254,7 +266,9 @@ public final class AssetFetcher {
             this.code = code;
         }
 
-        boolean retryable() { return code == 429 || code >= 500; }
+        boolean retryable() {
+            return code == 429 || code >= 500;
+        }
     }
 
     /** "HTTP 404", or the exception chain's types and messages (a refused connection often has no message). */
@@ -301,8 +315,10 @@ public final class AssetFetcher {
             }
             if (!s.equals("file") && u.getHost() == null) throw new URISyntaxException(url, "no host");
         } catch (URISyntaxException e) {
-            throw new IllegalArgumentException(what + ": '" + url + "' is not a usable URL (" + e.getReason()
-                    + "). Fix: give an absolute http://, https:// or file:// URL", e);
+            throw new IllegalArgumentException(
+                    what + ": '" + url + "' is not a usable URL (" + e.getReason()
+                            + "). Fix: give an absolute http://, https:// or file:// URL",
+                    e);
         }
     }
 

@@ -32,16 +32,25 @@ public record AssetManifest(String about, List<FileEntry> files, List<Conversion
      * v0) and {@code tokenizer} (llama2.c tokenizer .bin) into config.json, model.safetensors (with {@code metadata}),
      * tokenizer.json, tokenizer_config.json and generation_config.json.
      */
-    public record Conversion(String name, String kind, String checkpoint, String tokenizer, String dir,
-                             Map<String, String> metadata, List<Output> outputs) {}
+    public record Conversion(
+            String name,
+            String kind,
+            String checkpoint,
+            String tokenizer,
+            String dir,
+            Map<String, String> metadata,
+            List<Output> outputs) {}
 
     /** The manifest shipped with LakeLoRA. */
     public static AssetManifest load() {
         try (InputStream in = AssetManifest.class.getResourceAsStream(RESOURCE)) {
             if (in == null) throw new IllegalStateException("resource " + RESOURCE + " is missing from the classpath");
-            AssetManifest m = new ObjectMapper().enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES,
-                    DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES,
-                    DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES).readValue(in, AssetManifest.class);
+            AssetManifest m = new ObjectMapper()
+                    .enable(
+                            DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES,
+                            DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES,
+                            DeserializationFeature.FAIL_ON_NULL_CREATOR_PROPERTIES)
+                    .readValue(in, AssetManifest.class);
             m.validate();
             return m;
         } catch (IOException e) {
@@ -63,7 +72,9 @@ public record AssetManifest(String about, List<FileEntry> files, List<Conversion
     void validate() {
         Set<String> names = new HashSet<>(), paths = new HashSet<>();
         for (FileEntry f : files) {
-            require(f.name != null && f.name.matches("[A-Za-z0-9_.-]+"), "file name '" + f.name + "'",
+            require(
+                    f.name != null && f.name.matches("[A-Za-z0-9_.-]+"),
+                    "file name '" + f.name + "'",
                     "letters, digits, '_', '.', '-'");
             require(names.add(f.name), "file name '" + f.name + "'", "unique names");
             checkPath(f.path);
@@ -73,10 +84,14 @@ public record AssetManifest(String about, List<FileEntry> files, List<Conversion
             require(f.size > 0, "size of '" + f.name + "'", "a positive byte count");
         }
         for (Conversion c : conversions) {
-            require("llama2c-to-hf".equals(c.kind), "conversion '" + c.name + "' kind '" + c.kind + "'",
+            require(
+                    "llama2c-to-hf".equals(c.kind),
+                    "conversion '" + c.name + "' kind '" + c.kind + "'",
                     "llama2c-to-hf");
-            require(paths.contains(c.checkpoint) && paths.contains(c.tokenizer),
-                    "conversion '" + c.name + "' inputs", "paths of downloaded files");
+            require(
+                    paths.contains(c.checkpoint) && paths.contains(c.tokenizer),
+                    "conversion '" + c.name + "' inputs",
+                    "paths of downloaded files");
             checkPath(c.dir);
             for (Output o : c.outputs) {
                 checkPath(o.path);
@@ -87,8 +102,14 @@ public record AssetManifest(String about, List<FileEntry> files, List<Conversion
     }
 
     private static void checkPath(String p) {
-        require(p != null && !p.isBlank() && !Path.of(p).isAbsolute() && !p.contains("\\")
-                && Path.of(p).normalize().toString().equals(p) && !p.startsWith(".."), "path '" + p + "'",
+        require(
+                p != null
+                        && !p.isBlank()
+                        && !Path.of(p).isAbsolute()
+                        && !p.contains("\\")
+                        && Path.of(p).normalize().toString().equals(p)
+                        && !p.startsWith(".."),
+                "path '" + p + "'",
                 "a normalized relative path inside the assets directory");
     }
 

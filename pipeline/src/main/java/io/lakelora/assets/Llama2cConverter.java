@@ -39,16 +39,28 @@ import java.util.TreeMap;
 public final class Llama2cConverter {
     /** The llama2.c "version 1+" files start with this magic ("ak42"); only v0 is handled. */
     private static final int MAGIC_V1 = 0x616b3432;
+
     private static final int HEADER_BYTES = 7 * 4;
 
     private Llama2cConverter() {}
 
     /** The v0 header; {@code vocabSize} is positive, {@code sharedClassifier} carries the sign. */
-    public record Header(int dim, int hiddenDim, int nLayers, int nHeads, int nKvHeads, int vocabSize,
-                         boolean sharedClassifier, int seqLen) {
-        int headDim() { return dim / nHeads; }
+    public record Header(
+            int dim,
+            int hiddenDim,
+            int nLayers,
+            int nHeads,
+            int nKvHeads,
+            int vocabSize,
+            boolean sharedClassifier,
+            int seqLen) {
+        int headDim() {
+            return dim / nHeads;
+        }
 
-        int kvDim() { return headDim() * nKvHeads; }
+        int kvDim() {
+            return headDim() * nKvHeads;
+        }
 
         /** Floats after the header: every tensor, the RoPE tables and the classifier when unshared. */
         long floats() {
@@ -66,7 +78,7 @@ public final class Llama2cConverter {
         long size;
         try (FileChannel ch = FileChannel.open(checkpoint, StandardOpenOption.READ)) {
             size = ch.size();
-            while (b.hasRemaining() && ch.read(b, b.position()) > 0) { }
+            while (b.hasRemaining() && ch.read(b, b.position()) > 0) {}
         } catch (IOException e) {
             throw new UncheckedIOException("reading llama2.c checkpoint " + checkpoint, e);
         }
@@ -77,12 +89,19 @@ public final class Llama2cConverter {
         int[] h = new int[7];
         for (int i = 0; i < 7; i++) h[i] = b.getInt(4 * i);
         if (h[0] == MAGIC_V1) {
-            throw new UnsupportedOperationException("llama2.c checkpoint " + checkpoint + " is a version "
-                    + b.getInt(4) + " export (magic \"ak42\"); only the v0 (legacy) format is converted" + fix);
+            throw new UnsupportedOperationException("llama2.c checkpoint " + checkpoint + " is a version " + b.getInt(4)
+                    + " export (magic \"ak42\"); only the v0 (legacy) format is converted" + fix);
         }
         Header hd = new Header(h[0], h[1], h[2], h[3], h[4], Math.abs(h[5]), h[5] > 0, h[6]);
-        boolean ok = hd.dim > 0 && hd.hiddenDim > 0 && hd.nLayers > 0 && hd.nHeads > 0 && hd.nKvHeads > 0
-                && h[5] != 0 && hd.seqLen > 0 && hd.dim % hd.nHeads == 0 && hd.headDim() % 2 == 0
+        boolean ok = hd.dim > 0
+                && hd.hiddenDim > 0
+                && hd.nLayers > 0
+                && hd.nHeads > 0
+                && hd.nKvHeads > 0
+                && h[5] != 0
+                && hd.seqLen > 0
+                && hd.dim % hd.nHeads == 0
+                && hd.headDim() % 2 == 0
                 && hd.nHeads % hd.nKvHeads == 0;
         if (!ok) {
             throw new BadInputException("llama2.c checkpoint " + checkpoint + " has header dim=" + h[0] + " hidden_dim="
@@ -128,8 +147,11 @@ public final class Llama2cConverter {
         writeText(outDir.resolve("generation_config.json"), PythonJson.dumps(generationConfig(tok), 2, true));
         writeText(outDir.resolve("tokenizer.json"), PythonJson.dumps(parse(tok.tokenizerJson()), 1, false));
         writeText(outDir.resolve("tokenizer_config.json"), PythonJson.dumps(tokenizerConfig(h, tok), 2, true));
-        return List.of(outDir.resolve("config.json"), outDir.resolve("generation_config.json"),
-                outDir.resolve("model.safetensors"), outDir.resolve("tokenizer.json"),
+        return List.of(
+                outDir.resolve("config.json"),
+                outDir.resolve("generation_config.json"),
+                outDir.resolve("model.safetensors"),
+                outDir.resolve("tokenizer.json"),
                 outDir.resolve("tokenizer_config.json"));
     }
 
@@ -145,16 +167,22 @@ public final class Llama2cConverter {
         off += 4 * v * c;
         // per kind, all layers, in file order; cols 0 = a vector
         record Kind(String hfName, long rows, long cols, int permuteHeads) {}
-        List<Kind> kinds = List.of(new Kind("input_layernorm", c, 0, 0), new Kind("self_attn.q_proj", c, c, h.nHeads),
-                new Kind("self_attn.k_proj", kv, c, h.nKvHeads), new Kind("self_attn.v_proj", kv, c, 0),
-                new Kind("self_attn.o_proj", c, c, 0), new Kind("post_attention_layernorm", c, 0, 0),
-                new Kind("mlp.gate_proj", hid, c, 0), new Kind("mlp.down_proj", c, hid, 0),
+        List<Kind> kinds = List.of(
+                new Kind("input_layernorm", c, 0, 0),
+                new Kind("self_attn.q_proj", c, c, h.nHeads),
+                new Kind("self_attn.k_proj", kv, c, h.nKvHeads),
+                new Kind("self_attn.v_proj", kv, c, 0),
+                new Kind("self_attn.o_proj", c, c, 0),
+                new Kind("post_attention_layernorm", c, 0, 0),
+                new Kind("mlp.gate_proj", hid, c, 0),
+                new Kind("mlp.down_proj", c, hid, 0),
                 new Kind("mlp.up_proj", hid, c, 0));
         for (Kind k : kinds) {
             long per = k.cols == 0 ? k.rows : k.rows * k.cols;
             long[] shape = k.cols == 0 ? new long[] {k.rows} : new long[] {k.rows, k.cols};
             for (int i = 0; i < l; i++) {
-                m.put("model.layers." + i + "." + k.hfName + ".weight",
+                m.put(
+                        "model.layers." + i + "." + k.hfName + ".weight",
                         new Tensor(shape, off + 4 * per * i, k.permuteHeads));
             }
             off += 4 * per * l;
@@ -186,8 +214,11 @@ public final class Llama2cConverter {
     private static void checkRope(FileChannel ch, Header h, Path file) throws IOException {
         if (h.seqLen < 2) return;
         int half = h.headDim() / 2;
-        long cosTable = HEADER_BYTES + 4 * (h.floats() - (long) h.seqLen * h.headDim()
-                - (h.sharedClassifier ? 0 : (long) h.vocabSize * h.dim));
+        long cosTable = HEADER_BYTES
+                + 4
+                        * (h.floats()
+                                - (long) h.seqLen * h.headDim()
+                                - (h.sharedClassifier ? 0 : (long) h.vocabSize * h.dim));
         float[] row1 = read(ch, cosTable + 4L * half, half, file);
         for (int i = 0; i < half; i++) {
             double expected = Math.cos(Math.pow(10000.0, -2.0 * i / h.headDim()));

@@ -19,33 +19,77 @@ import java.util.List;
  *       lm_head, rope_theta 500000), recomputation on, no torch peer (its fp32 base alone is 32 GB).</li>
  * </ul>
  */
-public record BenchShape(String name, String description, ModelConfig config, String heap, boolean recompute, int warmup,
-                  boolean torchPeer) {
+public record BenchShape(
+        String name,
+        String description,
+        ModelConfig config,
+        String heap,
+        boolean recompute,
+        int warmup,
+        boolean torchPeer) {
 
     public static final List<String> NAMES = List.of("tiny", "100m", "tinyllama", "llama3-8b");
 
     public static BenchShape named(String name) {
         return switch (name) {
-            case "tiny" -> new BenchShape(name, "tiny smoke-test shape", llama(256, 64, 128, 2, 4, 2, 1e4, true)
-                    .build(), "512m", false, 1, true);
-            case "100m" -> new BenchShape(name, "~100M LLaMA (hidden 768, 12 layers, 12 heads, ffn 2048, vocab 32000,"
-                    + " tied)", llama(32000, 768, 2048, 12, 12, 12, 1e4, true).build(), "3g", false, 2, true);
-            case "tinyllama" -> new BenchShape(name, "TinyLlama-1.1B shape (hidden 2048, 22 layers, 32 heads, 4 KV heads,"
-                    + " ffn 5632, vocab 32000)", llama(32000, 2048, 5632, 22, 32, 4, 1e4, false).build(), "6g", false,
-                    2, true);
-            case "llama3-8b" -> new BenchShape(name, "Llama-3-8B shape (hidden 4096, 32 layers, 32 heads, 8 KV heads,"
-                    + " ffn 14336, vocab 128256, rope_theta 500000)",
-                    llama(128256, 4096, 14336, 32, 32, 8, 500000.0, false).maxPositionEmbeddings(8192).build(),
-                    "13g", true, 0, false);
-            default -> throw new IllegalArgumentException("--configs: unknown shape '" + name + "', expected any of "
-                    + String.join(", ", NAMES));
+            case "tiny" ->
+                new BenchShape(
+                        name,
+                        "tiny smoke-test shape",
+                        llama(256, 64, 128, 2, 4, 2, 1e4, true).build(),
+                        "512m",
+                        false,
+                        1,
+                        true);
+            case "100m" ->
+                new BenchShape(
+                        name,
+                        "~100M LLaMA (hidden 768, 12 layers, 12 heads, ffn 2048, vocab 32000," + " tied)",
+                        llama(32000, 768, 2048, 12, 12, 12, 1e4, true).build(),
+                        "3g",
+                        false,
+                        2,
+                        true);
+            case "tinyllama" ->
+                new BenchShape(
+                        name,
+                        "TinyLlama-1.1B shape (hidden 2048, 22 layers, 32 heads, 4 KV heads,"
+                                + " ffn 5632, vocab 32000)",
+                        llama(32000, 2048, 5632, 22, 32, 4, 1e4, false).build(),
+                        "6g",
+                        false,
+                        2,
+                        true);
+            case "llama3-8b" ->
+                new BenchShape(
+                        name,
+                        "Llama-3-8B shape (hidden 4096, 32 layers, 32 heads, 8 KV heads,"
+                                + " ffn 14336, vocab 128256, rope_theta 500000)",
+                        llama(128256, 4096, 14336, 32, 32, 8, 500000.0, false)
+                                .maxPositionEmbeddings(8192)
+                                .build(),
+                        "13g",
+                        true,
+                        0,
+                        false);
+            default ->
+                throw new IllegalArgumentException(
+                        "--configs: unknown shape '" + name + "', expected any of " + String.join(", ", NAMES));
         };
     }
 
-    private static ModelConfig.Builder llama(int vocab, int hidden, int ffn, int layers, int heads, int kvHeads,
-                                             double ropeTheta, boolean tied) {
-        return ModelConfig.builder(Architecture.LLAMA).vocabSize(vocab).hiddenSize(hidden).intermediateSize(ffn)
-                .numLayers(layers).numHeads(heads).numKvHeads(kvHeads).ropeTheta(ropeTheta).rmsNormEps(1e-5)
-                .maxPositionEmbeddings(2048).tieWordEmbeddings(tied);
+    private static ModelConfig.Builder llama(
+            int vocab, int hidden, int ffn, int layers, int heads, int kvHeads, double ropeTheta, boolean tied) {
+        return ModelConfig.builder(Architecture.LLAMA)
+                .vocabSize(vocab)
+                .hiddenSize(hidden)
+                .intermediateSize(ffn)
+                .numLayers(layers)
+                .numHeads(heads)
+                .numKvHeads(kvHeads)
+                .ropeTheta(ropeTheta)
+                .rmsNormEps(1e-5)
+                .maxPositionEmbeddings(2048)
+                .tieWordEmbeddings(tied);
     }
 }

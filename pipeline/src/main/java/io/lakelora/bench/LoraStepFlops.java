@@ -27,7 +27,9 @@ import java.util.Set;
  */
 public record LoraStepFlops(long baseLinear, long lora, long attention, long head) {
 
-    public long total() { return baseLinear + lora + attention + head; }
+    public long total() {
+        return baseLinear + lora + attention + head;
+    }
 
     /**
      * @param targetTokens rows with a label (B*(T-1) when no label is ignored: the last position predicts nothing)

@@ -16,7 +16,8 @@ public final class ProcStatus {
         try {
             for (String line : Files.readAllLines(p)) {
                 if (line.startsWith(name + ":")) {
-                    return Long.parseLong(line.substring(name.length() + 1).trim().split("\\s+")[0]);
+                    return Long.parseLong(
+                            line.substring(name.length() + 1).trim().split("\\s+")[0]);
                 }
             }
             throw new IllegalStateException(p + " has no " + name + " line");

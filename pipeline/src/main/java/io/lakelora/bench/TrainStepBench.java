@@ -32,10 +32,11 @@ public final class TrainStepBench {
 
     /** AdamW hyper-parameters of the step (torch.optim.AdamW's defaults except lr). */
     public static final float LR = 1e-4f, BETA1 = 0.9f, BETA2 = 0.999f, EPS = 1e-8f, WEIGHT_DECAY = 0.01f;
+
     public static final io.lakelora.train.AdamW ADAMW = new io.lakelora.train.AdamW(BETA1, BETA2, EPS, WEIGHT_DECAY);
 
-    public static Map<String, Object> run(BenchShape shape, int[] threads, int T, int r, int steps, int warmup,
-                                   boolean recompute, long seed) {
+    public static Map<String, Object> run(
+            BenchShape shape, int[] threads, int T, int r, int steps, int warmup, boolean recompute, long seed) {
         ModelConfig a = shape.config();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("config", shape.name());
@@ -63,8 +64,15 @@ public final class TrainStepBench {
         return out;
     }
 
-    private static Map<String, Object> measure(LlamaWeights w, LoraSpec spec, float[] init, Batch batch, int threads,
-                                               int steps, int warmup, boolean recompute) {
+    private static Map<String, Object> measure(
+            LlamaWeights w,
+            LoraSpec spec,
+            float[] init,
+            Batch batch,
+            int threads,
+            int steps,
+            int warmup,
+            boolean recompute) {
         VectorKernels kern = new VectorKernels(threads);
         log("threads=" + threads + ": kernel warm-up " + KernelProvider.warmUp(kern) + " ms");
         LoraLlama model = new LoraLlama(w, spec, kern, recompute);
@@ -90,8 +98,9 @@ public final class TrainStepBench {
             if (s == 0) firstLoss = loss.mean();
             lastLoss = loss.mean();
             if (!Double.isFinite(lastLoss)) throw new IllegalStateException("non-finite loss at step " + s);
-            log(String.format("threads=%d step %d%s: %.2f s (cpu %.2f s), loss %.4f", threads, s,
-                    s < warmup ? " (warm-up)" : "", dt, cpu, lastLoss));
+            log(String.format(
+                    "threads=%d step %d%s: %.2f s (cpu %.2f s), loss %.4f",
+                    threads, s, s < warmup ? " (warm-up)" : "", dt, cpu, lastLoss));
             if (s >= warmup) {
                 stepS[s - warmup] = dt;
                 cpuS[s - warmup] = cpu;
@@ -140,7 +149,11 @@ public final class TrainStepBench {
         return n % 2 == 1 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
     }
 
-    public static double round(double x) { return Math.round(x * 1000) / 1000.0; }
+    public static double round(double x) {
+        return Math.round(x * 1000) / 1000.0;
+    }
 
-    private static void log(String line) { System.err.println("[bench-train child] " + line); }
+    private static void log(String line) {
+        System.err.println("[bench-train child] " + line);
+    }
 }

@@ -18,7 +18,10 @@ public abstract class BaseCommand implements Callable<Integer> {
     @Option(names = "--json", description = "Print the result as one JSON object on stdout.")
     protected boolean json;
 
-    @Option(names = {"-h", "--help"}, usageHelp = true, description = "Show this help and exit.")
+    @Option(
+            names = {"-h", "--help"},
+            usageHelp = true,
+            description = "Show this help and exit.")
     protected boolean help;
 
     /** Runs the command; returns the result fields to print (insertion-ordered). */

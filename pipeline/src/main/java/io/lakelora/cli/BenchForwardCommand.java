@@ -48,9 +48,16 @@ public final class BenchForwardCommand extends BaseCommand {
         if (layers <= 0 || promptTokens <= 0 || decodeTokens <= 0 || repeat <= 0) {
             throw new IllegalArgumentException("--layers, --prompt-tokens, --decode-tokens and --repeat must be > 0");
         }
-        ModelConfig arch = ModelConfig.builder(Architecture.LLAMA).vocabSize(32000).hiddenSize(2048)
-                .intermediateSize(5632).numLayers(layers).numHeads(32).numKvHeads(4).rmsNormEps(1e-5)
-                .maxPositionEmbeddings(2048).build();
+        ModelConfig arch = ModelConfig.builder(Architecture.LLAMA)
+                .vocabSize(32000)
+                .hiddenSize(2048)
+                .intermediateSize(5632)
+                .numLayers(layers)
+                .numHeads(32)
+                .numKvHeads(4)
+                .rmsNormEps(1e-5)
+                .maxPositionEmbeddings(2048)
+                .build();
         Kernels kern = KernelProvider.get();
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("model", "TinyLlama-1.1B shape, random weights, " + layers + " layers");
@@ -66,10 +73,14 @@ public final class BenchForwardCommand extends BaseCommand {
         }
         out.put("runs", runs);
         if (runs.size() == 2) {
-            out.put("prefill_ratio_" + quant.get(1) + "_vs_" + quant.get(0),
-                    round((double) runs.get(1).get("prefill_tok_s") / (double) runs.get(0).get("prefill_tok_s")));
-            out.put("decode_ratio_" + quant.get(1) + "_vs_" + quant.get(0),
-                    round((double) runs.get(1).get("decode_tok_s") / (double) runs.get(0).get("decode_tok_s")));
+            out.put(
+                    "prefill_ratio_" + quant.get(1) + "_vs_" + quant.get(0),
+                    round((double) runs.get(1).get("prefill_tok_s")
+                            / (double) runs.get(0).get("prefill_tok_s")));
+            out.put(
+                    "decode_ratio_" + quant.get(1) + "_vs_" + quant.get(0),
+                    round((double) runs.get(1).get("decode_tok_s")
+                            / (double) runs.get(0).get("decode_tok_s")));
         }
         return out;
     }
@@ -80,7 +91,9 @@ public final class BenchForwardCommand extends BaseCommand {
         WeightQuantizer wq = ModelLoading.quantizer(type);
         LlamaWeights w = LlamaWeights.random(arch, seed, 0.02f, wq);
         double buildS = (System.nanoTime() - t0) / 1e9;
-        int[] prompt = new SplittableRandom(seed).ints(promptTokens, 0, arch.vocabSize()).toArray();
+        int[] prompt = new SplittableRandom(seed)
+                .ints(promptTokens, 0, arch.vocabSize())
+                .toArray();
         LlamaSession s = new LlamaSession(w, kern, null, promptTokens + decodeTokens + 1, promptTokens);
         // the first repetition also warms up the JIT; the best repetition is reported
         long prefill = Long.MAX_VALUE;
@@ -117,7 +130,9 @@ public final class BenchForwardCommand extends BaseCommand {
         return r;
     }
 
-    private static double round(double x) { return Math.round(x * 1000) / 1000.0; }
+    private static double round(double x) {
+        return Math.round(x * 1000) / 1000.0;
+    }
 
     @Override
     protected void printHuman(Map<String, Object> result, PrintStream out) {

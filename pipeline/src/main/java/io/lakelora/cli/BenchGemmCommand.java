@@ -34,22 +34,31 @@ import picocli.CommandLine.Option;
  * Vector API FMA peak of one core. Timings are medians after warm-up; on a shared machine they are noisy, which is
  * why the load average is printed with them.
  */
-@Command(name = "bench-gemm",
+@Command(
+        name = "bench-gemm",
         description = "Benchmark the fp32 and NF4 GEMM kernels against PyTorch (same run) and the FMA peak.")
 public final class BenchGemmCommand extends BaseCommand {
 
-    @Option(names = "--threads", split = ",", defaultValue = "1,2",
+    @Option(
+            names = "--threads",
+            split = ",",
+            defaultValue = "1,2",
             description = "Thread counts to measure (default: ${DEFAULT-VALUE}).")
     int[] threads;
 
-    @Option(names = "--shapes", split = ",", defaultValue = "1024x1024x1024,1024x2048x5632",
+    @Option(
+            names = "--shapes",
+            split = ",",
+            defaultValue = "1024x1024x1024,1024x2048x5632",
             description = "Shapes MxNxK: x is [M, K], W is [N, K], y = x W^T is [M, N] (default: ${DEFAULT-VALUE}).")
     List<String> shapes;
 
     @Option(names = "--reps", defaultValue = "5", description = "Timed repetitions per case; the median is reported.")
     int reps;
 
-    @Option(names = "--warmup", defaultValue = "2",
+    @Option(
+            names = "--warmup",
+            defaultValue = "2",
             description = "Untimed calls per case first (continued until at least 1.5 s has passed, so the JIT has"
                     + " compiled this shape's paths).")
     int warmup;
@@ -57,7 +66,9 @@ public final class BenchGemmCommand extends BaseCommand {
     @Option(names = "--vector-bits", description = "256 or 512 (default: lakelora.vector.bits or the CPU's width).")
     Integer vectorBits;
 
-    @Option(names = "--python", defaultValue = "/usr/bin/python3",
+    @Option(
+            names = "--python",
+            defaultValue = "/usr/bin/python3",
             description = "Python with torch for the peer measurement (default: ${DEFAULT-VALUE}).")
     String python;
 
@@ -89,8 +100,8 @@ public final class BenchGemmCommand extends BaseCommand {
         List<Map<String, Object>> rows = new ArrayList<>();
         for (int t : threads) {
             VectorKernels k = new VectorKernels(t);
-            log("[bench-gemm] warm-up (" + t + " thread" + (t == 1 ? "" : "s") + "): "
-                    + KernelProvider.warmUp(k) + " ms");
+            log("[bench-gemm] warm-up (" + t + " thread" + (t == 1 ? "" : "s") + "): " + KernelProvider.warmUp(k)
+                    + " ms");
             for (int[] d : dims) {
                 rows.add(measureOurs(k, d, peak));
             }
@@ -159,14 +170,25 @@ public final class BenchGemmCommand extends BaseCommand {
                 if (in == null) throw new IllegalStateException("resource /bench/torch_mm.py missing from the build");
                 Files.write(script, in.readAllBytes());
             }
-            List<String> cmd = List.of(python, script.toString(),
-                    "--shapes", String.join(",", shapes),
-                    "--threads", String.join(",", Arrays.stream(threads).mapToObj(String::valueOf).toList()),
-                    "--reps", String.valueOf(reps), "--warmup", String.valueOf(warmup));
+            List<String> cmd = List.of(
+                    python,
+                    script.toString(),
+                    "--shapes",
+                    String.join(",", shapes),
+                    "--threads",
+                    String.join(
+                            ",",
+                            Arrays.stream(threads).mapToObj(String::valueOf).toList()),
+                    "--reps",
+                    String.valueOf(reps),
+                    "--warmup",
+                    String.valueOf(warmup));
             log("[bench-gemm] PyTorch peer: " + String.join(" ", cmd));
             Process p;
             try {
-                p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+                p = new ProcessBuilder(cmd)
+                        .redirectError(ProcessBuilder.Redirect.INHERIT)
+                        .start();
             } catch (IOException e) {
                 String msg = "PyTorch peer NOT measured: cannot run " + python + " (" + e.getMessage()
                         + "); install python3-torch or pass --python";
@@ -178,10 +200,13 @@ public final class BenchGemmCommand extends BaseCommand {
                 p.destroyForcibly();
                 throw new IllegalStateException("PyTorch peer did not finish within 30 minutes");
             }
-            JsonNode root = stdout.isEmpty() ? null : new ObjectMapper().readTree(stdout.lines()
-                    .reduce((a, b) -> b).orElse(""));
+            JsonNode root = stdout.isEmpty()
+                    ? null
+                    : new ObjectMapper()
+                            .readTree(stdout.lines().reduce((a, b) -> b).orElse(""));
             if (root == null || root.has("error") || p.exitValue() != 0) {
-                String why = root != null && root.has("error") ? root.get("error").asText()
+                String why = root != null && root.has("error")
+                        ? root.get("error").asText()
                         : "exit code " + p.exitValue() + ", output: " + stdout;
                 String msg = "PyTorch peer NOT measured: " + why + " (install python3-torch or pass --python)";
                 log("[bench-gemm] " + msg);
@@ -209,7 +234,8 @@ public final class BenchGemmCommand extends BaseCommand {
                     }
                 }
             }
-            return "torch " + root.get("torch").asText() + ", torch.mm BLAS library: " + root.get("blas_lib").asText();
+            return "torch " + root.get("torch").asText() + ", torch.mm BLAS library: "
+                    + root.get("blas_lib").asText();
         } finally {
             Files.deleteIfExists(script);
         }
@@ -220,16 +246,36 @@ public final class BenchGemmCommand extends BaseCommand {
         result.forEach((key, v) -> {
             if (!key.equals("results")) out.println(key + ": " + v);
         });
-        out.printf("%-16s %3s %9s %9s %7s %9s %9s %9s %9s %9s %9s %9s%n", "shape MxNxK", "thr", "sgemm",
-                "qgemm-nf4", "%peak", "torch.mm", "oneDNN", "sg/mm", "sg/dnn", "q/dnn", "sg-cpu", "dnn-cpu");
+        out.printf(
+                "%-16s %3s %9s %9s %7s %9s %9s %9s %9s %9s %9s %9s%n",
+                "shape MxNxK",
+                "thr",
+                "sgemm",
+                "qgemm-nf4",
+                "%peak",
+                "torch.mm",
+                "oneDNN",
+                "sg/mm",
+                "sg/dnn",
+                "q/dnn",
+                "sg-cpu",
+                "dnn-cpu");
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
         for (Map<String, Object> r : rows) {
-            out.printf("%-16s %3s %9s %9s %7s %9s %9s %9s %9s %9s %9s %9s%n", r.get("shape"), r.get("threads"),
-                    r.get("sgemm_gflops"), r.get("qgemm_nf4dq_gflops"), r.get("sgemm_pct_of_peak"),
-                    r.getOrDefault("torch_mm_gflops", "-"), r.getOrDefault("torch_onednn_gflops", "-"),
-                    r.getOrDefault("sgemm_vs_torch_mm", "-"), r.getOrDefault("sgemm_vs_torch_onednn", "-"),
-                    r.getOrDefault("qgemm_vs_torch_onednn", "-"), r.getOrDefault("sgemm_cpu_gflops", "-"),
+            out.printf(
+                    "%-16s %3s %9s %9s %7s %9s %9s %9s %9s %9s %9s %9s%n",
+                    r.get("shape"),
+                    r.get("threads"),
+                    r.get("sgemm_gflops"),
+                    r.get("qgemm_nf4dq_gflops"),
+                    r.get("sgemm_pct_of_peak"),
+                    r.getOrDefault("torch_mm_gflops", "-"),
+                    r.getOrDefault("torch_onednn_gflops", "-"),
+                    r.getOrDefault("sgemm_vs_torch_mm", "-"),
+                    r.getOrDefault("sgemm_vs_torch_onednn", "-"),
+                    r.getOrDefault("qgemm_vs_torch_onednn", "-"),
+                    r.getOrDefault("sgemm_cpu_gflops", "-"),
                     r.getOrDefault("torch_onednn_cpu_gflops", "-"));
         }
         out.println("(GFLOP/s, medians of wall time; %peak = sgemm / (threads x one-core FMA peak); sg-cpu and dnn-cpu"
@@ -247,8 +293,8 @@ public final class BenchGemmCommand extends BaseCommand {
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("--shapes: '" + s + "' is not MxNxK with positive integers"
-                + " (e.g. 1024x2048x5632)");
+        throw new IllegalArgumentException(
+                "--shapes: '" + s + "' is not MxNxK with positive integers" + " (e.g. 1024x2048x5632)");
     }
 
     private static String loadAverage() {
@@ -256,11 +302,16 @@ public final class BenchGemmCommand extends BaseCommand {
             String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
             return f[0] + " " + f[1] + " " + f[2];
         } catch (IOException | UncheckedIOException e) {
-            return String.format("%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+            return String.format(
+                    "%.2f", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
         }
     }
 
-    private static double round1(double v) { return Math.round(v * 10) / 10.0; }
+    private static double round1(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
 
-    private static double round2(double v) { return Math.round(v * 100) / 100.0; }
+    private static double round2(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
 }

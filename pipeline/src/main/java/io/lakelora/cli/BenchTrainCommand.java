@@ -2,14 +2,14 @@ package io.lakelora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.kernel.FmaPeak;
-import io.lakelora.kernel.VectorKernels;
-import io.lakelora.lora.TargetModule;
-import io.lakelora.model.ModelConfig;
 import io.lakelora.bench.BenchShape;
 import io.lakelora.bench.LoraStepFlops;
 import io.lakelora.bench.ProcStatus;
 import io.lakelora.bench.TrainStepBench;
+import io.lakelora.kernel.FmaPeak;
+import io.lakelora.kernel.VectorKernels;
+import io.lakelora.lora.TargetModule;
+import io.lakelora.model.ModelConfig;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
@@ -36,59 +36,85 @@ import picocli.CommandLine.Option;
  * {@code --rounds N} the two sides alternate N times per shape and each reports the median of all its timed steps,
  * so that a machine whose speed drifts over minutes does not favour whichever side ran in the faster stretch.
  */
-@Command(name = "bench-train", description = "LoRA training tokens/s, MFU and peak RSS of random NF4 models vs PyTorch.")
+@Command(
+        name = "bench-train",
+        description = "LoRA training tokens/s, MFU and peak RSS of random NF4 models vs PyTorch.")
 public final class BenchTrainCommand extends BaseCommand {
 
-    @Option(names = "--configs", split = ",", defaultValue = "100m,tinyllama",
+    @Option(
+            names = "--configs",
+            split = ",",
+            defaultValue = "100m,tinyllama",
             description = "Shapes: tiny, 100m, tinyllama, llama3-8b (default: ${DEFAULT-VALUE}).")
     List<String> configs;
 
-    @Option(names = "--threads", split = ",", defaultValue = "1,2",
+    @Option(
+            names = "--threads",
+            split = ",",
+            defaultValue = "1,2",
             description = "Thread counts, each measured on both sides (default: ${DEFAULT-VALUE}).")
     int[] threads;
 
-    @Option(names = "--seq", defaultValue = "512", description = "Tokens per sequence T, batch 1 (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--seq",
+            defaultValue = "512",
+            description = "Tokens per sequence T, batch 1 (default: ${DEFAULT-VALUE}).")
     int seq;
 
-    @Option(names = "--rank", defaultValue = "16", description = "LoRA rank r; lora_alpha = 2r (default: ${DEFAULT-VALUE}).")
+    @Option(
+            names = "--rank",
+            defaultValue = "16",
+            description = "LoRA rank r; lora_alpha = 2r (default: ${DEFAULT-VALUE}).")
     int rank;
 
     @Option(names = "--steps", defaultValue = "3", description = "Timed steps per case; the median is reported.")
     int steps;
 
-    @Option(names = "--rounds", defaultValue = "1",
+    @Option(
+            names = "--rounds",
+            defaultValue = "1",
             description = "Rounds per shape, alternating ours and torch (ours, torch, ours, torch, ...); each side's"
                     + " tokens/s is the median over all its timed steps (default: ${DEFAULT-VALUE}). On a shared machine"
                     + " whose speed drifts by minutes (5-9% seen here), 2 rounds put both peers' steps on the same"
                     + " stretch of time.")
     int rounds;
 
-    @Option(names = "--warmup", description = "Untimed steps first, on both sides (default: 2, 1 for tiny, 0 for"
-            + " llama3-8b): steady state; with 1, torch's TinyLlama steps were still falling 29 -> 24 -> 21 s.")
+    @Option(
+            names = "--warmup",
+            description = "Untimed steps first, on both sides (default: 2, 1 for tiny, 0 for"
+                    + " llama3-8b): steady state; with 1, torch's TinyLlama steps were still falling 29 -> 24 -> 21 s.")
     Integer warmup;
 
-    @Option(names = "--recompute", arity = "1",
+    @Option(
+            names = "--recompute",
+            arity = "1",
             description = "Recompute activations in the backward (default: true for llama3-8b, else false).")
     Boolean recompute;
 
-    @Option(names = "--heap", description = "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g,"
-            + " tinyllama 6g, llama3-8b 13g).")
+    @Option(
+            names = "--heap",
+            description =
+                    "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g," + " tinyllama 6g, llama3-8b 13g).")
     String heap;
 
     @Option(names = "--seed", defaultValue = "1", description = "Weights, adapter and data seed.")
     long seed;
 
-    @Option(names = "--python", defaultValue = "/usr/bin/python3",
+    @Option(
+            names = "--python",
+            defaultValue = "/usr/bin/python3",
             description = "Python with torch for the peer (default: ${DEFAULT-VALUE}).")
     String python;
 
     @Option(names = "--no-torch", description = "Skip the PyTorch peer.")
     boolean noTorch;
 
-    @Option(names = "--torch-omp-spin", description = "Leave torch's OpenMP wait policy at its default (spinning). By"
-            + " default the peer runs with OMP_WAIT_POLICY=PASSIVE, its faster setting here: spinning left its 1-thread"
-            + " step unchanged and made its 2-thread 100M step 2.4x slower (OpenMP's and OpenBLAS's pools spin against"
-            + " each other on 2 cores).")
+    @Option(
+            names = "--torch-omp-spin",
+            description = "Leave torch's OpenMP wait policy at its default (spinning). By"
+                    + " default the peer runs with OMP_WAIT_POLICY=PASSIVE, its faster setting here: spinning left its 1-thread"
+                    + " step unchanged and made its 2-thread 100M step 2.4x slower (OpenMP's and OpenBLAS's pools spin against"
+                    + " each other on 2 cores).")
     boolean torchOmpSpin;
 
     @Option(names = "--child", hidden = true, description = "Internal: measure the one shape in --configs in this JVM.")
@@ -106,9 +132,11 @@ public final class BenchTrainCommand extends BaseCommand {
         out.put("cpus", Runtime.getRuntime().availableProcessors());
         VectorKernels probe = new VectorKernels(1);
         out.put("kernels", probe.name());
-        out.put("setup", "batch 1, seq " + seq + ", LoRA r=" + rank + " alpha=" + 2 * rank + " on all 7 linears, dropout 0,"
-                + " PEFT init; ours: NF4+DQ base (blocksize 64), fp32 embeddings/lm_head; torch: fp32 base;"
-                + " AdamW lr 1e-4 wd 0.01 on the adapter only; random weights and tokens");
+        out.put(
+                "setup",
+                "batch 1, seq " + seq + ", LoRA r=" + rank + " alpha=" + 2 * rank + " on all 7 linears, dropout 0,"
+                        + " PEFT init; ours: NF4+DQ base (blocksize 64), fp32 embeddings/lm_head; torch: fp32 base;"
+                        + " AdamW lr 1e-4 wd 0.01 on the adapter only; random weights and tokens");
         log("[bench-train] measuring the " + probe.vectorBits() + "-bit FMA peak of one core ...");
         double peak = FmaPeak.gflops(probe.vectorBits(), 600);
         out.put("fma_peak_gflops_per_core", round1(peak));
@@ -126,8 +154,13 @@ public final class BenchTrainCommand extends BaseCommand {
             LoraStepFlops flops = LoraStepFlops.of(a, rank, EnumSet.allOf(TargetModule.class), 1, seq, targets);
             info.put("flops_per_step", flops.total());
             info.put("gflop_per_step", round1(flops.total() / 1e9));
-            info.put("gflop_split_base_lora_attention_head", List.of(round1(flops.baseLinear() / 1e9),
-                    round1(flops.lora() / 1e9), round1(flops.attention() / 1e9), round1(flops.head() / 1e9)));
+            info.put(
+                    "gflop_split_base_lora_attention_head",
+                    List.of(
+                            round1(flops.baseLinear() / 1e9),
+                            round1(flops.lora() / 1e9),
+                            round1(flops.attention() / 1e9),
+                            round1(flops.head() / 1e9)));
 
             String h = heap != null ? heap : s.heap();
             List<JsonNode> oursRounds = new ArrayList<>();
@@ -154,22 +187,31 @@ public final class BenchTrainCommand extends BaseCommand {
             JsonNode ours = merged(oursRounds);
             info.put("ours_build_s", ours.get("build_s").asDouble());
             info.put("ours_weights_mb", ours.get("weights_mb").asDouble());
-            info.put("ours_linear_bits_per_param", ours.get("linear_bits_per_param").asDouble());
+            info.put(
+                    "ours_linear_bits_per_param",
+                    ours.get("linear_bits_per_param").asDouble());
             info.put("ours_recompute", ours.get("recompute").asBoolean());
             info.put("ours_heap", h);
-            info.put("ours_peak_rss_mb", ours.get("peak_rss_mb").isNull() ? null : ours.get("peak_rss_mb").asLong());
+            info.put(
+                    "ours_peak_rss_mb",
+                    ours.get("peak_rss_mb").isNull()
+                            ? null
+                            : ours.get("peak_rss_mb").asLong());
             JsonNode torch = null;
             if (noTorch) {
                 info.put("torch", "skipped (--no-torch)");
             } else if (!s.torchPeer()) {
-                info.put("torch", "skipped: an fp32 base of this shape needs "
-                        + round1(4.0 * LoraStepFlops.totalParams(a) / 1e9) + " GB");
+                info.put(
+                        "torch",
+                        "skipped: an fp32 base of this shape needs " + round1(4.0 * LoraStepFlops.totalParams(a) / 1e9)
+                                + " GB");
             } else {
                 if (torchError != null) {
                     info.put("torch", "NOT measured: " + torchError.get("error").asText());
                 } else {
                     torch = merged(torchRounds);
-                    torchVersion = "torch " + torch.get("torch").asText() + ", BLAS " + torch.get("blas_lib").asText();
+                    torchVersion = "torch " + torch.get("torch").asText() + ", BLAS "
+                            + torch.get("blas_lib").asText();
                     info.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
                 }
             }
@@ -185,7 +227,9 @@ public final class BenchTrainCommand extends BaseCommand {
                 row.put("ours_step_s", ourStep);
                 row.put("ours_cpu_s", r.get("median_cpu_s").asDouble());
                 row.put("ours_mfu_pct", round1(100 * flops.total() / ourStep / 1e9 / peakT));
-                row.put("ours_mfu_cpu_pct", round1(100 * flops.total() / r.get("median_cpu_s").asDouble() / 1e9 / peak));
+                row.put(
+                        "ours_mfu_cpu_pct",
+                        round1(100 * flops.total() / r.get("median_cpu_s").asDouble() / 1e9 / peak));
                 row.put("ours_peak_rss_mb", info.get("ours_peak_rss_mb"));
                 row.put("ours_loss_first", r.get("loss_first").asDouble());
                 row.put("ours_load", loadOurs);
@@ -195,23 +239,40 @@ public final class BenchTrainCommand extends BaseCommand {
                     row.put("torch_tok_s", tr.get("tok_s").asDouble());
                     row.put("torch_step_s", torchStep);
                     row.put("torch_cpu_s", tr.get("median_cpu_s").asDouble());
-                    row.put("torch_blas_threads", tr.get("blas_threads").isNull() ? null : tr.get("blas_threads").asInt());
+                    row.put(
+                            "torch_blas_threads",
+                            tr.get("blas_threads").isNull()
+                                    ? null
+                                    : tr.get("blas_threads").asInt());
                     row.put("torch_mfu_pct", round1(100 * flops.total() / torchStep / 1e9 / peakT));
-                    row.put("torch_mfu_cpu_pct", round1(100 * flops.total() / tr.get("median_cpu_s").asDouble() / 1e9
-                            / peak));
+                    row.put(
+                            "torch_mfu_cpu_pct",
+                            round1(100 * flops.total() / tr.get("median_cpu_s").asDouble() / 1e9 / peak));
                     row.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
                     row.put("torch_loss_first", tr.get("loss_first").asDouble());
                     row.put("torch_load", loadTorch);
-                    row.put("ratio_ours_vs_torch", round2(r.get("tok_s").asDouble() / tr.get("tok_s").asDouble()));
+                    row.put(
+                            "ratio_ours_vs_torch",
+                            round2(r.get("tok_s").asDouble() / tr.get("tok_s").asDouble()));
                     // per CPU-second of each process: less sensitive than wall time to other processes on the machine
-                    row.put("ratio_ours_vs_torch_cpu", round2(tr.get("median_cpu_s").asDouble()
-                            / r.get("median_cpu_s").asDouble()));
+                    row.put(
+                            "ratio_ours_vs_torch_cpu",
+                            round2(tr.get("median_cpu_s").asDouble()
+                                    / r.get("median_cpu_s").asDouble()));
                 }
                 rows.add(row);
             }
         }
-        out.put("torch", noTorch ? "skipped (--no-torch)" : torchVersion == null ? "not measured"
-                : torchVersion + (torchOmpSpin ? ", OpenMP default wait policy" : ", OMP_WAIT_POLICY=PASSIVE"));
+        out.put(
+                "torch",
+                noTorch
+                        ? "skipped (--no-torch)"
+                        : torchVersion == null
+                                ? "not measured"
+                                : torchVersion
+                                        + (torchOmpSpin
+                                                ? ", OpenMP default wait policy"
+                                                : ", OMP_WAIT_POLICY=PASSIVE"));
         out.put("shapes", shapes);
         out.put("results", rows);
         out.put("load_average_after", ProcStatus.loadAverage());
@@ -232,15 +293,35 @@ public final class BenchTrainCommand extends BaseCommand {
         if (child && configs.size() != 1) throw new IllegalArgumentException("--child measures exactly one shape");
     }
 
-    private int warmupFor(BenchShape s) { return warmup != null ? warmup : s.warmup(); }
+    private int warmupFor(BenchShape s) {
+        return warmup != null ? warmup : s.warmup();
+    }
 
-    private boolean recomputeFor(BenchShape s) { return recompute != null ? recompute : s.recompute(); }
+    private boolean recomputeFor(BenchShape s) {
+        return recompute != null ? recompute : s.recompute();
+    }
 
     private List<String> childArgs(BenchShape s) {
-        return List.of("bench-train", "--child", "--json", "--configs", s.name(), "--threads", joined(threads),
-                "--seq", String.valueOf(seq), "--rank", String.valueOf(rank), "--steps", String.valueOf(steps),
-                "--warmup", String.valueOf(warmupFor(s)), "--recompute", String.valueOf(recomputeFor(s)),
-                "--seed", String.valueOf(seed));
+        return List.of(
+                "bench-train",
+                "--child",
+                "--json",
+                "--configs",
+                s.name(),
+                "--threads",
+                joined(threads),
+                "--seq",
+                String.valueOf(seq),
+                "--rank",
+                String.valueOf(rank),
+                "--steps",
+                String.valueOf(steps),
+                "--warmup",
+                String.valueOf(warmupFor(s)),
+                "--recompute",
+                String.valueOf(recomputeFor(s)),
+                "--seed",
+                String.valueOf(seed));
     }
 
     /** Runs bench/torch_lora_step.py; returns its JSON, or {"error": why} when torch could not run. */
@@ -250,17 +331,45 @@ public final class BenchTrainCommand extends BaseCommand {
         ObjectMapper json = new ObjectMapper();
         try {
             try (InputStream in = BenchTrainCommand.class.getResourceAsStream("/bench/torch_lora_step.py")) {
-                if (in == null) throw new IllegalStateException("resource /bench/torch_lora_step.py missing from the build");
+                if (in == null)
+                    throw new IllegalStateException("resource /bench/torch_lora_step.py missing from the build");
                 Files.write(script, in.readAllBytes());
             }
-            List<String> cmd = List.of(python, script.toString(), "--vocab", String.valueOf(a.vocabSize()),
-                    "--hidden", String.valueOf(a.hiddenSize()), "--ffn", String.valueOf(a.intermediateSize()),
-                    "--layers", String.valueOf(a.numLayers()), "--heads", String.valueOf(a.numHeads()),
-                    "--kv-heads", String.valueOf(a.numKvHeads()), "--rope-theta", String.valueOf(a.ropeTheta()),
-                    "--eps", String.valueOf(a.rmsNormEps()), "--tied", String.valueOf(a.tieWordEmbeddings()),
-                    "--seq", String.valueOf(seq), "--rank", String.valueOf(rank), "--alpha", String.valueOf(2 * rank),
-                    "--threads", joined(threads), "--steps", String.valueOf(steps),
-                    "--warmup", String.valueOf(warmupFor(s)), "--seed", String.valueOf(seed));
+            List<String> cmd = List.of(
+                    python,
+                    script.toString(),
+                    "--vocab",
+                    String.valueOf(a.vocabSize()),
+                    "--hidden",
+                    String.valueOf(a.hiddenSize()),
+                    "--ffn",
+                    String.valueOf(a.intermediateSize()),
+                    "--layers",
+                    String.valueOf(a.numLayers()),
+                    "--heads",
+                    String.valueOf(a.numHeads()),
+                    "--kv-heads",
+                    String.valueOf(a.numKvHeads()),
+                    "--rope-theta",
+                    String.valueOf(a.ropeTheta()),
+                    "--eps",
+                    String.valueOf(a.rmsNormEps()),
+                    "--tied",
+                    String.valueOf(a.tieWordEmbeddings()),
+                    "--seq",
+                    String.valueOf(seq),
+                    "--rank",
+                    String.valueOf(rank),
+                    "--alpha",
+                    String.valueOf(2 * rank),
+                    "--threads",
+                    joined(threads),
+                    "--steps",
+                    String.valueOf(steps),
+                    "--warmup",
+                    String.valueOf(warmupFor(s)),
+                    "--seed",
+                    String.valueOf(seed));
             log("[bench-train] " + s.name() + ": PyTorch peer, load " + ProcStatus.loadAverage() + ": "
                     + String.join(" ", cmd));
             Process p;
@@ -269,8 +378,11 @@ public final class BenchTrainCommand extends BaseCommand {
                 if (!torchOmpSpin) pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
                 p = pb.start();
             } catch (IOException e) {
-                return json.createObjectNode().put("error", "cannot run " + python + " (" + e.getMessage()
-                        + "); install python3-torch or pass --python");
+                return json.createObjectNode()
+                        .put(
+                                "error",
+                                "cannot run " + python + " (" + e.getMessage()
+                                        + "); install python3-torch or pass --python");
             }
             String stdout;
             try {
@@ -284,7 +396,8 @@ public final class BenchTrainCommand extends BaseCommand {
             String last = stdout.lines().reduce((x, y) -> y).orElse("");
             JsonNode root = last.startsWith("{") ? json.readTree(last) : null;
             if (root == null || p.exitValue() != 0) {
-                String why = root != null && root.has("error") ? root.get("error").asText()
+                String why = root != null && root.has("error")
+                        ? root.get("error").asText()
                         : "exit code " + p.exitValue() + ", output: " + last;
                 return json.createObjectNode().put("error", why + " (install python3-torch or pass --python)");
             }
@@ -312,7 +425,8 @@ public final class BenchTrainCommand extends BaseCommand {
                 for (JsonNode x : r.get("step_s")) all.add(x.asDouble());
                 cpus[i] = r.get("median_cpu_s").asDouble();
             }
-            double med = TrainStepBench.median(all.stream().mapToDouble(Double::doubleValue).toArray());
+            double med = TrainStepBench.median(
+                    all.stream().mapToDouble(Double::doubleValue).toArray());
             com.fasterxml.jackson.databind.node.ObjectNode r = first.deepCopy();
             com.fasterxml.jackson.databind.node.ArrayNode steps = r.putArray("step_s");
             all.forEach(steps::add);
@@ -324,14 +438,17 @@ public final class BenchTrainCommand extends BaseCommand {
         }
         long rss = -1;
         for (JsonNode round : sideRounds) {
-            if (round.hasNonNull("peak_rss_mb")) rss = Math.max(rss, round.get("peak_rss_mb").asLong());
+            if (round.hasNonNull("peak_rss_mb"))
+                rss = Math.max(rss, round.get("peak_rss_mb").asLong());
         }
         if (rss >= 0) out.put("peak_rss_mb", rss);
         return out;
     }
 
     /** The 1-minute load average. */
-    private static String load1() { return ProcStatus.loadAverage().split(" ")[0]; }
+    private static String load1() {
+        return ProcStatus.loadAverage().split(" ")[0];
+    }
 
     private static JsonNode find(JsonNode runs, int threads) {
         for (JsonNode r : runs) if (r.get("threads").asInt() == threads) return r;
@@ -355,18 +472,42 @@ public final class BenchTrainCommand extends BaseCommand {
                 out.println(k + ": " + v);
             }
         });
-        out.printf("%-10s %3s %10s %11s %6s %9s %9s %9s %9s %9s %9s %9s %9s %-13s %-13s%n", "config", "thr",
-                "ours tok/s", "torch tok/s", "ratio", "cpu-ratio", "ours MFU", "torch MFU", "ours cMFU", "torch cMFU",
-                "ours RSS", "torch RSS", "step s", "load ours", "load torch");
+        out.printf(
+                "%-10s %3s %10s %11s %6s %9s %9s %9s %9s %9s %9s %9s %9s %-13s %-13s%n",
+                "config",
+                "thr",
+                "ours tok/s",
+                "torch tok/s",
+                "ratio",
+                "cpu-ratio",
+                "ours MFU",
+                "torch MFU",
+                "ours cMFU",
+                "torch cMFU",
+                "ours RSS",
+                "torch RSS",
+                "step s",
+                "load ours",
+                "load torch");
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
         for (Map<String, Object> r : rows) {
-            out.printf("%-10s %3s %10s %11s %6s %9s %8s%% %8s%% %8s%% %8s%% %6s MB %6s MB %9s %-13s %-13s%n",
-                    r.get("config"), r.get("threads"), r.get("ours_tok_s"), r.getOrDefault("torch_tok_s", "-"),
-                    r.getOrDefault("ratio_ours_vs_torch", "-"), r.getOrDefault("ratio_ours_vs_torch_cpu", "-"),
-                    r.get("ours_mfu_pct"), r.getOrDefault("torch_mfu_pct", "-"), r.get("ours_mfu_cpu_pct"),
-                    r.getOrDefault("torch_mfu_cpu_pct", "-"), r.get("ours_peak_rss_mb"),
-                    r.getOrDefault("torch_peak_rss_mb", "-"), r.get("ours_step_s"), r.get("ours_load"),
+            out.printf(
+                    "%-10s %3s %10s %11s %6s %9s %8s%% %8s%% %8s%% %8s%% %6s MB %6s MB %9s %-13s %-13s%n",
+                    r.get("config"),
+                    r.get("threads"),
+                    r.get("ours_tok_s"),
+                    r.getOrDefault("torch_tok_s", "-"),
+                    r.getOrDefault("ratio_ours_vs_torch", "-"),
+                    r.getOrDefault("ratio_ours_vs_torch_cpu", "-"),
+                    r.get("ours_mfu_pct"),
+                    r.getOrDefault("torch_mfu_pct", "-"),
+                    r.get("ours_mfu_cpu_pct"),
+                    r.getOrDefault("torch_mfu_cpu_pct", "-"),
+                    r.get("ours_peak_rss_mb"),
+                    r.getOrDefault("torch_peak_rss_mb", "-"),
+                    r.get("ours_step_s"),
+                    r.get("ours_load"),
                     r.getOrDefault("torch_load", "-"));
         }
         out.println("(tokens/s: median step after warm-up; cpu-ratio = torch's / our process CPU seconds per step;"
@@ -376,7 +517,11 @@ public final class BenchTrainCommand extends BaseCommand {
                 + " shared: see the load averages)");
     }
 
-    private static double round1(double v) { return Math.round(v * 10) / 10.0; }
+    private static double round1(double v) {
+        return Math.round(v * 10) / 10.0;
+    }
 
-    private static double round2(double v) { return Math.round(v * 100) / 100.0; }
+    private static double round2(double v) {
+        return Math.round(v * 100) / 100.0;
+    }
 }

@@ -19,15 +19,21 @@ final class ChildJvm {
 
     /** The java command line for {@code io.lakelora.cli.Cli args...} with heap {@code heap} (e.g. "6g"). */
     static List<String> command(String heap, List<String> args) {
-        String java = ProcessHandle.current().info().command()
+        String java = ProcessHandle.current()
+                .info()
+                .command()
                 .orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         List<String> cmd = new ArrayList<>();
         cmd.add(java);
         boolean vector = false;
         for (String f : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
             // our own heap below; no agents (a debugger port or a coverage file would clash with the parent's)
-            if (f.startsWith("-Xmx") || f.startsWith("-Xms") || f.startsWith("-XX:MaxRAM") || f.startsWith("-javaagent")
-                    || f.startsWith("-agentlib") || f.startsWith("-agentpath")) {
+            if (f.startsWith("-Xmx")
+                    || f.startsWith("-Xms")
+                    || f.startsWith("-XX:MaxRAM")
+                    || f.startsWith("-javaagent")
+                    || f.startsWith("-agentlib")
+                    || f.startsWith("-agentpath")) {
                 continue;
             }
             vector |= f.contains("jdk.incubator.vector");
@@ -45,13 +51,15 @@ final class ChildJvm {
     /** Runs the child to completion and returns its JSON result (the last line of its stdout). */
     static JsonNode run(String heap, List<String> args, long timeoutMinutes) throws IOException, InterruptedException {
         List<String> cmd = command(heap, args);
-        Process p = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Process p = new ProcessBuilder(cmd)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         String stdout;
         try {
             stdout = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8).trim();
             if (!p.waitFor(timeoutMinutes, TimeUnit.MINUTES)) {
-                throw new IllegalStateException("child JVM did not finish within " + timeoutMinutes + " minutes: "
-                        + String.join(" ", args));
+                throw new IllegalStateException(
+                        "child JVM did not finish within " + timeoutMinutes + " minutes: " + String.join(" ", args));
             }
         } finally {
             if (p.isAlive()) p.destroyForcibly();

@@ -12,7 +12,10 @@ import picocli.CommandLine.Command;
  * The {@code lakelora} command line. Engine commands live in this module; the jobs module adds the Spark jobs through
  * {@link #run(String[], List)}. Exceptions map to {@link ExitCodes} with a one-line error on stderr.
  */
-@Command(name = "lakelora", mixinStandardHelpOptions = true, version = "LakeLoRA 0.1.0",
+@Command(
+        name = "lakelora",
+        mixinStandardHelpOptions = true,
+        version = "LakeLoRA 0.1.0",
         description = "QLoRA fine-tuning of open LLMs on Apache Spark, where the data already lives.")
 public final class Cli implements Runnable {
 

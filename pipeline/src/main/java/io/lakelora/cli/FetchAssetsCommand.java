@@ -18,21 +18,32 @@ import picocli.CommandLine.Option;
  * file's SHA-256 against the manifest shipped with LakeLoRA, and converts stories260K into the Hugging Face layout the
  * jobs read. The demo uses that cache when {@code ../shared/assets} is absent. A rerun downloads nothing.
  */
-@Command(name = "fetch-assets", description = "Download the demo model, tokenizer and corpora from their public "
-        + "sources (SHA-256 checked) into a cache directory, and convert stories260K to the Hugging Face layout. "
-        + "The demo uses that directory when ../shared/assets is absent.")
+@Command(
+        name = "fetch-assets",
+        description = "Download the demo model, tokenizer and corpora from their public "
+                + "sources (SHA-256 checked) into a cache directory, and convert stories260K to the Hugging Face layout. "
+                + "The demo uses that directory when ../shared/assets is absent.")
 public final class FetchAssetsCommand extends BaseCommand {
-    @Option(names = "--dir", paramLabel = "DIR", description = "Assets directory to fill (default "
-            + "$XDG_CACHE_HOME/lakelora/assets, else ~/.cache/lakelora/assets).")
+    @Option(
+            names = "--dir",
+            paramLabel = "DIR",
+            description = "Assets directory to fill (default "
+                    + "$XDG_CACHE_HOME/lakelora/assets, else ~/.cache/lakelora/assets).")
     Path dir;
 
-    @Option(names = "--mirror", paramLabel = "URL", description = "Prefix that replaces the scheme and host of every "
-            + "source URL, e.g. http://mirror.local/assets fetches http://mirror.local/assets/karpathy/char-rnn/... "
-            + "(http, https or file).")
+    @Option(
+            names = "--mirror",
+            paramLabel = "URL",
+            description = "Prefix that replaces the scheme and host of every "
+                    + "source URL, e.g. http://mirror.local/assets fetches http://mirror.local/assets/karpathy/char-rnn/... "
+                    + "(http, https or file).")
     String mirror;
 
-    @Option(names = "--url", paramLabel = "NAME=URL", description = "The URL of one asset (also the system property "
-            + "lakelora.assets.url.NAME); see --list for the names. Wins over --mirror.")
+    @Option(
+            names = "--url",
+            paramLabel = "NAME=URL",
+            description = "The URL of one asset (also the system property "
+                    + "lakelora.assets.url.NAME); see --list for the names. Wins over --mirror.")
     Map<String, String> urls = new LinkedHashMap<>();
 
     @Option(names = "--list", description = "Print the assets, their sources, sizes and hashes; download nothing.")
@@ -60,8 +71,11 @@ public final class FetchAssetsCommand extends BaseCommand {
                 files.add(m);
             }
             r.put("files", files);
-            r.put("conversions", manifest.conversions().stream().map(c -> c.dir() + " <- " + c.checkpoint() + " + "
-                    + c.tokenizer() + " (" + c.kind() + ")").toList());
+            r.put(
+                    "conversions",
+                    manifest.conversions().stream()
+                            .map(c -> c.dir() + " <- " + c.checkpoint() + " + " + c.tokenizer() + " (" + c.kind() + ")")
+                            .toList());
             return r;
         }
         AssetFetcher.Report rep = fetcher.fetch();
@@ -101,8 +115,11 @@ public final class FetchAssetsCommand extends BaseCommand {
         for (String key : List.of("files", "conversions")) {
             for (Object o : (List<?>) r.get(key)) {
                 if (o instanceof Map<?, ?> m) {
-                    out.printf("  %-10s %-45s %s%n", m.containsKey("status") ? m.get("status") : m.get("size") + " B",
-                            m.get("path"), m.containsKey("url") ? m.get("url") : m.get("source"));
+                    out.printf(
+                            "  %-10s %-45s %s%n",
+                            m.containsKey("status") ? m.get("status") : m.get("size") + " B",
+                            m.get("path"),
+                            m.containsKey("url") ? m.get("url") : m.get("source"));
                 } else {
                     out.println("  convert    " + o);
                 }

@@ -26,11 +26,18 @@ import picocli.CommandLine.Option;
 @Command(name = "generate", description = "Generate text with a model (optionally with a LoRA adapter).")
 public final class GenerateCommand extends BaseCommand {
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory in Hugging Face layout.")
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
+            description = "Model directory in Hugging Face layout.")
     Path model;
 
     static final class Prompt {
-        @Option(names = "--prompt", paramLabel = "TEXT", description = "Prompt text (encoded with the model's special tokens, e.g. BOS).")
+        @Option(
+                names = "--prompt",
+                paramLabel = "TEXT",
+                description = "Prompt text (encoded with the model's special tokens, e.g. BOS).")
         String text;
 
         @Option(names = "--prompt-ids", split = ",", paramLabel = "IDS", description = "Prompt token ids, e.g. 1,2,3.")
@@ -76,10 +83,10 @@ public final class GenerateCommand extends BaseCommand {
             Set<Integer> eos = new LinkedHashSet<>();
             for (int id : tok.eosIds()) eos.add(id);
             for (int id : cfg.eosTokenIds()) eos.add(id);
-            LlamaSession session = new LlamaSession(w, KernelProvider.get(), ModelLoading.loadAdapter(adapter, w),
-                    Math.max(1, capacity), 256);
-            Generator.Result r = Generator.generate(session, ids,
-                    new Generator.Config(maxNewTokens, temperature, topK, topP, seed, eos), null);
+            LlamaSession session = new LlamaSession(
+                    w, KernelProvider.get(), ModelLoading.loadAdapter(adapter, w), Math.max(1, capacity), 256);
+            Generator.Result r = Generator.generate(
+                    session, ids, new Generator.Config(maxNewTokens, temperature, topK, topP, seed, eos), null);
             Map<String, Object> out = new LinkedHashMap<>();
             out.put("text", tok.decode(r.tokens(), true));
             out.put("prompt_ids", toList(ids));
@@ -87,8 +94,11 @@ public final class GenerateCommand extends BaseCommand {
             out.put("count", r.tokens().length);
             out.put("stopped_at_eos", r.stoppedAtEos());
             out.put("prompt_tok_s", Math.round(ids.length / Math.max(r.promptSeconds(), 1e-9) * 10) / 10.0);
-            out.put("gen_tok_s", r.tokens().length <= 1 ? null
-                    : Math.round((r.tokens().length - 1) / Math.max(r.genSeconds(), 1e-9) * 10) / 10.0);
+            out.put(
+                    "gen_tok_s",
+                    r.tokens().length <= 1
+                            ? null
+                            : Math.round((r.tokens().length - 1) / Math.max(r.genSeconds(), 1e-9) * 10) / 10.0);
             return out;
         }
     }
@@ -112,8 +122,8 @@ public final class GenerateCommand extends BaseCommand {
         }
         for (int id : ids) {
             if (id < 0 || id >= cfg.vocabSize()) {
-                throw new IllegalArgumentException("prompt token id " + id + " is outside the vocabulary [0, "
-                        + cfg.vocabSize() + ")");
+                throw new IllegalArgumentException(
+                        "prompt token id " + id + " is outside the vocabulary [0, " + cfg.vocabSize() + ")");
             }
         }
         return ids;
@@ -128,7 +138,8 @@ public final class GenerateCommand extends BaseCommand {
     @Override
     protected void printHuman(Map<String, Object> result, PrintStream out) {
         out.println(result.get("text"));
-        System.err.println("[lakelora] " + result.get("count") + " tokens, stopped at EOS: " + result.get("stopped_at_eos")
-                + ", prompt " + result.get("prompt_tok_s") + " tok/s, generation " + result.get("gen_tok_s") + " tok/s");
+        System.err.println("[lakelora] " + result.get("count") + " tokens, stopped at EOS: "
+                + result.get("stopped_at_eos") + ", prompt " + result.get("prompt_tok_s") + " tok/s, generation "
+                + result.get("gen_tok_s") + " tok/s");
     }
 }

@@ -23,15 +23,25 @@ import picocli.CommandLine.Option;
  * check the engine against another framework. Input: {@code {"input_ids": [[...], ...], "labels": [[...], ...]}}
  * (labels optional, default = input_ids; -100 = ignored; rows may differ in length; optional "position_ids").
  */
-@Command(name = "grads", description = "Write d(mean loss)/d(adapter tensors) for given token ids (check vs other frameworks).")
+@Command(
+        name = "grads",
+        description = "Write d(mean loss)/d(adapter tensors) for given token ids (check vs other frameworks).")
 public final class GradsCommand extends BaseCommand {
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Base model directory (Hugging Face layout).")
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
+            description = "Base model directory (Hugging Face layout).")
     Path model;
 
     @Option(names = "--adapter", required = true, paramLabel = "DIR", description = "PEFT LoRA adapter directory.")
     Path adapter;
 
-    @Option(names = "--input", required = true, paramLabel = "FILE", description = "JSON: {\"input_ids\": [[...]], \"labels\": [[...]]}.")
+    @Option(
+            names = "--input",
+            required = true,
+            paramLabel = "FILE",
+            description = "JSON: {\"input_ids\": [[...]], \"labels\": [[...]]}.")
     Path input;
 
     @Option(names = "--out", required = true, paramLabel = "FILE", description = "Output .safetensors file.")
@@ -66,7 +76,10 @@ public final class GradsCommand extends BaseCommand {
         } catch (IOException e) {
             throw new java.io.UncheckedIOException("cannot read --input " + input, e);
         }
-        if (root == null || !root.isObject() || !root.path("input_ids").isArray() || root.get("input_ids").isEmpty()) {
+        if (root == null
+                || !root.isObject()
+                || !root.path("input_ids").isArray()
+                || root.get("input_ids").isEmpty()) {
             throw new BadInputException(input + " needs \"input_ids\": a non-empty array of token-id arrays. Fix: "
                     + "{\"input_ids\": [[...], ...], \"labels\": [[...], ...]}");
         }
@@ -92,7 +105,8 @@ public final class GradsCommand extends BaseCommand {
 
     private void checkSameRows(String key, JsonNode n, int rows) {
         if (n != null && (!n.isArray() || n.size() != rows)) {
-            throw new BadInputException(input + ": \"" + key + "\" must be an array of " + rows + " rows like input_ids");
+            throw new BadInputException(
+                    input + ": \"" + key + "\" must be an array of " + rows + " rows like input_ids");
         }
     }
 
@@ -105,7 +119,8 @@ public final class GradsCommand extends BaseCommand {
         for (int j = 0; j < out.length; j++) {
             JsonNode v = a.get(j);
             int x = v.asInt();
-            boolean ok = v.isInt() && (x == Batch.IGNORE_INDEX && min == Batch.IGNORE_INDEX || x >= Math.max(min, 0) && x < vocab);
+            boolean ok = v.isInt()
+                    && (x == Batch.IGNORE_INDEX && min == Batch.IGNORE_INDEX || x >= Math.max(min, 0) && x < vocab);
             if (!ok) {
                 throw new BadInputException(input + ": " + key + "[" + row + "][" + j + "] = " + v + " is not "
                         + (min == Batch.IGNORE_INDEX ? "-100 or " : "") + "an integer in [0, " + vocab + ")");

@@ -45,7 +45,8 @@ final class LlamaTraining {
         LlamaWeights weights;
         LoraInit.Report rep;
         LoraConfig.InitKind kind = lora.initKind();
-        if (kind == LoraConfig.InitKind.PISSA || kind == LoraConfig.InitKind.PISSA_NITER
+        if (kind == LoraConfig.InitKind.PISSA
+                || kind == LoraConfig.InitKind.PISSA_NITER
                 || kind == LoraConfig.InitKind.LOFTQ) {
             EditableBase base = new EditableBase(LlamaLoader.load(dir.path(), null), wq);
             rep = LoraInit.initialize(s, lora, cfg.seed(), base, QuantRoundTrip.nf4());
@@ -70,7 +71,8 @@ final class LlamaTraining {
             this.quantizer = quantizer;
             this.lin = new FrozenLinear[src.layers().size()][TargetModule.values().length];
             for (int l = 0; l < lin.length; l++) {
-                for (TargetModule m : TargetModule.values()) lin[l][m.ordinal()] = src.layer(l).linear(m);
+                for (TargetModule m : TargetModule.values())
+                    lin[l][m.ordinal()] = src.layer(l).linear(m);
             }
         }
 
@@ -87,7 +89,8 @@ final class LlamaTraining {
         private FrozenLinear store(FrozenLinear old, float[] w) {
             int out = old.outFeatures();
             int in = old.inFeatures();
-            return quantizer == null ? FrozenLinear.dense(out, in, w, old.bias())
+            return quantizer == null
+                    ? FrozenLinear.dense(out, in, w, old.bias())
                     : FrozenLinear.quantized(quantizer.quantize(w, out, in), old.bias());
         }
 

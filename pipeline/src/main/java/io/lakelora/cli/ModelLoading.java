@@ -3,8 +3,8 @@ package io.lakelora.cli;
 import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.LlamaWeights;
 import io.lakelora.model.LoraAdapter;
-import io.lakelora.peft.PeftAdapter;
 import io.lakelora.model.WeightQuantizer;
+import io.lakelora.peft.PeftAdapter;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.Quantizer;
 import java.nio.file.Path;
@@ -27,14 +27,16 @@ final class ModelLoading {
         QuantType type = QuantType.parse(quant);
         QuantType stored = LlamaLoader.storedQuantization(model);
         if (stored != null && stored != type) {
-            throw new IllegalArgumentException("model " + model + " is stored quantized as " + stored.id() + " but --quant "
-                    + type.id() + " was asked. Fix: pass --quant " + stored.id() + ", or use the original fp32/bf16 model");
+            throw new IllegalArgumentException(
+                    "model " + model + " is stored quantized as " + stored.id() + " but --quant " + type.id()
+                            + " was asked. Fix: pass --quant " + stored.id() + ", or use the original fp32/bf16 model");
         }
         WeightQuantizer q = stored == null ? quantizer(type) : null;
         long t0 = System.nanoTime();
         LlamaWeights w = LlamaLoader.load(model, q);
-        System.err.printf("[lakelora] loaded %s (%s, %.1f MB resident) in %.1f s%n", model, type.id(),
-                w.residentBytes() / 1e6, (System.nanoTime() - t0) / 1e9);
+        System.err.printf(
+                "[lakelora] loaded %s (%s, %.1f MB resident) in %.1f s%n",
+                model, type.id(), w.residentBytes() / 1e6, (System.nanoTime() - t0) / 1e9);
         return w;
     }
 
@@ -42,8 +44,13 @@ final class ModelLoading {
     static LoraAdapter loadAdapter(Path dir, LlamaWeights weights) {
         if (dir == null) return null;
         LoraAdapter a = PeftAdapter.loadForInference(dir, weights.arch());
-        System.err.printf("[lakelora] adapter %s: r=%d, scaling %.4g, %d tensors on %s%n", dir, a.spec().r(),
-                a.spec().scaling(), a.layout().tensors().size(), a.spec().targets());
+        System.err.printf(
+                "[lakelora] adapter %s: r=%d, scaling %.4g, %d tensors on %s%n",
+                dir,
+                a.spec().r(),
+                a.spec().scaling(),
+                a.layout().tensors().size(),
+                a.spec().targets());
         return a;
     }
 }

@@ -1,9 +1,9 @@
 package io.lakelora.cli;
 
 import io.lakelora.quant.QuantType;
-import io.lakelora.quant.io.QuantizedCheckpoint;
 import io.lakelora.quant.QuantizedMatrix;
 import io.lakelora.quant.Quantizer;
+import io.lakelora.quant.io.QuantizedCheckpoint;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -15,26 +15,40 @@ import picocli.CommandLine.Option;
  * bitsandbytes does it (NF4/FP4, optional double quantization, or LLM.int8 rows), in the layout transformers loads.
  * Prints bits per parameter, resident bytes and seconds.
  */
-@Command(name = "quantize", sortOptions = false,
+@Command(
+        name = "quantize",
+        sortOptions = false,
         description = "Quantize a model's linear weights (bitsandbytes NF4/FP4/int8) into a transformers-loadable "
                 + "directory.")
 public final class QuantizeCommand extends BaseCommand {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
             description = "Hugging Face model directory (config.json + model.safetensors or a sharded index).")
     Path model;
 
     @Option(names = "--out", required = true, paramLabel = "DIR", description = "Output directory (created).")
     Path out;
 
-    @Option(names = "--quant", defaultValue = "nf4", paramLabel = "nf4|fp4|int8",
+    @Option(
+            names = "--quant",
+            defaultValue = "nf4",
+            paramLabel = "nf4|fp4|int8",
             description = "Quantization type (default: ${DEFAULT-VALUE}).")
     String quant;
 
-    @Option(names = "--blocksize", defaultValue = "64", paramLabel = "N",
+    @Option(
+            names = "--blocksize",
+            defaultValue = "64",
+            paramLabel = "N",
             description = "4-bit block size, a power of two in 32..4096 (default: ${DEFAULT-VALUE}).")
     int blocksize;
 
-    @Option(names = "--double-quant", arity = "1", paramLabel = "true|false",
+    @Option(
+            names = "--double-quant",
+            arity = "1",
+            paramLabel = "true|false",
             description = "Quantize the block absmax too (default: true for nf4/fp4, false for int8).")
     Boolean doubleQuant;
 
@@ -79,15 +93,15 @@ public final class QuantizeCommand extends BaseCommand {
                 for (String w : ck.quantizedWeights().keySet()) {
                     QuantizedMatrix m = ck.load(w);
                     if (m.type() != type) {
-                        throw new IllegalStateException("reloaded " + w + " as " + m.type().id() + ", wrote "
-                                + type.id());
+                        throw new IllegalStateException(
+                                "reloaded " + w + " as " + m.type().id() + ", wrote " + type.id());
                     }
                     checked++;
                 }
             }
             if (checked != s.linearTensors()) {
-                throw new IllegalStateException("reloaded " + checked + " quantized weights, wrote "
-                        + s.linearTensors());
+                throw new IllegalStateException(
+                        "reloaded " + checked + " quantized weights, wrote " + s.linearTensors());
             }
             r.put("verified_tensors", checked);
             r.put("verify_seconds", Math.round((System.nanoTime() - t1) / 1e6) / 1000.0);

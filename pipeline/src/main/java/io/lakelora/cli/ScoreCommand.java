@@ -29,10 +29,18 @@ import picocli.CommandLine.Option;
 public final class ScoreCommand extends BaseCommand {
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    @Option(names = "--model", required = true, paramLabel = "DIR", description = "Model directory in Hugging Face layout.")
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
+            description = "Model directory in Hugging Face layout.")
     Path model;
 
-    @Option(names = "--input", required = true, paramLabel = "FILE", description = "JSONL: {\"input_ids\": [...]} or {\"text\": \"...\"} per line.")
+    @Option(
+            names = "--input",
+            required = true,
+            paramLabel = "FILE",
+            description = "JSONL: {\"input_ids\": [...]} or {\"text\": \"...\"} per line.")
     Path input;
 
     @Option(names = "--quant", description = "Base weights: nf4 (NF4 + double quantization, default) or none (fp32).")
@@ -55,8 +63,8 @@ public final class ScoreCommand extends BaseCommand {
         }
         LlamaWeights w = ModelLoading.loadWeights(model, quant);
         int maxLen = seqs.stream().mapToInt(s -> s.length).max().orElse(1);
-        LlamaSession session = new LlamaSession(w, KernelProvider.get(), ModelLoading.loadAdapter(adapter, w),
-                Math.max(1, maxLen), 256);
+        LlamaSession session = new LlamaSession(
+                w, KernelProvider.get(), ModelLoading.loadAdapter(adapter, w), Math.max(1, maxLen), 256);
         List<Map<String, Object>> rows = new ArrayList<>();
         double total = 0;
         long tokens = 0;
@@ -92,8 +100,8 @@ public final class ScoreCommand extends BaseCommand {
             try {
                 n = JSON.readTree(line);
             } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-                throw new BadInputException(where + " is not valid JSON (" + e.getOriginalMessage() + "). Fix: one JSON "
-                        + "object per line, {\"input_ids\": [...]} or {\"text\": \"...\"}");
+                throw new BadInputException(where + " is not valid JSON (" + e.getOriginalMessage()
+                        + "). Fix: one JSON " + "object per line, {\"input_ids\": [...]} or {\"text\": \"...\"}");
             }
             int[] ids;
             if (n != null && n.isObject() && n.has("input_ids")) {
@@ -103,12 +111,15 @@ public final class ScoreCommand extends BaseCommand {
                 for (int j = 0; j < ids.length; j++) {
                     JsonNode v = a.get(j);
                     if (!v.isInt() || v.asInt() < 0 || v.asInt() >= vocab) {
-                        throw new BadInputException(where + ": input_ids[" + j + "] = " + v + " is not a token id in [0, "
-                                + vocab + ")");
+                        throw new BadInputException(
+                                where + ": input_ids[" + j + "] = " + v + " is not a token id in [0, " + vocab + ")");
                     }
                     ids[j] = v.asInt();
                 }
-            } else if (n != null && n.isObject() && n.has("text") && n.get("text").isTextual()) {
+            } else if (n != null
+                    && n.isObject()
+                    && n.has("text")
+                    && n.get("text").isTextual()) {
                 ids = tok.encode(n.get("text").asText(), true);
             } else {
                 throw new BadInputException(where + " has neither \"input_ids\" (array) nor \"text\" (string). Fix: "

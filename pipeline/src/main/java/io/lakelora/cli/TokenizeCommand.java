@@ -17,14 +17,18 @@ import picocli.CommandLine.Option;
  */
 @Command(name = "tokenize", description = "Print the token ids of a text with a model's tokenizer.")
 public final class TokenizeCommand extends BaseCommand {
-    @Option(names = "--tokenizer", required = true, paramLabel = "PATH",
+    @Option(
+            names = "--tokenizer",
+            required = true,
+            paramLabel = "PATH",
             description = "Model directory, tokenizer.json, tokenizer.json.gz or tokenizer.model.")
     Path tokenizer;
 
     @Option(names = "--text", required = true, paramLabel = "TEXT", description = "The text to encode.")
     String text;
 
-    @Option(names = "--add-special-tokens",
+    @Option(
+            names = "--add-special-tokens",
             description = "Add the special tokens the tokenizer adds (e.g. BOS for LLaMA/Mistral).")
     boolean addSpecialTokens;
 

@@ -32,23 +32,37 @@ import picocli.CommandLine.Parameters;
  * ETA), eval losses; writes checkpoints to {@code OUT/checkpoints} and the PEFT adapter to {@code OUT}. Rerunning the
  * same command resumes from the newest checkpoint.
  */
-@Command(name = "train-local", description = "Train a LoRA adapter (QLoRA: NF4 base) on a local .txt/.jsonl file, "
-        + "in one process, with checkpoints and exact resume.")
+@Command(
+        name = "train-local",
+        description = "Train a LoRA adapter (QLoRA: NF4 base) on a local .txt/.jsonl file, "
+                + "in one process, with checkpoints and exact resume.")
 public final class TrainLocalCommand extends BaseCommand {
-    @Option(names = "--model", required = true, paramLabel = "DIR",
+    @Option(
+            names = "--model",
+            required = true,
+            paramLabel = "DIR",
             description = "Base model directory in Hugging Face layout.")
     Path model;
 
-    @Option(names = "--data", required = true, paramLabel = "FILE",
-            description = ".txt (documents separated by <|endoftext|> lines) or .jsonl (text | instruction/input/output "
-                    + "| messages).")
+    @Option(
+            names = "--data",
+            required = true,
+            paramLabel = "FILE",
+            description =
+                    ".txt (documents separated by <|endoftext|> lines) or .jsonl (text | instruction/input/output "
+                            + "| messages).")
     Path data;
 
-    @Option(names = "--config", paramLabel = "YAML", description = "Training config, e.g. conf/train_local.yaml "
-            + "(default: built-in defaults).")
+    @Option(
+            names = "--config",
+            paramLabel = "YAML",
+            description = "Training config, e.g. conf/train_local.yaml " + "(default: built-in defaults).")
     Path config;
 
-    @Option(names = "--out", required = true, paramLabel = "DIR",
+    @Option(
+            names = "--out",
+            required = true,
+            paramLabel = "DIR",
             description = "Output: checkpoints/, train_config.json, and the PEFT adapter.")
     Path out;
 
@@ -100,9 +114,18 @@ public final class TrainLocalCommand extends BaseCommand {
         }
         TokenBlocks[] split = all.split(cfg.evalFraction(), cfg.seed());
         long tokens = docs.stream().mapToLong(Document::length).sum();
-        log(String.format(Locale.ROOT, "data %s: %d documents, %d tokens -> %d blocks of %d (%d train, %d eval), "
-                + "%d trained target tokens", data, docs.size(), tokens, all.size(), cfg.blockSize(), split[0].size(),
-                split[1].size(), split[0].targetTokens()));
+        log(String.format(
+                Locale.ROOT,
+                "data %s: %d documents, %d tokens -> %d blocks of %d (%d train, %d eval), "
+                        + "%d trained target tokens",
+                data,
+                docs.size(),
+                tokens,
+                all.size(),
+                cfg.blockSize(),
+                split[0].size(),
+                split[1].size(),
+                split[0].targetTokens()));
         try {
             Files.createDirectories(out);
             Files.writeString(out.resolve("train_config.json"), cfg.toJson() + "\n", StandardCharsets.UTF_8);
@@ -112,12 +135,22 @@ public final class TrainLocalCommand extends BaseCommand {
         Built built = builder.build(md, cfg);
         LoraInit.Report rep = built.initReport();
         if (rep != null && !rep.modules().isEmpty()) {
-            log(String.format(Locale.ROOT, "init %s: relative error |W - (base + s*B*A)|/|W| %.5f (plain NF4 %.5f), "
-                    + "mean over %d modules", lora.initLoraWeights(), rep.meanInit(), rep.meanPlain(),
+            log(String.format(
+                    Locale.ROOT,
+                    "init %s: relative error |W - (base + s*B*A)|/|W| %.5f (plain NF4 %.5f), " + "mean over %d modules",
+                    lora.initLoraWeights(),
+                    rep.meanInit(),
+                    rep.meanPlain(),
                     rep.modules().size()));
         }
-        LocalTrainer trainer = new LocalTrainer(cfg, built.model(), built.initialParams(), split[0], split[1],
-                out.resolve("checkpoints"), BaseCommand::log);
+        LocalTrainer trainer = new LocalTrainer(
+                cfg,
+                built.model(),
+                built.initialParams(),
+                split[0],
+                split[1],
+                out.resolve("checkpoints"),
+                BaseCommand::log);
         LocalTrainer.Result r = trainer.run();
         Map<String, Object> res = new LinkedHashMap<>();
         res.put("out", out.toString());

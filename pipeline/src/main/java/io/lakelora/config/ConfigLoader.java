@@ -68,7 +68,9 @@ public final class ConfigLoader {
         @Override
         public String resolve(String containingFile, String relative) {
             Path parent = Path.of(containingFile).getParent();
-            return (parent == null ? Path.of(relative) : parent.resolve(relative)).normalize().toString();
+            return (parent == null ? Path.of(relative) : parent.resolve(relative))
+                    .normalize()
+                    .toString();
         }
 
         @Override
@@ -99,15 +101,23 @@ public final class ConfigLoader {
         try {
             return BINDER.treeToValue(tree, type);
         } catch (UnrecognizedPropertyException e) {
-            throw new IllegalArgumentException("config " + source + ": unknown key '" + path(e) + "'. Known keys here: "
-                    + e.getKnownPropertyIds() + ". Fix: correct the spelling or remove the key", e);
+            throw new IllegalArgumentException(
+                    "config " + source + ": unknown key '" + path(e) + "'. Known keys here: " + e.getKnownPropertyIds()
+                            + ". Fix: correct the spelling or remove the key",
+                    e);
         } catch (InvalidFormatException e) {
-            throw new IllegalArgumentException("config " + source + ": key '" + path(e) + "' has value '" + e.getValue()
-                    + "', expected " + e.getTargetType().getSimpleName() + ". Fix: give a value of that type", e);
+            throw new IllegalArgumentException(
+                    "config " + source + ": key '" + path(e) + "' has value '" + e.getValue() + "', expected "
+                            + e.getTargetType().getSimpleName() + ". Fix: give a value of that type",
+                    e);
         } catch (MismatchedInputException e) {
-            throw new IllegalArgumentException("config " + source + ": key '" + path(e) + "' has the wrong type, expected "
-                    + (e.getTargetType() == null ? "another type" : e.getTargetType().getSimpleName())
-                    + ". Fix: give a value of that type", e);
+            throw new IllegalArgumentException(
+                    "config " + source + ": key '" + path(e) + "' has the wrong type, expected "
+                            + (e.getTargetType() == null
+                                    ? "another type"
+                                    : e.getTargetType().getSimpleName())
+                            + ". Fix: give a value of that type",
+                    e);
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("config " + source + ": " + e.getOriginalMessage(), e);
         }
@@ -136,7 +146,8 @@ public final class ConfigLoader {
     }
 
     private static ObjectNode readWithExtends(Source source, String file, Set<String> seen) {
-        if (!seen.add(file)) throw new IllegalArgumentException("config " + file + ": 'extends' forms a cycle: " + seen);
+        if (!seen.add(file))
+            throw new IllegalArgumentException("config " + file + ": 'extends' forms a cycle: " + seen);
         byte[] bytes;
         try {
             bytes = source.read(file);
@@ -203,7 +214,8 @@ public final class ConfigLoader {
         } catch (JsonProcessingException e) {
             throw new IllegalArgumentException("override '" + override + "': value is not valid YAML", e);
         }
-        if (value == null || value.isMissingNode()) value = JSON.getNodeFactory().textNode(raw);
+        if (value == null || value.isMissingNode())
+            value = JSON.getNodeFactory().textNode(raw);
         String[] parts = key.split("\\.");
         ObjectNode cur = root;
         for (int i = 0; i < parts.length - 1; i++) {

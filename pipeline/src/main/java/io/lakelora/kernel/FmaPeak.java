@@ -42,7 +42,7 @@ public final class FmaPeak {
             double flops = 2.0 * CHAINS * lanes * ITERS;
             best = Math.max(best, flops / dt);
         } while (System.nanoTime() < deadline);
-        if (sink == 42.4242f) System.err.print("");  // keep the result live
+        if (sink == 42.4242f) System.err.print(""); // keep the result live
         return best;
     }
 
@@ -56,13 +56,39 @@ public final class FmaPeak {
         FloatVector a8 = a0.add(8f), a9 = a0.add(9f), a10 = a0.add(10f), a11 = a0.add(11f);
         FloatVector a12 = a0.add(12f), a13 = a0.add(13f), a14 = a0.add(14f), a15 = a0.add(15f);
         for (int i = 0; i < iters; i++) {
-            a0 = a0.fma(m, d); a1 = a1.fma(m, d); a2 = a2.fma(m, d); a3 = a3.fma(m, d);
-            a4 = a4.fma(m, d); a5 = a5.fma(m, d); a6 = a6.fma(m, d); a7 = a7.fma(m, d);
-            a8 = a8.fma(m, d); a9 = a9.fma(m, d); a10 = a10.fma(m, d); a11 = a11.fma(m, d);
-            a12 = a12.fma(m, d); a13 = a13.fma(m, d); a14 = a14.fma(m, d); a15 = a15.fma(m, d);
+            a0 = a0.fma(m, d);
+            a1 = a1.fma(m, d);
+            a2 = a2.fma(m, d);
+            a3 = a3.fma(m, d);
+            a4 = a4.fma(m, d);
+            a5 = a5.fma(m, d);
+            a6 = a6.fma(m, d);
+            a7 = a7.fma(m, d);
+            a8 = a8.fma(m, d);
+            a9 = a9.fma(m, d);
+            a10 = a10.fma(m, d);
+            a11 = a11.fma(m, d);
+            a12 = a12.fma(m, d);
+            a13 = a13.fma(m, d);
+            a14 = a14.fma(m, d);
+            a15 = a15.fma(m, d);
         }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
-                .add(a12).add(a13).add(a14).add(a15).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1)
+                .add(a2)
+                .add(a3)
+                .add(a4)
+                .add(a5)
+                .add(a6)
+                .add(a7)
+                .add(a8)
+                .add(a9)
+                .add(a10)
+                .add(a11)
+                .add(a12)
+                .add(a13)
+                .add(a14)
+                .add(a15)
+                .reduceLanes(VectorOperators.ADD);
     }
 
     private static float run256(int iters) {
@@ -74,12 +100,38 @@ public final class FmaPeak {
         FloatVector a8 = a0.add(8f), a9 = a0.add(9f), a10 = a0.add(10f), a11 = a0.add(11f);
         FloatVector a12 = a0.add(12f), a13 = a0.add(13f), a14 = a0.add(14f), a15 = a0.add(15f);
         for (int i = 0; i < iters; i++) {
-            a0 = a0.fma(m, d); a1 = a1.fma(m, d); a2 = a2.fma(m, d); a3 = a3.fma(m, d);
-            a4 = a4.fma(m, d); a5 = a5.fma(m, d); a6 = a6.fma(m, d); a7 = a7.fma(m, d);
-            a8 = a8.fma(m, d); a9 = a9.fma(m, d); a10 = a10.fma(m, d); a11 = a11.fma(m, d);
-            a12 = a12.fma(m, d); a13 = a13.fma(m, d); a14 = a14.fma(m, d); a15 = a15.fma(m, d);
+            a0 = a0.fma(m, d);
+            a1 = a1.fma(m, d);
+            a2 = a2.fma(m, d);
+            a3 = a3.fma(m, d);
+            a4 = a4.fma(m, d);
+            a5 = a5.fma(m, d);
+            a6 = a6.fma(m, d);
+            a7 = a7.fma(m, d);
+            a8 = a8.fma(m, d);
+            a9 = a9.fma(m, d);
+            a10 = a10.fma(m, d);
+            a11 = a11.fma(m, d);
+            a12 = a12.fma(m, d);
+            a13 = a13.fma(m, d);
+            a14 = a14.fma(m, d);
+            a15 = a15.fma(m, d);
         }
-        return a0.add(a1).add(a2).add(a3).add(a4).add(a5).add(a6).add(a7).add(a8).add(a9).add(a10).add(a11)
-                .add(a12).add(a13).add(a14).add(a15).reduceLanes(VectorOperators.ADD);
+        return a0.add(a1)
+                .add(a2)
+                .add(a3)
+                .add(a4)
+                .add(a5)
+                .add(a6)
+                .add(a7)
+                .add(a8)
+                .add(a9)
+                .add(a10)
+                .add(a11)
+                .add(a12)
+                .add(a13)
+                .add(a14)
+                .add(a15)
+                .reduceLanes(VectorOperators.ADD);
     }
 }

@@ -15,6 +15,7 @@ final class GemmWorkspace {
     final float[] decodeTile = new float[64];
     /** The transposed 4-bit codes of that decoder (16 x 16 ints). */
     final int[] decodeCodes = new int[256];
+
     private final float[] pairs = new float[512];
     private float[] pairsCode;
     private float[] row = new float[0];
@@ -23,7 +24,9 @@ final class GemmWorkspace {
     private float[] lowRankA = new float[0];
     private float[] lowRankB = new float[0];
 
-    static GemmWorkspace get() { return LOCAL.get(); }
+    static GemmWorkspace get() {
+        return LOCAL.get();
+    }
 
     /** The decode pair table for {@code code} (rebuilt only when the codebook array changes). */
     float[] pairs(float[] code) {

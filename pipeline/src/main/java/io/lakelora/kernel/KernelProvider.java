@@ -28,7 +28,9 @@ public final class KernelProvider {
     }
 
     /** The kernels of this JVM. */
-    public static Kernels get() { return Holder.INSTANCE; }
+    public static Kernels get() {
+        return Holder.INSTANCE;
+    }
 
     private static final java.util.Map<Integer, Kernels> BY_THREADS = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -50,14 +52,18 @@ public final class KernelProvider {
      *
      * @return milliseconds the warm-up took (the same value on every call)
      */
-    public static long warmUp() { return WarmUp.MILLIS; }
+    public static long warmUp() {
+        return WarmUp.MILLIS;
+    }
 
     private static Kernels choose() {
         String forced = System.getProperty("lakelora.kernels", "").trim().toLowerCase();
         int threads = threadsProperty();
         Kernels k = create(forced, threads);
-        String width = k instanceof VectorKernels v ? ", " + v.vectorBits() + "-bit vectors, 4-bit decode: "
-                + (v.vectorDecode() ? "vector" : "scalar table") : "";
+        String width = k instanceof VectorKernels v
+                ? ", " + v.vectorBits() + "-bit vectors, 4-bit decode: "
+                        + (v.vectorDecode() ? "vector" : "scalar table")
+                : "";
         System.err.println("[lakelora] kernels: " + k.name() + " (" + k.threads() + " thread"
                 + (k.threads() == 1 ? "" : "s") + width + (forced.isEmpty() ? "" : ", forced: " + forced) + ")");
         if (k instanceof VectorKernels) {
@@ -101,8 +107,8 @@ public final class KernelProvider {
             case "vector": {
                 String why = vectorUnavailableReason();
                 if (why != null) {
-                    throw new IllegalStateException("lakelora.kernels=vector but the Vector API kernels cannot run: "
-                            + why);
+                    throw new IllegalStateException(
+                            "lakelora.kernels=vector but the Vector API kernels cannot run: " + why);
                 }
                 return newVector(threads);
             }
@@ -127,7 +133,8 @@ public final class KernelProvider {
             return "module jdk.incubator.vector not loaded; add --add-modules=jdk.incubator.vector to the JVM options";
         }
         try {
-            return VectorKernels.supportedHere() ? null
+            return VectorKernels.supportedHere()
+                    ? null
                     : "no micro-kernel for this CPU's vector width (have 256 and 512 bits)";
         } catch (LinkageError e) {
             return "Vector API classes failed to load: " + e;
@@ -147,8 +154,8 @@ public final class KernelProvider {
         } catch (NumberFormatException ignored) {
             // reported below
         }
-        throw new IllegalArgumentException("system property lakelora.threads='" + s
-                + "': expected a whole number >= 1 (threads per kernel call)");
+        throw new IllegalArgumentException(
+                "system property lakelora.threads='" + s + "': expected a whole number >= 1 (threads per kernel call)");
     }
 
     /**
@@ -171,9 +178,9 @@ public final class KernelProvider {
                 boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
                 k.sgemm(ta, tb, m, n, kk, 1f, a, 0, ta ? m : kk, b, 0, tb ? kk : n, 0f, c, 0, n);
             }
-            k.qgemm(false, true, m, n, kk, 1f, a, 0, kk, w, 0f, c, 0, n);   // y = x W^T
-            k.qgemm(false, false, m, kk, n, 1f, c, 0, n, w, 0f, dx, 0, kk);  // dx = dy W
-            k.qgemm(false, true, 1, n, kk, 1f, a, 0, kk, w, 0f, c, 0, n);   // one token
+            k.qgemm(false, true, m, n, kk, 1f, a, 0, kk, w, 0f, c, 0, n); // y = x W^T
+            k.qgemm(false, false, m, kk, n, 1f, c, 0, n, w, 0f, dx, 0, kk); // dx = dy W
+            k.qgemm(false, true, 1, n, kk, 1f, a, 0, kk, w, 0f, c, 0, n); // one token
         }
         return (System.nanoTime() - t0) / 1_000_000L;
     }

@@ -22,20 +22,44 @@ public interface Kernels {
     /** Threads one call may use (1 = the calling thread only). */
     int threads();
 
-    void sgemm(boolean transA, boolean transB, int m, int n, int k,
-               float alpha, float[] a, int aOff, int lda,
-               float[] b, int bOff, int ldb,
-               float beta, float[] c, int cOff, int ldc);
+    void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc);
 
     /**
      * As {@link #sgemm} with B a frozen quantized matrix W[rows, cols] (never materialized in fp32).
      * {@code transB == true}: op(B) = W^T, so k == W.cols() and n == W.rows() (forward, y = x W^T).
      * {@code transB == false}: op(B) = W, so k == W.rows() and n == W.cols() (input gradient, dx = dy W).
      */
-    void qgemm(boolean transA, boolean transB, int m, int n, int k,
-               float alpha, float[] a, int aOff, int lda,
-               QuantizedMatrix b,
-               float beta, float[] c, int cOff, int ldc);
+    void qgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            QuantizedMatrix b,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc);
 
     /**
      * A low-rank fp32 term {@code alpha * A (m x r) * op(B) (r x n)} (B is n x r when {@code transB}) added to a
@@ -49,22 +73,78 @@ public interface Kernels {
      * {@code beta} followed by the main one accumulating ({@code beta = 1}), which is what the default does; a backend
      * may do both in one pass over C (same bits).
      */
-    default void sgemm(boolean transA, boolean transB, int m, int n, int k,
-                       float alpha, float[] a, int aOff, int lda,
-                       float[] b, int bOff, int ldb, LowRank extra,
-                       float beta, float[] c, int cOff, int ldc) {
-        sgemm(false, extra.transB(), m, n, extra.r(), extra.alpha(), extra.a(), extra.aOff(), extra.lda(), extra.b(),
-                extra.bOff(), extra.ldb(), beta, c, cOff, ldc);
+    default void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            LowRank extra,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
+        sgemm(
+                false,
+                extra.transB(),
+                m,
+                n,
+                extra.r(),
+                extra.alpha(),
+                extra.a(),
+                extra.aOff(),
+                extra.lda(),
+                extra.b(),
+                extra.bOff(),
+                extra.ldb(),
+                beta,
+                c,
+                cOff,
+                ldc);
         sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, 1f, c, cOff, ldc);
     }
 
     /** As {@link #sgemm(boolean, boolean, int, int, int, float, float[], int, int, float[], int, int, LowRank, float, float[], int, int)} with a quantized B. */
-    default void qgemm(boolean transA, boolean transB, int m, int n, int k,
-                       float alpha, float[] a, int aOff, int lda,
-                       QuantizedMatrix b, LowRank extra,
-                       float beta, float[] c, int cOff, int ldc) {
-        sgemm(false, extra.transB(), m, n, extra.r(), extra.alpha(), extra.a(), extra.aOff(), extra.lda(), extra.b(),
-                extra.bOff(), extra.ldb(), beta, c, cOff, ldc);
+    default void qgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            QuantizedMatrix b,
+            LowRank extra,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
+        sgemm(
+                false,
+                extra.transB(),
+                m,
+                n,
+                extra.r(),
+                extra.alpha(),
+                extra.a(),
+                extra.aOff(),
+                extra.lda(),
+                extra.b(),
+                extra.bOff(),
+                extra.ldb(),
+                beta,
+                c,
+                cOff,
+                ldc);
         qgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, 1f, c, cOff, ldc);
     }
 
@@ -116,9 +196,24 @@ public interface Kernels {
      * {@code aOff} (its column p pairs with row k0 + p of op(B)). As {@link #sgemm}: beta 0 overwrites C. Runs on
      * the calling thread.
      */
-    default void sgemmPackedB(boolean transA, int m, int n0, int n1, int k0, int k1, float alpha,
-                              float[] a, int aOff, int lda, float[] packed, int k, int n,
-                              float beta, float[] c, int cOff, int ldc) {
+    default void sgemmPackedB(
+            boolean transA,
+            int m,
+            int n0,
+            int n1,
+            int k0,
+            int k1,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] packed,
+            int k,
+            int n,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         sgemm(transA, false, m, n1 - n0, k1 - k0, alpha, a, aOff, lda, packed, k0 * n + n0, n, beta, c, cOff, ldc);
     }
 }

@@ -75,9 +75,12 @@ public final class Lanes {
      * NaN shift and its normalisation (by a zero sum, or a NaN max in the loss) still ends in NaN.
      */
     public static FloatVector expNonPositive(FloatVector x) {
-        VectorSpecies<Integer> si = x.length() == 16 ? IntVector.SPECIES_512
+        VectorSpecies<Integer> si = x.length() == 16
+                ? IntVector.SPECIES_512
                 : x.length() == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
-        IntVector b = ((IntVector) x.reinterpretShape(si, 0)).lanewise(VectorOperators.XOR, SIGN_BIT).min(MIN_X_KEY)
+        IntVector b = ((IntVector) x.reinterpretShape(si, 0))
+                .lanewise(VectorOperators.XOR, SIGN_BIT)
+                .min(MIN_X_KEY)
                 .lanewise(VectorOperators.XOR, SIGN_BIT);
         return expClamped(x, (FloatVector) b.reinterpretShape(x.species(), 0));
     }
@@ -88,9 +91,9 @@ public final class Lanes {
 
     /** e^x from {@code xc}, x clamped to [MIN_X, MAX_X] (see {@link #exp}). */
     private static FloatVector expClamped(FloatVector x, FloatVector xc) {
-        FloatVector m = xc.mul(LOG2E).add(ROUND);   // bits(m) = bits(ROUND) + n, n = rint(x log2 e) in [-127, 127]
-        FloatVector t = m.sub(ROUND);                // n as a float, exactly
-        FloatVector r = t.fma(t.broadcast(-C1), xc);       // x - n ln 2 in [-ln2/2, ln2/2], in two parts
+        FloatVector m = xc.mul(LOG2E).add(ROUND); // bits(m) = bits(ROUND) + n, n = rint(x log2 e) in [-127, 127]
+        FloatVector t = m.sub(ROUND); // n as a float, exactly
+        FloatVector r = t.fma(t.broadcast(-C1), xc); // x - n ln 2 in [-ln2/2, ln2/2], in two parts
         r = t.fma(t.broadcast(-C2), r);
         FloatVector z = r.mul(r);
         FloatVector y = r.fma(1.9875691500E-4f, 1.3981999507E-3f); // Horner steps as fused multiply-adds
@@ -101,7 +104,8 @@ public final class Lanes {
         y = y.fma(z, r).add(1f);
         // 2^n: (bits(m) + 127) << 23 == (n + 127) << 23 (mod 2^32: bits(ROUND) << 23 overflows to 0)
         // (the species named as constants: reinterpretAsInts() looks its species up, which C2 does not always fold)
-        VectorSpecies<Integer> si = x.length() == 16 ? IntVector.SPECIES_512
+        VectorSpecies<Integer> si = x.length() == 16
+                ? IntVector.SPECIES_512
                 : x.length() == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
         Vector<Integer> p2 = ((IntVector) m.reinterpretShape(si, 0)).add(127).lanewise(VectorOperators.LSHL, 23);
         return y.mul((FloatVector) p2.reinterpretShape(x.species(), 0));
@@ -112,6 +116,9 @@ public final class Lanes {
         // loaded boxes. Only that shape: vectors of a second shape make the Vector API's call-site profiles
         // polymorphic, which Java 17's C2 punishes with per-lane fallbacks.
         VectorSpecies<Integer> si = IntVector.SPECIES_PREFERRED;
-        IntVector.zero(si).add(1).reinterpretShape(FloatVector.SPECIES_PREFERRED, 0).reinterpretShape(si, 0);
+        IntVector.zero(si)
+                .add(1)
+                .reinterpretShape(FloatVector.SPECIES_PREFERRED, 0)
+                .reinterpretShape(si, 0);
     }
 }

@@ -41,12 +41,12 @@ abstract class MicroKernel {
      * one with a beta branch: one kernel plus both stores is too big for C1 (it bails out, "out of virtual
      * registers"), which leaves the Vector API code interpreted until C2 compiles it.
      */
-    abstract void computeFull0(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
-                               float alpha);
+    abstract void computeFull0(
+            int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, float alpha);
 
     /** As {@link #computeFull0} for {@code beta != 0}: {@code C = fma(acc, alpha, beta * C)}, as storeFull does. */
-    abstract void computeFullBeta(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
-                                  float alpha, float beta);
+    abstract void computeFullBeta(
+            int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, float alpha, float beta);
 
     abstract void computeDirect(int kc, float[] a, int ao, int ps, int rs, float[] bp, int bo, float[] tile);
 

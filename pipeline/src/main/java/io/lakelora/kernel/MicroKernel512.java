@@ -1,7 +1,6 @@
 package io.lakelora.kernel;
 
 import jdk.incubator.vector.FloatVector;
-import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
@@ -104,8 +103,7 @@ final class MicroKernel512 extends MicroKernel {
     }
 
     @Override
-    void computeFull0(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
-                      float alpha) {
+    void computeFull0(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, float alpha) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -189,8 +187,8 @@ final class MicroKernel512 extends MicroKernel {
     }
 
     @Override
-    void computeFullBeta(int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc,
-                         float alpha, float beta) {
+    void computeFullBeta(
+            int kc, float[] ap, int ao, float[] bp, int bo, float[] c, int cOff, int ldc, float alpha, float beta) {
         FloatVector c00 = FloatVector.zero(S), c01 = FloatVector.zero(S);
         FloatVector c10 = FloatVector.zero(S), c11 = FloatVector.zero(S);
         FloatVector c20 = FloatVector.zero(S), c21 = FloatVector.zero(S);
@@ -500,7 +498,9 @@ final class MicroKernel512 extends MicroKernel {
         FloatVector vs = FloatVector.broadcast(S, s);
         int i = 0;
         for (; i <= len - L; i += L) {
-            FloatVector.fromArray(S, x, xo + i).fma(vs, FloatVector.fromArray(S, y, yo + i)).intoArray(y, yo + i);
+            FloatVector.fromArray(S, x, xo + i)
+                    .fma(vs, FloatVector.fromArray(S, y, yo + i))
+                    .intoArray(y, yo + i);
         }
         for (; i < len; i++) y[yo + i] += s * x[xo + i];
     }

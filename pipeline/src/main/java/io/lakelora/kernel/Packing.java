@@ -17,8 +17,8 @@ final class Packing {
     static final int K_CHUNK = 128;
 
     /** Packs op(A)[i0 .. i0+mc, p0 .. p0+kc) into {@code ap} (strip s at {@code s * mr * kc}). */
-    static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc,
-                      float[] ap, int mr) {
+    static void packA(
+            boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc, float[] ap, int mr) {
         packA(transA, a, aOff, lda, i0, mc, p0, kc, ap, 0, mr);
     }
 
@@ -26,8 +26,18 @@ final class Packing {
      * As above, strip s at {@code apOff + s * mr * kc}. A 12-row strip may also write up to 4 floats past its end
      * (zeros, from {@link PackVector512}) when {@code ap} has room for them: the next strip, or nothing in use.
      */
-    static void packA(boolean transA, float[] a, int aOff, int lda, int i0, int mc, int p0, int kc,
-                      float[] ap, int apOff, int mr) {
+    static void packA(
+            boolean transA,
+            float[] a,
+            int aOff,
+            int lda,
+            int i0,
+            int mc,
+            int p0,
+            int kc,
+            float[] ap,
+            int apOff,
+            int mr) {
         int o = apOff;
         for (int is = 0; is < mc; is += mr) {
             int rows = Math.min(mr, mc - is);
@@ -82,8 +92,8 @@ final class Packing {
     }
 
     /** Packs op(B)[p0 .. p0+kc, j0 .. j0+nc) into {@code bp} (strip s at {@code s * nr * kc}). */
-    static void packB(boolean transB, float[] b, int bOff, int ldb, int j0, int nc, int p0, int kc,
-                      float[] bp, int nr) {
+    static void packB(
+            boolean transB, float[] b, int bOff, int ldb, int j0, int nc, int p0, int kc, float[] bp, int nr) {
         int o = 0;
         int js0 = 0;
         if (!transB && nc >= nr) {

@@ -29,8 +29,17 @@ final class QuantPacking {
      * op(W)(p, j) = W(j, p), so k runs along W's columns (one strided decode per W row); transB = false:
      * op(W)(p, j) = W(p, j), k runs along W's rows (one contiguous decode per k step).
      */
-    static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
-                      float[] pairs, boolean vec) {
+    static void packB(
+            QuantizedMatrix q,
+            boolean transB,
+            int j0,
+            int nc,
+            int p0,
+            int kc,
+            float[] bp,
+            int nr,
+            float[] pairs,
+            boolean vec) {
         packB(q, transB, j0, nc, p0, kc, bp, nr, pairs, vec, vec ? new float[64] : null, vec ? new int[256] : null);
     }
 
@@ -38,21 +47,39 @@ final class QuantPacking {
      * As above; {@code tmp} (64 floats) and {@code codes} (256 ints) are scratch for the vector forward decoder (may be
      * null without vec).
      */
-    static void packB(QuantizedMatrix q, boolean transB, int j0, int nc, int p0, int kc, float[] bp, int nr,
-                      float[] pairs, boolean vec, float[] tmp, int[] codes) {
+    static void packB(
+            QuantizedMatrix q,
+            boolean transB,
+            int j0,
+            int nc,
+            int p0,
+            int kc,
+            float[] bp,
+            int nr,
+            float[] pairs,
+            boolean vec,
+            float[] tmp,
+            int[] codes) {
         long cols = q.cols();
         int o = 0;
         for (int js = 0; js < nc; js += nr) {
             int w = Math.min(nr, nc - js);
-            if (transB && vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && cols % q.blocksize() == 0
-                    && q.blocksize() % 32 == 0 && p0 % 128 == 0 && kc % 128 == 0) {
+            if (transB
+                    && vec
+                    && nr == 32
+                    && w == nr
+                    && q.type() != QuantType.INT8
+                    && cols % q.blocksize() == 0
+                    && q.blocksize() % 32 == 0
+                    && p0 % 128 == 0
+                    && kc % 128 == 0) {
                 // 16 W rows at a time over the whole k slice, 128 k steps per call: each row's codes are read as one
                 // run, 16 streams from memory rather than 32 interleaved ones by k chunks (the codes of a layer do
                 // not fit in L3): forward decoding 15-20% faster in the training step (measured in-step A/B)
                 for (int jj = 0; jj < nr; jj += 16) {
                     for (int kk = 0; kk < kc; kk += 128) {
-                        VectorDecode512.decodeTransposedWide(q, (j0 + js + jj) * cols + p0 + kk, (int) cols, tmp,
-                                codes, bp, o + kk * nr + jj, nr);
+                        VectorDecode512.decodeTransposedWide(
+                                q, (j0 + js + jj) * cols + p0 + kk, (int) cols, tmp, codes, bp, o + kk * nr + jj, nr);
                     }
                 }
             } else if (transB) {
@@ -60,31 +87,53 @@ final class QuantPacking {
                 for (int pk = 0; pk < kc; pk += Packing.K_CHUNK) {
                     int len = Math.min(Packing.K_CHUNK, kc - pk);
                     int j = 0;
-                    if (vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && cols % q.blocksize() == 0
-                            && q.blocksize() % 32 == 0 && (p0 + pk) % 32 == 0 && len % 32 == 0) {
+                    if (vec
+                            && nr == 32
+                            && w == nr
+                            && q.type() != QuantType.INT8
+                            && cols % q.blocksize() == 0
+                            && q.blocksize() % 32 == 0
+                            && (p0 + pk) % 32 == 0
+                            && len % 32 == 0) {
                         // 16 W rows x 128 (else 32) k steps at a time: their codes transposed in registers, then
                         // decoded
                         int kk = 0;
                         if ((p0 + pk) % 128 == 0) {
                             for (; kk + 128 <= len; kk += 128) {
                                 for (int jj = 0; jj < nr; jj += 16) {
-                                    VectorDecode512.decodeTransposedWide(q, (j0 + js + jj) * cols + p0 + pk + kk,
-                                            (int) cols, tmp, codes, bp, o + (pk + kk) * nr + jj, nr);
+                                    VectorDecode512.decodeTransposedWide(
+                                            q,
+                                            (j0 + js + jj) * cols + p0 + pk + kk,
+                                            (int) cols,
+                                            tmp,
+                                            codes,
+                                            bp,
+                                            o + (pk + kk) * nr + jj,
+                                            nr);
                                 }
                             }
                         }
                         for (; kk < len; kk += 32) {
                             for (int jj = 0; jj < nr; jj += 16) {
-                                VectorDecode512.decodeTransposed(q, (j0 + js + jj) * cols + p0 + pk + kk, (int) cols,
-                                        tmp, codes, bp, o + (pk + kk) * nr + jj, nr);
+                                VectorDecode512.decodeTransposed(
+                                        q,
+                                        (j0 + js + jj) * cols + p0 + pk + kk,
+                                        (int) cols,
+                                        tmp,
+                                        codes,
+                                        bp,
+                                        o + (pk + kk) * nr + jj,
+                                        nr);
                             }
                         }
                         j = w;
-                    } else if (q.type() != QuantType.INT8 && cols % q.blocksize() == 0
-                            && (p0 + pk) % q.blocksize() == 0 && len % q.blocksize() == 0) {
+                    } else if (q.type() != QuantType.INT8
+                            && cols % q.blocksize() == 0
+                            && (p0 + pk) % q.blocksize() == 0
+                            && len % q.blocksize() == 0) {
                         for (; j + 8 <= w; j += 8) {
-                            decode8Rows(q, pairs, (j0 + js + j) * cols + p0 + pk, (int) cols, len, bp,
-                                    o + pk * nr + j, nr);
+                            decode8Rows(
+                                    q, pairs, (j0 + js + j) * cols + p0 + pk, (int) cols, len, bp, o + pk * nr + j, nr);
                         }
                     }
                     for (; j < w; j++) {
@@ -94,13 +143,22 @@ final class QuantPacking {
                 if (w < nr) {
                     for (int p = 0; p < kc; p++) Arrays.fill(bp, o + p * nr + w, o + (p + 1) * nr, 0f);
                 }
-            } else if (vec && nr == 32 && w == nr && q.type() != QuantType.INT8 && q.blocksize() % nr == 0
-                    && cols % q.blocksize() == 0 && (j0 + js) % nr == 0) {
+            } else if (vec
+                    && nr == 32
+                    && w == nr
+                    && q.type() != QuantType.INT8
+                    && q.blocksize() % nr == 0
+                    && cols % q.blocksize() == 0
+                    && (j0 + js) % nr == 0) {
                 // the strip's 32 columns lie inside one quantization block of every W row (as below): 16 bytes per
                 // k step through the vector codebook permute
                 VectorDecode512.decodeStrip(q, (long) p0 * cols + j0 + js, (int) cols, kc, bp, o);
-            } else if (!vec && w == nr && q.type() != QuantType.INT8 && q.blocksize() % nr == 0
-                    && cols % q.blocksize() == 0 && (j0 + js) % nr == 0) {
+            } else if (!vec
+                    && w == nr
+                    && q.type() != QuantType.INT8
+                    && q.blocksize() % nr == 0
+                    && cols % q.blocksize() == 0
+                    && (j0 + js) % nr == 0) {
                 // the strip's nr columns lie inside one quantization block of every W row: one absmax and nr/2
                 // bytes per k step, decoded inline (same values as decode4)
                 byte[] packed = q.packedData();
@@ -133,8 +191,8 @@ final class QuantPacking {
      * into {@code dst[off + i * stride]}. {@code pairs} is the pair table of W's codebook (unused for INT8);
      * {@code vec}: decode contiguous 4-bit runs with {@link VectorDecode512} (512-bit species only).
      */
-    static void decode(QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off, int stride,
-                       boolean vec) {
+    static void decode(
+            QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off, int stride, boolean vec) {
         if (q.type() == QuantType.INT8) {
             decodeInt8(q, flat, len, dst, off, stride);
         } else {
@@ -142,8 +200,8 @@ final class QuantPacking {
         }
     }
 
-    private static void decode4(QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off,
-                                int stride, boolean vec) {
+    private static void decode4(
+            QuantizedMatrix q, float[] pairs, long flat, int len, float[] dst, int off, int stride, boolean vec) {
         byte[] packed = q.packedData();
         int bs = q.blocksize();
         long end = flat + len;
@@ -196,8 +254,8 @@ final class QuantPacking {
      * and {@code len} are multiples of the blocksize and so is {@code cols} (whole blocks in every row). Each value
      * is {@code pairs[...] * absmax} as in {@link #decode}.
      */
-    private static void decode8Rows(QuantizedMatrix q, float[] pairs, long flat, int cols, int len, float[] dst,
-                                    int off, int stride) {
+    private static void decode8Rows(
+            QuantizedMatrix q, float[] pairs, long flat, int cols, int len, float[] dst, int off, int stride) {
         byte[] packed = q.packedData();
         int bs = q.blocksize();
         int half = bs >>> 1;

@@ -13,8 +13,8 @@ public final class RandomWeights {
     private RandomWeights() {}
 
     /** A 4-bit (NF4 or FP4) matrix with random codes and absmax in [0.01, 1.01) or its double-quantized form. */
-    public static QuantizedMatrix fourBit(Random rnd, QuantType type, int rows, int cols, int blocksize,
-                                          boolean doubleQuant) {
+    public static QuantizedMatrix fourBit(
+            Random rnd, QuantType type, int rows, int cols, int blocksize, boolean doubleQuant) {
         long n = Math.multiplyExact((long) rows, (long) cols);
         byte[] packed = new byte[Math.toIntExact((n + 1) / 2)];
         rnd.nextBytes(packed);
@@ -31,8 +31,8 @@ public final class RandomWeights {
         for (int i = 0; i < nestedAbsmax.length; i++) nestedAbsmax[i] = 0.05f + 0.45f * rnd.nextFloat();
         float[] nestedCode = new float[256];
         for (int i = 0; i < 256; i++) nestedCode[i] = i / 127.5f - 1f;
-        return QuantizedMatrix.fourBitDoubleQuant(type, rows, cols, blocksize, packed, codes, nestedAbsmax,
-                nestedCode, nestedBlocksize, 0.5f);
+        return QuantizedMatrix.fourBitDoubleQuant(
+                type, rows, cols, blocksize, packed, codes, nestedAbsmax, nestedCode, nestedBlocksize, 0.5f);
     }
 
     /** An INT8 matrix with random values in [-127, 127] and row absmax in [0.01, 1.01). */

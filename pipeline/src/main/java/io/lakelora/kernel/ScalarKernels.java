@@ -11,16 +11,33 @@ import io.lakelora.quant.QuantizedMatrix;
 public class ScalarKernels implements Kernels {
 
     @Override
-    public String name() { return "scalar"; }
+    public String name() {
+        return "scalar";
+    }
 
     @Override
-    public int threads() { return 1; }
+    public int threads() {
+        return 1;
+    }
 
     @Override
-    public void sgemm(boolean transA, boolean transB, int m, int n, int k,
-                      float alpha, float[] a, int aOff, int lda,
-                      float[] b, int bOff, int ldb,
-                      float beta, float[] c, int cOff, int ldc) {
+    public void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {
                 float acc = 0f;
@@ -36,10 +53,21 @@ public class ScalarKernels implements Kernels {
     }
 
     @Override
-    public void qgemm(boolean transA, boolean transB, int m, int n, int k,
-                      float alpha, float[] a, int aOff, int lda,
-                      QuantizedMatrix b,
-                      float beta, float[] c, int cOff, int ldc) {
+    public void qgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            QuantizedMatrix b,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         checkQuantShape(transB, n, k, b);
         for (int i = 0; i < m; i++) {
             for (int j = 0; j < n; j++) {

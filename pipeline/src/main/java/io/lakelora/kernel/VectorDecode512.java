@@ -28,13 +28,16 @@ final class VectorDecode512 {
     private static final VectorSpecies<Byte> W = ByteVector.SPECIES_512;
     /** Lane i of the first (second) 16 outputs reads byte i/2 (8 + i/2); even lanes take the high nibble. */
     private static final VectorShuffle<Integer> SPREAD_LO = VectorShuffle.fromOp(I, i -> i / 2);
+
     private static final VectorShuffle<Integer> SPREAD_HI = VectorShuffle.fromOp(I, i -> 8 + i / 2);
-    private static final IntVector SHIFTS = IntVector.zero(I).addIndex(1).and(1).mul(-4).add(4);
+    private static final IntVector SHIFTS =
+            IntVector.zero(I).addIndex(1).and(1).mul(-4).add(4);
     /**
      * Transpose stages: lane c takes lane c - b (ROTb) or c + b (ROTNb), mod 16; Mb marks the lanes with bit b. Shared
      * with {@link PackVector512}: all rearranges of the process use this one integer shuffle class (see there).
      */
     static final VectorShuffle<Integer> ROT8 = VectorShuffle.fromOp(I, c -> (c - 8) & 15);
+
     static final VectorShuffle<Integer> ROTN8 = VectorShuffle.fromOp(I, c -> (c + 8) & 15);
     static final VectorMask<Integer> M8 = VectorMask.fromLong(I, 0xff00L);
     static final VectorShuffle<Integer> ROT4 = VectorShuffle.fromOp(I, c -> (c - 4) & 15);
@@ -69,13 +72,16 @@ final class VectorDecode512 {
     static void decode(byte[] packed, int bi, int steps, float[] code, float s, float[] dst, int off) {
         IntVector table = (IntVector) FloatVector.fromArray(F, code, 0).reinterpretShape(I, 0);
         for (int t = 0; t < steps; t++) {
-            IntVector bytes = (IntVector) ByteVector.fromArray(B, packed, bi + 16 * t)
-                    .convertShape(VectorOperators.B2I, I, 0);
-            IntVector lo = bytes.rearrange(SPREAD_LO).lanewise(VectorOperators.LSHR, SHIFTS).and(0x0f);
-            IntVector hi = bytes.rearrange(SPREAD_HI).lanewise(VectorOperators.LSHR, SHIFTS).and(0x0f);
+            IntVector bytes =
+                    (IntVector) ByteVector.fromArray(B, packed, bi + 16 * t).convertShape(VectorOperators.B2I, I, 0);
+            IntVector lo = bytes.rearrange(SPREAD_LO)
+                    .lanewise(VectorOperators.LSHR, SHIFTS)
+                    .and(0x0f);
+            IntVector hi = bytes.rearrange(SPREAD_HI)
+                    .lanewise(VectorOperators.LSHR, SHIFTS)
+                    .and(0x0f);
             ((FloatVector) lo.selectFrom(table).reinterpretShape(F, 0)).mul(s).intoArray(dst, off + 32 * t);
-            ((FloatVector) hi.selectFrom(table).reinterpretShape(F, 0)).mul(s)
-                    .intoArray(dst, off + 32 * t + 16);
+            ((FloatVector) hi.selectFrom(table).reinterpretShape(F, 0)).mul(s).intoArray(dst, off + 32 * t + 16);
         }
     }
 
@@ -92,10 +98,14 @@ final class VectorDecode512 {
         int blk = (int) (flat / bs), bpr = cols / bs;
         for (int p = 0; p < kc; p++, flat += cols, blk += bpr) {
             float s = q.blockAbsmax(blk);
-            IntVector bytes = (IntVector) ByteVector.fromArray(B, packed, (int) (flat >>> 1))
-                    .convertShape(VectorOperators.B2I, I, 0);
-            IntVector lo = bytes.rearrange(SPREAD_LO).lanewise(VectorOperators.LSHR, SHIFTS).and(0x0f);
-            IntVector hi = bytes.rearrange(SPREAD_HI).lanewise(VectorOperators.LSHR, SHIFTS).and(0x0f);
+            IntVector bytes = (IntVector)
+                    ByteVector.fromArray(B, packed, (int) (flat >>> 1)).convertShape(VectorOperators.B2I, I, 0);
+            IntVector lo = bytes.rearrange(SPREAD_LO)
+                    .lanewise(VectorOperators.LSHR, SHIFTS)
+                    .and(0x0f);
+            IntVector hi = bytes.rearrange(SPREAD_HI)
+                    .lanewise(VectorOperators.LSHR, SHIFTS)
+                    .and(0x0f);
             int d = off + 32 * p;
             ((FloatVector) lo.selectFrom(table).reinterpretShape(F, 0)).mul(s).intoArray(dst, d);
             ((FloatVector) hi.selectFrom(table).reinterpretShape(F, 0)).mul(s).intoArray(dst, d + 16);
@@ -110,8 +120,8 @@ final class VectorDecode512 {
      * the rows' absmax (one lane each). One transpose per 512 values, on the codes, rather than two on the decoded
      * floats. {@code tmp}: scratch of at least 16 floats (the rows' absmax); {@code codes}: of at least 256 ints.
      */
-    static void decodeTransposed(QuantizedMatrix q, long flat, int cols, float[] tmp, int[] codes, float[] dst,
-                                 int off, int stride) {
+    static void decodeTransposed(
+            QuantizedMatrix q, long flat, int cols, float[] tmp, int[] codes, float[] dst, int off, int stride) {
         byte[] packed = q.packedData();
         int bs = q.blocksize();
         int rowBytes = cols >>> 1;
@@ -129,9 +139,14 @@ final class VectorDecode512 {
             IntVector table = (IntVector) FloatVector.fromArray(F, code, 0).reinterpretShape(I, 0);
             IntVector v = IntVector.fromArray(I, codes, 16 * t);
             FloatVector sv = FloatVector.fromArray(F, tmp, 0);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0x0f).selectFrom(table).reinterpretShape(F, 0))
-                    .mul(sv).intoArray(dst, off + 2 * t * stride);
-            ((FloatVector) v.and(0x0f).selectFrom(table).reinterpretShape(F, 0)).mul(sv)
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 4)
+                            .and(0x0f)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, off + 2 * t * stride);
+            ((FloatVector) v.and(0x0f).selectFrom(table).reinterpretShape(F, 0))
+                    .mul(sv)
                     .intoArray(dst, off + (2 * t + 1) * stride);
         }
     }
@@ -285,8 +300,8 @@ final class VectorDecode512 {
      * it uses (an on-stack-replacement compile entering at the loop would see a carried vector without its exact
      * type).
      */
-    static void decodeTransposedWide(QuantizedMatrix q, long flat, int cols, float[] tmp, int[] codes, float[] dst,
-                                     int off, int stride) {
+    static void decodeTransposedWide(
+            QuantizedMatrix q, long flat, int cols, float[] tmp, int[] codes, float[] dst, int off, int stride) {
         byte[] packed = q.packedData();
         int bs = q.blocksize();
         int rowBytes = cols >>> 1;
@@ -297,7 +312,9 @@ final class VectorDecode512 {
         }
         int bi = (int) (flat >>> 1);
         for (int r = 0; r < 16; r++) {
-            ByteVector.fromArray(W, packed, bi + r * rowBytes).reinterpretAsInts().intoArray(codes, 16 * r);
+            ByteVector.fromArray(W, packed, bi + r * rowBytes)
+                    .reinterpretAsInts()
+                    .intoArray(codes, 16 * r);
         }
         transpose16(codes);
         float[] code = q.codeData();
@@ -307,22 +324,50 @@ final class VectorDecode512 {
             IntVector v = IntVector.fromArray(I, codes, 16 * j);
             FloatVector sv = FloatVector.fromArray(F, tmp, 16 * (j >>> 2));
             int d = off + 8 * j * stride;
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 4).and(0x0f).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 0 * stride);
-            ((FloatVector) v.and(0x0f).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 1 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 12).and(0x0f).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 2 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 8).and(0x0f).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 3 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 20).and(0x0f).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 4 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 16).and(0x0f).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 5 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 28).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 6 * stride);
-            ((FloatVector) v.lanewise(VectorOperators.LSHR, 24).and(0x0f).selectFrom(table)
-                    .reinterpretShape(F, 0)).mul(sv).intoArray(dst, d + 7 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 4)
+                            .and(0x0f)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 0 * stride);
+            ((FloatVector) v.and(0x0f).selectFrom(table).reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 1 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 12)
+                            .and(0x0f)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 2 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 8)
+                            .and(0x0f)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 3 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 20)
+                            .and(0x0f)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 4 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 16)
+                            .and(0x0f)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 5 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 28)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 6 * stride);
+            ((FloatVector) v.lanewise(VectorOperators.LSHR, 24)
+                            .and(0x0f)
+                            .selectFrom(table)
+                            .reinterpretShape(F, 0))
+                    .mul(sv)
+                    .intoArray(dst, d + 7 * stride);
         }
     }
 }

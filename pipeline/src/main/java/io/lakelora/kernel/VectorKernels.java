@@ -77,9 +77,11 @@ public class VectorKernels extends ScalarKernels {
     private final int threads;
     /** Rows of a packed A block: {@link #MC_ONE_THREAD} or {@link #MC}. */
     private final int mcRows;
+
     private final long minFlopsPerThread;
     /** 4-bit runs along W's rows decoded with {@link VectorDecode512} (512-bit only). */
     private final boolean vectorDecode;
+
     private volatile WorkerTeam team;
 
     /**
@@ -121,9 +123,10 @@ public class VectorKernels extends ScalarKernels {
         this.mk = switch (species.vectorBitSize()) {
             case 512 -> new MicroKernel512();
             case 256 -> new MicroKernel256();
-            default -> throw new UnsupportedOperationException("VectorKernels: no micro-kernel for "
-                    + species.vectorBitSize() + "-bit vectors (have 256 and 512); use ScalarKernels"
-                    + " (-Dlakelora.kernels=scalar)");
+            default ->
+                throw new UnsupportedOperationException("VectorKernels: no micro-kernel for "
+                        + species.vectorBitSize() + "-bit vectors (have 256 and 512); use ScalarKernels"
+                        + " (-Dlakelora.kernels=scalar)");
         };
         this.threads = threads;
         this.mcRows = threads == 1 && MC_ONE_THREAD % mk.mr == 0 ? MC_ONE_THREAD : MC;
@@ -144,52 +147,102 @@ public class VectorKernels extends ScalarKernels {
     static VectorSpecies<Float> configuredSpecies() {
         String prop = System.getProperty("lakelora.vector.bits", "").trim();
         if (prop.isEmpty()) {
-            return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512 ? FloatVector.SPECIES_512
+            return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
+                    ? FloatVector.SPECIES_512
                     : FloatVector.SPECIES_PREFERRED;
         }
         return switch (prop) {
             case "512" -> FloatVector.SPECIES_512;
             case "256" -> FloatVector.SPECIES_256;
-            default -> throw new IllegalArgumentException("system property lakelora.vector.bits='" + prop
-                    + "': expected 256 or 512 (or unset for the CPU's preferred width)");
+            default ->
+                throw new IllegalArgumentException("system property lakelora.vector.bits='" + prop
+                        + "': expected 256 or 512 (or unset for the CPU's preferred width)");
         };
     }
 
     @Override
-    public String name() { return mk.bits == 512 ? "vector-avx512" : "vector-avx2"; }
+    public String name() {
+        return mk.bits == 512 ? "vector-avx512" : "vector-avx2";
+    }
 
     @Override
-    public int threads() { return threads; }
+    public int threads() {
+        return threads;
+    }
 
     /** Vector width of the micro-kernel in bits (256 or 512). */
-    public int vectorBits() { return mk.bits; }
+    public int vectorBits() {
+        return mk.bits;
+    }
 
     /** Whether contiguous 4-bit runs are decoded with vector permutes (else the scalar pair table). */
-    public boolean vectorDecode() { return vectorDecode; }
+    public boolean vectorDecode() {
+        return vectorDecode;
+    }
 
     @Override
-    public void sgemm(boolean transA, boolean transB, int m, int n, int k,
-                      float alpha, float[] a, int aOff, int lda,
-                      float[] b, int bOff, int ldb,
-                      float beta, float[] c, int cOff, int ldc) {
+    public void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
         checkMatrix("B", b, bOff, ldb, transB ? n : k, transB ? k : n);
         gemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, null, null, beta, c, cOff, ldc);
     }
 
     @Override
-    public void qgemm(boolean transA, boolean transB, int m, int n, int k,
-                      float alpha, float[] a, int aOff, int lda,
-                      QuantizedMatrix b,
-                      float beta, float[] c, int cOff, int ldc) {
+    public void qgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            QuantizedMatrix b,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         checkQuantShape(transB, n, k, b);
         checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
         gemm(transA, transB, m, n, k, alpha, a, aOff, lda, null, 0, 0, b, null, beta, c, cOff, ldc);
     }
 
     @Override
-    public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
-                      float[] b, int bOff, int ldb, LowRank extra, float beta, float[] c, int cOff, int ldc) {
+    public void sgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            LowRank extra,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
         checkMatrix("B", b, bOff, ldb, transB ? n : k, transB ? k : n);
         checkLowRank(extra, m, n);
@@ -197,8 +250,22 @@ public class VectorKernels extends ScalarKernels {
     }
 
     @Override
-    public void qgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
-                      QuantizedMatrix b, LowRank extra, float beta, float[] c, int cOff, int ldc) {
+    public void qgemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            QuantizedMatrix b,
+            LowRank extra,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         checkQuantShape(transB, n, k, b);
         checkGemmArgs(transA, m, n, k, a, aOff, lda, c, cOff, ldc);
         checkLowRank(extra, m, n);
@@ -211,7 +278,8 @@ public class VectorKernels extends ScalarKernels {
         checkMatrix("low-rank B", e.b(), e.bOff(), e.ldb(), e.transB() ? n : e.r(), e.transB() ? e.r() : n);
     }
 
-    // ---- packed B (strips of nr columns, k-major inside a strip, edge strip zero-padded: the micro-kernel layout) ----
+    // ---- packed B (strips of nr columns, k-major inside a strip, edge strip zero-padded: the micro-kernel layout)
+    // ----
 
     @Override
     public int packedBSize(int k, int n) {
@@ -228,17 +296,32 @@ public class VectorKernels extends ScalarKernels {
         if (k < 0 || n < 0) throw new IllegalArgumentException("packB: k and n must be >= 0, got " + k + ", " + n);
         checkMatrix("B", b, bOff, ldb, transB ? n : k, transB ? k : n);
         if (dst.length < packedBSize(k, n)) {
-            throw new IllegalArgumentException("packB: destination has " + dst.length + " floats, needs "
-                    + packedBSize(k, n));
+            throw new IllegalArgumentException(
+                    "packB: destination has " + dst.length + " floats, needs " + packedBSize(k, n));
         }
         if (k == 0 || n == 0) return;
         Packing.packB(transB, b, bOff, ldb, 0, n, 0, k, dst, mk.nr);
     }
 
     @Override
-    public void sgemmPackedB(boolean transA, int m, int n0, int n1, int k0, int k1, float alpha,
-                             float[] a, int aOff, int lda, float[] packed, int k, int n,
-                             float beta, float[] c, int cOff, int ldc) {
+    public void sgemmPackedB(
+            boolean transA,
+            int m,
+            int n0,
+            int n1,
+            int k0,
+            int k1,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] packed,
+            int k,
+            int n,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         final int mr = mk.mr, nr = mk.nr;
         if (n0 % nr != 0 || n0 < 0 || n1 > n || n0 > n1 || k0 < 0 || k1 > k || k0 > k1 || m < 0) {
             throw new IllegalArgumentException("sgemmPackedB: columns [" + n0 + ", " + n1 + ") of " + n + " (start a"
@@ -287,14 +370,47 @@ public class VectorKernels extends ScalarKernels {
     // ---- driver ----
 
     /** {@code ext}: a low-rank term added in the same pass over C ({@link LowRank}), or null. */
-    private void gemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff, int lda,
-                      float[] b, int bOff, int ldb, QuantizedMatrix q, LowRank ext, float beta, float[] c, int cOff,
-                      int ldc) {
+    private void gemm(
+            boolean transA,
+            boolean transB,
+            int m,
+            int n,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            QuantizedMatrix q,
+            LowRank ext,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc) {
         if (m == 0 || n == 0) return;
         if (k == 0) {
             if (ext != null) {
-                gemm(false, ext.transB(), m, n, ext.r(), ext.alpha(), ext.a(), ext.aOff(), ext.lda(), ext.b(),
-                        ext.bOff(), ext.ldb(), null, null, beta, c, cOff, ldc);
+                gemm(
+                        false,
+                        ext.transB(),
+                        m,
+                        n,
+                        ext.r(),
+                        ext.alpha(),
+                        ext.a(),
+                        ext.aOff(),
+                        ext.lda(),
+                        ext.b(),
+                        ext.bOff(),
+                        ext.ldb(),
+                        null,
+                        null,
+                        beta,
+                        c,
+                        cOff,
+                        ldc);
             } else {
                 scaleC(m, n, alpha, beta, c, cOff, ldc);
             }
@@ -319,8 +435,8 @@ public class VectorKernels extends ScalarKernels {
             int lo = Math.min(total, (int) ((long) units * w / t) * unit);
             int hi = Math.min(total, (int) ((long) units * (w + 1) / t) * unit);
             int m0 = splitN ? 0 : lo, m1 = splitN ? m : hi, n0 = splitN ? lo : 0, n1 = splitN ? hi : n;
-            parts[w] = () -> part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, ext, beta, c, cOff, ldc,
-                    m0, m1, n0, n1);
+            parts[w] = () -> part(
+                    transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, ext, beta, c, cOff, ldc, m0, m1, n0, n1);
         }
         team().run(parts);
     }
@@ -361,30 +477,70 @@ public class VectorKernels extends ScalarKernels {
     }
 
     private int plannedThreads(int m, int n, int k) {
-        if (threads == 1 || Thread.currentThread() instanceof WorkerTeam.Helper || TASK_WORKER.get()[0] >= 0) return 1;
+        if (threads == 1
+                || Thread.currentThread() instanceof WorkerTeam.Helper
+                || TASK_WORKER.get()[0] >= 0) return 1;
         long flops = 2L * m * n * k;
         long byWork = Math.max(1, flops / minFlopsPerThread);
         return (int) Math.min(threads, byWork);
     }
 
     /** C[m0..m1, n0..n1) of the product, on the current thread. */
-    private void part(boolean transA, boolean transB, int k, float alpha, float[] a, int aOff, int lda,
-                      float[] b, int bOff, int ldb, QuantizedMatrix q, LowRank ext, float beta, float[] c, int cOff,
-                      int ldc, int m0, int m1, int n0, int n1) {
+    private void part(
+            boolean transA,
+            boolean transB,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            QuantizedMatrix q,
+            LowRank ext,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc,
+            int m0,
+            int m1,
+            int n0,
+            int n1) {
         GemmWorkspace ws = GemmWorkspace.get();
         boolean small = m1 - m0 <= SMALL_M;
         if (ext != null && (small || n1 - n0 <= DIRECT_MAX_N)) {
             // paths without the fused tile loop: the low-rank product first, then the main one accumulating
-            part(false, ext.transB(), ext.r(), ext.alpha(), ext.a(), ext.aOff(), ext.lda(), ext.b(), ext.bOff(),
-                    ext.ldb(), null, null, beta, c, cOff, ldc, m0, m1, n0, n1);
+            part(
+                    false,
+                    ext.transB(),
+                    ext.r(),
+                    ext.alpha(),
+                    ext.a(),
+                    ext.aOff(),
+                    ext.lda(),
+                    ext.b(),
+                    ext.bOff(),
+                    ext.ldb(),
+                    null,
+                    null,
+                    beta,
+                    c,
+                    cOff,
+                    ldc,
+                    m0,
+                    m1,
+                    n0,
+                    n1);
             part(transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, null, 1f, c, cOff, ldc, m0, m1, n0, n1);
             return;
         }
         if (small) {
             smallM(ws, transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, beta, c, cOff, ldc, m0, m1, n0, n1);
         } else {
-            blocked(ws, transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, ext, beta, c, cOff, ldc,
-                    m0, m1, n0, n1);
+            blocked(
+                    ws, transA, transB, k, alpha, a, aOff, lda, b, bOff, ldb, q, ext, beta, c, cOff, ldc, m0, m1, n0,
+                    n1);
         }
     }
 
@@ -393,9 +549,28 @@ public class VectorKernels extends ScalarKernels {
      * tile's first k slice, as one more (r-deep) slice with its own alpha, while the tile is in cache: the same bits
      * as a separate product first (then beta = 1), without that product's pass over C.
      */
-    private void blocked(GemmWorkspace ws, boolean transA, boolean transB, int k, float alpha,
-                         float[] a, int aOff, int lda, float[] b, int bOff, int ldb, QuantizedMatrix q, LowRank ext,
-                         float beta, float[] c, int cOff, int ldc, int m0, int m1, int n0, int n1) {
+    private void blocked(
+            GemmWorkspace ws,
+            boolean transA,
+            boolean transB,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            QuantizedMatrix q,
+            LowRank ext,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc,
+            int m0,
+            int m1,
+            int n0,
+            int n1) {
         final int mr = mk.mr, nr = mk.nr;
         float[] ap = ws.ap, bp = ws.bp, tile = ws.tile;
         float[] pairs = q != null && q.codeData() != null ? ws.pairs(q.codeData()) : null;
@@ -415,8 +590,27 @@ public class VectorKernels extends ScalarKernels {
             float[] bp2 = null;
             if (ext != null && nc <= DIRECT_MAX_N) {
                 // a narrow last panel takes the direct path below: its low-rank product first, on its own
-                part(false, ext.transB(), r, ext.alpha(), ext.a(), ext.aOff(), ext.lda(), ext.b(), ext.bOff(),
-                        ext.ldb(), null, null, beta, c, cOff, ldc, m0, m1, jc, jc + nc);
+                part(
+                        false,
+                        ext.transB(),
+                        r,
+                        ext.alpha(),
+                        ext.a(),
+                        ext.aOff(),
+                        ext.lda(),
+                        ext.b(),
+                        ext.bOff(),
+                        ext.ldb(),
+                        null,
+                        null,
+                        beta,
+                        c,
+                        cOff,
+                        ldc,
+                        m0,
+                        m1,
+                        jc,
+                        jc + nc);
                 beta0 = 1f;
             } else if (ext != null) {
                 bp2 = ws.lowRankB(r * ((nc + nr - 1) / nr * nr));
@@ -427,8 +621,8 @@ public class VectorKernels extends ScalarKernels {
                 if (q == null) {
                     Packing.packB(transB, b, bOff, ldb, jc, nc, pc, kc, bp, nr);
                 } else {
-                    QuantPacking.packB(q, transB, jc, nc, pc, kc, bp, nr, pairs, vectorDecode, ws.decodeTile,
-                            ws.decodeCodes);
+                    QuantPacking.packB(
+                            q, transB, jc, nc, pc, kc, bp, nr, pairs, vectorDecode, ws.decodeTile, ws.decodeCodes);
                 }
                 // later k slices accumulate into what the first one wrote
                 float be = pc == 0 ? beta0 : 1f;
@@ -436,8 +630,26 @@ public class VectorKernels extends ScalarKernels {
                 if (nc <= DIRECT_MAX_N) {
                     // few column strips (LoRA factors): op(A) read in place, once per strip
                     for (int jr = 0; jr < nc; jr += nr) {
-                        direct(transA, a, aOff, lda, pc, kc, alpha, be, c, cOff, ldc, m0, m1, jc + jr,
-                                Math.min(nr, nc - jr), ap, bp, jr * kc, tile);
+                        direct(
+                                transA,
+                                a,
+                                aOff,
+                                lda,
+                                pc,
+                                kc,
+                                alpha,
+                                be,
+                                c,
+                                cOff,
+                                ldc,
+                                m0,
+                                m1,
+                                jc + jr,
+                                Math.min(nr, nc - jr),
+                                ap,
+                                bp,
+                                jr * kc,
+                                tile);
                     }
                     continue;
                 }
@@ -465,8 +677,7 @@ public class VectorKernels extends ScalarKernels {
                             float bt = be;
                             if (lowRank) {
                                 // the low-rank slice of this tile (with beta), then the tile's first k slice adds
-                                lowRankTile(r, ap2, ir * r, bp2, jr * r, c, co, ldc, rows, cols, ext.alpha(), be,
-                                        tile);
+                                lowRankTile(r, ap2, ir * r, bp2, jr * r, c, co, ldc, rows, cols, ext.alpha(), be, tile);
                                 bt = 1f;
                             }
                             if (rows == mr && cols == nr) {
@@ -487,8 +698,20 @@ public class VectorKernels extends ScalarKernels {
     }
 
     /** One tile of a low-rank term: C tile = alpha * (A2 B2 over r) + be * C tile, as a k slice of {@link #blocked}. */
-    private void lowRankTile(int r, float[] ap2, int ao, float[] bp2, int bo, float[] c, int co, int ldc, int rows,
-                             int cols, float alpha, float be, float[] tile) {
+    private void lowRankTile(
+            int r,
+            float[] ap2,
+            int ao,
+            float[] bp2,
+            int bo,
+            float[] c,
+            int co,
+            int ldc,
+            int rows,
+            int cols,
+            float alpha,
+            float be,
+            float[] tile) {
         if (rows == mk.mr && cols == mk.nr) {
             if (be == 0f) {
                 mk.computeFull0(r, ap2, ao, bp2, bo, c, co, ldc, alpha);
@@ -505,9 +728,26 @@ public class VectorKernels extends ScalarKernels {
      * One column tile (e.g. a LoRA rank-r factor): each element of op(A) is used once, so full row strips are read
      * in place ({@link MicroKernel#computeDirect}) instead of packed; a short last strip is packed (zero-padded).
      */
-    private void direct(boolean transA, float[] a, int aOff, int lda, int pc, int kc, float alpha, float be,
-                        float[] c, int cOff, int ldc, int m0, int m1, int jc, int cols,
-                        float[] ap, float[] bp, int bo, float[] tile) {
+    private void direct(
+            boolean transA,
+            float[] a,
+            int aOff,
+            int lda,
+            int pc,
+            int kc,
+            float alpha,
+            float be,
+            float[] c,
+            int cOff,
+            int ldc,
+            int m0,
+            int m1,
+            int jc,
+            int cols,
+            float[] ap,
+            float[] bp,
+            int bo,
+            float[] tile) {
         final int mr = mk.mr, nr = mk.nr;
         int ps = transA ? lda : 1;
         int rs = transA ? 1 : lda;
@@ -534,9 +774,27 @@ public class VectorKernels extends ScalarKernels {
     }
 
     /** Few rows of op(A): dot products (transB) or row axpys, op(B) read once, no packing. */
-    private void smallM(GemmWorkspace ws, boolean transA, boolean transB, int k, float alpha,
-                        float[] a, int aOff, int lda, float[] b, int bOff, int ldb, QuantizedMatrix q,
-                        float beta, float[] c, int cOff, int ldc, int m0, int m1, int n0, int n1) {
+    private void smallM(
+            GemmWorkspace ws,
+            boolean transA,
+            boolean transB,
+            int k,
+            float alpha,
+            float[] a,
+            int aOff,
+            int lda,
+            float[] b,
+            int bOff,
+            int ldb,
+            QuantizedMatrix q,
+            float beta,
+            float[] c,
+            int cOff,
+            int ldc,
+            int m0,
+            int m1,
+            int n0,
+            int n1) {
         int rows = m1 - m0;
         // rows of op(A), contiguous: in place when A is not transposed, else gathered
         float[] ar;
@@ -627,8 +885,8 @@ public class VectorKernels extends ScalarKernels {
 
     // ---- argument checks (a clear message instead of an index error deep in a packing loop) ----
 
-    private static void checkGemmArgs(boolean transA, int m, int n, int k, float[] a, int aOff, int lda,
-                                      float[] c, int cOff, int ldc) {
+    private static void checkGemmArgs(
+            boolean transA, int m, int n, int k, float[] a, int aOff, int lda, float[] c, int cOff, int ldc) {
         if (m < 0 || n < 0 || k < 0) {
             throw new IllegalArgumentException("gemm: dimensions must be >= 0, got m=" + m + " n=" + n + " k=" + k);
         }
@@ -645,8 +903,8 @@ public class VectorKernels extends ScalarKernels {
         }
         long last = (long) off + (long) (rows - 1) * ld + cols - 1;
         if (last >= x.length) {
-            throw new IllegalArgumentException("gemm: " + what + " (" + rows + " x " + cols + ", ld=" + ld
-                    + ", offset=" + off + ") needs " + (last + 1) + " floats, the array has " + x.length);
+            throw new IllegalArgumentException("gemm: " + what + " (" + rows + " x " + cols + ", ld=" + ld + ", offset="
+                    + off + ") needs " + (last + 1) + " floats, the array has " + x.length);
         }
     }
 }

@@ -75,7 +75,9 @@ final class WorkerTeam {
         }
     }
 
-    int helpers() { return helpers.length; }
+    int helpers() {
+        return helpers.length;
+    }
 
     /**
      * Runs {@code jobs[0]} here and {@code jobs[i]} on helper {@code i - 1} ({@code jobs.length <= helpers() + 1}),

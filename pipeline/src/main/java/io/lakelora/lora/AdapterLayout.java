@@ -17,7 +17,9 @@ public final class AdapterLayout {
 
     /** One named view into the slab. */
     public record Tensor(String peftKey, int layer, TargetModule module, boolean isA, int rows, int cols, int offset) {
-        public int size() { return rows * cols; }
+        public int size() {
+            return rows * cols;
+        }
     }
 
     private final int numLayers;
@@ -77,13 +79,26 @@ public final class AdapterLayout {
         };
     }
 
-    public int numLayers() { return numLayers; }
-    public int rank() { return r; }
-    public Set<TargetModule> targets() { return targets; }
-    public List<Tensor> tensors() { return tensors; }
+    public int numLayers() {
+        return numLayers;
+    }
+
+    public int rank() {
+        return r;
+    }
+
+    public Set<TargetModule> targets() {
+        return targets;
+    }
+
+    public List<Tensor> tensors() {
+        return tensors;
+    }
 
     /** Total number of floats in the slab. */
-    public int size() { return size; }
+    public int size() {
+        return size;
+    }
 
     /** The view for (layer, module, A or B), or null when the module is not targeted. */
     public Tensor find(int layer, TargetModule module, boolean isA) {

@@ -25,29 +25,43 @@ public final class AdapterState {
         this.v = new float[n];
     }
 
-    public AdapterLayout layout() { return layout; }
+    public AdapterLayout layout() {
+        return layout;
+    }
 
     /** The parameter slab (live, not a copy). */
-    public float[] params() { return params; }
+    public float[] params() {
+        return params;
+    }
 
     /** The gradient slab (live): the model accumulates into it, the optimizer consumes and zeroes it. */
-    public float[] grads() { return grads; }
+    public float[] grads() {
+        return grads;
+    }
 
     /** AdamW first moment (live). */
-    public float[] m() { return m; }
+    public float[] m() {
+        return m;
+    }
 
     /** AdamW second moment (live). */
-    public float[] v() { return v; }
+    public float[] v() {
+        return v;
+    }
 
     /** Optimizer steps taken so far (AdamW's bias correction uses step + 1 for the next update). */
-    public long step() { return step; }
+    public long step() {
+        return step;
+    }
 
     public void setStep(long step) {
         if (step < 0) throw new IllegalArgumentException("step must be >= 0, got " + step);
         this.step = step;
     }
 
-    public void zeroGrads() { Arrays.fill(grads, 0f); }
+    public void zeroGrads() {
+        Arrays.fill(grads, 0f);
+    }
 
     /** A copy of one tensor of {@code slab} (row-major, {@code t.rows() x t.cols()}). */
     public static float[] copyOf(float[] slab, AdapterLayout.Tensor t) {

@@ -30,8 +30,10 @@ import java.util.Set;
  * Instances are immutable and validated on construction; a bad value is an {@link IllegalArgumentException} naming
  * the key, the value and the fix.
  */
-@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.ANY,
-        getterVisibility = JsonAutoDetect.Visibility.NONE, isGetterVisibility = JsonAutoDetect.Visibility.NONE)
+@JsonAutoDetect(
+        fieldVisibility = JsonAutoDetect.Visibility.ANY,
+        getterVisibility = JsonAutoDetect.Visibility.NONE,
+        isGetterVisibility = JsonAutoDetect.Visibility.NONE)
 public final class LoraConfig {
     /** The value of {@code target_modules} that selects every linear layer of the block. */
     public static final String ALL_LINEAR = "all-linear";
@@ -52,14 +54,29 @@ public final class LoraConfig {
         LOFTQ
     }
 
-    @JsonProperty("r") private final int r;
-    @JsonProperty("lora_alpha") private final double loraAlpha;
-    @JsonProperty("lora_dropout") private final double loraDropout;
-    @JsonProperty("target_modules") private final List<String> targetModules;
-    @JsonProperty("use_rslora") private final boolean useRslora;
-    @JsonProperty("init_lora_weights") private final Object initLoraWeights;
-    @JsonProperty("loftq_iter") private final int loftqIter;
-    @JsonProperty("bias") private final String bias;
+    @JsonProperty("r")
+    private final int r;
+
+    @JsonProperty("lora_alpha")
+    private final double loraAlpha;
+
+    @JsonProperty("lora_dropout")
+    private final double loraDropout;
+
+    @JsonProperty("target_modules")
+    private final List<String> targetModules;
+
+    @JsonProperty("use_rslora")
+    private final boolean useRslora;
+
+    @JsonProperty("init_lora_weights")
+    private final Object initLoraWeights;
+
+    @JsonProperty("loftq_iter")
+    private final int loftqIter;
+
+    @JsonProperty("bias")
+    private final String bias;
 
     private final transient Set<TargetModule> targets;
     private final transient InitKind initKind;
@@ -70,19 +87,21 @@ public final class LoraConfig {
      * q_proj and v_proj, use_rslora false, init_lora_weights true, loftq_iter 1, bias none).
      */
     @JsonCreator
-    public LoraConfig(@JsonProperty("r") Integer r,
-                      @JsonProperty("lora_alpha") Double loraAlpha,
-                      @JsonProperty("lora_dropout") Double loraDropout,
-                      @JsonProperty("target_modules") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
-                      List<String> targetModules,
-                      @JsonProperty("use_rslora") Boolean useRslora,
-                      @JsonProperty("init_lora_weights") Object initLoraWeights,
-                      @JsonProperty("loftq_iter") Integer loftqIter,
-                      @JsonProperty("bias") String bias) {
+    public LoraConfig(
+            @JsonProperty("r") Integer r,
+            @JsonProperty("lora_alpha") Double loraAlpha,
+            @JsonProperty("lora_dropout") Double loraDropout,
+            @JsonProperty("target_modules") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY)
+                    List<String> targetModules,
+            @JsonProperty("use_rslora") Boolean useRslora,
+            @JsonProperty("init_lora_weights") Object initLoraWeights,
+            @JsonProperty("loftq_iter") Integer loftqIter,
+            @JsonProperty("bias") String bias) {
         this.r = r == null ? 8 : r;
         this.loraAlpha = loraAlpha == null ? 8.0 : loraAlpha;
         this.loraDropout = loraDropout == null ? 0.0 : loraDropout;
-        this.targetModules = targetModules == null ? List.of("q_proj", "v_proj")
+        this.targetModules = targetModules == null
+                ? List.of("q_proj", "v_proj")
                 : Collections.unmodifiableList(new ArrayList<>(targetModules));
         this.useRslora = useRslora != null && useRslora;
         this.initLoraWeights = initLoraWeights == null ? Boolean.TRUE : initLoraWeights;
@@ -188,31 +207,53 @@ public final class LoraConfig {
                 + "gaussian, pissa, pissa_niter_N or loftq");
     }
 
-    public int r() { return r; }
+    public int r() {
+        return r;
+    }
 
-    public double loraAlpha() { return loraAlpha; }
+    public double loraAlpha() {
+        return loraAlpha;
+    }
 
-    public double loraDropout() { return loraDropout; }
+    public double loraDropout() {
+        return loraDropout;
+    }
 
     /** The names as configured (may contain {@code all-linear}). */
-    public List<String> targetModules() { return targetModules; }
+    public List<String> targetModules() {
+        return targetModules;
+    }
 
     /** The resolved set of target modules ({@code all-linear} expanded). */
-    public Set<TargetModule> targets() { return targets; }
+    public Set<TargetModule> targets() {
+        return targets;
+    }
 
-    public boolean useRslora() { return useRslora; }
+    public boolean useRslora() {
+        return useRslora;
+    }
 
     /** The raw {@code init_lora_weights} value (Boolean or String), written back to adapter_config.json. */
-    public Object initLoraWeights() { return initLoraWeights; }
+    public Object initLoraWeights() {
+        return initLoraWeights;
+    }
 
-    public InitKind initKind() { return initKind; }
+    public InitKind initKind() {
+        return initKind;
+    }
 
     /** For {@code pissa_niter_N}: N; 0 otherwise. */
-    public int pissaNiter() { return pissaNiter; }
+    public int pissaNiter() {
+        return pissaNiter;
+    }
 
-    public int loftqIter() { return loftqIter; }
+    public int loftqIter() {
+        return loftqIter;
+    }
 
-    public String bias() { return bias; }
+    public String bias() {
+        return bias;
+    }
 
     /** The factor on the LoRA branch: {@code lora_alpha / r}, or {@code lora_alpha / sqrt(r)} with rsLoRA. */
     public double scaling() {

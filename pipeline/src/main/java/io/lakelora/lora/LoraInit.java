@@ -37,9 +37,13 @@ public final class LoraInit {
 
     /** Errors for the modules whose base weight the init rewrote (empty for the random inits). */
     public record Report(List<ModuleError> modules) {
-        public double meanPlain() { return modules.stream().mapToDouble(ModuleError::plain).average().orElse(Double.NaN); }
+        public double meanPlain() {
+            return modules.stream().mapToDouble(ModuleError::plain).average().orElse(Double.NaN);
+        }
 
-        public double meanInit() { return modules.stream().mapToDouble(ModuleError::init).average().orElse(Double.NaN); }
+        public double meanInit() {
+            return modules.stream().mapToDouble(ModuleError::init).average().orElse(Double.NaN);
+        }
     }
 
     /**
@@ -48,23 +52,24 @@ public final class LoraInit {
      * @param base  needed for pissa and loftq (they read and rewrite base weights); may be null otherwise
      * @param quant the NF4 round trip: required for loftq; when given for pissa, the report includes the plain-NF4 error
      */
-    public static Report initialize(AdapterState state, LoraConfig cfg, long seed, BaseWeightAccess base,
-                                    QuantRoundTrip quant) {
+    public static Report initialize(
+            AdapterState state, LoraConfig cfg, long seed, BaseWeightAccess base, QuantRoundTrip quant) {
         AdapterLayout layout = state.layout();
         if (layout.rank() != cfg.r()) {
-            throw new IllegalArgumentException("adapter layout has rank " + layout.rank() + " but the LoRA config says r="
-                    + cfg.r());
+            throw new IllegalArgumentException(
+                    "adapter layout has rank " + layout.rank() + " but the LoRA config says r=" + cfg.r());
         }
         if (!layout.targets().equals(cfg.targets())) {
             throw new IllegalArgumentException("adapter layout targets " + layout.targets() + " but the LoRA config "
                     + "targets " + cfg.targets());
         }
         LoraConfig.InitKind kind = cfg.initKind();
-        boolean rewritesBase = kind == LoraConfig.InitKind.PISSA || kind == LoraConfig.InitKind.PISSA_NITER
+        boolean rewritesBase = kind == LoraConfig.InitKind.PISSA
+                || kind == LoraConfig.InitKind.PISSA_NITER
                 || kind == LoraConfig.InitKind.LOFTQ;
         if (rewritesBase && base == null) {
-            throw new IllegalArgumentException("init_lora_weights '" + cfg.initLoraWeights() + "' needs the base weights "
-                    + "(it decomposes them), but no BaseWeightAccess was given");
+            throw new IllegalArgumentException("init_lora_weights '" + cfg.initLoraWeights()
+                    + "' needs the base weights " + "(it decomposes them), but no BaseWeightAccess was given");
         }
         if (kind == LoraConfig.InitKind.LOFTQ && quant == null) {
             throw new IllegalArgumentException("init_lora_weights 'loftq' needs an NF4 quantizer round trip");
@@ -115,16 +120,25 @@ public final class LoraInit {
         java.util.Arrays.fill(p, t.offset(), t.offset() + t.size(), 0f);
     }
 
-    private static ModuleError pissa(float[] p, AdapterLayout.Tensor a, AdapterLayout.Tensor b, LoraConfig cfg,
-                                     long seed, int layer, TargetModule m, BaseWeightAccess base, QuantRoundTrip quant) {
+    private static ModuleError pissa(
+            float[] p,
+            AdapterLayout.Tensor a,
+            AdapterLayout.Tensor b,
+            LoraConfig cfg,
+            long seed,
+            int layer,
+            TargetModule m,
+            BaseWeightAccess base,
+            QuantRoundTrip quant) {
         int out = b.rows();
         int in = a.cols();
         int r = cfg.r();
         float[] w = checkedWeight(base, layer, m, out, in);
         if (r > Math.min(out, in)) {
-            throw new IllegalArgumentException("init_lora_weights '" + cfg.initLoraWeights() + "' needs r <= min(out, in) "
-                    + "of every target, but " + m.modulePath(layer) + " is " + out + "x" + in + " and r=" + r
-                    + ". Fix: lower r");
+            throw new IllegalArgumentException(
+                    "init_lora_weights '" + cfg.initLoraWeights() + "' needs r <= min(out, in) "
+                            + "of every target, but " + m.modulePath(layer) + " is " + out + "x" + in + " and r=" + r
+                            + ". Fix: lower r");
         }
         double[] wd = toDouble(w);
         Svd.Result svd = cfg.initKind() == LoraConfig.InitKind.PISSA
@@ -143,8 +157,15 @@ public final class LoraInit {
         return new ModuleError(m.modulePath(layer), plain, init);
     }
 
-    private static ModuleError loftq(float[] p, AdapterLayout.Tensor a, AdapterLayout.Tensor b, LoraConfig cfg,
-                                     int layer, TargetModule m, BaseWeightAccess base, QuantRoundTrip quant) {
+    private static ModuleError loftq(
+            float[] p,
+            AdapterLayout.Tensor a,
+            AdapterLayout.Tensor b,
+            LoraConfig cfg,
+            int layer,
+            TargetModule m,
+            BaseWeightAccess base,
+            QuantRoundTrip quant) {
         int out = b.rows();
         int in = a.cols();
         int r = cfg.r();
@@ -156,7 +177,7 @@ public final class LoraInit {
         float[] res = w.clone();
         float[] deq = null;
         double plain = Double.NaN;
-        double[] left = null;  // L = U_r sqrt(S_r)  [out, r]
+        double[] left = null; // L = U_r sqrt(S_r)  [out, r]
         double[] right = null; // R = sqrt(S_r) Vt_r [r, in]
         for (int it = 0; it < cfg.loftqIter(); it++) {
             deq = quant.apply(res, out, in);
@@ -165,7 +186,12 @@ public final class LoraInit {
             for (int i = 0; i < w.length; i++) diff[i] = (double) w[i] - deq[i];
             Svd.Result svd = Math.min(out, in) <= EXACT_SVD_LIMIT
                     ? Svd.thin(diff, out, in)
-                    : Svd.lowRank(diff, out, in, Math.min(Math.min(out, in), r + 16), 4,
+                    : Svd.lowRank(
+                            diff,
+                            out,
+                            in,
+                            Math.min(Math.min(out, in), r + 16),
+                            4,
                             Rng.derive(r, m.modulePath(layer) + ".loftq." + it));
             left = new double[out * r];
             right = new double[r * in];
@@ -200,8 +226,8 @@ public final class LoraInit {
     }
 
     /** W - scaling * B A, products in double, rounded once to fp32. */
-    private static float[] minusScaledBA(float[] w, float[] p, AdapterLayout.Tensor a, AdapterLayout.Tensor b,
-                                         double scaling) {
+    private static float[] minusScaledBA(
+            float[] w, float[] p, AdapterLayout.Tensor a, AdapterLayout.Tensor b, double scaling) {
         int out = b.rows();
         int in = a.cols();
         int r = a.rows();
@@ -217,8 +243,8 @@ public final class LoraInit {
     }
 
     /** |W - (baseNow + scaling * B A)|_F / |W|_F, in double. */
-    static double relError(float[] w, float[] baseNow, float[] p, AdapterLayout.Tensor a,
-                           AdapterLayout.Tensor b, double scaling) {
+    static double relError(
+            float[] w, float[] baseNow, float[] p, AdapterLayout.Tensor a, AdapterLayout.Tensor b, double scaling) {
         int out = b.rows();
         int in = a.cols();
         int r = a.rows();

@@ -86,8 +86,8 @@ public final class Svd {
         java.util.Arrays.sort(order, (x, y) -> Double.compare(sv[y], sv[x]));
 
         double[] s = new double[k];
-        double[] left = new double[len * k];   // normalised columns: left vectors of X, [len, k]
-        double[] right = new double[k * k];    // rotations: right vectors of X, [k, k]
+        double[] left = new double[len * k]; // normalised columns: left vectors of X, [len, k]
+        double[] right = new double[k * k]; // rotations: right vectors of X, [k, k]
         for (int t = 0; t < k; t++) {
             int c = order[t];
             s[t] = sv[c];
@@ -109,20 +109,20 @@ public final class Svd {
      */
     public static Result lowRank(double[] a, int m, int n, int q, int niter, Rng rng) {
         if (q <= 0 || q > Math.min(m, n)) {
-            throw new IllegalArgumentException("rank " + q + " must be in 1.." + Math.min(m, n) + " for a " + m + "x"
-                    + n + " matrix");
+            throw new IllegalArgumentException(
+                    "rank " + q + " must be in 1.." + Math.min(m, n) + " for a " + m + "x" + n + " matrix");
         }
         double[] omega = new double[n * q];
         for (int i = 0; i < omega.length; i++) omega[i] = rng.nextGaussian();
-        double[] qm = orthonormalColumns(matmul(a, m, n, omega, q), m, q);        // [m, q]
+        double[] qm = orthonormalColumns(matmul(a, m, n, omega, q), m, q); // [m, q]
         double[] at = transpose(a, m, n);
         for (int it = 0; it < niter; it++) {
-            double[] z = orthonormalColumns(matmul(at, n, m, qm, q), n, q);     // [n, q]
-            qm = orthonormalColumns(matmul(a, m, n, z, q), m, q);               // [m, q]
+            double[] z = orthonormalColumns(matmul(at, n, m, qm, q), n, q); // [n, q]
+            qm = orthonormalColumns(matmul(a, m, n, z, q), m, q); // [m, q]
         }
-        double[] b = matmul(transpose(qm, m, q), q, m, a, n);                  // [q, n]
+        double[] b = matmul(transpose(qm, m, q), q, m, a, n); // [q, n]
         Result small = thin(b, q, n);
-        double[] u = matmul(qm, m, q, small.u(), small.k());                   // [m, q]
+        double[] u = matmul(qm, m, q, small.u(), small.k()); // [m, q]
         return new Result(m, n, small.k(), u, small.s(), small.vt());
     }
 

@@ -22,10 +22,14 @@ public enum TargetModule {
     }
 
     /** e.g. {@code q_proj}. */
-    public String peftName() { return peftName; }
+    public String peftName() {
+        return peftName;
+    }
 
     /** {@code self_attn} or {@code mlp}. */
-    public String group() { return group; }
+    public String group() {
+        return group;
+    }
 
     /** HF module path inside layer i, e.g. {@code model.layers.3.self_attn.q_proj}. */
     public String modulePath(int layer) {

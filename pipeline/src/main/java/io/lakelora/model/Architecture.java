@@ -18,10 +18,14 @@ public enum Architecture {
     }
 
     /** The {@code architectures[0]} value in config.json, e.g. "LlamaForCausalLM". */
-    public String hfClass() { return hfClass; }
+    public String hfClass() {
+        return hfClass;
+    }
 
     /** The {@code model_type} value in config.json, e.g. "llama". */
-    public String modelType() { return modelType; }
+    public String modelType() {
+        return modelType;
+    }
 
     /** The architecture with this HF class name, or null. */
     static Architecture ofHfClass(String name) {

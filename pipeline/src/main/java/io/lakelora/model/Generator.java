@@ -14,7 +14,8 @@ public final class Generator {
      */
     public record Config(int maxNewTokens, float temperature, int topK, float topP, long seed, Set<Integer> eosIds) {
         public Config {
-            if (maxNewTokens < 0) throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
+            if (maxNewTokens < 0)
+                throw new IllegalArgumentException("max new tokens must be >= 0, got " + maxNewTokens);
             eosIds = Set.copyOf(eosIds);
         }
 
@@ -36,7 +37,8 @@ public final class Generator {
      * sees each id as it is produced.
      */
     public static Result generate(LlamaSession session, int[] prompt, Config cfg, IntConsumer onToken) {
-        if (prompt.length == 0) throw new IllegalArgumentException("the prompt is empty: give at least one token (BOS)");
+        if (prompt.length == 0)
+            throw new IllegalArgumentException("the prompt is empty: give at least one token (BOS)");
         if (prompt.length + cfg.maxNewTokens() > session.capacity()) {
             throw new IllegalArgumentException("prompt (" + prompt.length + ") + max new tokens (" + cfg.maxNewTokens()
                     + ") exceed the session capacity " + session.capacity());

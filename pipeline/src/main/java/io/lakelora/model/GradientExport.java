@@ -34,13 +34,16 @@ public final class GradientExport {
         float[] sum = new float[layout.size()];
         LossSum total = LossSum.ZERO;
         for (Row r : rows) {
-            Batch b = new Batch(new int[][] {r.inputIds()}, new int[][] {r.labels()},
+            Batch b = new Batch(
+                    new int[][] {r.inputIds()},
+                    new int[][] {r.labels()},
                     r.positionIds() == null ? null : new int[][] {r.positionIds()});
             total = total.plus(model.forwardBackward(adapter.params(), sum, b, 0L));
         }
         if (total.tokens() == 0) {
-            throw new IllegalArgumentException("no target tokens: every label is -100 or every row has one token, so the "
-                    + "mean loss is undefined. Fix: give labels that are not all -100");
+            throw new IllegalArgumentException(
+                    "no target tokens: every label is -100 or every row has one token, so the "
+                            + "mean loss is undefined. Fix: give labels that are not all -100");
         }
         float inv = (float) (1.0 / total.tokens());
         for (int i = 0; i < sum.length; i++) sum[i] *= inv;
@@ -49,8 +52,10 @@ public final class GradientExport {
 
     /** Writes {@code r.grads()} under the adapter's PEFT keys (F32, shapes as in adapter_model.safetensors). */
     public static void write(Path out, AdapterLayout layout, Result r) {
-        SafetensorsWriter w = new SafetensorsWriter(out).metadata("format", "pt")
-                .metadata("loss", Double.toString(r.loss())).metadata("tokens", Long.toString(r.tokens()));
+        SafetensorsWriter w = new SafetensorsWriter(out)
+                .metadata("format", "pt")
+                .metadata("loss", Double.toString(r.loss()))
+                .metadata("tokens", Long.toString(r.tokens()));
         for (AdapterLayout.Tensor t : layout.tensors()) {
             float[] g = new float[t.size()];
             System.arraycopy(r.grads(), t.offset(), g, 0, g.length);

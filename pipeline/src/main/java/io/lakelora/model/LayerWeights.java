@@ -10,8 +10,16 @@ import io.lakelora.model.nn.FrozenLinear;
  * @param attnNorm (C) input_layernorm.weight
  * @param mlpNorm  (C) post_attention_layernorm.weight
  */
-public record LayerWeights(float[] attnNorm, FrozenLinear q, FrozenLinear k, FrozenLinear v, FrozenLinear o,
-                           float[] mlpNorm, FrozenLinear gate, FrozenLinear up, FrozenLinear down) {
+public record LayerWeights(
+        float[] attnNorm,
+        FrozenLinear q,
+        FrozenLinear k,
+        FrozenLinear v,
+        FrozenLinear o,
+        float[] mlpNorm,
+        FrozenLinear gate,
+        FrozenLinear up,
+        FrozenLinear down) {
 
     /** The linear layer a LoRA target module adapts. */
     public FrozenLinear linear(TargetModule m) {

@@ -8,8 +8,8 @@ import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
 import io.lakelora.model.nn.FrozenLinear;
 import io.lakelora.quant.QuantType;
-import io.lakelora.quant.io.QuantizedCheckpoint;
 import io.lakelora.quant.QuantizedMatrix;
+import io.lakelora.quant.io.QuantizedCheckpoint;
 import io.lakelora.safetensors.ShardedCheckpoint;
 import io.lakelora.safetensors.TensorInfo;
 import java.io.IOException;
@@ -58,7 +58,9 @@ public final class LlamaLoader {
     public static QuantType storedQuantization(Path dir) {
         ModelConfig ignored = config(dir);
         try {
-            JsonNode q = new ObjectMapper().readTree(dir.resolve("config.json").toFile()).get("quantization_config");
+            JsonNode q = new ObjectMapper()
+                    .readTree(dir.resolve("config.json").toFile())
+                    .get("quantization_config");
             if (q == null || q.isNull()) return null;
             if (q.path("load_in_4bit").asBoolean(false)) {
                 return QuantType.parse(q.path("bnb_4bit_quant_type").asText("fp4"));
@@ -85,8 +87,8 @@ public final class LlamaLoader {
 
     /** Loads the weights of {@code cfg} from an open fp32/fp16/bf16 checkpoint. */
     public static LlamaWeights load(ModelConfig cfg, ShardedCheckpoint ck, WeightQuantizer quantizer) {
-        LinearSource q = quantizer == null ? null
-                : (name, out, in) -> quantizer.quantize(read(ck, name, out, in), out, in);
+        LinearSource q =
+                quantizer == null ? null : (name, out, in) -> quantizer.quantize(read(ck, name, out, in), out, in);
         return assemble(cfg, ck, q);
     }
 
@@ -119,11 +121,20 @@ public final class LlamaLoader {
                     lin[m.ordinal()] = FrozenLinear.quantized(q, b);
                 }
             }
-            layers.add(new LayerWeights(read(ck, p + "input_layernorm.weight", C), lin[0], lin[1], lin[2], lin[3],
-                    read(ck, p + "post_attention_layernorm.weight", C), lin[4], lin[5], lin[6]));
+            layers.add(new LayerWeights(
+                    read(ck, p + "input_layernorm.weight", C),
+                    lin[0],
+                    lin[1],
+                    lin[2],
+                    lin[3],
+                    read(ck, p + "post_attention_layernorm.weight", C),
+                    lin[4],
+                    lin[5],
+                    lin[6]));
         }
         float[] norm = read(ck, "model.norm.weight", C);
-        FrozenLinear head = cfg.tieWordEmbeddings() ? FrozenLinear.denseView(V, C, emb, 0)
+        FrozenLinear head = cfg.tieWordEmbeddings()
+                ? FrozenLinear.denseView(V, C, emb, 0)
                 : FrozenLinear.dense(V, C, read(ck, "lm_head.weight", V, C), null);
         return new LlamaWeights(cfg, emb, layers, norm, head);
     }

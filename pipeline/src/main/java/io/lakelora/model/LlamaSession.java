@@ -7,8 +7,8 @@ import io.lakelora.model.nn.Attention;
 import io.lakelora.model.nn.FrozenLinear;
 import io.lakelora.model.nn.LmHeadLoss;
 import io.lakelora.model.nn.Lora;
-import io.lakelora.model.nn.Rope;
 import io.lakelora.model.nn.RmsNorm;
+import io.lakelora.model.nn.Rope;
 import io.lakelora.model.nn.SwiGlu;
 
 /**
@@ -74,14 +74,22 @@ public final class LlamaSession {
     }
 
     /** Tokens in the KV cache. */
-    public int length() { return length; }
+    public int length() {
+        return length;
+    }
 
-    public int capacity() { return maxSeq; }
+    public int capacity() {
+        return maxSeq;
+    }
 
-    public ModelConfig arch() { return a; }
+    public ModelConfig arch() {
+        return a;
+    }
 
     /** Empties the KV cache (the next token is at position 0). */
-    public void reset() { length = 0; }
+    public void reset() {
+        length = 0;
+    }
 
     /**
      * Appends {@code tokens} to the sequence and returns the logits (V) that predict the next token (a buffer reused by
@@ -155,8 +163,27 @@ public final class LlamaSession {
             linear(l, TargetModule.V, lw.v(), vc, P * KVD, ln, n);
             rope.forward(q, 0, pos, 0, n, a.numHeads());
             rope.forward(kc, P * KVD, pos, 0, n, a.numKvHeads());
-            Attention.forward(kern, att, 0, probs, 0, false, q, 0, kc, 0, vc, 0, lo, hi, 0, n, P + n,
-                    a.numHeads(), a.numKvHeads(), a.headDim());
+            Attention.forward(
+                    kern,
+                    att,
+                    0,
+                    probs,
+                    0,
+                    false,
+                    q,
+                    0,
+                    kc,
+                    0,
+                    vc,
+                    0,
+                    lo,
+                    hi,
+                    0,
+                    n,
+                    P + n,
+                    a.numHeads(),
+                    a.numKvHeads(),
+                    a.headDim());
             linear(l, TargetModule.O, lw.o(), proj, 0, att, n);
             for (int i = 0; i < n * C; i++) x[i] += proj[i];
             RmsNorm.forward(ln, 0, null, 0, x, 0, lw.mlpNorm(), n, C, eps);
@@ -177,7 +204,21 @@ public final class LlamaSession {
         AdapterLayout.Tensor ta = lora.layout().find(l, m, true);
         if (ta == null) return;
         AdapterLayout.Tensor tb = lora.layout().find(l, m, false);
-        Lora.forward(kern, y, yOff, loraU, 0, in, 0, lora.params(), ta.offset(), tb.offset(), n,
-                lin.inFeatures(), lin.outFeatures(), lora.spec().r(), lora.spec().scaling());
+        Lora.forward(
+                kern,
+                y,
+                yOff,
+                loraU,
+                0,
+                in,
+                0,
+                lora.params(),
+                ta.offset(),
+                tb.offset(),
+                n,
+                lin.inFeatures(),
+                lin.outFeatures(),
+                lora.spec().r(),
+                lora.spec().scaling());
     }
 }

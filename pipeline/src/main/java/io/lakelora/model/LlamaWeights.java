@@ -19,20 +19,21 @@ public final class LlamaWeights {
     private final float[] finalNorm; // (C)
     private final FrozenLinear lmHead; // (V, C)
 
-    public LlamaWeights(ModelConfig arch, float[] embedding, List<LayerWeights> layers, float[] finalNorm,
-                        FrozenLinear lmHead) {
+    public LlamaWeights(
+            ModelConfig arch, float[] embedding, List<LayerWeights> layers, float[] finalNorm, FrozenLinear lmHead) {
         int V = arch.vocabSize();
         int C = arch.hiddenSize();
         if (embedding.length != (long) V * C) {
-            throw new IllegalArgumentException("embed_tokens has " + embedding.length + " values, expected " + V + "x" + C);
+            throw new IllegalArgumentException(
+                    "embed_tokens has " + embedding.length + " values, expected " + V + "x" + C);
         }
         if (layers.size() != arch.numLayers()) {
             throw new IllegalArgumentException("expected " + arch.numLayers() + " layers, got " + layers.size());
         }
         if (finalNorm.length != C) throw new IllegalArgumentException("norm.weight must have " + C + " values");
         if (lmHead.outFeatures() != V || lmHead.inFeatures() != C) {
-            throw new IllegalArgumentException("lm_head is " + lmHead.outFeatures() + "x" + lmHead.inFeatures()
-                    + ", expected " + V + "x" + C);
+            throw new IllegalArgumentException(
+                    "lm_head is " + lmHead.outFeatures() + "x" + lmHead.inFeatures() + ", expected " + V + "x" + C);
         }
         for (int l = 0; l < layers.size(); l++) checkLayer(arch, l, layers.get(l));
         this.arch = arch;
@@ -57,14 +58,17 @@ public final class LlamaWeights {
             }
             boolean wantBias = hasBias(a, m);
             if (lin.hasBias() != wantBias) {
-                throw new IllegalArgumentException("layer " + l + " " + m.peftName() + (wantBias ? " needs" : " must not have")
-                        + " a bias (" + a.architecture().hfClass() + ", attention_bias=" + a.attentionBias()
-                        + ", mlp_bias=" + a.mlpBias() + ")");
+                throw new IllegalArgumentException(
+                        "layer " + l + " " + m.peftName() + (wantBias ? " needs" : " must not have")
+                                + " a bias (" + a.architecture().hfClass() + ", attention_bias=" + a.attentionBias()
+                                + ", mlp_bias=" + a.mlpBias() + ")");
             }
         }
     }
 
-    public ModelConfig arch() { return arch; }
+    public ModelConfig arch() {
+        return arch;
+    }
 
     /** Whether linear {@code m} has a bias under {@code cfg}: q/k/v with attention_bias (Qwen2), o_proj with Llama's
      * attention_bias, the MLP with mlp_bias. */
@@ -77,16 +81,26 @@ public final class LlamaWeights {
     }
 
     /** (V, C) token embeddings; do not modify. */
-    public float[] embedding() { return embedding; }
+    public float[] embedding() {
+        return embedding;
+    }
 
-    public List<LayerWeights> layers() { return layers; }
+    public List<LayerWeights> layers() {
+        return layers;
+    }
 
-    public LayerWeights layer(int l) { return layers.get(l); }
+    public LayerWeights layer(int l) {
+        return layers.get(l);
+    }
 
     /** (C) final norm weight; do not modify. */
-    public float[] finalNorm() { return finalNorm; }
+    public float[] finalNorm() {
+        return finalNorm;
+    }
 
-    public FrozenLinear lmHead() { return lmHead; }
+    public FrozenLinear lmHead() {
+        return lmHead;
+    }
 
     /** Bytes held by all weights (the tied head counted once). */
     public long residentBytes() {
@@ -129,14 +143,16 @@ public final class LlamaWeights {
                 float[] w = uniform(rnd, Math.multiplyExact(out, in), std);
                 boolean bias = hasBias(a, m);
                 float[] b = bias ? uniform(rnd, out, std) : null;
-                lin[m.ordinal()] = quantizer == null ? FrozenLinear.dense(out, in, w, b)
+                lin[m.ordinal()] = quantizer == null
+                        ? FrozenLinear.dense(out, in, w, b)
                         : FrozenLinear.quantized(quantizer.quantize(w, out, in), b);
             }
-            layers.add(new LayerWeights(norm(rnd, C, std), lin[0], lin[1], lin[2], lin[3], norm(rnd, C, std),
-                    lin[4], lin[5], lin[6]));
+            layers.add(new LayerWeights(
+                    norm(rnd, C, std), lin[0], lin[1], lin[2], lin[3], norm(rnd, C, std), lin[4], lin[5], lin[6]));
         }
         float[] fn = norm(rnd, C, std);
-        FrozenLinear head = a.tieWordEmbeddings() ? FrozenLinear.denseView(V, C, emb, 0)
+        FrozenLinear head = a.tieWordEmbeddings()
+                ? FrozenLinear.denseView(V, C, emb, 0)
                 : FrozenLinear.dense(V, C, uniform(rnd, V * C, std), null);
         return new LlamaWeights(a, emb, layers, fn, head);
     }

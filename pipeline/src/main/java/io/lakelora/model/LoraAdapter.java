@@ -15,8 +15,8 @@ public record LoraAdapter(LoraSpec spec, AdapterLayout layout, float[] params) {
                     + ") does not match its spec (r=" + spec.r() + ", targets=" + spec.targets() + ")");
         }
         if (params.length != layout.size()) {
-            throw new IllegalArgumentException("adapter slab has " + params.length + " floats, layout needs "
-                    + layout.size());
+            throw new IllegalArgumentException(
+                    "adapter slab has " + params.length + " floats, layout needs " + layout.size());
         }
     }
 

@@ -42,9 +42,9 @@ public final class LoraLlama implements TrainableModel {
     private int capN = -1;
     private int capT = -1;
     private int capB = -1;
-    private LayerActs[] acts;     // L layers, or 1 shared when recomputing
-    private float[][] resid;      // (L+1) x (N, C): input of layer l, resid[L] the last layer's output
-    private float[] lnf, rstdf;   // (N, C), (N)
+    private LayerActs[] acts; // L layers, or 1 shared when recomputing
+    private float[][] resid; // (L+1) x (N, C): input of layer l, resid[L] the last layer's output
+    private float[] lnf, rstdf; // (N, C), (N)
     private int[] pos, lo, hi, targets; // (N)
     // backward scratch
     private float[] dresid, dlnf, dln, dq, dk, dv, datt, dgate, dup, dh, du, daT, aCat, xdBuf, dxdBuf;
@@ -68,11 +68,17 @@ public final class LoraLlama implements TrainableModel {
     }
 
     @Override
-    public AdapterLayout layout() { return layout; }
+    public AdapterLayout layout() {
+        return layout;
+    }
 
-    public LoraSpec spec() { return spec; }
+    public LoraSpec spec() {
+        return spec;
+    }
 
-    public LlamaWeights weights() { return w; }
+    public LlamaWeights weights() {
+        return w;
+    }
 
     /**
      * Projections that read the same input: q/k/v (ln1), o (att), gate/up (ln2), down (h). Without dropout the LoRA
@@ -81,7 +87,9 @@ public final class LoraLlama implements TrainableModel {
      */
     private static final TargetModule[][] GROUPS = {
         {TargetModule.Q, TargetModule.K, TargetModule.V}, {TargetModule.O},
-        {TargetModule.GATE, TargetModule.UP}, {TargetModule.DOWN}};
+        {TargetModule.GATE, TargetModule.UP}, {TargetModule.DOWN}
+    };
+
     private static final int QKV = 0, OPROJ = 1, GATE_UP = 2, DOWN = 3;
 
     /** The activations of one layer (the forward's cache for the backward). */
@@ -194,12 +202,14 @@ public final class LoraLlama implements TrainableModel {
         return new LossSum(loss, count);
     }
 
-    private LayerActs actsFor(int l) { return recompute ? acts[0] : acts[l]; }
+    private LayerActs actsFor(int l) {
+        return recompute ? acts[0] : acts[l];
+    }
 
     private void checkSlab(String what, float[] slab) {
         if (slab.length != layout.size()) {
-            throw new IllegalArgumentException(what + " slab has " + slab.length + " floats, the adapter layout needs "
-                    + layout.size());
+            throw new IllegalArgumentException(
+                    what + " slab has " + slab.length + " floats, the adapter layout needs " + layout.size());
         }
     }
 
@@ -220,8 +230,8 @@ public final class LoraLlama implements TrainableModel {
                 int n = b * T + t;
                 int tok = ids[t];
                 if (tok < 0 || tok >= V) {
-                    throw new IllegalArgumentException("input_ids[" + b + "][" + t + "] = " + tok
-                            + " is outside the vocabulary [0, " + V + ")");
+                    throw new IllegalArgumentException(
+                            "input_ids[" + b + "][" + t + "] = " + tok + " is outside the vocabulary [0, " + V + ")");
                 }
                 int label = lab[t];
                 if (label != Batch.IGNORE_INDEX && (label < 0 || label >= V)) {
@@ -247,8 +257,8 @@ public final class LoraLlama implements TrainableModel {
         return count;
     }
 
-    private void layerForward(int l, LayerActs c, float[] xIn, float[] xOut, float[] params, long seed, boolean drop,
-                              int B, int T) {
+    private void layerForward(
+            int l, LayerActs c, float[] xIn, float[] xOut, float[] params, long seed, boolean drop, int B, int T) {
         int N = B * T;
         int C = a.hiddenSize();
         int NH = a.numHeads();
@@ -260,8 +270,17 @@ public final class LoraLlama implements TrainableModel {
         // ln1 = rmsnorm(x)                                              (N, C)
         rmsForward(c.ln1, c.rstd1, xIn, lw.attnNorm(), N, C);
         // q, k, v = ln1 W^T (+ b) + lora(ln1)                           (N, QD), (N, KVD), (N, KVD)
-        projForward(l, QKV, new FrozenLinear[] {lw.q(), lw.k(), lw.v()}, new float[][] {c.q, c.k, c.v}, c.ln1, c,
-                params, seed, drop, N);
+        projForward(
+                l,
+                QKV,
+                new FrozenLinear[] {lw.q(), lw.k(), lw.v()},
+                new float[][] {c.q, c.k, c.v},
+                c.ln1,
+                c,
+                params,
+                seed,
+                drop,
+                N);
         // q, k = rope(q), rope(k)
         Par.rows(kern, N, 32, (n0, n1) -> {
             rope.forward(c.q, n0 * QD, pos, n0, n1 - n0, NH);
@@ -269,8 +288,27 @@ public final class LoraLlama implements TrainableModel {
         });
         // att = softmax(q k^T / sqrt(HS) + mask) v, per sequence        (N, QD); probs (B, NH, T, T)
         for (int b = 0; b < B; b++) {
-            Attention.forward(kern, c.att, b * T * QD, c.probs, b * NH * T * T, true, c.q, b * T * QD,
-                    c.k, b * T * KVD, c.v, b * T * KVD, lo, hi, b * T, T, T, NH, NKV, HS);
+            Attention.forward(
+                    kern,
+                    c.att,
+                    b * T * QD,
+                    c.probs,
+                    b * NH * T * T,
+                    true,
+                    c.q,
+                    b * T * QD,
+                    c.k,
+                    b * T * KVD,
+                    c.v,
+                    b * T * KVD,
+                    lo,
+                    hi,
+                    b * T,
+                    T,
+                    T,
+                    NH,
+                    NKV,
+                    HS);
         }
         // res = x + att Wo^T + lora(att)                                (N, C)
         projForward(l, OPROJ, new FrozenLinear[] {lw.o()}, new float[][] {c.res}, c.att, c, params, seed, drop, N);
@@ -278,8 +316,17 @@ public final class LoraLlama implements TrainableModel {
         // ln2 = rmsnorm(res)                                            (N, C)
         rmsForward(c.ln2, c.rstd2, c.res, lw.mlpNorm(), N, C);
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)                        (N, F)
-        projForward(l, GATE_UP, new FrozenLinear[] {lw.gate(), lw.up()}, new float[][] {c.gate, c.up}, c.ln2, c,
-                params, seed, drop, N);
+        projForward(
+                l,
+                GATE_UP,
+                new FrozenLinear[] {lw.gate(), lw.up()},
+                new float[][] {c.gate, c.up},
+                c.ln2,
+                c,
+                params,
+                seed,
+                drop,
+                N);
         // h = silu(gate) * up                                           (N, F)
         Par.elements(kern, N * a.intermediateSize(), (i0, i1) -> SwiGlu.forward(c.h, c.gate, c.up, i0, i1 - i0));
         // out = res + h Wd^T + lora(h)                                  (N, C)
@@ -293,8 +340,11 @@ public final class LoraLlama implements TrainableModel {
 
     /** dx += rmsnorm backward. */
     private void rmsBackward(float[] dx, float[] dout, float[] x, float[] weight, float[] rstd, int N, int C) {
-        Par.rows(kern, N, 16, (n0, n1) -> RmsNorm.backward(dx, n0 * C, dout, n0 * C, x, n0 * C, weight, rstd, n0,
-                n1 - n0, C));
+        Par.rows(
+                kern,
+                N,
+                16,
+                (n0, n1) -> RmsNorm.backward(dx, n0 * C, dout, n0 * C, x, n0 * C, weight, rstd, n0, n1 - n0, C));
     }
 
     /** y[0, n) += x[0, n). */
@@ -310,8 +360,17 @@ public final class LoraLlama implements TrainableModel {
     }
 
     /** On entry dresid holds d(layer output); on return d(layer input). */
-    private void layerBackward(int l, LayerActs c, float[] xIn, float[] params, float[] grads, long seed,
-                               boolean drop, int B, int T, boolean needDx) {
+    private void layerBackward(
+            int l,
+            LayerActs c,
+            float[] xIn,
+            float[] params,
+            float[] grads,
+            long seed,
+            boolean drop,
+            int B,
+            int T,
+            boolean needDx) {
         int N = B * T;
         int C = a.hiddenSize();
         int F = a.intermediateSize();
@@ -322,26 +381,86 @@ public final class LoraLlama implements TrainableModel {
         int KVD = a.kvDim();
         LayerWeights lw = w.layer(l);
         // out = res + h Wd^T + lora(h)  =>  dres = dout (dresid, in place); dh = dout Wd (+ lora)
-        projBackward(l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {dresid}, dh, c.h, c, params, grads,
-                seed, drop, N, true);
+        projBackward(
+                l,
+                DOWN,
+                new FrozenLinear[] {lw.down()},
+                new float[][] {dresid},
+                dh,
+                c.h,
+                c,
+                params,
+                grads,
+                seed,
+                drop,
+                N,
+                true);
         // h = silu(gate) * up
         Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)
-        projBackward(l, GATE_UP, new FrozenLinear[] {lw.gate(), lw.up()}, new float[][] {dgate, dup}, dln, c.ln2, c,
-                params, grads, seed, drop, N, true);
+        projBackward(
+                l,
+                GATE_UP,
+                new FrozenLinear[] {lw.gate(), lw.up()},
+                new float[][] {dgate, dup},
+                dln,
+                c.ln2,
+                c,
+                params,
+                grads,
+                seed,
+                drop,
+                N,
+                true);
         // ln2 = rmsnorm(res)  =>  dres += rmsnorm backward
         rmsBackward(dresid, dln, c.res, lw.mlpNorm(), c.rstd2, N, C);
         // res = x + att Wo^T + lora(att)  =>  dx = dres (in place); datt = dres Wo (+ lora)
-        projBackward(l, OPROJ, new FrozenLinear[] {lw.o()}, new float[][] {dresid}, datt, c.att, c, params, grads,
-                seed, drop, N, true);
+        projBackward(
+                l,
+                OPROJ,
+                new FrozenLinear[] {lw.o()},
+                new float[][] {dresid},
+                datt,
+                c.att,
+                c,
+                params,
+                grads,
+                seed,
+                drop,
+                N,
+                true);
         // att = attention(q, k, v)
         fill(dq, N * QD);
         fill(dk, N * KVD);
         fill(dv, N * KVD);
         for (int b = 0; b < B; b++) {
-            Attention.backward(kern, dq, b * T * QD, dk, b * T * KVD, dv, b * T * KVD, attScratch,
-                    datt, b * T * QD, c.probs, b * NH * T * T, c.q, b * T * QD, c.k, b * T * KVD, c.v, b * T * KVD,
-                    lo, hi, b * T, T, T, NH, NKV, HS);
+            Attention.backward(
+                    kern,
+                    dq,
+                    b * T * QD,
+                    dk,
+                    b * T * KVD,
+                    dv,
+                    b * T * KVD,
+                    attScratch,
+                    datt,
+                    b * T * QD,
+                    c.probs,
+                    b * NH * T * T,
+                    c.q,
+                    b * T * QD,
+                    c.k,
+                    b * T * KVD,
+                    c.v,
+                    b * T * KVD,
+                    lo,
+                    hi,
+                    b * T,
+                    T,
+                    T,
+                    NH,
+                    NKV,
+                    HS);
         }
         // q, k = rope(q), rope(k)
         Par.rows(kern, N, 32, (n0, n1) -> {
@@ -349,8 +468,20 @@ public final class LoraLlama implements TrainableModel {
             rope.backward(dk, n0 * KVD, pos, n0, n1 - n0, NKV);
         });
         // q, k, v = ln1 W^T (+ b) + lora(ln1)
-        projBackward(l, QKV, new FrozenLinear[] {lw.q(), lw.k(), lw.v()}, new float[][] {dq, dk, dv}, dln, c.ln1, c,
-                params, grads, seed, drop, N, needDx);
+        projBackward(
+                l,
+                QKV,
+                new FrozenLinear[] {lw.q(), lw.k(), lw.v()},
+                new float[][] {dq, dk, dv},
+                dln,
+                c.ln1,
+                c,
+                params,
+                grads,
+                seed,
+                drop,
+                N,
+                needDx);
         // ln1 = rmsnorm(x)  =>  dx += rmsnorm backward
         if (needDx) rmsBackward(dresid, dln, xIn, lw.attnNorm(), c.rstd1, N, C);
     }
@@ -386,8 +517,17 @@ public final class LoraLlama implements TrainableModel {
      * The LoRA up-projection is added by the frozen product in its one pass over y ({@link Kernels.LowRank}); u of
      * the targeted modules is cached side by side in {@code c.u[g]}.
      */
-    private void projForward(int l, int g, FrozenLinear[] lins, float[][] ys, float[] x, LayerActs c, float[] params,
-                             long seed, boolean drop, int N) {
+    private void projForward(
+            int l,
+            int g,
+            FrozenLinear[] lins,
+            float[][] ys,
+            float[] x,
+            LayerActs c,
+            float[] params,
+            long seed,
+            boolean drop,
+            int N) {
         TargetModule[] ms = GROUPS[g];
         Targets tg = targeted(l, ms);
         int nt = tg.n();
@@ -423,8 +563,20 @@ public final class LoraLlama implements TrainableModel {
      * gradient). Without dropout the LoRA term {@code du A_cat} is added by the first frozen product in its pass over
      * dx ({@link Kernels.LowRank}).
      */
-    private void projBackward(int l, int g, FrozenLinear[] lins, float[][] dys, float[] dx, float[] x, LayerActs c,
-                              float[] params, float[] grads, long seed, boolean drop, int N, boolean needDx) {
+    private void projBackward(
+            int l,
+            int g,
+            FrozenLinear[] lins,
+            float[][] dys,
+            float[] dx,
+            float[] x,
+            LayerActs c,
+            float[] params,
+            float[] grads,
+            long seed,
+            boolean drop,
+            int N,
+            boolean needDx) {
         TargetModule[] ms = GROUPS[g];
         Targets tg = targeted(l, ms);
         int nt = tg.n();

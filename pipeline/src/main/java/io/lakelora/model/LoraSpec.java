@@ -41,7 +41,9 @@ public record LoraSpec(int r, float scaling, float dropout, Set<TargetModule> ta
     }
 
     /** The same spec with dropout off (evaluation, gradient export). */
-    public LoraSpec withoutDropout() { return new LoraSpec(r, scaling, 0f, targets); }
+    public LoraSpec withoutDropout() {
+        return new LoraSpec(r, scaling, 0f, targets);
+    }
 
     /** The slab layout of this spec's adapter on a model of shape {@code a}. */
     public AdapterLayout layout(ModelConfig a) {

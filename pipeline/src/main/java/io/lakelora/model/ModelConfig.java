@@ -28,10 +28,27 @@ import java.util.Objects;
  * @param slidingWindow attention window (Mistral; Qwen2 only with use_sliding_window) or null for full attention
  * @param bosTokenId may be null; @param padTokenId may be null; @param torchDtype e.g. "bfloat16", may be null
  */
-public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSize, int intermediateSize, int numLayers,
-        int numHeads, int numKvHeads, int headDim, double rmsNormEps, double ropeTheta, RopeScaling ropeScaling,
-        int maxPositionEmbeddings, boolean tieWordEmbeddings, boolean attentionBias, boolean mlpBias,
-        Integer slidingWindow, Integer bosTokenId, int[] eosTokenIds, Integer padTokenId, String torchDtype) {
+public record ModelConfig(
+        Architecture architecture,
+        int vocabSize,
+        int hiddenSize,
+        int intermediateSize,
+        int numLayers,
+        int numHeads,
+        int numKvHeads,
+        int headDim,
+        double rmsNormEps,
+        double ropeTheta,
+        RopeScaling ropeScaling,
+        int maxPositionEmbeddings,
+        boolean tieWordEmbeddings,
+        boolean attentionBias,
+        boolean mlpBias,
+        Integer slidingWindow,
+        Integer bosTokenId,
+        int[] eosTokenIds,
+        Integer padTokenId,
+        String torchDtype) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -49,13 +66,14 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
         positive("head_dim", headDim);
         positive("max_position_embeddings", maxPositionEmbeddings);
         if (numHeads % numKvHeads != 0) {
-            throw new IllegalArgumentException("num_attention_heads " + numHeads + " is not a multiple of "
-                    + "num_key_value_heads " + numKvHeads);
+            throw new IllegalArgumentException(
+                    "num_attention_heads " + numHeads + " is not a multiple of " + "num_key_value_heads " + numKvHeads);
         }
         if (headDim % 2 != 0) throw new IllegalArgumentException("head_dim " + headDim + " must be even for RoPE");
         if (!(rmsNormEps > 0)) throw new IllegalArgumentException("rms_norm_eps must be > 0: " + rmsNormEps);
         if (!(ropeTheta > 0)) throw new IllegalArgumentException("rope_theta must be > 0: " + ropeTheta);
-        if (slidingWindow != null && slidingWindow <= 0) throw new IllegalArgumentException("sliding_window must be > 0");
+        if (slidingWindow != null && slidingWindow <= 0)
+            throw new IllegalArgumentException("sliding_window must be > 0");
     }
 
     private static void positive(String key, int v) {
@@ -64,19 +82,29 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
 
     /** EOS ids (a copy; config.json's eos_token_id may be an int or a list). */
     @Override
-    public int[] eosTokenIds() { return eosTokenIds.clone(); }
+    public int[] eosTokenIds() {
+        return eosTokenIds.clone();
+    }
 
     /** num_attention_heads x head_dim: rows of q_proj (and columns of o_proj). */
-    public int qDim() { return numHeads * headDim; }
+    public int qDim() {
+        return numHeads * headDim;
+    }
 
     /** num_key_value_heads x head_dim: rows of k_proj and v_proj. */
-    public int kvDim() { return numKvHeads * headDim; }
+    public int kvDim() {
+        return numKvHeads * headDim;
+    }
 
     /** Query heads per KV head (GQA group size). */
-    public int kvGroups() { return numHeads / numKvHeads; }
+    public int kvGroups() {
+        return numHeads / numKvHeads;
+    }
 
     /** True when o_proj has a bias (Llama with attention_bias; never Qwen2, whose bias is on q/k/v only). */
-    public boolean oProjBias() { return attentionBias && architecture == Architecture.LLAMA; }
+    public boolean oProjBias() {
+        return attentionBias && architecture == Architecture.LLAMA;
+    }
 
     // ------------------------------------------------------------------------------------------------ RoPE
 
@@ -95,7 +123,7 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
             float expo = (float) (2 * i) / (float) dim;
             float inv = 1.0f / (float) Math.pow(base, expo);
             switch (ropeScaling.type()) {
-                case NONE -> { }
+                case NONE -> {}
                 case LINEAR -> inv = inv / (float) ropeScaling.factor();
                 case LLAMA3 -> inv = llama3(inv);
             }
@@ -112,7 +140,8 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
         double highWavelen = old / s.highFreqFactor();
         float wavelen = (float) (2 * Math.PI) / inv;
         float invLlama = wavelen > lowWavelen ? inv / factor : inv;
-        float smooth = ((float) old / wavelen - (float) s.lowFreqFactor()) / (float) (s.highFreqFactor() - s.lowFreqFactor());
+        float smooth =
+                ((float) old / wavelen - (float) s.lowFreqFactor()) / (float) (s.highFreqFactor() - s.lowFreqFactor());
         float smoothed = (1 - smooth) * invLlama / factor + smooth * invLlama;
         boolean medium = !(wavelen < highWavelen) && !(wavelen > lowWavelen);
         return medium ? smoothed : invLlama;
@@ -126,8 +155,10 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
         try {
             text = Files.readString(configJson);
         } catch (java.nio.file.NoSuchFileException e) {
-            throw new BadInputException("model config " + configJson + " does not exist. Fix: put the model's "
-                    + "config.json (from its Hugging Face repository) there", e);
+            throw new BadInputException(
+                    "model config " + configJson + " does not exist. Fix: put the model's "
+                            + "config.json (from its Hugging Face repository) there",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + configJson, e);
         }
@@ -140,11 +171,14 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
         try {
             root = JSON.readTree(json);
         } catch (JsonProcessingException e) {
-            throw new BadInputException("model config " + source + ": not valid JSON (" + e.getOriginalMessage()
-                    + "). Fix: restore the config.json saved with the model", e);
+            throw new BadInputException(
+                    "model config " + source + ": not valid JSON (" + e.getOriginalMessage()
+                            + "). Fix: restore the config.json saved with the model",
+                    e);
         }
         if (root == null || !root.isObject()) {
-            throw new BadInputException("model config " + source + ": expected a JSON object. Fix: restore config.json");
+            throw new BadInputException(
+                    "model config " + source + ": expected a JSON object. Fix: restore config.json");
         }
         return ModelConfigParser.parse((ObjectNode) root, source);
     }
@@ -161,7 +195,8 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
             o.put("attention_bias", attentionBias);
             o.put("mlp_bias", mlpBias);
         }
-        if (bosTokenId != null) o.put("bos_token_id", bosTokenId); else o.putNull("bos_token_id");
+        if (bosTokenId != null) o.put("bos_token_id", bosTokenId);
+        else o.putNull("bos_token_id");
         if (eosTokenIds.length == 1) {
             o.put("eos_token_id", eosTokenIds[0]);
         } else if (eosTokenIds.length == 0) {
@@ -194,10 +229,12 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
         }
         o.put("rope_theta", ropeTheta);
         if (architecture == Architecture.MISTRAL) {
-            if (slidingWindow != null) o.put("sliding_window", slidingWindow); else o.putNull("sliding_window");
+            if (slidingWindow != null) o.put("sliding_window", slidingWindow);
+            else o.putNull("sliding_window");
         } else if (architecture == Architecture.QWEN2) {
             o.put("use_sliding_window", slidingWindow != null);
-            if (slidingWindow != null) o.put("sliding_window", slidingWindow); else o.putNull("sliding_window");
+            if (slidingWindow != null) o.put("sliding_window", slidingWindow);
+            else o.putNull("sliding_window");
         }
         o.put("tie_word_embeddings", tieWordEmbeddings);
         if (torchDtype != null) o.put("torch_dtype", torchDtype);
@@ -213,7 +250,9 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
     // ------------------------------------------------------------------------------------------------ builder
 
     /** A builder starting from transformers' defaults for {@code architecture}. */
-    public static Builder builder(Architecture architecture) { return new Builder(architecture); }
+    public static Builder builder(Architecture architecture) {
+        return new Builder(architecture);
+    }
 
     /** A builder starting from this configuration. */
     public Builder toBuilder() {
@@ -270,39 +309,126 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
             this.architecture = Objects.requireNonNull(a, "architecture");
             switch (a) { // transformers' LlamaConfig / MistralConfig / Qwen2Config defaults
                 case LLAMA -> {
-                    vocabSize = 32000; intermediateSize = 11008; maxPositionEmbeddings = 2048;
-                    bosTokenId = 1; eosTokenIds = new int[] {2};
+                    vocabSize = 32000;
+                    intermediateSize = 11008;
+                    maxPositionEmbeddings = 2048;
+                    bosTokenId = 1;
+                    eosTokenIds = new int[] {2};
                 }
                 case MISTRAL -> {
-                    vocabSize = 32000; intermediateSize = 14336; numKvHeads = 8; maxPositionEmbeddings = 4096 * 32;
-                    slidingWindow = 4096; bosTokenId = 1; eosTokenIds = new int[] {2};
+                    vocabSize = 32000;
+                    intermediateSize = 14336;
+                    numKvHeads = 8;
+                    maxPositionEmbeddings = 4096 * 32;
+                    slidingWindow = 4096;
+                    bosTokenId = 1;
+                    eosTokenIds = new int[] {2};
                 }
                 case QWEN2 -> {
-                    vocabSize = 151936; intermediateSize = 22016; numKvHeads = 32; maxPositionEmbeddings = 32768;
-                    attentionBias = true; eosTokenIds = new int[0];
+                    vocabSize = 151936;
+                    intermediateSize = 22016;
+                    numKvHeads = 32;
+                    maxPositionEmbeddings = 32768;
+                    attentionBias = true;
+                    eosTokenIds = new int[0];
                 }
             }
         }
 
-        public Builder vocabSize(int v) { vocabSize = v; return this; }
-        public Builder hiddenSize(int v) { hiddenSize = v; return this; }
-        public Builder intermediateSize(int v) { intermediateSize = v; return this; }
-        public Builder numLayers(int v) { numLayers = v; return this; }
-        public Builder numHeads(int v) { numHeads = v; return this; }
-        public Builder numKvHeads(int v) { numKvHeads = v; return this; }
-        public Builder headDim(int v) { headDim = v; return this; }
-        public Builder rmsNormEps(double v) { rmsNormEps = v; return this; }
-        public Builder ropeTheta(double v) { ropeTheta = v; return this; }
-        public Builder ropeScaling(RopeScaling v) { ropeScaling = v; return this; }
-        public Builder maxPositionEmbeddings(int v) { maxPositionEmbeddings = v; return this; }
-        public Builder tieWordEmbeddings(boolean v) { tieWordEmbeddings = v; return this; }
-        public Builder attentionBias(boolean v) { attentionBias = v; return this; }
-        public Builder mlpBias(boolean v) { mlpBias = v; return this; }
-        public Builder slidingWindow(Integer v) { slidingWindow = v; return this; }
-        public Builder bosTokenId(Integer v) { bosTokenId = v; return this; }
-        public Builder eosTokenIds(int... v) { eosTokenIds = v.clone(); return this; }
-        public Builder padTokenId(Integer v) { padTokenId = v; return this; }
-        public Builder torchDtype(String v) { torchDtype = v; return this; }
+        public Builder vocabSize(int v) {
+            vocabSize = v;
+            return this;
+        }
+
+        public Builder hiddenSize(int v) {
+            hiddenSize = v;
+            return this;
+        }
+
+        public Builder intermediateSize(int v) {
+            intermediateSize = v;
+            return this;
+        }
+
+        public Builder numLayers(int v) {
+            numLayers = v;
+            return this;
+        }
+
+        public Builder numHeads(int v) {
+            numHeads = v;
+            return this;
+        }
+
+        public Builder numKvHeads(int v) {
+            numKvHeads = v;
+            return this;
+        }
+
+        public Builder headDim(int v) {
+            headDim = v;
+            return this;
+        }
+
+        public Builder rmsNormEps(double v) {
+            rmsNormEps = v;
+            return this;
+        }
+
+        public Builder ropeTheta(double v) {
+            ropeTheta = v;
+            return this;
+        }
+
+        public Builder ropeScaling(RopeScaling v) {
+            ropeScaling = v;
+            return this;
+        }
+
+        public Builder maxPositionEmbeddings(int v) {
+            maxPositionEmbeddings = v;
+            return this;
+        }
+
+        public Builder tieWordEmbeddings(boolean v) {
+            tieWordEmbeddings = v;
+            return this;
+        }
+
+        public Builder attentionBias(boolean v) {
+            attentionBias = v;
+            return this;
+        }
+
+        public Builder mlpBias(boolean v) {
+            mlpBias = v;
+            return this;
+        }
+
+        public Builder slidingWindow(Integer v) {
+            slidingWindow = v;
+            return this;
+        }
+
+        public Builder bosTokenId(Integer v) {
+            bosTokenId = v;
+            return this;
+        }
+
+        public Builder eosTokenIds(int... v) {
+            eosTokenIds = v.clone();
+            return this;
+        }
+
+        public Builder padTokenId(Integer v) {
+            padTokenId = v;
+            return this;
+        }
+
+        public Builder torchDtype(String v) {
+            torchDtype = v;
+            return this;
+        }
 
         public ModelConfig build() {
             int kv = numKvHeads == null ? numHeads : numKvHeads;
@@ -311,9 +437,27 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
                         + "num_attention_heads " + numHeads + "; set head_dim explicitly");
             }
             int hd = headDim == null ? hiddenSize / numHeads : headDim;
-            return new ModelConfig(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, kv, hd,
-                    rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, attentionBias, mlpBias,
-                    slidingWindow, bosTokenId, eosTokenIds, padTokenId, torchDtype);
+            return new ModelConfig(
+                    architecture,
+                    vocabSize,
+                    hiddenSize,
+                    intermediateSize,
+                    numLayers,
+                    numHeads,
+                    kv,
+                    hd,
+                    rmsNormEps,
+                    ropeTheta,
+                    ropeScaling,
+                    maxPositionEmbeddings,
+                    tieWordEmbeddings,
+                    attentionBias,
+                    mlpBias,
+                    slidingWindow,
+                    bosTokenId,
+                    eosTokenIds,
+                    padTokenId,
+                    torchDtype);
         }
     }
 
@@ -321,29 +465,62 @@ public record ModelConfig(Architecture architecture, int vocabSize, int hiddenSi
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof ModelConfig c && architecture == c.architecture && vocabSize == c.vocabSize
-                && hiddenSize == c.hiddenSize && intermediateSize == c.intermediateSize && numLayers == c.numLayers
-                && numHeads == c.numHeads && numKvHeads == c.numKvHeads && headDim == c.headDim
-                && Double.compare(rmsNormEps, c.rmsNormEps) == 0 && Double.compare(ropeTheta, c.ropeTheta) == 0
-                && ropeScaling.equals(c.ropeScaling) && maxPositionEmbeddings == c.maxPositionEmbeddings
-                && tieWordEmbeddings == c.tieWordEmbeddings && attentionBias == c.attentionBias && mlpBias == c.mlpBias
-                && Objects.equals(slidingWindow, c.slidingWindow) && Objects.equals(bosTokenId, c.bosTokenId)
-                && Arrays.equals(eosTokenIds, c.eosTokenIds) && Objects.equals(padTokenId, c.padTokenId)
+        return o instanceof ModelConfig c
+                && architecture == c.architecture
+                && vocabSize == c.vocabSize
+                && hiddenSize == c.hiddenSize
+                && intermediateSize == c.intermediateSize
+                && numLayers == c.numLayers
+                && numHeads == c.numHeads
+                && numKvHeads == c.numKvHeads
+                && headDim == c.headDim
+                && Double.compare(rmsNormEps, c.rmsNormEps) == 0
+                && Double.compare(ropeTheta, c.ropeTheta) == 0
+                && ropeScaling.equals(c.ropeScaling)
+                && maxPositionEmbeddings == c.maxPositionEmbeddings
+                && tieWordEmbeddings == c.tieWordEmbeddings
+                && attentionBias == c.attentionBias
+                && mlpBias == c.mlpBias
+                && Objects.equals(slidingWindow, c.slidingWindow)
+                && Objects.equals(bosTokenId, c.bosTokenId)
+                && Arrays.equals(eosTokenIds, c.eosTokenIds)
+                && Objects.equals(padTokenId, c.padTokenId)
                 && Objects.equals(torchDtype, c.torchDtype);
     }
 
     @Override
     public int hashCode() {
-        return Objects.hash(architecture, vocabSize, hiddenSize, intermediateSize, numLayers, numHeads, numKvHeads,
-                headDim, rmsNormEps, ropeTheta, ropeScaling, maxPositionEmbeddings, tieWordEmbeddings, attentionBias,
-                mlpBias, slidingWindow, bosTokenId, Arrays.hashCode(eosTokenIds), padTokenId, torchDtype);
+        return Objects.hash(
+                architecture,
+                vocabSize,
+                hiddenSize,
+                intermediateSize,
+                numLayers,
+                numHeads,
+                numKvHeads,
+                headDim,
+                rmsNormEps,
+                ropeTheta,
+                ropeScaling,
+                maxPositionEmbeddings,
+                tieWordEmbeddings,
+                attentionBias,
+                mlpBias,
+                slidingWindow,
+                bosTokenId,
+                Arrays.hashCode(eosTokenIds),
+                padTokenId,
+                torchDtype);
     }
 
     @Override
     public String toString() {
         return architecture.hfClass() + "[vocab " + vocabSize + ", hidden " + hiddenSize + ", intermediate "
-                + intermediateSize + ", layers " + numLayers + ", heads " + numHeads + "/" + numKvHeads + " kv, head_dim "
-                + headDim + ", rope " + ropeTheta + (ropeScaling.type() == RopeScaling.Type.NONE ? "" : " " + ropeScaling)
-                + (tieWordEmbeddings ? ", tied" : "") + (slidingWindow == null ? "" : ", window " + slidingWindow) + "]";
+                + intermediateSize + ", layers " + numLayers + ", heads " + numHeads + "/" + numKvHeads
+                + " kv, head_dim "
+                + headDim + ", rope " + ropeTheta
+                + (ropeScaling.type() == RopeScaling.Type.NONE ? "" : " " + ropeScaling)
+                + (tieWordEmbeddings ? ", tied" : "") + (slidingWindow == null ? "" : ", window " + slidingWindow)
+                + "]";
     }
 }

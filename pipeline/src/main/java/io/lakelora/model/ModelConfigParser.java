@@ -30,7 +30,8 @@ final class ModelConfigParser {
             throw new UnsupportedOperationException("model config " + source + ": hidden_act '" + act + "' is not "
                     + "supported (only silu, as LLaMA/Mistral/Qwen2 use)");
         }
-        if (root.hasNonNull("partial_rotary_factor") && root.get("partial_rotary_factor").asDouble() != 1.0) {
+        if (root.hasNonNull("partial_rotary_factor")
+                && root.get("partial_rotary_factor").asDouble() != 1.0) {
             throw new UnsupportedOperationException("model config " + source + ": partial_rotary_factor "
                     + root.get("partial_rotary_factor") + " is not supported (RoPE on the whole head only)");
         }
@@ -47,8 +48,10 @@ final class ModelConfigParser {
         if (headDim != null) {
             b.headDim(headDim);
         } else if (hidden % heads != 0) {
-            throw bad("hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads + " and no head_dim "
-                    + "is given", "add \"head_dim\"");
+            throw bad(
+                    "hidden_size " + hidden + " is not a multiple of num_attention_heads " + heads + " and no head_dim "
+                            + "is given",
+                    "add \"head_dim\"");
         }
         Double eps = optDouble("rms_norm_eps");
         if (eps != null) b.rmsNormEps(eps);
@@ -64,13 +67,15 @@ final class ModelConfigParser {
                 Boolean mb = optBool("mlp_bias");
                 if (mb != null) b.mlpBias(mb);
             }
-            case MISTRAL -> b.slidingWindow(root.has("sliding_window") ? optInt("sliding_window") : Integer.valueOf(4096));
+            case MISTRAL ->
+                b.slidingWindow(root.has("sliding_window") ? optInt("sliding_window") : Integer.valueOf(4096));
             case QWEN2 -> {
                 Boolean use = optBool("use_sliding_window");
                 if (use != null && use) {
-                    throw new UnsupportedOperationException("model config " + source + ": Qwen2 use_sliding_window=true "
-                            + "(sliding attention above max_window_layers) is not supported. Fix: set it to false "
-                            + "(the released Qwen2/2.5 models do)");
+                    throw new UnsupportedOperationException(
+                            "model config " + source + ": Qwen2 use_sliding_window=true "
+                                    + "(sliding attention above max_window_layers) is not supported. Fix: set it to false "
+                                    + "(the released Qwen2/2.5 models do)");
                 }
                 b.slidingWindow(null);
             }
@@ -80,7 +85,8 @@ final class ModelConfigParser {
         if (root.has("pad_token_id")) b.padTokenId(optInt("pad_token_id"));
         JsonNode dt = root.hasNonNull("torch_dtype") ? root.get("torch_dtype") : root.get("dtype");
         if (dt != null && !dt.isNull()) {
-            if (!dt.isTextual()) throw bad("torch_dtype is " + dt + ", expected a string like \"bfloat16\"", "correct it");
+            if (!dt.isTextual())
+                throw bad("torch_dtype is " + dt + ", expected a string like \"bfloat16\"", "correct it");
             b.torchDtype(dt.textValue());
         }
         try {
@@ -93,16 +99,20 @@ final class ModelConfigParser {
     private Architecture architecture() {
         JsonNode a = root.get("architectures");
         String name = null;
-        if (a != null && a.isArray() && a.size() > 0 && a.get(0).isTextual()) name = a.get(0).textValue();
+        if (a != null && a.isArray() && a.size() > 0 && a.get(0).isTextual())
+            name = a.get(0).textValue();
         if (name == null) {
             String mt = root.path("model_type").asText(null);
             for (Architecture x : Architecture.values()) if (x.modelType().equals(mt)) return x;
-            throw bad("no \"architectures\" list and model_type " + (mt == null ? "missing" : "'" + mt + "'")
-                    + "; supported: " + Architecture.supportedList(), "use a config.json of a supported model");
+            throw bad(
+                    "no \"architectures\" list and model_type " + (mt == null ? "missing" : "'" + mt + "'")
+                            + "; supported: " + Architecture.supportedList(),
+                    "use a config.json of a supported model");
         }
         Architecture arch = Architecture.ofHfClass(name);
         if (arch == null) {
-            throw bad("architecture '" + name + "' is not supported; supported: " + Architecture.supportedList(),
+            throw bad(
+                    "architecture '" + name + "' is not supported; supported: " + Architecture.supportedList(),
                     "use a model of a supported architecture");
         }
         return arch;
@@ -113,11 +123,15 @@ final class ModelConfigParser {
         JsonNode params = root.hasNonNull("rope_parameters") ? root.get("rope_parameters") : root.get("rope_scaling");
         String key = root.hasNonNull("rope_parameters") ? "rope_parameters" : "rope_scaling";
         Double theta = optDouble("rope_theta");
-        if (params != null && !params.isNull() && !params.isObject()) throw bad(key + " is " + params + ", expected an object", "correct it");
-        if (params != null && params.hasNonNull("rope_theta")) theta = number(params.get("rope_theta"), key + ".rope_theta");
+        if (params != null && !params.isNull() && !params.isObject())
+            throw bad(key + " is " + params + ", expected an object", "correct it");
+        if (params != null && params.hasNonNull("rope_theta"))
+            theta = number(params.get("rope_theta"), key + ".rope_theta");
         if (theta != null) b.ropeTheta(theta);
         if (params == null || params.isNull()) return;
-        String type = params.hasNonNull("rope_type") ? params.get("rope_type").asText() : params.path("type").asText("default");
+        String type = params.hasNonNull("rope_type")
+                ? params.get("rope_type").asText()
+                : params.path("type").asText("default");
         switch (type) {
             case "default" -> b.ropeScaling(RopeScaling.NONE);
             case "linear" -> b.ropeScaling(RopeScaling.linear(number(params.get("factor"), key + ".factor")));
@@ -132,15 +146,18 @@ final class ModelConfigParser {
                     throw bad(key + " (llama3) has no original_max_position_embeddings", "add it (8192 for Llama 3.1)");
                 }
                 try {
-                    b.ropeScaling(RopeScaling.llama3(number(params.get("factor"), key + ".factor"),
+                    b.ropeScaling(RopeScaling.llama3(
+                            number(params.get("factor"), key + ".factor"),
                             number(params.get("low_freq_factor"), key + ".low_freq_factor"),
-                            number(params.get("high_freq_factor"), key + ".high_freq_factor"), o));
+                            number(params.get("high_freq_factor"), key + ".high_freq_factor"),
+                            o));
                 } catch (IllegalArgumentException e) {
                     throw bad(key + ": " + e.getMessage(), "correct it");
                 }
             }
-            default -> throw new UnsupportedOperationException("model config " + source + ": " + key + " rope_type '"
-                    + type + "' is not supported; supported: default, linear, llama3");
+            default ->
+                throw new UnsupportedOperationException("model config " + source + ": " + key + " rope_type '" + type
+                        + "' is not supported; supported: default, linear, llama3");
         }
     }
 
@@ -161,7 +178,8 @@ final class ModelConfigParser {
 
     private int requiredInt(String key) {
         Integer v = optInt(key);
-        if (v == null) throw bad("required key \"" + key + "\" is missing", "restore the config.json saved with the model");
+        if (v == null)
+            throw bad("required key \"" + key + "\" is missing", "restore the config.json saved with the model");
         return v;
     }
 

@@ -71,20 +71,26 @@ public final class ModelDir {
             entry = index;
             files = shardsOf(index);
         } else {
-            String hint = Files.exists(d.resolve("pytorch_model.bin")) || Files.exists(d.resolve("pytorch_model.bin.index.json"))
+            String hint = Files.exists(d.resolve("pytorch_model.bin"))
+                            || Files.exists(d.resolve("pytorch_model.bin.index.json"))
                     ? " It has PyTorch .bin weights: convert them with transformers "
-                    + "(AutoModelForCausalLM.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True))."
+                            + "(AutoModelForCausalLM.from_pretrained(DIR).save_pretrained(DIR, safe_serialization=True))."
                     : "";
-            throw new BadInputException("model directory " + d + " has neither " + ShardedCheckpoint.SINGLE_FILE + " nor "
-                    + ShardedCheckpoint.INDEX_FILE + "." + hint + " Fix: put the model's safetensors weights into " + d);
+            throw new BadInputException("model directory " + d + " has neither " + ShardedCheckpoint.SINGLE_FILE
+                    + " nor " + ShardedCheckpoint.INDEX_FILE + "." + hint
+                    + " Fix: put the model's safetensors weights into " + d);
         }
         Path tok = null;
         for (String n : TOKENIZER_FILES) {
-            if (Files.isRegularFile(d.resolve(n))) { tok = d.resolve(n); break; }
+            if (Files.isRegularFile(d.resolve(n))) {
+                tok = d.resolve(n);
+                break;
+            }
         }
         if (tok == null) {
-            throw new BadInputException("model directory " + d + " has no tokenizer (" + String.join(", ", TOKENIZER_FILES)
-                    + "). Fix: copy the model's tokenizer.json and tokenizer_config.json into " + d);
+            throw new BadInputException(
+                    "model directory " + d + " has no tokenizer (" + String.join(", ", TOKENIZER_FILES)
+                            + "). Fix: copy the model's tokenizer.json and tokenizer_config.json into " + d);
         }
         return new ModelDir(d, config, entry, files, tok);
     }
@@ -95,18 +101,21 @@ public final class ModelDir {
         try {
             root = new ObjectMapper().readTree(index.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException("checkpoint index " + index + ": not valid JSON (" + e.getOriginalMessage()
-                    + "). Fix: restore the file as saved by transformers", e);
+            throw new BadInputException(
+                    "checkpoint index " + index + ": not valid JSON (" + e.getOriginalMessage()
+                            + "). Fix: restore the file as saved by transformers",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + index, e);
         }
         JsonNode wm = root == null ? null : root.get("weight_map");
         if (wm == null || !wm.isObject() || wm.size() == 0) {
-            throw new BadInputException("checkpoint index " + index + ": no 'weight_map'. Fix: restore the file as saved "
-                    + "by transformers");
+            throw new BadInputException("checkpoint index " + index
+                    + ": no 'weight_map'. Fix: restore the file as saved " + "by transformers");
         }
         TreeSet<String> names = new TreeSet<>();
-        for (Iterator<JsonNode> it = wm.elements(); it.hasNext(); ) names.add(it.next().asText());
+        for (Iterator<JsonNode> it = wm.elements(); it.hasNext(); )
+            names.add(it.next().asText());
         List<Path> files = new ArrayList<>();
         for (String n : names) {
             Path f = index.resolveSibling(n);
@@ -120,22 +129,34 @@ public final class ModelDir {
     }
 
     /** The directory. */
-    public Path path() { return path; }
+    public Path path() {
+        return path;
+    }
 
     /** The parsed config.json. */
-    public ModelConfig config() { return config; }
+    public ModelConfig config() {
+        return config;
+    }
 
     /** {@code model.safetensors}, or {@code model.safetensors.index.json} for a sharded checkpoint. */
-    public Path weightsEntry() { return weightsEntry; }
+    public Path weightsEntry() {
+        return weightsEntry;
+    }
 
     /** True when the weights are sharded (an index file). */
-    public boolean sharded() { return weightsEntry.getFileName().toString().endsWith(".index.json"); }
+    public boolean sharded() {
+        return weightsEntry.getFileName().toString().endsWith(".index.json");
+    }
 
     /** The safetensors files holding the weights (one, or the shards sorted by name). */
-    public List<Path> weightFiles() { return weightFiles; }
+    public List<Path> weightFiles() {
+        return weightFiles;
+    }
 
     /** The tokenizer file (tokenizer.json, tokenizer.json.gz or tokenizer.model). */
-    public Path tokenizerFile() { return tokenizerFile; }
+    public Path tokenizerFile() {
+        return tokenizerFile;
+    }
 
     /** generation_config.json when present. */
     public Optional<Path> generationConfig() {
@@ -144,10 +165,14 @@ public final class ModelDir {
     }
 
     /** Opens (and validates) the weights; the caller closes them. */
-    public ShardedCheckpoint openWeights() { return ShardedCheckpoint.open(weightsEntry); }
+    public ShardedCheckpoint openWeights() {
+        return ShardedCheckpoint.open(weightsEntry);
+    }
 
     /** Loads the tokenizer with its companion files; the caller closes it. */
-    public Tokenizer openTokenizer() { return Tokenizer.load(path); }
+    public Tokenizer openTokenizer() {
+        return Tokenizer.load(path);
+    }
 
     /**
      * SHA-256 (hex) identifying the weights, for lineage. One file: the plain SHA-256 of model.safetensors (equal to
@@ -161,8 +186,10 @@ public final class ModelDir {
                 s = sha256(weightFiles.get(0));
             } else {
                 StringBuilder sb = new StringBuilder();
-                for (Path f : weightFiles) sb.append(sha256(f)).append("  ").append(f.getFileName()).append('\n');
-                s = HexFormat.of().formatHex(digest().digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+                for (Path f : weightFiles)
+                    sb.append(sha256(f)).append("  ").append(f.getFileName()).append('\n');
+                s = HexFormat.of()
+                        .formatHex(digest().digest(sb.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8)));
             }
             sha256 = s;
         }

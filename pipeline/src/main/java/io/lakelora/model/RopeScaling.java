@@ -6,25 +6,32 @@ package io.lakelora.model;
  * blend between, with wavelength bounds {@code original_max_position_embeddings / {low,high}_freq_factor}).
  * Unused fields are NaN / 0.
  */
-public record RopeScaling(Type type, double factor, double lowFreqFactor, double highFreqFactor,
-        int originalMaxPositionEmbeddings) {
+public record RopeScaling(
+        Type type, double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings) {
     /** The supported {@code rope_type} values. */
     public enum Type {
-        NONE("default"), LINEAR("linear"), LLAMA3("llama3");
+        NONE("default"),
+        LINEAR("linear"),
+        LLAMA3("llama3");
 
         private final String hfName;
 
-        Type(String hfName) { this.hfName = hfName; }
+        Type(String hfName) {
+            this.hfName = hfName;
+        }
 
         /** The {@code rope_type} string. */
-        public String hfName() { return hfName; }
+        public String hfName() {
+            return hfName;
+        }
     }
 
     public static final RopeScaling NONE = new RopeScaling(Type.NONE, Double.NaN, Double.NaN, Double.NaN, 0);
 
     public RopeScaling {
         java.util.Objects.requireNonNull(type, "type");
-        if (type != Type.NONE && !(factor > 0)) throw new IllegalArgumentException("rope scaling factor must be > 0: " + factor);
+        if (type != Type.NONE && !(factor > 0))
+            throw new IllegalArgumentException("rope scaling factor must be > 0: " + factor);
         if (type == Type.LLAMA3) {
             if (!(lowFreqFactor > 0) || !(highFreqFactor > lowFreqFactor) || originalMaxPositionEmbeddings <= 0) {
                 throw new IllegalArgumentException("llama3 rope scaling needs low_freq_factor > 0, high_freq_factor > "
@@ -40,7 +47,8 @@ public record RopeScaling(Type type, double factor, double lowFreqFactor, double
     }
 
     /** Llama 3.1 scaling (Meta's values: factor 8, low 1, high 4, original 8192). */
-    public static RopeScaling llama3(double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings) {
+    public static RopeScaling llama3(
+            double factor, double lowFreqFactor, double highFreqFactor, int originalMaxPositionEmbeddings) {
         return new RopeScaling(Type.LLAMA3, factor, lowFreqFactor, highFreqFactor, originalMaxPositionEmbeddings);
     }
 }

@@ -28,7 +28,9 @@ public final class Sampler {
         this.rnd = new SplittableRandom(seed);
     }
 
-    public boolean greedy() { return temperature == 0f; }
+    public boolean greedy() {
+        return temperature == 0f;
+    }
 
     public int sample(float[] logits) {
         int V = logits.length;

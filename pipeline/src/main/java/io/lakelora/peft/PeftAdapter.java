@@ -58,18 +58,25 @@ public final class PeftAdapter {
 
     /** The slab layout of {@code lora} over the decoder of {@code model}. */
     public static AdapterLayout layoutFor(ModelConfig model, LoraConfig lora) {
-        return new AdapterLayout(model.numLayers(), model.hiddenSize(), model.qDim(), model.kvDim(),
-                model.intermediateSize(), lora.r(), lora.targets());
+        return new AdapterLayout(
+                model.numLayers(),
+                model.hiddenSize(),
+                model.qDim(),
+                model.kvDim(),
+                model.intermediateSize(),
+                lora.r(),
+                lora.targets());
     }
 
     /**
      * Writes {@code dir/adapter_config.json} and {@code dir/adapter_model.safetensors} for {@code params} laid out as
      * {@code layout}. Both files are written to temporary names and renamed into place.
      */
-    public static void save(Path dir, LoraConfig cfg, AdapterLayout layout, float[] params, String baseModelNameOrPath) {
+    public static void save(
+            Path dir, LoraConfig cfg, AdapterLayout layout, float[] params, String baseModelNameOrPath) {
         if (params.length != layout.size()) {
-            throw new IllegalArgumentException("parameter slab has " + params.length + " floats, the layout needs "
-                    + layout.size());
+            throw new IllegalArgumentException(
+                    "parameter slab has " + params.length + " floats, the layout needs " + layout.size());
         }
         if (layout.rank() != cfg.r() || !layout.targets().equals(cfg.targets())) {
             throw new IllegalArgumentException("layout (r=" + layout.rank() + ", " + layout.targets() + ") does not "
@@ -136,7 +143,8 @@ public final class PeftAdapter {
         if (!Files.isRegularFile(cfgFile) || !Files.isRegularFile(weights)) {
             String hint = Files.isRegularFile(dir.resolve("adapter_model.bin"))
                     ? " It has adapter_model.bin (PyTorch pickle): re-save it with PEFT's save_pretrained("
-                    + "safe_serialization=True)." : "";
+                            + "safe_serialization=True)."
+                    : "";
             throw new BadInputException("adapter directory " + dir + " needs " + CONFIG_FILE + " and " + WEIGHTS_FILE
                     + "." + hint + " Fix: pass a directory written by PEFT's save_pretrained or by LakeLoRA");
         }
@@ -170,7 +178,8 @@ public final class PeftAdapter {
             if (layer >= model.numLayers()) {
                 throw new BadInputException("adapter " + weights + ": tensor '" + key + "' is for layer " + layer
                         + ", but the model has " + model.numLayers() + " layers. The adapter was trained for another "
-                        + "model; fix: use it with its base model (" + c.path("base_model_name_or_path").asText("?")
+                        + "model; fix: use it with its base model ("
+                        + c.path("base_model_name_or_path").asText("?")
                         + ")");
             }
             String canonical = "base_model.model." + module.modulePath(layer) + ".lora_" + m.group(4) + ".weight";
@@ -182,18 +191,25 @@ public final class PeftAdapter {
             targets.add(module);
         }
         if (r <= 0) {
-            throw new BadInputException("adapter config " + cfgFile + ": 'r' must be a positive integer, found "
-                    + c.get("r"));
+            throw new BadInputException(
+                    "adapter config " + cfgFile + ": 'r' must be a positive integer, found " + c.get("r"));
         }
         List<String> names = new ArrayList<>();
         for (TargetModule t : targets) names.add(t.peftName());
         Object init = c.has("init_lora_weights") && c.get("init_lora_weights").isTextual()
-                ? c.get("init_lora_weights").asText() : (Object) c.path("init_lora_weights").asBoolean(true);
+                ? c.get("init_lora_weights").asText()
+                : (Object) c.path("init_lora_weights").asBoolean(true);
         LoraConfig lora;
         try {
-            lora = new LoraConfig(r, c.path("lora_alpha").asDouble(Double.NaN),
-                    c.path("lora_dropout").asDouble(0.0), names, c.path("use_rslora").asBoolean(false),
-                    init, c.path("loftq_config").path("loftq_iter").asInt(1), "none");
+            lora = new LoraConfig(
+                    r,
+                    c.path("lora_alpha").asDouble(Double.NaN),
+                    c.path("lora_dropout").asDouble(0.0),
+                    names,
+                    c.path("use_rslora").asBoolean(false),
+                    init,
+                    c.path("loftq_config").path("loftq_iter").asInt(1),
+                    "none");
         } catch (IllegalArgumentException e) {
             throw new BadInputException("adapter config " + cfgFile + ": " + e.getMessage(), e);
         }
@@ -213,7 +229,8 @@ public final class PeftAdapter {
                         + Arrays.toString(shape) + ", the model needs [" + t.rows() + ", " + t.cols() + "] ("
                         + (t.isA() ? "lora_A is [r, in_features]" : "lora_B is [out_features, r]") + ", r=" + r
                         + "). The adapter was trained for another model or its adapter_config.json has the wrong r; "
-                        + "fix: use it with its base model (" + c.path("base_model_name_or_path").asText("?") + ")");
+                        + "fix: use it with its base model ("
+                        + c.path("base_model_name_or_path").asText("?") + ")");
             }
             if (!info.dtype().isFloat()) {
                 throw new BadInputException("adapter " + weights + ": tensor '" + key + "' has dtype " + info.dtype()
@@ -221,7 +238,8 @@ public final class PeftAdapter {
             }
             f.readFloats(key, 0, params, t.offset(), t.size());
         }
-        return new Loaded(lora, layout, params, c.path("base_model_name_or_path").asText(null));
+        return new Loaded(
+                lora, layout, params, c.path("base_model_name_or_path").asText(null));
     }
 
     private static TargetModule moduleOf(String name, String group, String key, Path weights) {
@@ -236,12 +254,12 @@ public final class PeftAdapter {
     private static void checkSupported(JsonNode c, Path file) {
         String type = c.path("peft_type").asText("");
         if (!type.equals("LORA")) {
-            throw new UnsupportedOperationException("adapter config " + file + ": peft_type '" + type + "' is not "
-                    + "supported, only LORA");
+            throw new UnsupportedOperationException(
+                    "adapter config " + file + ": peft_type '" + type + "' is not " + "supported, only LORA");
         }
         if (c.path("use_dora").asBoolean(false)) {
-            throw new UnsupportedOperationException("adapter config " + file + ": use_dora is true; DoRA adapters are "
-                    + "not supported");
+            throw new UnsupportedOperationException(
+                    "adapter config " + file + ": use_dora is true; DoRA adapters are " + "not supported");
         }
         if (c.path("fan_in_fan_out").asBoolean(false)) {
             throw new UnsupportedOperationException("adapter config " + file + ": fan_in_fan_out is true (GPT-2 "
@@ -255,8 +273,8 @@ public final class PeftAdapter {
         for (String k : new String[] {"rank_pattern", "alpha_pattern"}) {
             JsonNode p = c.get(k);
             if (p != null && !p.isNull() && p.size() > 0) {
-                throw new UnsupportedOperationException("adapter config " + file + ": '" + k + "' (per-module rank or "
-                        + "alpha) is not supported");
+                throw new UnsupportedOperationException(
+                        "adapter config " + file + ": '" + k + "' (per-module rank or " + "alpha) is not supported");
             }
         }
         JsonNode mts = c.get("modules_to_save");
@@ -284,7 +302,8 @@ public final class PeftAdapter {
     }
 
     static void writeAtomically(Path file, JsonNode json) {
-        Path tmp = file.resolveSibling("." + file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Path tmp = file.resolveSibling(
+                "." + file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
             Files.write(tmp, (JSON.writeValueAsString(json) + "\n").getBytes(StandardCharsets.UTF_8));

@@ -29,9 +29,16 @@ import java.util.Map;
 public final class PeftMerge {
     /** transformers' default shard size ("5GB"). */
     public static final long SHARD_BYTES = 5_000_000_000L;
+
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final List<String> COPIED = List.of("tokenizer.json", "tokenizer.json.gz", "tokenizer.model",
-            "tokenizer_config.json", "special_tokens_map.json", "generation_config.json", "chat_template.jinja");
+    private static final List<String> COPIED = List.of(
+            "tokenizer.json",
+            "tokenizer.json.gz",
+            "tokenizer.model",
+            "tokenizer_config.json",
+            "special_tokens_map.json",
+            "generation_config.json",
+            "chat_template.jinja");
 
     private PeftMerge() {}
 
@@ -39,8 +46,8 @@ public final class PeftMerge {
      * Writes {@code outDir} = the model of {@code modelDir} with the adapter merged in, in {@code dtype}; returns the
      * weight files written.
      */
-    public static List<Path> merge(Path modelDir, LoraConfig cfg, AdapterLayout layout, float[] params, Path outDir,
-                                   DType dtype) {
+    public static List<Path> merge(
+            Path modelDir, LoraConfig cfg, AdapterLayout layout, float[] params, Path outDir, DType dtype) {
         if (!dtype.isFloat()) throw new IllegalArgumentException("merge dtype must be F32, BF16 or F16, got " + dtype);
         ModelDir md = ModelDir.open(modelDir);
         Path out = outDir.toAbsolutePath().normalize();
@@ -55,8 +62,10 @@ public final class PeftMerge {
                     + "Fix: merge into the original fp16/bf16/fp32 model directory");
         }
         AdapterLayout expected = PeftAdapter.layoutFor(md.config(), cfg);
-        if (expected.size() != layout.size() || expected.numLayers() != layout.numLayers()
-                || !expected.targets().equals(layout.targets()) || params.length != layout.size()) {
+        if (expected.size() != layout.size()
+                || expected.numLayers() != layout.numLayers()
+                || !expected.targets().equals(layout.targets())
+                || params.length != layout.size()) {
             throw new IllegalArgumentException("the adapter (" + layout.numLayers() + " layers, " + layout.size()
                     + " parameters) does not fit model " + md.path() + " (" + expected.numLayers() + " layers, "
                     + expected.size() + " parameters for this LoRA config). Fix: merge into the adapter's base model");
@@ -64,7 +73,8 @@ public final class PeftMerge {
         Map<String, AdapterLayout.Tensor[]> adapted = new HashMap<>();
         for (int l = 0; l < layout.numLayers(); l++) {
             for (TargetModule m : layout.targets()) {
-                adapted.put(m.modulePath(l) + ".weight",
+                adapted.put(
+                        m.modulePath(l) + ".weight",
                         new AdapterLayout.Tensor[] {layout.find(l, m, true), layout.find(l, m, false)});
             }
         }
@@ -110,11 +120,13 @@ public final class PeftMerge {
             files = w.write();
         }
         ObjectNode config = (ObjectNode) rawConfig.deepCopy();
-        config.put("torch_dtype", switch (dtype) {
-            case BF16 -> "bfloat16";
-            case F16 -> "float16";
-            default -> "float32";
-        });
+        config.put(
+                "torch_dtype",
+                switch (dtype) {
+                    case BF16 -> "bfloat16";
+                    case F16 -> "float16";
+                    default -> "float32";
+                });
         PeftAdapter.writeAtomically(out.resolve(ModelDir.CONFIG), config);
         for (String f : COPIED) {
             Path s = md.path().resolve(f);
@@ -130,8 +142,7 @@ public final class PeftMerge {
     }
 
     /** w[out, in] += scaling * B[out, r] A[r, in], each element's sum in double, one fp32 rounding. */
-    static void addScaledProduct(float[] w, float[] p, AdapterLayout.Tensor a, AdapterLayout.Tensor b,
-                                 double scaling) {
+    static void addScaledProduct(float[] w, float[] p, AdapterLayout.Tensor a, AdapterLayout.Tensor b, double scaling) {
         int out = b.rows();
         int in = a.cols();
         int r = a.rows();

@@ -80,9 +80,7 @@ public final class DynamicMap {
     }
 
     private static float linspaceScalar(float start, float end, float step, int steps, int idx) {
-        return idx < steps / 2
-                ? Math.fma(step, (float) idx, start)
-                : Math.fma(-step, (float) (steps - idx - 1), end);
+        return idx < steps / 2 ? Math.fma(step, (float) idx, start) : Math.fma(-step, (float) (steps - idx - 1), end);
     }
 
     /**

@@ -44,10 +44,19 @@ public final class PythonJson {
 
     private static void write(StringBuilder sb, Object v, int indent, boolean ascii, int depth) {
         if (v instanceof JsonNode n) {
-            v = n.isObject() ? fields(n) : n.isArray() ? elements(n) : n.isNull() || n.isMissingNode() ? null
-                    : n.isTextual() ? n.textValue() : n.isBoolean() ? (Object) n.booleanValue()
-                    : n.isIntegralNumber() ? (Object) n.bigIntegerValue() : n.isNumber() ? (Object) n.doubleValue()
-                    : fail(n);
+            v = n.isObject()
+                    ? fields(n)
+                    : n.isArray()
+                            ? elements(n)
+                            : n.isNull() || n.isMissingNode()
+                                    ? null
+                                    : n.isTextual()
+                                            ? n.textValue()
+                                            : n.isBoolean()
+                                                    ? (Object) n.booleanValue()
+                                                    : n.isIntegralNumber()
+                                                            ? (Object) n.bigIntegerValue()
+                                                            : n.isNumber() ? (Object) n.doubleValue() : fail(n);
         }
         String sep = indent < 0 ? ", " : ",";
         if (v == null) {
@@ -83,7 +92,8 @@ public final class PythonJson {
             if (indent >= 0 && !l.isEmpty()) newline(sb, indent, depth);
             sb.append(']');
         } else {
-            throw new IllegalArgumentException("no Python JSON form for " + v.getClass().getName());
+            throw new IllegalArgumentException(
+                    "no Python JSON form for " + v.getClass().getName());
         }
     }
 

@@ -37,13 +37,25 @@ public final class QuantizedMatrix {
     private final int nestedBlocksize;
     /** log2 of nestedBlocksize when it is a power of two (bitsandbytes uses 256), else -1 (divide). */
     private final int nestedShift;
+
     private final float nestedOffset;
     // int8
     private final float[] rowScale;
 
-    private QuantizedMatrix(QuantType type, int rows, int cols, int blocksize, byte[] packed, float[] code,
-                            float[] absmax, byte[] absmaxCodes, float[] nestedAbsmax, float[] nestedCode,
-                            int nestedBlocksize, float nestedOffset, float[] rowScale) {
+    private QuantizedMatrix(
+            QuantType type,
+            int rows,
+            int cols,
+            int blocksize,
+            byte[] packed,
+            float[] code,
+            float[] absmax,
+            byte[] absmaxCodes,
+            float[] nestedAbsmax,
+            float[] nestedCode,
+            int nestedBlocksize,
+            float nestedOffset,
+            float[] rowScale) {
         this.type = Objects.requireNonNull(type);
         this.rows = rows;
         this.cols = cols;
@@ -56,27 +68,36 @@ public final class QuantizedMatrix {
         this.nestedCode = nestedCode;
         this.nestedBlocksize = nestedBlocksize;
         this.nestedShift = nestedBlocksize > 0 && Integer.bitCount(nestedBlocksize) == 1
-                ? Integer.numberOfTrailingZeros(nestedBlocksize) : -1;
+                ? Integer.numberOfTrailingZeros(nestedBlocksize)
+                : -1;
         this.nestedOffset = nestedOffset;
         this.rowScale = rowScale;
     }
 
     /** A 4-bit matrix with fp32 absmax per block (no double quantization). */
-    public static QuantizedMatrix fourBit(QuantType type, int rows, int cols, int blocksize, byte[] packed,
-                                          float[] absmax) {
+    public static QuantizedMatrix fourBit(
+            QuantType type, int rows, int cols, int blocksize, byte[] packed, float[] absmax) {
         check4(type, rows, cols, blocksize, packed);
         long blocks = blocks(rows, cols, blocksize);
         if (absmax.length != blocks) {
             throw new IllegalArgumentException("absmax has " + absmax.length + " values, expected " + blocks);
         }
-        return new QuantizedMatrix(type, rows, cols, blocksize, packed, type.codebook(), absmax,
-                null, null, null, 0, 0f, null);
+        return new QuantizedMatrix(
+                type, rows, cols, blocksize, packed, type.codebook(), absmax, null, null, null, 0, 0f, null);
     }
 
     /** A 4-bit matrix whose absmax is itself 8-bit quantized (double quantization). */
-    public static QuantizedMatrix fourBitDoubleQuant(QuantType type, int rows, int cols, int blocksize, byte[] packed,
-                                                     byte[] absmaxCodes, float[] nestedAbsmax, float[] nestedCode,
-                                                     int nestedBlocksize, float nestedOffset) {
+    public static QuantizedMatrix fourBitDoubleQuant(
+            QuantType type,
+            int rows,
+            int cols,
+            int blocksize,
+            byte[] packed,
+            byte[] absmaxCodes,
+            float[] nestedAbsmax,
+            float[] nestedCode,
+            int nestedBlocksize,
+            float nestedOffset) {
         check4(type, rows, cols, blocksize, packed);
         long blocks = blocks(rows, cols, blocksize);
         if (absmaxCodes.length != blocks) {
@@ -89,15 +110,27 @@ public final class QuantizedMatrix {
         if (nestedCode.length != 256) {
             throw new IllegalArgumentException("nested code map must have 256 entries, got " + nestedCode.length);
         }
-        return new QuantizedMatrix(type, rows, cols, blocksize, packed, type.codebook(), null,
-                absmaxCodes, nestedAbsmax, nestedCode, nestedBlocksize, nestedOffset, null);
+        return new QuantizedMatrix(
+                type,
+                rows,
+                cols,
+                blocksize,
+                packed,
+                type.codebook(),
+                null,
+                absmaxCodes,
+                nestedAbsmax,
+                nestedCode,
+                nestedBlocksize,
+                nestedOffset,
+                null);
     }
 
     /** LLM.int8-style per-row absmax int8. */
     public static QuantizedMatrix int8(int rows, int cols, byte[] q, float[] rowScale) {
         if ((long) rows * cols != q.length || rowScale.length != rows) {
-            throw new IllegalArgumentException("int8 matrix " + rows + "x" + cols + ": got " + q.length
-                    + " values and " + rowScale.length + " row scales");
+            throw new IllegalArgumentException("int8 matrix " + rows + "x" + cols + ": got " + q.length + " values and "
+                    + rowScale.length + " row scales");
         }
         return new QuantizedMatrix(QuantType.INT8, rows, cols, 0, q, null, null, null, null, null, 0, 0f, rowScale);
     }
@@ -121,25 +154,67 @@ public final class QuantizedMatrix {
         return (n + blocksize - 1) / blocksize;
     }
 
-    public QuantType type() { return type; }
-    public int rows() { return rows; }
-    public int cols() { return cols; }
-    public int blocksize() { return blocksize; }
-    public boolean doubleQuant() { return absmaxCodes != null; }
-    public int nestedBlocksize() { return nestedBlocksize; }
-    public float nestedOffset() { return nestedOffset; }
+    public QuantType type() {
+        return type;
+    }
+
+    public int rows() {
+        return rows;
+    }
+
+    public int cols() {
+        return cols;
+    }
+
+    public int blocksize() {
+        return blocksize;
+    }
+
+    public boolean doubleQuant() {
+        return absmaxCodes != null;
+    }
+
+    public int nestedBlocksize() {
+        return nestedBlocksize;
+    }
+
+    public float nestedOffset() {
+        return nestedOffset;
+    }
 
     /** Number of absmax blocks (4-bit types). */
-    public int blockCount() { return (int) blocks(rows, cols, blocksize); }
+    public int blockCount() {
+        return (int) blocks(rows, cols, blocksize);
+    }
 
     // Raw views for kernels and serialization. Callers must not modify them.
-    public byte[] packedData() { return packed; }
-    public float[] codeData() { return code; }
-    public float[] absmaxData() { return absmax; }
-    public byte[] absmaxCodeData() { return absmaxCodes; }
-    public float[] nestedAbsmaxData() { return nestedAbsmax; }
-    public float[] nestedCodeData() { return nestedCode; }
-    public float[] rowScaleData() { return rowScale; }
+    public byte[] packedData() {
+        return packed;
+    }
+
+    public float[] codeData() {
+        return code;
+    }
+
+    public float[] absmaxData() {
+        return absmax;
+    }
+
+    public byte[] absmaxCodeData() {
+        return absmaxCodes;
+    }
+
+    public float[] nestedAbsmaxData() {
+        return nestedAbsmax;
+    }
+
+    public float[] nestedCodeData() {
+        return nestedCode;
+    }
+
+    public float[] rowScaleData() {
+        return rowScale;
+    }
 
     /** The fp32 absmax of 4-bit block {@code b} (decoding the double quantization if present). */
     public float blockAbsmax(int b) {

@@ -68,12 +68,18 @@ public final class Quantizer {
         return new Quantizer(QuantType.NF4, DEFAULT_BLOCKSIZE, true);
     }
 
-    public QuantType type() { return type; }
+    public QuantType type() {
+        return type;
+    }
 
     /** 4-bit block size; 0 for INT8. */
-    public int blocksize() { return blocksize; }
+    public int blocksize() {
+        return blocksize;
+    }
 
-    public boolean doubleQuant() { return doubleQuant; }
+    public boolean doubleQuant() {
+        return doubleQuant;
+    }
 
     /**
      * Quantizes W[rows, cols] given row-major in {@code w} (exactly rows * cols values, all finite). {@code w} is only
@@ -85,8 +91,8 @@ public final class Quantizer {
         }
         long n = Math.multiplyExact((long) rows, (long) cols);
         if (w.length != n) {
-            throw new IllegalArgumentException("weights have " + w.length + " values, expected " + rows + "x" + cols
-                    + " = " + n);
+            throw new IllegalArgumentException(
+                    "weights have " + w.length + " values, expected " + rows + "x" + cols + " = " + n);
         }
         return type == QuantType.INT8 ? quantizeInt8(w, rows, cols) : quantize4(w, rows, cols);
     }
@@ -140,8 +146,8 @@ public final class Quantizer {
                 absmaxCodes[start + j] = (byte) DynamicMap.encode(code, centered[j] * inv);
             }
         }
-        return QuantizedMatrix.fourBitDoubleQuant(type, rows, cols, blocksize, packed, absmaxCodes, nestedAbsmax,
-                code, NESTED_BLOCKSIZE, offset);
+        return QuantizedMatrix.fourBitDoubleQuant(
+                type, rows, cols, blocksize, packed, absmaxCodes, nestedAbsmax, code, NESTED_BLOCKSIZE, offset);
     }
 
     private static QuantizedMatrix quantizeInt8(float[] w, int rows, int cols) {
@@ -204,12 +210,25 @@ public final class Quantizer {
     // trees below compute (NaN is below none). The quantize loop uses these branch-free searches (3-5x faster than
     // the trees on real data); the tests check both forms agree.
     private static final float[] NF4_THRESHOLDS = {
-            -0.8480964004993439f, -0.6106329262256622f, -0.4599952697753906f, -0.33967943489551544f,
-            -0.23460740596055984f, -0.13791173323988914f, -0.045525018125772476f, 0.03979014977812767f,
-            0.1202552504837513f, 0.2035212516784668f, 0.2920137718319893f, 0.3893125355243683f,
-            0.5016634166240692f, 0.6427869200706482f, 0.8614784181118011f};
+        -0.8480964004993439f,
+        -0.6106329262256622f,
+        -0.4599952697753906f,
+        -0.33967943489551544f,
+        -0.23460740596055984f,
+        -0.13791173323988914f,
+        -0.045525018125772476f,
+        0.03979014977812767f,
+        0.1202552504837513f,
+        0.2035212516784668f,
+        0.2920137718319893f,
+        0.3893125355243683f,
+        0.5016634166240692f,
+        0.6427869200706482f,
+        0.8614784181118011f
+    };
     private static final float[] FP4_THRESHOLDS = {
-            0.00260417f, 0.0859375f, 0.20833333f, 0.29166667f, 0.4166667f, 0.583333f, 0.8333333f};
+        0.00260417f, 0.0859375f, 0.20833333f, 0.29166667f, 0.4166667f, 0.583333f, 0.8333333f
+    };
     /** FP4 magnitude rank (0 = 0.0 ... 7 = 12/12) to its E2M1 bit pattern. */
     private static final int[] FP4_RANK_TO_BITS = {0b000, 0b001, 0b110, 0b111, 0b100, 0b101, 0b010, 0b011};
 

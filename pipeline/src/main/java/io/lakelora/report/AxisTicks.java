@@ -20,7 +20,8 @@ record AxisTicks(double first, double step, int count, int decimals) {
      */
     static AxisTicks of(double min, double max, int target, boolean integers) {
         if (!Double.isFinite(min) || !Double.isFinite(max) || min > max) {
-            throw new IllegalArgumentException("axis range must be finite with min <= max, found [" + min + ", " + max + "]");
+            throw new IllegalArgumentException(
+                    "axis range must be finite with min <= max, found [" + min + ", " + max + "]");
         }
         if (target < 2) throw new IllegalArgumentException("target tick count must be >= 2, found " + target);
         if (max - min < 1e-12 * Math.max(1, Math.abs(max))) {
@@ -38,9 +39,13 @@ record AxisTicks(double first, double step, int count, int decimals) {
         return new AxisTicks(first, step, count, decimals);
     }
 
-    double last() { return first + (count - 1) * step; }
+    double last() {
+        return first + (count - 1) * step;
+    }
 
-    double value(int i) { return first + i * step; }
+    double value(int i) {
+        return first + i * step;
+    }
 
     String label(int i) {
         double v = value(i);

@@ -13,7 +13,8 @@ final class HtmlReport {
     static String render(RunReport r, byte[] png) {
         StringBuilder sb = new StringBuilder(4096 + png.length * 4 / 3);
         sb.append("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>")
-                .append(esc(r.title())).append("</title>\n<style>\n")
+                .append(esc(r.title()))
+                .append("</title>\n<style>\n")
                 .append("body{font-family:sans-serif;max-width:60em;margin:2em auto;padding:0 1em;color:#222}\n")
                 .append("table{border-collapse:collapse;margin:0 0 1.5em}\n")
                 .append("th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}\n")
@@ -27,8 +28,10 @@ final class HtmlReport {
         sb.append("<h2>Metrics</h2>\n");
         table(sb, "Metric", "Value", ReportFormat.metricRows(r.metrics()));
 
-        sb.append("<h2>Loss curve</h2>\n<img alt=\"Loss curve: train loss per step, eval loss points\" src=\"data:image/png;base64,")
-                .append(Base64.getEncoder().encodeToString(png)).append("\">\n");
+        sb.append(
+                        "<h2>Loss curve</h2>\n<img alt=\"Loss curve: train loss per step, eval loss points\" src=\"data:image/png;base64,")
+                .append(Base64.getEncoder().encodeToString(png))
+                .append("\">\n");
 
         sb.append("<h2>Per-step series</h2>\n");
         List<RunReport.StepPoint> steps = r.steps();
@@ -37,16 +40,25 @@ final class HtmlReport {
         } else {
             List<Integer> rows = ReportFormat.tableRows(steps);
             if (rows.size() < steps.size()) {
-                sb.append("<p>Showing ").append(rows.size()).append(" of ").append(steps.size())
-                        .append(" steps (evenly spaced, every eval step and the last step); the chart shows all.</p>\n");
+                sb.append("<p>Showing ")
+                        .append(rows.size())
+                        .append(" of ")
+                        .append(steps.size())
+                        .append(
+                                " steps (evenly spaced, every eval step and the last step); the chart shows all.</p>\n");
             }
             sb.append("<table>\n<tr><th>Step</th><th>Train loss</th><th>Eval loss</th><th>Learning rate</th></tr>\n");
             for (int i : rows) {
                 RunReport.StepPoint p = steps.get(i);
-                sb.append("<tr><td class=\"num\">").append(p.step()).append("</td><td class=\"num\">")
-                        .append(ReportFormat.loss(p.loss())).append("</td><td class=\"num\">")
-                        .append(ReportFormat.loss(p.evalLoss())).append("</td><td class=\"num\">")
-                        .append(ReportFormat.lr(p.lr())).append("</td></tr>\n");
+                sb.append("<tr><td class=\"num\">")
+                        .append(p.step())
+                        .append("</td><td class=\"num\">")
+                        .append(ReportFormat.loss(p.loss()))
+                        .append("</td><td class=\"num\">")
+                        .append(ReportFormat.loss(p.evalLoss()))
+                        .append("</td><td class=\"num\">")
+                        .append(ReportFormat.lr(p.lr()))
+                        .append("</td></tr>\n");
             }
             sb.append("</table>\n");
         }
@@ -55,21 +67,39 @@ final class HtmlReport {
         if (r.samples().isEmpty()) sb.append("<p>No samples were generated.</p>\n");
         int k = 1;
         for (RunReport.Sample s : r.samples()) {
-            sb.append("<h3>Sample ").append(k++).append("</h3>\n")
-                    .append("<p>Prompt:</p>\n<pre>").append(esc(s.prompt())).append("</pre>\n")
-                    .append("<p>Base model (before):</p>\n<pre>").append(esc(s.baseOutput())).append("</pre>\n")
-                    .append("<p>With adapter (after):</p>\n<pre>").append(esc(s.adapterOutput())).append("</pre>\n");
+            sb.append("<h3>Sample ")
+                    .append(k++)
+                    .append("</h3>\n")
+                    .append("<p>Prompt:</p>\n<pre>")
+                    .append(esc(s.prompt()))
+                    .append("</pre>\n")
+                    .append("<p>Base model (before):</p>\n<pre>")
+                    .append(esc(s.baseOutput()))
+                    .append("</pre>\n")
+                    .append("<p>With adapter (after):</p>\n<pre>")
+                    .append(esc(s.adapterOutput()))
+                    .append("</pre>\n");
         }
 
-        sb.append("<h2>Configuration (resolved)</h2>\n<pre>").append(esc(r.prettyConfig())).append("</pre>\n");
+        sb.append("<h2>Configuration (resolved)</h2>\n<pre>")
+                .append(esc(r.prettyConfig()))
+                .append("</pre>\n");
         sb.append("</body>\n</html>\n");
         return sb.toString();
     }
 
     private static void table(StringBuilder sb, String h1, String h2, List<String[]> rows) {
-        sb.append("<table>\n<tr><th>").append(esc(h1)).append("</th><th>").append(esc(h2)).append("</th></tr>\n");
+        sb.append("<table>\n<tr><th>")
+                .append(esc(h1))
+                .append("</th><th>")
+                .append(esc(h2))
+                .append("</th></tr>\n");
         for (String[] row : rows) {
-            sb.append("<tr><td>").append(esc(row[0])).append("</td><td>").append(esc(row[1])).append("</td></tr>\n");
+            sb.append("<tr><td>")
+                    .append(esc(row[0]))
+                    .append("</td><td>")
+                    .append(esc(row[1]))
+                    .append("</td></tr>\n");
         }
         sb.append("</table>\n");
     }

@@ -59,7 +59,8 @@ public final class LossCurveChart {
     /** Draws the chart of {@code steps} ({@code width} x {@code height} pixels, at least 240 x 160). */
     public static Rendered render(List<RunReport.StepPoint> steps, String title, int width, int height) {
         if (width < 240 || height < 160) {
-            throw new IllegalArgumentException("loss curve size must be at least 240x160, found " + width + "x" + height);
+            throw new IllegalArgumentException(
+                    "loss curve size must be at least 240x160, found " + width + "x" + height);
         }
         double minX = Double.POSITIVE_INFINITY, maxX = Double.NEGATIVE_INFINITY;
         double minY = Double.POSITIVE_INFINITY, maxY = Double.NEGATIVE_INFINITY;
@@ -117,9 +118,13 @@ public final class LossCurveChart {
 
     /** Data -> pixel coordinates over the plot area. */
     private record Mapper(Rectangle plot, double x0, double x1, double y0, double y1) {
-        double px(double x) { return plot.x + (x - x0) / (x1 - x0) * plot.width; }
+        double px(double x) {
+            return plot.x + (x - x0) / (x1 - x0) * plot.width;
+        }
 
-        double py(double y) { return plot.y + plot.height - (y - y0) / (y1 - y0) * plot.height; }
+        double py(double y) {
+            return plot.y + plot.height - (y - y0) / (y1 - y0) * plot.height;
+        }
     }
 
     private static void drawAxes(Graphics2D g, Rectangle plot, Mapper m, AxisTicks xt, AxisTicks yt) {

@@ -21,7 +21,9 @@ final class MarkdownReport {
         table(sb, "Metric", "Value", ReportFormat.metricRows(r.metrics()));
 
         sb.append("## Loss curve\n\n");
-        sb.append("![Loss curve: train loss per step, eval loss points](").append(pngFileName).append(")\n\n");
+        sb.append("![Loss curve: train loss per step, eval loss points](")
+                .append(pngFileName)
+                .append(")\n\n");
 
         sb.append("## Per-step series\n\n");
         List<RunReport.StepPoint> steps = r.steps();
@@ -30,14 +32,23 @@ final class MarkdownReport {
         } else {
             List<Integer> rows = ReportFormat.tableRows(steps);
             if (rows.size() < steps.size()) {
-                sb.append("Showing ").append(rows.size()).append(" of ").append(steps.size())
+                sb.append("Showing ")
+                        .append(rows.size())
+                        .append(" of ")
+                        .append(steps.size())
                         .append(" steps (evenly spaced, every eval step and the last step); the chart shows all.\n\n");
             }
             sb.append("| Step | Train loss | Eval loss | Learning rate |\n|---:|---:|---:|---:|\n");
             for (int i : rows) {
                 RunReport.StepPoint p = steps.get(i);
-                sb.append("| ").append(p.step()).append(" | ").append(ReportFormat.loss(p.loss())).append(" | ")
-                        .append(ReportFormat.loss(p.evalLoss())).append(" | ").append(ReportFormat.lr(p.lr()))
+                sb.append("| ")
+                        .append(p.step())
+                        .append(" | ")
+                        .append(ReportFormat.loss(p.loss()))
+                        .append(" | ")
+                        .append(ReportFormat.loss(p.evalLoss()))
+                        .append(" | ")
+                        .append(ReportFormat.lr(p.lr()))
                         .append(" |\n");
             }
             sb.append('\n');
@@ -63,7 +74,12 @@ final class MarkdownReport {
 
     private static void table(StringBuilder sb, String h1, String h2, List<String[]> rows) {
         sb.append("| ").append(h1).append(" | ").append(h2).append(" |\n|---|---|\n");
-        for (String[] row : rows) sb.append("| ").append(inline(row[0])).append(" | ").append(inline(row[1])).append(" |\n");
+        for (String[] row : rows)
+            sb.append("| ")
+                    .append(inline(row[0]))
+                    .append(" | ")
+                    .append(inline(row[1]))
+                    .append(" |\n");
         sb.append('\n');
     }
 

@@ -15,21 +15,33 @@ final class ReportFormat {
 
     private ReportFormat() {}
 
-    static String loss(double v) { return fixed(v, 4); }
+    static String loss(double v) {
+        return fixed(v, 4);
+    }
 
-    static String loss(Double v) { return v == null ? "n/a" : loss(v.doubleValue()); }
+    static String loss(Double v) {
+        return v == null ? "n/a" : loss(v.doubleValue());
+    }
 
-    static String perplexity(double v) { return fixed(v, 3); }
+    static String perplexity(double v) {
+        return fixed(v, 3);
+    }
 
-    static String seconds(double v) { return fixed(v, 1); }
+    static String seconds(double v) {
+        return fixed(v, 1);
+    }
 
-    static String rate(double v) { return fixed(v, 1); }
+    static String rate(double v) {
+        return fixed(v, 1);
+    }
 
     static String lr(double v) {
         return Double.isFinite(v) ? String.format(Locale.ROOT, "%.2e", v) : "n/a";
     }
 
-    static String count(long v) { return Long.toString(v); }
+    static String count(long v) {
+        return Long.toString(v);
+    }
 
     private static String fixed(double v, int decimals) {
         if (Double.isNaN(v)) return "n/a";

@@ -26,11 +26,18 @@ import java.util.regex.Pattern;
  * @param steps       the per-step series, in increasing step order (may be empty)
  * @param samples     sample generations before/after (may be empty)
  */
-public record RunReport(String adapterName, long version, String configJson, Lineage lineage, Metrics metrics,
-                        List<StepPoint> steps, List<Sample> samples) {
+public record RunReport(
+        String adapterName,
+        long version,
+        String configJson,
+        Lineage lineage,
+        Metrics metrics,
+        List<StepPoint> steps,
+        List<Sample> samples) {
 
     /** File names inside the report directory. */
     public static final String MARKDOWN = "report.md";
+
     public static final String HTML = "report.html";
     public static final String LOSS_CURVE = "loss_curve.png";
 
@@ -46,15 +53,16 @@ public record RunReport(String adapterName, long version, String configJson, Lin
      * @param datasetVersion  the Delta version of that table that was read
      * @param runId           the run id the jobs were called with
      */
-    public record Lineage(String baseModelId, String baseModelSha256, String datasetTable, long datasetVersion,
-                          String runId) {
+    public record Lineage(
+            String baseModelId, String baseModelSha256, String datasetTable, long datasetVersion, String runId) {
         public Lineage {
             requireText(baseModelId, "lineage.baseModelId");
             requireText(datasetTable, "lineage.datasetTable");
             requireText(runId, "lineage.runId");
             if (baseModelSha256 == null || !SHA256.matcher(baseModelSha256).matches()) {
-                throw new IllegalArgumentException("run report: lineage.baseModelSha256 must be 64 lowercase hex digits,"
-                        + " found '" + baseModelSha256 + "'. Fix: pass the hex sha256 of the base model weights");
+                throw new IllegalArgumentException(
+                        "run report: lineage.baseModelSha256 must be 64 lowercase hex digits," + " found '"
+                                + baseModelSha256 + "'. Fix: pass the hex sha256 of the base model weights");
             }
             if (datasetVersion < 0) {
                 throw new IllegalArgumentException("run report: lineage.datasetVersion must be >= 0 (a Delta version),"
@@ -67,12 +75,18 @@ public record RunReport(String adapterName, long version, String configJson, Lin
      * Summary metrics. Losses are mean token cross-entropies in nats; {@code evalLoss} and {@code perplexity} are NaN
      * when the run had no evaluation set (shown as "n/a").
      */
-    public record Metrics(double trainLoss, double evalLoss, double perplexity, long tokens, long steps,
-                          double wallSeconds, double tokensPerSecond) {
+    public record Metrics(
+            double trainLoss,
+            double evalLoss,
+            double perplexity,
+            long tokens,
+            long steps,
+            double wallSeconds,
+            double tokensPerSecond) {
         public Metrics {
             if (tokens < 0 || steps < 0) {
-                throw new IllegalArgumentException("run report: metrics.tokens and metrics.steps must be >= 0, found "
-                        + tokens + " and " + steps);
+                throw new IllegalArgumentException(
+                        "run report: metrics.tokens and metrics.steps must be >= 0, found " + tokens + " and " + steps);
             }
             if (!(wallSeconds >= 0) || !(tokensPerSecond >= 0)) {
                 throw new IllegalArgumentException("run report: metrics.wallSeconds and metrics.tokensPerSecond must be"
@@ -86,7 +100,9 @@ public record RunReport(String adapterName, long version, String configJson, Lin
      * otherwise), learning rate used.
      */
     public record StepPoint(long step, double loss, Double evalLoss, double lr) {
-        public StepPoint(long step, double loss, double lr) { this(step, loss, null, lr); }
+        public StepPoint(long step, double loss, double lr) {
+            this(step, loss, null, lr);
+        }
     }
 
     /** One prompt with the base model's output and the adapter's output (same decoding settings). */
@@ -139,8 +155,12 @@ public record RunReport(String adapterName, long version, String configJson, Lin
     public Output writeTo(Path dir) {
         try {
             Files.createDirectories(dir);
-            byte[] png = LossCurveChart.render(steps, adapterName + " v" + version + " - loss",
-                    LossCurveChart.DEFAULT_WIDTH, LossCurveChart.DEFAULT_HEIGHT).png();
+            byte[] png = LossCurveChart.render(
+                            steps,
+                            adapterName + " v" + version + " - loss",
+                            LossCurveChart.DEFAULT_WIDTH,
+                            LossCurveChart.DEFAULT_HEIGHT)
+                    .png();
             Path pngFile = dir.resolve(LOSS_CURVE);
             Files.write(pngFile, png);
             Path md = dir.resolve(MARKDOWN);
@@ -163,8 +183,10 @@ public record RunReport(String adapterName, long version, String configJson, Lin
             }
             return n;
         } catch (JsonProcessingException e) {
-            throw new IllegalArgumentException("run report: configJson is not valid JSON: " + e.getOriginalMessage()
-                    + ". Fix: pass ConfigLoader.toJson(config)", e);
+            throw new IllegalArgumentException(
+                    "run report: configJson is not valid JSON: " + e.getOriginalMessage()
+                            + ". Fix: pass ConfigLoader.toJson(config)",
+                    e);
         }
     }
 

@@ -26,7 +26,9 @@ public abstract class AbstractTensorWriter<W extends AbstractTensorWriter<W>> {
     private final Set<String> names = new HashSet<>();
 
     @SuppressWarnings("unchecked")
-    private W self() { return (W) this; }
+    private W self() {
+        return (W) this;
+    }
 
     /** Adds a {@code __metadata__} entry (e.g. "format" -> "pt", which transformers/PEFT expect). */
     public W metadata(String key, String value) {
@@ -101,7 +103,8 @@ public abstract class AbstractTensorWriter<W extends AbstractTensorWriter<W>> {
         try {
             bytes = Math.multiplyExact(TensorInfo.numel(shape), dtype.size());
         } catch (ArithmeticException e) {
-            throw new IllegalArgumentException("tensor '" + name + "': shape " + Arrays.toString(shape) + " overflows", e);
+            throw new IllegalArgumentException(
+                    "tensor '" + name + "': shape " + Arrays.toString(shape) + " overflows", e);
         }
         return new Pending(name, dtype, shape.clone(), bytes, null);
     }

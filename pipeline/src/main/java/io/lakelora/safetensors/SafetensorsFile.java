@@ -55,28 +55,39 @@ public final class SafetensorsFile implements AutoCloseable {
         try {
             ch = FileChannel.open(p, StandardOpenOption.READ);
         } catch (NoSuchFileException e) {
-            throw new BadInputException("safetensors " + name + ": file not found. Fix: check the path (a model "
-                    + "directory holds model.safetensors or model.safetensors.index.json)", e);
+            throw new BadInputException(
+                    "safetensors " + name + ": file not found. Fix: check the path (a model "
+                            + "directory holds model.safetensors or model.safetensors.index.json)",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("opening " + name, e);
         }
         try {
             long size = size(ch, name);
             if (size < 8) {
-                throw SafetensorsHeader.bad(name, null, "the file has " + size + " bytes; a safetensors file starts with "
-                        + "an 8-byte header length", "the file is truncated or empty; re-download or re-export it");
+                throw SafetensorsHeader.bad(
+                        name,
+                        null,
+                        "the file has " + size + " bytes; a safetensors file starts with " + "an 8-byte header length",
+                        "the file is truncated or empty; re-download or re-export it");
             }
             ByteBuffer lenBuf = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
             readFully(ch, lenBuf, 0, name);
             long n = lenBuf.getLong(0); // u64; a value >= 2^63 reads negative here
             if (n < 0 || n > SafetensorsHeader.MAX_HEADER_BYTES) {
-                throw SafetensorsHeader.bad(name, null, "the header length field says " + Long.toUnsignedString(n)
-                        + " bytes, over the " + SafetensorsHeader.MAX_HEADER_BYTES + "-byte limit",
+                throw SafetensorsHeader.bad(
+                        name,
+                        null,
+                        "the header length field says " + Long.toUnsignedString(n) + " bytes, over the "
+                                + SafetensorsHeader.MAX_HEADER_BYTES + "-byte limit",
                         "the file is corrupt or not a safetensors file");
             }
             if (n > size - 8) {
-                throw SafetensorsHeader.bad(name, null, "the header length field says " + n + " bytes but only "
-                        + (size - 8) + " follow it", "the file is truncated or corrupt; re-download or re-export it");
+                throw SafetensorsHeader.bad(
+                        name,
+                        null,
+                        "the header length field says " + n + " bytes but only " + (size - 8) + " follow it",
+                        "the file is truncated or corrupt; re-download or re-export it");
             }
             ByteBuffer hb = ByteBuffer.allocate((int) n);
             readFully(ch, hb, 8, name);
@@ -100,7 +111,9 @@ public final class SafetensorsFile implements AutoCloseable {
         try {
             while (b.hasRemaining()) {
                 int r = ch.read(b, pos + b.position());
-                if (r < 0) throw new BadInputException("safetensors " + name + ": unexpected end of file. Fix: re-download it");
+                if (r < 0)
+                    throw new BadInputException(
+                            "safetensors " + name + ": unexpected end of file. Fix: re-download it");
             }
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + name, e);
@@ -116,27 +129,39 @@ public final class SafetensorsFile implements AutoCloseable {
     }
 
     /** The file. */
-    public Path path() { return path; }
+    public Path path() {
+        return path;
+    }
 
     /** {@code __metadata__} (empty when absent), e.g. {"format": "pt"}. */
-    public Map<String, String> metadata() { return header.metadata; }
+    public Map<String, String> metadata() {
+        return header.metadata;
+    }
 
     /** All tensors by name, in the order of their data in the file. */
-    public Map<String, TensorInfo> tensors() { return header.tensors; }
+    public Map<String, TensorInfo> tensors() {
+        return header.tensors;
+    }
 
     /** True when the file has a tensor {@code name}. */
-    public boolean contains(String name) { return header.tensors.containsKey(name); }
+    public boolean contains(String name) {
+        return header.tensors.containsKey(name);
+    }
 
     /** Absolute file offset of the data area (8 + header length). */
-    public long dataStart() { return dataStart; }
+    public long dataStart() {
+        return dataStart;
+    }
 
     /** The entry of {@code name}; a missing name is an {@link IllegalArgumentException} naming the file. */
     public TensorInfo info(String name) {
         TensorInfo t = header.tensors.get(name);
         if (t == null) {
             throw new IllegalArgumentException("safetensors " + path + " has no tensor '" + name + "' (it has "
-                    + header.tensors.size() + " tensors" + (header.tensors.isEmpty() ? "" : ", e.g. '"
-                    + header.tensors.keySet().iterator().next() + "'") + ")");
+                    + header.tensors.size() + " tensors"
+                    + (header.tensors.isEmpty()
+                            ? ""
+                            : ", e.g. '" + header.tensors.keySet().iterator().next() + "'") + ")");
         }
         return t;
     }
@@ -186,8 +211,9 @@ public final class SafetensorsFile implements AutoCloseable {
         TensorInfo t = info(name);
         long n = t.numel();
         if (n > Integer.MAX_VALUE - 8) {
-            throw new UnsupportedOperationException("tensor '" + name + "' in " + path + " has " + n + " elements, more "
-                    + "than a Java array holds; read it in parts with readFloats(name, from, dst, off, count)");
+            throw new UnsupportedOperationException(
+                    "tensor '" + name + "' in " + path + " has " + n + " elements, more "
+                            + "than a Java array holds; read it in parts with readFloats(name, from, dst, off, count)");
         }
         float[] out = new float[(int) n];
         readFloats(name, 0, out, 0, out.length);

@@ -27,8 +27,11 @@ import java.util.Map;
 final class SafetensorsHeader {
     /** The reference implementation's limit (safetensors MAX_HEADER_SIZE). */
     static final long MAX_HEADER_BYTES = 100_000_000L;
+
     static final String METADATA_KEY = "__metadata__";
-    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION).build();
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION)
+            .build();
 
     final Map<String, TensorInfo> tensors; // in data order
     final Map<String, String> metadata;
@@ -41,21 +44,37 @@ final class SafetensorsHeader {
     static SafetensorsHeader parse(byte[] headerBytes, long dataSize, String file) {
         String text;
         try {
-            text = StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(headerBytes)).toString();
+            text = StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(headerBytes))
+                    .toString();
         } catch (CharacterCodingException e) {
-            throw bad(file, null, "the header is not valid UTF-8", "the file is corrupt or not safetensors; re-export it");
+            throw bad(
+                    file,
+                    null,
+                    "the header is not valid UTF-8",
+                    "the file is corrupt or not safetensors; re-export it");
         }
         JsonNode root;
         try {
             root = JSON.readTree(text);
         } catch (JsonProcessingException e) {
-            throw bad(file, null, "the header is not valid JSON (" + e.getOriginalMessage() + "; it starts with "
-                    + quoteStart(text) + ")", "the file is corrupt or not safetensors; re-export it");
+            throw bad(
+                    file,
+                    null,
+                    "the header is not valid JSON (" + e.getOriginalMessage() + "; it starts with " + quoteStart(text)
+                            + ")",
+                    "the file is corrupt or not safetensors; re-export it");
         }
         if (root == null || !root.isObject()) {
-            throw bad(file, null, "the header is JSON " + (root == null ? "nothing" : root.getNodeType())
-                    + ", expected an object {name: {dtype, shape, data_offsets}}", "re-export the file");
+            throw bad(
+                    file,
+                    null,
+                    "the header is JSON " + (root == null ? "nothing" : root.getNodeType())
+                            + ", expected an object {name: {dtype, shape, data_offsets}}",
+                    "re-export the file");
         }
         Map<String, String> metadata = new LinkedHashMap<>();
         List<TensorInfo> list = new ArrayList<>();
@@ -72,19 +91,31 @@ final class SafetensorsHeader {
         TensorInfo prev = null;
         for (TensorInfo t : list) {
             if (t.begin() < pos) {
-                throw bad(file, t.name(), "its bytes [" + t.begin() + ", " + t.end() + ") overlap tensor '" + prev.name()
-                        + "' [" + prev.begin() + ", " + prev.end() + ")", "re-export the file; the header is corrupt");
+                throw bad(
+                        file,
+                        t.name(),
+                        "its bytes [" + t.begin() + ", " + t.end() + ") overlap tensor '" + prev.name() + "' ["
+                                + prev.begin() + ", " + prev.end() + ")",
+                        "re-export the file; the header is corrupt");
             }
             if (t.begin() > pos) {
-                throw bad(file, t.name(), "there is a gap of " + (t.begin() - pos) + " unused bytes [" + pos + ", "
-                        + t.begin() + ") before it", "re-export the file; the data area must be covered exactly");
+                throw bad(
+                        file,
+                        t.name(),
+                        "there is a gap of " + (t.begin() - pos) + " unused bytes [" + pos + ", " + t.begin()
+                                + ") before it",
+                        "re-export the file; the data area must be covered exactly");
             }
             pos = t.end();
             prev = t;
         }
         if (pos != dataSize) {
-            throw bad(file, prev == null ? null : prev.name(), "the tensors cover " + pos + " bytes but the data area has "
-                    + dataSize + " (" + (dataSize - pos) + " trailing bytes)", "re-export the file or truncate the extra bytes");
+            throw bad(
+                    file,
+                    prev == null ? null : prev.name(),
+                    "the tensors cover " + pos + " bytes but the data area has " + dataSize + " (" + (dataSize - pos)
+                            + " trailing bytes)",
+                    "re-export the file or truncate the extra bytes");
         }
         Map<String, TensorInfo> byName = new LinkedHashMap<>();
         for (TensorInfo t : list) byName.put(t.name(), t);
@@ -92,13 +123,20 @@ final class SafetensorsHeader {
     }
 
     private static void readMetadata(JsonNode n, Map<String, String> out, String file) {
-        if (!n.isObject()) throw bad(file, null, "__metadata__ is " + n.getNodeType() + ", expected an object of strings",
-                "re-export the file");
+        if (!n.isObject())
+            throw bad(
+                    file,
+                    null,
+                    "__metadata__ is " + n.getNodeType() + ", expected an object of strings",
+                    "re-export the file");
         for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> m = it.next();
             if (!m.getValue().isTextual()) {
-                throw bad(file, null, "__metadata__." + m.getKey() + " is " + m.getValue().getNodeType()
-                        + ", expected a string", "re-export the file (metadata values are strings)");
+                throw bad(
+                        file,
+                        null,
+                        "__metadata__." + m.getKey() + " is " + m.getValue().getNodeType() + ", expected a string",
+                        "re-export the file (metadata values are strings)");
             }
             out.put(m.getKey(), m.getValue().textValue());
         }
@@ -106,18 +144,21 @@ final class SafetensorsHeader {
 
     private static TensorInfo readEntry(String name, JsonNode n, long dataSize, String file) {
         String fix = "re-export the file; the header entry is malformed";
-        if (!n.isObject()) throw bad(file, name, "the entry is " + n.getNodeType() + ", expected {dtype, shape, data_offsets}", fix);
+        if (!n.isObject())
+            throw bad(file, name, "the entry is " + n.getNodeType() + ", expected {dtype, shape, data_offsets}", fix);
         JsonNode dt = n.get("dtype");
         JsonNode sh = n.get("shape");
         JsonNode off = n.get("data_offsets");
         if (dt == null || !dt.isTextual()) throw bad(file, name, "missing or non-string 'dtype'", fix);
         if (sh == null || !sh.isArray()) throw bad(file, name, "missing or non-array 'shape'", fix);
-        if (off == null || !off.isArray() || off.size() != 2) throw bad(file, name, "'data_offsets' must be [begin, end]", fix);
+        if (off == null || !off.isArray() || off.size() != 2)
+            throw bad(file, name, "'data_offsets' must be [begin, end]", fix);
         DType dtype;
         try {
             dtype = DType.parse(dt.textValue());
         } catch (UnsupportedOperationException e) {
-            throw new UnsupportedOperationException("safetensors " + file + ", tensor '" + name + "': " + e.getMessage(), e);
+            throw new UnsupportedOperationException(
+                    "safetensors " + file + ", tensor '" + name + "': " + e.getMessage(), e);
         }
         long[] shape = new long[sh.size()];
         for (int i = 0; i < shape.length; i++) {
@@ -136,7 +177,10 @@ final class SafetensorsHeader {
         long end = off.get(1).longValue();
         if (end < begin) throw bad(file, name, "data_offsets " + off + " end before they begin", fix);
         if (end > dataSize) {
-            throw bad(file, name, "data_offsets " + off + " reach past the data area (" + dataSize + " bytes)",
+            throw bad(
+                    file,
+                    name,
+                    "data_offsets " + off + " reach past the data area (" + dataSize + " bytes)",
                     "the file is truncated or its header is corrupt; re-download or re-export it");
         }
         long bytes;
@@ -146,8 +190,12 @@ final class SafetensorsHeader {
             throw bad(file, name, "shape " + Arrays.toString(shape) + " overflows a 64-bit byte count", fix);
         }
         if (bytes != end - begin) {
-            throw bad(file, name, "shape " + Arrays.toString(shape) + " x " + dtype + " (" + dtype.size() + " B) = "
-                    + bytes + " bytes but data_offsets " + off + " span " + (end - begin), fix);
+            throw bad(
+                    file,
+                    name,
+                    "shape " + Arrays.toString(shape) + " x " + dtype + " (" + dtype.size() + " B) = " + bytes
+                            + " bytes but data_offsets " + off + " span " + (end - begin),
+                    fix);
         }
         return new TensorInfo(name, dtype, shape, begin, end);
     }

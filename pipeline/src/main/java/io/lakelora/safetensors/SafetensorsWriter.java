@@ -77,13 +77,14 @@ public final class SafetensorsWriter extends AbstractTensorWriter<SafetensorsWri
 
     static long writeFile(Path target, List<Pending> tensors, Map<String, String> metadata) {
         byte[] header = header(tensors, metadata);
-        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-" + ProcessHandle.current().pid() + "-"
-                + Long.toHexString(System.nanoTime()));
+        Path tmp = target.resolveSibling("." + target.getFileName() + ".tmp-"
+                + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime()));
         try {
             Files.createDirectories(target.getParent());
             long size;
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE)) {
-                ByteBuffer len = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
+                ByteBuffer len =
+                        ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, header.length);
                 writeAll(ch, len);
                 writeAll(ch, ByteBuffer.wrap(header));
                 TensorSink sink = new TensorSink(ch);

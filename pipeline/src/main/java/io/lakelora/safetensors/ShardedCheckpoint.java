@@ -68,15 +68,18 @@ public final class ShardedCheckpoint implements AutoCloseable {
         try {
             root = JSON.readTree(index.toFile());
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException("checkpoint index " + index + ": not valid JSON (" + e.getOriginalMessage()
-                    + "). Fix: restore the file as saved by transformers", e);
+            throw new BadInputException(
+                    "checkpoint index " + index + ": not valid JSON (" + e.getOriginalMessage()
+                            + "). Fix: restore the file as saved by transformers",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + index, e);
         }
         JsonNode wm = root == null ? null : root.get("weight_map");
         if (wm == null || !wm.isObject() || wm.size() == 0) {
-            throw new BadInputException("checkpoint index " + index + ": no 'weight_map' object of tensor -> shard file. "
-                    + "Fix: restore the file as saved by transformers");
+            throw new BadInputException(
+                    "checkpoint index " + index + ": no 'weight_map' object of tensor -> shard file. "
+                            + "Fix: restore the file as saved by transformers");
         }
         Map<String, SafetensorsFile> shards = new LinkedHashMap<>();
         Map<String, SafetensorsFile> owner = new LinkedHashMap<>();
@@ -85,17 +88,23 @@ public final class ShardedCheckpoint implements AutoCloseable {
             for (Iterator<Map.Entry<String, JsonNode>> it = wm.fields(); it.hasNext(); ) {
                 Map.Entry<String, JsonNode> e = it.next();
                 String shard = e.getValue().asText("");
-                if (!e.getValue().isTextual() || shard.isEmpty() || shard.contains("/") || shard.contains("\\")
-                        || shard.equals("..") || shard.equals(".")) {
-                    throw new BadInputException("checkpoint index " + index + ": tensor '" + e.getKey() + "' maps to '"
-                            + e.getValue() + "', expected a file name in the same directory. Fix: correct the weight_map");
+                if (!e.getValue().isTextual()
+                        || shard.isEmpty()
+                        || shard.contains("/")
+                        || shard.contains("\\")
+                        || shard.equals("..")
+                        || shard.equals(".")) {
+                    throw new BadInputException(
+                            "checkpoint index " + index + ": tensor '" + e.getKey() + "' maps to '" + e.getValue()
+                                    + "', expected a file name in the same directory. Fix: correct the weight_map");
                 }
                 SafetensorsFile sf = shards.get(shard);
                 if (sf == null) {
                     Path f = index.resolveSibling(shard);
                     if (!Files.isRegularFile(f)) {
-                        throw new BadInputException("checkpoint index " + index + " lists shard " + shard + " (for tensor '"
-                                + e.getKey() + "') but " + f + " does not exist. Fix: download every shard of the model");
+                        throw new BadInputException(
+                                "checkpoint index " + index + " lists shard " + shard + " (for tensor '" + e.getKey()
+                                        + "') but " + f + " does not exist. Fix: download every shard of the model");
                     }
                     sf = SafetensorsFile.open(f);
                     opened.add(sf);
@@ -116,32 +125,44 @@ public final class ShardedCheckpoint implements AutoCloseable {
     }
 
     /** The file opened (a .safetensors or the index). */
-    public Path source() { return source; }
+    public Path source() {
+        return source;
+    }
 
     /** Every tensor by name (shard order, then data order within a shard; index order for an index). */
-    public Map<String, TensorInfo> tensors() { return tensors; }
+    public Map<String, TensorInfo> tensors() {
+        return tensors;
+    }
 
     /** True when the checkpoint has {@code name}. */
-    public boolean contains(String name) { return owner.containsKey(name); }
+    public boolean contains(String name) {
+        return owner.containsKey(name);
+    }
 
     /** The shard files, in the order opened. */
-    public List<SafetensorsFile> files() { return files; }
+    public List<SafetensorsFile> files() {
+        return files;
+    }
 
     /** The shard that holds {@code name}. */
     public SafetensorsFile fileOf(String name) {
         SafetensorsFile f = owner.get(name);
         if (f == null) {
-            throw new IllegalArgumentException("checkpoint " + source + " has no tensor '" + name + "' (" + owner.size()
-                    + " tensors)");
+            throw new IllegalArgumentException(
+                    "checkpoint " + source + " has no tensor '" + name + "' (" + owner.size() + " tensors)");
         }
         return f;
     }
 
     /** The entry of {@code name} (offsets relative to its shard's data area). */
-    public TensorInfo info(String name) { return fileOf(name).info(name); }
+    public TensorInfo info(String name) {
+        return fileOf(name).info(name);
+    }
 
     /** The whole tensor as floats (F32/F16/BF16). */
-    public float[] readFloats(String name) { return fileOf(name).readFloats(name); }
+    public float[] readFloats(String name) {
+        return fileOf(name).readFloats(name);
+    }
 
     /** Part of a tensor as floats; see {@link SafetensorsFile#readFloats(String, long, float[], int, int)}. */
     public void readFloats(String name, long from, float[] dst, int off, int count) {
@@ -149,13 +170,19 @@ public final class ShardedCheckpoint implements AutoCloseable {
     }
 
     /** Raw bytes of a tensor. */
-    public byte[] readBytes(String name) { return fileOf(name).readBytes(name); }
+    public byte[] readBytes(String name) {
+        return fileOf(name).readBytes(name);
+    }
 
     /** Mapped chunks of a tensor; see {@link SafetensorsFile#buffers(String)}. */
-    public ByteBuffer[] buffers(String name) { return fileOf(name).buffers(name); }
+    public ByteBuffer[] buffers(String name) {
+        return fileOf(name).buffers(name);
+    }
 
     /** {@code __metadata__} of the first shard (transformers writes the same to each). */
-    public Map<String, String> metadata() { return files.isEmpty() ? Map.of() : files.get(0).metadata(); }
+    public Map<String, String> metadata() {
+        return files.isEmpty() ? Map.of() : files.get(0).metadata();
+    }
 
     @Override
     public void close() {

@@ -30,7 +30,8 @@ public final class ShardedCheckpointWriter extends AbstractTensorWriter<ShardedC
     /** @param prefix "model" for model weights; @param maxShardBytes e.g. 5 GB as transformers' default "5GB" */
     public ShardedCheckpointWriter(Path dir, String prefix, long maxShardBytes) {
         if (maxShardBytes <= 0) throw new IllegalArgumentException("maxShardBytes must be positive: " + maxShardBytes);
-        if (prefix.isEmpty() || prefix.contains("/")) throw new IllegalArgumentException("bad file prefix '" + prefix + "'");
+        if (prefix.isEmpty() || prefix.contains("/"))
+            throw new IllegalArgumentException("bad file prefix '" + prefix + "'");
         this.dir = dir.toAbsolutePath().normalize();
         this.prefix = prefix;
         this.maxShardBytes = maxShardBytes;
@@ -75,7 +76,8 @@ public final class ShardedCheckpointWriter extends AbstractTensorWriter<ShardedC
         ObjectNode wm = index.putObject("weight_map");
         weightMap.forEach(wm::put);
         Path indexFile = dir.resolve(prefix + ".safetensors.index.json");
-        Path tmp = dir.resolve("." + indexFile.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Path tmp = dir.resolve("." + indexFile.getFileName() + ".tmp-"
+                + ProcessHandle.current().pid());
         try {
             Files.write(tmp, JSON.writeValueAsBytes(index));
             try {

@@ -16,19 +16,29 @@ public record TensorInfo(String name, DType dtype, long[] shape, long begin, lon
 
     /** The shape (a copy). */
     @Override
-    public long[] shape() { return shape.clone(); }
+    public long[] shape() {
+        return shape.clone();
+    }
 
     /** Number of dimensions. */
-    public int rank() { return shape.length; }
+    public int rank() {
+        return shape.length;
+    }
 
     /** Size of dimension {@code i}. */
-    public long dim(int i) { return shape[i]; }
+    public long dim(int i) {
+        return shape[i];
+    }
 
     /** Number of elements (1 for a scalar). */
-    public long numel() { return numel(shape); }
+    public long numel() {
+        return numel(shape);
+    }
 
     /** Bytes of data ({@code end - begin}). */
-    public long byteSize() { return end - begin; }
+    public long byteSize() {
+        return end - begin;
+    }
 
     /** Product of {@code shape}; overflow is an {@link ArithmeticException}; a negative dimension is an error. */
     public static long numel(long[] shape) {
@@ -42,12 +52,18 @@ public record TensorInfo(String name, DType dtype, long[] shape, long begin, lon
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof TensorInfo t && name.equals(t.name) && dtype == t.dtype && Arrays.equals(shape, t.shape)
-                && begin == t.begin && end == t.end;
+        return o instanceof TensorInfo t
+                && name.equals(t.name)
+                && dtype == t.dtype
+                && Arrays.equals(shape, t.shape)
+                && begin == t.begin
+                && end == t.end;
     }
 
     @Override
-    public int hashCode() { return Objects.hash(name, dtype, Arrays.hashCode(shape), begin, end); }
+    public int hashCode() {
+        return Objects.hash(name, dtype, Arrays.hashCode(shape), begin, end);
+    }
 
     @Override
     public String toString() {

@@ -19,7 +19,9 @@ public final class TensorSink {
     private long expected;
     private long written;
 
-    TensorSink(WritableByteChannel out) { this.out = out; }
+    TensorSink(WritableByteChannel out) {
+        this.out = out;
+    }
 
     void begin(String name, DType dtype, long expectedBytes) {
         this.name = name;
@@ -30,14 +32,16 @@ public final class TensorSink {
 
     void end() {
         if (written != expected) {
-            throw new IllegalStateException("tensor '" + name + "': the source wrote " + written + " bytes but its shape "
-                    + "and dtype " + dtype + " need " + expected);
+            throw new IllegalStateException("tensor '" + name + "': the source wrote " + written
+                    + " bytes but its shape " + "and dtype " + dtype + " need " + expected);
         }
         flush();
     }
 
     /** The dtype being written. */
-    public DType dtype() { return dtype; }
+    public DType dtype() {
+        return dtype;
+    }
 
     /** Floats, converted to the tensor's F32, F16 or BF16 (round to nearest even). */
     public void writeFloats(float[] src, int off, int len) {
@@ -131,7 +135,8 @@ public final class TensorSink {
     }
 
     private IllegalArgumentException wrongType(String given) {
-        return new IllegalArgumentException("tensor '" + name + "' is " + dtype + "; it cannot be written from " + given);
+        return new IllegalArgumentException(
+                "tensor '" + name + "' is " + dtype + "; it cannot be written from " + given);
     }
 
     private void flush() {

@@ -15,11 +15,17 @@ public record ChatMessage(String role, String content) implements Serializable {
         if (content == null) throw new IllegalArgumentException("chat message (role " + role + ") without content");
     }
 
-    public static ChatMessage system(String content) { return new ChatMessage("system", content); }
+    public static ChatMessage system(String content) {
+        return new ChatMessage("system", content);
+    }
 
-    public static ChatMessage user(String content) { return new ChatMessage("user", content); }
+    public static ChatMessage user(String content) {
+        return new ChatMessage("user", content);
+    }
 
-    public static ChatMessage assistant(String content) { return new ChatMessage("assistant", content); }
+    public static ChatMessage assistant(String content) {
+        return new ChatMessage("assistant", content);
+    }
 
     /**
      * An instruction row (Alpaca: instruction, optional input, output) as a two-turn conversation: the user turn is the

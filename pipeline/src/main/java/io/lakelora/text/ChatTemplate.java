@@ -68,8 +68,11 @@ public final class ChatTemplate {
                 .build();
         this.jinjava = new Jinjava(config);
         try {
-            jinjava.getGlobalContext().registerFunction(new ELFunctionDefinition("", "raise_exception",
-                    ChatTemplate.class.getDeclaredMethod("raiseException", String.class)));
+            jinjava.getGlobalContext()
+                    .registerFunction(new ELFunctionDefinition(
+                            "",
+                            "raise_exception",
+                            ChatTemplate.class.getDeclaredMethod("raiseException", String.class)));
         } catch (NoSuchMethodException e) {
             throw new IllegalStateException(e);
         }
@@ -91,7 +94,8 @@ public final class ChatTemplate {
         }
         String res = "templates/" + name + ".jinja";
         try (InputStream in = ChatTemplate.class.getResourceAsStream(res)) {
-            if (in == null) throw new IllegalStateException("resource io/lakelora/text/" + res + " missing from the jar");
+            if (in == null)
+                throw new IllegalStateException("resource io/lakelora/text/" + res + " missing from the jar");
             return new ChatTemplate(name, new String(in.readAllBytes(), StandardCharsets.UTF_8));
         } catch (IOException e) {
             throw new UncheckedIOException("reading built-in template " + res, e);
@@ -106,15 +110,20 @@ public final class ChatTemplate {
         if (override != null && !override.isBlank()) return builtin(override);
         if (modelTemplate.isPresent() && !modelTemplate.get().isBlank()) return of("model", modelTemplate.get());
         if (fallback == null || fallback.isBlank()) {
-            throw new IllegalArgumentException("the model's tokenizer has no chat_template and no fallback is set. Fix: "
-                    + "set template.fallback to one of " + BUILTINS);
+            throw new IllegalArgumentException(
+                    "the model's tokenizer has no chat_template and no fallback is set. Fix: "
+                            + "set template.fallback to one of " + BUILTINS);
         }
         return builtin(fallback);
     }
 
-    public String name() { return name; }
+    public String name() {
+        return name;
+    }
 
-    public String source() { return source; }
+    public String source() {
+        return source;
+    }
 
     /** Called by templates as {@code raise_exception('...')}; fails the render with that message. */
     public static String raiseException(String message) {
@@ -123,7 +132,9 @@ public final class ChatTemplate {
 
     /** A render failure: the template raised, or jinjava reported an error. */
     public static final class TemplateException extends IllegalArgumentException {
-        public TemplateException(String message) { super(message); }
+        public TemplateException(String message) {
+            super(message);
+        }
     }
 
     /**
@@ -242,7 +253,11 @@ public final class ChatTemplate {
             List<String> fixed = new ArrayList<>();
             for (String a : args) {
                 int eq = topLevelAssign(a);
-                fixed.add(eq < 0 ? a : a.substring(0, eq + 1) + "(" + a.substring(eq + 1).trim() + ")");
+                fixed.add(
+                        eq < 0
+                                ? a
+                                : a.substring(0, eq + 1) + "("
+                                        + a.substring(eq + 1).trim() + ")");
             }
             out.append(String.join(", ", fixed)).append(')');
             i = close + 1;
@@ -305,7 +320,9 @@ public final class ChatTemplate {
                 if (c == ' ' && i > 0) {
                     int j = i;
                     while (j < arg.length() && arg.charAt(j) == ' ') j++;
-                    if (j < arg.length() && arg.charAt(j) == '=' && (j + 1 >= arg.length() || arg.charAt(j + 1) != '=')) {
+                    if (j < arg.length()
+                            && arg.charAt(j) == '='
+                            && (j + 1 >= arg.length() || arg.charAt(j + 1) != '=')) {
                         return j;
                     }
                 }

@@ -32,7 +32,8 @@ public final class DocumentHash {
      */
     public static String conversationId(List<ChatMessage> messages) {
         StringBuilder sb = new StringBuilder();
-        for (ChatMessage m : messages) sb.append(m.role()).append('\u0001').append(m.content()).append('\u0002');
+        for (ChatMessage m : messages)
+            sb.append(m.role()).append('\u0001').append(m.content()).append('\u0002');
         return sha256Hex(sb.toString());
     }
 
@@ -42,7 +43,8 @@ public final class DocumentHash {
      */
     public static String split(String docId, double evalFraction, long seed) {
         if (!(evalFraction >= 0 && evalFraction <= 1)) {
-            throw new IllegalArgumentException("split.eval_fraction is " + evalFraction + ", expected a value in [0, 1]");
+            throw new IllegalArgumentException(
+                    "split.eval_fraction is " + evalFraction + ", expected a value in [0, 1]");
         }
         byte[] h = sha256(seed + ":" + docId);
         long v = 0;

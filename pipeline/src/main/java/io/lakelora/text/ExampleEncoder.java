@@ -42,11 +42,16 @@ public final class ExampleEncoder {
             throw new IllegalArgumentException("tokenizer " + tokenizer.source() + " has no eos_token, so training "
                     + "examples cannot end with EOS. Fix: set eos_token in its tokenizer_config.json");
         }
-        this.specialTokens = ChatTemplate.specialTokens(tokenizer.bosToken(), tokenizer.eosToken(),
-                tokenizer.tokenId("<unk>") >= 0 ? "<unk>" : null, tokenizer.padToken());
+        this.specialTokens = ChatTemplate.specialTokens(
+                tokenizer.bosToken(),
+                tokenizer.eosToken(),
+                tokenizer.tokenId("<unk>") >= 0 ? "<unk>" : null,
+                tokenizer.padToken());
     }
 
-    public ChatTemplate template() { return template; }
+    public ChatTemplate template() {
+        return template;
+    }
 
     /** A continued-pretraining document. */
     public Encoded encodeText(String text) {
@@ -67,7 +72,8 @@ public final class ExampleEncoder {
         boolean lastSpanAtEnd = false;
         for (int[] span : r.trainSpans()) {
             int from = commonPrefix(tokenizer.encode(text.substring(0, span[0]), false), ids);
-            int to = span[1] >= text.length() ? ids.length
+            int to = span[1] >= text.length()
+                    ? ids.length
                     : commonPrefix(tokenizer.encode(text.substring(0, span[1]), false), ids);
             for (int i = from; i < to; i++) labels[i] = ids[i];
             lastSpanAtEnd = span[1] >= text.length();
@@ -96,16 +102,19 @@ public final class ExampleEncoder {
         int pad = tokenizer.padId();
         if (pad < 0 || isIn(pad, tokenizer.eosIds())) pad = tokenizer.tokenId("<unk>");
         if (pad < 0 || isIn(pad, tokenizer.eosIds())) {
-            throw new IllegalArgumentException("tokenizer " + tokenizer.source() + " has no pad token other than EOS and "
-                    + "no <unk>. Fix: set pack.pad_token_id to an id that is not EOS ("
-                    + Arrays.toString(tokenizer.eosIds()) + ")");
+            throw new IllegalArgumentException(
+                    "tokenizer " + tokenizer.source() + " has no pad token other than EOS and "
+                            + "no <unk>. Fix: set pack.pad_token_id to an id that is not EOS ("
+                            + Arrays.toString(tokenizer.eosIds()) + ")");
         }
         return pad;
     }
 
     private boolean endsWithEos(int[] ids) {
         int i = ids.length - 1;
-        while (i >= 0 && !isIn(ids[i], eosIds) && tokenizer.decode(new int[] {ids[i]}, false).isBlank()) i--;
+        while (i >= 0
+                && !isIn(ids[i], eosIds)
+                && tokenizer.decode(new int[] {ids[i]}, false).isBlank()) i--;
         return i >= 0 && isIn(ids[i], eosIds);
     }
 

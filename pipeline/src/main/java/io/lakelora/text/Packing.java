@@ -32,13 +32,18 @@ public final class Packing {
     private Packing() {}
 
     public enum Strategy {
-        GREEDY("greedy"), BEST_FIT_DECREASING("best_fit_decreasing");
+        GREEDY("greedy"),
+        BEST_FIT_DECREASING("best_fit_decreasing");
 
         private final String key;
 
-        Strategy(String key) { this.key = key; }
+        Strategy(String key) {
+            this.key = key;
+        }
 
-        public String key() { return key; }
+        public String key() {
+            return key;
+        }
 
         public static Strategy parse(String s) {
             for (Strategy v : values()) if (v.key.equals(s)) return v;
@@ -48,13 +53,18 @@ public final class Packing {
     }
 
     public enum Overflow {
-        SPLIT("split"), QUARANTINE("quarantine");
+        SPLIT("split"),
+        QUARANTINE("quarantine");
 
         private final String key;
 
-        Overflow(String key) { this.key = key; }
+        Overflow(String key) {
+            this.key = key;
+        }
 
-        public String key() { return key; }
+        public String key() {
+            return key;
+        }
 
         public static Overflow parse(String s) {
             for (Overflow v : values()) if (v.key.equals(s)) return v;
@@ -67,19 +77,22 @@ public final class Packing {
     public record Doc(String id, int[] inputIds, int[] labels) implements Serializable {
         public Doc {
             if (inputIds.length != labels.length) {
-                throw new IllegalArgumentException("document " + id + ": " + inputIds.length + " input ids but "
-                        + labels.length + " labels");
+                throw new IllegalArgumentException(
+                        "document " + id + ": " + inputIds.length + " input ids but " + labels.length + " labels");
             }
         }
 
-        public int length() { return inputIds.length; }
+        public int length() {
+            return inputIds.length;
+        }
     }
 
     /** Where a piece of a document sits in a block. */
     public record Segment(String docId, int piece, int start, int length) implements Serializable {}
 
     /** One packed block of exactly blockSize tokens. */
-    public record Block(int[] inputIds, int[] labels, int[] positionIds, List<Segment> segments) implements Serializable {
+    public record Block(int[] inputIds, int[] labels, int[] positionIds, List<Segment> segments)
+            implements Serializable {
         /** Tokens that belong to documents (not padding). */
         public int usedTokens() {
             int n = 0;
@@ -161,7 +174,9 @@ public final class Packing {
 
     private static void bestFitDecreasing(List<Piece> pieces, int blockSize, List<List<Piece>> bins) {
         List<Piece> sorted = new ArrayList<>(pieces);
-        sorted.sort(Comparator.comparingInt(Piece::len).reversed().thenComparing(Piece::docId)
+        sorted.sort(Comparator.comparingInt(Piece::len)
+                .reversed()
+                .thenComparing(Piece::docId)
                 .thenComparingInt(Piece::piece));
         int first = bins.size();
         // remaining room -> indexes of open bins with that room (oldest first)

@@ -36,17 +36,21 @@ public final class PiiScrubber implements Serializable {
     /** Settings (YAML section {@code pii}). */
     public static final class Options implements Serializable {
         private static final long serialVersionUID = 1L;
-        @JsonProperty("enabled") public boolean enabled = true;
+
+        @JsonProperty("enabled")
+        public boolean enabled = true;
         /** Which kinds to scrub (subset of email, card, ipv6, ipv4, phone). */
-        @JsonProperty("kinds") public List<String> kinds = new ArrayList<>(KINDS);
+        @JsonProperty("kinds")
+        public List<String> kinds = new ArrayList<>(KINDS);
 
         public void validate(String prefix) {
-            if (kinds == null) throw new IllegalArgumentException("config key '" + prefix + ".kinds' is null. Fix: "
-                    + "list some of " + KINDS + " or set " + prefix + ".enabled: false");
+            if (kinds == null)
+                throw new IllegalArgumentException("config key '" + prefix + ".kinds' is null. Fix: " + "list some of "
+                        + KINDS + " or set " + prefix + ".enabled: false");
             for (String k : kinds) {
                 if (!KINDS.contains(k)) {
-                    throw new IllegalArgumentException("config key '" + prefix + ".kinds' has '" + k + "', expected one of "
-                            + KINDS + ". Fix: correct the name");
+                    throw new IllegalArgumentException("config key '" + prefix + ".kinds' has '" + k
+                            + "', expected one of " + KINDS + ". Fix: correct the name");
                 }
             }
         }
@@ -59,8 +63,8 @@ public final class PiiScrubber implements Serializable {
         }
     }
 
-    private static final Pattern EMAIL = Pattern.compile(
-            "(?<![\\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+    private static final Pattern EMAIL =
+            Pattern.compile("(?<![\\w.%+-])[A-Za-z0-9][A-Za-z0-9._%+-]*@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
                     + "(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*\\.[A-Za-z]{2,}(?![\\w-])");
     private static final Pattern CARD = Pattern.compile("(?<![\\w-])\\d(?:[ -]?\\d){12,18}(?![\\w-])");
     private static final Pattern IPV6 = Pattern.compile(

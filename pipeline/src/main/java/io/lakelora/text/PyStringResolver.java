@@ -78,7 +78,8 @@ final class PyStringResolver extends ELResolver {
 
     private static boolean startsOrEnds(String s, Object prefix, boolean start) {
         if (prefix instanceof Iterable<?> options) { // Python accepts a tuple of prefixes
-            for (Object o : options) if (start ? s.startsWith(String.valueOf(o)) : s.endsWith(String.valueOf(o))) return true;
+            for (Object o : options)
+                if (start ? s.startsWith(String.valueOf(o)) : s.endsWith(String.valueOf(o))) return true;
             return false;
         }
         String x = String.valueOf(prefix);
@@ -176,17 +177,25 @@ final class PyStringResolver extends ELResolver {
     }
 
     @Override
-    public Class<?> getType(ELContext context, Object base, Object property) { return null; }
+    public Class<?> getType(ELContext context, Object base, Object property) {
+        return null;
+    }
 
     @Override
     public void setValue(ELContext context, Object base, Object property, Object value) {}
 
     @Override
-    public boolean isReadOnly(ELContext context, Object base, Object property) { return true; }
+    public boolean isReadOnly(ELContext context, Object base, Object property) {
+        return true;
+    }
 
     @Override
-    public Iterator<FeatureDescriptor> getFeatureDescriptors(ELContext context, Object base) { return null; }
+    public Iterator<FeatureDescriptor> getFeatureDescriptors(ELContext context, Object base) {
+        return null;
+    }
 
     @Override
-    public Class<?> getCommonPropertyType(ELContext context, Object base) { return null; }
+    public Class<?> getCommonPropertyType(ELContext context, Object base) {
+        return null;
+    }
 }

@@ -22,6 +22,7 @@ public final class QualityFilters implements Serializable {
 
     /** Quarantine reasons produced here. */
     public static final String EMPTY = "empty_text";
+
     public static final String TOO_SHORT = "too_short";
     public static final String TOO_LONG = "too_long";
     public static final String REPETITIVE = "repetitive";
@@ -31,12 +32,24 @@ public final class QualityFilters implements Serializable {
     /** Thresholds; a value of 0 (or 1.0 for ratios) disables that filter. */
     public static final class Options implements Serializable {
         private static final long serialVersionUID = 1L;
-        @JsonProperty("min_chars") public int minChars = 1;
-        @JsonProperty("max_chars") public int maxChars = 0;
-        @JsonProperty("max_repetition_ratio") public double maxRepetitionRatio = 1.0;
-        @JsonProperty("repetition_ngram") public int repetitionNgram = 3;
-        @JsonProperty("max_symbol_ratio") public double maxSymbolRatio = 1.0;
-        @JsonProperty("max_line_chars") public int maxLineChars = 0;
+
+        @JsonProperty("min_chars")
+        public int minChars = 1;
+
+        @JsonProperty("max_chars")
+        public int maxChars = 0;
+
+        @JsonProperty("max_repetition_ratio")
+        public double maxRepetitionRatio = 1.0;
+
+        @JsonProperty("repetition_ngram")
+        public int repetitionNgram = 3;
+
+        @JsonProperty("max_symbol_ratio")
+        public double maxSymbolRatio = 1.0;
+
+        @JsonProperty("max_line_chars")
+        public int maxLineChars = 0;
 
         public void validate(String prefix) {
             nonNegative(prefix + ".min_chars", minChars);
@@ -62,8 +75,8 @@ public final class QualityFilters implements Serializable {
 
         private static void ratio(String key, double v) {
             if (!(v >= 0 && v <= 1)) {
-                throw new IllegalArgumentException("config key '" + key + "' is " + v
-                        + ", expected a ratio in [0, 1] (1 disables)");
+                throw new IllegalArgumentException(
+                        "config key '" + key + "' is " + v + ", expected a ratio in [0, 1] (1 disables)");
             }
         }
     }
@@ -110,7 +123,8 @@ public final class QualityFilters implements Serializable {
             if (Character.isWhitespace(cp)) continue;
             nonSpace++;
             int t = Character.getType(cp);
-            boolean mark = t == Character.NON_SPACING_MARK || t == Character.COMBINING_SPACING_MARK
+            boolean mark = t == Character.NON_SPACING_MARK
+                    || t == Character.COMBINING_SPACING_MARK
                     || t == Character.ENCLOSING_MARK;
             if (!Character.isLetterOrDigit(cp) && !mark) symbols++;
         }

@@ -17,15 +17,20 @@ public final class TextNormalizer implements Serializable {
     public static final class Options implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Apply Unicode NFKC (compatibility composition: full-width letters, ligatures, superscripts). */
-        @JsonProperty("nfkc") public boolean nfkc = true;
+        @JsonProperty("nfkc")
+        public boolean nfkc = true;
         /** Remove control and format characters except tab and newline (CR, NUL, zero-width, BOM, ...). */
-        @JsonProperty("strip_control") public boolean stripControl = true;
+        @JsonProperty("strip_control")
+        public boolean stripControl = true;
         /** Collapse runs of spaces/tabs inside a line to one space. */
-        @JsonProperty("collapse_spaces") public boolean collapseSpaces = true;
+        @JsonProperty("collapse_spaces")
+        public boolean collapseSpaces = true;
         /** With {@code collapse_spaces}: leave a line's leading whitespace (code indentation) as it is. */
-        @JsonProperty("keep_indentation") public boolean keepIndentation = true;
+        @JsonProperty("keep_indentation")
+        public boolean keepIndentation = true;
         /** At most this many consecutive empty lines (0 removes empty lines). */
-        @JsonProperty("max_blank_lines") public int maxBlankLines = 1;
+        @JsonProperty("max_blank_lines")
+        public int maxBlankLines = 1;
 
         public void validate(String prefix) {
             if (maxBlankLines < 0) {

@@ -32,8 +32,8 @@ public final class Llama2cVocab {
     private Llama2cVocab() {}
 
     /** A conversion: the tokenizer.json bytes and the special pieces with their ids. */
-    public record Converted(byte[] tokenizerJson, String unkPiece, String bosPiece, int bosId, String eosPiece,
-                            int eosId) {}
+    public record Converted(
+            byte[] tokenizerJson, String unkPiece, String bosPiece, int bosId, String eosPiece, int eosId) {}
 
     /**
      * The tokenizer.json for the llama2.c tokenizer file {@code file}, which must hold exactly {@code vocabSize}
@@ -41,8 +41,13 @@ public final class Llama2cVocab {
      */
     public static Converted convert(Path file, int vocabSize) {
         SentencePieceConverter.Model m = read(file, vocabSize);
-        return new Converted(SentencePieceConverter.toJson(m), m.pieces().get(m.unkId()).piece(),
-                m.pieces().get(m.bosId()).piece(), m.bosId(), m.pieces().get(m.eosId()).piece(), m.eosId());
+        return new Converted(
+                SentencePieceConverter.toJson(m),
+                m.pieces().get(m.unkId()).piece(),
+                m.pieces().get(m.bosId()).piece(),
+                m.bosId(),
+                m.pieces().get(m.eosId()).piece(),
+                m.eosId());
     }
 
     static SentencePieceConverter.Model read(Path file, int vocabSize) {
@@ -101,17 +106,21 @@ public final class Llama2cVocab {
             throw new BadInputException("llama2.c tokenizer " + file + " lacks " + missing
                     + ", which tokenizer.py export always writes" + fix);
         }
-        return new SentencePieceConverter.Model(pieces, MODEL_BPE, bytePieces, unk, bos, eos, "identity", new byte[0],
-                true, false, true);
+        return new SentencePieceConverter.Model(
+                pieces, MODEL_BPE, bytePieces, unk, bos, eos, "identity", new byte[0], true, false, true);
     }
 
     private static String utf8(byte[] raw, Path file, int id, String fix) {
         try {
-            return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(raw)).toString();
+            return StandardCharsets.UTF_8
+                    .newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(raw))
+                    .toString();
         } catch (CharacterCodingException e) {
-            throw new BadInputException("llama2.c tokenizer " + file + ": piece " + id + " is not valid UTF-8" + fix,
-                    e);
+            throw new BadInputException(
+                    "llama2.c tokenizer " + file + ": piece " + id + " is not valid UTF-8" + fix, e);
         }
     }
 }

@@ -17,7 +17,9 @@ final class ProtoReader {
     private final int limit;
     private int tag;
 
-    ProtoReader(byte[] buf) { this(buf, 0, buf.length); }
+    ProtoReader(byte[] buf) {
+        this(buf, 0, buf.length);
+    }
 
     private ProtoReader(byte[] buf, int from, int limit) {
         this.buf = buf;
@@ -29,14 +31,19 @@ final class ProtoReader {
     boolean next() {
         if (pos >= limit) return false;
         long t = varint();
-        if (t >>> 3 == 0 || t > Integer.MAX_VALUE) throw new IllegalArgumentException("bad field tag " + t + " at byte " + pos);
+        if (t >>> 3 == 0 || t > Integer.MAX_VALUE)
+            throw new IllegalArgumentException("bad field tag " + t + " at byte " + pos);
         tag = (int) t;
         return true;
     }
 
-    int field() { return tag >>> 3; }
+    int field() {
+        return tag >>> 3;
+    }
 
-    int wireType() { return tag & 7; }
+    int wireType() {
+        return tag & 7;
+    }
 
     long varint() {
         long r = 0;
@@ -55,12 +62,17 @@ final class ProtoReader {
         return (int) varint();
     }
 
-    boolean bool() { return int32() != 0; }
+    boolean bool() {
+        return int32() != 0;
+    }
 
     float float32() {
         expect(FIXED32);
         need(4);
-        int v = (buf[pos] & 0xFF) | (buf[pos + 1] & 0xFF) << 8 | (buf[pos + 2] & 0xFF) << 16 | (buf[pos + 3] & 0xFF) << 24;
+        int v = (buf[pos] & 0xFF)
+                | (buf[pos + 1] & 0xFF) << 8
+                | (buf[pos + 2] & 0xFF) << 16
+                | (buf[pos + 3] & 0xFF) << 24;
         pos += 4;
         return Float.intBitsToFloat(v);
     }
@@ -91,9 +103,18 @@ final class ProtoReader {
     void skip() {
         switch (wireType()) {
             case VARINT -> varint();
-            case FIXED64 -> { need(8); pos += 8; }
-            case LEN -> { int n = lengthPrefix(); pos += n; }
-            case FIXED32 -> { need(4); pos += 4; }
+            case FIXED64 -> {
+                need(8);
+                pos += 8;
+            }
+            case LEN -> {
+                int n = lengthPrefix();
+                pos += n;
+            }
+            case FIXED32 -> {
+                need(4);
+                pos += 4;
+            }
             default -> throw new IllegalArgumentException("unsupported wire type " + wireType() + " at byte " + pos);
         }
     }
@@ -101,13 +122,15 @@ final class ProtoReader {
     private int lengthPrefix() {
         expect(LEN);
         long n = varint();
-        if (n < 0 || n > limit - pos) throw new IllegalArgumentException("length " + n + " runs past the message at byte " + pos);
+        if (n < 0 || n > limit - pos)
+            throw new IllegalArgumentException("length " + n + " runs past the message at byte " + pos);
         return (int) n;
     }
 
     private void expect(int wire) {
         if (wireType() != wire) {
-            throw new IllegalArgumentException("field " + field() + " has wire type " + wireType() + ", expected " + wire);
+            throw new IllegalArgumentException(
+                    "field " + field() + " has wire type " + wireType() + ", expected " + wire);
         }
     }
 

@@ -33,6 +33,7 @@ public final class SentencePieceConverter {
     private static final String SPACE = "\u2581";
     /** Piece types (sentencepiece_model.proto); UNUSED = 5 and BYTE = 6 need no special handling. */
     private static final int NORMAL = 1, UNKNOWN = 2, CONTROL = 3, USER_DEFINED = 4;
+
     private static final int MODEL_BPE = 2;
 
     private SentencePieceConverter() {}
@@ -41,8 +42,17 @@ public final class SentencePieceConverter {
     record Piece(String piece, float score, int type) {}
 
     /** The parts of ModelProto the conversion needs. */
-    record Model(List<Piece> pieces, int modelType, boolean byteFallback, int unkId, int bosId, int eosId,
-            String normalizerName, byte[] charsmap, boolean addDummyPrefix, boolean removeExtraWhitespaces,
+    record Model(
+            List<Piece> pieces,
+            int modelType,
+            boolean byteFallback,
+            int unkId,
+            int bosId,
+            int eosId,
+            String normalizerName,
+            byte[] charsmap,
+            boolean addDummyPrefix,
+            boolean removeExtraWhitespaces,
             boolean escapeWhitespaces) {}
 
     /** A conversion: the tokenizer.json bytes and the model's BOS/EOS pieces (null when the model has none). */
@@ -65,15 +75,19 @@ public final class SentencePieceConverter {
         try {
             m = parse(bytes);
         } catch (IllegalArgumentException e) {
-            throw new BadInputException("SentencePiece model " + modelFile + " is not a valid ModelProto (" + e.getMessage()
-                    + "). Fix: point at the model's tokenizer.model or tokenizer.json", e);
+            throw new BadInputException(
+                    "SentencePiece model " + modelFile + " is not a valid ModelProto (" + e.getMessage()
+                            + "). Fix: point at the model's tokenizer.model or tokenizer.json",
+                    e);
         }
         if (m.pieces.isEmpty()) {
-            throw new BadInputException("SentencePiece model " + modelFile + " has no pieces. Fix: point at the model's "
-                    + "tokenizer.model or tokenizer.json");
+            throw new BadInputException("SentencePiece model " + modelFile
+                    + " has no pieces. Fix: point at the model's " + "tokenizer.model or tokenizer.json");
         }
         check(m, modelFile);
-        return new Converted(toJson(m), m.bosId >= 0 ? m.pieces.get(m.bosId).piece : null,
+        return new Converted(
+                toJson(m),
+                m.bosId >= 0 ? m.pieces.get(m.bosId).piece : null,
                 m.eosId >= 0 ? m.pieces.get(m.eosId).piece : null);
     }
 
@@ -141,14 +155,16 @@ public final class SentencePieceConverter {
         String fix = ". Fix: use the model's tokenizer.json (transformers saves one with save_pretrained)";
         if (m.modelType != MODEL_BPE) {
             throw new UnsupportedOperationException("SentencePiece model " + file + " has model_type "
-                    + (m.modelType == 1 ? "UNIGRAM" : String.valueOf(m.modelType)) + "; only BPE (LLaMA/Mistral) is converted" + fix);
+                    + (m.modelType == 1 ? "UNIGRAM" : String.valueOf(m.modelType))
+                    + "; only BPE (LLaMA/Mistral) is converted" + fix);
         }
         if (m.removeExtraWhitespaces) {
             throw new UnsupportedOperationException("SentencePiece model " + file + " collapses whitespace "
                     + "(remove_extra_whitespaces=true), which the LLaMA conversion does not reproduce" + fix);
         }
         if (!m.escapeWhitespaces) {
-            throw new UnsupportedOperationException("SentencePiece model " + file + " has escape_whitespaces=false" + fix);
+            throw new UnsupportedOperationException(
+                    "SentencePiece model " + file + " has escape_whitespaces=false" + fix);
         }
         if (!m.normalizerName.equals("identity") && m.charsmap.length == 0) {
             throw new UnsupportedOperationException("SentencePiece model " + file + " uses normalizer '"
@@ -176,7 +192,8 @@ public final class SentencePieceConverter {
                 String l = s.substring(0, i), r = s.substring(i);
                 if (vocab.containsKey(l) && vocab.containsKey(r)) local.add(new Merge(l, r, p.score, 0));
             }
-            local.sort(Comparator.comparingInt((Merge x) -> vocab.get(x.left)).thenComparingInt(x -> vocab.get(x.right)));
+            local.sort(
+                    Comparator.comparingInt((Merge x) -> vocab.get(x.left)).thenComparingInt(x -> vocab.get(x.right)));
             for (Merge x : local) all.add(new Merge(x.left, x.right, x.score, all.size()));
         }
         // sorted(..., key=score, reverse=True) is stable: equal scores keep their order

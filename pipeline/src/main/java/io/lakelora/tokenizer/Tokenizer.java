@@ -44,11 +44,16 @@ import java.util.Set;
 public final class Tokenizer implements AutoCloseable {
     private static final System.Logger LOG = System.getLogger(Tokenizer.class.getName());
     /** transformers classes whose constructor rebuilds the post-processor from add_bos_token / add_eos_token. */
-    private static final Set<String> FLAG_DRIVEN_CLASSES = Set.of("LlamaTokenizer", "LlamaTokenizerFast",
-            "CodeLlamaTokenizer", "CodeLlamaTokenizerFast", "GemmaTokenizer", "GemmaTokenizerFast");
+    private static final Set<String> FLAG_DRIVEN_CLASSES = Set.of(
+            "LlamaTokenizer",
+            "LlamaTokenizerFast",
+            "CodeLlamaTokenizer",
+            "CodeLlamaTokenizerFast",
+            "GemmaTokenizer",
+            "GemmaTokenizerFast");
     /** DJL options: no truncation, no padding (DJL otherwise may cap at a default max length). */
-    private static final Map<String, String> DJL_OPTIONS = Map.of("truncation", "false", "padding", "false",
-            "addSpecialTokens", "false");
+    private static final Map<String, String> DJL_OPTIONS =
+            Map.of("truncation", "false", "padding", "false", "addSpecialTokens", "false");
 
     private final Path source;
     private final HuggingFaceTokenizer hf;
@@ -62,13 +67,22 @@ public final class Tokenizer implements AutoCloseable {
     private final int padId;
     /** Non-null: add BOS/EOS ourselves from these flags; null: the file's post-processor decides. */
     private final Boolean addBos;
+
     private final Boolean addEos;
     private final boolean cleanUpSpaces;
     private final String chatTemplate;
     private volatile boolean closed;
 
-    private Tokenizer(Path source, HuggingFaceTokenizer hf, Vocab vocab, JsonNode tc, JsonNode gc, JsonNode mc,
-            String chatTemplateFile, String defaultBos, String defaultEos) {
+    private Tokenizer(
+            Path source,
+            HuggingFaceTokenizer hf,
+            Vocab vocab,
+            JsonNode tc,
+            JsonNode gc,
+            JsonNode mc,
+            String chatTemplateFile,
+            String defaultBos,
+            String defaultEos) {
         this.source = source;
         this.hf = hf;
         this.vocab = vocab;
@@ -95,8 +109,10 @@ public final class Tokenizer implements AutoCloseable {
         this.cleanUpSpaces = tc.path("clean_up_tokenization_spaces").asBoolean(false);
         this.chatTemplate = chatTemplate(tc.get("chat_template"), chatTemplateFile);
         if (padId >= 0 && padIsEos()) {
-            LOG.log(System.Logger.Level.WARNING, "tokenizer " + source + ": pad_token '" + padToken + "' (id " + padId
-                    + ") is also an EOS id; mask padding by position/length, not by comparing ids with padId()");
+            LOG.log(
+                    System.Logger.Level.WARNING,
+                    "tokenizer " + source + ": pad_token '" + padToken + "' (id " + padId
+                            + ") is also an EOS id; mask padding by position/length, not by comparing ids with padId()");
         }
     }
 
@@ -137,8 +153,10 @@ public final class Tokenizer implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + label, e);
         } catch (RuntimeException e) {
-            throw new BadInputException("tokenizer " + label + ": the tokenizers library rejected it (" + e.getMessage()
-                    + "). Fix: point at a tokenizer.json saved by a recent transformers/tokenizers", e);
+            throw new BadInputException(
+                    "tokenizer " + label + ": the tokenizers library rejected it (" + e.getMessage()
+                            + "). Fix: point at a tokenizer.json saved by a recent transformers/tokenizers",
+                    e);
         }
         try {
             return new Tokenizer(files.tokenizer(), hf, vocab, tc, gc, mc, templateFile, defaultBos, defaultEos);
@@ -185,25 +203,40 @@ public final class Tokenizer implements AutoCloseable {
 
     /** transformers' {@code clean_up_tokenization}: removes the space before punctuation and English contractions. */
     static String cleanUpTokenizationSpaces(String s) {
-        return s.replace(" .", ".").replace(" ?", "?").replace(" !", "!").replace(" ,", ",").replace(" ' ", "'")
-                .replace(" n't", "n't").replace(" 'm", "'m").replace(" 's", "'s").replace(" 've", "'ve")
+        return s.replace(" .", ".")
+                .replace(" ?", "?")
+                .replace(" !", "!")
+                .replace(" ,", ",")
+                .replace(" ' ", "'")
+                .replace(" n't", "n't")
+                .replace(" 'm", "'m")
+                .replace(" 's", "'s")
+                .replace(" 've", "'ve")
                 .replace(" 're", "'re");
     }
 
     /** BOS id, or -1 when the tokenizer has none. */
-    public int bosId() { return bosId; }
+    public int bosId() {
+        return bosId;
+    }
 
     /** The tokenizer's EOS id (tokenizer_config {@code eos_token}), or -1 when it has none. */
-    public int eosId() { return eosId; }
+    public int eosId() {
+        return eosId;
+    }
 
     /**
      * Every id that ends generation: {@link #eosId()} first, then generation_config.json's (else config.json's)
      * {@code eos_token_id} (an int or a list), deduplicated; empty when none.
      */
-    public int[] eosIds() { return eosIds.clone(); }
+    public int[] eosIds() {
+        return eosIds.clone();
+    }
 
     /** PAD id from tokenizer_config {@code pad_token}, or -1. Never derived from EOS (see class doc). */
-    public int padId() { return padId; }
+    public int padId() {
+        return padId;
+    }
 
     /** True when a pad token is configured and it is one of {@link #eosIds()}. */
     public boolean padIsEos() {
@@ -213,28 +246,38 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** Number of ids (largest id + 1 over the vocabulary and the added tokens, as {@code len(tokenizer)}). */
-    public int vocabSize() { return vocab.idToToken.length; }
+    public int vocabSize() {
+        return vocab.idToToken.length;
+    }
 
     /**
      * The chat template: tokenizer_config {@code chat_template} (a string, or the named-list form, where the
      * "default" entry, else the first, is used), else {@code chat_template.jinja} beside the tokenizer.
      */
-    public Optional<String> chatTemplate() { return Optional.ofNullable(chatTemplate); }
+    public Optional<String> chatTemplate() {
+        return Optional.ofNullable(chatTemplate);
+    }
 
     /** BOS token text, or null when there is none ({@link #bosId()} == -1). */
-    public String bosToken() { return bosToken; }
+    public String bosToken() {
+        return bosToken;
+    }
 
     /** EOS token text, or null when there is none ({@link #eosId()} == -1). */
-    public String eosToken() { return eosToken; }
+    public String eosToken() {
+        return eosToken;
+    }
 
     /** PAD token text, or null when there is none. */
-    public String padToken() { return padToken; }
+    public String padToken() {
+        return padToken;
+    }
 
     /** The vocabulary string of {@code id} (e.g. "▁the", "Ġthe", "<0x0A>", "<s>"). */
     public String tokenToString(int id) {
         if (id < 0 || id >= vocab.idToToken.length || vocab.idToToken[id] == null) {
-            throw new IllegalArgumentException("token id " + id + " is not in the vocabulary of " + source
-                    + " (size " + vocabSize() + ")");
+            throw new IllegalArgumentException(
+                    "token id " + id + " is not in the vocabulary of " + source + " (size " + vocabSize() + ")");
         }
         return vocab.idToToken[id];
     }
@@ -246,10 +289,14 @@ public final class Tokenizer implements AutoCloseable {
     }
 
     /** True for added tokens flagged special (BOS, EOS, chat markers such as {@code <|eot_id|>}). */
-    public boolean isSpecial(int id) { return vocab.specialIds.contains(id); }
+    public boolean isSpecial(int id) {
+        return vocab.specialIds.contains(id);
+    }
 
     /** The tokenizer file this was loaded from. */
-    public Path source() { return source; }
+    public Path source() {
+        return source;
+    }
 
     @Override
     public void close() {
@@ -272,8 +319,9 @@ public final class Tokenizer implements AutoCloseable {
     private int idOf(String token, String key) {
         Integer id = vocab.tokenToId.get(token);
         if (id == null) {
-            throw new BadInputException("tokenizer " + source + ": " + key + " '" + token + "' from tokenizer_config.json "
-                    + "is not in the vocabulary. Fix: make tokenizer_config.json match tokenizer.json");
+            throw new BadInputException(
+                    "tokenizer " + source + ": " + key + " '" + token + "' from tokenizer_config.json "
+                            + "is not in the vocabulary. Fix: make tokenizer_config.json match tokenizer.json");
         }
         return id;
     }
@@ -302,7 +350,8 @@ public final class Tokenizer implements AutoCloseable {
     private static String tokenText(JsonNode n) {
         if (n == null || n.isNull()) return null;
         if (n.isTextual()) return n.textValue();
-        if (n.isObject() && n.get("content") != null && n.get("content").isTextual()) return n.get("content").textValue();
+        if (n.isObject() && n.get("content") != null && n.get("content").isTextual())
+            return n.get("content").textValue();
         throw new BadInputException("tokenizer_config.json: a special token is " + n + "; expected a string or "
                 + "{\"content\": \"...\"}. Fix: correct tokenizer_config.json");
     }
@@ -311,10 +360,12 @@ public final class Tokenizer implements AutoCloseable {
         if (n == null || n.isNull()) return fromFile;
         if (n.isTextual()) return n.textValue();
         if (n.isArray() && n.size() > 0) {
-            for (JsonNode e : n) if ("default".equals(e.path("name").asText())) return e.path("template").asText();
+            for (JsonNode e : n)
+                if ("default".equals(e.path("name").asText()))
+                    return e.path("template").asText();
             return n.get(0).path("template").asText();
         }
-        throw new BadInputException("tokenizer_config.json: chat_template is " + n.getNodeType() + "; expected a string "
-                + "or a list of {name, template}. Fix: correct tokenizer_config.json");
+        throw new BadInputException("tokenizer_config.json: chat_template is " + n.getNodeType()
+                + "; expected a string " + "or a list of {name, template}. Fix: correct tokenizer_config.json");
     }
 }

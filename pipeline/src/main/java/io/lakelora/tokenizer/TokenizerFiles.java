@@ -17,7 +17,8 @@ import java.util.zip.GZIPInputStream;
  * are looked up beside it, also with the file's name prefix ({@code qwen3-tokenizer.json.gz} ->
  * {@code qwen3-tokenizer_config.json}).
  */
-record TokenizerFiles(Path tokenizer, Path tokenizerConfig, Path generationConfig, Path modelConfig, Path chatTemplate) {
+record TokenizerFiles(
+        Path tokenizer, Path tokenizerConfig, Path generationConfig, Path modelConfig, Path chatTemplate) {
     private static final ObjectMapper JSON = new ObjectMapper();
     static final String[] TOKENIZER_NAMES = {"tokenizer.json", "tokenizer.json.gz", "tokenizer.model"};
 
@@ -26,14 +27,22 @@ record TokenizerFiles(Path tokenizer, Path tokenizerConfig, Path generationConfi
         if (Files.isDirectory(abs)) {
             Path tok = null;
             for (String n : TOKENIZER_NAMES) {
-                if (Files.isRegularFile(abs.resolve(n))) { tok = abs.resolve(n); break; }
+                if (Files.isRegularFile(abs.resolve(n))) {
+                    tok = abs.resolve(n);
+                    break;
+                }
             }
             if (tok == null) {
-                throw new BadInputException("tokenizer: directory " + abs + " has none of " + String.join(", ", TOKENIZER_NAMES)
-                        + ". Fix: copy the model's tokenizer.json (or SentencePiece tokenizer.model) into it");
+                throw new BadInputException(
+                        "tokenizer: directory " + abs + " has none of " + String.join(", ", TOKENIZER_NAMES)
+                                + ". Fix: copy the model's tokenizer.json (or SentencePiece tokenizer.model) into it");
             }
-            return new TokenizerFiles(tok, opt(abs, "tokenizer_config.json"), opt(abs, "generation_config.json"),
-                    opt(abs, "config.json"), opt(abs, "chat_template.jinja"));
+            return new TokenizerFiles(
+                    tok,
+                    opt(abs, "tokenizer_config.json"),
+                    opt(abs, "generation_config.json"),
+                    opt(abs, "config.json"),
+                    opt(abs, "chat_template.jinja"));
         }
         if (!Files.isRegularFile(abs)) {
             throw new BadInputException("tokenizer: " + abs + " does not exist. Fix: pass a model directory or a "
@@ -42,11 +51,18 @@ record TokenizerFiles(Path tokenizer, Path tokenizerConfig, Path generationConfi
         String name = abs.getFileName().toString();
         String prefix = "";
         for (String suffix : new String[] {"tokenizer.json.gz", "tokenizer.json", "tokenizer.model"}) {
-            if (name.endsWith(suffix)) { prefix = name.substring(0, name.length() - suffix.length()); break; }
+            if (name.endsWith(suffix)) {
+                prefix = name.substring(0, name.length() - suffix.length());
+                break;
+            }
         }
         Path dir = abs.getParent();
-        return new TokenizerFiles(abs, opt(dir, prefix + "tokenizer_config.json"), opt(dir, prefix + "generation_config.json"),
-                opt(dir, prefix + "config.json"), opt(dir, prefix + "chat_template.jinja"));
+        return new TokenizerFiles(
+                abs,
+                opt(dir, prefix + "tokenizer_config.json"),
+                opt(dir, prefix + "generation_config.json"),
+                opt(dir, prefix + "config.json"),
+                opt(dir, prefix + "chat_template.jinja"));
     }
 
     private static Path opt(Path dir, String name) {
@@ -64,8 +80,10 @@ record TokenizerFiles(Path tokenizer, Path tokenizerConfig, Path generationConfi
             }
             return in.readAllBytes();
         } catch (java.util.zip.ZipException e) {
-            throw new BadInputException("tokenizer " + f + ": not a valid gzip file (" + e.getMessage()
-                    + "). Fix: re-download it or gunzip it and pass the .json", e);
+            throw new BadInputException(
+                    "tokenizer " + f + ": not a valid gzip file (" + e.getMessage()
+                            + "). Fix: re-download it or gunzip it and pass the .json",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + f, e);
         }
@@ -77,13 +95,16 @@ record TokenizerFiles(Path tokenizer, Path tokenizerConfig, Path generationConfi
         try {
             JsonNode n = JSON.readTree(f.toFile());
             if (n == null || !n.isObject()) {
-                throw new BadInputException(f + ": expected a JSON object, found " + (n == null ? "nothing" : n.getNodeType())
-                        + ". Fix: restore the file as saved by transformers");
+                throw new BadInputException(
+                        f + ": expected a JSON object, found " + (n == null ? "nothing" : n.getNodeType())
+                                + ". Fix: restore the file as saved by transformers");
             }
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
-            throw new BadInputException(f + ": not valid JSON (" + e.getOriginalMessage() + "). Fix: restore the file "
-                    + "as saved by transformers", e);
+            throw new BadInputException(
+                    f + ": not valid JSON (" + e.getOriginalMessage() + "). Fix: restore the file "
+                            + "as saved by transformers",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + f, e);
         }

@@ -42,8 +42,10 @@ final class Vocab {
                 }
             }
         } catch (IOException e) {
-            throw new BadInputException("tokenizer " + source + ": not valid JSON (" + e.getMessage()
-                    + "). Fix: point at an intact Hugging Face tokenizer.json", e);
+            throw new BadInputException(
+                    "tokenizer " + source + ": not valid JSON (" + e.getMessage()
+                            + "). Fix: point at an intact Hugging Face tokenizer.json",
+                    e);
         }
         if (map.isEmpty()) throw bad(source, "no 'model.vocab' entries found");
         int max = -1;
@@ -63,7 +65,8 @@ final class Vocab {
             if (field.equals("vocab") && t == JsonToken.START_OBJECT) {
                 while (p.nextToken() == JsonToken.FIELD_NAME) {
                     String token = p.currentName();
-                    if (p.nextToken() != JsonToken.VALUE_NUMBER_INT) throw bad(source, "vocab entry '" + token + "' is not an integer id");
+                    if (p.nextToken() != JsonToken.VALUE_NUMBER_INT)
+                        throw bad(source, "vocab entry '" + token + "' is not an integer id");
                     map.put(token, p.getIntValue());
                 }
             } else if (field.equals("vocab") && t == JsonToken.START_ARRAY) { // Unigram: [[piece, score], ...]

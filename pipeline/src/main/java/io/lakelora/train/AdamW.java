@@ -39,8 +39,8 @@ public final class AdamW {
         if (step < 1) throw new IllegalArgumentException("AdamW step is 1-based, got " + step);
         int n = p.length;
         if (g.length != n || m.length != n || v.length != n) {
-            throw new IllegalArgumentException("AdamW slabs differ in length: p " + n + ", g " + g.length + ", m "
-                    + m.length + ", v " + v.length);
+            throw new IllegalArgumentException(
+                    "AdamW slabs differ in length: p " + n + ", g " + g.length + ", m " + m.length + ", v " + v.length);
         }
         float decay = (float) (1 - lr * weightDecay);
         float b1 = (float) beta1;

@@ -13,16 +13,22 @@ public record Batch(int[][] inputIds, int[][] labels, int[][] positionIds) {
         if (inputIds.length == 0) throw new IllegalArgumentException("empty batch");
         int t = inputIds[0].length;
         for (int b = 0; b < inputIds.length; b++) {
-            if (inputIds[b].length != t || labels[b].length != t || (positionIds != null && positionIds[b].length != t)) {
-                throw new IllegalArgumentException("batch row " + b + ": input_ids, labels and position_ids must all have "
-                        + "length " + t);
+            if (inputIds[b].length != t
+                    || labels[b].length != t
+                    || (positionIds != null && positionIds[b].length != t)) {
+                throw new IllegalArgumentException(
+                        "batch row " + b + ": input_ids, labels and position_ids must all have " + "length " + t);
             }
         }
     }
 
-    public int batchSize() { return inputIds.length; }
+    public int batchSize() {
+        return inputIds.length;
+    }
 
-    public int seqLen() { return inputIds[0].length; }
+    public int seqLen() {
+        return inputIds[0].length;
+    }
 
     /** Number of predicted (non-ignored, shifted) target tokens. */
     public long targetTokens() {

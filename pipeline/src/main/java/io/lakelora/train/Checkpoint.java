@@ -81,7 +81,8 @@ public final class Checkpoint {
         if (!Files.isDirectory(dir)) return List.of();
         List<Path> out = new ArrayList<>();
         try (Stream<Path> files = Files.list(dir)) {
-            files.filter(f -> NAME.matcher(f.getFileName().toString()).matches()).forEach(out::add);
+            files.filter(f -> NAME.matcher(f.getFileName().toString()).matches())
+                    .forEach(out::add);
         } catch (IOException e) {
             throw new UncheckedIOException("listing checkpoints in " + dir, e);
         }
@@ -105,11 +106,13 @@ public final class Checkpoint {
     public static void write(Path file, AdapterState s, Progress p) {
         byte[] header = header(s, p);
         Path dir = file.toAbsolutePath().getParent();
-        Path tmp = dir.resolve(file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
+        Path tmp = dir.resolve(
+                file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
         CRC32C crc = new CRC32C();
-        try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            ByteBuffer head = ByteBuffer.allocate(MAGIC.length + 8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
+        try (FileChannel ch = FileChannel.open(
+                tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
+            ByteBuffer head =
+                    ByteBuffer.allocate(MAGIC.length + 8 + header.length).order(ByteOrder.LITTLE_ENDIAN);
             head.put(MAGIC).putInt(VERSION).putInt(header.length).put(header).flip();
             writeCrc(ch, head, crc);
             ByteBuffer buf = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
@@ -125,7 +128,10 @@ public final class Checkpoint {
             }
             buf.flip();
             writeCrc(ch, buf, crc);
-            ByteBuffer tail = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(crc.getValue()).flip();
+            ByteBuffer tail = ByteBuffer.allocate(8)
+                    .order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(crc.getValue())
+                    .flip();
             while (tail.hasRemaining()) ch.write(tail);
             ch.force(true);
         } catch (IOException e) {
@@ -216,8 +222,10 @@ public final class Checkpoint {
             long n = layout == null ? -1 : layout.path("size").asLong(-1);
             long expected = (long) fixed + headerLen + 3 * 4 * n + 8;
             if (n < 0 || size != expected) {
-                throw corrupt(file, "it is " + size + " bytes long, but its header describes " + expected
-                        + " bytes (truncated or damaged)");
+                throw corrupt(
+                        file,
+                        "it is " + size + " bytes long, but its header describes " + expected
+                                + " bytes (truncated or damaged)");
             }
             ObjectNode want = layoutJson(into.layout());
             if (!want.equals(layout)) {
@@ -237,13 +245,18 @@ public final class Checkpoint {
             ByteBuffer tail = readFully(ch, 8, file, null);
             long stored = tail.getLong();
             if (stored != crc.getValue()) {
-                throw corrupt(file, "its checksum does not match (stored " + Long.toHexString(stored) + ", computed "
-                        + Long.toHexString(crc.getValue()) + ")");
+                throw corrupt(
+                        file,
+                        "its checksum does not match (stored " + Long.toHexString(stored) + ", computed "
+                                + Long.toHexString(crc.getValue()) + ")");
             }
             into.setStep(h.path("step").asLong());
             into.zeroGrads();
-            return new Progress(h.path("rng_state").asLong(), h.path("data_position").asLong(),
-                    h.path("tokens_seen").asLong(), h.path("config_hash").asText());
+            return new Progress(
+                    h.path("rng_state").asLong(),
+                    h.path("data_position").asLong(),
+                    h.path("tokens_seen").asLong(),
+                    h.path("config_hash").asText());
         } catch (IOException e) {
             throw new UncheckedIOException("reading checkpoint " + file, e);
         }
@@ -252,8 +265,9 @@ public final class Checkpoint {
     private static String describe(JsonNode layout) {
         if (layout == null) return "no layout";
         JsonNode t = layout.path("tensors");
-        return layout.path("num_layers").asInt() + " layers, r=" + layout.path("r").asInt() + ", " + t.size()
-                + " tensors" + (t.size() > 0 ? " (first " + t.get(0).asText() + ")" : "");
+        return layout.path("num_layers").asInt() + " layers, r="
+                + layout.path("r").asInt() + ", " + t.size() + " tensors"
+                + (t.size() > 0 ? " (first " + t.get(0).asText() + ")" : "");
     }
 
     private static IllegalArgumentException corrupt(Path file, String why) {

@@ -8,9 +8,12 @@ package io.lakelora.train;
 public record Document(int[] ids, int[] labels) {
     public Document {
         if (ids.length != labels.length) {
-            throw new IllegalArgumentException("ids and labels differ in length: " + ids.length + " vs " + labels.length);
+            throw new IllegalArgumentException(
+                    "ids and labels differ in length: " + ids.length + " vs " + labels.length);
         }
     }
 
-    public int length() { return ids.length; }
+    public int length() {
+        return ids.length;
+    }
 }

@@ -34,12 +34,23 @@ public final class LocalTrainer {
     public record EvalPoint(long step, double loss, long tokens) {}
 
     /** The outcome of {@link #run()}. */
-    public record Result(AdapterState state, long totalSteps, boolean resumed, long resumedFromStep,
-                         boolean interrupted, double lastTrainLoss, long tokensSeen, List<EvalPoint> evals) {
+    public record Result(
+            AdapterState state,
+            long totalSteps,
+            boolean resumed,
+            long resumedFromStep,
+            boolean interrupted,
+            double lastTrainLoss,
+            long tokensSeen,
+            List<EvalPoint> evals) {
         /** The first and last eval losses (NaN when there was no eval set). */
-        public double firstEval() { return evals.isEmpty() ? Double.NaN : evals.get(0).loss(); }
+        public double firstEval() {
+            return evals.isEmpty() ? Double.NaN : evals.get(0).loss();
+        }
 
-        public double lastEval() { return evals.isEmpty() ? Double.NaN : evals.get(evals.size() - 1).loss(); }
+        public double lastEval() {
+            return evals.isEmpty() ? Double.NaN : evals.get(evals.size() - 1).loss();
+        }
     }
 
     /**
@@ -49,18 +60,25 @@ public final class LocalTrainer {
      * @param checkpointDir where checkpoints are written and resumed from
      * @param log           progress lines (the CLI prints them to stderr)
      */
-    public LocalTrainer(TrainConfig cfg, TrainableModel model, float[] initialParams, TokenBlocks train,
-                        TokenBlocks eval, Path checkpointDir, Consumer<String> log) {
+    public LocalTrainer(
+            TrainConfig cfg,
+            TrainableModel model,
+            float[] initialParams,
+            TokenBlocks train,
+            TokenBlocks eval,
+            Path checkpointDir,
+            Consumer<String> log) {
         if (train.size() == 0) {
             throw new IllegalArgumentException("no training blocks: the data is empty or all held out for eval");
         }
         if (train.blockSize() != cfg.blockSize()) {
-            throw new IllegalArgumentException("blocks have " + train.blockSize() + " tokens, config block_size is "
-                    + cfg.blockSize());
+            throw new IllegalArgumentException(
+                    "blocks have " + train.blockSize() + " tokens, config block_size is " + cfg.blockSize());
         }
         if (initialParams.length != model.layout().size()) {
-            throw new IllegalArgumentException("initial adapter has " + initialParams.length + " parameters, the model's "
-                    + "layout needs " + model.layout().size());
+            throw new IllegalArgumentException(
+                    "initial adapter has " + initialParams.length + " parameters, the model's " + "layout needs "
+                            + model.layout().size());
         }
         this.cfg = cfg;
         this.model = model;
@@ -104,14 +122,20 @@ public final class LocalTrainer {
                         + shortHash(hash) + "). Fix: rerun with the same config and data to resume, or use another "
                         + "--out directory (or delete " + checkpointDir + ") to start over");
             }
-            log.accept(String.format(Locale.ROOT, "resuming from %s: step %d of %d, %d tokens seen", latest.get(),
-                    state.step(), total, progress.tokensSeen()));
+            log.accept(String.format(
+                    Locale.ROOT,
+                    "resuming from %s: step %d of %d, %d tokens seen",
+                    latest.get(),
+                    state.step(),
+                    total,
+                    progress.tokensSeen()));
         } else {
             System.arraycopy(initialParams, 0, state.params(), 0, initialParams.length);
             progress = new Checkpoint.Progress(Rng.derive(cfg.seed(), "dropout").state(), 0, 0, hash);
         }
         long resumedFrom = state.step();
-        Optimizer opt = new Optimizer(cfg.optimizer(), cfg.schedule().build(cfg.optimizer().lr(), total));
+        Optimizer opt = new Optimizer(
+                cfg.optimizer(), cfg.schedule().build(cfg.optimizer().lr(), total));
         Rng dropout = new Rng(progress.rngState());
         BlockStream stream = new BlockStream(train, cfg.seed());
         long position = progress.dataPosition();
@@ -129,8 +153,8 @@ public final class LocalTrainer {
             for (int micro = 0; micro < cfg.gradAccum(); micro++) {
                 int[] idx = new int[cfg.microBatch()];
                 for (int k = 0; k < idx.length; k++) idx[k] = stream.blockAt(position++);
-                sum = sum.plus(model.forwardBackward(state.params(), state.grads(), train.batch(idx),
-                        dropout.nextLong()));
+                sum = sum.plus(
+                        model.forwardBackward(state.params(), state.grads(), train.batch(idx), dropout.nextLong()));
             }
             if (sum.tokens() == 0) log.accept("warning: step " + (state.step() + 1) + " has no target tokens");
             Optimizer.StepResult r = opt.step(state, sum.tokens());
@@ -141,15 +165,26 @@ public final class LocalTrainer {
                 double secs = (System.nanoTime() - t0) / 1e9;
                 double tokPerSec = (tokensSeen - tokensAtStart) / Math.max(secs, 1e-9);
                 double eta = secs / (step - stepsAtStart) * (total - step);
-                log.accept(String.format(Locale.ROOT, "step %d/%d | loss %.4f | lr %.3e | grad_norm %.4f | %.0f tok/s "
-                        + "| eta %s", step, total, lastLoss, r.lr(), r.gradNorm(), tokPerSec, duration(eta)));
+                log.accept(String.format(
+                        Locale.ROOT,
+                        "step %d/%d | loss %.4f | lr %.3e | grad_norm %.4f | %.0f tok/s " + "| eta %s",
+                        step,
+                        total,
+                        lastLoss,
+                        r.lr(),
+                        r.gradNorm(),
+                        tokPerSec,
+                        duration(eta)));
             }
             if (eval.size() > 0 && ((cfg.evalInterval() > 0 && step % cfg.evalInterval() == 0) || step == total)) {
                 evals.add(evaluate(state, step));
             }
             if ((cfg.checkpointInterval() > 0 && step % cfg.checkpointInterval() == 0) || step == total) {
-                Path f = Checkpoint.save(checkpointDir, state,
-                        new Checkpoint.Progress(dropout.state(), position, tokensSeen, hash), cfg.keepCheckpoints());
+                Path f = Checkpoint.save(
+                        checkpointDir,
+                        state,
+                        new Checkpoint.Progress(dropout.state(), position, tokensSeen, hash),
+                        cfg.keepCheckpoints());
                 log.accept("checkpoint " + f);
             }
             if (step >= stopAfter && step < total) {
@@ -171,12 +206,19 @@ public final class LocalTrainer {
             for (int k = 0; k < idx.length; k++) idx[k] = start + k;
             sum = sum.plus(model.evaluate(state.params(), eval.batch(idx)));
         }
-        log.accept(String.format(Locale.ROOT, "eval step %d | loss %.4f | ppl %.2f | %d tokens", step, sum.mean(),
-                Math.exp(sum.mean()), sum.tokens()));
+        log.accept(String.format(
+                Locale.ROOT,
+                "eval step %d | loss %.4f | ppl %.2f | %d tokens",
+                step,
+                sum.mean(),
+                Math.exp(sum.mean()),
+                sum.tokens()));
         return new EvalPoint(step, sum.mean(), sum.tokens());
     }
 
-    private static String shortHash(String h) { return h.length() > 12 ? h.substring(0, 12) : h; }
+    private static String shortHash(String h) {
+        return h.length() > 12 ? h.substring(0, 12) : h;
+    }
 
     static String duration(double secs) {
         if (!Double.isFinite(secs)) return "?";

@@ -5,9 +5,13 @@ package io.lakelora.train;
  * micro-batches and executors combine by addition; the mean loss is {@code lossSum / tokens}.
  */
 public record LossSum(double lossSum, long tokens) {
-    public LossSum plus(LossSum o) { return new LossSum(lossSum + o.lossSum, tokens + o.tokens); }
+    public LossSum plus(LossSum o) {
+        return new LossSum(lossSum + o.lossSum, tokens + o.tokens);
+    }
 
-    public double mean() { return tokens == 0 ? Double.NaN : lossSum / tokens; }
+    public double mean() {
+        return tokens == 0 ? Double.NaN : lossSum / tokens;
+    }
 
     public static final LossSum ZERO = new LossSum(0, 0);
 }

@@ -11,14 +11,19 @@ import java.util.Locale;
 public final class LrSchedule {
     /** The schedule shape after warmup. */
     public enum Type {
-        CONSTANT, LINEAR, COSINE;
+        CONSTANT,
+        LINEAR,
+        COSINE;
 
         public static Type parse(String s) {
             for (Type t : values()) if (t.name().equalsIgnoreCase(s)) return t;
-            throw new IllegalArgumentException("schedule.type '" + s + "' unknown: expected constant, linear or cosine");
+            throw new IllegalArgumentException(
+                    "schedule.type '" + s + "' unknown: expected constant, linear or cosine");
         }
 
-        public String id() { return name().toLowerCase(Locale.ROOT); }
+        public String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
     }
 
     private final Type type;
@@ -47,11 +52,17 @@ public final class LrSchedule {
         return steps > 0 ? steps : (long) Math.ceil(total * ratio);
     }
 
-    public Type type() { return type; }
+    public Type type() {
+        return type;
+    }
 
-    public long warmupSteps() { return warmupSteps; }
+    public long warmupSteps() {
+        return warmupSteps;
+    }
 
-    public long totalSteps() { return totalSteps; }
+    public long totalSteps() {
+        return totalSteps;
+    }
 
     /** The multiplier (LambdaLR's lr_lambda) at 0-based step {@code s}. */
     public double factor(long s) {
@@ -67,5 +78,7 @@ public final class LrSchedule {
     }
 
     /** The learning rate of the update at 0-based step {@code s}. */
-    public double lr(long s) { return baseLr * factor(s); }
+    public double lr(long s) {
+        return baseLr * factor(s);
+    }
 }

@@ -22,14 +22,17 @@ public final class Optimizer {
     /** What a step did: the 1-based step number, the rate used and the gradient norm before clipping. */
     public record StepResult(long step, double lr, double gradNorm) {}
 
-    public LrSchedule schedule() { return schedule; }
+    public LrSchedule schedule() {
+        return schedule;
+    }
 
     /**
      * Applies one update to {@code s} from {@code s.grads()} (summed over {@code targetTokens} tokens). With zero
      * target tokens the gradient is zero (the step still decays weights and moments, and counts).
      */
     public StepResult step(AdapterState s, long targetTokens) {
-        if (targetTokens < 0) throw new IllegalArgumentException("target token count must be >= 0, got " + targetTokens);
+        if (targetTokens < 0)
+            throw new IllegalArgumentException("target token count must be >= 0, got " + targetTokens);
         float[] g = s.grads();
         if (targetTokens == 0) {
             java.util.Arrays.fill(g, 0f);

@@ -56,16 +56,26 @@ public final class TokenBlocks {
         return new TokenBlocks(blockSize, ids, labels, pos);
     }
 
-    public int blockSize() { return blockSize; }
+    public int blockSize() {
+        return blockSize;
+    }
 
     /** Number of blocks. */
-    public int size() { return ids.length; }
+    public int size() {
+        return ids.length;
+    }
 
-    public int[] ids(int block) { return ids[block]; }
+    public int[] ids(int block) {
+        return ids[block];
+    }
 
-    public int[] labels(int block) { return labels[block]; }
+    public int[] labels(int block) {
+        return labels[block];
+    }
 
-    public int[] positions(int block) { return positions[block]; }
+    public int[] positions(int block) {
+        return positions[block];
+    }
 
     /** Trained (shifted) target tokens over all blocks. */
     public long targetTokens() {
@@ -134,7 +144,7 @@ public final class TokenBlocks {
 
     @Override
     public String toString() {
-        return "TokenBlocks{" + size() + " x " + blockSize + ", first ids " + (size() == 0 ? "[]"
-                : Arrays.toString(Arrays.copyOf(ids[0], Math.min(8, blockSize)))) + "}";
+        return "TokenBlocks{" + size() + " x " + blockSize + ", first ids "
+                + (size() == 0 ? "[]" : Arrays.toString(Arrays.copyOf(ids[0], Math.min(8, blockSize)))) + "}";
     }
 }

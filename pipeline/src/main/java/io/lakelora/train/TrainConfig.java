@@ -24,45 +24,81 @@ import java.util.List;
  * checkpoints, 0 = only at the end), {@code keep_checkpoints}, {@code log_interval}, {@code seed}, {@code quant}
  * ({@code none} | {@code nf4}), {@code double_quant}, {@code threads} (0 = all cores).
  */
-@JsonAutoDetect(fieldVisibility = JsonAutoDetect.Visibility.ANY,
-        getterVisibility = JsonAutoDetect.Visibility.NONE, isGetterVisibility = JsonAutoDetect.Visibility.NONE)
+@JsonAutoDetect(
+        fieldVisibility = JsonAutoDetect.Visibility.ANY,
+        getterVisibility = JsonAutoDetect.Visibility.NONE,
+        isGetterVisibility = JsonAutoDetect.Visibility.NONE)
 public final class TrainConfig {
-    @JsonProperty("lora") private final LoraConfig lora;
-    @JsonProperty("optimizer") private final OptimizerConfig optimizer;
-    @JsonProperty("schedule") private final ScheduleConfig schedule;
-    @JsonProperty("steps") private final long steps;
-    @JsonProperty("epochs") private final double epochs;
-    @JsonProperty("micro_batch") private final int microBatch;
-    @JsonProperty("grad_accum") private final int gradAccum;
-    @JsonProperty("block_size") private final int blockSize;
-    @JsonProperty("eval_interval") private final long evalInterval;
-    @JsonProperty("eval_fraction") private final double evalFraction;
-    @JsonProperty("checkpoint_interval") private final long checkpointInterval;
-    @JsonProperty("keep_checkpoints") private final int keepCheckpoints;
-    @JsonProperty("log_interval") private final long logInterval;
-    @JsonProperty("seed") private final long seed;
-    @JsonProperty("quant") private final String quant;
-    @JsonProperty("double_quant") private final boolean doubleQuant;
-    @JsonProperty("threads") private final int threads;
+    @JsonProperty("lora")
+    private final LoraConfig lora;
+
+    @JsonProperty("optimizer")
+    private final OptimizerConfig optimizer;
+
+    @JsonProperty("schedule")
+    private final ScheduleConfig schedule;
+
+    @JsonProperty("steps")
+    private final long steps;
+
+    @JsonProperty("epochs")
+    private final double epochs;
+
+    @JsonProperty("micro_batch")
+    private final int microBatch;
+
+    @JsonProperty("grad_accum")
+    private final int gradAccum;
+
+    @JsonProperty("block_size")
+    private final int blockSize;
+
+    @JsonProperty("eval_interval")
+    private final long evalInterval;
+
+    @JsonProperty("eval_fraction")
+    private final double evalFraction;
+
+    @JsonProperty("checkpoint_interval")
+    private final long checkpointInterval;
+
+    @JsonProperty("keep_checkpoints")
+    private final int keepCheckpoints;
+
+    @JsonProperty("log_interval")
+    private final long logInterval;
+
+    @JsonProperty("seed")
+    private final long seed;
+
+    @JsonProperty("quant")
+    private final String quant;
+
+    @JsonProperty("double_quant")
+    private final boolean doubleQuant;
+
+    @JsonProperty("threads")
+    private final int threads;
 
     @JsonCreator
-    public TrainConfig(@JsonProperty("lora") LoraConfig lora,
-                       @JsonProperty("optimizer") OptimizerConfig optimizer,
-                       @JsonProperty("schedule") ScheduleConfig schedule,
-                       @JsonProperty("steps") Long steps,
-                       @JsonProperty("epochs") Double epochs,
-                       @JsonProperty("micro_batch") Integer microBatch,
-                       @JsonProperty("grad_accum") Integer gradAccum,
-                       @JsonProperty("block_size") Integer blockSize,
-                       @JsonProperty("eval_interval") Long evalInterval,
-                       @JsonProperty("eval_fraction") Double evalFraction,
-                       @JsonProperty("checkpoint_interval") Long checkpointInterval,
-                       @JsonProperty("keep_checkpoints") Integer keepCheckpoints,
-                       @JsonProperty("log_interval") Long logInterval,
-                       @JsonProperty("seed") Long seed,
-                       @JsonProperty("quant") String quant,
-                       @JsonProperty("double_quant") Boolean doubleQuant,
-                       @JsonProperty("threads") Integer threads) {
+    public TrainConfig(
+            @JsonProperty("lora") LoraConfig lora,
+            @JsonProperty("optimizer") OptimizerConfig optimizer,
+            @JsonProperty("schedule") ScheduleConfig schedule,
+            @JsonProperty("steps") Long steps,
+            @JsonProperty("epochs") Double epochs,
+            @JsonProperty("micro_batch") Integer microBatch,
+            @JsonProperty("grad_accum") Integer gradAccum,
+            @JsonProperty("block_size") Integer blockSize,
+            @JsonProperty("eval_interval") Long evalInterval,
+            @JsonProperty("eval_fraction") Double evalFraction,
+            @JsonProperty("checkpoint_interval") Long checkpointInterval,
+            @JsonProperty("keep_checkpoints") Integer keepCheckpoints,
+            @JsonProperty("log_interval") Long logInterval,
+            @JsonProperty("seed") Long seed,
+            @JsonProperty("quant") String quant,
+            @JsonProperty("double_quant") Boolean doubleQuant,
+            @JsonProperty("threads") Integer threads) {
         this.lora = lora == null ? new LoraConfig(null, null, null, null, null, null, null, null) : lora;
         this.optimizer = optimizer == null ? OptimizerConfig.defaults() : optimizer;
         this.schedule = schedule == null ? ScheduleConfig.defaults() : schedule;
@@ -84,8 +120,8 @@ public final class TrainConfig {
         positive("micro_batch", this.microBatch);
         positive("grad_accum", this.gradAccum);
         if (this.blockSize < 2) {
-            throw new IllegalArgumentException("block_size must be >= 2 tokens (one input predicts the next), got "
-                    + this.blockSize);
+            throw new IllegalArgumentException(
+                    "block_size must be >= 2 tokens (one input predicts the next), got " + this.blockSize);
         }
         nonNegative("steps", this.steps);
         nonNegative("eval_interval", this.evalInterval);
@@ -120,26 +156,78 @@ public final class TrainConfig {
         return ConfigLoader.load(files, overrides, TrainConfig.class);
     }
 
-    public LoraConfig lora() { return lora; }
-    public OptimizerConfig optimizer() { return optimizer; }
-    public ScheduleConfig schedule() { return schedule; }
-    public long steps() { return steps; }
-    public double epochs() { return epochs; }
-    public int microBatch() { return microBatch; }
-    public int gradAccum() { return gradAccum; }
-    public int blockSize() { return blockSize; }
-    public long evalInterval() { return evalInterval; }
-    public double evalFraction() { return evalFraction; }
-    public long checkpointInterval() { return checkpointInterval; }
-    public int keepCheckpoints() { return keepCheckpoints; }
-    public long logInterval() { return logInterval; }
-    public long seed() { return seed; }
-    public QuantType quant() { return QuantType.parse(quant); }
-    public boolean doubleQuant() { return doubleQuant; }
-    public int threads() { return threads; }
+    public LoraConfig lora() {
+        return lora;
+    }
+
+    public OptimizerConfig optimizer() {
+        return optimizer;
+    }
+
+    public ScheduleConfig schedule() {
+        return schedule;
+    }
+
+    public long steps() {
+        return steps;
+    }
+
+    public double epochs() {
+        return epochs;
+    }
+
+    public int microBatch() {
+        return microBatch;
+    }
+
+    public int gradAccum() {
+        return gradAccum;
+    }
+
+    public int blockSize() {
+        return blockSize;
+    }
+
+    public long evalInterval() {
+        return evalInterval;
+    }
+
+    public double evalFraction() {
+        return evalFraction;
+    }
+
+    public long checkpointInterval() {
+        return checkpointInterval;
+    }
+
+    public int keepCheckpoints() {
+        return keepCheckpoints;
+    }
+
+    public long logInterval() {
+        return logInterval;
+    }
+
+    public long seed() {
+        return seed;
+    }
+
+    public QuantType quant() {
+        return QuantType.parse(quant);
+    }
+
+    public boolean doubleQuant() {
+        return doubleQuant;
+    }
+
+    public int threads() {
+        return threads;
+    }
 
     /** The resolved config as pretty JSON (printed at start, stored beside the adapter). */
-    public String toJson() { return ConfigLoader.toJson(this); }
+    public String toJson() {
+        return ConfigLoader.toJson(this);
+    }
 
     /**
      * SHA-256 of the settings that determine the training trajectory (everything except bookkeeping: intervals,
@@ -148,7 +236,8 @@ public final class TrainConfig {
     public String trajectoryHash() {
         ObjectMapper om = new ObjectMapper();
         ObjectNode tree = (ObjectNode) om.valueToTree(this);
-        for (String k : List.of("eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval", "threads")) {
+        for (String k :
+                List.of("eval_interval", "checkpoint_interval", "keep_checkpoints", "log_interval", "threads")) {
             tree.remove(k);
         }
         return sha256(canonical(tree));
@@ -160,7 +249,12 @@ public final class TrainConfig {
             java.util.List<String> names = new java.util.ArrayList<>();
             n.fieldNames().forEachRemaining(names::add);
             java.util.Collections.sort(names);
-            for (String k : names) sb.append('"').append(k).append("\":").append(canonical(n.get(k))).append(',');
+            for (String k : names)
+                sb.append('"')
+                        .append(k)
+                        .append("\":")
+                        .append(canonical(n.get(k)))
+                        .append(',');
             return sb.append('}').toString();
         }
         if (n.isArray()) {

@@ -34,6 +34,7 @@ import java.util.Locale;
 public final class TrainingData {
     /** Document separator in .txt files (a line on its own). */
     public static final String TXT_SEPARATOR = "<|endoftext|>";
+
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** Stanford Alpaca's prompt with an input. */
@@ -125,7 +126,8 @@ public final class TrainingData {
 
     private static Document row(JsonNode row, Path file, int lineNo, Tokenizer tok) {
         String where = file + " line " + lineNo;
-        if (!row.isObject()) throw new BadInputException(where + ": expected a JSON object, found " + row.getNodeType());
+        if (!row.isObject())
+            throw new BadInputException(where + ": expected a JSON object, found " + row.getNodeType());
         if (row.has("text")) {
             String text = string(row, "text", where);
             int[] ids = withEos(tok.encode(text, true), tok.eosId());
@@ -138,7 +140,8 @@ public final class TrainingData {
                 throw new BadInputException(where + ": an instruction row needs an 'output' (the response to learn)");
             }
             String output = string(row, "output", where);
-            String prompt = input.isEmpty() ? String.format(ALPACA_NO_INPUT, instruction)
+            String prompt = input.isEmpty()
+                    ? String.format(ALPACA_NO_INPUT, instruction)
                     : String.format(ALPACA_WITH_INPUT, instruction, input);
             return promptAndResponse(tok.encode(prompt, true), withEos(tok.encode(output, false), tok.eosId()));
         }
@@ -162,8 +165,8 @@ public final class TrainingData {
             String role = string(m, "role", where + " message " + i);
             String content = string(m, "content", where + " message " + i);
             if (!role.equals("system") && !role.equals("user") && !role.equals("assistant")) {
-                throw new BadInputException(where + " message " + i + ": role '" + role + "', expected system, user or "
-                        + "assistant");
+                throw new BadInputException(
+                        where + " message " + i + ": role '" + role + "', expected system, user or " + "assistant");
             }
             String header = "### " + Character.toUpperCase(role.charAt(0)) + role.substring(1) + ":\n";
             idParts.add(tok.encode(header, first));

@@ -23,8 +23,8 @@ public final class Assets {
     }
 
     static Root locate() {
-        return locate(System.getProperty("lakelora.assets"), System.getenv("LAKELORA_ASSETS"), Path.of(SHARED),
-                cacheDir());
+        return locate(
+                System.getProperty("lakelora.assets"), System.getenv("LAKELORA_ASSETS"), Path.of(SHARED), cacheDir());
     }
 
     /** The resolution order of the class doc, with its inputs explicit. */
@@ -44,8 +44,11 @@ public final class Assets {
     }
 
     static Path cacheDir(String xdgCacheHome, String home) {
-        Path base = xdgCacheHome != null && !xdgCacheHome.isBlank() && Path.of(xdgCacheHome).isAbsolute()
-                ? Path.of(xdgCacheHome) : Path.of(home, ".cache");
+        Path base = xdgCacheHome != null
+                        && !xdgCacheHome.isBlank()
+                        && Path.of(xdgCacheHome).isAbsolute()
+                ? Path.of(xdgCacheHome)
+                : Path.of(home, ".cache");
         return abs(base.resolve("lakelora").resolve("assets"));
     }
 

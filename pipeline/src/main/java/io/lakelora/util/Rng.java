@@ -10,7 +10,9 @@ import java.nio.charset.StandardCharsets;
 public final class Rng {
     private long state;
 
-    public Rng(long seed) { this.state = seed; }
+    public Rng(long seed) {
+        this.state = seed;
+    }
 
     /** A generator for one named purpose (e.g. a tensor's PEFT key), independent of every other name. */
     public static Rng derive(long seed, String name) {
@@ -27,9 +29,13 @@ public final class Rng {
         return mix(mix(mix(seed) ^ a) ^ b);
     }
 
-    public long state() { return state; }
+    public long state() {
+        return state;
+    }
 
-    public void setState(long s) { this.state = s; }
+    public void setState(long s) {
+        this.state = s;
+    }
 
     public long nextLong() {
         state += 0x9E3779B97F4A7C15L;

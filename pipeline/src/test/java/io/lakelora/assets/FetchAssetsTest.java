@@ -9,8 +9,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
-import io.lakelora.error.BadInputException;
 import io.lakelora.cli.Cli;
+import io.lakelora.error.BadInputException;
 import io.lakelora.error.ExitCodes;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.Generator;
@@ -129,16 +129,23 @@ class FetchAssetsTest {
         for (AssetManifest.FileEntry f : MANIFEST.files()) {
             byte[] got = Files.readAllBytes(dir.resolve(f.path()));
             assertEquals(f.sha256(), Hashes.sha256Hex(got), f.path());
-            assertEquals(Hashes.sha256Hex(Files.readAllBytes(Assets.require(f.path()))), f.sha256(),
+            assertEquals(
+                    Hashes.sha256Hex(Files.readAllBytes(Assets.require(f.path()))),
+                    f.sha256(),
                     "the manifest's hash of " + f.path() + " is the shared file's");
         }
         assertEquals(List.of(), leftovers(dir));
 
         Path conv = dir.resolve("models/stories260K-hf");
         assertSameTensors(HF, conv);
-        assertEquals(JSON.readTree(HF.resolve("config.json").toFile()),
+        assertEquals(
+                JSON.readTree(HF.resolve("config.json").toFile()),
                 JSON.readTree(conv.resolve("config.json").toFile()));
-        for (String name : List.of("config.json", "generation_config.json", "model.safetensors", "tokenizer.json",
+        for (String name : List.of(
+                "config.json",
+                "generation_config.json",
+                "model.safetensors",
+                "tokenizer.json",
                 "tokenizer_config.json")) {
             assertArrayEquals(Files.readAllBytes(HF.resolve(name)), Files.readAllBytes(conv.resolve(name)), name);
         }
@@ -150,23 +157,26 @@ class FetchAssetsTest {
         j = JSON.readTree(r.out());
         assertEquals(0, j.get("downloads").asInt());
         assertEquals(before, requests.get(), "a rerun sends no request");
-        for (JsonNode f : j.get("files")) assertEquals("present", f.get("status").asText(), f.toString());
+        for (JsonNode f : j.get("files"))
+            assertEquals("present", f.get("status").asText(), f.toString());
         assertEquals("present", j.get("conversions").get(0).get("status").asText());
 
         // a damaged converted file is rebuilt from the kept downloads, still without a request
         Files.writeString(conv.resolve("config.json"), "{}");
         r = cli("fetch-assets", "--dir", dir.toString(), "--mirror", mirror(), "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
-        assertEquals("converted", JSON.readTree(r.out()).get("conversions").get(0).get("status").asText());
-        assertArrayEquals(Files.readAllBytes(HF.resolve("config.json")),
-                Files.readAllBytes(conv.resolve("config.json")));
+        assertEquals(
+                "converted",
+                JSON.readTree(r.out()).get("conversions").get(0).get("status").asText());
+        assertArrayEquals(
+                Files.readAllBytes(HF.resolve("config.json")), Files.readAllBytes(conv.resolve("config.json")));
         assertEquals(before, requests.get());
     }
 
     /** Same tensor names, dtypes, shapes and float bits, compared tensor by tensor (first difference reported). */
     static void assertSameTensors(Path expected, Path actual) {
         try (ShardedCheckpoint e = ShardedCheckpoint.open(expected);
-             ShardedCheckpoint a = ShardedCheckpoint.open(actual)) {
+                ShardedCheckpoint a = ShardedCheckpoint.open(actual)) {
             assertEquals(e.tensors().keySet(), a.tensors().keySet());
             assertEquals(47, a.tensors().size());
             assertEquals(e.metadata(), a.metadata());
@@ -186,13 +196,15 @@ class FetchAssetsTest {
 
     /** The tok512 encodings and the 200 greedy tokens from BOS of stories260K-expected.json. */
     static void assertGoldenBehaviour(Path model) throws Exception {
-        JsonNode golden = JSON.readTree(Assets.require("models/stories260K-expected.json").toFile());
+        JsonNode golden =
+                JSON.readTree(Assets.require("models/stories260K-expected.json").toFile());
         JsonNode enc = golden.get("tok512_encodings_no_bos");
         assertEquals(6, enc.size());
         try (Tokenizer t = Tokenizer.load(model)) {
             for (Map.Entry<String, JsonNode> e : enc.properties()) {
                 int[] ids = new int[e.getValue().size()];
-                for (int i = 0; i < ids.length; i++) ids[i] = e.getValue().get(i).asInt();
+                for (int i = 0; i < ids.length; i++)
+                    ids[i] = e.getValue().get(i).asInt();
                 assertArrayEquals(ids, t.encode(e.getKey(), false), e.getKey());
                 assertEquals(e.getKey(), t.decode(ids, false));
             }
@@ -202,8 +214,11 @@ class FetchAssetsTest {
         for (int i = 0; i < want.length; i++) want[i] = g.get(i).asInt();
         assertEquals(200, want.length);
         LlamaWeights w = LlamaLoader.load(model, null);
-        Generator.Result r = Generator.generate(new LlamaSession(w, KernelProvider.get(), null, 256, 64),
-                new int[] {1}, Generator.Config.greedy(200, Set.of()), null);
+        Generator.Result r = Generator.generate(
+                new LlamaSession(w, KernelProvider.get(), null, 256, 64),
+                new int[] {1},
+                Generator.Config.greedy(200, Set.of()),
+                null);
         assertArrayEquals(want, r.tokens());
     }
 
@@ -229,12 +244,16 @@ class FetchAssetsTest {
         }
         assertFalse(Files.exists(dir.resolve(tok.path())), "no tok512.bin after a mismatch");
         assertEquals(List.of(), leftovers(dir), "no partial file");
-        assertTrue(AssetFetcher.verified(dir.resolve(MANIFEST.file("stories260K").path()),
-                MANIFEST.file("stories260K").sha256(), MANIFEST.file("stories260K").size()), "verified files are kept");
+        assertTrue(
+                AssetFetcher.verified(
+                        dir.resolve(MANIFEST.file("stories260K").path()),
+                        MANIFEST.file("stories260K").sha256(),
+                        MANIFEST.file("stories260K").size()),
+                "verified files are kept");
         assertFalse(Files.exists(dir.resolve("models/stories260K-hf")), "no conversion without verified inputs");
 
         // the same through the library: the typed error
-        AssetFetcher f = new AssetFetcher(MANIFEST, dir, mirror(), Map.of("tok512", url), line -> { });
+        AssetFetcher f = new AssetFetcher(MANIFEST, dir, mirror(), Map.of("tok512", url), line -> {});
         BadInputException e = assertThrows(BadInputException.class, f::fetch);
         assertTrue(e.getMessage().contains(actual), e.getMessage());
     }
@@ -245,7 +264,11 @@ class FetchAssetsTest {
         String gone = "http://127.0.0.1:" + server.getAddress().getPort() + "/gone/input.txt";
         Run r = cli("fetch-assets", "--dir", dir.toString(), "--mirror", mirror(), "--url", "tinyshakespeare=" + gone);
         assertEquals(ExitCodes.INFRASTRUCTURE, r.code(), r.err());
-        assertTrue(r.err().contains(gone) && r.err().contains("HTTP 404") && r.err().contains("Fix: "), r.err());
+        assertTrue(
+                r.err().contains(gone)
+                        && r.err().contains("HTTP 404")
+                        && r.err().contains("Fix: "),
+                r.err());
         assertFalse(Files.exists(dir.resolve("corpora/tinyshakespeare.txt")));
 
         r = cli("fetch-assets", "--dir", dir.toString(), "--url", "shakespeare=" + gone);
@@ -263,7 +286,8 @@ class FetchAssetsTest {
         assertEquals(ExitCodes.OK, r.code(), r.err());
         JsonNode files = JSON.readTree(r.out()).get("files");
         assertEquals(MANIFEST.files().size(), files.size());
-        assertEquals("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
+        assertEquals(
+                "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
                 files.get(2).get("url").asText());
         assertEquals(0, requests.get());
         try (Stream<Path> s = Files.list(tmp)) {
@@ -277,8 +301,11 @@ class FetchAssetsTest {
         byte[] all = Files.readAllBytes(Assets.require("models/stories260K-llama2c/stories260K.bin"));
         Files.write(bin, java.util.Arrays.copyOf(all, all.length - 4));
         BadInputException e = assertThrows(BadInputException.class, () -> Llama2cConverter.readHeader(bin));
-        assertTrue(e.getMessage().contains(bin.toString()) && e.getMessage().contains("expected " + all.length)
-                && e.getMessage().contains("Fix: "), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(bin.toString())
+                        && e.getMessage().contains("expected " + all.length)
+                        && e.getMessage().contains("Fix: "),
+                e.getMessage());
         Path tok = Assets.require("models/stories260K-llama2c/tok512.bin");
         e = assertThrows(BadInputException.class, () -> io.lakelora.tokenizer.Llama2cVocab.convert(tok, 511));
         assertTrue(e.getMessage().contains("has 512 pieces, expected the model's vocab_size 511"), e.getMessage());

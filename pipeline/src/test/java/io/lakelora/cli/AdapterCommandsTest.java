@@ -42,8 +42,18 @@ class AdapterCommandsTest {
         Path in = tmp.resolve("in.json");
         Files.writeString(in, JSON.writeValueAsString(java.util.Map.of("input_ids", ids, "labels", labels)));
         Path out = tmp.resolve("grads.safetensors");
-        ModelCommandsTest.Run r = cli("grads", "--model", FIXTURE.toString(), "--adapter",
-                FIXTURE.resolve("adapter").toString(), "--input", in.toString(), "--out", out.toString(), "--quant", "none",
+        ModelCommandsTest.Run r = cli(
+                "grads",
+                "--model",
+                FIXTURE.toString(),
+                "--adapter",
+                FIXTURE.resolve("adapter").toString(),
+                "--input",
+                in.toString(),
+                "--out",
+                out.toString(),
+                "--quant",
+                "none",
                 "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
         JsonNode expected = JSON.readTree(FIXTURE.resolve("expected.json").toFile());
@@ -51,10 +61,13 @@ class AdapterCommandsTest {
         assertEquals(expected.get("loss").asDouble(), res.get("loss").asDouble(), 1e-5);
         assertEquals(28, res.get("tensors").asInt());
         try (SafetensorsFile got = SafetensorsFile.open(out);
-             ShardedCheckpoint ex = ShardedCheckpoint.open(FIXTURE.resolve("expected.safetensors"));
-             SafetensorsFile adapter = SafetensorsFile.open(FIXTURE.resolve("adapter/adapter_model.safetensors"))) {
+                ShardedCheckpoint ex = ShardedCheckpoint.open(FIXTURE.resolve("expected.safetensors"));
+                SafetensorsFile adapter = SafetensorsFile.open(FIXTURE.resolve("adapter/adapter_model.safetensors"))) {
             assertEquals(adapter.tensors().keySet(), got.tensors().keySet(), "same keys as adapter_model.safetensors");
-            assertEquals(expected.get("loss").asDouble(), Double.parseDouble(got.metadata().get("loss")), 1e-5);
+            assertEquals(
+                    expected.get("loss").asDouble(),
+                    Double.parseDouble(got.metadata().get("loss")),
+                    1e-5);
             for (String key : adapter.tensors().keySet()) {
                 float[] g = got.readFloats(key);
                 float[] want = ex.readFloats("grad." + key);
@@ -68,13 +81,34 @@ class AdapterCommandsTest {
         }
         // labels optional: default = input_ids (so the loss differs from the masked one)
         Files.writeString(in, JSON.writeValueAsString(java.util.Map.of("input_ids", ids)));
-        r = cli("grads", "--model", FIXTURE.toString(), "--adapter", FIXTURE.resolve("adapter").toString(), "--input",
-                in.toString(), "--out", out.toString(), "--quant", "none", "--json");
+        r = cli(
+                "grads",
+                "--model",
+                FIXTURE.toString(),
+                "--adapter",
+                FIXTURE.resolve("adapter").toString(),
+                "--input",
+                in.toString(),
+                "--out",
+                out.toString(),
+                "--quant",
+                "none",
+                "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
         assertEquals(2 * 11, JSON.readTree(r.out()).get("tokens").asInt());
         Files.writeString(in, "{\"input_ids\": [[1, 2, 3]], \"labels\": [[1, 2]]}");
-        r = cli("grads", "--model", FIXTURE.toString(), "--adapter", FIXTURE.resolve("adapter").toString(), "--input",
-                in.toString(), "--out", out.toString(), "--quant", "none");
+        r = cli(
+                "grads",
+                "--model",
+                FIXTURE.toString(),
+                "--adapter",
+                FIXTURE.resolve("adapter").toString(),
+                "--input",
+                in.toString(),
+                "--out",
+                out.toString(),
+                "--quant",
+                "none");
         assertEquals(ExitCodes.BAD_INPUT, r.code());
         assertTrue(r.err().contains("row 0 has 3 input_ids but 2 labels"), r.err());
     }
@@ -111,12 +145,29 @@ class AdapterCommandsTest {
         double trained = score(in, storiesAdapter(tmp.resolve("rand"), false));
         assertEquals(base, zero, 0.0, "a LoRA adapter with B = 0 changes nothing");
         assertNotEquals(base, trained);
-        ModelCommandsTest.Run g = cli("generate", "--model", STORIES, "--quant", "none", "--adapter",
-                tmp.resolve("rand").toString(), "--max-new-tokens", "8", "--json");
+        ModelCommandsTest.Run g = cli(
+                "generate",
+                "--model",
+                STORIES,
+                "--quant",
+                "none",
+                "--adapter",
+                tmp.resolve("rand").toString(),
+                "--max-new-tokens",
+                "8",
+                "--json");
         assertEquals(ExitCodes.OK, g.code(), g.err());
         // an adapter for another model (the 2-layer fixture) is an error naming a tensor, not a silent no-op
-        ModelCommandsTest.Run bad = cli("score", "--model", STORIES, "--quant", "none", "--input", in.toString(),
-                "--adapter", FIXTURE.resolve("adapter").toString());
+        ModelCommandsTest.Run bad = cli(
+                "score",
+                "--model",
+                STORIES,
+                "--quant",
+                "none",
+                "--input",
+                in.toString(),
+                "--adapter",
+                FIXTURE.resolve("adapter").toString());
         assertEquals(ExitCodes.BAD_INPUT, bad.code(), bad.err());
         assertTrue(bad.err().contains("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight"), bad.err());
     }
@@ -124,8 +175,17 @@ class AdapterCommandsTest {
     static double score(Path in, Path adapter) throws Exception {
         ModelCommandsTest.Run r = adapter == null
                 ? cli("score", "--model", STORIES, "--quant", "none", "--input", in.toString(), "--json")
-                : cli("score", "--model", STORIES, "--quant", "none", "--input", in.toString(), "--adapter",
-                        adapter.toString(), "--json");
+                : cli(
+                        "score",
+                        "--model",
+                        STORIES,
+                        "--quant",
+                        "none",
+                        "--input",
+                        in.toString(),
+                        "--adapter",
+                        adapter.toString(),
+                        "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
         return JSON.readTree(r.out()).get("mean_nll").asDouble();
     }

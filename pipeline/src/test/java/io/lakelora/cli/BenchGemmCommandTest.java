@@ -23,8 +23,8 @@ class BenchGemmCommandTest {
         assertArrayEquals(new int[] {1024, 2048, 5632}, BenchGemmCommand.parseShape("1024x2048x5632"));
         assertArrayEquals(new int[] {3, 5, 7}, BenchGemmCommand.parseShape(" 3X5x7 "));
         for (String bad : new String[] {"10x0x3", "1024x1024", "axbxc"}) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> BenchGemmCommand.parseShape(bad));
+            IllegalArgumentException e =
+                    assertThrows(IllegalArgumentException.class, () -> BenchGemmCommand.parseShape(bad));
             assertTrue(e.getMessage().contains("'" + bad + "' is not MxNxK"), e.getMessage());
         }
     }
@@ -36,14 +36,29 @@ class BenchGemmCommandTest {
         int code;
         try {
             System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-            code = Cli.run(new String[] {"bench-gemm", "--shapes", "16x40x24", "--threads", "1,2", "--reps", "1",
-                "--warmup", "0", "--python", "/nonexistent/python3", "--json"}, List.of());
+            code = Cli.run(
+                    new String[] {
+                        "bench-gemm",
+                        "--shapes",
+                        "16x40x24",
+                        "--threads",
+                        "1,2",
+                        "--reps",
+                        "1",
+                        "--warmup",
+                        "0",
+                        "--python",
+                        "/nonexistent/python3",
+                        "--json"
+                    },
+                    List.of());
         } finally {
             System.setOut(old);
         }
         assertEquals(ExitCodes.OK, code);
         JsonNode out = new ObjectMapper().readTree(buf.toString(StandardCharsets.UTF_8));
-        assertTrue(out.get("torch").asText().startsWith("PyTorch peer NOT measured: cannot run /nonexistent/python3"),
+        assertTrue(
+                out.get("torch").asText().startsWith("PyTorch peer NOT measured: cannot run /nonexistent/python3"),
                 out.get("torch").asText());
         assertTrue(out.get("fma_peak_gflops_per_core").asDouble() > 0);
         JsonNode rows = out.get("results");

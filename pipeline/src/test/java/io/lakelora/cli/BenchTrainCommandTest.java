@@ -28,8 +28,15 @@ class BenchTrainCommandTest {
 
     /** C=8, 1 layer, NH=2, NKV=1 (HS=4, QD=8, KVD=4), F=16, V=10. */
     static ModelConfig micro() {
-        return ModelConfig.builder(Architecture.LLAMA).vocabSize(10).hiddenSize(8).intermediateSize(16).numLayers(1)
-                .numHeads(2).numKvHeads(1).maxPositionEmbeddings(16).build();
+        return ModelConfig.builder(Architecture.LLAMA)
+                .vocabSize(10)
+                .hiddenSize(8)
+                .intermediateSize(16)
+                .numLayers(1)
+                .numHeads(2)
+                .numKvHeads(1)
+                .maxPositionEmbeddings(16)
+                .build();
     }
 
     @Test
@@ -60,22 +67,48 @@ class BenchTrainCommandTest {
     @Test
     void shapesAreTheAdvertisedOnes() {
         // TinyLlama-1.1B: 1,100,048,384 parameters (its model card / HF config: 22 layers, 2048, 5632, 32/4 heads)
-        assertEquals(1_100_048_384L, LoraStepFlops.totalParams(BenchShape.named("tinyllama").config()));
+        assertEquals(
+                1_100_048_384L,
+                LoraStepFlops.totalParams(BenchShape.named("tinyllama").config()));
         // Llama-3-8B: 8,030,261,248 parameters (Meta's figure for the HF checkpoint)
-        assertEquals(8_030_261_248L, LoraStepFlops.totalParams(BenchShape.named("llama3-8b").config()));
+        assertEquals(
+                8_030_261_248L,
+                LoraStepFlops.totalParams(BenchShape.named("llama3-8b").config()));
         assertEquals(500000.0, BenchShape.named("llama3-8b").config().ropeTheta());
         // 100m: 12 x (4 x 768^2 + 3 x 768 x 2048) = 84,934,656 linear weights
-        assertEquals(84_934_656L, LoraStepFlops.linearParams(BenchShape.named("100m").config()));
+        assertEquals(
+                84_934_656L, LoraStepFlops.linearParams(BenchShape.named("100m").config()));
     }
 
     @Test
     void ourSideReportsEveryFieldInJson() throws Exception {
-        ModelCommandsTest.Run r = ModelCommandsTest.cli("bench-train", "--configs", "tiny", "--threads", "1",
-                "--seq", "16", "--rank", "4", "--steps", "2", "--no-torch", "--json");
+        ModelCommandsTest.Run r = ModelCommandsTest.cli(
+                "bench-train",
+                "--configs",
+                "tiny",
+                "--threads",
+                "1",
+                "--seq",
+                "16",
+                "--rank",
+                "4",
+                "--steps",
+                "2",
+                "--no-torch",
+                "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
         JsonNode j = JSON.readTree(r.out());
-        for (String k : new String[] {"load_average_before", "cpus", "kernels", "setup", "fma_peak_gflops_per_core",
-                "torch", "shapes", "results", "load_average_after"}) {
+        for (String k : new String[] {
+            "load_average_before",
+            "cpus",
+            "kernels",
+            "setup",
+            "fma_peak_gflops_per_core",
+            "torch",
+            "shapes",
+            "results",
+            "load_average_after"
+        }) {
             assertTrue(j.has(k), "missing " + k + " in " + j);
         }
         assertTrue(j.get("fma_peak_gflops_per_core").asDouble() > 0);
@@ -108,8 +141,22 @@ class BenchTrainCommandTest {
     void roundsMergeEveryTimedStepOfEveryRound() throws Exception {
         // two rounds of our side (two child JVMs; no torch): the row's steps are both rounds' 2 + 2 timed steps, the
         // reported step time is their median and tokens/s follows from it
-        ModelCommandsTest.Run r = ModelCommandsTest.cli("bench-train", "--configs", "tiny", "--threads", "1",
-                "--seq", "16", "--rank", "4", "--steps", "2", "--rounds", "2", "--no-torch", "--json");
+        ModelCommandsTest.Run r = ModelCommandsTest.cli(
+                "bench-train",
+                "--configs",
+                "tiny",
+                "--threads",
+                "1",
+                "--seq",
+                "16",
+                "--rank",
+                "4",
+                "--steps",
+                "2",
+                "--rounds",
+                "2",
+                "--no-torch",
+                "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
         assertTrue(r.err().contains("tiny (round 1 of 2)") && r.err().contains("tiny (round 2 of 2)"), r.err());
         JsonNode row = JSON.readTree(r.out()).get("results").get(0);
@@ -161,7 +208,8 @@ class BenchTrainCommandTest {
         TrainStepBench.ADAMW.update(p, g, new float[2], new float[2], 1, TrainStepBench.LR);
         assertEquals(1.0 - 1e-6 - 1e-4, p[0], 1e-7);
         assertEquals(-1.0 + 1e-6 + 1e-4, p[1], 1e-7);
-        AdapterLayout layout = LoraSpec.of(4, 8, false, 0, EnumSet.allOf(TargetModule.class)).layout(micro());
+        AdapterLayout layout =
+                LoraSpec.of(4, 8, false, 0, EnumSet.allOf(TargetModule.class)).layout(micro());
         float[] init = TrainStepBench.peftInit(layout, 3);
         for (AdapterLayout.Tensor t : layout.tensors()) {
             double bound = 1 / Math.sqrt(t.cols());

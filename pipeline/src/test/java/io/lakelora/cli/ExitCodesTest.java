@@ -93,7 +93,7 @@ class ExitCodesTest {
 
     @Test
     void successIsZero() {
-        assertEquals(ExitCodes.OK, probe(() -> { }).code());
+        assertEquals(ExitCodes.OK, probe(() -> {}).code());
     }
 
     @Test
@@ -114,12 +114,14 @@ class ExitCodesTest {
 
     @Test
     void commandLineErrorsAreTwo() {
-        Outcome missing = run(() -> { }, "probe");
+        Outcome missing = run(() -> {}, "probe");
         assertEquals(ExitCodes.BAD_CONFIG, missing.code());
         assertTrue(missing.err().startsWith("error: Missing required option: '--needed"), missing.err());
         assertTrue(missing.err().contains("Try 'lakelora probe --help'."), missing.err());
-        assertEquals(ExitCodes.BAD_CONFIG, run(() -> { }, "probe", "--needed", "x", "--nope").code());
-        assertEquals(ExitCodes.BAD_CONFIG, run(() -> { }, "no-such-command").code());
+        assertEquals(
+                ExitCodes.BAD_CONFIG,
+                run(() -> {}, "probe", "--needed", "x", "--nope").code());
+        assertEquals(ExitCodes.BAD_CONFIG, run(() -> {}, "no-such-command").code());
     }
 
     @Test
@@ -128,7 +130,9 @@ class ExitCodesTest {
         Outcome o = probe(() -> Tokenizer.load(empty).close());
         assertEquals(ExitCodes.BAD_INPUT, o.code(), o.err());
         assertTrue(o.err().startsWith("error: tokenizer " + empty), o.err());
-        assertEquals(ExitCodes.BAD_INPUT, probe(() -> Tokenizer.load(dir.resolve("nope.json")).close()).code());
+        assertEquals(
+                ExitCodes.BAD_INPUT,
+                probe(() -> Tokenizer.load(dir.resolve("nope.json")).close()).code());
         // a malformed JSON row met while reading data: the parser's error, wrapped as an I/O failure
         Outcome malformed = probe(() -> {
             try {
@@ -138,9 +142,12 @@ class ExitCodesTest {
             }
         });
         assertEquals(ExitCodes.BAD_INPUT, malformed.code(), malformed.err());
-        assertEquals(ExitCodes.BAD_INPUT, probe(() -> {
-            throw new UnsupportedOperationException("GGUF Q5_K tensors are not supported");
-        }).code());
+        assertEquals(
+                ExitCodes.BAD_INPUT,
+                probe(() -> {
+                            throw new UnsupportedOperationException("GGUF Q5_K tensors are not supported");
+                        })
+                        .code());
     }
 
     @Test
@@ -151,9 +158,13 @@ class ExitCodesTest {
         assertEquals(ExitCodes.INFRASTRUCTURE, denied.code());
         assertEquals("error: writing /lake/tables/x\n", denied.err(), "one line, no stack trace");
         // a framework exception (as Spark throws them) caused by an I/O error
-        assertEquals(ExitCodes.INFRASTRUCTURE, probe(() -> {
-            throw new RuntimeException("Job aborted", new java.net.ConnectException("Connection refused"));
-        }).code());
+        assertEquals(
+                ExitCodes.INFRASTRUCTURE,
+                probe(() -> {
+                            throw new RuntimeException(
+                                    "Job aborted", new java.net.ConnectException("Connection refused"));
+                        })
+                        .code());
     }
 
     @Test
@@ -164,9 +175,12 @@ class ExitCodesTest {
         assertEquals(ExitCodes.INTERNAL, o.code());
         assertTrue(o.err().startsWith("error: step() before init()\n"), o.err());
         assertTrue(o.err().contains("java.lang.IllegalStateException: step() before init()"), "stack trace printed");
-        assertEquals(ExitCodes.INTERNAL, probe(() -> {
-            throw new NullPointerException();
-        }).code());
+        assertEquals(
+                ExitCodes.INTERNAL,
+                probe(() -> {
+                            throw new NullPointerException();
+                        })
+                        .code());
     }
 
     @Test

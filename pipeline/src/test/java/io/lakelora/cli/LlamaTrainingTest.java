@@ -23,13 +23,22 @@ class LlamaTrainingTest {
 
     @Test
     void pissaStoresTheQuantizedResidualAndQuantizesEverythingElseAsUsual() {
-        TrainConfig cfg = TrainConfig.load(List.of(), List.of("lora.r=4", "lora.lora_alpha=8",
-                "lora.target_modules=[q_proj, down_proj]", "lora.init_lora_weights=pissa", "quant=nf4"));
+        TrainConfig cfg = TrainConfig.load(
+                List.of(),
+                List.of(
+                        "lora.r=4",
+                        "lora.lora_alpha=8",
+                        "lora.target_modules=[q_proj, down_proj]",
+                        "lora.init_lora_weights=pissa",
+                        "quant=nf4"));
         TrainLocalCommand.Built b = LlamaTraining.build(ModelDir.open(MODEL), cfg);
         assertEquals(10, b.initReport().modules().size()); // 5 layers x 2 modules
-        System.out.printf("stories260K PiSSA r=4 on q_proj+down_proj: init error %.5f vs plain NF4 %.5f%n",
+        System.out.printf(
+                "stories260K PiSSA r=4 on q_proj+down_proj: init error %.5f vs plain NF4 %.5f%n",
                 b.initReport().meanInit(), b.initReport().meanPlain());
-        assertTrue(b.initReport().meanInit() < b.initReport().meanPlain(), b.initReport().toString());
+        assertTrue(
+                b.initReport().meanInit() < b.initReport().meanPlain(),
+                b.initReport().toString());
 
         LlamaWeights fp32 = LlamaLoader.load(MODEL, null);
         LlamaWeights built = ((LoraLlama) b.model()).weights();
@@ -48,12 +57,16 @@ class LlamaTrainingTest {
                     for (int i = 0; i < out; i++) {
                         for (int j = 0; j < in; j++) {
                             double ba = 0;
-                            for (int k = 0; k < 4; k++) ba += (double) p[bt.offset() + i * 4 + k] * p[a.offset() + k * in + j];
+                            for (int k = 0; k < 4; k++)
+                                ba += (double) p[bt.offset() + i * 4 + k] * p[a.offset() + k * in + j];
                             w[i * in + j] = (float) (w[i * in + j] - s * ba);
                         }
                     }
                 }
-                assertArrayEquals(q.quantize(w, out, in).dequantize(), built.layer(l).linear(m).weightFp32(), 1e-6f,
+                assertArrayEquals(
+                        q.quantize(w, out, in).dequantize(),
+                        built.layer(l).linear(m).weightFp32(),
+                        1e-6f,
                         "layer " + l + " " + m);
             }
         }

@@ -46,21 +46,43 @@ class ModelCommandsTest {
     @Test
     void generateFromBosIdsAndFromText() throws Exception {
         JsonNode ids = golden().get("greedy").get("generated_ids");
-        Run r = cli("generate", "--model", MODEL, "--quant", "none", "--prompt-ids", "1", "--max-new-tokens", "30", "--json");
+        Run r = cli(
+                "generate",
+                "--model",
+                MODEL,
+                "--quant",
+                "none",
+                "--prompt-ids",
+                "1",
+                "--max-new-tokens",
+                "30",
+                "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
         JsonNode j = JSON.readTree(r.out());
-        for (int i = 0; i < 30; i++) assertEquals(ids.get(i).asInt(), j.get("ids").get(i).asInt(), "token " + i);
+        for (int i = 0; i < 30; i++)
+            assertEquals(ids.get(i).asInt(), j.get("ids").get(i).asInt(), "token " + i);
         assertEquals(false, j.get("stopped_at_eos").asBoolean());
         // "Once upon a time" = golden tok512 encoding [403, 407, 261, 378] = the first 4 greedy tokens, so the
         // continuation of BOS + those is golden[4..9)
         JsonNode enc = golden().get("tok512_encodings_no_bos").get("Once upon a time");
-        r = cli("generate", "--model", MODEL, "--quant", "none", "--prompt", "Once upon a time", "--max-new-tokens", "5",
+        r = cli(
+                "generate",
+                "--model",
+                MODEL,
+                "--quant",
+                "none",
+                "--prompt",
+                "Once upon a time",
+                "--max-new-tokens",
+                "5",
                 "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
         j = JSON.readTree(r.out());
         assertEquals(1, j.get("prompt_ids").get(0).asInt());
-        for (int i = 0; i < 4; i++) assertEquals(enc.get(i).asInt(), j.get("prompt_ids").get(i + 1).asInt());
-        for (int i = 0; i < 5; i++) assertEquals(ids.get(4 + i).asInt(), j.get("ids").get(i).asInt());
+        for (int i = 0; i < 4; i++)
+            assertEquals(enc.get(i).asInt(), j.get("prompt_ids").get(i + 1).asInt());
+        for (int i = 0; i < 5; i++)
+            assertEquals(ids.get(4 + i).asInt(), j.get("ids").get(i).asInt());
     }
 
     @Test
@@ -71,9 +93,12 @@ class ModelCommandsTest {
         assertEquals(ExitCodes.OK, r.code(), r.err());
         assertTrue(r.err().contains("(nf4,"), r.err());
         JsonNode j = JSON.readTree(r.out());
-        for (int i = 0; i < 20; i++) assertEquals(ids.get(i).asInt(), j.get("ids").get(i).asInt(), "token " + i);
+        for (int i = 0; i < 20; i++)
+            assertEquals(ids.get(i).asInt(), j.get("ids").get(i).asInt(), "token " + i);
         Path q = tmp.resolve("q");
-        assertEquals(ExitCodes.OK, cli("quantize", "--model", MODEL, "--out", q.toString()).code());
+        assertEquals(
+                ExitCodes.OK,
+                cli("quantize", "--model", MODEL, "--out", q.toString()).code());
         Run stored = cli("generate", "--model", q.toString(), "--prompt-ids", "1", "--max-new-tokens", "20", "--json");
         assertEquals(ExitCodes.OK, stored.code(), stored.err());
         assertEquals(j.get("ids"), JSON.readTree(stored.out()).get("ids"));

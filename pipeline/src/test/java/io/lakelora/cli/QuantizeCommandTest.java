@@ -62,11 +62,19 @@ class QuantizeCommandTest {
         assertEquals(List.of("model.safetensors"), List.of(j.get("files").get(0).asText()));
         try (QuantizedCheckpoint ck = QuantizedCheckpoint.open(out)) {
             assertEquals(35, ck.quantizedWeights().size());
-            assertEquals(QuantType.NF4, ck.load("model.layers.2.mlp.down_proj.weight").type());
+            assertEquals(
+                    QuantType.NF4,
+                    ck.load("model.layers.2.mlp.down_proj.weight").type());
         }
 
-        Run human = run("quantize", "--model", model.toString(), "--out", tmp.resolve("int8").toString(),
-                "--quant", "int8");
+        Run human = run(
+                "quantize",
+                "--model",
+                model.toString(),
+                "--out",
+                tmp.resolve("int8").toString(),
+                "--quant",
+                "int8");
         assertEquals(ExitCodes.OK, human.code(), human.err());
         assertTrue(human.out().contains("bits_per_param: "), human.out());
         assertTrue(human.out().contains("double_quant: false"), human.out());
@@ -76,20 +84,47 @@ class QuantizeCommandTest {
     @Test
     void badCallsGiveClearErrorsAndExitCodes() {
         Path model = Assets.require("models/stories260K-hf");
-        Run r = run("quantize", "--model", model.toString(), "--out", tmp.resolve("a").toString(), "--quant", "q3");
+        Run r = run(
+                "quantize",
+                "--model",
+                model.toString(),
+                "--out",
+                tmp.resolve("a").toString(),
+                "--quant",
+                "q3");
         assertEquals(ExitCodes.BAD_CONFIG, r.code());
         assertTrue(r.err().contains("unknown quantization 'q3'"), r.err());
 
-        r = run("quantize", "--model", model.toString(), "--out", tmp.resolve("b").toString(), "--quant", "int8",
-                "--double-quant", "true");
+        r = run(
+                "quantize",
+                "--model",
+                model.toString(),
+                "--out",
+                tmp.resolve("b").toString(),
+                "--quant",
+                "int8",
+                "--double-quant",
+                "true");
         assertEquals(ExitCodes.BAD_CONFIG, r.code());
         assertTrue(r.err().contains("double quantization"), r.err());
 
-        r = run("quantize", "--model", model.toString(), "--out", tmp.resolve("c").toString(), "--blocksize", "100");
+        r = run(
+                "quantize",
+                "--model",
+                model.toString(),
+                "--out",
+                tmp.resolve("c").toString(),
+                "--blocksize",
+                "100");
         assertEquals(ExitCodes.BAD_CONFIG, r.code());
         assertTrue(r.err().contains("blocksize"), r.err());
 
-        r = run("quantize", "--model", tmp.resolve("missing").toString(), "--out", tmp.resolve("d").toString());
+        r = run(
+                "quantize",
+                "--model",
+                tmp.resolve("missing").toString(),
+                "--out",
+                tmp.resolve("d").toString());
         assertEquals(ExitCodes.BAD_INPUT, r.code());
         assertTrue(r.err().contains("config.json"), r.err());
 

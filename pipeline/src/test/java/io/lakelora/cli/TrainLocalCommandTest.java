@@ -9,8 +9,8 @@ import io.lakelora.error.BadInputException;
 import io.lakelora.error.ExitCodes;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.model.ModelDir;
-import io.lakelora.safetensors.SafetensorsFile;
 import io.lakelora.peft.PeftAdapter;
+import io.lakelora.safetensors.SafetensorsFile;
 import io.lakelora.train.Checkpoint;
 import io.lakelora.train.ToyLoraLm;
 import io.lakelora.util.Assets;
@@ -27,7 +27,8 @@ import picocli.CommandLine;
 
 /** The command's plumbing (config, data, checkpoints, resume, PEFT output) with the test model in place of LLaMA. */
 class TrainLocalCommandTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static final Path MODEL = Assets.require("models/stories260K-hf");
     private static final Path DATA = Assets.require("corpora/tinystories_sample.txt");
@@ -38,7 +39,8 @@ class TrainLocalCommandTest {
         ToyLoraLm[] built = new ToyLoraLm[1];
         TrainLocalCommand cmd = new TrainLocalCommand((ModelDir md, io.lakelora.train.TrainConfig cfg) -> {
             // the toy has one q_proj-shaped adapter on hidden 16: use a matching config
-            built[0] = new ToyLoraLm(512, 16, cfg.lora().r(), cfg.lora().scaling(), cfg.lora().loraDropout(), 3);
+            built[0] = new ToyLoraLm(
+                    512, 16, cfg.lora().r(), cfg.lora().scaling(), cfg.lora().loraDropout(), 3);
             return TrainLocalCommand.withRandomInit(built[0], cfg);
         });
         new CommandLine(cmd).parseArgs(args);
@@ -53,10 +55,25 @@ class TrainLocalCommandTest {
     }
 
     private List<String> args(Path out, String... extra) {
-        List<String> a = new ArrayList<>(List.of("--model", MODEL.toString(), "--data", DATA.toString(),
-                "--out", out.toString(), "block_size=32", "micro_batch=2", "grad_accum=2", "steps=8",
-                "checkpoint_interval=4", "eval_interval=4", "optimizer.lr=0.01", "quant=none", "lora.r=4",
-                "lora.lora_alpha=8", "lora.target_modules=[q_proj]", "lora.lora_dropout=0.1"));
+        List<String> a = new ArrayList<>(List.of(
+                "--model",
+                MODEL.toString(),
+                "--data",
+                DATA.toString(),
+                "--out",
+                out.toString(),
+                "block_size=32",
+                "micro_batch=2",
+                "grad_accum=2",
+                "steps=8",
+                "checkpoint_interval=4",
+                "eval_interval=4",
+                "optimizer.lr=0.01",
+                "quant=none",
+                "lora.r=4",
+                "lora.lora_alpha=8",
+                "lora.target_modules=[q_proj]",
+                "lora.lora_dropout=0.1"));
         a.addAll(List.of(extra));
         return a;
     }
@@ -67,13 +84,15 @@ class TrainLocalCommandTest {
         Run first = run(args(out).toArray(String[]::new));
         assertEquals("done", first.result().get("status"));
         assertEquals(8L, first.result().get("steps"));
-        assertTrue(first.stderr().contains("resolved config:") && first.stderr().contains("\"block_size\" : 32"),
+        assertTrue(
+                first.stderr().contains("resolved config:") && first.stderr().contains("\"block_size\" : 32"),
                 first.stderr());
         assertTrue(first.stderr().contains("step 8/8 | loss "), first.stderr());
         assertTrue(first.stderr().contains("eval step 8 | loss "), first.stderr());
         assertTrue(Files.isRegularFile(out.resolve("train_config.json")));
-        assertEquals(out.resolve("checkpoints/step-00000008.ckpt"), Checkpoint.latest(out.resolve("checkpoints"))
-                .orElseThrow());
+        assertEquals(
+                out.resolve("checkpoints/step-00000008.ckpt"),
+                Checkpoint.latest(out.resolve("checkpoints")).orElseThrow());
 
         // the adapter in OUT is the final slab under PEFT keys (the toy adapts one q_proj, so it does not fit the
         // stories260K model: compare the file with the last checkpoint directly)
@@ -88,7 +107,8 @@ class TrainLocalCommandTest {
         assertTrue(Files.readString(out.resolve(PeftAdapter.CONFIG_FILE)).contains("\"peft_type\" : \"LORA\""));
 
         Run again = run(args(out).toArray(String[]::new));
-        assertTrue(again.stderr().contains("resuming from " + out.resolve("checkpoints/step-00000008.ckpt")),
+        assertTrue(
+                again.stderr().contains("resuming from " + out.resolve("checkpoints/step-00000008.ckpt")),
                 again.stderr());
         assertTrue(again.stderr().contains("training already complete at step 8"), again.stderr());
         assertEquals(8L, again.result().get("resumed_from_step"));
@@ -104,12 +124,15 @@ class TrainLocalCommandTest {
         assertTrue(e.getMessage().contains("has no training text"), e.getMessage());
         assertEquals(ExitCodes.BAD_INPUT, Cli.exitCodeFor(e));
 
-        IllegalArgumentException u = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException u = assertThrows(
+                IllegalArgumentException.class,
                 () -> run(args(dir.resolve("o2"), "lora.rank=4").toArray(String[]::new)));
         assertTrue(u.getMessage().contains("unknown key 'lora.rank'"), u.getMessage());
 
-        IllegalArgumentException t = assertThrows(IllegalArgumentException.class,
-                () -> run(args(dir.resolve("o3"), "lora.target_modules=[qkv_proj]").toArray(String[]::new)));
+        IllegalArgumentException t = assertThrows(
+                IllegalArgumentException.class,
+                () -> run(args(dir.resolve("o3"), "lora.target_modules=[qkv_proj]")
+                        .toArray(String[]::new)));
         assertTrue(t.getMessage().contains("unknown LoRA target module 'qkv_proj'"), t.getMessage());
     }
 }

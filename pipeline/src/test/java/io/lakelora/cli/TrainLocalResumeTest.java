@@ -26,14 +26,32 @@ import picocli.CommandLine;
  * adapter bytes as an uninterrupted run (here, in the test JVM: cross-JVM bit identity).
  */
 class TrainLocalResumeTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static List<String> args(Path out) {
-        return List.of("train-local", "--model", Assets.require("models/stories260K-hf").toString(),
-                "--data", Assets.require("corpora/tinystories_sample.txt").toString(), "--out", out.toString(),
-                "lora.r=4", "lora.lora_alpha=8", "lora.lora_dropout=0.1", "lora.target_modules=all-linear",
-                "steps=24", "block_size=32", "micro_batch=2", "grad_accum=2", "checkpoint_interval=4",
-                "eval_interval=0", "eval_fraction=0.1", "optimizer.lr=2e-3", "quant=nf4", "threads=1");
+        return List.of(
+                "train-local",
+                "--model",
+                Assets.require("models/stories260K-hf").toString(),
+                "--data",
+                Assets.require("corpora/tinystories_sample.txt").toString(),
+                "--out",
+                out.toString(),
+                "lora.r=4",
+                "lora.lora_alpha=8",
+                "lora.lora_dropout=0.1",
+                "lora.target_modules=all-linear",
+                "steps=24",
+                "block_size=32",
+                "micro_batch=2",
+                "grad_accum=2",
+                "checkpoint_interval=4",
+                "eval_interval=0",
+                "eval_fraction=0.1",
+                "optimizer.lr=2e-3",
+                "quant=nf4",
+                "threads=1");
     }
 
     private static Process start(List<String> cliArgs) throws Exception {
@@ -64,8 +82,8 @@ class TrainLocalResumeTest {
         Path out = dir.resolve("killed");
         Process victim = start(args(out));
         StringBuilder log = new StringBuilder();
-        try (BufferedReader r = new BufferedReader(new InputStreamReader(victim.getInputStream(),
-                StandardCharsets.UTF_8))) {
+        try (BufferedReader r =
+                new BufferedReader(new InputStreamReader(victim.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = r.readLine()) != null) {
                 log.append(line).append('\n');
@@ -77,8 +95,11 @@ class TrainLocalResumeTest {
         }
         assertTrue(victim.waitFor(30, TimeUnit.SECONDS));
         assertFalse(Files.exists(out.resolve("adapter_model.safetensors")), "killed before the end:\n" + log);
-        long lastStep = Long.parseLong(Checkpoint.latest(out.resolve("checkpoints")).orElseThrow().getFileName()
-                .toString().replaceAll("\\D", ""));
+        long lastStep = Long.parseLong(Checkpoint.latest(out.resolve("checkpoints"))
+                .orElseThrow()
+                .getFileName()
+                .toString()
+                .replaceAll("\\D", ""));
         assertTrue(lastStep >= 8 && lastStep < 24, "killed mid-run, newest checkpoint step " + lastStep);
 
         // rerun the same command (here, in this JVM): it resumes and finishes
@@ -86,9 +107,13 @@ class TrainLocalResumeTest {
         assertEquals(lastStep, result.get("resumed_from_step"));
         assertEquals("done", result.get("status"));
 
-        assertArrayEquals(Files.readAllBytes(whole.resolve("adapter_model.safetensors")),
-                Files.readAllBytes(out.resolve("adapter_model.safetensors")), "final adapters differ");
-        assertArrayEquals(Files.readAllBytes(whole.resolve("checkpoints/step-00000024.ckpt")),
-                Files.readAllBytes(out.resolve("checkpoints/step-00000024.ckpt")), "final checkpoints differ");
+        assertArrayEquals(
+                Files.readAllBytes(whole.resolve("adapter_model.safetensors")),
+                Files.readAllBytes(out.resolve("adapter_model.safetensors")),
+                "final adapters differ");
+        assertArrayEquals(
+                Files.readAllBytes(whole.resolve("checkpoints/step-00000024.ckpt")),
+                Files.readAllBytes(out.resolve("checkpoints/step-00000024.ckpt")),
+                "final checkpoints differ");
     }
 }

@@ -25,9 +25,17 @@ import org.junit.jupiter.api.Test;
 class GemmBitIdentityTest {
     private static final int[][] SHAPES = {
         // narrow n (one column tile: the in-place A path), odd m, k in one slice deeper than KC, two and three slices
-        {13, 1, 5}, {25, 5, 600}, {37, 16, 1100}, {200, 31, 1700}, {49, 32, 70}, {12, 16, 512}, {11, 8, 33},
+        {13, 1, 5},
+        {25, 5, 600},
+        {37, 16, 1100},
+        {200, 31, 1700},
+        {49, 32, 70},
+        {12, 16, 512},
+        {11, 8, 33},
         // wide n (packed A path), m over several MC blocks
-        {193, 40, 1300}, {30, 70, 129}, {9, 33, 1030},
+        {193, 40, 1300},
+        {30, 70, 129},
+        {9, 33, 1030},
     };
     private static final float[][] ALPHA_BETA = {{1f, 0f}, {0.5f, -1.5f}, {-2f, 1f}};
 
@@ -40,15 +48,21 @@ class GemmBitIdentityTest {
         return v;
     }
 
-    private static int mr(VectorKernels vk) { return vk.vectorBits() == 512 ? MicroKernel512.MR : MicroKernel256.MR; }
+    private static int mr(VectorKernels vk) {
+        return vk.vectorBits() == 512 ? MicroKernel512.MR : MicroKernel256.MR;
+    }
 
-    private static int nr(VectorKernels vk) { return vk.vectorBits() == 512 ? MicroKernel512.NR : MicroKernel256.NR; }
+    private static int nr(VectorKernels vk) {
+        return vk.vectorBits() == 512 ? MicroKernel512.NR : MicroKernel256.NR;
+    }
 
     /** op(X)(i, p) of a row-major matrix with leading dimension ld. */
-    private interface At { float get(int i, int p); }
+    private interface At {
+        float get(int i, int p);
+    }
 
-    private static float[] model(int mr, int nr, int m, int n, int k, float alpha, At opA, At opB,
-                                 float beta, float[] c0, int ldc) {
+    private static float[] model(
+            int mr, int nr, int m, int n, int k, float alpha, At opA, At opB, float beta, float[] c0, int ldc) {
         float[] c = c0.clone();
         for (int i = 0; i < m; i++) {
             boolean fullRows = (i / mr) * mr + mr <= m;
@@ -83,7 +97,9 @@ class GemmBitIdentityTest {
         for (int i = 0; i < want.length; i++) {
             if (Float.floatToRawIntBits(want[i]) != Float.floatToRawIntBits(got[i])) {
                 assertEquals(want[i], got[i], 0f, what + ": element " + i + " differs in its bits");
-                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                assertEquals(
+                        Float.floatToRawIntBits(want[i]),
+                        Float.floatToRawIntBits(got[i]),
                         what + ": element " + i + " differs in its bits");
             }
         }
@@ -109,8 +125,11 @@ class GemmBitIdentityTest {
                     float[] want = model(mr(vk), nr(vk), m, n, k, ab[0], opA, opB, ab[1], c0, ldc);
                     float[] got = c0.clone();
                     vk.sgemm(ta, tb, m, n, k, ab[0], a, 0, lda, b, 0, ldb, ab[1], got, 0, ldc);
-                    assertBits(want, got, vk.name() + " sgemm ta=" + ta + " tb=" + tb + " " + m + "x" + n + "x" + k
-                            + " alpha=" + ab[0] + " beta=" + ab[1]);
+                    assertBits(
+                            want,
+                            got,
+                            vk.name() + " sgemm ta=" + ta + " tb=" + tb + " " + m + "x" + n + "x" + k + " alpha="
+                                    + ab[0] + " beta=" + ab[1]);
                 }
             }
         }

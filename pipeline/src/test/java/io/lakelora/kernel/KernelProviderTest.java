@@ -32,8 +32,8 @@ class KernelProviderTest {
 
     @Test
     void unknownChoiceIsAnError() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> KernelProvider.create("gpu", 1));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> KernelProvider.create("gpu", 1));
         assertTrue(e.getMessage().contains("lakelora.kernels='gpu': expected scalar or vector"), e.getMessage());
     }
 
@@ -47,7 +47,8 @@ class KernelProviderTest {
     @Test
     void aLowTrapLimitIsNamedWithItsFix() {
         String hint = KernelProvider.trapLimitHint(100); // HotSpot's default
-        assertTrue(hint != null && hint.contains("PerMethodTrapLimit=100") && hint.contains("-XX:PerMethodTrapLimit=1000"),
+        assertTrue(
+                hint != null && hint.contains("PerMethodTrapLimit=100") && hint.contains("-XX:PerMethodTrapLimit=1000"),
                 String.valueOf(hint));
         assertEquals(null, KernelProvider.trapLimitHint(1000));
         assertEquals(null, KernelProvider.trapLimitHint(-1), "unknown (not HotSpot): no note");

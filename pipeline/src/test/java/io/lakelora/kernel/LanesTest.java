@@ -53,8 +53,18 @@ class LanesTest {
         float[] x = new float[S.length()];
         float[] want = new float[S.length()];
         float[] got = new float[S.length()];
-        float[] edges = {0f, -0f, Float.NEGATIVE_INFINITY, -Float.MIN_VALUE, -88f, Math.nextUp(-88f),
-                Math.nextDown(-88f), -87.5f, -Float.MAX_VALUE, -1e-30f};
+        float[] edges = {
+            0f,
+            -0f,
+            Float.NEGATIVE_INFINITY,
+            -Float.MIN_VALUE,
+            -88f,
+            Math.nextUp(-88f),
+            Math.nextDown(-88f),
+            -87.5f,
+            -Float.MAX_VALUE,
+            -1e-30f
+        };
         for (int it = 0; it < 20000; it++) {
             for (int i = 0; i < x.length; i++) {
                 x[i] = it == 0 ? edges[i % edges.length] : -r.nextFloat() * (it % 2 == 0 ? 200f : 20f);
@@ -62,7 +72,9 @@ class LanesTest {
             Lanes.exp(FloatVector.fromArray(S, x, 0)).intoArray(want, 0);
             Lanes.expNonPositive(FloatVector.fromArray(S, x, 0)).intoArray(got, 0);
             for (int i = 0; i < x.length; i++) {
-                assertEquals(Float.floatToRawIntBits(want[i]), Float.floatToRawIntBits(got[i]),
+                assertEquals(
+                        Float.floatToRawIntBits(want[i]),
+                        Float.floatToRawIntBits(got[i]),
                         "expNonPositive(" + x[i] + ") = " + got[i] + ", exp gives " + want[i]);
             }
         }

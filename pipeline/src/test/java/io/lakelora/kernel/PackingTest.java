@@ -35,8 +35,12 @@ class PackingTest {
                                     int row = s * mr + r;
                                     float want = row < mc ? a[5 + (i0 + row) * lda + p0 + p] : 0f;
                                     int at = apOff + s * mr * kc + p * mr + r;
-                                    assertEquals(want, ap[at], 0f, "mr=" + mr + " kc=" + kc + " mc=" + mc + " strip "
-                                            + s + " p=" + p + " r=" + r);
+                                    assertEquals(
+                                            want,
+                                            ap[at],
+                                            0f,
+                                            "mr=" + mr + " kc=" + kc + " mc=" + mc + " strip " + s + " p=" + p + " r="
+                                                    + r);
                                 }
                             }
                         }
@@ -88,8 +92,11 @@ class PackingTest {
                                 int j = st * nr + c;
                                 int src = transB ? bOff + (j0 + j) * ldb + p0 + p : bOff + (p0 + p) * ldb + j0 + j;
                                 float want = j >= nc ? 0f : b[src];
-                                assertEquals(want, bp[st * nr * kc + p * nr + c], "transB " + transB + " nr " + nr
-                                        + " nc " + nc + " strip " + st + " p " + p + " col " + c);
+                                assertEquals(
+                                        want,
+                                        bp[st * nr * kc + p * nr + c],
+                                        "transB " + transB + " nr " + nr + " nc " + nc + " strip " + st + " p " + p
+                                                + " col " + c);
                             }
                         }
                     }

@@ -51,11 +51,11 @@ class VectorKernelsTest {
             s.add(new int[] {DIMS[i], DIMS[(i * 5 + 3) % DIMS.length], DIMS[(i * 7 + 1) % DIMS.length]});
         }
         s.add(new int[] {1, 1, 1});
-        s.add(new int[] {193, 40, 1100});  // m over several MC blocks and a short one, k over two slices (512 + 588)
-        s.add(new int[] {30, 70, 1700});   // three slices, the last one deeper than KC (512 + 512 + 676)
-        s.add(new int[] {14, 50, 700});    // one slice deeper than KC (up to KC_MAX: no short slice of its own)
-        s.add(new int[] {8, 300, 70});     // small-m path (m <= 8), transB and axpy forms
-        s.add(new int[] {9, 4099, 5});     // n above 2 * NC
+        s.add(new int[] {193, 40, 1100}); // m over several MC blocks and a short one, k over two slices (512 + 588)
+        s.add(new int[] {30, 70, 1700}); // three slices, the last one deeper than KC (512 + 512 + 676)
+        s.add(new int[] {14, 50, 700}); // one slice deeper than KC (up to KC_MAX: no short slice of its own)
+        s.add(new int[] {8, 300, 70}); // small-m path (m <= 8), transB and axpy forms
+        s.add(new int[] {9, 4099, 5}); // n above 2 * NC
         s.add(new int[] {26, 2080, 1030}); // two column panels x two k slices: op(A) packed once for both panels
         return s;
     }
@@ -73,12 +73,14 @@ class VectorKernelsTest {
                 float[] ab = ALPHA_BETA[(cases++) % ALPHA_BETA.length];
                 Problem p = Problem.random(rnd, ta, tb, shape[0], shape[1], shape[2], ab[0], ab[1], true);
                 float[] want = p.c.clone();
-                SPEC.sgemm(ta, tb, p.m, p.n, p.k, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb,
-                        p.beta, want, p.cOff, p.ldc);
+                SPEC.sgemm(
+                        ta, tb, p.m, p.n, p.k, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb, p.beta, want, p.cOff,
+                        p.ldc);
                 for (VectorKernels vk : impls) {
                     float[] got = p.c.clone();
-                    vk.sgemm(ta, tb, p.m, p.n, p.k, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb,
-                            p.beta, got, p.cOff, p.ldc);
+                    vk.sgemm(
+                            ta, tb, p.m, p.n, p.k, p.alpha, p.a, p.aOff, p.lda, p.b, p.bOff, p.ldb, p.beta, got, p.cOff,
+                            p.ldc);
                     p.check(vk, want, got, p.bAt(), "sgemm");
                 }
             }
@@ -98,8 +100,14 @@ class VectorKernelsTest {
                 int blocksize = new int[] {64, 32, 128}[caseNo % 3];
                 QuantizedMatrix w = switch (kind) {
                     case "int8" -> RandomWeights.int8(rnd, ws[0], ws[1]);
-                    default -> RandomWeights.fourBit(rnd, kind.startsWith("nf4") ? QuantType.NF4 : QuantType.FP4,
-                            ws[0], ws[1], blocksize, kind.endsWith("-dq"));
+                    default ->
+                        RandomWeights.fourBit(
+                                rnd,
+                                kind.startsWith("nf4") ? QuantType.NF4 : QuantType.FP4,
+                                ws[0],
+                                ws[1],
+                                blocksize,
+                                kind.endsWith("-dq"));
                 };
                 for (int t = 0; t < 4; t++) {
                     boolean ta = (t & 1) != 0, tb = (t & 2) != 0;
@@ -114,7 +122,11 @@ class VectorKernelsTest {
                     for (VectorKernels vk : impls) {
                         float[] got = p.c.clone();
                         vk.qgemm(ta, tb, m, n, k, p.alpha, p.a, p.aOff, p.lda, w, p.beta, got, p.cOff, p.ldc);
-                        p.check(vk, want, got, (pp, j) -> tb ? wDeq[j * w.cols() + pp] : wDeq[pp * w.cols() + j],
+                        p.check(
+                                vk,
+                                want,
+                                got,
+                                (pp, j) -> tb ? wDeq[j * w.cols() + pp] : wDeq[pp * w.cols() + j],
                                 "qgemm " + kind + " bs=" + w.blocksize() + " W=" + w.rows() + "x" + w.cols());
                     }
                 }
@@ -150,8 +162,8 @@ class VectorKernelsTest {
         int m = 50, n = 333, k = 270;
         float[] a = RandomWeights.floats(rnd, m * k);
         float[] b = RandomWeights.floats(rnd, k * n);
-        for (var species : new jdk.incubator.vector.VectorSpecies<?>[] {FloatVector.SPECIES_256,
-                FloatVector.SPECIES_PREFERRED}) {
+        for (var species :
+                new jdk.incubator.vector.VectorSpecies<?>[] {FloatVector.SPECIES_256, FloatVector.SPECIES_PREFERRED}) {
             @SuppressWarnings("unchecked")
             var sp = (jdk.incubator.vector.VectorSpecies<Float>) species;
             float[] c1 = new float[m * n], c2 = new float[m * n];
@@ -232,9 +244,11 @@ class VectorKernelsTest {
         assertTrue(java.util.Arrays.stream(workerOf).distinct().count() == 2, "both workers used");
 
         // a failing task is rethrown after every other task finished
-        IllegalStateException e = assertThrows(IllegalStateException.class, () -> vk.parallelFor(8, (t, w) -> {
-            if (t == 5) throw new IllegalStateException("task 5 failed");
-        }));
+        IllegalStateException e = assertThrows(
+                IllegalStateException.class,
+                () -> vk.parallelFor(8, (t, w) -> {
+                    if (t == 5) throw new IllegalStateException("task 5 failed");
+                }));
         assertEquals("task 5 failed", e.getMessage());
         // the scalar spec runs the tasks in order on the caller as worker 0
         List<Integer> order = new ArrayList<>();
@@ -249,7 +263,8 @@ class VectorKernelsTest {
         impls.add(SPEC); // the interface defaults (row-major packing)
         int[][] cases = { // k, n, k0, k1, n0 (in align units), n1, m
             {64, 300, 0, 64, 0, 300, 48}, {64, 300, 0, 64, 2, 257, 13}, {300, 64, 37, 251, 0, 64, 25},
-            {300, 64, 0, 300, 0, 40, 1}, {7, 33, 2, 7, 1, 33, 12}, {129, 70, 128, 129, 0, 70, 36}};
+            {300, 64, 0, 300, 0, 40, 1}, {7, 33, 2, 7, 1, 33, 12}, {129, 70, 128, 129, 0, 70, 36}
+        };
         for (Kernels kern : impls) {
             int align = kern.packedBColumnAlign();
             for (int[] cs : cases) {
@@ -268,25 +283,63 @@ class VectorKernelsTest {
                             float[] c = randomArray(rnd, m * ldc + 3);
                             float[] want = c.clone();
                             // the spec: op(B)[k0:k1, n0:n1] through plain sgemm
-                            SPEC.sgemm(transA, transB, m, n1 - n0, kc, ab[0], a, 1, lda, b,
-                                    2 + (transB ? n0 * ldb + k0 : k0 * ldb + n0), ldb, ab[1], want, 2, ldc);
+                            SPEC.sgemm(
+                                    transA,
+                                    transB,
+                                    m,
+                                    n1 - n0,
+                                    kc,
+                                    ab[0],
+                                    a,
+                                    1,
+                                    lda,
+                                    b,
+                                    2 + (transB ? n0 * ldb + k0 : k0 * ldb + n0),
+                                    ldb,
+                                    ab[1],
+                                    want,
+                                    2,
+                                    ldc);
                             float[] packed = new float[kern.packedBSize(k, n)];
                             kern.packB(transB, k, n, b, 2, ldb, packed);
-                            kern.sgemmPackedB(transA, m, n0, n1, k0, k1, ab[0], a, 1, lda, packed, k, n,
-                                    ab[1], c, 2, ldc);
+                            kern.sgemmPackedB(
+                                    transA, m, n0, n1, k0, k1, ab[0], a, 1, lda, packed, k, n, ab[1], c, 2, ldc);
                             for (int i = 0; i < c.length; i++) {
                                 float tol = 2e-5f * (Math.abs(want[i]) + kc);
-                                assertEquals(want[i], c[i], tol, kern.name() + " case k=" + k + " n=" + n + " [" + k0
-                                        + "," + k1 + ")x[" + n0 + "," + n1 + ") m=" + m + " tA=" + transA + " tB="
-                                        + transB + " at " + i);
+                                assertEquals(
+                                        want[i],
+                                        c[i],
+                                        tol,
+                                        kern.name() + " case k=" + k + " n=" + n + " [" + k0
+                                                + "," + k1 + ")x[" + n0 + "," + n1 + ") m=" + m + " tA=" + transA
+                                                + " tB="
+                                                + transB + " at " + i);
                             }
                         }
                     }
                 }
             }
             if (align > 1) {
-                assertThrows(IllegalArgumentException.class, () -> kern.sgemmPackedB(false, 1, 1, 2, 0, 1, 1f,
-                        new float[4], 0, 1, new float[kern.packedBSize(1, 4)], 1, 4, 0f, new float[4], 0, 1));
+                assertThrows(
+                        IllegalArgumentException.class,
+                        () -> kern.sgemmPackedB(
+                                false,
+                                1,
+                                1,
+                                2,
+                                0,
+                                1,
+                                1f,
+                                new float[4],
+                                0,
+                                1,
+                                new float[kern.packedBSize(1, 4)],
+                                1,
+                                4,
+                                0f,
+                                new float[4],
+                                0,
+                                1));
             }
         }
     }
@@ -315,16 +368,21 @@ class VectorKernelsTest {
     @Test
     void badArgumentsAreNamed() {
         VectorKernels vk = new VectorKernels(1, FloatVector.SPECIES_256);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
-                vk.sgemm(false, false, 4, 4, 4, 1f, new float[16], 0, 3, new float[16], 0, 4, 0f, new float[16], 0, 4));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> vk.sgemm(
+                        false, false, 4, 4, 4, 1f, new float[16], 0, 3, new float[16], 0, 4, 0f, new float[16], 0, 4));
         assertTrue(e.getMessage().contains("A is stored as 4 rows x 4 columns"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () ->
-                vk.sgemm(false, true, 4, 4, 4, 1f, new float[16], 0, 4, new float[15], 0, 4, 0f, new float[16], 0, 4));
-        assertTrue(e.getMessage().contains("B (4 x 4, ld=4, offset=0) needs 16 floats, the array has 15"),
-                e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> vk.sgemm(
+                        false, true, 4, 4, 4, 1f, new float[16], 0, 4, new float[15], 0, 4, 0f, new float[16], 0, 4));
+        assertTrue(
+                e.getMessage().contains("B (4 x 4, ld=4, offset=0) needs 16 floats, the array has 15"), e.getMessage());
         QuantizedMatrix w = RandomWeights.int8(new Random(1), 3, 5);
-        e = assertThrows(IllegalArgumentException.class, () ->
-                vk.qgemm(false, true, 2, 5, 3, 1f, new float[6], 0, 3, w, 0f, new float[10], 0, 5));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> vk.qgemm(false, true, 2, 5, 3, 1f, new float[6], 0, 3, w, 0f, new float[10], 0, 5));
         assertTrue(e.getMessage().contains("expected k=5 n=3"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new VectorKernels(0, FloatVector.SPECIES_256));
     }
@@ -367,8 +425,8 @@ class VectorKernelsTest {
         float alpha, beta;
         float[] a, b, c;
 
-        static Problem random(Random rnd, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta,
-                              boolean withB) {
+        static Problem random(
+                Random rnd, boolean ta, boolean tb, int m, int n, int k, float alpha, float beta, boolean withB) {
             Problem p = new Problem();
             p.ta = ta;
             p.tb = tb;
@@ -453,18 +511,52 @@ class VectorKernelsTest {
     void lowRankTermFusedGivesTheBitsOfTheTwoCallDefault() {
         Random rnd = new Random(31);
         // m, n, k, r: blocked; narrow n (direct path); small m; n past one NC panel by a narrow panel; r = 48 stacked
-        int[][] cases = {{100, 200, 96, 16}, {60, 40, 128, 16}, {5, 300, 64, 8}, {30, VectorKernels.NC + 40, 64, 4},
-            {70, 130, 1088, 48}, {13, 97, 64, 1}};
+        int[][] cases = {
+            {100, 200, 96, 16},
+            {60, 40, 128, 16},
+            {5, 300, 64, 8},
+            {30, VectorKernels.NC + 40, 64, 4},
+            {70, 130, 1088, 48},
+            {13, 97, 64, 1}
+        };
         Kernels defaults = new ScalarKernels() {
             @Override
-            public void sgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
-                              int lda, float[] b, int bOff, int ldb, float beta, float[] c, int cOff, int ldc) {
+            public void sgemm(
+                    boolean transA,
+                    boolean transB,
+                    int m,
+                    int n,
+                    int k,
+                    float alpha,
+                    float[] a,
+                    int aOff,
+                    int lda,
+                    float[] b,
+                    int bOff,
+                    int ldb,
+                    float beta,
+                    float[] c,
+                    int cOff,
+                    int ldc) {
                 current.sgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, bOff, ldb, beta, c, cOff, ldc);
             }
 
             @Override
-            public void qgemm(boolean transA, boolean transB, int m, int n, int k, float alpha, float[] a, int aOff,
-                              int lda, QuantizedMatrix b, float beta, float[] c, int cOff, int ldc) {
+            public void qgemm(
+                    boolean transA,
+                    boolean transB,
+                    int m,
+                    int n,
+                    int k,
+                    float alpha,
+                    float[] a,
+                    int aOff,
+                    int lda,
+                    QuantizedMatrix b,
+                    float beta,
+                    float[] c,
+                    int cOff,
+                    int ldc) {
                 current.qgemm(transA, transB, m, n, k, alpha, a, aOff, lda, b, beta, c, cOff, ldc);
             }
         };

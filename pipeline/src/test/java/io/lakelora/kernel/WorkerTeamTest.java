@@ -46,7 +46,9 @@ class WorkerTeamTest {
         for (int round = 0; round < 50; round++) {
             Thread.sleep(1); // let the helper park
             AtomicReference<String> on = new AtomicReference<>();
-            team.run(new Runnable[] {() -> { }, () -> on.set(Thread.currentThread().getName())});
+            team.run(new Runnable[] {
+                () -> {}, () -> on.set(Thread.currentThread().getName())
+            });
             assertEquals("team-test-b-1", on.get(), "round " + round);
         }
     }
@@ -56,14 +58,19 @@ class WorkerTeamTest {
         WorkerTeam team = new WorkerTeam(1, 1_000_000L, "team-test-c");
         boolean[] callerDone = new boolean[1];
         IllegalStateException boom = new IllegalStateException("boom");
-        IllegalStateException got = assertThrows(IllegalStateException.class, () -> team.run(new Runnable[] {
-            () -> callerDone[0] = true,
-            () -> { throw boom; }}));
+        IllegalStateException got = assertThrows(
+                IllegalStateException.class,
+                () -> team.run(new Runnable[] {
+                    () -> callerDone[0] = true,
+                    () -> {
+                        throw boom;
+                    }
+                }));
         assertSame(boom, got);
         assertTrue(callerDone[0]);
         // the team is usable afterwards and the old failure does not leak into the next call
         String[] on = new String[1];
-        team.run(new Runnable[] {() -> { }, () -> on[0] = Thread.currentThread().getName()});
+        team.run(new Runnable[] {() -> {}, () -> on[0] = Thread.currentThread().getName()});
         assertEquals("team-test-c-1", on[0]);
     }
 
@@ -72,19 +79,24 @@ class WorkerTeamTest {
         WorkerTeam team = new WorkerTeam(1, 1_000_000L, "team-test-d");
         CountDownLatch inside = new CountDownLatch(1);
         CountDownLatch release = new CountDownLatch(1);
-        Thread first = new Thread(() -> team.run(new Runnable[] {() -> {
-            inside.countDown();
-            try {
-                release.await(10, TimeUnit.SECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-        }, () -> { }}));
+        Thread first = new Thread(() -> team.run(new Runnable[] {
+            () -> {
+                inside.countDown();
+                try {
+                    release.await(10, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            },
+            () -> {}
+        }));
         first.start();
         assertTrue(inside.await(10, TimeUnit.SECONDS));
         String[] ran = new String[2];
-        team.run(new Runnable[] {() -> ran[0] = Thread.currentThread().getName(),
-            () -> ran[1] = Thread.currentThread().getName()});
+        team.run(new Runnable[] {
+            () -> ran[0] = Thread.currentThread().getName(),
+            () -> ran[1] = Thread.currentThread().getName()
+        });
         release.countDown();
         first.join(10_000);
         assertEquals(Thread.currentThread().getName(), ran[0]);
@@ -95,8 +107,8 @@ class WorkerTeamTest {
     @Test
     void moreJobsThanThreadsIsAnError() {
         WorkerTeam team = new WorkerTeam(1, 0L, "team-test-e");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> team.run(new Runnable[] {() -> { }, () -> { }, () -> { }}));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> team.run(new Runnable[] {() -> {}, () -> {}, () -> {}}));
         assertTrue(e.getMessage().contains("3 jobs for a team of 1 helpers"), e.getMessage());
     }
 }

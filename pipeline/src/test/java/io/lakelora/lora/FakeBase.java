@@ -17,7 +17,9 @@ final class FakeBase implements BaseWeightAccess {
         this.cols = cols;
     }
 
-    void put(int layer, TargetModule m, float[] w) { weights.put(layer + "." + m, w.clone()); }
+    void put(int layer, TargetModule m, float[] w) {
+        weights.put(layer + "." + m, w.clone());
+    }
 
     @Override
     public float[] dequantized(int layer, TargetModule m) {

@@ -24,7 +24,8 @@ class LoraConfigTest {
     private static String errorOf(String yaml) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> bind(yaml));
         StringBuilder sb = new StringBuilder();
-        for (Throwable t = e; t != null; t = t.getCause()) sb.append(t.getMessage()).append(" | ");
+        for (Throwable t = e; t != null; t = t.getCause())
+            sb.append(t.getMessage()).append(" | ");
         return sb.toString();
     }
 
@@ -54,13 +55,19 @@ class LoraConfigTest {
 
     @Test
     void allLinearExpandsToEverySevenModules() throws Exception {
-        assertEquals(EnumSet.allOf(TargetModule.class), bind("target_modules: all-linear").targets());
-        assertEquals(EnumSet.allOf(TargetModule.class), bind("target_modules: [all-linear]").targets());
+        assertEquals(
+                EnumSet.allOf(TargetModule.class),
+                bind("target_modules: all-linear").targets());
+        assertEquals(
+                EnumSet.allOf(TargetModule.class),
+                bind("target_modules: [all-linear]").targets());
     }
 
     @Test
     void initVariantsParse() throws Exception {
-        assertEquals(LoraConfig.InitKind.LINEAR_DEFAULT, bind("init_lora_weights: false").initKind());
+        assertEquals(
+                LoraConfig.InitKind.LINEAR_DEFAULT,
+                bind("init_lora_weights: false").initKind());
         assertEquals(LoraConfig.InitKind.PISSA, bind("init_lora_weights: pissa").initKind());
         LoraConfig n = bind("init_lora_weights: pissa_niter_4");
         assertEquals(LoraConfig.InitKind.PISSA_NITER, n.initKind());
@@ -90,8 +97,8 @@ class LoraConfigTest {
 
     @Test
     void programmaticConstructionValidatesToo() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> LoraConfig.of(0, 16, List.of("q_proj")));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> LoraConfig.of(0, 16, List.of("q_proj")));
         assertTrue(e.getMessage().contains("lora.r must be a positive integer"));
         assertThrows(IllegalArgumentException.class, () -> LoraConfig.of(8, 0, List.of("q_proj")));
     }
@@ -106,6 +113,7 @@ class LoraConfigTest {
         assertEquals("pissa", json.get("init_lora_weights").asText());
         assertFalse(json.has("targets"));
         // round trip through the binder
-        assertEquals(c.toString(), ConfigLoader.bind(json, LoraConfig.class, "json").toString());
+        assertEquals(
+                c.toString(), ConfigLoader.bind(json, LoraConfig.class, "json").toString());
     }
 }

@@ -66,7 +66,8 @@ class LoraInitTest {
         AdapterState onlyQ = state(8, EnumSet.of(TargetModule.Q));
         LoraInit.initialize(onlyQ, cfg(8, 16, "q_proj"), 42, null, null);
         AdapterLayout.Tensor a = onlyQ.layout().find(1, TargetModule.Q, true);
-        assertArrayEquals(AdapterState.copyOf(onlyQ.params(), a),
+        assertArrayEquals(
+                AdapterState.copyOf(onlyQ.params(), a),
                 AdapterState.copyOf(s.params(), s.layout().find(1, TargetModule.Q, true)));
     }
 
@@ -201,8 +202,9 @@ class LoraInitTest {
             errs[k] = rep.meanInit();
             plain = rep.meanPlain();
         }
-        System.out.printf("init error |W - (deq(Q) + s*B*A)|/|W| on a 64x128 rank-4 + noise matrix, r=8:%n"
-                + "  plain NF4 %.5f  pissa %.5f  loftq(1) %.5f  loftq(2) %.5f  loftq(5) %.5f%n",
+        System.out.printf(
+                "init error |W - (deq(Q) + s*B*A)|/|W| on a 64x128 rank-4 + noise matrix, r=8:%n"
+                        + "  plain NF4 %.5f  pissa %.5f  loftq(1) %.5f  loftq(2) %.5f  loftq(5) %.5f%n",
                 plain, errs[0], errs[1], errs[2], errs[3]);
         assertTrue(errs[0] < plain, "pissa " + errs[0] + " vs plain " + plain);
         assertTrue(errs[1] < plain, "loftq " + errs[1] + " vs plain " + plain);
@@ -221,17 +223,17 @@ class LoraInitTest {
     @Test
     void mismatchesAreErrors() {
         AdapterState s = state(8, EnumSet.of(TargetModule.Q));
-        assertThrows(IllegalArgumentException.class,
-                () -> LoraInit.initialize(s, cfg(4, 8, "q_proj"), 0, null, null));
-        assertThrows(IllegalArgumentException.class,
-                () -> LoraInit.initialize(s, cfg(8, 8, "v_proj"), 0, null, null));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        assertThrows(IllegalArgumentException.class, () -> LoraInit.initialize(s, cfg(4, 8, "q_proj"), 0, null, null));
+        assertThrows(IllegalArgumentException.class, () -> LoraInit.initialize(s, cfg(8, 8, "v_proj"), 0, null, null));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> LoraInit.initialize(s, cfg(8, 8, "q_proj").withInit("pissa"), 0, null, null));
         assertTrue(e.getMessage().contains("needs the base weights"));
         FakeBase tiny = new FakeBase(false, 4, 4);
         AdapterState big = new AdapterState(new AdapterLayout(1, 4, 4, 4, 4, 8, EnumSet.of(TargetModule.Q)));
         tiny.put(0, TargetModule.Q, new float[16]);
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> LoraInit.initialize(big, cfg(8, 8, "q_proj").withInit("pissa"), 0, tiny, null));
         assertTrue(e.getMessage().contains("r <= min(out, in)"), e.getMessage());
     }

@@ -20,7 +20,8 @@ class PissaParityTest {
         AdapterState s = new AdapterState(layout);
         FakeBase base = new FakeBase(false, out, in);
         base.put(0, TargetModule.Q, Fixtures.floats(fx.get("weight")));
-        LoraConfig cfg = LoraConfig.of(r, fx.get("lora_alpha").asDouble(), List.of("q_proj")).withInit("pissa");
+        LoraConfig cfg = LoraConfig.of(r, fx.get("lora_alpha").asDouble(), List.of("q_proj"))
+                .withInit("pissa");
         LoraInit.initialize(s, cfg, 0, base, null);
 
         float[] a = AdapterState.copyOf(s.params(), layout.find(0, TargetModule.Q, true));
@@ -30,8 +31,10 @@ class PissaParityTest {
         for (int t = 0; t < r; t++) {
             // singular vectors are defined up to a sign; A's row t and B's column t flip together
             double sign = Math.signum(a[t * in]) == Math.signum(ea[t * in]) ? 1 : -1;
-            for (int j = 0; j < in; j++) assertEquals(ea[t * in + j], sign * a[t * in + j], 2e-6, "A[" + t + "," + j + "]");
-            for (int i = 0; i < out; i++) assertEquals(eb[i * r + t], sign * b[i * r + t], 2e-6, "B[" + i + "," + t + "]");
+            for (int j = 0; j < in; j++)
+                assertEquals(ea[t * in + j], sign * a[t * in + j], 2e-6, "A[" + t + "," + j + "]");
+            for (int i = 0; i < out; i++)
+                assertEquals(eb[i * r + t], sign * b[i * r + t], 2e-6, "B[" + i + "," + t + "]");
         }
         float[] res = base.dequantized(0, TargetModule.Q);
         float[] er = Fixtures.floats(fx.get("residual"));

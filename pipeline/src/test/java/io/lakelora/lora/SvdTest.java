@@ -21,7 +21,8 @@ class SvdTest {
 
     @Test
     void textbookTwoByThree() {
-        // A = [[3, 2, 2], [2, 3, -2]] has singular values 5 and 3 (a standard worked example: A A^T = [[17, 8], [8, 17]],
+        // A = [[3, 2, 2], [2, 3, -2]] has singular values 5 and 3 (a standard worked example: A A^T = [[17, 8], [8,
+        // 17]],
         // eigenvalues 25 and 9), u1 = (1, 1)/sqrt(2), v1 = (1, 1, 0)/sqrt(2).
         double[] a = {3, 2, 2, 2, 3, -2};
         Svd.Result r = Svd.thin(a, 2, 3);
@@ -29,11 +30,12 @@ class SvdTest {
         double h = 1 / Math.sqrt(2);
         double sign = Math.signum(r.u()[0]);
         assertArrayEquals(new double[] {h, h}, new double[] {sign * r.u()[0], sign * r.u()[2]}, 1e-12);
-        assertArrayEquals(new double[] {h, h, 0}, new double[] {sign * r.vt()[0], sign * r.vt()[1], sign * r.vt()[2]},
-                1e-12);
+        assertArrayEquals(
+                new double[] {h, h, 0}, new double[] {sign * r.vt()[0], sign * r.vt()[1], sign * r.vt()[2]}, 1e-12);
         assertArrayEquals(a, r.reconstruct(2), 1e-12);
         // transposed input: same singular values
-        assertArrayEquals(new double[] {5, 3}, Svd.thin(Svd.transpose(a, 2, 3), 3, 2).s(), 1e-12);
+        assertArrayEquals(
+                new double[] {5, 3}, Svd.thin(Svd.transpose(a, 2, 3), 3, 2).s(), 1e-12);
     }
 
     @Test

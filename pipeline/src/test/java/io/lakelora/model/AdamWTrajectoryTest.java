@@ -23,8 +23,11 @@ class AdamWTrajectoryTest {
         c.expectedTensors().close();
         JsonNode opt = c.expected().get("adamw");
         JsonNode want = c.expected().get("adamw_loss_trajectory");
-        AdamW adam = new AdamW(opt.get("betas").get(0).asDouble(), opt.get("betas").get(1).asDouble(),
-                opt.get("eps").asDouble(), opt.get("weight_decay").asDouble());
+        AdamW adam = new AdamW(
+                opt.get("betas").get(0).asDouble(),
+                opt.get("betas").get(1).asDouble(),
+                opt.get("eps").asDouble(),
+                opt.get("weight_decay").asDouble());
         double lr = opt.get("lr").asDouble();
         LoraLlama model = new LoraLlama(c.weights(), c.spec(), KernelProvider.get(), false);
         float[] p = c.params().clone();

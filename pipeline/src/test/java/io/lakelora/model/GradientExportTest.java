@@ -22,10 +22,13 @@ class GradientExportTest {
         try (var ex = c.expectedTensors()) {
             List<GradientExport.Row> rows = new ArrayList<>();
             for (int b = 0; b < c.batch().batchSize(); b++) {
-                rows.add(new GradientExport.Row(c.batch().inputIds()[b], c.batch().labels()[b],
+                rows.add(new GradientExport.Row(
+                        c.batch().inputIds()[b],
+                        c.batch().labels()[b],
                         c.batch().positionIds()[b]));
             }
-            LoraAdapter adapter = new LoraAdapter(c.spec(), c.spec().layout(c.weights().arch()), c.params());
+            LoraAdapter adapter =
+                    new LoraAdapter(c.spec(), c.spec().layout(c.weights().arch()), c.params());
             GradientExport.Result r = GradientExport.compute(c.weights(), adapter, rows, KernelProvider.get());
             assertEquals(c.expected().get("loss").asDouble(), r.loss(), 1e-5 * r.loss());
             assertEquals(c.expected().get("tokens").asLong(), r.tokens());
@@ -44,8 +47,11 @@ class GradientExportTest {
                         maxDiff = Math.max(maxDiff, Math.abs(got[i] - want[i]));
                     }
                     assertTrue(maxDiff <= 1e-4 * maxRef, t.peftKey() + ": rel error " + maxDiff / maxRef);
-                    assertEquals(List.of((long) t.rows(), (long) t.cols()),
-                            java.util.Arrays.stream(f.info(t.peftKey()).shape()).boxed().toList());
+                    assertEquals(
+                            List.of((long) t.rows(), (long) t.cols()),
+                            java.util.Arrays.stream(f.info(t.peftKey()).shape())
+                                    .boxed()
+                                    .toList());
                 }
             }
         }
@@ -55,11 +61,16 @@ class GradientExportTest {
     void allIgnoredLabelsAreAnError() throws Exception {
         LoraParityTest.Case c = LoraParityTest.load("llama_gqa");
         c.expectedTensors().close();
-        LoraAdapter adapter = new LoraAdapter(c.spec(), c.spec().layout(c.weights().arch()), c.params());
+        LoraAdapter adapter =
+                new LoraAdapter(c.spec(), c.spec().layout(c.weights().arch()), c.params());
         int[] ids = {1, 2, 3};
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> GradientExport.compute(
-                c.weights(), adapter, List.of(new GradientExport.Row(ids, new int[] {-100, -100, -100}, null)),
-                KernelProvider.get()));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> GradientExport.compute(
+                        c.weights(),
+                        adapter,
+                        List.of(new GradientExport.Row(ids, new int[] {-100, -100, -100}, null)),
+                        KernelProvider.get()));
         assertTrue(e.getMessage().startsWith("no target tokens"), e.getMessage());
     }
 }

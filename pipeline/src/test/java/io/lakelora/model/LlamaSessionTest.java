@@ -20,7 +20,8 @@ class LlamaSessionTest {
     final ModelConfig arch = TestConfigs.qwen2(V, 16, 24, 2, 4, 2, true);
     final LlamaWeights weights = LlamaWeights.random(arch, 11, 0.3f, null);
     final LoraSpec spec = LoraSpec.of(2, 4.0, false, 0.0, EnumSet.of(TargetModule.Q, TargetModule.O, TargetModule.UP));
-    final float[] params = GradCheck.randn(new SplittableRandom(12), spec.layout(arch).size(), 0.3);
+    final float[] params =
+            GradCheck.randn(new SplittableRandom(12), spec.layout(arch).size(), 0.3);
     final LoraAdapter adapter = new LoraAdapter(spec, spec.layout(arch), params);
     final int[] tokens = new SplittableRandom(13).ints(12, 0, V).toArray();
 
@@ -32,14 +33,20 @@ class LlamaSessionTest {
         double ref = new RefLlama(weights, spec).loss(RefLlama.d(params), batch, 0, false);
         assertEquals(tokens.length - 1, score[1]);
         assertEquals(ref, score[0], 1e-5 * ref);
-        double train = new LoraLlama(weights, spec, new ScalarKernels(), false).evaluate(params, batch).lossSum();
+        double train = new LoraLlama(weights, spec, new ScalarKernels(), false)
+                .evaluate(params, batch)
+                .lossSum();
         assertEquals(train, score[0], 1e-5 * ref);
     }
 
     @Test
     void chunkedPromptAndTokenByTokenGiveTheSameLogits() {
-        float[] whole = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 64).forward(tokens).clone();
-        float[] chunked = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 5).forward(tokens).clone();
+        float[] whole = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 64)
+                .forward(tokens)
+                .clone();
+        float[] chunked = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 5)
+                .forward(tokens)
+                .clone();
         LlamaSession one = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 64);
         float[] last = null;
         for (int t : tokens) last = one.forward(new int[] {t});
@@ -52,7 +59,9 @@ class LlamaSessionTest {
 
     @Test
     void adapterChangesTheOutput() {
-        float[] with = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 64).forward(tokens).clone();
+        float[] with = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 64)
+                .forward(tokens)
+                .clone();
         float[] without = new LlamaSession(weights, new ScalarKernels(), null, 32, 64).forward(tokens);
         double diff = 0;
         for (int v = 0; v < V; v++) diff = Math.max(diff, Math.abs(with[v] - without[v]));
@@ -82,10 +91,12 @@ class LlamaSessionTest {
         assertEquals(first + 1, g3.tokens().length);
         // seeded sampling reproduces; top-k 1 equals greedy
         Generator.Config sample = new Generator.Config(20, 1.0f, 0, 0.9f, 42L, Set.of());
-        assertArrayEquals(Generator.generate(s, prompt, sample, null).tokens(),
+        assertArrayEquals(
+                Generator.generate(s, prompt, sample, null).tokens(),
                 Generator.generate(s, prompt, sample, null).tokens());
         Generator.Config topk1 = new Generator.Config(20, 0.7f, 1, 1f, 7L, Set.of());
-        assertArrayEquals(g1.tokens(), Generator.generate(s, prompt, topk1, null).tokens());
+        assertArrayEquals(
+                g1.tokens(), Generator.generate(s, prompt, topk1, null).tokens());
     }
 
     @Test
@@ -94,7 +105,9 @@ class LlamaSessionTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> s.forward(new int[] {1, V}));
         assertEquals("token id 40 at index 1 is outside the vocabulary [0, 40)", e.getMessage());
         s.reset();
-        IllegalStateException full = assertThrows(IllegalStateException.class, () -> s.forward(new int[] {1, 2, 3, 4, 5}));
-        assertTrue(full.getMessage().startsWith("KV cache full: 4 + 1 tokens exceed the capacity 4"), full.getMessage());
+        IllegalStateException full =
+                assertThrows(IllegalStateException.class, () -> s.forward(new int[] {1, 2, 3, 4, 5}));
+        assertTrue(
+                full.getMessage().startsWith("KV cache full: 4 + 1 tokens exceed the capacity 4"), full.getMessage());
     }
 }

@@ -81,8 +81,11 @@ class LoraLlamaGradTest {
 
     @Test
     void llamaAttentionAndMlpBiasesWithSlidingWindow() {
-        ModelConfig a = TestConfigs.llama(V, 16, 20, 2, 4, 2, false).toBuilder().attentionBias(true).mlpBias(true)
-                .slidingWindow(3).build();
+        ModelConfig a = TestConfigs.llama(V, 16, 20, 2, 4, 2, false).toBuilder()
+                .attentionBias(true)
+                .mlpBias(true)
+                .slidingWindow(3)
+                .build();
         LlamaWeights w = LlamaWeights.random(a, 9, 0.3f, null);
         assertEquals(true, w.layer(0).o().hasBias() && w.layer(1).down().hasBias());
         LoraSpec spec = LoraSpec.of(2, 3.0, false, 0.0, EnumSet.allOf(TargetModule.class));
@@ -127,12 +130,15 @@ class LoraLlamaGradTest {
     @Test
     void badInputsAreRejected() {
         ModelConfig a = TestConfigs.llama(V, 8, 8, 1, 2, 2, true);
-        LoraLlama m = new LoraLlama(LlamaWeights.random(a, 1, 0.1f, null),
-                LoraSpec.of(2, 2, false, 0, Set.of(TargetModule.Q)), new ScalarKernels(), false);
+        LoraLlama m = new LoraLlama(
+                LlamaWeights.random(a, 1, 0.1f, null),
+                LoraSpec.of(2, 2, false, 0, Set.of(TargetModule.Q)),
+                new ScalarKernels(),
+                false);
         float[] p = new float[m.layout().size()];
         Batch bad = new Batch(new int[][] {{1, 2, V}}, new int[][] {{1, 2, 3}}, null);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> m.forwardBackward(p, new float[p.length], bad, 0));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> m.forwardBackward(p, new float[p.length], bad, 0));
         assertEquals("input_ids[0][2] = 24 is outside the vocabulary [0, 24)", e.getMessage());
         Batch badLabel = new Batch(new int[][] {{1, 2, 3}}, new int[][] {{1, -5, 3}}, null);
         e = assertThrows(IllegalArgumentException.class, () -> m.evaluate(p, badLabel));

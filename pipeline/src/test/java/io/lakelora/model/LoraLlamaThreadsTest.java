@@ -29,8 +29,10 @@ class LoraLlamaThreadsTest {
         ModelConfig a = switch (variant) {
             case "llama" -> TestConfigs.llama(300, 128, 352, 2, 4, 2, false);
             // a 40-token sliding window: attention row blocks whose key span starts mid-sequence
-            case "mistral_window" -> TestConfigs.of(Architecture.MISTRAL, 300, 128, 352, 2, 4, 2, false).toBuilder()
-                    .slidingWindow(40).build();
+            case "mistral_window" ->
+                TestConfigs.of(Architecture.MISTRAL, 300, 128, 352, 2, 4, 2, false).toBuilder()
+                        .slidingWindow(40)
+                        .build();
             case "qwen2_tied" -> TestConfigs.qwen2(300, 128, 352, 2, 4, 1, true);
             default -> throw new IllegalArgumentException(variant);
         };
@@ -59,8 +61,9 @@ class LoraLlamaThreadsTest {
             den += gs[i] * (double) gs[i];
         }
         assertTrue(den > 0, "no gradient at all");
-        assertTrue(Math.sqrt(num / den) < 1e-4, "2-thread gradient vs scalar spec: relative error "
-                + Math.sqrt(num / den));
+        assertTrue(
+                Math.sqrt(num / den) < 1e-4,
+                "2-thread gradient vs scalar spec: relative error " + Math.sqrt(num / den));
     }
 
     private static LossSum step(LlamaWeights w, LoraSpec spec, Kernels k, float[] params, float[] grads, Batch b) {

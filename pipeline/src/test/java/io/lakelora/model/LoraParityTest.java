@@ -34,17 +34,27 @@ class LoraParityTest {
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/lora_parity");
     static final double TOL = 1e-4;
 
-    record Case(LlamaWeights weights, LoraSpec spec, float[] params, Batch batch, JsonNode expected,
-                ShardedCheckpoint expectedTensors) {}
+    record Case(
+            LlamaWeights weights,
+            LoraSpec spec,
+            float[] params,
+            Batch batch,
+            JsonNode expected,
+            ShardedCheckpoint expectedTensors) {}
 
     static Case load(String name) throws Exception {
         Path dir = FIXTURES.resolve(name);
         LlamaWeights w = LlamaLoader.load(dir, null);
-        JsonNode ac = new ObjectMapper().readTree(dir.resolve("adapter/adapter_config.json").toFile());
+        JsonNode ac = new ObjectMapper()
+                .readTree(dir.resolve("adapter/adapter_config.json").toFile());
         Set<TargetModule> targets = EnumSet.noneOf(TargetModule.class);
         ac.get("target_modules").forEach(t -> targets.add(TargetModule.parse(t.asText())));
-        LoraSpec spec = LoraSpec.of(ac.get("r").asInt(), ac.get("lora_alpha").asDouble(), ac.get("use_rslora").asBoolean(),
-                ac.get("lora_dropout").asDouble(), targets);
+        LoraSpec spec = LoraSpec.of(
+                ac.get("r").asInt(),
+                ac.get("lora_alpha").asDouble(),
+                ac.get("use_rslora").asBoolean(),
+                ac.get("lora_dropout").asDouble(),
+                targets);
         AdapterLayout layout = spec.layout(w.arch());
         float[] params = new float[layout.size()];
         try (ShardedCheckpoint ad = ShardedCheckpoint.open(dir.resolve("adapter/adapter_model.safetensors"))) {
@@ -57,7 +67,8 @@ class LoraParityTest {
         }
         ShardedCheckpoint ex = ShardedCheckpoint.open(dir.resolve("expected.safetensors"));
         Batch batch = new Batch(ints(ex, "input_ids"), ints(ex, "labels"), ints(ex, "position_ids"));
-        JsonNode expected = new ObjectMapper().readTree(dir.resolve("expected.json").toFile());
+        JsonNode expected =
+                new ObjectMapper().readTree(dir.resolve("expected.json").toFile());
         return new Case(w, spec, params, batch, expected, ex);
     }
 
@@ -77,13 +88,18 @@ class LoraParityTest {
             for (TargetModule m : TargetModule.values()) {
                 FrozenLinear d = w.layer(l).linear(m);
                 String key = "nf4." + m.modulePath(l) + ".weight";
-                QuantizedMatrix q = QuantizedMatrix.fourBit(QuantType.NF4, d.outFeatures(), d.inFeatures(), 64,
-                        ex.readBytes(key + ".packed"), ex.readFloats(key + ".absmax"));
+                QuantizedMatrix q = QuantizedMatrix.fourBit(
+                        QuantType.NF4,
+                        d.outFeatures(),
+                        d.inFeatures(),
+                        64,
+                        ex.readBytes(key + ".packed"),
+                        ex.readFloats(key + ".absmax"));
                 lin[m.ordinal()] = FrozenLinear.quantized(q, d.bias());
             }
             LayerWeights lw = w.layer(l);
-            layers.add(new LayerWeights(lw.attnNorm(), lin[0], lin[1], lin[2], lin[3], lw.mlpNorm(), lin[4], lin[5],
-                    lin[6]));
+            layers.add(new LayerWeights(
+                    lw.attnNorm(), lin[0], lin[1], lin[2], lin[3], lw.mlpNorm(), lin[4], lin[5], lin[6]));
         }
         return new LlamaWeights(w.arch(), w.embedding(), layers, w.finalNorm(), w.lmHead());
     }
@@ -115,8 +131,9 @@ class LoraParityTest {
         double want = c.expected().get(lossKey).asDouble();
         assertEquals(c.expected().get("tokens").asLong(), ls.tokens());
         double lossRel = Math.abs(ls.lossSum() - want) / Math.abs(want);
-        System.out.printf("%s: loss sum java %.7f torch %.7f (rel %.2e), %d tokens%n", label, ls.lossSum(), want,
-                lossRel, ls.tokens());
+        System.out.printf(
+                "%s: loss sum java %.7f torch %.7f (rel %.2e), %d tokens%n",
+                label, ls.lossSum(), want, lossRel, ls.tokens());
         assertTrue(lossRel <= TOL, label + " loss rel error " + lossRel);
         double worst = 0;
         for (AdapterLayout.Tensor t : model.layout().tensors()) {
@@ -131,9 +148,11 @@ class LoraParityTest {
             assertTrue(maxRef > 0, t.peftKey() + ": torch gradient is all zero");
             double rel = maxDiff / maxRef;
             worst = Math.max(worst, rel);
-            assertTrue(rel <= TOL, label + " " + t.peftKey() + ": max rel error " + rel + " (max |grad| " + maxRef + ")");
+            assertTrue(
+                    rel <= TOL, label + " " + t.peftKey() + ": max rel error " + rel + " (max |grad| " + maxRef + ")");
         }
-        System.out.printf("%s: %d LoRA tensors, worst gradient rel error %.2e%n", label, model.layout().tensors().size(),
-                worst);
+        System.out.printf(
+                "%s: %d LoRA tensors, worst gradient rel error %.2e%n",
+                label, model.layout().tensors().size(), worst);
     }
 }

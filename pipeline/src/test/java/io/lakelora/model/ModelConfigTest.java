@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
  */
 class ModelConfigTest {
     static Path fixture(String name) throws Exception {
-        return Path.of(ModelConfigTest.class.getResource("/fixtures/model/" + name).toURI());
+        return Path.of(
+                ModelConfigTest.class.getResource("/fixtures/model/" + name).toURI());
     }
 
     @Test
@@ -98,15 +99,30 @@ class ModelConfigTest {
     @Test
     void realStories260KConfig() {
         ModelConfig c = ModelConfig.load(Assets.require("models/stories260K-hf/config.json"));
-        ModelConfig want = ModelConfig.builder(Architecture.LLAMA).vocabSize(512).hiddenSize(64).intermediateSize(172)
-                .numLayers(5).numHeads(8).numKvHeads(4).headDim(8).maxPositionEmbeddings(512).rmsNormEps(1e-5)
-                .ropeTheta(10000).tieWordEmbeddings(true).bosTokenId(1).eosTokenIds(2).torchDtype("float32").build();
+        ModelConfig want = ModelConfig.builder(Architecture.LLAMA)
+                .vocabSize(512)
+                .hiddenSize(64)
+                .intermediateSize(172)
+                .numLayers(5)
+                .numHeads(8)
+                .numKvHeads(4)
+                .headDim(8)
+                .maxPositionEmbeddings(512)
+                .rmsNormEps(1e-5)
+                .ropeTheta(10000)
+                .tieWordEmbeddings(true)
+                .bosTokenId(1)
+                .eosTokenIds(2)
+                .torchDtype("float32")
+                .build();
         assertEquals(want, c);
     }
 
     @Test
     void ropeInvFreqMatchesTorchBitForBit() throws Exception {
-        JsonNode golden = new ObjectMapper().readTree(fixture("rope_inv_freq.json").toFile()).get("inv_freq");
+        JsonNode golden = new ObjectMapper()
+                .readTree(fixture("rope_inv_freq.json").toFile())
+                .get("inv_freq");
         int cases = 0;
         for (var it = golden.fields(); it.hasNext(); ) {
             var e = it.next();
@@ -119,8 +135,10 @@ class ModelConfigTest {
                 float want = (float) e.getValue().get(i).doubleValue();
                 float g = (float) got[i];
                 assertEquals(g, got[i], "values are float32");
-                assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(g), e.getKey() + "[" + i + "]: " + g
-                        + " vs torch " + want);
+                assertEquals(
+                        Float.floatToIntBits(want),
+                        Float.floatToIntBits(g),
+                        e.getKey() + "[" + i + "]: " + g + " vs torch " + want);
             }
             cases++;
         }
@@ -138,44 +156,69 @@ class ModelConfigTest {
 
     @Test
     void toJsonRoundTripsEveryArchitecture() throws Exception {
-        for (String f : new String[] {"llama3.1-8b-instruct.config.json", "llama3.2-1b-rope-parameters.config.json",
-                "llama2-7b-linear.config.json", "mistral-7b-v0.1.config.json", "qwen2.5-0.5b.config.json"}) {
+        for (String f : new String[] {
+            "llama3.1-8b-instruct.config.json",
+            "llama3.2-1b-rope-parameters.config.json",
+            "llama2-7b-linear.config.json",
+            "mistral-7b-v0.1.config.json",
+            "qwen2.5-0.5b.config.json"
+        }) {
             ModelConfig c = ModelConfig.load(fixture(f));
             String json = c.toJson();
             assertEquals(c, ModelConfig.fromJson(json, f + " (re-written)"), f);
             JsonNode n = new ObjectMapper().readTree(json);
-            assertEquals(c.architecture().hfClass(), n.get("architectures").get(0).textValue());
+            assertEquals(
+                    c.architecture().hfClass(), n.get("architectures").get(0).textValue());
             assertEquals(c.architecture().modelType(), n.get("model_type").textValue());
             assertEquals("silu", n.get("hidden_act").textValue());
         }
-        ModelConfig tiny = ModelConfig.builder(Architecture.QWEN2).vocabSize(64).hiddenSize(16).intermediateSize(40)
-                .numLayers(2).numHeads(4).numKvHeads(2).maxPositionEmbeddings(128).build();
+        ModelConfig tiny = ModelConfig.builder(Architecture.QWEN2)
+                .vocabSize(64)
+                .hiddenSize(16)
+                .intermediateSize(40)
+                .numLayers(2)
+                .numHeads(4)
+                .numKvHeads(2)
+                .maxPositionEmbeddings(128)
+                .build();
         assertEquals(4, tiny.headDim());
         assertEquals(tiny, ModelConfig.fromJson(tiny.toJson(), "tiny"));
     }
 
     @Test
     void badConfigsNameTheKeyAndTheFix() {
-        BadInputException e = assertThrows(BadInputException.class, () -> ModelConfig.fromJson(
-                "{\"architectures\":[\"GPT2LMHeadModel\"]}", "cfg.json"));
-        assertTrue(e.getMessage().contains("GPT2LMHeadModel") && e.getMessage().contains("LlamaForCausalLM, "
-                + "MistralForCausalLM, Qwen2ForCausalLM") && e.getMessage().contains("cfg.json"), e.getMessage());
-        e = assertThrows(BadInputException.class, () -> ModelConfig.fromJson(
-                "{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10}", "cfg.json"));
+        BadInputException e = assertThrows(
+                BadInputException.class,
+                () -> ModelConfig.fromJson("{\"architectures\":[\"GPT2LMHeadModel\"]}", "cfg.json"));
+        assertTrue(
+                e.getMessage().contains("GPT2LMHeadModel")
+                        && e.getMessage().contains("LlamaForCausalLM, " + "MistralForCausalLM, Qwen2ForCausalLM")
+                        && e.getMessage().contains("cfg.json"),
+                e.getMessage());
+        e = assertThrows(
+                BadInputException.class,
+                () -> ModelConfig.fromJson("{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":10}", "cfg.json"));
         assertTrue(e.getMessage().contains("\"hidden_size\"") && e.getMessage().contains("missing"), e.getMessage());
-        e = assertThrows(BadInputException.class, () -> ModelConfig.fromJson(
-                "{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":\"10\"}", "cfg.json"));
+        e = assertThrows(
+                BadInputException.class,
+                () -> ModelConfig.fromJson(
+                        "{\"architectures\":[\"LlamaForCausalLM\"],\"vocab_size\":\"10\"}", "cfg.json"));
         assertTrue(e.getMessage().contains("\"vocab_size\" is \"10\""), e.getMessage());
         e = assertThrows(BadInputException.class, () -> ModelConfig.fromJson(base("\"num_key_value_heads\":3"), "c"));
         assertTrue(e.getMessage().contains("not a multiple of num_key_value_heads 3"), e.getMessage());
         assertThrows(BadInputException.class, () -> ModelConfig.fromJson("{not json", "c"));
-        UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class, () -> ModelConfig.fromJson(
-                base("\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}"), "c"));
-        assertTrue(u.getMessage().contains("'yarn'") && u.getMessage().contains("default, linear, llama3"), u.getMessage());
-        u = assertThrows(UnsupportedOperationException.class, () -> ModelConfig.fromJson(base("\"hidden_act\":\"gelu\""), "c"));
+        UnsupportedOperationException u = assertThrows(
+                UnsupportedOperationException.class,
+                () -> ModelConfig.fromJson(base("\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}"), "c"));
+        assertTrue(
+                u.getMessage().contains("'yarn'") && u.getMessage().contains("default, linear, llama3"),
+                u.getMessage());
+        u = assertThrows(
+                UnsupportedOperationException.class, () -> ModelConfig.fromJson(base("\"hidden_act\":\"gelu\""), "c"));
         assertTrue(u.getMessage().contains("gelu"));
-        u = assertThrows(UnsupportedOperationException.class, () -> ModelConfig.fromJson(
-                base("\"quantization_config\":{\"quant_method\":\"gptq\"}"), "c"));
+        u = assertThrows(
+                UnsupportedOperationException.class,
+                () -> ModelConfig.fromJson(base("\"quantization_config\":{\"quant_method\":\"gptq\"}"), "c"));
         assertTrue(u.getMessage().contains("gptq"), u.getMessage());
     }
 

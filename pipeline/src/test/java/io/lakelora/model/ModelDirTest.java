@@ -26,7 +26,8 @@ class ModelDirTest {
         assertTrue(m.generationConfig().isPresent());
         // golden: `sha256sum shared/assets/models/stories260K-hf/model.safetensors`
         assertEquals("0fd630cf3521b13c0e223fc19326b8a1bb3dd1100418bc9b90f1b89eede6e495", m.weightsSha256());
-        try (ShardedCheckpoint w = m.openWeights(); Tokenizer t = m.openTokenizer()) {
+        try (ShardedCheckpoint w = m.openWeights();
+                Tokenizer t = m.openTokenizer()) {
             assertEquals(47, w.tensors().size());
             assertEquals(m.config().vocabSize(), t.vocabSize());
         }
@@ -36,18 +37,21 @@ class ModelDirTest {
     void missingPiecesAreClearErrors(@TempDir Path dir) throws Exception {
         Path none = dir.resolve("nope");
         BadInputException e = assertThrows(BadInputException.class, () -> ModelDir.open(none));
-        assertTrue(e.getMessage().contains(none.toString()) && e.getMessage().contains("does not exist"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(none.toString()) && e.getMessage().contains("does not exist"), e.getMessage());
         e = assertThrows(BadInputException.class, () -> ModelDir.open(dir));
         assertTrue(e.getMessage().contains("config.json") && e.getMessage().contains(dir.toString()), e.getMessage());
         Path src = Assets.require("models/stories260K-hf");
         Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
         Files.writeString(dir.resolve("pytorch_model.bin"), "x");
         e = assertThrows(BadInputException.class, () -> ModelDir.open(dir));
-        assertTrue(e.getMessage().contains("model.safetensors") && e.getMessage().contains("safe_serialization"),
+        assertTrue(
+                e.getMessage().contains("model.safetensors") && e.getMessage().contains("safe_serialization"),
                 e.getMessage());
         Files.copy(src.resolve("model.safetensors"), dir.resolve("model.safetensors"));
         e = assertThrows(BadInputException.class, () -> ModelDir.open(dir));
-        assertTrue(e.getMessage().contains("tokenizer.json") && e.getMessage().contains(dir.toString()), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("tokenizer.json") && e.getMessage().contains(dir.toString()), e.getMessage());
         Files.copy(src.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
         assertEquals(5, ModelDir.open(dir).config().numLayers());
     }
@@ -57,8 +61,10 @@ class ModelDirTest {
         Path src = Assets.require("models/stories260K-hf");
         Files.copy(src.resolve("config.json"), dir.resolve("config.json"));
         Files.copy(src.resolve("tokenizer.json"), dir.resolve("tokenizer.json"));
-        new ShardedCheckpointWriter(dir, "model", 16).add("a", DType.F32, new long[] {4}, new float[] {1, 2, 3, 4})
-                .add("b", DType.F32, new long[] {4}, new float[] {5, 6, 7, 8}).write();
+        new ShardedCheckpointWriter(dir, "model", 16)
+                .add("a", DType.F32, new long[] {4}, new float[] {1, 2, 3, 4})
+                .add("b", DType.F32, new long[] {4}, new float[] {5, 6, 7, 8})
+                .write();
         ModelDir m = ModelDir.open(dir);
         assertTrue(m.sharded());
         assertEquals(2, m.weightFiles().size());

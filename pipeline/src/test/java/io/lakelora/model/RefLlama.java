@@ -13,12 +13,12 @@ import io.lakelora.train.Batch;
  */
 final class RefLlama {
     private final ModelConfig a;
-    private final double[] emb;      // (V, C)
-    private final double[][][] wts;  // [L][module] (OUT, IN)
+    private final double[] emb; // (V, C)
+    private final double[][][] wts; // [L][module] (OUT, IN)
     private final double[][][] bias; // [L][module] or null
     private final double[][] n1, n2;
     private final double[] nf;
-    private final double[] head;     // (V, C)
+    private final double[] head; // (V, C)
     private final LoraSpec spec;
     private final AdapterLayout layout;
 

@@ -23,9 +23,12 @@ class Stories260KTest {
     static final Path MODEL = Assets.require("models/stories260K-hf");
 
     static int[] goldenIds() throws Exception {
-        JsonNode g = new ObjectMapper().readTree(Assets.require("models/stories260K-expected.json").toFile()).get("greedy");
+        JsonNode g = new ObjectMapper()
+                .readTree(Assets.require("models/stories260K-expected.json").toFile())
+                .get("greedy");
         int[] ids = new int[g.get("generated_ids").size()];
-        for (int i = 0; i < ids.length; i++) ids[i] = g.get("generated_ids").get(i).asInt();
+        for (int i = 0; i < ids.length; i++)
+            ids[i] = g.get("generated_ids").get(i).asInt();
         assertEquals(200, ids.length);
         assertEquals(1, g.get("prompt_ids").size());
         return ids;
@@ -71,10 +74,14 @@ class Stories260KTest {
         LlamaWeights fp32 = LlamaLoader.load(MODEL, null);
         io.lakelora.quant.Quantizer qlora = io.lakelora.quant.Quantizer.qlora();
         LlamaWeights nf4 = LlamaLoader.load(MODEL, qlora::quantize);
-        assertTrue(nf4.layer(0).q().isQuantized() && nf4.layer(0).q().quantizedWeight().doubleQuant());
+        assertTrue(nf4.layer(0).q().isQuantized()
+                && nf4.layer(0).q().quantizedWeight().doubleQuant());
         int[] golden = goldenIds();
-        Generator.Result r = Generator.generate(new LlamaSession(nf4, KernelProvider.get(), null, 256, 64),
-                new int[] {1}, Generator.Config.greedy(200, Set.of()), null);
+        Generator.Result r = Generator.generate(
+                new LlamaSession(nf4, KernelProvider.get(), null, 256, 64),
+                new int[] {1},
+                Generator.Config.greedy(200, Set.of()),
+                null);
         int prefix = 0;
         while (prefix < 200 && r.tokens()[prefix] == golden[prefix]) prefix++;
         int same = 0;
@@ -86,10 +93,11 @@ class Stories260KTest {
         System.arraycopy(golden, 0, seq, 1, 200);
         double g32 = new LlamaSession(fp32, KernelProvider.get(), null, 256, 64).score(seq)[0] / 200;
         double g4 = new LlamaSession(nf4, KernelProvider.get(), null, 256, 64).score(seq)[0] / 200;
-        System.out.printf("stories260K NF4+DQ: greedy matches fp32 golden on %d/200 positions (first %d in a row); "
-                + "TinyStories sample NLL fp32 %.5f -> nf4 %.5f (%+.5f nats) over %d tokens; golden text NLL %.5f -> "
-                + "%.5f (%+.5f); linear bits/param %.3f%n", same, prefix, a[0], b[0], b[0] - a[0], (long) a[1], g32, g4,
-                g4 - g32, nf4.linearBitsPerParam());
+        System.out.printf(
+                "stories260K NF4+DQ: greedy matches fp32 golden on %d/200 positions (first %d in a row); "
+                        + "TinyStories sample NLL fp32 %.5f -> nf4 %.5f (%+.5f nats) over %d tokens; golden text NLL %.5f -> "
+                        + "%.5f (%+.5f); linear bits/param %.3f%n",
+                same, prefix, a[0], b[0], b[0] - a[0], (long) a[1], g32, g4, g4 - g32, nf4.linearBitsPerParam());
         assertTrue(prefix >= 10, "NF4 diverged from the golden greedy text after " + prefix + " tokens");
         // a 260K-parameter model (64-wide) loses more to 4 bits than billion-parameter ones: bound the loss at 15%
         assertTrue(b[0] < 1.15 * a[0], "NF4 moved the held-out NLL from " + a[0] + " to " + b[0]);
@@ -99,8 +107,11 @@ class Stories260KTest {
         io.lakelora.quant.io.QuantizedCheckpoint.save(MODEL, q, qlora);
         LlamaWeights stored = LlamaLoader.load(q, null);
         assertEquals(io.lakelora.quant.QuantType.NF4, LlamaLoader.storedQuantization(q));
-        Generator.Result r2 = Generator.generate(new LlamaSession(stored, KernelProvider.get(), null, 256, 64),
-                new int[] {1}, Generator.Config.greedy(200, Set.of()), null);
+        Generator.Result r2 = Generator.generate(
+                new LlamaSession(stored, KernelProvider.get(), null, 256, 64),
+                new int[] {1},
+                Generator.Config.greedy(200, Set.of()),
+                null);
         assertArrayEquals(r.tokens(), r2.tokens());
     }
 
@@ -115,10 +126,14 @@ class Stories260KTest {
         double mean = score[0] / score[1];
         // the model's own greedy continuation is likely under it: mean NLL well below log(512) = 6.24
         assertTrue(mean > 0.1 && mean < 2.0, "mean NLL " + mean);
-        LoraLlama train = new LoraLlama(w, LoraSpec.of(2, 4, false, 0, EnumSet.of(io.lakelora.lora.TargetModule.Q)),
-                KernelProvider.get(), false);
+        LoraLlama train = new LoraLlama(
+                w,
+                LoraSpec.of(2, 4, false, 0, EnumSet.of(io.lakelora.lora.TargetModule.Q)),
+                KernelProvider.get(),
+                false);
         float[] zeroAdapter = new float[train.layout().size()]; // B = 0: the adapter is a no-op
-        double trainLoss = train.evaluate(zeroAdapter, new Batch(new int[][] {seq}, new int[][] {seq}, null)).lossSum();
+        double trainLoss = train.evaluate(zeroAdapter, new Batch(new int[][] {seq}, new int[][] {seq}, null))
+                .lossSum();
         assertEquals(score[0], trainLoss, 1e-5 * score[0]);
         System.out.printf("stories260K: mean NLL of its greedy text %.6f nats over %d tokens%n", mean, (long) score[1]);
     }

@@ -15,8 +15,17 @@ final class TestConfigs {
     }
 
     static ModelConfig of(Architecture arch, int V, int C, int F, int L, int NH, int NKV, boolean tied) {
-        return ModelConfig.builder(arch).vocabSize(V).hiddenSize(C).intermediateSize(F).numLayers(L).numHeads(NH)
-                .numKvHeads(NKV).rmsNormEps(1e-5).ropeTheta(10000.0).tieWordEmbeddings(tied).maxPositionEmbeddings(256)
+        return ModelConfig.builder(arch)
+                .vocabSize(V)
+                .hiddenSize(C)
+                .intermediateSize(F)
+                .numLayers(L)
+                .numHeads(NH)
+                .numKvHeads(NKV)
+                .rmsNormEps(1e-5)
+                .ropeTheta(10000.0)
+                .tieWordEmbeddings(tied)
+                .maxPositionEmbeddings(256)
                 .build();
     }
 }

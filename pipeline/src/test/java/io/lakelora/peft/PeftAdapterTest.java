@@ -26,11 +26,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PeftAdapterTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     /** 2 layers, hidden 16, 4 heads of 4, 2 KV heads (kv dim 8), ffn 24. */
-    static final ModelConfig MODEL = ModelConfig.builder(Architecture.LLAMA).vocabSize(64).hiddenSize(16)
-            .numHeads(4).numKvHeads(2).intermediateSize(24).numLayers(2).maxPositionEmbeddings(64).build();
+    static final ModelConfig MODEL = ModelConfig.builder(Architecture.LLAMA)
+            .vocabSize(64)
+            .hiddenSize(16)
+            .numHeads(4)
+            .numKvHeads(2)
+            .intermediateSize(24)
+            .numLayers(2)
+            .maxPositionEmbeddings(64)
+            .build();
 
     private static float[] random(int n, long seed) {
         Rng rng = new Rng(seed);
@@ -50,24 +58,40 @@ class PeftAdapterTest {
             assertEquals(java.util.Map.of("format", "pt"), f.metadata());
             assertEquals(28, f.tensors().size()); // 2 layers x 7 modules x (A, B)
             // key format of DESIGN.md / PEFT, shapes A [r, in], B [out, r]
-            assertArrayEquals(new long[] {4, 16},
-                    f.info("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight").shape());
-            assertArrayEquals(new long[] {16, 4},
-                    f.info("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight").shape());
-            assertArrayEquals(new long[] {8, 4},
-                    f.info("base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight").shape());
-            assertArrayEquals(new long[] {4, 16},
-                    f.info("base_model.model.model.layers.1.self_attn.o_proj.lora_A.weight").shape());
-            assertArrayEquals(new long[] {4, 24},
-                    f.info("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight").shape());
-            assertArrayEquals(new long[] {24, 4},
-                    f.info("base_model.model.model.layers.0.mlp.gate_proj.lora_B.weight").shape());
-            assertEquals(DType.F32, f.info("base_model.model.model.layers.1.mlp.up_proj.lora_B.weight").dtype());
+            assertArrayEquals(
+                    new long[] {4, 16},
+                    f.info("base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight")
+                            .shape());
+            assertArrayEquals(
+                    new long[] {16, 4},
+                    f.info("base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight")
+                            .shape());
+            assertArrayEquals(
+                    new long[] {8, 4},
+                    f.info("base_model.model.model.layers.1.self_attn.k_proj.lora_B.weight")
+                            .shape());
+            assertArrayEquals(
+                    new long[] {4, 16},
+                    f.info("base_model.model.model.layers.1.self_attn.o_proj.lora_A.weight")
+                            .shape());
+            assertArrayEquals(
+                    new long[] {4, 24},
+                    f.info("base_model.model.model.layers.1.mlp.down_proj.lora_A.weight")
+                            .shape());
+            assertArrayEquals(
+                    new long[] {24, 4},
+                    f.info("base_model.model.model.layers.0.mlp.gate_proj.lora_B.weight")
+                            .shape());
+            assertEquals(
+                    DType.F32,
+                    f.info("base_model.model.model.layers.1.mlp.up_proj.lora_B.weight")
+                            .dtype());
             AdapterLayout.Tensor t = layout.find(1, io.lakelora.lora.TargetModule.V, true);
             assertArrayEquals(AdapterState.copyOf(p, t), f.readFloats(t.peftKey()));
         }
 
-        JsonNode c = new ObjectMapper().readTree(dir.resolve(PeftAdapter.CONFIG_FILE).toFile());
+        JsonNode c =
+                new ObjectMapper().readTree(dir.resolve(PeftAdapter.CONFIG_FILE).toFile());
         // every key of DESIGN.md's adapter_config.json list, with PEFT's values
         assertEquals("LORA", c.get("peft_type").asText());
         assertEquals("CAUSAL_LM", c.get("task_type").asText());
@@ -75,7 +99,8 @@ class PeftAdapterTest {
         assertTrue(c.get("lora_alpha").isIntegralNumber(), "lora_alpha written as an int like PEFT: " + c);
         assertEquals(16, c.get("lora_alpha").asInt());
         assertEquals(0.05, c.get("lora_dropout").asDouble());
-        assertEquals(List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
+        assertEquals(
+                List.of("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"),
                 new ObjectMapper().convertValue(c.get("target_modules"), List.class));
         assertEquals("none", c.get("bias").asText());
         assertEquals(false, c.get("fan_in_fan_out").asBoolean());
@@ -117,7 +142,8 @@ class PeftAdapterTest {
         List<String> k = new ArrayList<>();
         for (int l = 0; l < 2; l++) {
             for (String m : List.of("q_proj", "v_proj")) {
-                for (String ab : List.of("A", "B")) k.add(prefix + "model.layers." + l + ".self_attn." + m + ".lora_" + ab + suffix);
+                for (String ab : List.of("A", "B"))
+                    k.add(prefix + "model.layers." + l + ".self_attn." + m + ".lora_" + ab + suffix);
             }
         }
         return k;
@@ -129,19 +155,29 @@ class PeftAdapterTest {
             s.add(new long[] {r, hidden}); // q A
             s.add(new long[] {hidden, r}); // q B
             s.add(new long[] {r, hidden}); // v A
-            s.add(new long[] {8, r});      // v B (kv dim 8)
+            s.add(new long[] {8, r}); // v B (kv dim 8)
         }
         return s;
     }
 
     @Test
     void importsKeysWithAdapterNamesWithoutWeightSuffixOrPrefixAndHalfPrecision() {
-        for (String[] variant : new String[][] {{"base_model.model.", ".default.weight"}, {"base_model.model.", ""},
-                {"", ".weight"}, {"base_model.model.", ".my-adapter"}}) {
-            Path d = foreign("v" + variant[0].length() + variant[1].replace('.', '_'), QV_CONFIG,
-                    qvKeys(variant[0], variant[1]), qvShapes(16, 2), DType.BF16);
+        for (String[] variant : new String[][] {
+            {"base_model.model.", ".default.weight"},
+            {"base_model.model.", ""},
+            {"", ".weight"},
+            {"base_model.model.", ".my-adapter"}
+        }) {
+            Path d = foreign(
+                    "v" + variant[0].length() + variant[1].replace('.', '_'),
+                    QV_CONFIG,
+                    qvKeys(variant[0], variant[1]),
+                    qvShapes(16, 2),
+                    DType.BF16);
             PeftAdapter.Loaded a = PeftAdapter.load(d, MODEL);
-            assertEquals(new TreeSet<>(List.of("q_proj", "v_proj")), new TreeSet<>(a.config().targetModules()));
+            assertEquals(
+                    new TreeSet<>(List.of("q_proj", "v_proj")),
+                    new TreeSet<>(a.config().targetModules()));
             assertEquals(2.0, a.config().scaling());
             try (SafetensorsFile f = SafetensorsFile.open(d.resolve(PeftAdapter.WEIGHTS_FILE))) {
                 String key = variant[0] + "model.layers.1.self_attn.v_proj.lora_B" + variant[1];
@@ -152,7 +188,8 @@ class PeftAdapterTest {
     }
 
     private String importError(Path d, ModelConfig model) {
-        return assertThrows(RuntimeException.class, () -> PeftAdapter.load(d, model)).getMessage();
+        return assertThrows(RuntimeException.class, () -> PeftAdapter.load(d, model))
+                .getMessage();
     }
 
     @Test
@@ -160,12 +197,23 @@ class PeftAdapterTest {
         // hidden 32 instead of 16: an adapter for another model
         Path other = foreign("other", QV_CONFIG, qvKeys("base_model.model.", ".weight"), qvShapes(32, 2), DType.F32);
         String m = importError(other, MODEL);
-        assertTrue(m.contains("'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight' has shape [2, 32]")
-                && m.contains("the model needs [2, 16]") && m.contains("another model"), m);
+        assertTrue(
+                m.contains("'base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight' has shape [2, 32]")
+                        && m.contains("the model needs [2, 16]")
+                        && m.contains("another model"),
+                m);
 
-        ModelConfig oneLayer = ModelConfig.builder(Architecture.LLAMA).vocabSize(64).hiddenSize(16).numHeads(4)
-                .numKvHeads(2).intermediateSize(24).numLayers(1).maxPositionEmbeddings(64).build();
-        m = importError(foreign("deep", QV_CONFIG, qvKeys("base_model.model.", ".weight"), qvShapes(16, 2), DType.F32),
+        ModelConfig oneLayer = ModelConfig.builder(Architecture.LLAMA)
+                .vocabSize(64)
+                .hiddenSize(16)
+                .numHeads(4)
+                .numKvHeads(2)
+                .intermediateSize(24)
+                .numLayers(1)
+                .maxPositionEmbeddings(64)
+                .build();
+        m = importError(
+                foreign("deep", QV_CONFIG, qvKeys("base_model.model.", ".weight"), qvShapes(16, 2), DType.F32),
                 oneLayer);
         assertTrue(m.contains("is for layer 1, but the model has 1 layers"), m);
 
@@ -176,8 +224,14 @@ class PeftAdapterTest {
         m = importError(foreign("extra", QV_CONFIG, keys, shapes, DType.F32), MODEL);
         assertTrue(m.contains("'base_model.model.lm_head.weight' is not the lora_A/lora_B"), m);
 
-        m = importError(foreign("gpt2", QV_CONFIG, List.of("base_model.model.model.layers.0.attn.c_attn.lora_A.weight"),
-                List.<long[]>of(new long[] {2, 16}), DType.F32), MODEL);
+        m = importError(
+                foreign(
+                        "gpt2",
+                        QV_CONFIG,
+                        List.of("base_model.model.model.layers.0.attn.c_attn.lora_A.weight"),
+                        List.<long[]>of(new long[] {2, 16}),
+                        DType.F32),
+                MODEL);
         assertTrue(m.contains("c_attn.lora_A.weight' is not the lora_A/lora_B"), m);
 
         keys = new ArrayList<>(qvKeys("base_model.model.", ".weight"));
@@ -190,12 +244,19 @@ class PeftAdapterTest {
         m = importError(foreign("empty", QV_CONFIG, List.of(), List.of(), DType.F32), MODEL);
         assertTrue(m.contains("has no tensors"), m);
 
-        m = importError(foreign("dora", QV_CONFIG.replace("}", ", \"use_dora\": true}"),
-                qvKeys("base_model.model.", ".weight"), qvShapes(16, 2), DType.F32), MODEL);
+        m = importError(
+                foreign(
+                        "dora",
+                        QV_CONFIG.replace("}", ", \"use_dora\": true}"),
+                        qvKeys("base_model.model.", ".weight"),
+                        qvShapes(16, 2),
+                        DType.F32),
+                MODEL);
         assertTrue(m.contains("DoRA"), m);
 
         Path none = dir.resolve("nothing");
-        assertTrue(assertThrows(BadInputException.class, () -> PeftAdapter.load(none, MODEL)).getMessage()
+        assertTrue(assertThrows(BadInputException.class, () -> PeftAdapter.load(none, MODEL))
+                .getMessage()
                 .contains("needs adapter_config.json and adapter_model.safetensors"));
     }
 }

@@ -15,8 +15,8 @@ import io.lakelora.model.ModelDir;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.SafetensorsFile;
 import io.lakelora.safetensors.SafetensorsWriter;
-import io.lakelora.util.Rng;
 import io.lakelora.util.Assets;
+import io.lakelora.util.Rng;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -26,11 +26,19 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class PeftMergeTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
-    static final ModelConfig MODEL = ModelConfig.builder(Architecture.LLAMA).vocabSize(512).hiddenSize(16)
-            .numHeads(4).numKvHeads(2).intermediateSize(24).numLayers(2).maxPositionEmbeddings(64)
-            .torchDtype("bfloat16").build();
+    static final ModelConfig MODEL = ModelConfig.builder(Architecture.LLAMA)
+            .vocabSize(512)
+            .hiddenSize(16)
+            .numHeads(4)
+            .numKvHeads(2)
+            .intermediateSize(24)
+            .numLayers(2)
+            .maxPositionEmbeddings(64)
+            .torchDtype("bfloat16")
+            .build();
 
     private static float[] random(long n, Rng rng) {
         float[] p = new float[(int) n];
@@ -49,7 +57,8 @@ class PeftMergeTest {
         for (int l = 0; l < 2; l++) {
             for (TargetModule m : TargetModule.values()) {
                 shapes.put(m.modulePath(l) + ".weight", new long[] {
-                        AdapterLayout.outFeatures(m, 16, 16, 8, 24), AdapterLayout.inFeatures(m, 16, 16, 24)});
+                    AdapterLayout.outFeatures(m, 16, 16, 8, 24), AdapterLayout.inFeatures(m, 16, 16, 24)
+                });
             }
             shapes.put("model.layers." + l + ".input_layernorm.weight", new long[] {16});
             shapes.put("model.layers." + l + ".post_attention_layernorm.weight", new long[] {16});
@@ -81,11 +90,15 @@ class PeftMergeTest {
         PeftMerge.merge(base, cfg, layout, p, out, DType.F32);
 
         ModelDir merged = ModelDir.open(out); // a valid HF model directory
-        assertEquals("float32", new ObjectMapper().readTree(out.resolve("config.json").toFile())
-                .get("torch_dtype").asText());
+        assertEquals(
+                "float32",
+                new ObjectMapper()
+                        .readTree(out.resolve("config.json").toFile())
+                        .get("torch_dtype")
+                        .asText());
         assertTrue(Files.isRegularFile(out.resolve("tokenizer_config.json")));
         try (SafetensorsFile src = SafetensorsFile.open(base.resolve("model.safetensors"));
-             SafetensorsFile dst = SafetensorsFile.open(merged.weightsEntry())) {
+                SafetensorsFile dst = SafetensorsFile.open(merged.weightsEntry())) {
             assertEquals(src.tensors().keySet(), dst.tensors().keySet());
             for (String name : src.tensors().keySet()) {
                 assertEquals(DType.F32, dst.info(name).dtype());
@@ -104,7 +117,8 @@ class PeftMergeTest {
                 for (int i = 0; i < out_; i++) {
                     for (int j = 0; j < in; j++) {
                         double ba = 0;
-                        for (int k = 0; k < r; k++) ba += (double) p[b.offset() + i * r + k] * p[a.offset() + k * in + j];
+                        for (int k = 0; k < r; k++)
+                            ba += (double) p[b.offset() + i * r + k] * p[a.offset() + k * in + j];
                         assertEquals(w[i * in + j] + 2.0 * ba, m[i * in + j], 1e-6, name + "[" + i + "," + j + "]");
                     }
                 }
@@ -118,15 +132,18 @@ class PeftMergeTest {
         writeModel(base);
         LoraConfig cfg = LoraConfig.of(4, 8, List.of("q_proj"));
         AdapterLayout wrong = new AdapterLayout(3, 16, 16, 8, 24, 4, cfg.targets());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> PeftMerge.merge(base, cfg, wrong, new float[wrong.size()], dir.resolve("o"), DType.F32));
         assertTrue(e.getMessage().contains("does not fit model"), e.getMessage());
 
         String json = Files.readString(base.resolve("config.json"));
-        Files.writeString(base.resolve("config.json"),
+        Files.writeString(
+                base.resolve("config.json"),
                 json.replaceFirst("\\{", "{\"quantization_config\": {\"load_in_4bit\": true},"));
         AdapterLayout ok = PeftAdapter.layoutFor(MODEL, cfg);
-        UnsupportedOperationException u = assertThrows(UnsupportedOperationException.class,
+        UnsupportedOperationException u = assertThrows(
+                UnsupportedOperationException.class,
                 () -> PeftMerge.merge(base, cfg, ok, new float[ok.size()], dir.resolve("o"), DType.F32));
         assertTrue(u.getMessage().contains("quantized checkpoint"), u.getMessage());
     }

@@ -18,7 +18,8 @@ class PythonJsonTest {
         JsonNode probes = QuantFixture.load().get("python_repr");
         assertTrue(probes.size() > 70);
         for (JsonNode p : probes) {
-            double d = Double.longBitsToDouble(Long.parseUnsignedLong(p.get("bits").asText()));
+            double d =
+                    Double.longBitsToDouble(Long.parseUnsignedLong(p.get("bits").asText()));
             assertEquals(p.get("repr").asText(), PythonJson.repr(d), "repr of " + d);
         }
     }
@@ -26,7 +27,11 @@ class PythonJsonTest {
     @Test
     void dumpsMatchesPackDictToTensor() {
         // bytes of pack_dict_to_tensor for the up_proj quant state, as the reference wrote them
-        JsonNode t = QuantFixture.load().get("layout").get("variants").get(0).get("tensors")
+        JsonNode t = QuantFixture.load()
+                .get("layout")
+                .get("variants")
+                .get(0)
+                .get("tensors")
                 .get("model.layers.0.mlp.up_proj.weight.quant_state.bitsandbytes__nf4");
         String python = new String(QuantFixture.bytes(t.get("data")), StandardCharsets.UTF_8);
         Map<String, Object> state = new LinkedHashMap<>();
@@ -64,14 +69,19 @@ class PythonJsonTest {
         o.put("c", "\u00e9\u2581\u007f\n");
         o.put("d", true);
         o.put("e", List.of(List.of(1), Map.of("k", 10000.0)));
-        assertEquals("{\n \"a\": [\n  1,\n  2.5e-05,\n  {}\n ],\n \"b\": {\n  \"x\": null,\n  \"y\": []\n },\n"
-                + " \"c\": \"\u00e9\u2581\u007f\\n\",\n \"d\": true,\n \"e\": [\n  [\n   1\n  ],\n  {\n   \"k\": "
-                + "10000.0\n  }\n ]\n}", PythonJson.dumps(o, 1, false));
-        assertEquals("{\n  \"a\": [\n    1,\n    2.5e-05,\n    {}\n  ],\n  \"b\": {\n    \"x\": null,\n    "
-                + "\"y\": []\n  },\n  \"c\": \"\\u00e9\\u2581\\u007f\\n\",\n  \"d\": true,\n  \"e\": [\n    [\n      "
-                + "1\n    ],\n    {\n      \"k\": 10000.0\n    }\n  ]\n}", PythonJson.dumps(o, 2, true));
+        assertEquals(
+                "{\n \"a\": [\n  1,\n  2.5e-05,\n  {}\n ],\n \"b\": {\n  \"x\": null,\n  \"y\": []\n },\n"
+                        + " \"c\": \"\u00e9\u2581\u007f\\n\",\n \"d\": true,\n \"e\": [\n  [\n   1\n  ],\n  {\n   \"k\": "
+                        + "10000.0\n  }\n ]\n}",
+                PythonJson.dumps(o, 1, false));
+        assertEquals(
+                "{\n  \"a\": [\n    1,\n    2.5e-05,\n    {}\n  ],\n  \"b\": {\n    \"x\": null,\n    "
+                        + "\"y\": []\n  },\n  \"c\": \"\\u00e9\\u2581\\u007f\\n\",\n  \"d\": true,\n  \"e\": [\n    [\n      "
+                        + "1\n    ],\n    {\n      \"k\": 10000.0\n    }\n  ]\n}",
+                PythonJson.dumps(o, 2, true));
         // the same through a Jackson tree
-        assertEquals(PythonJson.dumps(o, 2, true), PythonJson.dumps(new com.fasterxml.jackson.databind.ObjectMapper()
-                .valueToTree(o), 2, true));
+        assertEquals(
+                PythonJson.dumps(o, 2, true),
+                PythonJson.dumps(new com.fasterxml.jackson.databind.ObjectMapper().valueToTree(o), 2, true));
     }
 }

@@ -77,8 +77,8 @@ class QuantizerTest {
         for (int i = 0; i < x.length; i++) {
             int actual = enc.encode(x[i]);
             if (actual != (code[i] & 0xff)) {
-                fail(name + " encode(" + x[i] + " = 0x" + Integer.toHexString(Float.floatToRawIntBits(x[i]))
-                        + ") = " + actual + ", reference " + (code[i] & 0xff));
+                fail(name + " encode(" + x[i] + " = 0x" + Integer.toHexString(Float.floatToRawIntBits(x[i])) + ") = "
+                        + actual + ", reference " + (code[i] & 0xff));
             }
         }
     }
@@ -103,8 +103,8 @@ class QuantizerTest {
     List<DynamicTest> fourBitCasesMatchReference() {
         List<DynamicTest> tests = new ArrayList<>();
         for (JsonNode c : fixture.get("cases")) {
-            String name = c.get("input").asText() + " " + c.get("type").asText() + " bs" + c.get("blocksize").asInt()
-                    + (c.get("double_quant").asBoolean() ? " dq" : "");
+            String name = c.get("input").asText() + " " + c.get("type").asText() + " bs"
+                    + c.get("blocksize").asInt() + (c.get("double_quant").asBoolean() ? " dq" : "");
             tests.add(DynamicTest.dynamicTest(name, () -> checkFourBit(c, name)));
         }
         assertEquals(26, tests.size());
@@ -129,8 +129,10 @@ class QuantizerTest {
             assertNull(q.absmaxData());
             assertBytesEqual(QuantFixture.bytes(c.get("absmax_codes")), q.absmaxCodeData(), name + " absmax codes");
             assertBitsEqual(QuantFixture.floats(c.get("nested_absmax")), q.nestedAbsmaxData(), name + " nested absmax");
-            assertEquals(Float.floatToIntBits(QuantFixture.bitsToFloat(c.get("offset"))),
-                    Float.floatToIntBits(q.nestedOffset()), name + " offset");
+            assertEquals(
+                    Float.floatToIntBits(QuantFixture.bitsToFloat(c.get("offset"))),
+                    Float.floatToIntBits(q.nestedOffset()),
+                    name + " offset");
             assertBitsEqual(QuantFixture.floats(fixture.get("dynamic_map")), q.nestedCodeData(), name + " nested map");
             assertEquals(256, q.nestedBlocksize());
         } else {
@@ -164,7 +166,8 @@ class QuantizerTest {
     void int8RoundsHalfToEven() {
         // rowmax 127 makes the scale exactly 1.0, so these are exact ties
         float[] w = {127f, 2.5f, 3.5f, -2.5f, -0.5f, 0.5f, 1.5f};
-        byte[] q = new Quantizer(QuantType.INT8, 0, false).quantize(w, 1, w.length).packedData();
+        byte[] q =
+                new Quantizer(QuantType.INT8, 0, false).quantize(w, 1, w.length).packedData();
         assertArrayEquals(new byte[] {127, 2, 4, -2, 0, 0, 2}, q);
     }
 

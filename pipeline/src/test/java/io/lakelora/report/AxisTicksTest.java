@@ -31,8 +31,8 @@ class AxisTicksTest {
     @Test
     void narrowRangeGetsTwoDecimals() {
         // range 0.09 -> nice 0.1; step 0.02; 1.52 / 0.02 = 76 exactly in decimal (not 75.99 in binary)
-        assertEquals(List.of("1.52", "1.54", "1.56", "1.58", "1.60", "1.62"),
-                labels(AxisTicks.of(1.52, 1.61, 6, false)));
+        assertEquals(
+                List.of("1.52", "1.54", "1.56", "1.58", "1.60", "1.62"), labels(AxisTicks.of(1.52, 1.61, 6, false)));
     }
 
     @Test

@@ -30,7 +30,8 @@ class HeadlessAwtTest {
 
     @Test
     void jdkHasTheDesktopModule() {
-        assertTrue(ModuleLayer.boot().findModule("java.desktop").isPresent(),
+        assertTrue(
+                ModuleLayer.boot().findModule("java.desktop").isPresent(),
                 "java.desktop module missing: use a full JDK/JRE (not a jlink image without java.desktop)");
     }
 
@@ -43,11 +44,19 @@ class HeadlessAwtTest {
     @Test
     void jvmArgsFileDrawsWithABogusDisplay(@TempDir Path dir) throws Exception {
         Path args = root().resolve("bin/jvm.args");
-        assertTrue(Files.readAllLines(args).contains("-Djava.awt.headless=true"), args + " lacks -Djava.awt.headless=true");
+        assertTrue(
+                Files.readAllLines(args).contains("-Djava.awt.headless=true"),
+                args + " lacks -Djava.awt.headless=true");
         Path png = dir.resolve("probe.png");
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        ProcessBuilder pb = new ProcessBuilder(List.of(java, "@" + args, "-Xmx128m", "-cp",
-                System.getProperty("java.class.path"), HeadlessProbe.class.getName(), png.toString()));
+        ProcessBuilder pb = new ProcessBuilder(List.of(
+                java,
+                "@" + args,
+                "-Xmx128m",
+                "-cp",
+                System.getProperty("java.class.path"),
+                HeadlessProbe.class.getName(),
+                png.toString()));
         pb.environment().put("DISPLAY", ":99");
         pb.redirectErrorStream(true);
         Process p = pb.start();

@@ -8,7 +8,8 @@ public final class HeadlessProbe {
     private HeadlessProbe() {}
 
     public static void main(String[] args) throws Exception {
-        byte[] png = LossCurveChart.render(LossCurveChartTest.falling(), "headless probe", 320, 200).png();
+        byte[] png = LossCurveChart.render(LossCurveChartTest.falling(), "headless probe", 320, 200)
+                .png();
         Files.write(Path.of(args[0]), png);
         System.out.println("headless=" + java.awt.GraphicsEnvironment.isHeadless());
     }

@@ -85,8 +85,9 @@ class LossCurveChartTest {
         }
         Rectangle plot = r.plotArea();
         // steps 0..400 on an axis 0..400: the line runs from the left edge to the right edge of the plot
-        assertTrue(first <= plot.x + 3 && last >= plot.x + plot.width - 3, "line spans x " + first + ".." + last
-                + " in plot " + plot);
+        assertTrue(
+                first <= plot.x + 3 && last >= plot.x + plot.width - 3,
+                "line spans x " + first + ".." + last + " in plot " + plot);
         assertTrue(covered >= (last - first + 1) * 0.95, "gaps in the line: " + covered + " of " + (last - first + 1));
         // falling loss: the line starts high (small y) on the left and ends low on the right
         assertTrue(top[first] < top[last] - plot.height / 2, "left y " + top[first] + ", right y " + top[last]);
@@ -103,8 +104,9 @@ class LossCurveChartTest {
             if (i > 0) assertTrue(c[0] > blobs.get(i - 1)[0] + 50, "eval points ordered left to right");
             int col = (int) Math.round(c[0]);
             int lineY = lineYNear(trainTop, col);
-            assertTrue(c[1] < lineY - 5, "eval " + i + " (loss + 0.5) drawn above the train line: y " + c[1]
-                    + " vs line " + lineY);
+            assertTrue(
+                    c[1] < lineY - 5,
+                    "eval " + i + " (loss + 0.5) drawn above the train line: y " + c[1] + " vs line " + lineY);
         }
         // the legend shows both series
         assertTrue(countIn(r.image(), r.legend(), TRAIN) > 10, "train colour in legend");
@@ -133,7 +135,11 @@ class LossCurveChartTest {
 
     private static int longestGap(int[] top) {
         int first = -1, last = -1;
-        for (int x = 0; x < top.length; x++) if (top[x] >= 0) { if (first < 0) first = x; last = x; }
+        for (int x = 0; x < top.length; x++)
+            if (top[x] >= 0) {
+                if (first < 0) first = x;
+                last = x;
+            }
         int best = 0, run = 0;
         for (int x = first; x <= last; x++) {
             run = top[x] < 0 ? run + 1 : 0;
@@ -157,33 +163,36 @@ class LossCurveChartTest {
         LossCurveChart.Rendered empty = LossCurveChart.render(List.of(), "empty", 400, 300);
         assertEquals(0, countPlot(empty, TRAIN), "no data, no line");
         assertTrue(countDark(empty.image(), empty.plotArea()) > 20, "the 'no finite loss values' message");
-        LossCurveChart.Rendered one = LossCurveChart.render(List.of(new RunReport.StepPoint(7, 2.5, 1e-4)), "one",
-                400, 300);
+        LossCurveChart.Rendered one =
+                LossCurveChart.render(List.of(new RunReport.StepPoint(7, 2.5, 1e-4)), "one", 400, 300);
         assertEquals(25, countPlot(one, TRAIN), "a lone point is a 5x5 square");
     }
 
     private static int countPlot(LossCurveChart.Rendered r, int rgb) {
         int n = 0;
         for (int x = 0; x < r.image().getWidth(); x++) {
-            for (int y = 0; y < r.image().getHeight(); y++) if (inPlot(r, x, y) && r.image().getRGB(x, y) == rgb) n++;
+            for (int y = 0; y < r.image().getHeight(); y++)
+                if (inPlot(r, x, y) && r.image().getRGB(x, y) == rgb) n++;
         }
         return n;
     }
 
     private static int countIn(BufferedImage im, Rectangle box, int rgb) {
         int n = 0;
-        for (int x = box.x; x <= box.x + box.width; x++) for (int y = box.y; y <= box.y + box.height; y++) {
-            if (im.getRGB(x, y) == rgb) n++;
-        }
+        for (int x = box.x; x <= box.x + box.width; x++)
+            for (int y = box.y; y <= box.y + box.height; y++) {
+                if (im.getRGB(x, y) == rgb) n++;
+            }
         return n;
     }
 
     private static int countDark(BufferedImage im, Rectangle box) {
         int n = 0;
-        for (int x = box.x; x < box.x + box.width; x++) for (int y = box.y; y < box.y + box.height; y++) {
-            Color c = new Color(im.getRGB(x, y));
-            if (c.getRed() < 110 && c.getGreen() < 110 && c.getBlue() < 110) n++;
-        }
+        for (int x = box.x; x < box.x + box.width; x++)
+            for (int y = box.y; y < box.y + box.height; y++) {
+                Color c = new Color(im.getRGB(x, y));
+                if (c.getRed() < 110 && c.getGreen() < 110 && c.getBlue() < 110) n++;
+            }
         return n;
     }
 

@@ -27,12 +27,16 @@ class RunReportTest {
             "{\"lora\":{\"r\":8,\"alpha\":16.0,\"target_modules\":[\"q_proj\",\"v_proj\"]},\"train\":{\"lr\":2.0E-4}}";
 
     static RunReport report(List<RunReport.StepPoint> steps) {
-        return new RunReport("tiny-stories", 3, CONFIG,
+        return new RunReport(
+                "tiny-stories",
+                3,
+                CONFIG,
                 new RunReport.Lineage("stories260K-hf", SHA, "lake.token_blocks", 7, "run-2024-05-01"),
                 new RunReport.Metrics(1.234567, 1.5, 4.481689, 123456, 41, 61.24, 2015.67),
                 steps,
-                List.of(new RunReport.Sample("Once upon a time", "there was a <b>cat</b>",
-                                "there was a dog | who ```ran```"),
+                List.of(
+                        new RunReport.Sample(
+                                "Once upon a time", "there was a <b>cat</b>", "there was a dog | who ```ran```"),
                         new RunReport.Sample("Tell me\na story", "no", "yes")));
     }
 
@@ -50,14 +54,23 @@ class RunReportTest {
 
         String md = Files.readString(out.markdown());
         // every metric, formatted as documented in ReportFormat (values above: 1.234567, 1.5, 4.481689, ...)
-        for (String row : List.of("| Train loss (mean, nats/token) | 1.2346 |", "| Eval loss (mean, nats/token) | 1.5000 |",
-                "| Eval perplexity | 4.482 |", "| Tokens trained | 123456 |", "| Optimizer steps | 41 |",
-                "| Wall time (s) | 61.2 |", "| Throughput (tokens/s) | 2015.7 |")) {
+        for (String row : List.of(
+                "| Train loss (mean, nats/token) | 1.2346 |",
+                "| Eval loss (mean, nats/token) | 1.5000 |",
+                "| Eval perplexity | 4.482 |",
+                "| Tokens trained | 123456 |",
+                "| Optimizer steps | 41 |",
+                "| Wall time (s) | 61.2 |",
+                "| Throughput (tokens/s) | 2015.7 |")) {
             assertTrue(md.contains(row), "markdown lacks metric row " + row);
         }
-        for (String row : List.of("| Adapter | tiny-stories v3 |", "| Run id | run-2024-05-01 |",
-                "| Base model | stories260K-hf |", "| Base model sha256 | " + SHA + " |",
-                "| Dataset table | lake.token_blocks |", "| Dataset Delta version | 7 |")) {
+        for (String row : List.of(
+                "| Adapter | tiny-stories v3 |",
+                "| Run id | run-2024-05-01 |",
+                "| Base model | stories260K-hf |",
+                "| Base model sha256 | " + SHA + " |",
+                "| Dataset table | lake.token_blocks |",
+                "| Dataset Delta version | 7 |")) {
             assertTrue(md.contains(row), "markdown lacks lineage row " + row);
         }
         assertTrue(md.contains("![Loss curve: train loss per step, eval loss points](loss_curve.png)"));
@@ -66,7 +79,8 @@ class RunReportTest {
         assertTrue(md.contains("| 10 | 3.9250 | n/a | 2.00e-04 |"));
         assertTrue(md.contains("| 400 | 1.0000 | 1.5000 | 2.00e-04 |"));
         // the config block parses back to the given config
-        Matcher m = Pattern.compile("## Configuration \\(resolved\\)\n\n```json\n(.*?)\n```\n", Pattern.DOTALL).matcher(md);
+        Matcher m = Pattern.compile("## Configuration \\(resolved\\)\n\n```json\n(.*?)\n```\n", Pattern.DOTALL)
+                .matcher(md);
         assertTrue(m.find(), "config block");
         assertEquals(JSON.readTree(CONFIG), JSON.readTree(m.group(1)));
         assertTrue(m.group(1).contains("\"target_modules\" : [ \"q_proj\", \"v_proj\" ]"), m.group(1));
@@ -78,16 +92,25 @@ class RunReportTest {
         assertTrue(html.contains("<td>Eval perplexity</td><td>4.482</td>"));
         assertTrue(html.contains("there was a &lt;b&gt;cat&lt;/b&gt;"), "HTML-escaped sample");
         assertFalse(html.contains("<b>cat"));
-        Matcher img = Pattern.compile("src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"").matcher(html);
+        Matcher img = Pattern.compile("src=\"data:image/png;base64,([A-Za-z0-9+/=]+)\"")
+                .matcher(html);
         assertTrue(img.find(), "embedded PNG");
-        assertArrayEquals(Files.readAllBytes(out.lossCurve()), Base64.getDecoder().decode(img.group(1)),
+        assertArrayEquals(
+                Files.readAllBytes(out.lossCurve()),
+                Base64.getDecoder().decode(img.group(1)),
                 "the HTML embeds exactly loss_curve.png");
     }
 
     @Test
     void missingMetricsShowAsNotAvailable(@TempDir Path dir) throws Exception {
-        RunReport r = new RunReport("a", 1, "{}", new RunReport.Lineage("m", SHA, "t", 0, "r"),
-                new RunReport.Metrics(2.0, Double.NaN, Double.NaN, 10, 1, 0.5, 20.0), List.of(), List.of());
+        RunReport r = new RunReport(
+                "a",
+                1,
+                "{}",
+                new RunReport.Lineage("m", SHA, "t", 0, "r"),
+                new RunReport.Metrics(2.0, Double.NaN, Double.NaN, 10, 1, 0.5, 20.0),
+                List.of(),
+                List.of());
         String md = Files.readString(r.writeTo(dir).markdown());
         assertTrue(md.contains("| Eval loss (mean, nats/token) | n/a |"));
         assertTrue(md.contains("| Eval perplexity | n/a |"));
@@ -100,7 +123,8 @@ class RunReportTest {
         List<RunReport.StepPoint> s = new ArrayList<>();
         for (int i = 1; i <= 1000; i++) s.add(new RunReport.StepPoint(i, 2.0, i == 777 ? 2.5 : null, 1e-4));
         String md = MarkdownReport.render(report(s), "x.png");
-        int rows = (int) md.lines().filter(l -> l.matches("\\| \\d+ \\| 2\\.0000 \\|.*")).count();
+        int rows = (int)
+                md.lines().filter(l -> l.matches("\\| \\d+ \\| 2\\.0000 \\|.*")).count();
         assertTrue(rows <= ReportFormat.MAX_TABLE_ROWS + 2 && rows >= ReportFormat.MAX_TABLE_ROWS / 2, "rows " + rows);
         assertTrue(md.contains("| 777 | 2.0000 | 2.5000 |"), "eval step kept");
         assertTrue(md.contains("| 1000 | 2.0000 | n/a |"), "last step kept");
@@ -109,18 +133,34 @@ class RunReportTest {
 
     @Test
     void rejectsBadInputNamingTheField() {
-        List<RunReport.StepPoint> unordered = List.of(new RunReport.StepPoint(2, 1, 1e-4), new RunReport.StepPoint(2, 1, 1e-4));
+        List<RunReport.StepPoint> unordered =
+                List.of(new RunReport.StepPoint(2, 1, 1e-4), new RunReport.StepPoint(2, 1, 1e-4));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> report(unordered));
-        assertTrue(e.getMessage().contains("strictly increasing") && e.getMessage().contains("index 1"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("strictly increasing") && e.getMessage().contains("index 1"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new RunReport.Lineage("m", "ABC", "t", 0, "r"));
         assertTrue(e.getMessage().contains("baseModelSha256"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new RunReport("a", 1, "[1,2]",
-                new RunReport.Lineage("m", SHA, "t", 0, "r"), new RunReport.Metrics(1, 1, 1, 1, 1, 1, 1), List.of(),
-                List.of()));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new RunReport(
+                        "a",
+                        1,
+                        "[1,2]",
+                        new RunReport.Lineage("m", SHA, "t", 0, "r"),
+                        new RunReport.Metrics(1, 1, 1, 1, 1, 1, 1),
+                        List.of(),
+                        List.of()));
         assertTrue(e.getMessage().contains("configJson must be a JSON object"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> new RunReport("a", 1, "{oops",
-                new RunReport.Lineage("m", SHA, "t", 0, "r"), new RunReport.Metrics(1, 1, 1, 1, 1, 1, 1), List.of(),
-                List.of()));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> new RunReport(
+                        "a",
+                        1,
+                        "{oops",
+                        new RunReport.Lineage("m", SHA, "t", 0, "r"),
+                        new RunReport.Metrics(1, 1, 1, 1, 1, 1, 1),
+                        List.of(),
+                        List.of()));
         assertTrue(e.getMessage().contains("not valid JSON"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> new RunReport.Metrics(1, 1, 1, 1, 1, Double.NaN, 1));
         assertTrue(e.getMessage().contains("wallSeconds"), e.getMessage());

@@ -28,10 +28,14 @@ import org.junit.jupiter.api.io.TempDir;
  * stories260K checkpoint cross-checked with its llama2.c .bin.
  */
 class SafetensorsTest {
-    private static final ObjectMapper JSON = JsonMapper.builder().enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS).build();
+    private static final ObjectMapper JSON = JsonMapper.builder()
+            .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+            .build();
 
     static Path fixture(String name) throws Exception {
-        return Path.of(SafetensorsTest.class.getResource("/fixtures/safetensors/" + name).toURI());
+        return Path.of(SafetensorsTest.class
+                .getResource("/fixtures/safetensors/" + name)
+                .toURI());
     }
 
     private static long[] shape(JsonNode n) {
@@ -42,7 +46,8 @@ class SafetensorsTest {
 
     @Test
     void readsTheIndependentlyWrittenFixture() throws Exception {
-        JsonNode exp = JSON.readTree(fixture("all_dtypes.expected.json").toFile()).get("tensors");
+        JsonNode exp =
+                JSON.readTree(fixture("all_dtypes.expected.json").toFile()).get("tensors");
         try (SafetensorsFile f = SafetensorsFile.open(fixture("all_dtypes.safetensors"))) {
             assertEquals(Map.of("format", "pt"), f.metadata());
             assertEquals(exp.size(), f.tensors().size());
@@ -57,7 +62,9 @@ class SafetensorsTest {
                     JsonNode dec = e.get("decoded");
                     assertEquals(dec.size(), got.length, name);
                     for (int i = 0; i < got.length; i++) {
-                        assertEquals(Float.floatToIntBits((float) dec.get(i).doubleValue()), Float.floatToIntBits(got[i]),
+                        assertEquals(
+                                Float.floatToIntBits((float) dec.get(i).doubleValue()),
+                                Float.floatToIntBits(got[i]),
                                 name + "[" + i + "] " + dec.get(i) + " vs " + got[i]);
                     }
                 }
@@ -71,7 +78,8 @@ class SafetensorsTest {
 
     @Test
     void writerReproducesTheIndependentFixtureByteForByte(@TempDir Path dir) throws Exception {
-        JsonNode exp = JSON.readTree(fixture("all_dtypes.expected.json").toFile()).get("tensors");
+        JsonNode exp =
+                JSON.readTree(fixture("all_dtypes.expected.json").toFile()).get("tensors");
         SafetensorsWriter w = new SafetensorsWriter(dir.resolve("out.safetensors")).metadata("format", "pt");
         for (JsonNode e : exp) {
             String name = e.get("name").textValue();
@@ -115,7 +123,9 @@ class SafetensorsTest {
     @Test
     void handCheckedMinimalFile(@TempDir Path dir) throws Exception {
         Path f = dir.resolve("t.safetensors");
-        new SafetensorsWriter(f).add("x", DType.F32, new long[] {1}, new float[] {1.0f}).write();
+        new SafetensorsWriter(f)
+                .add("x", DType.F32, new long[] {1}, new float[] {1.0f})
+                .write();
         String header = "{\"x\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"; // 54 bytes -> padded to 56
         ByteBuffer want = ByteBuffer.allocate(8 + 56 + 4).order(ByteOrder.LITTLE_ENDIAN);
         want.putLong(56).put(header.getBytes()).put("  ".getBytes()).putFloat(1.0f);
@@ -139,7 +149,8 @@ class SafetensorsTest {
                 .add("h", DType.F16, new long[] {3}, new float[] {0.5f, -1f, 2048f})
                 .write();
         try (SafetensorsFile s = SafetensorsFile.open(f, 64)) { // 64-byte chunks: every read crosses chunks
-            assertEquals(List.of("odd", "big", "bf", "h"), List.copyOf(s.tensors().keySet()));
+            assertEquals(
+                    List.of("odd", "big", "bf", "h"), List.copyOf(s.tensors().keySet()));
             assertEquals(63, s.buffers("big").length); // 4004 bytes in 64-byte chunks
             assertArrayEquals(big, s.readFloats("big"));
             float[] part = new float[50];
@@ -158,9 +169,11 @@ class SafetensorsTest {
         Path f = dir.resolve("w.safetensors");
         SafetensorsWriter w = new SafetensorsWriter(f);
         assertThrows(IllegalArgumentException.class, () -> w.add("a", DType.F32, new long[] {2, 2}, new float[3]));
-        assertThrows(IllegalArgumentException.class, () -> w.add("a", DType.I32, new long[] {2}, new float[2]).write());
-        SafetensorsWriter w2 = new SafetensorsWriter(f).add("short", DType.F32, new long[] {4},
-                sink -> sink.writeFloats(new float[3], 0, 3));
+        assertThrows(
+                IllegalArgumentException.class,
+                () -> w.add("a", DType.I32, new long[] {2}, new float[2]).write());
+        SafetensorsWriter w2 = new SafetensorsWriter(f)
+                .add("short", DType.F32, new long[] {4}, sink -> sink.writeFloats(new float[3], 0, 3));
         IllegalStateException e = assertThrows(IllegalStateException.class, w2::write);
         assertTrue(e.getMessage().contains("'short'") && e.getMessage().contains("need 16"), e.getMessage());
         assertFalse(Files.exists(f));
@@ -189,7 +202,8 @@ class SafetensorsTest {
         Path st = Assets.require("models/stories260K-hf/model.safetensors");
         // llama2.c v0: 7 int32 (dim, hidden, layers, heads, kv_heads, vocab, seq_len), then fp32 weights starting
         // with token_embedding_table [vocab, dim] and rms_att_weight [layers, dim]
-        ByteBuffer bin = ByteBuffer.wrap(Files.readAllBytes(Assets.require("models/stories260K-llama2c/stories260K.bin")))
+        ByteBuffer bin = ByteBuffer.wrap(
+                        Files.readAllBytes(Assets.require("models/stories260K-llama2c/stories260K.bin")))
                 .order(ByteOrder.LITTLE_ENDIAN);
         int dim = bin.getInt(0);
         int layers = bin.getInt(8);

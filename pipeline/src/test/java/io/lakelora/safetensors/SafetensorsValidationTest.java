@@ -32,7 +32,8 @@ class SafetensorsValidationTest {
     }
 
     private static void fails(Path f, String... fragments) {
-        BadInputException e = assertThrows(BadInputException.class, () -> SafetensorsFile.open(f).close());
+        BadInputException e = assertThrows(
+                BadInputException.class, () -> SafetensorsFile.open(f).close());
         String m = e.getMessage();
         assertTrue(m.contains(f.toAbsolutePath().toString()), "names the file: " + m);
         assertTrue(m.contains("Fix:"), "gives a fix: " + m);
@@ -40,7 +41,8 @@ class SafetensorsValidationTest {
     }
 
     private static String entry(String name, String dtype, String shape, long b, long e) {
-        return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":[" + b + "," + e + "]}";
+        return "\"" + name + "\":{\"dtype\":\"" + dtype + "\",\"shape\":" + shape + ",\"data_offsets\":[" + b + "," + e
+                + "]}";
     }
 
     @Test
@@ -74,10 +76,15 @@ class SafetensorsValidationTest {
     @Test
     void unsupportedDtypeNamesItAndTheSupportedList() throws Exception {
         Path f = file("{" + entry("w", "F64", "[1]", 0, 8) + "}", 8);
-        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class, () -> SafetensorsFile.open(f));
+        UnsupportedOperationException e =
+                assertThrows(UnsupportedOperationException.class, () -> SafetensorsFile.open(f));
         String m = e.getMessage();
-        assertTrue(m.contains("'F64'") && m.contains("'w'") && m.contains("F32, F16, BF16, I8, U8, I32, I64")
-                && m.contains(f.toAbsolutePath().toString()), m);
+        assertTrue(
+                m.contains("'F64'")
+                        && m.contains("'w'")
+                        && m.contains("F32, F16, BF16, I8, U8, I32, I64")
+                        && m.contains(f.toAbsolutePath().toString()),
+                m);
     }
 
     @Test
@@ -87,8 +94,10 @@ class SafetensorsValidationTest {
 
     @Test
     void overlappingTensors() throws Exception {
-        fails(file("{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}", 12),
-                "'b'", "overlap tensor 'a'");
+        fails(
+                file("{" + entry("a", "F32", "[2]", 0, 8) + "," + entry("b", "F32", "[2]", 4, 12) + "}", 12),
+                "'b'",
+                "overlap tensor 'a'");
     }
 
     @Test
@@ -98,8 +107,10 @@ class SafetensorsValidationTest {
 
     @Test
     void gapBetweenTensorsAndTrailingBytes() throws Exception {
-        fails(file("{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12) + "}", 12),
-                "'b'", "gap of 4");
+        fails(
+                file("{" + entry("a", "F32", "[1]", 0, 4) + "," + entry("b", "F32", "[1]", 8, 12) + "}", 12),
+                "'b'",
+                "gap of 4");
         fails(file("{" + entry("a", "F32", "[1]", 0, 4) + "}", 12), "8 trailing bytes");
         fails(file("{" + entry("a", "F32", "[1]", 4, 8) + "}", 8), "'a'", "gap of 4");
     }

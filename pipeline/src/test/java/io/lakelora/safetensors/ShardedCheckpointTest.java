@@ -24,7 +24,8 @@ class ShardedCheckpointTest {
 
     private static ShardedCheckpointWriter fiveTensors(Path dir, long maxShard) {
         // 400 + 400 + 40 + 800 + 4 bytes
-        return new ShardedCheckpointWriter(dir, "model", maxShard).metadata("format", "pt")
+        return new ShardedCheckpointWriter(dir, "model", maxShard)
+                .metadata("format", "pt")
                 .add("model.embed_tokens.weight", DType.F32, new long[] {10, 10}, seq(100, 0))
                 .add("model.layers.0.mlp.up_proj.weight", DType.F32, new long[] {10, 10}, seq(100, 100))
                 .add("model.norm.weight", DType.F32, new long[] {10}, seq(10, 200))
@@ -36,14 +37,30 @@ class ShardedCheckpointTest {
     void shardsByMaxSizeWritesTheIndexAndReadsBackAsOneMap(@TempDir Path dir) throws Exception {
         List<Path> files = fiveTensors(dir, 850).write();
         // shard 1: 400+400 (840 would exceed with the next 40? 800+40=840 <= 850 -> fits), shard 2: lm_head 800 + 4
-        assertEquals(List.of(dir.resolve("model-00001-of-00002.safetensors"), dir.resolve("model-00002-of-00002.safetensors"),
-                dir.resolve("model.safetensors.index.json")), files);
-        JsonNode index = new ObjectMapper().readTree(dir.resolve("model.safetensors.index.json").toFile());
+        assertEquals(
+                List.of(
+                        dir.resolve("model-00001-of-00002.safetensors"),
+                        dir.resolve("model-00002-of-00002.safetensors"),
+                        dir.resolve("model.safetensors.index.json")),
+                files);
+        JsonNode index = new ObjectMapper()
+                .readTree(dir.resolve("model.safetensors.index.json").toFile());
         assertEquals(1644, index.get("metadata").get("total_size").longValue());
-        assertEquals("model-00001-of-00002.safetensors", index.get("weight_map").get("model.norm.weight").textValue());
-        assertEquals("model-00002-of-00002.safetensors", index.get("weight_map").get("scalar").textValue());
-        assertEquals(List.of("lm_head.weight", "model.embed_tokens.weight", "model.layers.0.mlp.up_proj.weight",
-                "model.norm.weight", "scalar"), iter(index.get("weight_map").fieldNames()), "keys sorted as HF writes");
+        assertEquals(
+                "model-00001-of-00002.safetensors",
+                index.get("weight_map").get("model.norm.weight").textValue());
+        assertEquals(
+                "model-00002-of-00002.safetensors",
+                index.get("weight_map").get("scalar").textValue());
+        assertEquals(
+                List.of(
+                        "lm_head.weight",
+                        "model.embed_tokens.weight",
+                        "model.layers.0.mlp.up_proj.weight",
+                        "model.norm.weight",
+                        "scalar"),
+                iter(index.get("weight_map").fieldNames()),
+                "keys sorted as HF writes");
         try (ShardedCheckpoint ck = ShardedCheckpoint.open(dir)) {
             assertEquals(5, ck.tensors().size());
             assertEquals(2, ck.files().size());
@@ -63,7 +80,9 @@ class ShardedCheckpointTest {
 
     @Test
     void oneShardIsAPlainModelSafetensors(@TempDir Path dir) {
-        assertEquals(List.of(dir.resolve("model.safetensors")), fiveTensors(dir, 1L << 30).write());
+        assertEquals(
+                List.of(dir.resolve("model.safetensors")),
+                fiveTensors(dir, 1L << 30).write());
         assertFalse(Files.exists(dir.resolve("model.safetensors.index.json")));
         try (ShardedCheckpoint ck = ShardedCheckpoint.open(dir)) {
             assertEquals(5, ck.tensors().size());
@@ -85,7 +104,10 @@ class ShardedCheckpointTest {
         Path index = dir.resolve("model.safetensors.index.json");
         Files.writeString(index, "{\"weight_map\":{\"model.norm.weight\":\"model-00009-of-00009.safetensors\"}}");
         BadInputException e = assertThrows(BadInputException.class, () -> ShardedCheckpoint.open(dir));
-        assertTrue(e.getMessage().contains("model-00009-of-00009.safetensors") && e.getMessage().contains("Fix"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("model-00009-of-00009.safetensors")
+                        && e.getMessage().contains("Fix"),
+                e.getMessage());
         Files.writeString(index, "{\"weight_map\":{\"ghost\":\"model-00001-of-00002.safetensors\"}}");
         e = assertThrows(BadInputException.class, () -> ShardedCheckpoint.open(dir));
         assertTrue(e.getMessage().contains("'ghost'"), e.getMessage());
@@ -94,6 +116,7 @@ class ShardedCheckpointTest {
         assertTrue(e.getMessage().contains("same directory"), e.getMessage());
         Path empty = Files.createDirectory(dir.resolve("empty"));
         e = assertThrows(BadInputException.class, () -> ShardedCheckpoint.open(empty));
-        assertTrue(e.getMessage().contains("model.safetensors.index.json") && e.getMessage().contains(empty.toString()));
+        assertTrue(e.getMessage().contains("model.safetensors.index.json")
+                && e.getMessage().contains(empty.toString()));
     }
 }

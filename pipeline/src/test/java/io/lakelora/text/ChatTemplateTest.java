@@ -34,12 +34,15 @@ class ChatTemplateTest {
     private static ChatTemplate load(String how) throws IOException {
         if (how.startsWith("builtin:")) return ChatTemplate.builtin(how.substring(8));
         String rel = how.substring("asset:".length());
-        return ChatTemplate.of(rel, JSON.readTree(Assets.require(rel).toFile()).get("chat_template").asText());
+        return ChatTemplate.of(
+                rel,
+                JSON.readTree(Assets.require(rel).toFile()).get("chat_template").asText());
     }
 
     private static List<ChatMessage> messages(JsonNode arr) {
         List<ChatMessage> out = new ArrayList<>();
-        arr.forEach(m -> out.add(new ChatMessage(m.get("role").asText(), m.get("content").asText())));
+        arr.forEach(m ->
+                out.add(new ChatMessage(m.get("role").asText(), m.get("content").asText())));
         return out;
     }
 
@@ -53,14 +56,17 @@ class ChatTemplateTest {
             ChatTemplate t = cache.get(how);
             if (t == null) cache.put(how, t = load(how));
             Map<String, String> special = new LinkedHashMap<>();
-            c.get("special_tokens").fields().forEachRemaining(e -> special.put(e.getKey(), e.getValue().asText()));
+            c.get("special_tokens")
+                    .fields()
+                    .forEachRemaining(e -> special.put(e.getKey(), e.getValue().asText()));
             List<ChatMessage> msgs = messages(c.get("messages"));
             boolean agp = c.get("add_generation_prompt").asBoolean();
-            String label = c.get("template").asText() + "/" + c.get("conversation").asText() + "/agp=" + agp;
+            String label =
+                    c.get("template").asText() + "/" + c.get("conversation").asText() + "/agp=" + agp;
             if (c.has("error")) {
                 final ChatTemplate tt = t;
-                ChatTemplate.TemplateException e = assertThrows(ChatTemplate.TemplateException.class,
-                        () -> tt.render(msgs, agp, special), label);
+                ChatTemplate.TemplateException e =
+                        assertThrows(ChatTemplate.TemplateException.class, () -> tt.render(msgs, agp, special), label);
                 assertTrue(e.getMessage().contains(c.get("error").asText()), label + ": " + e.getMessage());
             } else {
                 assertEquals(c.get("output").asText(), t.render(msgs, agp, special), label);
@@ -72,15 +78,18 @@ class ChatTemplateTest {
 
     @Test
     void trainingSpansAreTheAssistantTurns() {
-        List<ChatMessage> conv = List.of(ChatMessage.user("2+2?"), ChatMessage.assistant("4"),
-                ChatMessage.user("3+3?"), ChatMessage.assistant("6"));
+        List<ChatMessage> conv = List.of(
+                ChatMessage.user("2+2?"),
+                ChatMessage.assistant("4"),
+                ChatMessage.user("3+3?"),
+                ChatMessage.assistant("6"));
         ChatTemplate.Rendered r = ChatTemplate.builtin("chatml").renderForTraining(conv, STORIES);
         assertEquals("all_assistant_turns", r.maskMode());
         assertEquals(List.of("4<|im_end|>\n", "6<|im_end|>\n"), spans(r));
         assertTrue(r.text().startsWith("<s><|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n4"), r.text());
 
-        ChatTemplate.Rendered a = ChatTemplate.builtin("alpaca").renderForTraining(
-                ChatMessage.fromInstruction("Add.", "2 and 2", "4"), STORIES);
+        ChatTemplate.Rendered a = ChatTemplate.builtin("alpaca")
+                .renderForTraining(ChatMessage.fromInstruction("Add.", "2 and 2", "4"), STORIES);
         assertEquals(List.of("4</s>"), spans(a));
         assertTrue(a.text().contains("### Instruction:\nAdd.\n\n2 and 2\n\n### Response:\n4</s>"), a.text());
     }
@@ -89,20 +98,29 @@ class ChatTemplateTest {
     void qwen3TrainsOnlyTheLastTurnOfMultiTurnConversations() throws IOException {
         ChatTemplate q = load("asset:tokenizers/qwen3/qwen3-tokenizer_config.json");
         Map<String, String> special = ChatTemplate.specialTokens(null, "<|im_end|>", null, "<|endoftext|>");
-        ChatTemplate.Rendered single = q.renderForTraining(
-                List.of(ChatMessage.user("hi"), ChatMessage.assistant("hello")), special);
+        ChatTemplate.Rendered single =
+                q.renderForTraining(List.of(ChatMessage.user("hi"), ChatMessage.assistant("hello")), special);
         assertEquals("all_assistant_turns", single.maskMode());
         assertEquals(List.of("<think>\n\n</think>\n\nhello<|im_end|>\n"), spans(single));
 
-        ChatTemplate.Rendered multi = q.renderForTraining(List.of(ChatMessage.user("2+2?"),
-                ChatMessage.assistant("<think>\nadd\n</think>\n\n4"), ChatMessage.user("3+3?"),
-                ChatMessage.assistant("6")), special);
+        ChatTemplate.Rendered multi = q.renderForTraining(
+                List.of(
+                        ChatMessage.user("2+2?"),
+                        ChatMessage.assistant("<think>\nadd\n</think>\n\n4"),
+                        ChatMessage.user("3+3?"),
+                        ChatMessage.assistant("6")),
+                special);
         assertEquals("last_assistant_turn", multi.maskMode());
         assertEquals(List.of("<think>\n\n</think>\n\n6<|im_end|>\n"), spans(multi));
 
-        ChatTemplate.TemplateException e = assertThrows(ChatTemplate.TemplateException.class,
-                () -> q.renderForTraining(List.of(ChatMessage.user("2+2?"), ChatMessage.assistant("<think>\nx\n</think>\n\n4"),
-                        ChatMessage.user("and?")), special));
+        ChatTemplate.TemplateException e = assertThrows(
+                ChatTemplate.TemplateException.class,
+                () -> q.renderForTraining(
+                        List.of(
+                                ChatMessage.user("2+2?"),
+                                ChatMessage.assistant("<think>\nx\n</think>\n\n4"),
+                                ChatMessage.user("and?")),
+                        special));
         assertTrue(e.getMessage().contains("does not end with an assistant turn"), e.getMessage());
     }
 
@@ -112,7 +130,8 @@ class ChatTemplateTest {
 
     @Test
     void conversationWithoutAssistantIsRejected() {
-        ChatTemplate.TemplateException e = assertThrows(ChatTemplate.TemplateException.class,
+        ChatTemplate.TemplateException e = assertThrows(
+                ChatTemplate.TemplateException.class,
                 () -> ChatTemplate.builtin("chatml").renderForTraining(List.of(ChatMessage.user("x")), STORIES));
         assertTrue(e.getMessage().contains("no assistant turn"), e.getMessage());
     }
@@ -120,18 +139,25 @@ class ChatTemplateTest {
     @Test
     void compatRewrites() {
         assertEquals("{% for m in (messages|reverse) %}", ChatTemplate.compat("{% for m in messages[::-1] %}"));
-        assertEquals("{% set ns = namespace(a=(true), b=(messages|length - 1)) %}",
+        assertEquals(
+                "{% set ns = namespace(a=(true), b=(messages|length - 1)) %}",
                 ChatTemplate.compat("{% set ns = namespace(a=true, b=messages|length - 1) %}"));
         assertEquals("{{ x == 1 }}", ChatTemplate.compat("{{ x == 1 }}"));
     }
 
     @Test
     void selectionOrderAndErrors() {
-        assertEquals("alpaca", ChatTemplate.select(Optional.of("{{ 'x' }}"), "alpaca", "chatml").name());
-        assertEquals("model", ChatTemplate.select(Optional.of("{{ 'x' }}"), null, "chatml").name());
-        assertEquals("chatml", ChatTemplate.select(Optional.empty(), null, "chatml").name());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ChatTemplate.select(Optional.empty(), null, null));
+        assertEquals(
+                "alpaca",
+                ChatTemplate.select(Optional.of("{{ 'x' }}"), "alpaca", "chatml")
+                        .name());
+        assertEquals(
+                "model",
+                ChatTemplate.select(Optional.of("{{ 'x' }}"), null, "chatml").name());
+        assertEquals(
+                "chatml", ChatTemplate.select(Optional.empty(), null, "chatml").name());
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> ChatTemplate.select(Optional.empty(), null, null));
         assertTrue(e.getMessage().contains("template.fallback"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ChatTemplate.builtin("vicuna"));
         assertTrue(e.getMessage().contains("vicuna") && e.getMessage().contains("chatml"), e.getMessage());
@@ -139,8 +165,10 @@ class ChatTemplateTest {
 
     @Test
     void pythonStringMethods() {
-        ChatTemplate t = ChatTemplate.of("t", "{{ messages[0].content.split('|')[-1].strip('x') }}"
-                + "{{ messages[0].content.startswith('a') }}{{ ' '.join(['p', 'q']) }}");
+        ChatTemplate t = ChatTemplate.of(
+                "t",
+                "{{ messages[0].content.split('|')[-1].strip('x') }}"
+                        + "{{ messages[0].content.startswith('a') }}{{ ' '.join(['p', 'q']) }}");
         assertEquals("bcfalsep q", t.render(List.of(ChatMessage.user("q|xbcx")), false, Map.of()));
     }
 }

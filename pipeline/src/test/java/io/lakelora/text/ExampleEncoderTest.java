@@ -62,27 +62,38 @@ class ExampleEncoderTest {
     void alpacaFallbackMasksExactlyThePrompt() {
         ExampleEncoder enc = new ExampleEncoder(stories, ChatTemplate.builtin("alpaca"), false);
         // the first row of the shared llamafactory_identity.json
-        ExampleEncoder.Encoded e = enc.encodeChat(ChatMessage.fromInstruction("hi", "",
+        ExampleEncoder.Encoded e = enc.encodeChat(ChatMessage.fromInstruction(
+                "hi",
+                "",
                 "Hello! I am {{name}}, an AI assistant developed by {{author}}. How can I assist you today?"));
         assertPromptThenResponse(e);
-        assertEquals("Below is an instruction that describes a task. Write a response that appropriately completes the "
-                + "request.\n\n### Instruction:\nhi\n\n### Response:\n", stories.decode(select(e, false), true));
-        assertEquals("Hello! I am {{name}}, an AI assistant developed by {{author}}. How can I assist you today?</s>",
+        assertEquals(
+                "Below is an instruction that describes a task. Write a response that appropriately completes the "
+                        + "request.\n\n### Instruction:\nhi\n\n### Response:\n",
+                stories.decode(select(e, false), true));
+        assertEquals(
+                "Hello! I am {{name}}, an AI assistant developed by {{author}}. How can I assist you today?</s>",
                 stories.decode(select(e, true), false));
         int[] ids = e.inputIds();
         assertEquals(2, ids[ids.length - 1]);
-        assertEquals(1, Arrays.stream(ids).filter(x -> x == 2).count(), "EOS once: the template wrote it, none appended");
+        assertEquals(
+                1, Arrays.stream(ids).filter(x -> x == 2).count(), "EOS once: the template wrote it, none appended");
         assertEquals("all_assistant_turns", e.maskMode());
     }
 
     @Test
     void chatmlFallbackTrainsEveryAssistantTurnAndAppendsEos() {
         ExampleEncoder enc = new ExampleEncoder(stories, ChatTemplate.builtin("chatml"), false);
-        ExampleEncoder.Encoded e = enc.encodeChat(List.of(ChatMessage.user("Hi"), ChatMessage.assistant("Hello."),
-                ChatMessage.user("Bye"), ChatMessage.assistant("See you.")));
+        ExampleEncoder.Encoded e = enc.encodeChat(List.of(
+                ChatMessage.user("Hi"),
+                ChatMessage.assistant("Hello."),
+                ChatMessage.user("Bye"),
+                ChatMessage.assistant("See you.")));
         assertEquals("Hello.<|im_end|>\nSee you.<|im_end|>\n</s>", stories.decode(select(e, true), false));
-        assertEquals("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<|im_start|>user\nBye<|im_end|>\n"
-                + "<|im_start|>assistant\n", stories.decode(select(e, false), true));
+        assertEquals(
+                "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n<|im_start|>user\nBye<|im_end|>\n"
+                        + "<|im_start|>assistant\n",
+                stories.decode(select(e, false), true));
         assertEquals(2, e.labels()[e.labels().length - 1], "appended EOS is trained");
     }
 
@@ -92,10 +103,13 @@ class ExampleEncoderTest {
         ExampleEncoder enc = new ExampleEncoder(llama3, own, false);
         ExampleEncoder.Encoded e = enc.encodeChat(List.of(ChatMessage.user("hi"), ChatMessage.assistant("Hello!")));
         assertPromptThenResponse(e);
-        assertEquals("<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"
-                + "<|start_header_id|>assistant<|end_header_id|>\n\n", llama3.decode(select(e, false), false));
+        assertEquals(
+                "<|begin_of_text|><|start_header_id|>user<|end_header_id|>\n\nhi<|eot_id|>"
+                        + "<|start_header_id|>assistant<|end_header_id|>\n\n",
+                llama3.decode(select(e, false), false));
         // the asset's (base-model) template always ends with a generation prompt, which follows the reply
-        assertEquals("Hello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n<|end_of_text|>",
+        assertEquals(
+                "Hello!<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n<|end_of_text|>",
                 llama3.decode(select(e, true), false));
     }
 
@@ -111,7 +125,8 @@ class ExampleEncoderTest {
     void padIsNeverEos() {
         assertEquals(0, ExampleEncoder.padId(stories, -1), "stories260K has no pad_token: <unk> (id 0) pads");
         assertEquals(5, ExampleEncoder.padId(stories, 5));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ExampleEncoder.padId(stories, 2));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> ExampleEncoder.padId(stories, 2));
         assertTrue(e.getMessage().contains("pack.pad_token_id"), e.getMessage());
     }
 }

@@ -37,9 +37,13 @@ class PackingTest {
         // sizes 6,5,5,4 into blocks of 10: next-fit -> [6] [5,5] [4]; BFD -> [6,4] [5,5]
         List<Doc> docs = List.of(doc("a", 100, 6), doc("b", 200, 5), doc("c", 300, 5), doc("d", 400, 4));
         Result g = Packing.pack(docs, 10, PAD, Strategy.GREEDY, Overflow.SPLIT);
-        assertEquals(List.of(List.of(6), List.of(5, 5), List.of(4)), g.blocks().stream().map(PackingTest::lengths).toList());
+        assertEquals(
+                List.of(List.of(6), List.of(5, 5), List.of(4)),
+                g.blocks().stream().map(PackingTest::lengths).toList());
         Result b = Packing.pack(docs, 10, PAD, Strategy.BEST_FIT_DECREASING, Overflow.SPLIT);
-        assertEquals(List.of(List.of(6, 4), List.of(5, 5)), b.blocks().stream().map(PackingTest::lengths).toList());
+        assertEquals(
+                List.of(List.of(6, 4), List.of(5, 5)),
+                b.blocks().stream().map(PackingTest::lengths).toList());
         assertEquals(20.0 / 30, g.fill(10), 1e-12);
         assertEquals(1.0, b.fill(10), 1e-12);
     }
@@ -61,7 +65,8 @@ class PackingTest {
         Doc longDoc = doc("long", 0, 23);
         Result split = Packing.pack(List.of(longDoc, doc("s", 500, 2)), 10, PAD, Strategy.GREEDY, Overflow.SPLIT);
         // pieces 10, 10, 3 (+ the short doc packed beside the remainder)
-        assertEquals(List.of(List.of(10), List.of(10), List.of(3, 2)),
+        assertEquals(
+                List.of(List.of(10), List.of(10), List.of(3, 2)),
                 split.blocks().stream().map(PackingTest::lengths).toList());
         List<Integer> rebuilt = new ArrayList<>();
         for (Block b : split.blocks()) {
@@ -74,8 +79,13 @@ class PackingTest {
         List<Integer> expected = new ArrayList<>();
         for (int i = 0; i < 23; i++) expected.add(i);
         assertEquals(expected, rebuilt);
-        assertEquals(List.of(0, 1, 2), split.blocks().stream().flatMap(b -> b.segments().stream())
-                .filter(s -> s.docId().equals("long")).map(Segment::piece).toList());
+        assertEquals(
+                List.of(0, 1, 2),
+                split.blocks().stream()
+                        .flatMap(b -> b.segments().stream())
+                        .filter(s -> s.docId().equals("long"))
+                        .map(Segment::piece)
+                        .toList());
 
         Result q = Packing.pack(List.of(longDoc, doc("s", 500, 2)), 10, PAD, Strategy.GREEDY, Overflow.QUARANTINE);
         assertEquals(List.of("long"), q.rejected().stream().map(Doc::id).toList());
@@ -120,7 +130,8 @@ class PackingTest {
 
     @Test
     void badSettings() {
-        assertThrows(IllegalArgumentException.class, () -> Packing.pack(List.of(), 1, 0, Strategy.GREEDY, Overflow.SPLIT));
+        assertThrows(
+                IllegalArgumentException.class, () -> Packing.pack(List.of(), 1, 0, Strategy.GREEDY, Overflow.SPLIT));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Strategy.parse("first_fit"));
         assertTrue(e.getMessage().contains("pack.strategy"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> new Doc("x", new int[2], new int[3]));

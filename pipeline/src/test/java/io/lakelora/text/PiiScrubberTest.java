@@ -32,7 +32,9 @@ class PiiScrubberTest {
         assertTrue(PiiScrubber.luhn("5500000000000004"));
         assertTrue(PiiScrubber.luhn("378282246310005"));
         assertFalse(PiiScrubber.luhn("4111111111111112"));
-        assertEquals("order 4111-1111-1111-1112 shipped", s.scrub("order 4111-1111-1111-1112 shipped").text());
+        assertEquals(
+                "order 4111-1111-1111-1112 shipped",
+                s.scrub("order 4111-1111-1111-1112 shipped").text());
         assertEquals("amex [CARD]", s.scrub("amex 378282246310005").text());
     }
 
@@ -47,7 +49,8 @@ class PiiScrubberTest {
 
     @Test
     void phoneFormats() {
-        assertEquals("[PHONE] and [PHONE] and [PHONE]",
+        assertEquals(
+                "[PHONE] and [PHONE] and [PHONE]",
                 s.scrub("(415) 555-0132 and +44 20 7946 0958 and 415.555.0132").text());
     }
 

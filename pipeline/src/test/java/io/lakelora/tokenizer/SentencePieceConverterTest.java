@@ -22,7 +22,9 @@ import org.junit.jupiter.api.io.TempDir;
 class SentencePieceConverterTest {
     @Test
     void llama2TokenizerModelMatchesAllExpectedEncodings() throws Exception {
-        JsonNode cases = new ObjectMapper().readTree(Assets.require("tokenizers/llama2/expected_encodings.json").toFile())
+        JsonNode cases = new ObjectMapper()
+                .readTree(Assets.require("tokenizers/llama2/expected_encodings.json")
+                        .toFile())
                 .get("cases");
         assertEquals(17, cases.size());
         try (Tokenizer t = Tokenizer.load(Assets.require("tokenizers/llama2/tokenizer.model"))) {
@@ -34,7 +36,8 @@ class SentencePieceConverterTest {
             for (JsonNode c : cases) {
                 String text = c.get("text").textValue();
                 int[] want = new int[c.get("ids").size()];
-                for (int i = 0; i < want.length; i++) want[i] = c.get("ids").get(i).intValue();
+                for (int i = 0; i < want.length; i++)
+                    want[i] = c.get("ids").get(i).intValue();
                 assertArrayEquals(want, t.encode(text, true), () -> "encoding of " + text);
                 assertEquals(text, t.decode(want, true), () -> "decode of " + text);
             }
@@ -52,7 +55,9 @@ class SentencePieceConverterTest {
                 new SentencePieceConverter.Piece("ab", -2, 1),
                 new SentencePieceConverter.Piece("abc", -3, 1));
         List<String[]> m = SentencePieceConverter.merges(pieces);
-        assertEquals(List.of("b c", "a b", "a bc", "ab c"), m.stream().map(x -> x[0] + " " + x[1]).toList(),
+        assertEquals(
+                List.of("b c", "a b", "a bc", "ab c"),
+                m.stream().map(x -> x[0] + " " + x[1]).toList(),
                 "score order -1, -2, -3; the two splits of 'abc' by (id left, id right): a(1)+bc(4) before ab(5)+c(3)");
     }
 

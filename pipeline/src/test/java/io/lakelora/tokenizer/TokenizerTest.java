@@ -61,7 +61,8 @@ class TokenizerTest {
 
     @Test
     void stories260KMatchesExpectedEncodings() throws Exception {
-        JsonNode enc = JSON.readTree(Assets.require("models/stories260K-expected.json").toFile())
+        JsonNode enc = JSON.readTree(
+                        Assets.require("models/stories260K-expected.json").toFile())
                 .get("tok512_encodings_no_bos");
         assertEquals(6, enc.size());
         try (Tokenizer t = Tokenizer.load(Assets.require("models/stories260K-hf"))) {
@@ -157,10 +158,12 @@ class TokenizerTest {
     @Test
     void modelDirCompanionsGenerationConfigAndNamedChatTemplates(@TempDir Path dir) throws Exception {
         Files.copy(Assets.require("models/stories260K-hf/tokenizer.json"), dir.resolve("tokenizer.json"));
-        Files.writeString(dir.resolve("tokenizer_config.json"), "{\"tokenizer_class\":\"LlamaTokenizerFast\","
-                + "\"bos_token\":{\"content\":\"<s>\",\"__type\":\"AddedToken\"},\"eos_token\":\"</s>\","
-                + "\"add_bos_token\":false,\"add_eos_token\":true,\"pad_token\":\"<unk>\","
-                + "\"chat_template\":[{\"name\":\"tool_use\",\"template\":\"T\"},{\"name\":\"default\",\"template\":\"D\"}]}");
+        Files.writeString(
+                dir.resolve("tokenizer_config.json"),
+                "{\"tokenizer_class\":\"LlamaTokenizerFast\","
+                        + "\"bos_token\":{\"content\":\"<s>\",\"__type\":\"AddedToken\"},\"eos_token\":\"</s>\","
+                        + "\"add_bos_token\":false,\"add_eos_token\":true,\"pad_token\":\"<unk>\","
+                        + "\"chat_template\":[{\"name\":\"tool_use\",\"template\":\"T\"},{\"name\":\"default\",\"template\":\"D\"}]}");
         Files.writeString(dir.resolve("generation_config.json"), "{\"eos_token_id\":[2,13]}");
         try (Tokenizer t = Tokenizer.load(dir)) {
             assertEquals(1, t.bosId());
@@ -175,7 +178,8 @@ class TokenizerTest {
     @Test
     void missingFilesAreClearErrors(@TempDir Path dir) throws Exception {
         BadInputException e = assertThrows(BadInputException.class, () -> Tokenizer.load(dir));
-        assertTrue(e.getMessage().contains(dir.toString()) && e.getMessage().contains("tokenizer.json"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(dir.toString()) && e.getMessage().contains("tokenizer.json"), e.getMessage());
         e = assertThrows(BadInputException.class, () -> Tokenizer.load(dir.resolve("nope.json")));
         assertTrue(e.getMessage().contains("nope.json"), e.getMessage());
         Files.writeString(dir.resolve("tokenizer.json"), "{\"model\": [1,2");

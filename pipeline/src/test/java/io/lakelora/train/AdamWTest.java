@@ -36,7 +36,8 @@ class AdamWTest {
         assertThrows(IllegalArgumentException.class, () -> new AdamW(0.9, 0.999, -1, 0));
         assertThrows(IllegalArgumentException.class, () -> new AdamW(0.9, 0.999, 1e-8, -0.1));
         AdamW ok = new AdamW(0.9, 0.999, 1e-8, 0);
-        assertThrows(IllegalArgumentException.class,
+        assertThrows(
+                IllegalArgumentException.class,
                 () -> ok.update(new float[2], new float[2], new float[2], new float[2], 0, 1e-3));
     }
 
@@ -49,10 +50,16 @@ class AdamWTest {
             float[] p = Fixtures.floats(c.get("init"));
             float[] m = new float[p.length];
             float[] v = new float[p.length];
-            AdamW opt = new AdamW(c.get("betas").get(0).asDouble(), c.get("betas").get(1).asDouble(),
-                    c.get("eps").asDouble(), c.get("weight_decay").asDouble());
-            LrSchedule sched = new LrSchedule(LrSchedule.Type.parse(c.get("schedule").asText()), c.get("lr").asDouble(),
-                    c.get("warmup_steps").asLong(), c.get("total_steps").asLong());
+            AdamW opt = new AdamW(
+                    c.get("betas").get(0).asDouble(),
+                    c.get("betas").get(1).asDouble(),
+                    c.get("eps").asDouble(),
+                    c.get("weight_decay").asDouble());
+            LrSchedule sched = new LrSchedule(
+                    LrSchedule.Type.parse(c.get("schedule").asText()),
+                    c.get("lr").asDouble(),
+                    c.get("warmup_steps").asLong(),
+                    c.get("total_steps").asLong());
             double maxNorm = c.get("max_grad_norm").asDouble();
             int k = 0;
             double worst = 0;
@@ -68,7 +75,8 @@ class AdamWTest {
                 worst = Math.max(worst, maxRel(Fixtures.floats(st.get("exp_avg_sq")), v));
                 k++;
             }
-            System.out.printf("AdamW vs torch, case %s: max |difference| / max |value| over 10 steps %.3g%n", name, worst);
+            System.out.printf(
+                    "AdamW vs torch, case %s: max |difference| / max |value| over 10 steps %.3g%n", name, worst);
             assertEquals(0, worst, 1e-6, name);
         }
     }

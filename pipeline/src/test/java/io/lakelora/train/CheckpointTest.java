@@ -17,11 +17,12 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CheckpointTest {
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     private static AdapterState filled(int r, long seed) {
-        AdapterState s = new AdapterState(new AdapterLayout(2, 16, 16, 8, 24, r,
-                EnumSet.of(TargetModule.Q, TargetModule.V, TargetModule.DOWN)));
+        AdapterState s = new AdapterState(
+                new AdapterLayout(2, 16, 16, 8, 24, r, EnumSet.of(TargetModule.Q, TargetModule.V, TargetModule.DOWN)));
         Rng rng = new Rng(seed);
         for (float[] slab : new float[][] {s.params(), s.m(), s.v()}) {
             for (int i = 0; i < slab.length; i++) slab[i] = (float) rng.nextGaussian();
@@ -66,7 +67,8 @@ class CheckpointTest {
     }
 
     private String errorReading(Path f, AdapterState into) {
-        return assertThrows(IllegalArgumentException.class, () -> Checkpoint.read(f, into)).getMessage();
+        return assertThrows(IllegalArgumentException.class, () -> Checkpoint.read(f, into))
+                .getMessage();
     }
 
     @Test

@@ -24,7 +24,8 @@ class LocalTrainerTest {
     private static Tokenizer tok;
     private static TokenBlocks[] split;
 
-    @TempDir Path dir;
+    @TempDir
+    Path dir;
 
     @BeforeAll
     static void data() {
@@ -39,10 +40,22 @@ class LocalTrainerTest {
     }
 
     private static TrainConfig cfg(String... extra) {
-        List<String> o = new ArrayList<>(List.of("block_size=32", "micro_batch=2", "grad_accum=2", "steps=12",
-                "optimizer.lr=0.01", "optimizer.max_grad_norm=1.0", "schedule.type=cosine", "schedule.warmup_steps=2",
-                "lora.r=4", "lora.lora_alpha=8", "lora.target_modules=[q_proj]", "eval_interval=4",
-                "checkpoint_interval=4", "keep_checkpoints=2", "quant=none"));
+        List<String> o = new ArrayList<>(List.of(
+                "block_size=32",
+                "micro_batch=2",
+                "grad_accum=2",
+                "steps=12",
+                "optimizer.lr=0.01",
+                "optimizer.max_grad_norm=1.0",
+                "schedule.type=cosine",
+                "schedule.warmup_steps=2",
+                "lora.r=4",
+                "lora.lora_alpha=8",
+                "lora.target_modules=[q_proj]",
+                "eval_interval=4",
+                "checkpoint_interval=4",
+                "keep_checkpoints=2",
+                "quant=none"));
         o.addAll(List.of(extra));
         return TrainConfig.load(List.of(), o);
     }
@@ -67,14 +80,20 @@ class LocalTrainerTest {
     void trainingLowersTheEvalLoss() {
         List<String> lines = new ArrayList<>();
         LocalTrainer.Result r = train(cfg("steps=40", "eval_interval=20"), model(0), dir.resolve("a"), 0, lines);
-        System.out.printf("toy model on tinystories_sample: eval loss %.4f -> %.4f after %d steps%n",
+        System.out.printf(
+                "toy model on tinystories_sample: eval loss %.4f -> %.4f after %d steps%n",
                 r.firstEval(), r.lastEval(), r.totalSteps());
         assertTrue(r.lastEval() < r.firstEval() - 0.1, r.evals().toString());
         assertEquals(3, r.evals().size()); // step 0, 20, 40
-        assertTrue(lines.stream().anyMatch(l -> l.matches("step 40/40 \\| loss \\d+\\.\\d{4} \\| lr .* \\| grad_norm .*"
-                + " \\| \\d+ tok/s \\| eta .*")), lines.toString());
+        assertTrue(
+                lines.stream()
+                        .anyMatch(l -> l.matches("step 40/40 \\| loss \\d+\\.\\d{4} \\| lr .* \\| grad_norm .*"
+                                + " \\| \\d+ tok/s \\| eta .*")),
+                lines.toString());
         assertTrue(lines.stream().anyMatch(l -> l.startsWith("eval step 20 | loss ")));
-        assertEquals(List.of(dir.resolve("a/step-00000040.ckpt")), Checkpoint.list(dir.resolve("a")).subList(1, 2));
+        assertEquals(
+                List.of(dir.resolve("a/step-00000040.ckpt")),
+                Checkpoint.list(dir.resolve("a")).subList(1, 2));
     }
 
     @Test
@@ -82,8 +101,8 @@ class LocalTrainerTest {
         LocalTrainer.Result a = train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("a"), 0, new ArrayList<>());
         LocalTrainer.Result b = train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("b"), 0, new ArrayList<>());
         assertArrayEquals(a.state().params(), b.state().params());
-        LocalTrainer.Result c = train(cfg("lora.lora_dropout=0.1", "seed=7"), model(0.1), dir.resolve("c"), 0,
-                new ArrayList<>());
+        LocalTrainer.Result c =
+                train(cfg("lora.lora_dropout=0.1", "seed=7"), model(0.1), dir.resolve("c"), 0, new ArrayList<>());
         assertFalse(java.util.Arrays.equals(a.state().params(), c.state().params()), "another seed, another adapter");
     }
 
@@ -103,14 +122,17 @@ class LocalTrainerTest {
         LocalTrainer.Result resumed = train(c, model(0.1), out, 0, lines);
         assertTrue(resumed.resumed());
         assertEquals(4, resumed.resumedFromStep());
-        assertTrue(lines.get(0).startsWith("resuming from " + out.resolve("step-00000004.ckpt") + ": step 4 of 12"),
+        assertTrue(
+                lines.get(0).startsWith("resuming from " + out.resolve("step-00000004.ckpt") + ": step 4 of 12"),
                 lines.get(0));
         assertArrayEquals(whole.state().params(), resumed.state().params());
         assertArrayEquals(whole.state().m(), resumed.state().m());
         assertArrayEquals(whole.state().v(), resumed.state().v());
         assertEquals(whole.tokensSeen(), resumed.tokensSeen());
-        assertArrayEquals(Files.readAllBytes(dir.resolve("whole/step-00000012.ckpt")),
-                Files.readAllBytes(out.resolve("step-00000012.ckpt")), "final checkpoints are byte-identical");
+        assertArrayEquals(
+                Files.readAllBytes(dir.resolve("whole/step-00000012.ckpt")),
+                Files.readAllBytes(out.resolve("step-00000012.ckpt")),
+                "final checkpoints are byte-identical");
     }
 
     @Test
@@ -118,7 +140,8 @@ class LocalTrainerTest {
         LocalTrainer.Result a = train(cfg(), model(0), dir.resolve("a"), 0, new ArrayList<>());
         List<String> lines = new ArrayList<>();
         LocalTrainer.Result again = train(cfg(), model(0), dir.resolve("a"), 0, lines);
-        assertTrue(lines.stream().anyMatch(l -> l.startsWith("training already complete at step 12")), lines.toString());
+        assertTrue(
+                lines.stream().anyMatch(l -> l.startsWith("training already complete at step 12")), lines.toString());
         assertArrayEquals(a.state().params(), again.state().params());
     }
 
@@ -126,9 +149,13 @@ class LocalTrainerTest {
     void resumingWithOtherSettingsOrACorruptCheckpointIsAClearError() throws Exception {
         Path out = dir.resolve("a");
         train(cfg(), model(0), out, 6, new ArrayList<>());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> train(cfg("optimizer.lr=0.02"), model(0), out, 0, new ArrayList<>()));
-        assertTrue(e.getMessage().contains("other settings or data") && e.getMessage().contains("Fix:"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains("other settings or data")
+                        && e.getMessage().contains("Fix:"),
+                e.getMessage());
 
         Path latest = Checkpoint.latest(out).orElseThrow();
         byte[] bytes = Files.readAllBytes(latest);

@@ -14,8 +14,11 @@ class LrScheduleTest {
         JsonNode root = Fixtures.json("/fixtures/train/schedules.json");
         int cases = 0;
         for (JsonNode c : root.get("cases")) {
-            LrSchedule s = new LrSchedule(LrSchedule.Type.parse(c.get("type").asText()), c.get("base_lr").asDouble(),
-                    c.get("warmup_steps").asLong(), c.get("total_steps").asLong());
+            LrSchedule s = new LrSchedule(
+                    LrSchedule.Type.parse(c.get("type").asText()),
+                    c.get("base_lr").asDouble(),
+                    c.get("warmup_steps").asLong(),
+                    c.get("total_steps").asLong());
             JsonNode lrs = c.get("lrs");
             for (int k = 0; k < lrs.size(); k++) {
                 double expected = lrs.get(k).asDouble();
@@ -46,7 +49,7 @@ class LrScheduleTest {
     void warmupRatioIsCeiled() {
         assertEquals(3, LrSchedule.warmupSteps(0, 0.03, 100));
         assertEquals(4, LrSchedule.warmupSteps(0, 0.03, 101)); // ceil(3.03)
-        assertEquals(7, LrSchedule.warmupSteps(7, 0.5, 100));   // explicit steps win
+        assertEquals(7, LrSchedule.warmupSteps(7, 0.5, 100)); // explicit steps win
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.warmupSteps(0, 1.5, 10));
         assertThrows(IllegalArgumentException.class, () -> LrSchedule.Type.parse("exponential"));
         assertThrows(IllegalArgumentException.class, () -> new LrSchedule(LrSchedule.Type.LINEAR, 0, 0, 10));

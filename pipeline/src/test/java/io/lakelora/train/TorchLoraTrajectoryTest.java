@@ -36,13 +36,19 @@ class TorchLoraTrajectoryTest {
     @Test
     void tenAdamWStepsFollowTorchsLossTrajectory() throws Exception {
         for (String name : List.of("llama_gqa", "qwen2_tied_packed")) {
-            Path fx = Path.of(System.getProperty("lakelora.root", "..")).resolve(
-                    "pipeline/src/test/resources/fixtures/lora_parity").resolve(name);
+            Path fx = Path.of(System.getProperty("lakelora.root", ".."))
+                    .resolve("pipeline/src/test/resources/fixtures/lora_parity")
+                    .resolve(name);
             if (!Files.isDirectory(fx)) throw new IllegalStateException("fixture missing: " + fx);
-            JsonNode exp = new ObjectMapper().readTree(fx.resolve("expected.json").toFile());
+            JsonNode exp =
+                    new ObjectMapper().readTree(fx.resolve("expected.json").toFile());
             JsonNode adam = exp.get("adamw");
             PeftAdapter.Loaded a = PeftAdapter.load(fx.resolve("adapter"), LlamaLoader.config(fx));
-            LoraSpec spec = LoraSpec.of(a.config().r(), a.config().loraAlpha(), a.config().useRslora(), 0,
+            LoraSpec spec = LoraSpec.of(
+                    a.config().r(),
+                    a.config().loraAlpha(),
+                    a.config().useRslora(),
+                    0,
                     a.config().targets());
             LoraLlama model = new LoraLlama(LlamaLoader.load(fx, null), spec, KernelProvider.get(), false);
             Batch batch;
@@ -51,9 +57,14 @@ class TorchLoraTrajectoryTest {
             }
             AdapterState s = new AdapterState(model.layout());
             System.arraycopy(a.params(), 0, s.params(), 0, a.params().length);
-            OptimizerConfig oc = new OptimizerConfig(adam.get("lr").asDouble(),
-                    List.of(adam.get("betas").get(0).asDouble(), adam.get("betas").get(1).asDouble()),
-                    adam.get("eps").asDouble(), adam.get("weight_decay").asDouble(), 0.0);
+            OptimizerConfig oc = new OptimizerConfig(
+                    adam.get("lr").asDouble(),
+                    List.of(
+                            adam.get("betas").get(0).asDouble(),
+                            adam.get("betas").get(1).asDouble()),
+                    adam.get("eps").asDouble(),
+                    adam.get("weight_decay").asDouble(),
+                    0.0);
             Optimizer opt = new Optimizer(oc, new LrSchedule(LrSchedule.Type.CONSTANT, oc.lr(), 0, 10));
             JsonNode traj = exp.get("adamw_loss_trajectory");
             StringBuilder sb = new StringBuilder();

@@ -39,7 +39,9 @@ public final class ToyLoraLm implements TrainableModel {
     }
 
     @Override
-    public AdapterLayout layout() { return layout; }
+    public AdapterLayout layout() {
+        return layout;
+    }
 
     @Override
     public LossSum forwardBackward(float[] params, float[] grads, Batch batch, long dropoutSeed) {

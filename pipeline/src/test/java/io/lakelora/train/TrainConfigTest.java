@@ -15,7 +15,9 @@ import org.junit.jupiter.api.Test;
 
 class TrainConfigTest {
     static Path conf(String name) {
-        Path p = Path.of(System.getProperty("lakelora.root", "..")).resolve("conf").resolve(name);
+        Path p = Path.of(System.getProperty("lakelora.root", ".."))
+                .resolve("conf")
+                .resolve(name);
         if (!Files.isRegularFile(p)) throw new IllegalStateException("config not found: " + p);
         return p;
     }
@@ -38,18 +40,21 @@ class TrainConfigTest {
 
     @Test
     void overridesApplyAndUnknownKeysOrBadValuesAreErrors() {
-        TrainConfig c = TrainConfig.load(List.of(conf("train_local.yaml")),
+        TrainConfig c = TrainConfig.load(
+                List.of(conf("train_local.yaml")),
                 List.of("lora.r=8", "steps=100", "quant=none", "schedule.type=cosine"));
         assertEquals(8, c.lora().r());
         assertEquals(100, c.steps());
         assertEquals(QuantType.NONE, c.quant());
         assertEquals(3, c.schedule().build(1e-3, 100).warmupSteps());
 
-        String m = assertThrows(IllegalArgumentException.class,
-                () -> TrainConfig.load(List.of(), List.of("learning_rate=0.1"))).getMessage();
+        String m = assertThrows(
+                        IllegalArgumentException.class, () -> TrainConfig.load(List.of(), List.of("learning_rate=0.1")))
+                .getMessage();
         assertTrue(m.contains("unknown key 'learning_rate'"), m);
-        m = assertThrows(IllegalArgumentException.class,
-                () -> TrainConfig.load(List.of(), List.of("optimizer.lr=fast"))).getMessage();
+        m = assertThrows(
+                        IllegalArgumentException.class, () -> TrainConfig.load(List.of(), List.of("optimizer.lr=fast")))
+                .getMessage();
         assertTrue(m.contains("optimizer.lr"), m);
         assertThrows(IllegalArgumentException.class, () -> TrainConfig.load(List.of(), List.of("quant=int8")));
         assertThrows(IllegalArgumentException.class, () -> TrainConfig.load(List.of(), List.of("micro_batch=0")));
@@ -60,9 +65,19 @@ class TrainConfigTest {
     @Test
     void trajectoryHashIgnoresBookkeepingOnly() {
         String h = TrainConfig.load(List.of(), List.of()).trajectoryHash();
-        assertEquals(h, TrainConfig.load(List.of(), List.of("checkpoint_interval=7", "eval_interval=3",
-                "log_interval=9", "threads=2", "keep_checkpoints=5")).trajectoryHash());
+        assertEquals(
+                h,
+                TrainConfig.load(
+                                List.of(),
+                                List.of(
+                                        "checkpoint_interval=7",
+                                        "eval_interval=3",
+                                        "log_interval=9",
+                                        "threads=2",
+                                        "keep_checkpoints=5"))
+                        .trajectoryHash());
         assertNotEquals(h, TrainConfig.load(List.of(), List.of("seed=1")).trajectoryHash());
-        assertNotEquals(h, TrainConfig.load(List.of(), List.of("lora.lora_dropout=0.1")).trajectoryHash());
+        assertNotEquals(
+                h, TrainConfig.load(List.of(), List.of("lora.lora_dropout=0.1")).trajectoryHash());
     }
 }

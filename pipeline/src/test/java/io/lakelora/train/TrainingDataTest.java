@@ -19,10 +19,14 @@ import org.junit.jupiter.api.io.TempDir;
 
 class TrainingDataTest {
     private static Tokenizer tok;
-    @TempDir Path dir;
+
+    @TempDir
+    Path dir;
 
     @BeforeAll
-    static void load() { tok = Tokenizer.load(Assets.require("models/stories260K-hf")); }
+    static void load() {
+        tok = Tokenizer.load(Assets.require("models/stories260K-hf"));
+    }
 
     @AfterAll
     static void close() {
@@ -51,8 +55,10 @@ class TrainingDataTest {
 
     @Test
     void instructionRowsMaskThePromptAndTrainTheResponseAndEos() throws Exception {
-        Path f = write("a.jsonl", "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"Hi there\"}\n"
-                + "{\"instruction\": \"Add\", \"input\": \"1 and 2\", \"output\": \"3\"}\n");
+        Path f = write(
+                "a.jsonl",
+                "{\"instruction\": \"Say hi\", \"input\": \"\", \"output\": \"Hi there\"}\n"
+                        + "{\"instruction\": \"Add\", \"input\": \"1 and 2\", \"output\": \"3\"}\n");
         List<Document> docs = TrainingData.read(f, tok);
         assertEquals(2, docs.size());
         Document d = docs.get(0);
@@ -68,8 +74,10 @@ class TrainingDataTest {
 
     @Test
     void chatRowsTrainOnlyAssistantContents() throws Exception {
-        Path f = write("c.jsonl", "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
-                + "{\"role\": \"user\", \"content\": \"Hello\"}, {\"role\": \"assistant\", \"content\": \"Hi\"}]}\n");
+        Path f = write(
+                "c.jsonl",
+                "{\"messages\": [{\"role\": \"system\", \"content\": \"Be brief.\"}, "
+                        + "{\"role\": \"user\", \"content\": \"Hello\"}, {\"role\": \"assistant\", \"content\": \"Hi\"}]}\n");
         Document d = TrainingData.read(f, tok).get(0);
         int[] hi = tok.encode("Hi", false);
         int trained = 0;
@@ -89,8 +97,8 @@ class TrainingDataTest {
     @Test
     void realAlpacaCorpusLoads() throws Exception {
         // llamafactory_identity.json is a JSON array: convert to JSONL rows the way a user would
-        var arr = new com.fasterxml.jackson.databind.ObjectMapper().readTree(
-                Assets.require("corpora/llamafactory_identity.json").toFile());
+        var arr = new com.fasterxml.jackson.databind.ObjectMapper()
+                .readTree(Assets.require("corpora/llamafactory_identity.json").toFile());
         StringBuilder sb = new StringBuilder();
         for (var row : arr) sb.append(row.toString()).append('\n');
         List<Document> docs = TrainingData.read(write("identity.jsonl", sb.toString()), tok);
@@ -99,7 +107,8 @@ class TrainingDataTest {
 
     private String error(String name, String content) throws Exception {
         Path f = write(name, content);
-        return assertThrows(BadInputException.class, () -> TrainingData.read(f, tok)).getMessage();
+        return assertThrows(BadInputException.class, () -> TrainingData.read(f, tok))
+                .getMessage();
     }
 
     @Test
@@ -121,7 +130,8 @@ class TrainingDataTest {
         m = error("data.csv", "a,b\n");
         assertTrue(m.contains("unsupported extension"), m);
         Path missing = dir.resolve("missing.txt");
-        assertTrue(assertThrows(BadInputException.class, () -> TrainingData.read(missing, tok)).getMessage()
+        assertTrue(assertThrows(BadInputException.class, () -> TrainingData.read(missing, tok))
+                .getMessage()
                 .contains("not found"));
     }
 }

@@ -29,8 +29,8 @@ import org.apache.spark.sql.types.DataTypes;
  * Nulls in give null out. Tokenizers are loaded once per executor JVM ({@link SharedTokenizers}).
  */
 public final class LakeLoraUdfs {
-    public static final List<String> NAMES = List.of("normalize_text", "scrub_pii", "token_count",
-            "apply_chat_template", "tokenize");
+    public static final List<String> NAMES =
+            List.of("normalize_text", "scrub_pii", "token_count", "apply_chat_template", "tokenize");
 
     private LakeLoraUdfs() {}
 
@@ -38,16 +38,30 @@ public final class LakeLoraUdfs {
         TextNormalizer normalizer = TextNormalizer.defaults();
         PiiScrubber pii = PiiScrubber.defaults();
         spark.udf().register("normalize_text", (UDF1<String, String>) normalizer::normalize, DataTypes.StringType);
-        spark.udf().register("scrub_pii", (UDF1<String, String>) t -> t == null ? null : pii.scrub(t).text(),
-                DataTypes.StringType);
-        spark.udf().register("token_count", (UDF2<String, String, Integer>) (t, path) ->
-                t == null ? null : SharedTokenizers.get(path).encode(t, true).length, DataTypes.IntegerType);
-        spark.udf().register("tokenize", (UDF2<String, String, int[]>) (t, path) ->
-                t == null ? null : SharedTokenizers.get(path).encode(t, true),
-                DataTypes.createArrayType(DataTypes.IntegerType, false));
-        spark.udf().register("apply_chat_template",
-                (UDF4<scala.collection.Seq<Row>, String, String, Boolean, String>) LakeLoraUdfs::applyChatTemplate,
-                DataTypes.StringType);
+        spark.udf()
+                .register(
+                        "scrub_pii",
+                        (UDF1<String, String>)
+                                t -> t == null ? null : pii.scrub(t).text(),
+                        DataTypes.StringType);
+        spark.udf()
+                .register(
+                        "token_count",
+                        (UDF2<String, String, Integer>) (t, path) ->
+                                t == null ? null : SharedTokenizers.get(path).encode(t, true).length,
+                        DataTypes.IntegerType);
+        spark.udf()
+                .register(
+                        "tokenize",
+                        (UDF2<String, String, int[]>) (t, path) ->
+                                t == null ? null : SharedTokenizers.get(path).encode(t, true),
+                        DataTypes.createArrayType(DataTypes.IntegerType, false));
+        spark.udf()
+                .register(
+                        "apply_chat_template",
+                        (UDF4<scala.collection.Seq<Row>, String, String, Boolean, String>)
+                                LakeLoraUdfs::applyChatTemplate,
+                        DataTypes.StringType);
     }
 
     static String applyChatTemplate(scala.collection.Seq<Row> messages, String path, String fallback, Boolean agp) {
@@ -57,8 +71,8 @@ public final class LakeLoraUdfs {
             conv.add(new ChatMessage(m.getAs("role"), m.getAs("content")));
         }
         var tok = SharedTokenizers.get(path);
-        Map<String, String> special = io.lakelora.text.ChatTemplate.specialTokens(tok.bosToken(), tok.eosToken(),
-                tok.tokenId("<unk>") >= 0 ? "<unk>" : null, tok.padToken());
+        Map<String, String> special = io.lakelora.text.ChatTemplate.specialTokens(
+                tok.bosToken(), tok.eosToken(), tok.tokenId("<unk>") >= 0 ? "<unk>" : null, tok.padToken());
         return SharedTokenizers.template(path, null, fallback).render(conv, agp != null && agp, special);
     }
 }

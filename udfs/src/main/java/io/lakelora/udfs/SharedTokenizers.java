@@ -24,7 +24,8 @@ public final class SharedTokenizers {
     /** The tokenizer of a model directory or tokenizer file, loaded once per JVM. */
     public static Tokenizer get(String path) {
         if (path == null || path.isBlank()) {
-            throw new IllegalArgumentException("no tokenizer path given. Fix: pass a model directory or tokenizer.json");
+            throw new IllegalArgumentException(
+                    "no tokenizer path given. Fix: pass a model directory or tokenizer.json");
         }
         return TOKENIZERS.computeIfAbsent(path, p -> Tokenizer.load(Path.of(localPath(p))));
     }
@@ -39,13 +40,16 @@ public final class SharedTokenizers {
         if (scheme == null && location.startsWith("/") && !location.startsWith("/Volumes/")) return location;
         if ("file".equals(scheme)) return p.toUri().getPath();
         org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
-        org.apache.hadoop.conf.Configuration conf = env == null ? new org.apache.hadoop.conf.Configuration()
+        org.apache.hadoop.conf.Configuration conf = env == null
+                ? new org.apache.hadoop.conf.Configuration()
                 : org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(env.conf());
         try {
             org.apache.hadoop.fs.FileSystem fs = p.getFileSystem(conf);
             org.apache.hadoop.fs.Path q = fs.makeQualified(p);
             if ("file".equals(q.toUri().getScheme())) return q.toUri().getPath();
-            Path dir = Path.of(System.getProperty("java.io.tmpdir"), "lakelora-tokenizers",
+            Path dir = Path.of(
+                    System.getProperty("java.io.tmpdir"),
+                    "lakelora-tokenizers",
                     io.lakelora.util.Hashes.sha256Hex(q.toString()).substring(0, 16));
             Path done = dir.resolve(".complete");
             org.apache.hadoop.fs.FileStatus st = fs.getFileStatus(q);
@@ -53,12 +57,17 @@ public final class SharedTokenizers {
                 synchronized (SharedTokenizers.class) {
                     if (!java.nio.file.Files.exists(done)) {
                         java.nio.file.Files.createDirectories(dir);
-                        org.apache.hadoop.fs.FileStatus[] files = st.isFile()
-                                ? new org.apache.hadoop.fs.FileStatus[] {st} : fs.listStatus(q);
+                        org.apache.hadoop.fs.FileStatus[] files =
+                                st.isFile() ? new org.apache.hadoop.fs.FileStatus[] {st} : fs.listStatus(q);
                         for (org.apache.hadoop.fs.FileStatus f : files) {
                             if (f.isFile()) {
-                                fs.copyToLocalFile(false, f.getPath(), new org.apache.hadoop.fs.Path(
-                                        dir.resolve(f.getPath().getName()).toUri()), true);
+                                fs.copyToLocalFile(
+                                        false,
+                                        f.getPath(),
+                                        new org.apache.hadoop.fs.Path(
+                                                dir.resolve(f.getPath().getName())
+                                                        .toUri()),
+                                        true);
                             }
                         }
                         java.nio.file.Files.createFile(done);
@@ -67,8 +76,10 @@ public final class SharedTokenizers {
             }
             return st.isFile() ? dir.resolve(q.getName()).toString() : dir.toString();
         } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("reading the tokenizer at " + location + ": " + e.getMessage()
-                    + ". Fix: check the path and the credentials for its file system", e);
+            throw new java.io.UncheckedIOException(
+                    "reading the tokenizer at " + location + ": " + e.getMessage()
+                            + ". Fix: check the path and the credentials for its file system",
+                    e);
         }
     }
 
@@ -84,8 +95,8 @@ public final class SharedTokenizers {
     /** The training-example encoder for a model, template choice and masking mode. */
     public static ExampleEncoder encoder(String path, String override, String fallback, boolean trainOnInputs) {
         String key = path + "\u0000" + override + "\u0000" + fallback + "\u0000" + trainOnInputs;
-        return ENCODERS.computeIfAbsent(key, k ->
-                new ExampleEncoder(get(path), template(path, override, fallback), trainOnInputs));
+        return ENCODERS.computeIfAbsent(
+                key, k -> new ExampleEncoder(get(path), template(path, override, fallback), trainOnInputs));
     }
 
     /** How many tokenizers this JVM holds (tests check that tasks share one). */

@@ -19,8 +19,12 @@ class LakeLoraUdfsTest {
 
     @BeforeAll
     static void start() {
-        spark = SparkSession.builder().master("local[2]").appName("udfs-test").config("spark.ui.enabled", "false")
-                .config("spark.sql.shuffle.partitions", "2").getOrCreate();
+        spark = SparkSession.builder()
+                .master("local[2]")
+                .appName("udfs-test")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.shuffle.partitions", "2")
+                .getOrCreate();
         LakeLoraUdfs.register(spark);
         model = Assets.require("models/stories260K-hf").toString().replace("'", "\\'");
     }
@@ -59,7 +63,8 @@ class LakeLoraUdfsTest {
         assertEquals(5, r.getInt(1));
         // many rows over two partitions share one tokenizer per JVM
         long n = spark.sql("SELECT token_count(concat('Hello world ', id), '" + model + "') AS n FROM range(200)")
-                .where("n > 6").count();
+                .where("n > 6")
+                .count();
         assertEquals(200, n);
         assertEquals(1, SharedTokenizers.loaded());
     }

@@ -36,8 +36,10 @@ import picocli.CommandLine.Option;
  * directly in this JVM (1 and 2 threads). The Spark overhead is reported as ratios. Timings on a shared machine are
  * noisy: compare ratios, and rerun.
  */
-@Command(name = "bench-data", description = "Benchmark: job 01 rows/s, job 02 tokens/s on local[2] vs the tokenizer "
-        + "called directly in one JVM; Spark overhead ratios.")
+@Command(
+        name = "bench-data",
+        description = "Benchmark: job 01 rows/s, job 02 tokens/s on local[2] vs the tokenizer "
+                + "called directly in one JVM; Spark overhead ratios.")
 public final class BenchDataCommand extends BaseCommand {
     @Option(names = "--config", description = "Job 01 config (default conf/01_prepare_corpus.yaml).")
     Path prepareConf = Path.of("conf/01_prepare_corpus.yaml");
@@ -53,12 +55,18 @@ public final class BenchDataCommand extends BaseCommand {
 
     @Override
     protected Map<String, Object> execute() throws Exception {
-        String lakeRoot = lake != null ? lake : Files.createTempDirectory("lakelora-bench").toString();
-        PrepareConfig p = ConfigLoader.load(List.of(prepareConf), List.of("lake.root=" + lakeRoot, "mode=full",
-                "spark.master=local[2]"), PrepareConfig.class);
+        String lakeRoot = lake != null
+                ? lake
+                : Files.createTempDirectory("lakelora-bench").toString();
+        PrepareConfig p = ConfigLoader.load(
+                List.of(prepareConf),
+                List.of("lake.root=" + lakeRoot, "mode=full", "spark.master=local[2]"),
+                PrepareConfig.class);
         for (PrepareConfig.Input in : p.inputs) in.path = assetPath(in.path);
-        TokenizeConfig t = ConfigLoader.load(List.of(tokenizeConf), List.of("lake.root=" + lakeRoot, "mode=full",
-                "spark.master=local[2]"), TokenizeConfig.class);
+        TokenizeConfig t = ConfigLoader.load(
+                List.of(tokenizeConf),
+                List.of("lake.root=" + lakeRoot, "mode=full", "spark.master=local[2]"),
+                TokenizeConfig.class);
         t.model.tokenizer = assetPath(t.model.tokenizer);
         SparkSession spark = SparkSessions.getOrCreate(p, Map.of("spark.ui.enabled", "false"));
         log("[bench-data] lake " + lakeRoot + "; warming up Spark");
@@ -75,7 +83,9 @@ public final class BenchDataCommand extends BaseCommand {
         long tokens = tr.count("tokens");
 
         // the same documents: the transform alone on Spark, and the encoder called directly
-        Dataset<Row> docs = spark.read().format("delta").load(new LakePaths(lakeRoot).table(LakePaths.CORPUS_CLEAN))
+        Dataset<Row> docs = spark.read()
+                .format("delta")
+                .load(new LakePaths(lakeRoot).table(LakePaths.CORPUS_CLEAN))
                 .persist();
         docs.count();
         double sparkBest = Double.MAX_VALUE;
@@ -83,14 +93,17 @@ public final class BenchDataCommand extends BaseCommand {
         for (int i = 0; i < rounds; i++) {
             long s = System.nanoTime();
             Row agg = TokenizePackJob.tokenizeAndPack(TokenizePackJob.assignSplit(docs, t), t)
-                    .where(col("record").equalTo("block")).agg(org.apache.spark.sql.functions.sum("n_tokens")).first();
+                    .where(col("record").equalTo("block"))
+                    .agg(org.apache.spark.sql.functions.sum("n_tokens"))
+                    .first();
             sparkBest = Math.min(sparkBest, (System.nanoTime() - s) / 1e9);
             sparkTokens = agg.getLong(0);
         }
-        List<Row> rows = docs.select("kind", "text", "instruction", "input", "output", "messages").collectAsList();
+        List<Row> rows = docs.select("kind", "text", "instruction", "input", "output", "messages")
+                .collectAsList();
         docs.unpersist();
-        ExampleEncoder enc = SharedTokenizers.encoder(t.model.tokenizer, t.template.override, t.template.fallback,
-                t.template.trainOnInputs);
+        ExampleEncoder enc = SharedTokenizers.encoder(
+                t.model.tokenizer, t.template.override, t.template.fallback, t.template.trainOnInputs);
         encodeAll(enc, rows, 0, 1); // warm-up (JIT)
         double direct1 = Double.MAX_VALUE;
         double direct2 = Double.MAX_VALUE;
@@ -117,7 +130,9 @@ public final class BenchDataCommand extends BaseCommand {
         out.put("direct_tokens", directTokens);
         out.put("direct_1_thread_tokens_per_s", round(directTokens / direct1));
         out.put("direct_2_threads_tokens_per_s", round(directTokens / direct2));
-        out.put("spark_overhead_transform_vs_direct_2_threads", round((directTokens / direct2) / (sparkTokens / sparkBest)));
+        out.put(
+                "spark_overhead_transform_vs_direct_2_threads",
+                round((directTokens / direct2) / (sparkTokens / sparkBest)));
         out.put("spark_overhead_end_to_end_vs_direct_2_threads", round((directTokens / direct2) / (tokens / tokSec)));
         out.put("cores", Runtime.getRuntime().availableProcessors());
         out.put("note", "one run on a shared machine; best of " + rounds + " rounds for transform and direct");
@@ -127,7 +142,8 @@ public final class BenchDataCommand extends BaseCommand {
     private static String assetPath(String path) {
         String prefix = "../shared/assets/";
         return path.startsWith(prefix) && !Files.exists(Path.of(path))
-                ? Assets.root().resolve(path.substring(prefix.length())).toString() : path;
+                ? Assets.root().resolve(path.substring(prefix.length())).toString()
+                : path;
     }
 
     private static long encodeAll(ExampleEncoder enc, List<Row> rows, int from, int step) {

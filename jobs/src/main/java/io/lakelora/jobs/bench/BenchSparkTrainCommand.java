@@ -38,45 +38,83 @@ import picocli.CommandLine.Option;
  * into the adapter broadcast, the Spark job around the tasks (scheduling, task launch, fetching the gradient sums,
  * treeReduce) and the driver's optimizer step. Random LLaMA-shaped weights in NF4+DQ, LoRA r on all linears.
  */
-@Command(name = "bench-spark-train", description = "Benchmark: Spark data-parallel QLoRA tokens/s and the per-step "
-        + "orchestration overhead for several worker layouts (local[2], a cluster's master, or --standalone).")
+@Command(
+        name = "bench-spark-train",
+        description = "Benchmark: Spark data-parallel QLoRA tokens/s and the per-step "
+                + "orchestration overhead for several worker layouts (local[2], a cluster's master, or --standalone).")
 public final class BenchSparkTrainCommand extends BaseCommand {
-    @Option(names = "--hidden", description = "Model width (default ${DEFAULT-VALUE}).") int hidden = 512;
-    @Option(names = "--layers", description = "Layers (default ${DEFAULT-VALUE}).") int layers = 8;
-    @Option(names = "--heads", description = "Attention heads (default ${DEFAULT-VALUE}).") int heads = 8;
-    @Option(names = "--kv-heads", description = "KV heads (default ${DEFAULT-VALUE}).") int kvHeads = 4;
-    @Option(names = "--ffn", description = "MLP width (default ${DEFAULT-VALUE}).") int ffn = 1408;
-    @Option(names = "--vocab", description = "Vocabulary (default ${DEFAULT-VALUE}).") int vocab = 4096;
-    @Option(names = "--seq", description = "Tokens per block (default ${DEFAULT-VALUE}).") int seq = 256;
-    @Option(names = "--global-batch", description = "Blocks per step (default ${DEFAULT-VALUE}).") int globalBatch = 4;
-    @Option(names = "--rank", description = "LoRA rank (default ${DEFAULT-VALUE}).") int rank = 16;
-    @Option(names = "--steps", description = "Timed steps per layout, after one warm-up step (default ${DEFAULT-VALUE}).")
+    @Option(names = "--hidden", description = "Model width (default ${DEFAULT-VALUE}).")
+    int hidden = 512;
+
+    @Option(names = "--layers", description = "Layers (default ${DEFAULT-VALUE}).")
+    int layers = 8;
+
+    @Option(names = "--heads", description = "Attention heads (default ${DEFAULT-VALUE}).")
+    int heads = 8;
+
+    @Option(names = "--kv-heads", description = "KV heads (default ${DEFAULT-VALUE}).")
+    int kvHeads = 4;
+
+    @Option(names = "--ffn", description = "MLP width (default ${DEFAULT-VALUE}).")
+    int ffn = 1408;
+
+    @Option(names = "--vocab", description = "Vocabulary (default ${DEFAULT-VALUE}).")
+    int vocab = 4096;
+
+    @Option(names = "--seq", description = "Tokens per block (default ${DEFAULT-VALUE}).")
+    int seq = 256;
+
+    @Option(names = "--global-batch", description = "Blocks per step (default ${DEFAULT-VALUE}).")
+    int globalBatch = 4;
+
+    @Option(names = "--rank", description = "LoRA rank (default ${DEFAULT-VALUE}).")
+    int rank = 16;
+
+    @Option(
+            names = "--steps",
+            description = "Timed steps per layout, after one warm-up step (default ${DEFAULT-VALUE}).")
     int steps = 4;
+
     @Option(names = "--workers", split = ",", description = "local[2] only: worker counts (default 1,2).")
     int[] workers = {1, 2};
+
     @Option(names = "--master", description = "Spark master (default ${DEFAULT-VALUE}); a cluster's runs the layouts.")
     String master = "local[2]";
-    @Option(names = "--standalone", description = "Start a standalone master and one worker of --standalone-cores "
-            + "cores on 127.0.0.1 (from this JVM's classpath) and run the layouts on it.")
+
+    @Option(
+            names = "--standalone",
+            description = "Start a standalone master and one worker of --standalone-cores "
+                    + "cores on 127.0.0.1 (from this JVM's classpath) and run the layouts on it.")
     boolean standalone;
+
     @Option(names = "--standalone-cores", description = "Cores of that worker (default ${DEFAULT-VALUE}).")
     int standaloneCores = 2;
+
     @Option(names = "--executor-memory", description = "Per executor (default ${DEFAULT-VALUE}).")
     String executorMemory = "3g";
-    @Option(names = "--layouts", split = ",", description = "Cluster layouts EXECUTORSxCORES:TASKSxTHREADS (default "
-            + "1x1:1x1,2x1:2x1,1x2:2x1,1x2:1x2).")
+
+    @Option(
+            names = "--layouts",
+            split = ",",
+            description =
+                    "Cluster layouts EXECUTORSxCORES:TASKSxTHREADS (default " + "1x1:1x1,2x1:2x1,1x2:2x1,1x2:1x2).")
     List<String> layouts = List.of("1x1:1x1", "2x1:2x1", "1x2:2x1", "1x2:1x2");
 
     /** A worker layout: executor JVMs x cores each, Spark tasks (workers) x kernel threads each. */
     record Layout(int executors, int cores, int tasks, int threads) {
         static Layout parse(String s) {
-            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)x(\\d+):(\\d+)x(\\d+)").matcher(s.strip());
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d+)x(\\d+):(\\d+)x(\\d+)")
+                    .matcher(s.strip());
             if (!m.matches()) {
-                throw new IllegalArgumentException("--layouts entry '" + s + "': expected EXECUTORSxCORES:TASKSxTHREADS, "
-                        + "e.g. 2x1:2x1 (2 executors of 1 core, 2 tasks of 1 thread)");
+                throw new IllegalArgumentException(
+                        "--layouts entry '" + s + "': expected EXECUTORSxCORES:TASKSxTHREADS, "
+                                + "e.g. 2x1:2x1 (2 executors of 1 core, 2 tasks of 1 thread)");
             }
-            Layout l = new Layout(Integer.parseInt(m.group(1)), Integer.parseInt(m.group(2)),
-                    Integer.parseInt(m.group(3)), Integer.parseInt(m.group(4)));
+            Layout l = new Layout(
+                    Integer.parseInt(m.group(1)),
+                    Integer.parseInt(m.group(2)),
+                    Integer.parseInt(m.group(3)),
+                    Integer.parseInt(m.group(4)));
             if (l.tasks * l.threads > l.executors * l.cores || l.threads > l.cores) {
                 throw new IllegalArgumentException("--layouts entry '" + s + "': " + l.tasks + " tasks of " + l.threads
                         + " threads do not fit " + l.executors + " executors of " + l.cores + " cores");
@@ -85,7 +123,8 @@ public final class BenchSparkTrainCommand extends BaseCommand {
         }
 
         String name() {
-            return executors + " executor" + (executors > 1 ? "s" : "") + " x " + cores + " core" + (cores > 1 ? "s" : "")
+            return executors + " executor" + (executors > 1 ? "s" : "") + " x " + cores + " core"
+                    + (cores > 1 ? "s" : "")
                     + ", " + tasks + " task" + (tasks > 1 ? "s" : "") + " x " + threads + " thread"
                     + (threads > 1 ? "s" : "");
         }
@@ -93,12 +132,21 @@ public final class BenchSparkTrainCommand extends BaseCommand {
 
     @Override
     protected Map<String, Object> execute() throws Exception {
-        ModelConfig mc = ModelConfig.builder(io.lakelora.model.Architecture.LLAMA).vocabSize(vocab).hiddenSize(hidden)
-                .intermediateSize(ffn).numLayers(layers).numHeads(heads).numKvHeads(kvHeads)
-                .maxPositionEmbeddings(Math.max(seq, 512)).build();
+        ModelConfig mc = ModelConfig.builder(io.lakelora.model.Architecture.LLAMA)
+                .vocabSize(vocab)
+                .hiddenSize(hidden)
+                .intermediateSize(ffn)
+                .numLayers(layers)
+                .numHeads(heads)
+                .numKvHeads(kvHeads)
+                .maxPositionEmbeddings(Math.max(seq, 512))
+                .build();
         Map<String, Object> out = new LinkedHashMap<>();
-        out.put("model", String.format("hidden %d, %d layers, %d heads (%d kv), ffn %d, vocab %d, NF4+DQ, LoRA r=%d "
-                + "all-linear", hidden, layers, heads, kvHeads, ffn, vocab, rank));
+        out.put(
+                "model",
+                String.format(
+                        "hidden %d, %d layers, %d heads (%d kv), ffn %d, vocab %d, NF4+DQ, LoRA r=%d " + "all-linear",
+                        hidden, layers, heads, kvHeads, ffn, vocab, rank));
         out.put("step", globalBatch + " blocks x " + seq + " tokens = " + globalBatch * seq + " tokens");
         out.put("cpu", cpuModel() + ", " + Runtime.getRuntime().availableProcessors() + " CPUs");
         List<Map<String, Object>> rows = new ArrayList<>();
@@ -106,8 +154,8 @@ public final class BenchSparkTrainCommand extends BaseCommand {
         try {
             String url = master;
             if (standalone) {
-                cluster = StandaloneCluster.start(StandaloneCluster.jarsOfThisJvm(), jvmFlagsOfThisJvm(), 1,
-                        standaloneCores, "12g");
+                cluster = StandaloneCluster.start(
+                        StandaloneCluster.jarsOfThisJvm(), jvmFlagsOfThisJvm(), 1, standaloneCores, "12g");
                 url = cluster.masterUrl();
             }
             out.put("master", url + (standalone ? " (started here: 1 worker of " + standaloneCores + " cores)" : ""));
@@ -119,14 +167,19 @@ public final class BenchSparkTrainCommand extends BaseCommand {
         } finally {
             if (cluster != null) cluster.close();
         }
-        out.put("load_average", Files.readString(java.nio.file.Path.of("/proc/loadavg")).strip());
+        out.put(
+                "load_average",
+                Files.readString(java.nio.file.Path.of("/proc/loadavg")).strip());
         out.put("results", rows);
         return out;
     }
 
     private Map<String, Object> runLayout(ModelConfig mc, String url, boolean local, Layout l) throws Exception {
-        SparkSession.Builder b = SparkSession.builder().appName("lakelora-bench-spark-train").master(url)
-                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "2");
+        SparkSession.Builder b = SparkSession.builder()
+                .appName("lakelora-bench-spark-train")
+                .master(url)
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.shuffle.partitions", "2");
         if (!local) {
             String flags = String.join(" ", jvmFlagsOfThisJvm());
             b.config("spark.executor.cores", Integer.toString(l.cores()))
@@ -155,25 +208,45 @@ public final class BenchSparkTrainCommand extends BaseCommand {
             List<StepMetric> ms = new ArrayList<>();
             java.nio.file.Path ck = Files.createTempDirectory("bench-ckpt");
             List<DataParallelStep.Timing> timings;
-            try (DataParallelStep dp = new DataParallelStep(jsc, rdd, l.tasks(), f, new DataOrder(n, globalBatch, 1), 1,
-                    -1)) {
-                new SparkTrainer(jsc, dp, null, f, new Optimizer(oc, new LrSchedule(LrSchedule.Type.CONSTANT, 1e-4, 0,
-                        steps + 1)), new SparkTrainer.Settings("bench-" + l.tasks(), steps + 1, 0, 0, 1, 1, "bench"),
-                        new CheckpointStore(new LakeFs(jsc.hadoopConfiguration()), ck.toUri().toString(), 1),
-                        ms::addAll).run(s);
+            try (DataParallelStep dp =
+                    new DataParallelStep(jsc, rdd, l.tasks(), f, new DataOrder(n, globalBatch, 1), 1, -1)) {
+                new SparkTrainer(
+                                jsc,
+                                dp,
+                                null,
+                                f,
+                                new Optimizer(oc, new LrSchedule(LrSchedule.Type.CONSTANT, 1e-4, 0, steps + 1)),
+                                new SparkTrainer.Settings("bench-" + l.tasks(), steps + 1, 0, 0, 1, 1, "bench"),
+                                new CheckpointStore(
+                                        new LakeFs(jsc.hadoopConfiguration()),
+                                        ck.toUri().toString(),
+                                        1),
+                                ms::addAll)
+                        .run(s);
                 timings = new ArrayList<>(dp.timings());
             }
             List<StepMetric> timed = ms.subList(1, ms.size());
             List<DataParallelStep.Timing> tt = timings.subList(1, timings.size());
-            double stepS = median(timed.stream().mapToDouble(StepMetric::stepSeconds).toArray());
-            double bcast = median(tt.stream().mapToDouble(DataParallelStep.Timing::broadcastMillis).toArray());
-            double job = median(tt.stream().mapToDouble(DataParallelStep.Timing::jobMillis).toArray());
-            double maxC = median(tt.stream().mapToDouble(DataParallelStep.Timing::maxComputeMillis).toArray());
-            double meanC = median(tt.stream().mapToDouble(DataParallelStep.Timing::meanComputeMillis).toArray());
+            double stepS =
+                    median(timed.stream().mapToDouble(StepMetric::stepSeconds).toArray());
+            double bcast = median(tt.stream()
+                    .mapToDouble(DataParallelStep.Timing::broadcastMillis)
+                    .toArray());
+            double job = median(
+                    tt.stream().mapToDouble(DataParallelStep.Timing::jobMillis).toArray());
+            double maxC = median(tt.stream()
+                    .mapToDouble(DataParallelStep.Timing::maxComputeMillis)
+                    .toArray());
+            double meanC = median(tt.stream()
+                    .mapToDouble(DataParallelStep.Timing::meanComputeMillis)
+                    .toArray());
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("layout", l.name());
-            row.put("tokens_per_second", Math.round(median(timed.stream().mapToDouble(StepMetric::tokensPerSecond)
-                    .toArray())));
+            row.put(
+                    "tokens_per_second",
+                    Math.round(median(timed.stream()
+                            .mapToDouble(StepMetric::tokensPerSecond)
+                            .toArray())));
             row.put("step_seconds", round3(stepS));
             row.put("task_compute_max_seconds", round3(maxC / 1e3));
             row.put("task_compute_mean_seconds", round3(meanC / 1e3));
@@ -204,8 +277,12 @@ public final class BenchSparkTrainCommand extends BaseCommand {
     /** This JVM's flags that executors need too (the Vector API, module opens, -XX, -D). */
     static List<String> jvmFlagsOfThisJvm() {
         List<String> out = new ArrayList<>();
-        for (String a : java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (a.startsWith("--add-") || a.startsWith("-XX:") || a.startsWith("-Djdk.") || a.startsWith("-Dio.netty")
+        for (String a :
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()) {
+            if (a.startsWith("--add-")
+                    || a.startsWith("-XX:")
+                    || a.startsWith("-Djdk.")
+                    || a.startsWith("-Dio.netty")
                     || a.startsWith("-Djava.awt")) {
                 out.add(a);
             }
@@ -216,7 +293,8 @@ public final class BenchSparkTrainCommand extends BaseCommand {
     static String cpuModel() {
         try {
             for (String line : Files.readAllLines(java.nio.file.Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) return line.substring(line.indexOf(':') + 1).strip();
+                if (line.startsWith("model name"))
+                    return line.substring(line.indexOf(':') + 1).strip();
             }
         } catch (java.io.IOException e) {
             // not Linux
@@ -230,25 +308,48 @@ public final class BenchSparkTrainCommand extends BaseCommand {
         out.println("step:   " + result.get("step"));
         out.println("master: " + result.get("master") + "   cpu: " + result.get("cpu"));
         out.println("load average after: " + result.get("load_average"));
-        out.printf("%-42s %9s %7s %9s %9s %9s %7s %7s %7s %6s%n", "layout", "tokens/s", "step s", "task max",
-                "task mean", "overhead", "bcast", "job-cmp", "driver", "share");
+        out.printf(
+                "%-42s %9s %7s %9s %9s %9s %7s %7s %7s %6s%n",
+                "layout",
+                "tokens/s",
+                "step s",
+                "task max",
+                "task mean",
+                "overhead",
+                "bcast",
+                "job-cmp",
+                "driver",
+                "share");
         @SuppressWarnings("unchecked")
         List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
         for (Map<String, Object> r : rows) {
-            out.printf("%-42s %9s %7s %9s %9s %9s %7s %7s %7s %6s%n", r.get("layout"), r.get("tokens_per_second"),
-                    r.get("step_seconds"), r.get("task_compute_max_seconds"), r.get("task_compute_mean_seconds"),
-                    r.get("overhead_ms"), r.get("broadcast_ms"), r.get("job_minus_compute_ms"),
-                    r.get("driver_update_ms"), r.get("overhead_share"));
+            out.printf(
+                    "%-42s %9s %7s %9s %9s %9s %7s %7s %7s %6s%n",
+                    r.get("layout"),
+                    r.get("tokens_per_second"),
+                    r.get("step_seconds"),
+                    r.get("task_compute_max_seconds"),
+                    r.get("task_compute_mean_seconds"),
+                    r.get("overhead_ms"),
+                    r.get("broadcast_ms"),
+                    r.get("job_minus_compute_ms"),
+                    r.get("driver_update_ms"),
+                    r.get("overhead_share"));
         }
-        if (!rows.isEmpty()) out.println("(overhead, bcast, job-cmp, driver in ms per step; adapter "
-                + rows.get(0).get("adapter_bytes") + " bytes broadcast and reduced per task and step)");
+        if (!rows.isEmpty())
+            out.println("(overhead, bcast, job-cmp, driver in ms per step; adapter "
+                    + rows.get(0).get("adapter_bytes") + " bytes broadcast and reduced per task and step)");
     }
 
     static double median(double[] v) {
         double[] s = v.clone();
         Arrays.sort(s);
-        return s.length == 0 ? Double.NaN : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+        return s.length == 0
+                ? Double.NaN
+                : s.length % 2 == 1 ? s[s.length / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
     }
 
-    static double round3(double v) { return Math.round(v * 1000) / 1000.0; }
+    static double round3(double v) {
+        return Math.round(v * 1000) / 1000.0;
+    }
 }

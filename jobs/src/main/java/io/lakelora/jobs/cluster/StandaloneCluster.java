@@ -54,30 +54,52 @@ public final class StandaloneCluster implements AutoCloseable {
      * Starts the master and {@code workers} workers of {@code cores} cores and {@code memory} each, on a SPARK_HOME
      * of {@code jars}; every daemon JVM gets {@code jvmFlags} (the project's, bin/jvm.args).
      */
-    public static StandaloneCluster start(List<String> jars, List<String> jvmFlags, int workers, int cores,
-                                          String memory) {
+    public static StandaloneCluster start(
+            List<String> jars, List<String> jvmFlags, int workers, int cores, String memory) {
         return start(jars, jvmFlags, workers, cores, memory, Map.of());
     }
 
     /** {@link #start(List, List, int, int, String)} with {@code env} added to every daemon's environment. */
-    public static StandaloneCluster start(List<String> jars, List<String> jvmFlags, int workers, int cores,
-                                          String memory, Map<String, String> env) {
+    public static StandaloneCluster start(
+            List<String> jars, List<String> jvmFlags, int workers, int cores, String memory, Map<String, String> env) {
         try {
             Path dir = Files.createTempDirectory("lakelora-cluster");
             Path home = sparkHome(dir.resolve("spark-home"), jars);
             StandaloneCluster c = new StandaloneCluster(dir, home, freePort(), freePort(), jvmFlags);
             c.extraEnv.putAll(env);
-            c.daemons.add(c.java("master", List.of("-Xmx512m"), "org.apache.spark.deploy.master.Master",
-                    List.of("--host", "127.0.0.1", "--port", Integer.toString(c.port), "--webui-port",
-                            Integer.toString(c.uiPort)), dir));
+            c.daemons.add(c.java(
+                    "master",
+                    List.of("-Xmx512m"),
+                    "org.apache.spark.deploy.master.Master",
+                    List.of(
+                            "--host",
+                            "127.0.0.1",
+                            "--port",
+                            Integer.toString(c.port),
+                            "--webui-port",
+                            Integer.toString(c.uiPort)),
+                    dir));
             c.awaitMaster();
             for (int i = 0; i < workers; i++) {
                 Path work = Files.createDirectories(dir.resolve("worker-" + i));
                 c.workDirs.add(work);
-                c.daemons.add(c.java("worker-" + i, List.of("-Xmx256m"), "org.apache.spark.deploy.worker.Worker",
-                        List.of("--host", "127.0.0.1", "--cores", Integer.toString(cores), "--memory", memory,
-                                "--work-dir", work.toString(), "--webui-port", Integer.toString(freePort()),
-                                c.masterUrl()), dir));
+                c.daemons.add(c.java(
+                        "worker-" + i,
+                        List.of("-Xmx256m"),
+                        "org.apache.spark.deploy.worker.Worker",
+                        List.of(
+                                "--host",
+                                "127.0.0.1",
+                                "--cores",
+                                Integer.toString(cores),
+                                "--memory",
+                                memory,
+                                "--work-dir",
+                                work.toString(),
+                                "--webui-port",
+                                Integer.toString(freePort()),
+                                c.masterUrl()),
+                        dir));
             }
             c.awaitWorkers(workers);
             return c;
@@ -101,9 +123,12 @@ public final class StandaloneCluster implements AutoCloseable {
     /** The master's JSON status ({@code /json/}: workers, active and completed apps and drivers). */
     public JsonNode status() {
         try {
-            HttpResponse<String> r = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
-                    URI.create("http://127.0.0.1:" + uiPort + "/json/")).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> r = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + uiPort + "/json/"))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             return JSON.readTree(r.body());
         } catch (IOException e) {
             throw new UncheckedIOException("reading the master's status", e);
@@ -146,8 +171,11 @@ public final class StandaloneCluster implements AutoCloseable {
         cmd.addAll(jvm);
         cmd.add(main);
         cmd.addAll(args);
-        ProcessBuilder pb = new ProcessBuilder(cmd).directory(cwd.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.appendTo(dir.resolve(name + ".log").toFile()));
+        ProcessBuilder pb = new ProcessBuilder(cmd)
+                .directory(cwd.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(
+                        dir.resolve(name + ".log").toFile()));
         pb.environment().putAll(env());
         return pb.start();
     }
@@ -202,8 +230,8 @@ public final class StandaloneCluster implements AutoCloseable {
             if (status().path("aliveworkers").asInt() >= n) return;
             sleep(300);
         }
-        throw new IllegalStateException(n + " workers did not register within 90 s: " + status() + "\n"
-                + log("worker-0"));
+        throw new IllegalStateException(
+                n + " workers did not register within 90 s: " + status() + "\n" + log("worker-0"));
     }
 
     public String log(String name) {
@@ -238,8 +266,12 @@ public final class StandaloneCluster implements AutoCloseable {
             }
         }
         // executors and cluster-mode drivers are children of the workers; any left over are named by our work dirs
-        ProcessHandle.allProcesses().filter(h -> h.info().commandLine().map(c -> c.contains(dir.toString()))
-                .orElse(false)).forEach(ProcessHandle::destroyForcibly);
+        ProcessHandle.allProcesses()
+                .filter(h -> h.info()
+                        .commandLine()
+                        .map(c -> c.contains(dir.toString()))
+                        .orElse(false))
+                .forEach(ProcessHandle::destroyForcibly);
         if (!Boolean.getBoolean("lakelora.cluster.keep")) {
             try (Stream<Path> w = Files.walk(dir)) {
                 w.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

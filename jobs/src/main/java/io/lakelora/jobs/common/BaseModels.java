@@ -33,12 +33,20 @@ public final class BaseModels {
             .add("updated_at", DataTypes.TimestampType, false);
 
     /** One registered base model (also the pointer file's JSON). */
-    public record Entry(String modelId, String lakePath, String quant, String sourceUri, String sourceSha256,
-                        String sha256, String fingerprint, String runId) {}
+    public record Entry(
+            String modelId,
+            String lakePath,
+            String quant,
+            String sourceUri,
+            String sourceSha256,
+            String sha256,
+            String fingerprint,
+            String runId) {}
 
     private BaseModels() {}
 
-    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON =
+            new com.fasterxml.jackson.databind.ObjectMapper();
 
     /**
      * The pointer file of a model id, {@code <lake>/models/_ids/<id>.json}: what {@link #resolve} reads, through the
@@ -52,33 +60,52 @@ public final class BaseModels {
     /** Records (or replaces) the lake copy of {@code e.modelId()}: the Delta row and the pointer file. */
     public static void record(SparkSession spark, LakePaths lake, Entry e) {
         try {
-            new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration()).writeAtomic(
-                    pointer(lake, e.modelId()), JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(e));
+            new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration())
+                    .writeAtomic(
+                            pointer(lake, e.modelId()),
+                            JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(e));
         } catch (com.fasterxml.jackson.core.JsonProcessingException x) {
             throw new IllegalStateException(x);
         }
-        Row row = RowFactory.create(e.modelId(), e.lakePath(), e.quant(), e.sourceUri(), e.sourceSha256(), e.sha256(),
-                e.fingerprint(), e.runId(), Timestamp.from(Instant.now()));
+        Row row = RowFactory.create(
+                e.modelId(),
+                e.lakePath(),
+                e.quant(),
+                e.sourceUri(),
+                e.sourceSha256(),
+                e.sha256(),
+                e.fingerprint(),
+                e.runId(),
+                Timestamp.from(Instant.now()));
         String path = lake.table(TABLE);
         var df = spark.createDataFrame(List.of(row), SCHEMA);
         if (!Delta.exists(spark, path)) {
             Delta.append(spark, path, df);
         } else {
-            DeltaTable.forPath(spark, path).as("t").merge(df.as("s"), "t.model_id = s.model_id")
-                    .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+            DeltaTable.forPath(spark, path)
+                    .as("t")
+                    .merge(df.as("s"), "t.model_id = s.model_id")
+                    .whenMatched()
+                    .updateAll()
+                    .whenNotMatched()
+                    .insertAll()
+                    .execute();
         }
     }
 
     /** The entry for {@code modelId}, if job 00 recorded one on this lake (its pointer file; no Spark job). */
     public static Optional<Entry> find(SparkSession spark, LakePaths lake, String modelId) {
-        io.lakelora.jobs.lake.LakeFs fs = new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration());
+        io.lakelora.jobs.lake.LakeFs fs =
+                new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration());
         String p = pointer(lake, modelId);
         if (!fs.exists(p)) return Optional.empty();
         try {
             return Optional.of(JSON.readValue(fs.read(p), Entry.class));
         } catch (java.io.IOException e) {
-            throw new io.lakelora.error.BadInputException("model pointer " + p + " is not valid JSON (" + e.getMessage()
-                    + "). Fix: rerun job 00 (quantize-base) with model.id=" + modelId + " to rewrite it", e);
+            throw new io.lakelora.error.BadInputException(
+                    "model pointer " + p + " is not valid JSON (" + e.getMessage()
+                            + "). Fix: rerun job 00 (quantize-base) with model.id=" + modelId + " to rewrite it",
+                    e);
         }
     }
 
@@ -100,8 +127,10 @@ public final class BaseModels {
             if (f.endsWith(".json")) known.add(f.substring(0, f.length() - ".json".length()));
         }
         throw new IllegalArgumentException("config key '" + key + "' is '" + modelId + "' but job 00 recorded "
-                + (known.isEmpty() ? "no base model on lake.root " + lake.root() : "only " + known + " on lake.root "
-                + lake.root()) + " (" + lake.table(TABLE) + "). Fix: run job 00 (quantize-base) with model.id="
+                + (known.isEmpty()
+                        ? "no base model on lake.root " + lake.root()
+                        : "only " + known + " on lake.root " + lake.root())
+                + " (" + lake.table(TABLE) + "). Fix: run job 00 (quantize-base) with model.id="
                 + modelId + " on this lake.root first, correct the id, or point model.path at a model directory");
     }
 }

@@ -18,61 +18,87 @@ public class CommonConfig implements Serializable {
      * The environment overlay applied after the config files ({@code conf/env/<env>.yaml}; see
      * {@link JobConfigs}); recorded in the resolved config. Null: none (spark-submit, Databricks, Airflow).
      */
-    @JsonProperty("env") public String env;
-    @JsonProperty("lake") public Lake lake = new Lake();
-    @JsonProperty("spark") public Spark spark = new Spark();
-    @JsonProperty("s3a") public S3a s3a = new S3a();
+    @JsonProperty("env")
+    public String env;
+
+    @JsonProperty("lake")
+    public Lake lake = new Lake();
+
+    @JsonProperty("spark")
+    public Spark spark = new Spark();
+
+    @JsonProperty("s3a")
+    public S3a s3a = new S3a();
 
     /** Where the Delta tables live. */
     public static class Lake implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Lake root: a Hadoop URI ({@code s3a://bucket/lake}, {@code abfss://...}, {@code file:/...}) or a local path. */
-        @JsonProperty("root") public String root = "lake";
+        @JsonProperty("root")
+        public String root = "lake";
     }
 
     /** The Spark session. */
     public static class Spark implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Master URL; null keeps what spark-submit/Databricks set, else local[2]. */
-        @JsonProperty("master") public String master;
-        @JsonProperty("app_name") public String appName = "lakelora";
-        @JsonProperty("shuffle_partitions") public int shufflePartitions = 8;
+        @JsonProperty("master")
+        public String master;
+
+        @JsonProperty("app_name")
+        public String appName = "lakelora";
+
+        @JsonProperty("shuffle_partitions")
+        public int shufflePartitions = 8;
         /** Extra Spark settings, e.g. {@code spark.executor.memory}. Never credentials (use the AWS provider chain). */
-        @JsonProperty("conf") public Map<String, String> conf = new LinkedHashMap<>();
+        @JsonProperty("conf")
+        public Map<String, String> conf = new LinkedHashMap<>();
     }
 
     /** S3A file system settings (Hadoop's {@code fs.s3a.*}); credentials come from the AWS provider chain, never here. */
     public static class S3a implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Endpoint URL for S3-compatible stores (MinIO, s3proxy); null for AWS. */
-        @JsonProperty("endpoint") public String endpoint;
-        @JsonProperty("region") public String region;
-        @JsonProperty("path_style_access") public boolean pathStyleAccess = false;
-        @JsonProperty("ssl_enabled") public boolean sslEnabled = true;
+        @JsonProperty("endpoint")
+        public String endpoint;
+
+        @JsonProperty("region")
+        public String region;
+
+        @JsonProperty("path_style_access")
+        public boolean pathStyleAccess = false;
+
+        @JsonProperty("ssl_enabled")
+        public boolean sslEnabled = true;
         /**
          * Credentials provider class(es), comma separated; null keeps hadoop-aws's default chain (config keys,
          * environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, instance/container roles).
          */
-        @JsonProperty("credentials_provider") public String credentialsProvider;
+        @JsonProperty("credentials_provider")
+        public String credentialsProvider;
     }
 
     /** Checks the shared sections; errors name the key. */
     public void validateCommon() {
         if (lake == null || lake.root == null || lake.root.isBlank()) {
-            throw new IllegalArgumentException("config key 'lake.root' is empty. Fix: set it to a directory or URI, e.g. "
-                    + "lake or s3a://bucket/lake");
+            throw new IllegalArgumentException(
+                    "config key 'lake.root' is empty. Fix: set it to a directory or URI, e.g. "
+                            + "lake or s3a://bucket/lake");
         }
         if (spark.shufflePartitions < 1) {
-            throw new IllegalArgumentException("config key 'spark.shuffle_partitions' is " + spark.shufflePartitions
-                    + ", expected >= 1");
+            throw new IllegalArgumentException(
+                    "config key 'spark.shuffle_partitions' is " + spark.shufflePartitions + ", expected >= 1");
         }
         for (String k : spark.conf.keySet()) {
             String lk = k.toLowerCase(Locale.ROOT);
-            if (lk.contains("secret") || lk.contains("access.key") || lk.contains("session.token")
+            if (lk.contains("secret")
+                    || lk.contains("access.key")
+                    || lk.contains("session.token")
                     || lk.contains("password")) {
-                throw new IllegalArgumentException("config key 'spark.conf." + k + "' looks like a credential. Fix: never "
-                        + "put secrets in config files; use the AWS provider chain (AWS_ACCESS_KEY_ID and "
-                        + "AWS_SECRET_ACCESS_KEY environment variables, a profile, or an instance role)");
+                throw new IllegalArgumentException(
+                        "config key 'spark.conf." + k + "' looks like a credential. Fix: never "
+                                + "put secrets in config files; use the AWS provider chain (AWS_ACCESS_KEY_ID and "
+                                + "AWS_SECRET_ACCESS_KEY environment variables, a profile, or an instance role)");
             }
         }
     }

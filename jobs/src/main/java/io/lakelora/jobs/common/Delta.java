@@ -20,8 +20,8 @@ public final class Delta {
     public record Write(String table, long version, long inserted) {}
 
     /** Creates the table at {@code path} with {@code schema} and table properties unless it exists. */
-    public static DeltaTable createIfNotExists(SparkSession spark, String path, StructType schema,
-            Map<String, String> properties) {
+    public static DeltaTable createIfNotExists(
+            SparkSession spark, String path, StructType schema, Map<String, String> properties) {
         var b = DeltaTable.createIfNotExists(spark).location(path).addColumns(schema);
         for (Map.Entry<String, String> e : properties.entrySet()) b = b.property(e.getKey(), e.getValue());
         return b.execute();
@@ -43,17 +43,22 @@ public final class Delta {
             throw e;
         } catch (Exception e) { // Scala code throws checked exceptions (SparkException) undeclared
             for (Throwable t = e; t != null; t = t.getCause()) {
-                if (t instanceof java.io.IOException io && !(t instanceof java.io.FileNotFoundException)
+                if (t instanceof java.io.IOException io
+                        && !(t instanceof java.io.FileNotFoundException)
                         && !t.getClass().getName().contains("Json")
                         && !(t instanceof org.apache.hadoop.fs.ChecksumException)) {
-                    throw new java.io.UncheckedIOException("reading the Delta log of " + path + ": " + io.getMessage()
-                            + ". Fix: check that the lake is reachable (endpoint, network, credentials) and retry", io);
+                    throw new java.io.UncheckedIOException(
+                            "reading the Delta log of " + path + ": " + io.getMessage()
+                                    + ". Fix: check that the lake is reachable (endpoint, network, credentials) and retry",
+                            io);
                 }
             }
             String what = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
-            throw new io.lakelora.error.BadInputException("Delta table " + path + ": its _delta_log cannot be read ("
-                    + what + "). Fix: restore the table's _delta_log (from a backup or your storage's object "
-                    + "versions), or delete the table directory and rerun the job that writes it", e);
+            throw new io.lakelora.error.BadInputException(
+                    "Delta table " + path + ": its _delta_log cannot be read ("
+                            + what + "). Fix: restore the table's _delta_log (from a backup or your storage's object "
+                            + "versions), or delete the table directory and rerun the job that writes it",
+                    e);
         }
     }
 
@@ -62,8 +67,8 @@ public final class Delta {
      * {@code properties}, when missing). The key columns must identify a row (duplicates within {@code rows} must be
      * removed before).
      */
-    public static Write mergeInsert(SparkSession spark, String path, Dataset<Row> rows, List<String> keys,
-            Map<String, String> properties) {
+    public static Write mergeInsert(
+            SparkSession spark, String path, Dataset<Row> rows, List<String> keys, Map<String, String> properties) {
         long before = version(spark, path);
         DeltaTable t = createIfNotExists(spark, path, rows.schema(), properties);
         if (before < 0) { // a new, empty table: nothing to match, a plain append is the same and much cheaper
@@ -74,15 +79,24 @@ public final class Delta {
             if (cond.length() > 0) cond.append(" AND ");
             cond.append("t.`").append(k).append("` = s.`").append(k).append('`');
         }
-        t.as("t").merge(rows.as("s"), cond.toString()).whenNotMatched().insertAll().execute();
+        t.as("t")
+                .merge(rows.as("s"), cond.toString())
+                .whenNotMatched()
+                .insertAll()
+                .execute();
         Write w = lastWrite(spark, path);
         // a MERGE that changes nothing commits no version: report 0 inserted at the unchanged version
         return w.version() == before ? new Write(path, before, 0) : w;
     }
 
     /** {@link #mergeInsert} when {@code rowCount > 0}; otherwise only makes sure the table exists. */
-    public static Write mergeInsertIfAny(SparkSession spark, String path, Dataset<Row> rows, long rowCount,
-            List<String> keys, Map<String, String> properties) {
+    public static Write mergeInsertIfAny(
+            SparkSession spark,
+            String path,
+            Dataset<Row> rows,
+            long rowCount,
+            List<String> keys,
+            Map<String, String> properties) {
         if (rowCount > 0) return mergeInsert(spark, path, rows, keys, properties);
         createIfNotExists(spark, path, rows.schema(), properties);
         return new Write(path, version(spark, path), 0);
@@ -96,7 +110,10 @@ public final class Delta {
 
     /** The latest version and its inserted/added row count. */
     public static Write lastWrite(SparkSession spark, String path) {
-        Row h = DeltaTable.forPath(spark, path).history(1).select("version", "operation", "operationMetrics").first();
+        Row h = DeltaTable.forPath(spark, path)
+                .history(1)
+                .select("version", "operation", "operationMetrics")
+                .first();
         Map<String, String> m = h.getJavaMap(2);
         String n = m.getOrDefault("numTargetRowsInserted", m.getOrDefault("numOutputRows", "0"));
         String op = h.getString(1);
@@ -107,6 +124,12 @@ public final class Delta {
     /** The current version of a table, or -1 when it does not exist. */
     public static long version(SparkSession spark, String path) {
         if (!exists(spark, path)) return -1;
-        return readingLog(path, () -> DeltaTable.forPath(spark, path).history(1).select("version").first().getLong(0));
+        return readingLog(
+                path,
+                () -> DeltaTable.forPath(spark, path)
+                        .history(1)
+                        .select("version")
+                        .first()
+                        .getLong(0));
     }
 }

@@ -14,20 +14,29 @@ import picocli.CommandLine.Parameters;
  * rejected) and printed on stderr before any work.
  */
 public abstract class JobCommand<C extends CommonConfig> extends BaseCommand {
-    @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE",
+    @Option(
+            names = {"-c", "--config"},
+            required = true,
+            paramLabel = "FILE",
             description = "YAML config: a local path or a URI (s3a://, abfss://, dbfs:/, /Volumes/...); repeatable, "
                     + "later files override earlier ones.")
     protected List<String> configs = new ArrayList<>();
 
-    @Parameters(paramLabel = "KEY=VALUE", description = "Overrides, e.g. env=yarn lake.root=s3a://bucket/lake "
-            + "dedup.near.threshold=0.9 (env picks the overlay conf/env/<env>.yaml; bin/lakelora defaults to local)")
+    @Parameters(
+            paramLabel = "KEY=VALUE",
+            description =
+                    "Overrides, e.g. env=yarn lake.root=s3a://bucket/lake "
+                            + "dedup.near.threshold=0.9 (env picks the overlay conf/env/<env>.yaml; bin/lakelora defaults to local)")
     protected List<String> overrides = new ArrayList<>();
 
     @Option(names = "--print-config", description = "Print the resolved config and exit without running.")
     protected boolean printConfig;
 
-    @Option(names = "--run-id", paramLabel = "ID", description = "Names this run in job_runs (a rerun with the same id "
-            + "replaces that run's record); default: a new time-based id.")
+    @Option(
+            names = "--run-id",
+            paramLabel = "ID",
+            description = "Names this run in job_runs (a rerun with the same id "
+                    + "replaces that run's record); default: a new time-based id.")
     protected String runId;
 
     protected abstract Class<C> configType();

@@ -76,9 +76,12 @@ public final class JobConfigs {
             return ConfigLoader.resolveTree(List.of(loc), List.of(), src);
         } catch (IllegalArgumentException e) {
             if (e.getMessage() != null && e.getMessage().startsWith("config file not found")) {
-                throw new IllegalArgumentException("config key 'env' names '" + env + "' but there is no " + loc
-                        + ". Fix: use the overlays in the env/ directory beside " + first + " (local, yarn, k8s, "
-                        + "databricks, s3, s3-compatible), a .yaml file, or env=none", e);
+                throw new IllegalArgumentException(
+                        "config key 'env' names '" + env + "' but there is no " + loc
+                                + ". Fix: use the overlays in the env/ directory beside " + first
+                                + " (local, yarn, k8s, "
+                                + "databricks, s3, s3-compatible), a .yaml file, or env=none",
+                        e);
             }
             throw e;
         }

@@ -57,8 +57,9 @@ public final class JobRun {
             this.runId = runId;
             return;
         }
-        this.runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC).format(startedAt)
-                + "-" + UUID.randomUUID().toString().substring(0, 8);
+        this.runId = DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+                        .withZone(ZoneOffset.UTC)
+                        .format(startedAt) + "-" + UUID.randomUUID().toString().substring(0, 8);
     }
 
     /**
@@ -66,16 +67,31 @@ public final class JobRun {
      * replaces its record. Returns the row written.
      */
     public Row record(SparkSession spark, LakePaths lake, String status) {
-        Row row = RowFactory.create(runId, job, status, mode, Timestamp.from(startedAt), Timestamp.from(Instant.now()),
-                configJson, counts, details, tableVersions, message);
+        Row row = RowFactory.create(
+                runId,
+                job,
+                status,
+                mode,
+                Timestamp.from(startedAt),
+                Timestamp.from(Instant.now()),
+                configJson,
+                counts,
+                details,
+                tableVersions,
+                message);
         String path = lake.table(LakePaths.JOB_RUNS);
         var df = spark.createDataFrame(List.of(row), SCHEMA);
         if (!Delta.exists(spark, path)) {
             Delta.append(spark, path, df);
         } else {
-            io.delta.tables.DeltaTable.forPath(spark, path).as("t")
+            io.delta.tables.DeltaTable.forPath(spark, path)
+                    .as("t")
                     .merge(df.as("s"), "t.run_id = s.run_id AND t.job = s.job")
-                    .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+                    .whenMatched()
+                    .updateAll()
+                    .whenNotMatched()
+                    .insertAll()
+                    .execute();
         }
         return row;
     }

@@ -11,6 +11,7 @@ public final class LakePaths {
     public static final String CORPUS_QUARANTINE = "corpus_quarantine";
     /** Near-dedup signatures of corpus_clean documents (hashed shingle ids + MinHash values) per settings key. */
     public static final String CORPUS_MINHASH = "corpus_minhash";
+
     public static final String TOKEN_BLOCKS = "token_blocks";
     public static final String TOKEN_QUARANTINE = "token_quarantine";
     public static final String JOB_RUNS = "job_runs";
@@ -49,7 +50,9 @@ public final class LakePaths {
         return "file:" + (abs.startsWith("/") ? "" : "/") + abs;
     }
 
-    public String root() { return root; }
+    public String root() {
+        return root;
+    }
 
     public String table(String name) {
         if (!name.matches("[a-z][a-z0-9_]*")) {

@@ -36,8 +36,12 @@ public final class ProcessedFiles {
         String path = lake.table(LakePaths.PROCESSED_FILES);
         if (!Delta.exists(spark, path)) return listed;
         Set<InputFile> seen = new HashSet<>();
-        for (Row r : spark.read().format("delta").load(path).where(org.apache.spark.sql.functions.col("job").equalTo(job))
-                .select("path", "size", "modification_time").collectAsList()) {
+        for (Row r : spark.read()
+                .format("delta")
+                .load(path)
+                .where(org.apache.spark.sql.functions.col("job").equalTo(job))
+                .select("path", "size", "modification_time")
+                .collectAsList()) {
             seen.add(new InputFile(r.getString(0), r.getLong(1), r.getLong(2)));
         }
         List<InputFile> out = new ArrayList<>();
@@ -49,10 +53,18 @@ public final class ProcessedFiles {
     public static long lastVersion(SparkSession spark, LakePaths lake, String job, String inputPath) {
         String path = lake.table(LakePaths.PROCESSED_FILES);
         if (!Delta.exists(spark, path)) return -1;
-        Row r = spark.read().format("delta").load(path)
-                .where(org.apache.spark.sql.functions.col("job").equalTo(job)
+        Row r = spark.read()
+                .format("delta")
+                .load(path)
+                .where(org.apache
+                        .spark
+                        .sql
+                        .functions
+                        .col("job")
+                        .equalTo(job)
                         .and(org.apache.spark.sql.functions.col("path").equalTo(inputPath)))
-                .agg(org.apache.spark.sql.functions.max("modification_time")).first();
+                .agg(org.apache.spark.sql.functions.max("modification_time"))
+                .first();
         return r.isNullAt(0) ? -1 : r.getLong(0);
     }
 
@@ -62,7 +74,8 @@ public final class ProcessedFiles {
         if (files.isEmpty()) return;
         Timestamp now = Timestamp.from(Instant.now());
         List<Row> rows = new ArrayList<>();
-        for (InputFile f : files) rows.add(RowFactory.create(job, f.path(), f.size(), f.modificationTime(), runId, now));
+        for (InputFile f : files)
+            rows.add(RowFactory.create(job, f.path(), f.size(), f.modificationTime(), runId, now));
         Delta.append(spark, lake.table(LakePaths.PROCESSED_FILES), spark.createDataFrame(rows, SCHEMA));
     }
 }

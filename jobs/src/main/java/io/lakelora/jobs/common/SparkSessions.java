@@ -40,8 +40,9 @@ public final class SparkSessions {
             root.getFileSystem(spark.sparkContext().hadoopConfiguration()).exists(root);
         } catch (java.io.IOException | RuntimeException e) {
             String why = String.valueOf(e.getMessage()).lines().findFirst().orElse(e.toString());
-            throw new java.io.UncheckedIOException("lake.root " + root + " cannot be reached: " + why + ". Fix: check "
-                    + "the endpoint (s3a.endpoint), the network and the credentials, then rerun",
+            throw new java.io.UncheckedIOException(
+                    "lake.root " + root + " cannot be reached: " + why + ". Fix: check "
+                            + "the endpoint (s3a.endpoint), the network and the credentials, then rerun",
                     e instanceof java.io.IOException io ? io : new java.io.IOException(e));
         }
     }
@@ -95,7 +96,8 @@ public final class SparkSessions {
      */
     public static SparkSession getOrCreate(CommonConfig cfg, Map<String, String> extra) {
         cfg.validateCommon();
-        boolean existing = SparkSession.getActiveSession().isDefined() || SparkSession.getDefaultSession().isDefined()
+        boolean existing = SparkSession.getActiveSession().isDefined()
+                || SparkSession.getDefaultSession().isDefined()
                 || onDatabricks();
         SparkSession.Builder b = SparkSession.builder();
         if (!existing) b.appName(cfg.spark.appName).master(masterFor(cfg, new SparkConf()));
@@ -105,10 +107,12 @@ public final class SparkSessions {
         SparkSession spark = b.getOrCreate();
         if (!existing) created = spark;
         System.err.println("[lakelora] driver pid " + ProcessHandle.current().pid() + ", master "
-                + spark.sparkContext().master() + ", app " + spark.sparkContext().applicationId());
+                + spark.sparkContext().master() + ", app "
+                + spark.sparkContext().applicationId());
         // an existing session (notebook, test suite) was built without these: put the Hadoop ones in its Hadoop conf
         settings(cfg).forEach((k, v) -> {
-            if (k.startsWith("spark.hadoop.")) spark.sparkContext().hadoopConfiguration().set(k.substring(13), v);
+            if (k.startsWith("spark.hadoop."))
+                spark.sparkContext().hadoopConfiguration().set(k.substring(13), v);
         });
         spark.conf().set("spark.sql.shuffle.partitions", Integer.toString(cfg.spark.shufflePartitions));
         requireReachable(spark, cfg.lake.root);

@@ -14,9 +14,11 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 /** {@code lakelora demo}: the README's first command, the whole pipeline on local Spark and a lake directory. */
-@Command(name = "demo", description = "Run the whole pipeline (00 quantize -> 01 prepare -> 02 tokenize/pack -> 03 "
-        + "train -> 04 export -> 05 evaluate) on local Spark with a lake directory on disk, the stories260K model and "
-        + "the shared corpora, and print where every table, version and file is.")
+@Command(
+        name = "demo",
+        description = "Run the whole pipeline (00 quantize -> 01 prepare -> 02 tokenize/pack -> 03 "
+                + "train -> 04 export -> 05 evaluate) on local Spark with a lake directory on disk, the stories260K model and "
+                + "the shared corpora, and print where every table, version and file is.")
 public final class DemoCommand extends io.lakelora.cli.BaseCommand {
     @Option(names = "--lake", description = "Lake root (directory or URI; default ${DEFAULT-VALUE}).")
     String lake = "lake";
@@ -32,8 +34,11 @@ public final class DemoCommand extends io.lakelora.cli.BaseCommand {
 
     @Override
     protected Map<String, Object> execute() {
-        CommonConfig cc = JobConfigs.load(List.of(conf.resolve("base.yaml").toString()), List.of("lake.root=" + lake),
-                CommonConfig.class, "local");
+        CommonConfig cc = JobConfigs.load(
+                List.of(conf.resolve("base.yaml").toString()),
+                List.of("lake.root=" + lake),
+                CommonConfig.class,
+                "local");
         SparkSession spark = SparkSessions.getOrCreate(cc, Map.of());
         long t0 = System.nanoTime();
         DemoPipeline.Outcome o = DemoPipeline.run(spark, conf, lake, steps, overrides);
@@ -56,7 +61,8 @@ public final class DemoCommand extends io.lakelora.cli.BaseCommand {
         out.println();
         out.println("LakeLoRA demo finished in " + r.get("wall_seconds") + " s. Lake: " + root);
         out.println("  00 quantized base      " + q.get("output"));
-        out.println("  01 tables              " + root + "/tables/corpus_clean, corpus_quarantine, corpus_minhash, job_runs");
+        out.println("  01 tables              " + root
+                + "/tables/corpus_clean, corpus_quarantine, corpus_minhash, job_runs");
         out.println("  02 token blocks        " + train.get("dataset"));
         out.println("  03 adapter version     " + train.get("adapter") + "  (registry " + train.get("registry") + ")");
         out.println("     train/eval loss     " + fmt(train.get("train_loss")) + " / " + fmt(train.get("eval_loss"))
@@ -70,8 +76,9 @@ public final class DemoCommand extends io.lakelora.cli.BaseCommand {
         out.println();
         String dir = String.valueOf(ex.get("dir"));
         if (dir.startsWith("file:")) dir = Path.of(java.net.URI.create(dir)).toString();
-        out.println("Next: bin/lakelora generate --model " + io.lakelora.util.Assets.root().resolve("models/stories260K-hf")
-                + " --adapter " + dir + " --prompt \"Once upon a time\"");
+        out.println("Next: bin/lakelora generate --model "
+                + io.lakelora.util.Assets.root().resolve("models/stories260K-hf") + " --adapter " + dir
+                + " --prompt \"Once upon a time\"");
     }
 
     private static String fmt(Object d) {

@@ -33,8 +33,13 @@ public final class DemoPipeline {
     private DemoPipeline() {}
 
     /** What the demo produced: where every table, version and file is. */
-    public record Outcome(Map<String, Object> quantize, Map<String, Object> prepare, Map<String, Object> tokenize,
-                          TrainJob.Outcome train, Map<String, Object> export, EvaluateJob.Result evaluate) {
+    public record Outcome(
+            Map<String, Object> quantize,
+            Map<String, Object> prepare,
+            Map<String, Object> tokenize,
+            TrainJob.Outcome train,
+            Map<String, Object> export,
+            EvaluateJob.Result evaluate) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("00_quantize_base", quantize);
@@ -70,23 +75,43 @@ public final class DemoPipeline {
         PrepareCorpusJob.Result pr = PrepareCorpusJob.run(spark, p);
 
         banner("02 tokenize and pack: corpus_clean -> token_blocks");
-        TokenizeConfig t = load(confDir, "02_tokenize_pack.yaml", TokenizeConfig.class, common, "mode=full",
-                "pack.block_size=256", "model.tokenizer=" + model);
+        TokenizeConfig t = load(
+                confDir,
+                "02_tokenize_pack.yaml",
+                TokenizeConfig.class,
+                common,
+                "mode=full",
+                "pack.block_size=256",
+                "model.tokenizer=" + model);
         TokenizePackJob.Result tr = TokenizePackJob.run(spark, t);
 
         banner("03 train: data-parallel QLoRA on the quantized base -> adapter registry");
-        TrainJobConfig c = load(confDir, "03_train.yaml", TrainJobConfig.class, common, "model.path=" + quantized,
+        TrainJobConfig c = load(
+                confDir,
+                "03_train.yaml",
+                TrainJobConfig.class,
+                common,
+                "model.path=" + quantized,
                 "train.steps=" + steps);
         TrainJob.Outcome to = TrainJob.run(spark, c, null);
 
         banner("04 export: " + to.adapterName() + "@" + to.version() + " -> PEFT files");
-        ExportConfig e = load(confDir, "04_export.yaml", ExportConfig.class, common,
+        ExportConfig e = load(
+                confDir,
+                "04_export.yaml",
+                ExportConfig.class,
+                common,
                 "adapter=" + to.adapterName() + "@" + to.version());
         ExportAdapterJob.Result er = ExportAdapterJob.run(spark, e);
 
         banner("05 evaluate: " + to.adapterName() + "@" + to.version() + " vs the base on the eval split");
-        EvaluateConfig v = load(confDir, "05_evaluate.yaml", EvaluateConfig.class, common,
-                "adapter=" + to.adapterName() + "@" + to.version(), "model.path=" + quantized);
+        EvaluateConfig v = load(
+                confDir,
+                "05_evaluate.yaml",
+                EvaluateConfig.class,
+                common,
+                "adapter=" + to.adapterName() + "@" + to.version(),
+                "model.path=" + quantized);
         EvaluateJob.Result vr = EvaluateJob.run(spark, v);
         return new Outcome(qr.asMap(), pr.asMap(), tr.asMap(), to, er.asMap(), vr);
     }
@@ -111,9 +136,15 @@ public final class DemoPipeline {
         for (String o : overrides) {
             String section = o.split("[.=]", 2)[0];
             boolean known = false;
-            for (String f : List.of("00_quantize_base.yaml", "01_prepare_corpus.yaml", "02_tokenize_pack.yaml",
-                    "03_train.yaml", "04_export.yaml", "05_evaluate.yaml")) {
-                known |= JobConfigs.resolve(List.of(confDir.resolve(f).toString()), List.of(), "local").has(section);
+            for (String f : List.of(
+                    "00_quantize_base.yaml",
+                    "01_prepare_corpus.yaml",
+                    "02_tokenize_pack.yaml",
+                    "03_train.yaml",
+                    "04_export.yaml",
+                    "05_evaluate.yaml")) {
+                known |= JobConfigs.resolve(List.of(confDir.resolve(f).toString()), List.of(), "local")
+                        .has(section);
             }
             if (!known) {
                 throw new IllegalArgumentException("demo override '" + o + "': no job config has a section '" + section

@@ -30,8 +30,8 @@ public final class EvalBlocks {
      * The blocks of {@code split} in {@code table} at {@code version}, the first {@code maxBlocks} by block_id
      * (0: all), in {@code partitions} partitions. The input schema is checked first.
      */
-    public static JavaRDD<TokenBlock> read(SparkSession spark, String table, long version, String split, int maxBlocks,
-                                           int partitions) {
+    public static JavaRDD<TokenBlock> read(
+            SparkSession spark, String table, long version, String split, int maxBlocks, int partitions) {
         if (!Delta.exists(spark, table)) {
             throw new IllegalArgumentException("dataset table " + table + " is not a Delta table. Fix: run job 02 "
                     + "(tokenize-pack) on this lake first, or set data.table to a token_blocks table");
@@ -41,12 +41,17 @@ public final class EvalBlocks {
             throw new IllegalArgumentException("dataset table " + table + " has no version " + version + " (latest is "
                     + latest + "). Fix: set data.version to an existing version, or null for the recorded one");
         }
-        Dataset<Row> t = spark.read().format("delta").option("versionAsOf", version).load(table);
+        Dataset<Row> t =
+                spark.read().format("delta").option("versionAsOf", version).load(table);
         Schemas.require(t.schema(), table + " (version " + version + ")", REQUIRED);
         Dataset<Row> rows = t.where(col("split").equalTo(split))
-                .select("block_id", "input_ids", "labels", "position_ids").orderBy("block_id");
+                .select("block_id", "input_ids", "labels", "position_ids")
+                .orderBy("block_id");
         if (maxBlocks > 0) rows = rows.limit(maxBlocks);
-        return rows.javaRDD().zipWithIndex().map(p -> toBlock(p._1(), Math.toIntExact(p._2()))).repartition(partitions);
+        return rows.javaRDD()
+                .zipWithIndex()
+                .map(p -> toBlock(p._1(), Math.toIntExact(p._2())))
+                .repartition(partitions);
     }
 
     static TokenBlock toBlock(Row r, int index) {

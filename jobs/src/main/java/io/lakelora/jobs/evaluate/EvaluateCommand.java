@@ -9,11 +9,15 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
 /** {@code lakelora evaluate}: job 05 evaluate. */
-@Command(name = "evaluate", description = "Job 05: adapter version -> eval loss and perplexity (vs the base model) on "
-        + "a pinned token_blocks split, sample generations, registry eval row, run report.")
+@Command(
+        name = "evaluate",
+        description = "Job 05: adapter version -> eval loss and perplexity (vs the base model) on "
+                + "a pinned token_blocks split, sample generations, registry eval row, run report.")
 public final class EvaluateCommand extends JobCommand<EvaluateConfig> {
     @Override
-    protected Class<EvaluateConfig> configType() { return EvaluateConfig.class; }
+    protected Class<EvaluateConfig> configType() {
+        return EvaluateConfig.class;
+    }
 
     @Override
     protected Map<String, Object> execute() {

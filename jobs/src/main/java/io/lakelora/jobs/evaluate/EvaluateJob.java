@@ -72,14 +72,29 @@ public final class EvaluateJob {
     public record Sample(String prompt, String base, String adapter) {}
 
     /** What an evaluation measured and where it went. Losses are mean token cross-entropies in nats. */
-    public record Result(String adapter, int version, String datasetTable, long datasetVersion, long blocks,
-                         long tokens, double evalLoss, double baseEvalLoss, List<Sample> samples, String reportDir) {
-        public double perplexity() { return Math.exp(evalLoss); }
+    public record Result(
+            String adapter,
+            int version,
+            String datasetTable,
+            long datasetVersion,
+            long blocks,
+            long tokens,
+            double evalLoss,
+            double baseEvalLoss,
+            List<Sample> samples,
+            String reportDir) {
+        public double perplexity() {
+            return Math.exp(evalLoss);
+        }
 
-        public double basePerplexity() { return Math.exp(baseEvalLoss); }
+        public double basePerplexity() {
+            return Math.exp(baseEvalLoss);
+        }
 
         /** How much lower the adapter's loss is than the base's (nats per token; negative: worse). */
-        public double improvement() { return baseEvalLoss - evalLoss; }
+        public double improvement() {
+            return baseEvalLoss - evalLoss;
+        }
 
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -122,7 +137,8 @@ public final class EvaluateJob {
 
         // the model: model.path, else the lake copy (base_models) of the adapter's recorded base model id; present,
         // the adapter's base, stored as model.quant says
-        String modelUri = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
+        String modelUri = cfg.model.path != null && !cfg.model.path.isBlank()
+                ? LakePaths.toUri(cfg.model.path)
                 : BaseModels.resolve(spark, lake, v.baseModelId(), "the base model id recorded with " + v.ref())
                         .lakePath();
         if (!fs.exists(modelUri + "/" + ModelDir.CONFIG)) {
@@ -132,10 +148,13 @@ public final class EvaluateJob {
         }
         Path tmp = tempDir();
         Path localModel = LoraServing.localModelDir(fs, modelUri);
-        String baseSha = cfg.model.checkBase ? BaseModelCheck.verify(fs, v, modelUri, () -> localModel, "model.path")
+        String baseSha = cfg.model.checkBase
+                ? BaseModelCheck.verify(fs, v, modelUri, () -> localModel, "model.path")
                 : v.baseModelSha256();
         if (baseSha == null || !baseSha.matches("[0-9a-f]{64}")) { // the report's lineage names the model evaluated
-            baseSha = BaseModelCheck.identities(fs, modelUri, () -> localModel).iterator().next();
+            baseSha = BaseModelCheck.identities(fs, modelUri, () -> localModel)
+                    .iterator()
+                    .next();
         }
         QuantType stored = LlamaLoader.storedQuantization(localModel);
         if (stored != null && stored != QuantType.parse(cfg.model.quant)) {
@@ -150,10 +169,12 @@ public final class EvaluateJob {
 
         // the data: the recorded table and version unless configured
         String table = tableLocation(lake, cfg.data.table != null ? cfg.data.table : v.datasetTable());
-        long version = cfg.data.version != null ? cfg.data.version
+        long version = cfg.data.version != null
+                ? cfg.data.version
                 : v.datasetVersion() != null ? v.datasetVersion() : Math.max(0, Delta.version(spark, table));
-        JavaRDD<TokenBlock> blocks = EvalBlocks.read(spark, table, version, cfg.data.split, cfg.data.maxBlocks,
-                cfg.eval.workers).persist(StorageLevel.MEMORY_AND_DISK());
+        JavaRDD<TokenBlock> blocks = EvalBlocks.read(
+                        spark, table, version, cfg.data.split, cfg.data.maxBlocks, cfg.eval.workers)
+                .persist(StorageLevel.MEMORY_AND_DISK());
         try {
             long n = blocks.count();
             if (n == 0) {
@@ -164,13 +185,22 @@ public final class EvaluateJob {
             log("[evaluate] " + v.ref() + " on " + n + " " + cfg.data.split + " blocks of " + table + " v" + version
                     + " with " + modelUri + " (" + cfg.model.quant + ")");
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
-            LoraLlamaFactory factory = new LoraLlamaFactory(modelUri, cfg.model.quant, lora.r(), lora.loraAlpha(),
-                    lora.useRslora(), 0.0, lora.targets(), cfg.eval.threadsPerWorker, false);
+            LoraLlamaFactory factory = new LoraLlamaFactory(
+                    modelUri,
+                    cfg.model.quant,
+                    lora.r(),
+                    lora.loraAlpha(),
+                    lora.useRslora(),
+                    0.0,
+                    lora.targets(),
+                    cfg.eval.threadsPerWorker,
+                    false);
             jsc.setJobDescription("lakelora evaluate " + v.ref() + " (adapter)");
-            LossSum withAdapter = DataParallelStep.evaluate(jsc, blocks, factory, adapter.params(), cfg.eval.microBatch);
+            LossSum withAdapter =
+                    DataParallelStep.evaluate(jsc, blocks, factory, adapter.params(), cfg.eval.microBatch);
             jsc.setJobDescription("lakelora evaluate " + v.ref() + " (base model)");
-            LossSum base = DataParallelStep.evaluate(jsc, blocks, factory, new float[adapter.params().length],
-                    cfg.eval.microBatch);
+            LossSum base = DataParallelStep.evaluate(
+                    jsc, blocks, factory, new float[adapter.params().length], cfg.eval.microBatch);
             jsc.setJobDescription(null);
             if (withAdapter.tokens() == 0) {
                 throw new IllegalArgumentException("the " + n + " '" + cfg.data.split + "' blocks of " + table + " v"
@@ -179,22 +209,41 @@ public final class EvaluateJob {
             }
 
             List<Sample> samples = samples(cfg, modelUri, peftDir);
-            String reportDir = cfg.report.out != null ? LakePaths.toUri(cfg.report.out)
+            String reportDir = cfg.report.out != null
+                    ? LakePaths.toUri(cfg.report.out)
                     : AdapterPaths.evaluationDir(cfg.lake.root, v.name(), v.version());
-            Result r = new Result(v.name(), v.version(), table, version, n, withAdapter.tokens(), withAdapter.mean(),
-                    base.mean(), samples, reportDir);
+            Result r = new Result(
+                    v.name(),
+                    v.version(),
+                    table,
+                    version,
+                    n,
+                    withAdapter.tokens(),
+                    withAdapter.mean(),
+                    base.mean(),
+                    samples,
+                    reportDir);
             writeReport(spark, fs, lake, cfg, v, baseSha, r, tmp.resolve("report"));
             registry.recordEval(v.name(), v.version(), table, version, r.evalLoss(), r.tokens(), samplesJson(samples));
 
             run.counts.put("blocks", n);
             run.counts.put("tokens", r.tokens());
             run.tableVersions.put(lastSegment(table), version);
-            run.message = String.format("%s: eval_loss %.4f (ppl %.2f), base %.4f (ppl %.2f)", v.ref(), r.evalLoss(),
-                    r.perplexity(), r.baseEvalLoss(), r.basePerplexity());
+            run.message = String.format(
+                    "%s: eval_loss %.4f (ppl %.2f), base %.4f (ppl %.2f)",
+                    v.ref(), r.evalLoss(), r.perplexity(), r.baseEvalLoss(), r.basePerplexity());
             run.record(spark, lake, "succeeded");
-            log(String.format("[evaluate] %s: eval loss %.4f (perplexity %.3f) vs base %.4f (perplexity %.3f): "
-                    + "%+.4f nats/token over %d tokens; report %s (%.1f s)", v.ref(), r.evalLoss(), r.perplexity(),
-                    r.baseEvalLoss(), r.basePerplexity(), r.improvement(), r.tokens(), reportDir,
+            log(String.format(
+                    "[evaluate] %s: eval loss %.4f (perplexity %.3f) vs base %.4f (perplexity %.3f): "
+                            + "%+.4f nats/token over %d tokens; report %s (%.1f s)",
+                    v.ref(),
+                    r.evalLoss(),
+                    r.perplexity(),
+                    r.baseEvalLoss(),
+                    r.basePerplexity(),
+                    r.improvement(),
+                    r.tokens(),
+                    reportDir,
                     (System.nanoTime() - t0) / 1e9));
             return r;
         } finally {
@@ -207,10 +256,12 @@ public final class EvaluateJob {
     static List<Sample> samples(EvaluateConfig cfg, String modelUri, Path peftDir) {
         List<Sample> out = new ArrayList<>();
         if (cfg.samples.prompts.isEmpty()) return out;
-        ServeTarget withAdapter = new ServeTarget(modelUri, cfg.model.quant, peftDir.toUri().toString(),
-                Math.max(1, cfg.eval.threadsPerWorker));
+        ServeTarget withAdapter = new ServeTarget(
+                modelUri, cfg.model.quant, peftDir.toUri().toString(), Math.max(1, cfg.eval.threadsPerWorker));
         for (String p : cfg.samples.prompts) {
-            out.add(new Sample(p, LoraServing.generate(withAdapter.base(), p, cfg.samples.maxNewTokens),
+            out.add(new Sample(
+                    p,
+                    LoraServing.generate(withAdapter.base(), p, cfg.samples.maxNewTokens),
                     LoraServing.generate(withAdapter, p, cfg.samples.maxNewTokens)));
         }
         return out;
@@ -218,32 +269,60 @@ public final class EvaluateJob {
 
     static String samplesJson(List<Sample> samples) {
         ArrayNode a = JSON.createArrayNode();
-        for (Sample s : samples) a.addObject().put("prompt", s.prompt()).put("base", s.base()).put("adapter", s.adapter());
+        for (Sample s : samples)
+            a.addObject().put("prompt", s.prompt()).put("base", s.base()).put("adapter", s.adapter());
         return a.toString();
     }
 
     /** report.md/html/png and evaluation.json, rendered locally and uploaded to the report directory. */
-    static void writeReport(SparkSession spark, LakeFs fs, LakePaths lake, EvaluateConfig cfg, AdapterVersion v,
-                            String baseSha, Result r, Path local) {
+    static void writeReport(
+            SparkSession spark,
+            LakeFs fs,
+            LakePaths lake,
+            EvaluateConfig cfg,
+            AdapterVersion v,
+            String baseSha,
+            Result r,
+            Path local) {
         ObjectNode summary = JSON.valueToTree(r.asMap());
         ObjectNode config = JSON.createObjectNode();
         config.set("training", parseOrNull(v.configJson()));
         config.set("evaluation", parseOrNull(ConfigLoader.toJson(cfg)));
         ObjectNode result = config.putObject("evaluation_result");
-        for (String k : List.of("eval_loss", "perplexity", "base_eval_loss", "base_perplexity", "improvement_nats",
-                "blocks", "tokens")) {
+        for (String k : List.of(
+                "eval_loss",
+                "perplexity",
+                "base_eval_loss",
+                "base_perplexity",
+                "improvement_nats",
+                "blocks",
+                "tokens")) {
             result.set(k, summary.get(k));
         }
         List<RunReport.StepPoint> steps = TrainMetrics.series(spark, lake.table(TrainMetrics.TABLE), v.runId());
         List<RunReport.Sample> samples = new ArrayList<>();
         for (Sample s : r.samples()) samples.add(new RunReport.Sample(s.prompt(), s.base(), s.adapter()));
         double wall = Double.isFinite(v.wallSeconds()) && v.wallSeconds() >= 0 ? v.wallSeconds() : 0;
-        RunReport report = new RunReport(v.name(), v.version(), config.toString(),
-                new RunReport.Lineage(v.baseModelId() != null ? v.baseModelId() : "unknown", baseSha, r.datasetTable(),
-                        r.datasetVersion(), v.runId()),
-                new RunReport.Metrics(v.trainLoss(), r.evalLoss(), r.perplexity(), v.tokens(), v.steps(), wall,
+        RunReport report = new RunReport(
+                v.name(),
+                v.version(),
+                config.toString(),
+                new RunReport.Lineage(
+                        v.baseModelId() != null ? v.baseModelId() : "unknown",
+                        baseSha,
+                        r.datasetTable(),
+                        r.datasetVersion(),
+                        v.runId()),
+                new RunReport.Metrics(
+                        v.trainLoss(),
+                        r.evalLoss(),
+                        r.perplexity(),
+                        v.tokens(),
+                        v.steps(),
+                        wall,
                         wall > 0 ? v.tokens() / wall : 0),
-                steps, samples);
+                steps,
+                samples);
         report.writeTo(local);
         try {
             Files.writeString(local.resolve(SUMMARY_FILE), JSON.writeValueAsString(summary) + "\n");

@@ -25,7 +25,8 @@ public record AdapterVersion(
         double wallSeconds,
         byte[] adapterSafetensors,
         String adapterConfigJson,
-        String peftPath) implements Serializable {
+        String peftPath)
+        implements Serializable {
 
     /** {@code name@version}, as users write it. */
     public String ref() {
@@ -33,11 +34,23 @@ public record AdapterVersion(
     }
 
     public static AdapterVersion of(Row r) {
-        return new AdapterVersion(r.getAs("adapter_name"), r.<Integer>getAs("version"), r.getAs("run_id"),
-                r.getAs("base_model_id"), r.getAs("base_model_sha256"), r.getAs("dataset_table"),
-                r.getAs("dataset_version"), r.getAs("config_json"), dbl(r, "train_loss"), dbl(r, "eval_loss"),
-                lng(r, "tokens"), lng(r, "steps"), dbl(r, "wall_seconds"), r.getAs("adapter_safetensors"),
-                r.getAs("adapter_config_json"), r.getAs("peft_path"));
+        return new AdapterVersion(
+                r.getAs("adapter_name"),
+                r.<Integer>getAs("version"),
+                r.getAs("run_id"),
+                r.getAs("base_model_id"),
+                r.getAs("base_model_sha256"),
+                r.getAs("dataset_table"),
+                r.getAs("dataset_version"),
+                r.getAs("config_json"),
+                dbl(r, "train_loss"),
+                dbl(r, "eval_loss"),
+                lng(r, "tokens"),
+                lng(r, "steps"),
+                dbl(r, "wall_seconds"),
+                r.getAs("adapter_safetensors"),
+                r.getAs("adapter_config_json"),
+                r.getAs("peft_path"));
     }
 
     /** The target modules recorded on the row ({@code target_modules}), for messages. */
@@ -48,11 +61,14 @@ public record AdapterVersion(
 
     /** Fails unless the row holds both PEFT files; the message names the version and the fix. */
     public void requireWeights() {
-        if (adapterSafetensors == null || adapterSafetensors.length == 0 || adapterConfigJson == null
+        if (adapterSafetensors == null
+                || adapterSafetensors.length == 0
+                || adapterConfigJson == null
                 || adapterConfigJson.isBlank()) {
             throw new IllegalArgumentException("adapter " + ref() + " has no adapter weights in the registry "
-                    + "(adapter_safetensors " + (adapterSafetensors == null ? "null" : adapterSafetensors.length
-                    + " bytes") + ", adapter_config_json " + (adapterConfigJson == null ? "null" : "present")
+                    + "(adapter_safetensors "
+                    + (adapterSafetensors == null ? "null" : adapterSafetensors.length + " bytes")
+                    + ", adapter_config_json " + (adapterConfigJson == null ? "null" : "present")
                     + "). Fix: register the version again from its training run (job 03)");
         }
     }

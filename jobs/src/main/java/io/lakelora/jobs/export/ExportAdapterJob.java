@@ -43,8 +43,8 @@ public final class ExportAdapterJob {
     }
 
     /** What an export did; {@code written} is false when {@code dir} already held this version's files. */
-    public record Result(String adapter, int version, String dir, String weightsSha256, long weightsBytes,
-                         boolean written) {
+    public record Result(
+            String adapter, int version, String dir, String weightsSha256, long weightsBytes, boolean written) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("adapter", adapter);
@@ -73,7 +73,9 @@ public final class ExportAdapterJob {
         run.configJson = ConfigLoader.toJson(cfg);
         AdapterRegistry registry = new AdapterRegistry(spark, AdapterPaths.registryRoot(cfg.lake.root));
         AdapterVersion v = AdapterVersion.of(registry.resolve(cfg.adapter));
-        String out = cfg.out != null ? LakePaths.toUri(cfg.out) : AdapterPaths.exportDir(cfg.lake.root, v.name(), v.version());
+        String out = cfg.out != null
+                ? LakePaths.toUri(cfg.out)
+                : AdapterPaths.exportDir(cfg.lake.root, v.name(), v.version());
         Result r = export(new LakeFs(spark.sparkContext().hadoopConfiguration()), v, out, registry.adaptersPath());
         run.counts.put("adapter_model_bytes", r.weightsBytes());
         run.details.put(r.written() ? "exported" : "unchanged", 1L);
@@ -91,11 +93,13 @@ public final class ExportAdapterJob {
         v.requireWeights();
         String sha = sha256(v.adapterSafetensors());
         String lineagePath = dir + "/" + LINEAGE_FILE;
-        if (fs.exists(lineagePath) && fs.exists(dir + "/" + PeftAdapter.WEIGHTS_FILE)
+        if (fs.exists(lineagePath)
+                && fs.exists(dir + "/" + PeftAdapter.WEIGHTS_FILE)
                 && fs.exists(dir + "/" + PeftAdapter.CONFIG_FILE)) {
             try {
                 var old = JSON.readTree(fs.read(lineagePath));
-                if (old.path("adapter_name").asText().equals(v.name()) && old.path("version").asInt() == v.version()
+                if (old.path("adapter_name").asText().equals(v.name())
+                        && old.path("version").asInt() == v.version()
                         && old.path("adapter_model_sha256").asText().equals(sha)) {
                     return new Result(v.name(), v.version(), dir, sha, v.adapterSafetensors().length, false);
                 }
@@ -104,7 +108,8 @@ public final class ExportAdapterJob {
             }
         }
         fs.writeAtomic(dir + "/" + PeftAdapter.WEIGHTS_FILE, v.adapterSafetensors());
-        fs.writeAtomic(dir + "/" + PeftAdapter.CONFIG_FILE, v.adapterConfigJson().getBytes(StandardCharsets.UTF_8));
+        fs.writeAtomic(
+                dir + "/" + PeftAdapter.CONFIG_FILE, v.adapterConfigJson().getBytes(StandardCharsets.UTF_8));
         fs.writeAtomic(lineagePath, lineage(v, sha, registryPath));
         return new Result(v.name(), v.version(), dir, sha, v.adapterSafetensors().length, true);
     }

@@ -9,11 +9,15 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
 /** {@code lakelora export}: job 04 export adapter. */
-@Command(name = "export", description = "Job 04: registry version (name@version | name@alias | name) -> PEFT adapter "
-        + "directory (adapter_config.json, adapter_model.safetensors, lakelora_lineage.json).")
+@Command(
+        name = "export",
+        description = "Job 04: registry version (name@version | name@alias | name) -> PEFT adapter "
+                + "directory (adapter_config.json, adapter_model.safetensors, lakelora_lineage.json).")
 public final class ExportCommand extends JobCommand<ExportConfig> {
     @Override
-    protected Class<ExportConfig> configType() { return ExportConfig.class; }
+    protected Class<ExportConfig> configType() {
+        return ExportConfig.class;
+    }
 
     @Override
     protected Map<String, Object> execute() {

@@ -8,9 +8,11 @@ public class ExportConfig extends CommonConfig {
     private static final long serialVersionUID = 1L;
 
     /** The version to export: {@code name@3}, {@code name@production} (an alias), {@code name} or {@code name@latest}. */
-    @JsonProperty("adapter") public String adapter;
+    @JsonProperty("adapter")
+    public String adapter;
     /** Target directory (local path or lake URI); null: {@code <lake.root>/exports/<name>/v<version>}. */
-    @JsonProperty("out") public String out;
+    @JsonProperty("out")
+    public String out;
 
     public void validate() {
         validateCommon();

@@ -26,7 +26,9 @@ public final class LakeFs {
         this.conf = conf;
     }
 
-    public Configuration conf() { return conf; }
+    public Configuration conf() {
+        return conf;
+    }
 
     /**
      * The lake file system of this JVM: on an executor (or a driver) with Spark's Hadoop settings (S3A endpoint,
@@ -34,8 +36,10 @@ public final class LakeFs {
      */
     public static LakeFs forThisJvm() {
         org.apache.spark.SparkEnv env = org.apache.spark.SparkEnv.get();
-        return new LakeFs(env == null ? new Configuration()
-                : org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(env.conf()));
+        return new LakeFs(
+                env == null
+                        ? new Configuration()
+                        : org.apache.spark.deploy.SparkHadoopUtil.get().newConfiguration(env.conf()));
     }
 
     /**
@@ -58,8 +62,10 @@ public final class LakeFs {
             }
             return fs.localCopy(q.toString(), cache).toString();
         } catch (IOException e) {
-            throw new UncheckedIOException("reading " + location + " (a model or tokenizer in the lake): "
-                    + e.getMessage() + ". Fix: check the path and the credentials for its file system", e);
+            throw new UncheckedIOException(
+                    "reading " + location + " (a model or tokenizer in the lake): " + e.getMessage()
+                            + ". Fix: check the path and the credentials for its file system",
+                    e);
         }
     }
 
@@ -79,8 +85,8 @@ public final class LakeFs {
     /** Writes {@code data} to {@code path} atomically: a temp file beside it, then rename over the target. */
     public void writeAtomic(String path, byte[] data) {
         org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(path);
-        org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(target.getParent(),
-                "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
+        org.apache.hadoop.fs.Path tmp = new org.apache.hadoop.fs.Path(
+                target.getParent(), "." + target.getName() + "." + UUID.randomUUID() + ".tmp");
         try {
             FileSystem fs = fs(target);
             fs.mkdirs(target.getParent());
@@ -140,7 +146,8 @@ public final class LakeFs {
         try (var files = Files.list(local)) {
             for (Path f : (Iterable<Path>) files::iterator) {
                 if (!Files.isRegularFile(f)) continue;
-                org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path(dir, f.getFileName().toString());
+                org.apache.hadoop.fs.Path dst =
+                        new org.apache.hadoop.fs.Path(dir, f.getFileName().toString());
                 fs(dst).copyFromLocalFile(false, true, new org.apache.hadoop.fs.Path(f.toUri()), dst);
             }
         } catch (IOException e) {
@@ -174,7 +181,12 @@ public final class LakeFs {
             FileSystem fs = fs(src);
             for (FileStatus st : fs.listStatus(src)) {
                 if (!st.isFile()) continue;
-                FileUtil.copy(fs, st.getPath(), new java.io.File(tmp.toFile(), st.getPath().getName()), false, conf);
+                FileUtil.copy(
+                        fs,
+                        st.getPath(),
+                        new java.io.File(tmp.toFile(), st.getPath().getName()),
+                        false,
+                        conf);
             }
             Files.createFile(tmp.resolve(".complete"));
             try {
@@ -198,17 +210,24 @@ public final class LakeFs {
         org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(dir);
         try {
             FileStatus[] files = fs(p).listStatus(p);
-            java.util.Arrays.sort(files, java.util.Comparator.comparing(f -> f.getPath().getName()));
+            java.util.Arrays.sort(
+                    files, java.util.Comparator.comparing(f -> f.getPath().getName()));
             StringBuilder sb = new StringBuilder();
             for (FileStatus f : files) {
                 if (!f.isFile()) continue;
-                sb.append(f.getPath().getName()).append('\t').append(f.getLen()).append('\t')
-                        .append(f.getModificationTime()).append('\n');
+                sb.append(f.getPath().getName())
+                        .append('\t')
+                        .append(f.getLen())
+                        .append('\t')
+                        .append(f.getModificationTime())
+                        .append('\n');
             }
             return sha256(sb.toString());
         } catch (IOException e) {
-            throw new UncheckedIOException("listing " + dir + " (a model or adapter directory): " + e.getMessage()
-                    + ". Fix: check the path and the credentials for its file system", e);
+            throw new UncheckedIOException(
+                    "listing " + dir + " (a model or adapter directory): " + e.getMessage()
+                            + ". Fix: check the path and the credentials for its file system",
+                    e);
         }
     }
 

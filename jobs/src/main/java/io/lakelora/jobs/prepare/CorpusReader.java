@@ -1,5 +1,12 @@
 package io.lakelora.jobs.prepare;
 
+import static org.apache.spark.sql.functions.col;
+import static org.apache.spark.sql.functions.lit;
+import static org.apache.spark.sql.functions.monotonically_increasing_id;
+import static org.apache.spark.sql.functions.row_number;
+import static org.apache.spark.sql.functions.struct;
+import static org.apache.spark.sql.functions.to_json;
+
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -30,13 +37,6 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
-
-import static org.apache.spark.sql.functions.col;
-import static org.apache.spark.sql.functions.lit;
-import static org.apache.spark.sql.functions.monotonically_increasing_id;
-import static org.apache.spark.sql.functions.row_number;
-import static org.apache.spark.sql.functions.struct;
-import static org.apache.spark.sql.functions.to_json;
 
 /**
  * Extract step of job 01: lists an input's files on its Hadoop file system and reads them into raw rows with lineage,
@@ -76,8 +76,9 @@ public final class CorpusReader {
             FileSystem fs = p.getFileSystem(hc);
             if (in.format.equals("delta")) {
                 if (!io.lakelora.jobs.common.Delta.exists(spark, location)) {
-                    throw new IllegalArgumentException("input '" + in.name + "': " + location + " is not a Delta table. "
-                            + "Fix: point inputs[].path at a Delta table directory or change inputs[].format");
+                    throw new IllegalArgumentException(
+                            "input '" + in.name + "': " + location + " is not a Delta table. "
+                                    + "Fix: point inputs[].path at a Delta table directory or change inputs[].format");
                 }
                 return List.of(new InputFile(location, 0, io.lakelora.jobs.common.Delta.version(spark, location)));
             }
@@ -102,8 +103,8 @@ public final class CorpusReader {
             out.sort((a, b) -> a.path().compareTo(b.path()));
             return out;
         } catch (FileNotFoundException e) {
-            throw new IllegalArgumentException("input '" + in.name + "': " + location + " not found. Fix: correct "
-                    + "inputs[].path", e);
+            throw new IllegalArgumentException(
+                    "input '" + in.name + "': " + location + " not found. Fix: correct " + "inputs[].path", e);
         } catch (IOException e) {
             throw new UncheckedIOException("listing input '" + in.name + "' at " + location, e);
         }
@@ -144,14 +145,18 @@ public final class CorpusReader {
         } else {
             Dataset<Row> df = in.format.equals("delta")
                     ? spark.read().format("delta").load(files.get(0).path())
-                    : spark.read().format(in.format).options(in.options).load(files.get(0).path());
+                    : spark.read()
+                            .format(in.format)
+                            .options(in.options)
+                            .load(files.get(0).path());
             found = List.of(df.columns());
         }
         for (String[] n : needed) {
             String top = n[1].split("[.\\[]")[0];
             boolean ok = first != null ? RowExtractor.at(first, n[1]) != null : found.contains(top);
             if (!ok) {
-                throw new IllegalArgumentException("input '" + in.name + "' (" + files.get(0).path() + "): config key '"
+                throw new IllegalArgumentException("input '" + in.name + "' ("
+                        + files.get(0).path() + "): config key '"
                         + n[0] + "' names field '" + n[1] + "', which the " + (first != null ? "first row" : "schema")
                         + " does not have; it has " + found + ". Fix: set " + n[0] + " to one of these, or change "
                         + "inputs[" + index + "].shape (now " + in.shape + ")");
@@ -161,7 +166,8 @@ public final class CorpusReader {
 
     private static JsonNode firstJsonRow(SparkSession spark, PrepareConfig.Input in, String file) {
         Path p = new Path(file);
-        try (java.io.InputStream is = p.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(p)) {
+        try (java.io.InputStream is =
+                p.getFileSystem(spark.sparkContext().hadoopConfiguration()).open(p)) {
             byte[] head = is.readNBytes(1 << 20);
             String text = new String(head, StandardCharsets.UTF_8);
             ObjectMapper json = new ObjectMapper();
@@ -176,7 +182,8 @@ public final class CorpusReader {
                 }
                 return null;
             }
-            try (com.fasterxml.jackson.core.JsonParser parser = json.getFactory().createParser(head)) {
+            try (com.fasterxml.jackson.core.JsonParser parser =
+                    json.getFactory().createParser(head)) {
                 if (parser.nextToken() == com.fasterxml.jackson.core.JsonToken.START_ARRAY) {
                     if (parser.nextToken() != com.fasterxml.jackson.core.JsonToken.START_OBJECT) return null;
                 }
@@ -190,20 +197,24 @@ public final class CorpusReader {
     }
 
     /** Reads the given files of one input into {@link #RAW} rows. */
-    public static Dataset<Row> read(SparkSession spark, PrepareConfig.Input in, List<InputFile> files, int maxRowChars) {
+    public static Dataset<Row> read(
+            SparkSession spark, PrepareConfig.Input in, List<InputFile> files, int maxRowChars) {
         if (files.isEmpty()) return spark.createDataFrame(List.of(), RAW);
         String[] paths = files.stream().map(InputFile::path).toArray(String[]::new);
         switch (in.format) {
             case "text":
             case "jsonl":
             case "json": {
-                Dataset<Row> bytes = spark.read().format("binaryFile").load(paths).select("path", "content");
-                return bytes.flatMap(new ByteSplitter(in.name, in.format, in.textSplit, in.separator, maxRowChars),
+                Dataset<Row> bytes =
+                        spark.read().format("binaryFile").load(paths).select("path", "content");
+                return bytes.flatMap(
+                        new ByteSplitter(in.name, in.format, in.textSplit, in.separator, maxRowChars),
                         Encoders.row(RAW));
             }
             case "csv":
             case "parquet": {
-                Dataset<Row> df = spark.read().format(in.format).options(in.options).load(paths);
+                Dataset<Row> df =
+                        spark.read().format(in.format).options(in.options).load(paths);
                 return tabular(df, in);
             }
             case "delta":
@@ -218,43 +229,69 @@ public final class CorpusReader {
      * rows inserted or updated after that version (its change data feed, which the table must have enabled). Lineage:
      * {@code source_file} is {@code <table>@v<version>}, {@code source_row} a position unique within that read.
      */
-    public static Dataset<Row> readDelta(SparkSession spark, PrepareConfig.Input in, String location, long version,
-            long sinceVersion) {
+    public static Dataset<Row> readDelta(
+            SparkSession spark, PrepareConfig.Input in, String location, long version, long sinceVersion) {
         Dataset<Row> df;
         if (sinceVersion >= 0) {
             try {
-                df = spark.read().format("delta").options(in.options).option("readChangeFeed", "true")
-                        .option("startingVersion", sinceVersion + 1).option("endingVersion", version).load(location)
+                df = spark.read()
+                        .format("delta")
+                        .options(in.options)
+                        .option("readChangeFeed", "true")
+                        .option("startingVersion", sinceVersion + 1)
+                        .option("endingVersion", version)
+                        .load(location)
                         .where(col("_change_type").isin("insert", "update_postimage"))
                         .drop("_change_type", "_commit_version", "_commit_timestamp");
             } catch (RuntimeException e) {
-                throw new IllegalArgumentException("input '" + in.name + "': incremental read of Delta table " + location
-                        + " needs its change data feed (" + e.getMessage() + "). Fix: ALTER TABLE ... SET TBLPROPERTIES "
-                        + "(delta.enableChangeDataFeed = true), or run with mode=full", e);
+                throw new IllegalArgumentException(
+                        "input '" + in.name + "': incremental read of Delta table " + location
+                                + " needs its change data feed (" + e.getMessage()
+                                + "). Fix: ALTER TABLE ... SET TBLPROPERTIES "
+                                + "(delta.enableChangeDataFeed = true), or run with mode=full",
+                        e);
             }
         } else {
-            df = spark.read().format("delta").options(in.options).option("versionAsOf", version).load(location);
+            df = spark.read()
+                    .format("delta")
+                    .options(in.options)
+                    .option("versionAsOf", version)
+                    .load(location);
         }
-        Column[] cols = java.util.Arrays.stream(df.columns()).map(c -> col("`" + c + "`")).toArray(Column[]::new);
-        return df.select(lit(in.name).as("source"), lit(location + "@v" + version).as("source_file"),
-                monotonically_increasing_id().plus(1).as("source_row"), lit(in.format).as("source_format"),
-                to_json(struct(cols)).as("raw"), lit(null).cast(DataTypes.StringType).as("read_error"),
+        Column[] cols = java.util.Arrays.stream(df.columns())
+                .map(c -> col("`" + c + "`"))
+                .toArray(Column[]::new);
+        return df.select(
+                lit(in.name).as("source"),
+                lit(location + "@v" + version).as("source_file"),
+                monotonically_increasing_id().plus(1).as("source_row"),
+                lit(in.format).as("source_format"),
+                to_json(struct(cols)).as("raw"),
+                lit(null).cast(DataTypes.StringType).as("read_error"),
                 lit(null).cast(DataTypes.StringType).as("detail"));
     }
 
     /** Rows of a columnar reader: JSON of all columns; row number from the file split order and the row order in it. */
     static Dataset<Row> tabular(Dataset<Row> df, PrepareConfig.Input in) {
-        Column[] cols = java.util.Arrays.stream(df.columns()).map(c -> col("`" + c + "`")).toArray(Column[]::new);
+        Column[] cols = java.util.Arrays.stream(df.columns())
+                .map(c -> col("`" + c + "`"))
+                .toArray(Column[]::new);
         Dataset<Row> withMeta = df.select(
                 col("_metadata.file_path").as("source_file"),
                 col("_metadata.file_block_start").as("_block"),
                 monotonically_increasing_id().as("_order"),
                 to_json(struct(cols)).as("raw"));
-        return withMeta
-                .withColumn("source_row", row_number().over(
-                        Window.partitionBy("source_file").orderBy("_block", "_order")).cast(DataTypes.LongType))
-                .select(lit(in.name).as("source"), col("source_file"), col("source_row"),
-                        lit(in.format).as("source_format"), col("raw"),
+        return withMeta.withColumn(
+                        "source_row",
+                        row_number()
+                                .over(Window.partitionBy("source_file").orderBy("_block", "_order"))
+                                .cast(DataTypes.LongType))
+                .select(
+                        lit(in.name).as("source"),
+                        col("source_file"),
+                        col("source_row"),
+                        lit(in.format).as("source_format"),
+                        col("raw"),
                         lit(null).cast(DataTypes.StringType).as("read_error"),
                         lit(null).cast(DataTypes.StringType).as("detail"));
     }
@@ -304,8 +341,8 @@ public final class CorpusReader {
         }
 
         private Row piece(String path, long row, byte[] bytes) {
-            if (bytes.length > 4L * maxRowChars) return row(path, row, lossy(bytes, maxRowChars), ROW_TOO_LARGE,
-                    bytes.length + " bytes");
+            if (bytes.length > 4L * maxRowChars)
+                return row(path, row, lossy(bytes, maxRowChars), ROW_TOO_LARGE, bytes.length + " bytes");
             String text;
             try {
                 text = strict(bytes);
@@ -313,8 +350,12 @@ public final class CorpusReader {
                 return row(path, row, lossy(bytes, maxRowChars), INVALID_UTF8, "not valid UTF-8: " + e);
             }
             if (text.length() > maxRowChars) {
-                return row(path, row, text.substring(0, maxRowChars), ROW_TOO_LARGE, text.length() + " characters, "
-                        + "max_row_chars is " + maxRowChars);
+                return row(
+                        path,
+                        row,
+                        text.substring(0, maxRowChars),
+                        ROW_TOO_LARGE,
+                        text.length() + " characters, " + "max_row_chars is " + maxRowChars);
             }
             return row(path, row, text, null, null);
         }
@@ -331,7 +372,11 @@ public final class CorpusReader {
             try {
                 root = JSON.readTree(text);
             } catch (JsonProcessingException e) {
-                out.add(row(path, 1, text.substring(0, Math.min(text.length(), maxRowChars)), MALFORMED_JSON,
+                out.add(row(
+                        path,
+                        1,
+                        text.substring(0, Math.min(text.length(), maxRowChars)),
+                        MALFORMED_JSON,
                         "the file is not one JSON document: " + e.getOriginalMessage()));
                 return;
             }
@@ -339,7 +384,8 @@ public final class CorpusReader {
                 for (int i = 0; i < root.size(); i++) {
                     String el = root.get(i).toString();
                     if (el.length() > maxRowChars) {
-                        out.add(row(path, i + 1, el.substring(0, maxRowChars), ROW_TOO_LARGE, el.length() + " characters"));
+                        out.add(row(
+                                path, i + 1, el.substring(0, maxRowChars), ROW_TOO_LARGE, el.length() + " characters"));
                     } else {
                         out.add(row(path, i + 1, el, null, null));
                     }
@@ -355,8 +401,12 @@ public final class CorpusReader {
     }
 
     static String strict(byte[] b) throws CharacterCodingException {
-        return StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
-                .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(b)).toString();
+        return StandardCharsets.UTF_8
+                .newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT)
+                .decode(ByteBuffer.wrap(b))
+                .toString();
     }
 
     static String lossy(byte[] b, int maxChars) {

@@ -9,11 +9,15 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
 /** {@code lakelora prepare}: job 01 prepare corpus. */
-@Command(name = "prepare", description = "Job 01: corpora -> Delta corpus_clean + corpus_quarantine (clean, PII scrub, "
-        + "filter, exact + MinHash near dedup).")
+@Command(
+        name = "prepare",
+        description = "Job 01: corpora -> Delta corpus_clean + corpus_quarantine (clean, PII scrub, "
+                + "filter, exact + MinHash near dedup).")
 public final class PrepareCommand extends JobCommand<PrepareConfig> {
     @Override
-    protected Class<PrepareConfig> configType() { return PrepareConfig.class; }
+    protected Class<PrepareConfig> configType() {
+        return PrepareConfig.class;
+    }
 
     @Override
     protected Map<String, Object> execute() {

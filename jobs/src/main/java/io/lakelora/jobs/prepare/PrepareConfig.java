@@ -23,33 +23,57 @@ public class PrepareConfig extends CommonConfig {
     public static final List<String> TEXT_SPLITS = List.of("file", "line", "separator");
 
     /** incremental: only input files not in processed_files; full: every input file (MERGE still adds no duplicates). */
-    @JsonProperty("mode") public String mode = "incremental";
-    @JsonProperty("inputs") public List<Input> inputs = new ArrayList<>();
+    @JsonProperty("mode")
+    public String mode = "incremental";
+
+    @JsonProperty("inputs")
+    public List<Input> inputs = new ArrayList<>();
     /** Rows longer than this (characters) are quarantined as row_too_large before parsing. */
-    @JsonProperty("max_row_chars") public int maxRowChars = 1_000_000;
+    @JsonProperty("max_row_chars")
+    public int maxRowChars = 1_000_000;
     /** How much of a quarantined row is kept in corpus_quarantine.raw (characters). */
-    @JsonProperty("quarantine_raw_chars") public int quarantineRawChars = 10_000;
-    @JsonProperty("normalize") public TextNormalizer.Options normalize = new TextNormalizer.Options();
-    @JsonProperty("filters") public QualityFilters.Options filters = new QualityFilters.Options();
-    @JsonProperty("pii") public PiiScrubber.Options pii = new PiiScrubber.Options();
-    @JsonProperty("dedup") public Dedup dedup = new Dedup();
+    @JsonProperty("quarantine_raw_chars")
+    public int quarantineRawChars = 10_000;
+
+    @JsonProperty("normalize")
+    public TextNormalizer.Options normalize = new TextNormalizer.Options();
+
+    @JsonProperty("filters")
+    public QualityFilters.Options filters = new QualityFilters.Options();
+
+    @JsonProperty("pii")
+    public PiiScrubber.Options pii = new PiiScrubber.Options();
+
+    @JsonProperty("dedup")
+    public Dedup dedup = new Dedup();
 
     /** One corpus to read. */
     public static class Input implements Serializable {
         private static final long serialVersionUID = 1L;
         /** Short name stored with every row as {@code source}. */
-        @JsonProperty("name") public String name;
+        @JsonProperty("name")
+        public String name;
         /** A file, a directory (read recursively) or a glob, on any Hadoop file system; or a Delta table path. */
-        @JsonProperty("path") public String path;
-        @JsonProperty("format") public String format;
+        @JsonProperty("path")
+        public String path;
+
+        @JsonProperty("format")
+        public String format;
         /** format text: one document per file, per line, or per separator. */
-        @JsonProperty("text_split") public String textSplit = "file";
-        @JsonProperty("separator") public String separator;
+        @JsonProperty("text_split")
+        public String textSplit = "file";
+
+        @JsonProperty("separator")
+        public String separator;
         /** Row shape of json/jsonl/csv/parquet/delta rows (text files are always shape text). */
-        @JsonProperty("shape") public String shape = "text";
-        @JsonProperty("columns") public Columns columns = new Columns();
+        @JsonProperty("shape")
+        public String shape = "text";
+
+        @JsonProperty("columns")
+        public Columns columns = new Columns();
         /** Extra Spark reader options (csv: header, delimiter, ...). */
-        @JsonProperty("options") public Map<String, String> options = new LinkedHashMap<>();
+        @JsonProperty("options")
+        public Map<String, String> options = new LinkedHashMap<>();
     }
 
     /**
@@ -58,14 +82,30 @@ public class PrepareConfig extends CommonConfig {
      */
     public static class Columns implements Serializable {
         private static final long serialVersionUID = 1L;
-        @JsonProperty("text") public String text = "text";
-        @JsonProperty("instruction") public String instruction = "instruction";
-        @JsonProperty("input") public String input = "input";
-        @JsonProperty("output") public String output = "output";
-        @JsonProperty("messages") public String messages = "messages";
-        @JsonProperty("role") public String role = "role";
-        @JsonProperty("content") public String content = "content";
-        @JsonProperty("role_map") public Map<String, String> roleMap = new LinkedHashMap<>();
+
+        @JsonProperty("text")
+        public String text = "text";
+
+        @JsonProperty("instruction")
+        public String instruction = "instruction";
+
+        @JsonProperty("input")
+        public String input = "input";
+
+        @JsonProperty("output")
+        public String output = "output";
+
+        @JsonProperty("messages")
+        public String messages = "messages";
+
+        @JsonProperty("role")
+        public String role = "role";
+
+        @JsonProperty("content")
+        public String content = "content";
+
+        @JsonProperty("role_map")
+        public Map<String, String> roleMap = new LinkedHashMap<>();
     }
 
     /**
@@ -74,7 +114,9 @@ public class PrepareConfig extends CommonConfig {
      */
     public static class Dedup implements Serializable {
         private static final long serialVersionUID = 1L;
-        @JsonProperty("near") public Near near = new Near();
+
+        @JsonProperty("near")
+        public Near near = new Near();
     }
 
     /**
@@ -85,17 +127,30 @@ public class PrepareConfig extends CommonConfig {
      */
     public static class Near implements Serializable {
         private static final long serialVersionUID = 1L;
-        @JsonProperty("enabled") public boolean enabled = true;
+
+        @JsonProperty("enabled")
+        public boolean enabled = true;
         /** char (k-character shingles) or word (k-word shingles). */
-        @JsonProperty("shingle") public String shingle = "char";
-        @JsonProperty("shingle_size") public int shingleSize = 5;
+        @JsonProperty("shingle")
+        public String shingle = "char";
+
+        @JsonProperty("shingle_size")
+        public int shingleSize = 5;
         /** Jaccard similarity at or above which two documents are near duplicates. */
-        @JsonProperty("threshold") public double threshold = 0.8;
-        @JsonProperty("num_hash_tables") public int numHashTables = 32;
-        @JsonProperty("band_rows") public int bandRows = 4;
+        @JsonProperty("threshold")
+        public double threshold = 0.8;
+
+        @JsonProperty("num_hash_tables")
+        public int numHashTables = 32;
+
+        @JsonProperty("band_rows")
+        public int bandRows = 4;
         /** Hashed shingle space (HashingTF features); a power of two. */
-        @JsonProperty("num_features") public int numFeatures = 1 << 20;
-        @JsonProperty("seed") public long seed = 42;
+        @JsonProperty("num_features")
+        public int numFeatures = 1 << 20;
+
+        @JsonProperty("seed")
+        public long seed = 42;
     }
 
     /** Checks every setting; errors name the key and the fix. */
@@ -103,8 +158,8 @@ public class PrepareConfig extends CommonConfig {
         validateCommon();
         oneOf("mode", mode, MODES);
         if (inputs == null || inputs.isEmpty()) {
-            throw new IllegalArgumentException("config key 'inputs' is empty. Fix: list at least one input with name, path "
-                    + "and format");
+            throw new IllegalArgumentException(
+                    "config key 'inputs' is empty. Fix: list at least one input with name, path " + "and format");
         }
         Set<String> names = new HashSet<>();
         for (int i = 0; i < inputs.size(); i++) {
@@ -119,8 +174,8 @@ public class PrepareConfig extends CommonConfig {
                         + "give each input its own name");
             }
             if (in.path == null || in.path.isBlank()) {
-                throw new IllegalArgumentException("config key '" + k + ".path' is empty. Fix: give a file, directory, "
-                        + "glob or table path");
+                throw new IllegalArgumentException(
+                        "config key '" + k + ".path' is empty. Fix: give a file, directory, " + "glob or table path");
             }
             oneOf(k + ".format", in.format, FORMATS);
             oneOf(k + ".shape", in.shape, SHAPES);
@@ -129,7 +184,8 @@ public class PrepareConfig extends CommonConfig {
                 throw new IllegalArgumentException("config key '" + k + ".shape' is '" + in.shape + "' but format text "
                         + "files hold plain documents. Fix: use shape text, or a json/jsonl/csv/parquet/delta format");
             }
-            if (in.format.equals("text") && in.textSplit.equals("separator")
+            if (in.format.equals("text")
+                    && in.textSplit.equals("separator")
                     && (in.separator == null || in.separator.isEmpty())) {
                 throw new IllegalArgumentException("config key '" + k + ".separator' is empty but text_split is "
                         + "separator. Fix: give the separator, e.g. \"<|endoftext|>\"");
@@ -138,7 +194,8 @@ public class PrepareConfig extends CommonConfig {
             if (in.options == null) in.options = new LinkedHashMap<>();
         }
         if (maxRowChars < 1) throw new IllegalArgumentException("config key 'max_row_chars' must be >= 1");
-        if (quarantineRawChars < 0) throw new IllegalArgumentException("config key 'quarantine_raw_chars' must be >= 0");
+        if (quarantineRawChars < 0)
+            throw new IllegalArgumentException("config key 'quarantine_raw_chars' must be >= 0");
         normalize.validate("normalize");
         filters.validate("filters");
         pii.validate("pii");
@@ -149,7 +206,8 @@ public class PrepareConfig extends CommonConfig {
             throw new IllegalArgumentException("config key 'dedup.near.threshold' is " + n.threshold
                     + ", expected a Jaccard similarity in (0, 1], e.g. 0.8");
         }
-        if (n.numHashTables < 1) throw new IllegalArgumentException("config key 'dedup.near.num_hash_tables' must be >= 1");
+        if (n.numHashTables < 1)
+            throw new IllegalArgumentException("config key 'dedup.near.num_hash_tables' must be >= 1");
         if (n.bandRows < 1 || n.numHashTables % n.bandRows != 0) {
             throw new IllegalArgumentException("config key 'dedup.near.band_rows' is " + n.bandRows + ", expected a "
                     + "divisor of dedup.near.num_hash_tables (" + n.numHashTables + "), e.g. 4 for 32");

@@ -60,12 +60,33 @@ public final class PrepareCorpusJob {
     public static final List<String> OUTCOMES = List.of(KEPT, QUARANTINED, EXACT_DUP, NEAR_DUP);
 
     /** Columns of corpus_clean, in order. */
-    public static final List<String> CLEAN_COLUMNS = List.of("doc_id", "kind", "text", "instruction", "input", "output",
-            "messages", "char_count", "pii_counts", "source", "source_file", "source_row", "source_format", "run_id",
+    public static final List<String> CLEAN_COLUMNS = List.of(
+            "doc_id",
+            "kind",
+            "text",
+            "instruction",
+            "input",
+            "output",
+            "messages",
+            "char_count",
+            "pii_counts",
+            "source",
+            "source_file",
+            "source_row",
+            "source_format",
+            "run_id",
             "ingested_at");
     /** Columns of corpus_quarantine, in order. */
-    public static final List<String> QUARANTINE_COLUMNS = List.of("source", "source_file", "source_row", "source_format",
-            "raw", "reason", "detail", "run_id", "quarantined_at");
+    public static final List<String> QUARANTINE_COLUMNS = List.of(
+            "source",
+            "source_file",
+            "source_row",
+            "source_format",
+            "raw",
+            "reason",
+            "detail",
+            "run_id",
+            "quarantined_at");
 
     private PrepareCorpusJob() {}
 
@@ -75,11 +96,19 @@ public final class PrepareCorpusJob {
     }
 
     /** What a run did. */
-    public record Result(String runId, String status, Map<String, Long> counts, Map<String, Long> details,
+    public record Result(
+            String runId,
+            String status,
+            Map<String, Long> counts,
+            Map<String, Long> details,
             Map<String, Long> tableVersions) {
-        public long read() { return counts.getOrDefault("rows_read", 0L); }
+        public long read() {
+            return counts.getOrDefault("rows_read", 0L);
+        }
 
-        public long count(String outcome) { return counts.getOrDefault(outcome, 0L); }
+        public long count(String outcome) {
+            return counts.getOrDefault(outcome, 0L);
+        }
 
         /** Ordered fields for the CLI. */
         public Map<String, Object> asMap() {
@@ -125,7 +154,8 @@ public final class PrepareCorpusJob {
             if (in.format.equals("delta")) {
                 InputFile table = listed.get(0);
                 long last = cfg.mode.equals("incremental")
-                        ? ProcessedFiles.lastVersion(spark, lake, JOB, table.path()) : -1;
+                        ? ProcessedFiles.lastVersion(spark, lake, JOB, table.path())
+                        : -1;
                 if (last >= table.modificationTime()) {
                     log("[prepare] input " + in.name + ": Delta version " + table.modificationTime() + " already done");
                     continue;
@@ -133,8 +163,8 @@ public final class PrepareCorpusJob {
                 part = CorpusReader.readDelta(spark, in, table.path(), table.modificationTime(), last);
                 processed.add(table);
             } else {
-                List<InputFile> todo = cfg.mode.equals("incremental")
-                        ? ProcessedFiles.unseen(spark, lake, JOB, listed) : listed;
+                List<InputFile> todo =
+                        cfg.mode.equals("incremental") ? ProcessedFiles.unseen(spark, lake, JOB, listed) : listed;
                 log("[prepare] input " + in.name + ": " + listed.size() + " file(s), " + todo.size() + " to read");
                 if (todo.isEmpty()) continue;
                 part = CorpusReader.read(spark, in, todo, cfg.maxRowChars);
@@ -155,17 +185,23 @@ public final class PrepareCorpusJob {
         Dataset<Row> cleaned = clean(extract(raw, byName), cfg).persist(StorageLevel.MEMORY_AND_DISK());
         String cleanPath = lake.table(LakePaths.CORPUS_CLEAN);
         Dataset<Row> existing = Delta.exists(spark, cleanPath)
-                ? spark.read().format("delta").load(cleanPath).select(col("doc_id"), flatText().as("flat_text"))
+                ? spark.read()
+                        .format("delta")
+                        .load(cleanPath)
+                        .select(col("doc_id"), flatText().as("flat_text"))
                 : null;
         String sigPath = lake.table(LakePaths.CORPUS_MINHASH);
         String sigKey = signatureKey(cfg.dedup.near);
         Dataset<Row> cachedSigs = existing != null && cfg.dedup.near.enabled && Delta.exists(spark, sigPath)
-                ? spark.read().format("delta").load(sigPath).where(col("sig_key").equalTo(sigKey))
+                ? spark.read()
+                        .format("delta")
+                        .load(sigPath)
+                        .where(col("sig_key").equalTo(sigKey))
                         .select("doc_id", "shingle_ids", "_mh")
                 : null;
         Signatures sigs = new Signatures(cachedSigs);
-        Dataset<Row> classified = classify(cleaned, existing, cfg.dedup.near, sigs)
-                .persist(StorageLevel.MEMORY_AND_DISK());
+        Dataset<Row> classified =
+                classify(cleaned, existing, cfg.dedup.near, sigs).persist(StorageLevel.MEMORY_AND_DISK());
 
         long t0 = System.nanoTime();
         // counts (one pass over the classified rows)
@@ -178,8 +214,12 @@ public final class PrepareCorpusJob {
             read += r.getLong(2);
         }
         run.counts.put("rows_read", read);
-        for (Row r : classified.where(col("outcome").equalTo(KEPT)).select(explode(col("pii_counts")))
-                .groupBy("key").sum("value").collectAsList()) {
+        for (Row r : classified
+                .where(col("outcome").equalTo(KEPT))
+                .select(explode(col("pii_counts")))
+                .groupBy("key")
+                .sum("value")
+                .collectAsList()) {
             run.details.put("pii." + r.getString(0), r.getLong(1));
         }
         long sum = 0;
@@ -191,17 +231,31 @@ public final class PrepareCorpusJob {
         long t1 = System.nanoTime();
         log(String.format("[prepare] read + clean + dedup: %.1f s", (t1 - t0) / 1e9));
         // load
-        Dataset<Row> kept = classified.where(col("outcome").equalTo(KEPT))
-                .withColumn("run_id", lit(run.runId)).withColumn("ingested_at", current_timestamp())
+        Dataset<Row> kept = classified
+                .where(col("outcome").equalTo(KEPT))
+                .withColumn("run_id", lit(run.runId))
+                .withColumn("ingested_at", current_timestamp())
                 .select(CLEAN_COLUMNS.stream().map(c -> col(c)).toArray(Column[]::new));
-        Delta.Write wClean = Delta.mergeInsertIfAny(spark, cleanPath, kept, run.counts.get(KEPT), List.of("doc_id"),
+        Delta.Write wClean = Delta.mergeInsertIfAny(
+                spark,
+                cleanPath,
+                kept,
+                run.counts.get(KEPT),
+                List.of("doc_id"),
                 Map.of("delta.enableChangeDataFeed", "true"));
-        Dataset<Row> quarantined = classified.where(col("outcome").equalTo(QUARANTINED))
+        Dataset<Row> quarantined = classified
+                .where(col("outcome").equalTo(QUARANTINED))
                 .withColumn("raw", substring(col("raw"), 1, Math.max(cfg.quarantineRawChars, 1)))
-                .withColumn("run_id", lit(run.runId)).withColumn("quarantined_at", current_timestamp())
+                .withColumn("run_id", lit(run.runId))
+                .withColumn("quarantined_at", current_timestamp())
                 .select(QUARANTINE_COLUMNS.stream().map(c -> col(c)).toArray(Column[]::new));
-        Delta.Write wQuar = Delta.mergeInsertIfAny(spark, lake.table(LakePaths.CORPUS_QUARANTINE), quarantined,
-                run.counts.get(QUARANTINED), List.of("source_file", "source_row"), Map.of());
+        Delta.Write wQuar = Delta.mergeInsertIfAny(
+                spark,
+                lake.table(LakePaths.CORPUS_QUARANTINE),
+                quarantined,
+                run.counts.get(QUARANTINED),
+                List.of("source_file", "source_row"),
+                Map.of());
         run.tableVersions.put(LakePaths.CORPUS_CLEAN, wClean.version());
         run.tableVersions.put(LakePaths.CORPUS_QUARANTINE, wQuar.version());
         run.details.put("corpus_clean.inserted", wClean.inserted());
@@ -209,8 +263,11 @@ public final class PrepareCorpusJob {
         if (sigs.computed != null) {
             // keep the signatures of the documents now in corpus_clean (new kept ones, and existing ones that were
             // not cached yet), so the next incremental run computes only its new documents'
-            Dataset<Row> keep = sigs.computed.join(classified.where(col("outcome").equalTo(KEPT)).select("doc_id"),
-                            new String[] {"doc_id"}, "left_semi")
+            Dataset<Row> keep = sigs.computed
+                    .join(
+                            classified.where(col("outcome").equalTo(KEPT)).select("doc_id"),
+                            new String[] {"doc_id"},
+                            "left_semi")
                     .unionByName(sigs.computed.where(col("is_new").equalTo(0)))
                     .select(col("doc_id"), lit(sigKey).as("sig_key"), col("shingle_ids"), col("_mh"));
             long n = keep.count();
@@ -226,8 +283,9 @@ public final class PrepareCorpusJob {
         classified.unpersist();
         log(String.format("[prepare] Delta writes: %.1f s", (System.nanoTime() - t1) / 1e9));
         run.record(spark, lake, "succeeded");
-        log("[prepare] read " + read + " = kept " + run.counts.get(KEPT) + " + quarantined " + run.counts.get(QUARANTINED)
-                + " + exact duplicates " + run.counts.get(EXACT_DUP) + " + near duplicates " + run.counts.get(NEAR_DUP));
+        log("[prepare] read " + read + " = kept " + run.counts.get(KEPT) + " + quarantined "
+                + run.counts.get(QUARANTINED) + " + exact duplicates " + run.counts.get(EXACT_DUP)
+                + " + near duplicates " + run.counts.get(NEAR_DUP));
         log("[prepare] " + LakePaths.CORPUS_CLEAN + " v" + wClean.version() + " (+" + wClean.inserted() + "), "
                 + LakePaths.CORPUS_QUARANTINE + " v" + wQuar.version() + " (+" + wQuar.inserted() + ")");
         return new Result(run.runId, "succeeded", run.counts, run.details, run.tableVersions);
@@ -235,20 +293,35 @@ public final class PrepareCorpusJob {
 
     /** Raw rows -> documents with fields checked ({@link RowExtractor}). */
     public static Dataset<Row> extract(Dataset<Row> raw, Map<String, PrepareConfig.Input> inputs) {
-        Schemas.require(raw.schema(), "raw rows", List.of(Schemas.col("source", DataTypes.StringType),
-                Schemas.col("source_file", DataTypes.StringType), Schemas.col("source_row", DataTypes.LongType),
-                Schemas.col("source_format", DataTypes.StringType), Schemas.col("raw", DataTypes.StringType),
-                Schemas.col("read_error", DataTypes.StringType), Schemas.col("detail", DataTypes.StringType)));
-        return raw.select(CorpusReader.RAW.fieldNames()[0], java.util.Arrays.copyOfRange(CorpusReader.RAW.fieldNames(), 1,
-                        CorpusReader.RAW.size()))
+        Schemas.require(
+                raw.schema(),
+                "raw rows",
+                List.of(
+                        Schemas.col("source", DataTypes.StringType),
+                        Schemas.col("source_file", DataTypes.StringType),
+                        Schemas.col("source_row", DataTypes.LongType),
+                        Schemas.col("source_format", DataTypes.StringType),
+                        Schemas.col("raw", DataTypes.StringType),
+                        Schemas.col("read_error", DataTypes.StringType),
+                        Schemas.col("detail", DataTypes.StringType)));
+        return raw.select(
+                        CorpusReader.RAW.fieldNames()[0],
+                        java.util.Arrays.copyOfRange(CorpusReader.RAW.fieldNames(), 1, CorpusReader.RAW.size()))
                 .map(new RowExtractor(inputs), Encoders.row(RowExtractor.EXTRACTED));
     }
 
     /** Documents -> normalized, PII-scrubbed, filtered, hashed ({@link RowCleaner}). */
     public static Dataset<Row> clean(Dataset<Row> extracted, PrepareConfig cfg) {
-        Schemas.require(extracted.schema(), "extracted rows", List.of(Schemas.col("kind", DataTypes.StringType),
-                Schemas.col("messages", RowExtractor.MESSAGES), Schemas.col("reason", DataTypes.StringType)));
-        return extracted.select(java.util.Arrays.stream(RowExtractor.EXTRACTED.fieldNames()).map(c -> col(c))
+        Schemas.require(
+                extracted.schema(),
+                "extracted rows",
+                List.of(
+                        Schemas.col("kind", DataTypes.StringType),
+                        Schemas.col("messages", RowExtractor.MESSAGES),
+                        Schemas.col("reason", DataTypes.StringType)));
+        return extracted
+                .select(java.util.Arrays.stream(RowExtractor.EXTRACTED.fieldNames())
+                        .map(c -> col(c))
                         .toArray(Column[]::new))
                 .map(new RowCleaner(cfg.normalize, cfg.pii, cfg.filters), Encoders.row(RowCleaner.CLEANED));
     }
@@ -262,32 +335,46 @@ public final class PrepareCorpusJob {
      * @param existing doc_id and flat_text of corpus_clean, or null when the table does not exist yet
      * @param sigs     cached signatures of existing documents in, the computed ones out (the caller unpersists them)
      */
-    static Dataset<Row> classify(Dataset<Row> cleaned, Dataset<Row> existing, PrepareConfig.Near near,
-                                 Signatures sigs) {
-        Schemas.require(cleaned.schema(), "cleaned rows", List.of(Schemas.col("doc_id", DataTypes.StringType),
-                Schemas.col("flat_text", DataTypes.StringType), Schemas.col("reason", DataTypes.StringType),
-                Schemas.col("source_row", DataTypes.LongType)));
+    static Dataset<Row> classify(
+            Dataset<Row> cleaned, Dataset<Row> existing, PrepareConfig.Near near, Signatures sigs) {
+        Schemas.require(
+                cleaned.schema(),
+                "cleaned rows",
+                List.of(
+                        Schemas.col("doc_id", DataTypes.StringType),
+                        Schemas.col("flat_text", DataTypes.StringType),
+                        Schemas.col("reason", DataTypes.StringType),
+                        Schemas.col("source_row", DataTypes.LongType)));
         Column ok = col("reason").isNull();
-        Dataset<Row> ranked = cleaned.withColumn("_rank", row_number().over(
-                Window.partitionBy(col("doc_id"), ok).orderBy("source", "source_file", "source_row")));
+        Dataset<Row> ranked = cleaned.withColumn(
+                "_rank",
+                row_number()
+                        .over(Window.partitionBy(col("doc_id"), ok).orderBy("source", "source_file", "source_row")));
         if (existing != null) {
-            ranked = ranked.join(existing.select(col("doc_id"), lit(true).as("_exists")), new String[] {"doc_id"}, "left");
+            ranked = ranked.join(
+                    existing.select(col("doc_id"), lit(true).as("_exists")), new String[] {"doc_id"}, "left");
         } else {
             ranked = ranked.withColumn("_exists", lit(false));
         }
         Column exactDup = ok.and(col("_rank").gt(1).or(col("_exists").equalTo(true)));
-        Dataset<Row> staged = ranked.withColumn("outcome", when(col("reason").isNotNull(), QUARANTINED)
-                        .when(exactDup, EXACT_DUP).otherwise(KEPT))
+        Dataset<Row> staged = ranked.withColumn(
+                        "outcome",
+                        when(col("reason").isNotNull(), QUARANTINED)
+                                .when(exactDup, EXACT_DUP)
+                                .otherwise(KEPT))
                 .withColumn("duplicate_of", when(exactDup, col("doc_id")))
                 .drop("_rank", "_exists");
         if (!near.enabled) return staged;
         Dataset<Row> candidates = staged.where(col("outcome").equalTo(KEPT));
         Dataset<Row> nearDups = nearDuplicates(candidates, existing, near, sigs);
         return staged.join(nearDups, new String[] {"doc_id"}, "left")
-                .withColumn("outcome", when(col("outcome").equalTo(KEPT).and(col("_near_of").isNotNull()), NEAR_DUP)
-                        .otherwise(col("outcome")))
-                .withColumn("duplicate_of", when(col("outcome").equalTo(NEAR_DUP), col("_near_of"))
-                        .otherwise(col("duplicate_of")))
+                .withColumn(
+                        "outcome",
+                        when(col("outcome").equalTo(KEPT).and(col("_near_of").isNotNull()), NEAR_DUP)
+                                .otherwise(col("outcome")))
+                .withColumn(
+                        "duplicate_of",
+                        when(col("outcome").equalTo(NEAR_DUP), col("_near_of")).otherwise(col("duplicate_of")))
                 .drop("_near_of");
     }
 
@@ -299,16 +386,19 @@ public final class PrepareCorpusJob {
      */
     static final class Signatures {
         final Dataset<Row> cached; // doc_id, shingle_ids, _mh, or null
-        Dataset<Row> computed;     // doc_id, shingle_ids, _mh, is_new
+        Dataset<Row> computed; // doc_id, shingle_ids, _mh, is_new
         long computedCount;
         long cachedCount;
 
-        Signatures(Dataset<Row> cached) { this.cached = cached; }
+        Signatures(Dataset<Row> cached) {
+            this.cached = cached;
+        }
     }
 
     /** The settings that determine a document's signature. */
     static String signatureKey(PrepareConfig.Near near) {
-        return near.shingle + ":" + near.shingleSize + ":" + near.numFeatures + ":" + near.numHashTables + ":" + near.seed;
+        return near.shingle + ":" + near.shingleSize + ":" + near.numFeatures + ":" + near.numHashTables + ":"
+                + near.seed;
     }
 
     /**
@@ -320,40 +410,75 @@ public final class PrepareCorpusJob {
      * {@code _near_of} (the first such partner). Signatures of existing documents come from {@code sigs.cached} when
      * there; the ones computed here are left in {@code sigs}.
      */
-    static Dataset<Row> nearDuplicates(Dataset<Row> candidates, Dataset<Row> existing, PrepareConfig.Near near,
-                                       Signatures sigs) {
+    static Dataset<Row> nearDuplicates(
+            Dataset<Row> candidates, Dataset<Row> existing, PrepareConfig.Near near, Signatures sigs) {
         final boolean words = near.shingle.equals("word");
         final int k = near.shingleSize;
-        UserDefinedFunction shingles = udf((UDF1<String, List<String>>) t ->
-                new ArrayList<>(words ? Shingles.words(t, k) : Shingles.chars(t, k)),
+        UserDefinedFunction shingles = udf(
+                (UDF1<String, List<String>>) t -> new ArrayList<>(words ? Shingles.words(t, k) : Shingles.chars(t, k)),
                 DataTypes.createArrayType(DataTypes.StringType));
-        Dataset<Row> fresh = candidates.select(col("doc_id"), shingles.apply(col("flat_text")).as("sh"),
-                lit(1).as("is_new"), col("source"), col("source_file"), col("source_row"));
+        Dataset<Row> fresh = candidates.select(
+                col("doc_id"),
+                shingles.apply(col("flat_text")).as("sh"),
+                lit(1).as("is_new"),
+                col("source"),
+                col("source_file"),
+                col("source_row"));
         Dataset<Row> toSign = fresh;
         Dataset<Row> cachedExisting = null;
         if (existing != null) {
             Dataset<Row> ex = existing;
             if (sigs.cached != null) {
-                cachedExisting = existing.select("doc_id").join(sigs.cached, new String[] {"doc_id"}, "inner")
-                        .select(col("doc_id"), col("shingle_ids"), col("_mh"), lit(0).as("is_new"), lit("").as("source"),
-                                lit("").as("source_file"), lit(0L).as("source_row"));
+                cachedExisting = existing.select("doc_id")
+                        .join(sigs.cached, new String[] {"doc_id"}, "inner")
+                        .select(
+                                col("doc_id"),
+                                col("shingle_ids"),
+                                col("_mh"),
+                                lit(0).as("is_new"),
+                                lit("").as("source"),
+                                lit("").as("source_file"),
+                                lit(0L).as("source_row"));
                 ex = existing.join(sigs.cached.select("doc_id"), new String[] {"doc_id"}, "left_anti");
             }
-            toSign = fresh.unionByName(ex.select(col("doc_id"), shingles.apply(col("flat_text")).as("sh"),
-                    lit(0).as("is_new"), lit("").as("source"), lit("").as("source_file"), lit(0L).as("source_row")));
+            toSign = fresh.unionByName(ex.select(
+                    col("doc_id"),
+                    shingles.apply(col("flat_text")).as("sh"),
+                    lit(0).as("is_new"),
+                    lit("").as("source"),
+                    lit("").as("source_file"),
+                    lit(0L).as("source_row")));
         }
-        HashingTF tf = new HashingTF().setInputCol("sh").setOutputCol("features").setNumFeatures(near.numFeatures)
+        HashingTF tf = new HashingTF()
+                .setInputCol("sh")
+                .setOutputCol("features")
+                .setNumFeatures(near.numFeatures)
                 .setBinary(true);
         Dataset<Row> feats = tf.transform(toSign).where(size(col("sh")).gt(0)).drop("sh");
-        MinHashLSHModel model = new MinHashLSH().setNumHashTables(near.numHashTables).setSeed(near.seed)
-                .setInputCol("features").setOutputCol("hashes").fit(feats);
-        UserDefinedFunction ids = udf((UDF1<org.apache.spark.ml.linalg.Vector, int[]>) v -> v.toSparse().indices(),
+        MinHashLSHModel model = new MinHashLSH()
+                .setNumHashTables(near.numHashTables)
+                .setSeed(near.seed)
+                .setInputCol("features")
+                .setOutputCol("hashes")
+                .fit(feats);
+        UserDefinedFunction ids = udf(
+                (UDF1<org.apache.spark.ml.linalg.Vector, int[]>)
+                        v -> v.toSparse().indices(),
                 DataTypes.createArrayType(DataTypes.IntegerType));
         Dataset<Row> computed = model.transform(feats)
-                .withColumn("hashes", org.apache.spark.sql.functions.transform(col("hashes"),
-                        h -> org.apache.spark.ml.functions.vector_to_array(h, "float64").getItem(0)))
+                .withColumn(
+                        "hashes",
+                        org.apache.spark.sql.functions.transform(
+                                col("hashes"),
+                                h -> org.apache
+                                        .spark
+                                        .ml
+                                        .functions
+                                        .vector_to_array(h, "float64")
+                                        .getItem(0)))
                 .withColumnRenamed("hashes", "_mh")
-                .withColumn("shingle_ids", ids.apply(col("features"))).drop("features")
+                .withColumn("shingle_ids", ids.apply(col("features")))
+                .drop("features")
                 .persist(StorageLevel.MEMORY_AND_DISK());
         sigs.computed = computed;
         sigs.computedCount = computed.count();
@@ -366,24 +491,39 @@ public final class PrepareCorpusJob {
         Column bandKeys = org.apache.spark.sql.functions.expr("transform(sequence(0, " + (bands - 1) + "), b -> "
                 + "concat(b, ':', array_join(slice(_mh, b * " + near.bandRows + " + 1, " + near.bandRows + "), ',')))");
         Dataset<Row> bandsAll = signed.select(col("doc_id"), explode(bandKeys).as("band"));
-        Dataset<Row> bandsNew = signed.where(col("is_new").equalTo(1)).select(col("doc_id"), explode(bandKeys).as("band"));
-        Dataset<Row> cand = bandsNew.as("a").join(bandsAll.as("b"), "band")
+        Dataset<Row> bandsNew = signed.where(col("is_new").equalTo(1))
+                .select(col("doc_id"), explode(bandKeys).as("band"));
+        Dataset<Row> cand = bandsNew.as("a")
+                .join(bandsAll.as("b"), "band")
                 .where(col("a.doc_id").notEqual(col("b.doc_id")))
-                .select(col("a.doc_id").as("a_id"), col("b.doc_id").as("b_id")).distinct();
-        Dataset<Row> info = signed.select(col("doc_id"), col("shingle_ids"), col("is_new"), col("source"),
-                col("source_file"), col("source_row"));
-        UserDefinedFunction jaccard = udf((org.apache.spark.sql.api.java.UDF2<scala.collection.Seq<Integer>,
-                scala.collection.Seq<Integer>, Double>) PrepareCorpusJob::jaccard, DataTypes.DoubleType);
-        Dataset<Row> pairs = cand
-                .join(info.toDF("a_id", "a_f", "a_new", "a_src", "a_file", "a_row"), "a_id")
+                .select(col("a.doc_id").as("a_id"), col("b.doc_id").as("b_id"))
+                .distinct();
+        Dataset<Row> info = signed.select(
+                col("doc_id"), col("shingle_ids"), col("is_new"), col("source"), col("source_file"), col("source_row"));
+        UserDefinedFunction jaccard = udf(
+                (org.apache.spark.sql.api.java.UDF2<
+                                scala.collection.Seq<Integer>, scala.collection.Seq<Integer>, Double>)
+                        PrepareCorpusJob::jaccard,
+                DataTypes.DoubleType);
+        Dataset<Row> pairs = cand.join(info.toDF("a_id", "a_f", "a_new", "a_src", "a_file", "a_row"), "a_id")
                 .join(info.toDF("b_id", "b_f", "b_new", "b_src", "b_file", "b_row"), "b_id")
                 .where(jaccard.apply(col("a_f"), col("b_f")).geq(near.threshold));
-        Column bFirst = col("b_new").equalTo(0).or(struct(col("b_src"), col("b_file"), col("b_row"))
-                .lt(struct(col("a_src"), col("a_file"), col("a_row"))));
+        Column bFirst = col("b_new")
+                .equalTo(0)
+                .or(struct(col("b_src"), col("b_file"), col("b_row"))
+                        .lt(struct(col("a_src"), col("a_file"), col("a_row"))));
         return pairs.where(bFirst)
-                .select(col("a_id").as("doc_id"),
-                        struct(col("b_new"), col("b_src"), col("b_file"), col("b_row"), col("b_id").as("id")).as("_b"))
-                .groupBy("doc_id").agg(org.apache.spark.sql.functions.min("_b").getField("id").as("_near_of"));
+                .select(
+                        col("a_id").as("doc_id"),
+                        struct(
+                                        col("b_new"),
+                                        col("b_src"),
+                                        col("b_file"),
+                                        col("b_row"),
+                                        col("b_id").as("id"))
+                                .as("_b"))
+                .groupBy("doc_id")
+                .agg(org.apache.spark.sql.functions.min("_b").getField("id").as("_near_of"));
     }
 
     /** Exact Jaccard similarity of two sets of hashed shingle ids (sorted ascending, as a sparse vector's indices). */
@@ -417,9 +557,11 @@ public final class PrepareCorpusJob {
 
     /** The text a document is compared by: its text, or its fields/turns joined by newlines (as RowCleaner builds it). */
     public static Column flatText() {
-        Column instr = when(col("input").equalTo(""), org.apache.spark.sql.functions.concat_ws("\n", col("instruction"),
-                col("output"))).otherwise(org.apache.spark.sql.functions.concat_ws("\n", col("instruction"), col("input"),
-                col("output")));
+        Column instr = when(
+                        col("input").equalTo(""),
+                        org.apache.spark.sql.functions.concat_ws("\n", col("instruction"), col("output")))
+                .otherwise(org.apache.spark.sql.functions.concat_ws(
+                        "\n", col("instruction"), col("input"), col("output")));
         return when(col("kind").equalTo("text"), col("text"))
                 .when(col("kind").equalTo("instruction"), instr)
                 .otherwise(org.apache.spark.sql.functions.array_join(col("messages.content"), "\n"));

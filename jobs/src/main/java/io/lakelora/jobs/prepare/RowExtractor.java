@@ -23,9 +23,8 @@ public final class RowExtractor implements MapFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static final StructType MESSAGE = new StructType()
-            .add("role", DataTypes.StringType, true)
-            .add("content", DataTypes.StringType, true);
+    public static final StructType MESSAGE =
+            new StructType().add("role", DataTypes.StringType, true).add("content", DataTypes.StringType, true);
     /** Nullable inside (Delta rejects NOT NULL nested in arrays); the extractor never writes nulls there. */
     public static final ArrayType MESSAGES = DataTypes.createArrayType(MESSAGE, true);
 
@@ -46,6 +45,7 @@ public final class RowExtractor implements MapFunction<Row, Row> {
 
     /** Quarantine reasons produced here (besides the reader's invalid_utf8, row_too_large, malformed_json). */
     public static final String NOT_AN_OBJECT = "not_an_object";
+
     public static final String MISSING_FIELD = "missing_field";
     public static final String NULL_FIELD = "null_field";
     public static final String WRONG_TYPE = "wrong_type";
@@ -96,7 +96,9 @@ public final class RowExtractor implements MapFunction<Row, Row> {
                 throw new Reject(CorpusReader.MALFORMED_JSON, e.getOriginalMessage());
             }
             if (row == null || !row.isObject()) {
-                throw new Reject(NOT_AN_OBJECT, "expected a JSON object, found " + (row == null ? "nothing" : row.getNodeType()));
+                throw new Reject(
+                        NOT_AN_OBJECT,
+                        "expected a JSON object, found " + (row == null ? "nothing" : row.getNodeType()));
             }
             PrepareConfig.Columns c = in.columns;
             switch (in.shape) {
@@ -113,7 +115,8 @@ public final class RowExtractor implements MapFunction<Row, Row> {
                 }
                 case "chat" -> {
                     v[5] = "chat";
-                    v[10] = scala.jdk.javaapi.CollectionConverters.asScala(messages(row, c)).toSeq(); // Row encoders take Seqs
+                    v[10] = scala.jdk.javaapi.CollectionConverters.asScala(messages(row, c))
+                            .toSeq(); // Row encoders take Seqs
                 }
                 default -> throw new IllegalStateException(in.shape);
             }
@@ -162,8 +165,9 @@ public final class RowExtractor implements MapFunction<Row, Row> {
             throw new Reject(NULL_FIELD, "field '" + path + "' is null");
         }
         if (!n.isTextual()) {
-            throw new Reject(WRONG_TYPE, "field '" + path + "' is " + n.getNodeType().toString().toLowerCase()
-                    + ", expected a string");
+            throw new Reject(
+                    WRONG_TYPE,
+                    "field '" + path + "' is " + n.getNodeType().toString().toLowerCase() + ", expected a string");
         }
         return n.asText();
     }
@@ -173,8 +177,11 @@ public final class RowExtractor implements MapFunction<Row, Row> {
         if (arr == null) throw new Reject(MISSING_FIELD, "field '" + c.messages + "' is missing");
         if (arr.isNull()) throw new Reject(NULL_FIELD, "field '" + c.messages + "' is null");
         if (!arr.isArray()) {
-            throw new Reject(WRONG_TYPE, "field '" + c.messages + "' is " + arr.getNodeType().toString().toLowerCase()
-                    + ", expected a list of {" + c.role + ", " + c.content + "}");
+            throw new Reject(
+                    WRONG_TYPE,
+                    "field '" + c.messages + "' is "
+                            + arr.getNodeType().toString().toLowerCase() + ", expected a list of {" + c.role + ", "
+                            + c.content + "}");
         }
         if (arr.isEmpty()) throw new Reject(NO_MESSAGES, "field '" + c.messages + "' is an empty list");
         List<Row> out = new ArrayList<>();
@@ -184,19 +191,24 @@ public final class RowExtractor implements MapFunction<Row, Row> {
             String where = c.messages + "[" + i + "]";
             if (!m.isObject()) throw new Reject(WRONG_TYPE, "'" + where + "' is not an object");
             JsonNode role = m.get(c.role);
-            if (role == null || role.isNull()) throw new Reject(MISSING_ROLE, "'" + where + "' has no '" + c.role + "'");
+            if (role == null || role.isNull())
+                throw new Reject(MISSING_ROLE, "'" + where + "' has no '" + c.role + "'");
             if (!role.isTextual()) throw new Reject(WRONG_TYPE, "'" + where + "." + c.role + "' is not a string");
             String r = c.roleMap.getOrDefault(role.asText(), role.asText());
             if (!ChatMessage.ROLES.contains(r)) {
-                throw new Reject(UNKNOWN_ROLE, "'" + where + "." + c.role + "' is '" + role.asText() + "', expected one of "
-                        + ChatMessage.ROLES + " (or map it with columns.role_map)");
+                throw new Reject(
+                        UNKNOWN_ROLE,
+                        "'" + where + "." + c.role + "' is '" + role.asText() + "', expected one of "
+                                + ChatMessage.ROLES + " (or map it with columns.role_map)");
             }
             JsonNode content = m.get(c.content);
             if (content == null) throw new Reject(MISSING_FIELD, "'" + where + "' has no '" + c.content + "'");
             if (content.isNull()) throw new Reject(NULL_FIELD, "'" + where + "." + c.content + "' is null");
             if (!content.isTextual()) {
-                throw new Reject(WRONG_TYPE, "'" + where + "." + c.content + "' is "
-                        + content.getNodeType().toString().toLowerCase() + ", expected a string");
+                throw new Reject(
+                        WRONG_TYPE,
+                        "'" + where + "." + c.content + "' is "
+                                + content.getNodeType().toString().toLowerCase() + ", expected a string");
             }
             assistant |= r.equals("assistant");
             out.add(RowFactory.create(r, content.asText()));

@@ -9,11 +9,15 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
 /** {@code lakelora quantize-base}: job 00 quantize base. */
-@Command(name = "quantize-base", description = "Job 00: base model (local or lake) -> NF4/FP4/INT8 copy in the lake "
-        + "(<lake>/models/<id>-<quant>), layer by layer, idempotent.")
+@Command(
+        name = "quantize-base",
+        description = "Job 00: base model (local or lake) -> NF4/FP4/INT8 copy in the lake "
+                + "(<lake>/models/<id>-<quant>), layer by layer, idempotent.")
 public final class QuantizeBaseCommand extends JobCommand<QuantizeConfig> {
     @Override
-    protected Class<QuantizeConfig> configType() { return QuantizeConfig.class; }
+    protected Class<QuantizeConfig> configType() {
+        return QuantizeConfig.class;
+    }
 
     @Override
     protected Map<String, Object> execute() {

@@ -7,8 +7,8 @@ import io.lakelora.jobs.common.JobRun;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.model.ModelDir;
-import io.lakelora.quant.io.QuantizedCheckpoint;
 import io.lakelora.quant.Quantizer;
+import io.lakelora.quant.io.QuantizedCheckpoint;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -92,9 +92,18 @@ public final class QuantizeBaseJob {
         run.message = (r.created() ? "quantized to " : "already quantized at ") + r.output();
         LakePaths lake = new LakePaths(cfg.lake.root);
         QuantizedModelMarker m = r.marker();
-        BaseModels.record(spark, lake, new BaseModels.Entry(m.modelId(), r.output(), m.quantType(), m.source(),
-                m.sourceSha256(), m.sha256(), new LakeFs(spark.sparkContext().hadoopConfiguration())
-                        .fingerprint(r.output()), run.runId));
+        BaseModels.record(
+                spark,
+                lake,
+                new BaseModels.Entry(
+                        m.modelId(),
+                        r.output(),
+                        m.quantType(),
+                        m.source(),
+                        m.sourceSha256(),
+                        m.sha256(),
+                        new LakeFs(spark.sparkContext().hadoopConfiguration()).fingerprint(r.output()),
+                        run.runId));
         run.record(spark, lake, "succeeded");
         return r;
     }
@@ -112,15 +121,20 @@ public final class QuantizeBaseJob {
                     + "(config.json, model.safetensors, tokenizer.json), a local path or a lake URI");
         }
         String modelId = cfg.model.id != null ? cfg.model.id : lastSegment(source);
-        String output = cfg.output.path != null ? LakePaths.toUri(cfg.output.path)
-                : new LakePaths(cfg.lake.root).root() + "/models/" + modelId + "-" + quantizer.type().id();
-        log("[quantize-base] " + source + " -> " + output + " (" + quantizer.type().id() + ", blocksize "
-                + quantizer.blocksize() + ", double_quant " + quantizer.doubleQuant() + ")");
+        String output = cfg.output.path != null
+                ? LakePaths.toUri(cfg.output.path)
+                : new LakePaths(cfg.lake.root).root() + "/models/" + modelId + "-"
+                        + quantizer.type().id();
+        log("[quantize-base] " + source + " -> " + output + " ("
+                + quantizer.type().id() + ", blocksize " + quantizer.blocksize() + ", double_quant "
+                + quantizer.doubleQuant() + ")");
         Map<String, String> fingerprint = fingerprint(conf, source);
         Optional<QuantizedModelMarker> existing = QuantizedModelMarker.read(fs, output);
         // a rerun on the same, unchanged source files decides without downloading or hashing the weights
-        if (existing.isPresent() && existing.get().source().equals(source)
-                && fingerprint.equals(existing.get().sourceFiles()) && existing.get().sameSettings(quantizer)) {
+        if (existing.isPresent()
+                && existing.get().source().equals(source)
+                && fingerprint.equals(existing.get().sourceFiles())
+                && existing.get().sameSettings(quantizer)) {
             log("[quantize-base] " + output + " already holds this quantization of " + source + " (source files "
                     + "unchanged: names, sizes, modification times): nothing to do");
             return new Result(runId, false, output, existing.get(), (System.nanoTime() - t0) / 1e9);
@@ -142,7 +156,8 @@ public final class QuantizeBaseJob {
                 if (!cfg.output.overwrite) {
                     throw new IllegalArgumentException("output " + output + " already holds a quantization of another "
                             + "source or with other settings (source sha256 " + m.sourceSha256() + ", " + m.settings()
-                            + "; this run: source sha256 " + sourceSha + ", " + quantizer.type().id() + " blocksize "
+                            + "; this run: source sha256 " + sourceSha + ", "
+                            + quantizer.type().id() + " blocksize "
                             + quantizer.blocksize() + (quantizer.doubleQuant() ? " double-quant" : "") + "). Adapters "
                             + "trained on it would lose their base. Fix: set output.path (or model.id) to a new "
                             + "directory, or output.overwrite=true to replace it");
@@ -154,17 +169,31 @@ public final class QuantizeBaseJob {
             QuantizedCheckpoint.Summary s = QuantizedCheckpoint.save(local, tmp, quantizer);
             List<String> files = new ArrayList<>();
             try (Stream<Path> l = Files.list(tmp)) {
-                l.filter(Files::isRegularFile).map(p -> p.getFileName().toString()).sorted().forEach(files::add);
+                l.filter(Files::isRegularFile)
+                        .map(p -> p.getFileName().toString())
+                        .sorted()
+                        .forEach(files::add);
             }
-            QuantizedModelMarker marker = new QuantizedModelMarker(QuantizedModelMarker.FORMAT, modelId, source,
-                    sourceSha, WeightsHash.of(tmp), quantizer.type().id(), quantizer.blocksize(),
-                    quantizer.doubleQuant(), s.bitsPerParam(), s.sourceBytes(), s.outputBytes(), files,
-                    fingerprint, Instant.now().toString());
+            QuantizedModelMarker marker = new QuantizedModelMarker(
+                    QuantizedModelMarker.FORMAT,
+                    modelId,
+                    source,
+                    sourceSha,
+                    WeightsHash.of(tmp),
+                    quantizer.type().id(),
+                    quantizer.blocksize(),
+                    quantizer.doubleQuant(),
+                    s.bitsPerParam(),
+                    s.sourceBytes(),
+                    s.outputBytes(),
+                    files,
+                    fingerprint,
+                    Instant.now().toString());
             publish(fs, tmp, output, marker);
             double sec = (System.nanoTime() - t0) / 1e9;
-            log(String.format("[quantize-base] wrote %s: %d linear tensors at %.3f bits/param, %.1f MB -> %.1f MB "
-                    + "in %.1f s", output, s.linearTensors(), s.bitsPerParam(), s.sourceBytes() / 1e6,
-                    s.outputBytes() / 1e6, sec));
+            log(String.format(
+                    "[quantize-base] wrote %s: %d linear tensors at %.3f bits/param, %.1f MB -> %.1f MB " + "in %.1f s",
+                    output, s.linearTensors(), s.bitsPerParam(), s.sourceBytes() / 1e6, s.outputBytes() / 1e6, sec));
             return new Result(runId, true, output, marker, sec);
         } catch (IOException e) {
             throw new UncheckedIOException("quantizing " + source + " to " + output, e);
@@ -200,8 +229,8 @@ public final class QuantizeBaseJob {
      */
     static void publish(LakeFs fs, Path local, String output, QuantizedModelMarker marker) throws IOException {
         org.apache.hadoop.fs.Path target = new org.apache.hadoop.fs.Path(output);
-        org.apache.hadoop.fs.Path staging = new org.apache.hadoop.fs.Path(target.getParent(),
-                "." + target.getName() + ".tmp-" + UUID.randomUUID());
+        org.apache.hadoop.fs.Path staging =
+                new org.apache.hadoop.fs.Path(target.getParent(), "." + target.getName() + ".tmp-" + UUID.randomUUID());
         FileSystem hfs = target.getFileSystem(fs.conf());
         fs.uploadDir(local, staging.toString());
         if (hfs.exists(target) && !hfs.delete(target, true)) {
@@ -215,7 +244,8 @@ public final class QuantizeBaseJob {
     }
 
     static Path scratchRoot(QuantizeConfig cfg) {
-        Path p = cfg.output.localDir != null ? Path.of(cfg.output.localDir)
+        Path p = cfg.output.localDir != null
+                ? Path.of(cfg.output.localDir)
                 : Path.of(System.getProperty("java.io.tmpdir"), "lakelora-quantize");
         try {
             return Files.createDirectories(p);

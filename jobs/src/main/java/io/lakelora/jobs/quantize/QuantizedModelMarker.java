@@ -49,7 +49,8 @@ public record QuantizedModelMarker(
 
     public static final String FILE = "_COMPLETE";
     public static final int FORMAT = 1;
-    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT)
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(SerializationFeature.INDENT_OUTPUT)
             .disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     /** True when this marker describes a quantization of {@code sourceSha256} with {@code quantizer}'s settings. */
@@ -59,7 +60,8 @@ public record QuantizedModelMarker(
 
     /** True when the directory was quantized with {@code quantizer}'s type, block size and double quantization. */
     public boolean sameSettings(Quantizer quantizer) {
-        return quantType.equals(quantizer.type().id()) && blocksize == quantizer.blocksize()
+        return quantType.equals(quantizer.type().id())
+                && blocksize == quantizer.blocksize()
                 && doubleQuant == quantizer.doubleQuant();
     }
 
@@ -88,8 +90,10 @@ public record QuantizedModelMarker(
             }
             return Optional.of(m);
         } catch (IOException | IllegalArgumentException e) {
-            throw new IllegalArgumentException("quantized model marker " + path + " is not valid (" + e.getMessage()
-                    + "). Fix: delete the directory " + dir + " and run job 00 (quantize-base) again", e);
+            throw new IllegalArgumentException(
+                    "quantized model marker " + path + " is not valid (" + e.getMessage()
+                            + "). Fix: delete the directory " + dir + " and run job 00 (quantize-base) again",
+                    e);
         }
     }
 }

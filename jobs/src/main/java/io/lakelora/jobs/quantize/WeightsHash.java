@@ -36,16 +36,19 @@ public final class WeightsHash {
         TreeSet<String> shards = new TreeSet<>();
         try {
             JsonNode wm = new ObjectMapper().readTree(index.toFile()).path("weight_map");
-            for (Iterator<JsonNode> it = wm.elements(); it.hasNext(); ) shards.add(it.next().asText());
+            for (Iterator<JsonNode> it = wm.elements(); it.hasNext(); )
+                shards.add(it.next().asText());
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + index, e);
         }
         if (shards.isEmpty()) throw new BadInputException(index + " has no weight_map. Fix: restore the file");
         StringBuilder sb = new StringBuilder();
-        for (String s : shards) sb.append(ModelDir.sha256(dir.resolve(s))).append("  ").append(s).append('\n');
+        for (String s : shards)
+            sb.append(ModelDir.sha256(dir.resolve(s))).append("  ").append(s).append('\n');
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256")
-                    .digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256")
+                            .digest(sb.toString().getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("the JVM has no SHA-256", e);
         }

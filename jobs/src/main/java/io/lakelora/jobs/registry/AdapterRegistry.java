@@ -96,9 +96,17 @@ public final class AdapterRegistry {
         this.maxAttempts = maxAttempts;
     }
 
-    public String adaptersPath() { return adaptersPath; }
-    public String aliasesPath() { return aliasesPath; }
-    public String evalsPath() { return evalsPath; }
+    public String adaptersPath() {
+        return adaptersPath;
+    }
+
+    public String aliasesPath() {
+        return aliasesPath;
+    }
+
+    public String evalsPath() {
+        return evalsPath;
+    }
 
     /** Creates the three tables if they do not exist (idempotent, safe to race). */
     public void ensureTables() {
@@ -110,11 +118,15 @@ public final class AdapterRegistry {
     private void create(String path, StructType schema) {
         for (int attempt = 1; ; attempt++) {
             try {
-                DeltaTable.createIfNotExists(spark).location(path).addColumns(schema)
-                        .property("delta.isolationLevel", "Serializable").execute();
+                DeltaTable.createIfNotExists(spark)
+                        .location(path)
+                        .addColumns(schema)
+                        .property("delta.isolationLevel", "Serializable")
+                        .execute();
                 return;
             } catch (RuntimeException e) { // a concurrent creator won (conflict or "already exists")
-                if (attempt >= maxAttempts) throw new IllegalStateException("could not create registry table " + path, e);
+                if (attempt >= maxAttempts)
+                    throw new IllegalStateException("could not create registry table " + path, e);
                 if (DeltaTable.isDeltaTable(spark, path)) return;
                 backoff(attempt);
             }
@@ -126,7 +138,9 @@ public final class AdapterRegistry {
         requireName(rec.adapterName());
         ensureTables();
         for (int attempt = 1; attempt <= maxAttempts; attempt++) {
-            Dataset<Row> table = spark.read().format("delta").load(adaptersPath)
+            Dataset<Row> table = spark.read()
+                    .format("delta")
+                    .load(adaptersPath)
                     .filter(col("adapter_name").equalTo(rec.adapterName()));
             Optional<Integer> existing = versionOfRun(table, rec.runId());
             if (existing.isPresent()) return new Registered(rec.adapterName(), existing.get(), false, attempt);
@@ -134,16 +148,24 @@ public final class AdapterRegistry {
             int next = maxRow.isNullAt(0) ? 1 : maxRow.getInt(0) + 1;
             Dataset<Row> src = spark.createDataFrame(List.of(toRow(rec, next)), SCHEMA);
             try {
-                DeltaTable.forPath(spark, adaptersPath).as("t")
-                        .merge(src.as("s"), "t.adapter_name = s.adapter_name AND (t.version = s.version OR t.run_id = s.run_id)")
-                        .whenNotMatched().insertAll()
+                DeltaTable.forPath(spark, adaptersPath)
+                        .as("t")
+                        .merge(
+                                src.as("s"),
+                                "t.adapter_name = s.adapter_name AND (t.version = s.version OR t.run_id = s.run_id)")
+                        .whenNotMatched()
+                        .insertAll()
                         .execute();
             } catch (ConcurrentModificationException e) {
                 backoff(attempt);
                 continue;
             }
-            Optional<Integer> mine = versionOfRun(spark.read().format("delta").load(adaptersPath)
-                    .filter(col("adapter_name").equalTo(rec.adapterName())), rec.runId());
+            Optional<Integer> mine = versionOfRun(
+                    spark.read()
+                            .format("delta")
+                            .load(adaptersPath)
+                            .filter(col("adapter_name").equalTo(rec.adapterName())),
+                    rec.runId());
             if (mine.isPresent()) return new Registered(rec.adapterName(), mine.get(), mine.get() == next, attempt);
             backoff(attempt);
         }
@@ -153,23 +175,28 @@ public final class AdapterRegistry {
     }
 
     private static Optional<Integer> versionOfRun(Dataset<Row> table, String runId) {
-        List<Row> rows = table.filter(col("run_id").equalTo(runId)).select("version").collectAsList();
+        List<Row> rows =
+                table.filter(col("run_id").equalTo(runId)).select("version").collectAsList();
         return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0).getInt(0));
     }
 
     /** Points {@code alias} (e.g. production) of an adapter at a version; the version must exist. */
     public void setAlias(String adapterName, String alias, int version) {
         requireName(alias);
-        get(adapterName, version).orElseThrow(() -> new IllegalArgumentException("cannot set alias '" + alias
-                + "': adapter " + adapterName + "@" + version + " is not in " + adaptersPath));
-        Dataset<Row> src = spark.createDataFrame(List.of(RowFactory.create(adapterName, alias, version,
-                Timestamp.from(Instant.now()))), ALIAS_SCHEMA);
+        get(adapterName, version)
+                .orElseThrow(() -> new IllegalArgumentException("cannot set alias '" + alias + "': adapter "
+                        + adapterName + "@" + version + " is not in " + adaptersPath));
+        Dataset<Row> src = spark.createDataFrame(
+                List.of(RowFactory.create(adapterName, alias, version, Timestamp.from(Instant.now()))), ALIAS_SCHEMA);
         for (int attempt = 1; ; attempt++) {
             try {
-                DeltaTable.forPath(spark, aliasesPath).as("t")
+                DeltaTable.forPath(spark, aliasesPath)
+                        .as("t")
                         .merge(src.as("s"), "t.adapter_name = s.adapter_name AND t.alias = s.alias")
-                        .whenMatched().updateAll()
-                        .whenNotMatched().insertAll()
+                        .whenMatched()
+                        .updateAll()
+                        .whenNotMatched()
+                        .insertAll()
                         .execute();
                 return;
             } catch (ConcurrentModificationException e) {
@@ -181,8 +208,12 @@ public final class AdapterRegistry {
 
     /** The row of {@code name@version}. */
     public Optional<Row> get(String adapterName, int version) {
-        List<Row> rows = spark.read().format("delta").load(adaptersPath)
-                .filter(col("adapter_name").equalTo(adapterName).and(col("version").equalTo(version)))
+        List<Row> rows = spark.read()
+                .format("delta")
+                .load(adaptersPath)
+                .filter(col("adapter_name")
+                        .equalTo(adapterName)
+                        .and(col("version").equalTo(version)))
                 .collectAsList();
         return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0));
     }
@@ -199,7 +230,10 @@ public final class AdapterRegistry {
             throw new IllegalArgumentException("no adapter registry at " + adaptersPath
                     + ". Fix: train an adapter first (job 03) or point lake.root at the right lake");
         }
-        Dataset<Row> byName = spark.read().format("delta").load(adaptersPath).filter(col("adapter_name").equalTo(name));
+        Dataset<Row> byName = spark.read()
+                .format("delta")
+                .load(adaptersPath)
+                .filter(col("adapter_name").equalTo(name));
         Integer version;
         if (sel.equals("latest")) {
             Row m = byName.agg(max("version")).first();
@@ -207,9 +241,12 @@ public final class AdapterRegistry {
         } else if (sel.chars().allMatch(Character::isDigit) && !sel.isEmpty()) {
             version = Integer.parseInt(sel);
         } else {
-            List<Row> a = spark.read().format("delta").load(aliasesPath)
+            List<Row> a = spark.read()
+                    .format("delta")
+                    .load(aliasesPath)
                     .filter(col("adapter_name").equalTo(name).and(col("alias").equalTo(sel)))
-                    .select("version").collectAsList();
+                    .select("version")
+                    .collectAsList();
             version = a.isEmpty() ? null : a.get(0).getInt(0);
             if (version == null) {
                 throw new IllegalArgumentException("adapter '" + ref + "': no alias '" + sel + "' for '" + name
@@ -217,11 +254,13 @@ public final class AdapterRegistry {
             }
         }
         if (version == null) {
-            throw new IllegalArgumentException("adapter '" + ref + "': no versions of '" + name + "' in " + adaptersPath);
+            throw new IllegalArgumentException(
+                    "adapter '" + ref + "': no versions of '" + name + "' in " + adaptersPath);
         }
         final int v = version;
-        return get(name, v).orElseThrow(() -> new IllegalArgumentException("adapter '" + ref + "': version " + v
-                + " of '" + name + "' does not exist in " + adaptersPath));
+        return get(name, v)
+                .orElseThrow(() -> new IllegalArgumentException("adapter '" + ref + "': version " + v + " of '" + name
+                        + "' does not exist in " + adaptersPath));
     }
 
     /**
@@ -229,34 +268,77 @@ public final class AdapterRegistry {
      * same adapter version on the same dataset version again (a retried or rerun evaluate job) replaces that row
      * instead of adding a duplicate; another dataset version adds a row.
      */
-    public void recordEval(String adapterName, int version, String datasetTable, long datasetVersion, double evalLoss,
-                           long tokens, String samplesJson) {
-        Row r = RowFactory.create(adapterName, version, Timestamp.from(Instant.now()), datasetTable, datasetVersion,
-                evalLoss, Math.exp(evalLoss), tokens, samplesJson);
+    public void recordEval(
+            String adapterName,
+            int version,
+            String datasetTable,
+            long datasetVersion,
+            double evalLoss,
+            long tokens,
+            String samplesJson) {
+        Row r = RowFactory.create(
+                adapterName,
+                version,
+                Timestamp.from(Instant.now()),
+                datasetTable,
+                datasetVersion,
+                evalLoss,
+                Math.exp(evalLoss),
+                tokens,
+                samplesJson);
         Dataset<Row> df = spark.createDataFrame(List.of(r), EVAL_SCHEMA);
         if (!Delta.exists(spark, evalsPath)) {
             df.write().format("delta").mode("append").save(evalsPath);
             return;
         }
-        DeltaTable.forPath(spark, evalsPath).as("t")
-                .merge(df.as("s"), "t.adapter_name = s.adapter_name AND t.version = s.version"
-                        + " AND t.dataset_table <=> s.dataset_table AND t.dataset_version <=> s.dataset_version")
-                .whenMatched().updateAll().whenNotMatched().insertAll().execute();
+        DeltaTable.forPath(spark, evalsPath)
+                .as("t")
+                .merge(
+                        df.as("s"),
+                        "t.adapter_name = s.adapter_name AND t.version = s.version"
+                                + " AND t.dataset_table <=> s.dataset_table AND t.dataset_version <=> s.dataset_version")
+                .whenMatched()
+                .updateAll()
+                .whenNotMatched()
+                .insertAll()
+                .execute();
     }
 
     /** All versions of an adapter (without the weight bytes), ordered by version. */
     public List<Row> versions(String adapterName) {
-        return new ArrayList<>(spark.read().format("delta").load(adaptersPath)
-                .filter(col("adapter_name").equalTo(adapterName)).drop("adapter_safetensors")
-                .orderBy("version").collectAsList());
+        return new ArrayList<>(spark.read()
+                .format("delta")
+                .load(adaptersPath)
+                .filter(col("adapter_name").equalTo(adapterName))
+                .drop("adapter_safetensors")
+                .orderBy("version")
+                .collectAsList());
     }
 
     private static Row toRow(AdapterRecord r, int version) {
-        return RowFactory.create(r.adapterName(), version, r.runId(), Timestamp.from(Instant.now()), "registered",
-                r.baseModelId(), r.baseModelSha256(), r.datasetTable(), r.datasetVersion(), r.configJson(),
-                r.loraR(), r.loraAlpha(), r.targetModules(),
-                r.trainLoss(), r.evalLoss(), r.perplexity(), r.tokens(), r.steps(), r.wallSeconds(),
-                r.adapterSafetensors(), r.adapterConfigJson(), r.peftPath());
+        return RowFactory.create(
+                r.adapterName(),
+                version,
+                r.runId(),
+                Timestamp.from(Instant.now()),
+                "registered",
+                r.baseModelId(),
+                r.baseModelSha256(),
+                r.datasetTable(),
+                r.datasetVersion(),
+                r.configJson(),
+                r.loraR(),
+                r.loraAlpha(),
+                r.targetModules(),
+                r.trainLoss(),
+                r.evalLoss(),
+                r.perplexity(),
+                r.tokens(),
+                r.steps(),
+                r.wallSeconds(),
+                r.adapterSafetensors(),
+                r.adapterConfigJson(),
+                r.peftPath());
     }
 
     private static void requireName(String name) {

@@ -62,8 +62,8 @@ public final class LoraServing {
         Set<Integer> eos = new LinkedHashSet<>();
         for (int id : tok.eosIds()) eos.add(id);
         for (int id : arch.eosTokenIds()) eos.add(id);
-        Generator.Result r = withSession(t, ids.length + n,
-                s -> Generator.generate(s, ids, Generator.Config.greedy(n, eos), null));
+        Generator.Result r =
+                withSession(t, ids.length + n, s -> Generator.generate(s, ids, Generator.Config.greedy(n, eos), null));
         return tok.decode(r.tokens(), true);
     }
 
@@ -92,7 +92,8 @@ public final class LoraServing {
         Queue<LlamaSession> pool = SESSIONS.computeIfAbsent(t.key(), k -> new ConcurrentLinkedQueue<>());
         LlamaSession s = pool.poll();
         if (s == null || s.capacity() < tokens) {
-            int cap = Math.min(w.arch().maxPositionEmbeddings(),
+            int cap = Math.min(
+                    w.arch().maxPositionEmbeddings(),
                     Math.max(MIN_CAPACITY, Integer.highestOneBit(Math.max(1, tokens - 1)) << 1));
             s = new LlamaSession(w, KernelProvider.withThreads(t.threads()), a, Math.max(cap, tokens), CHUNK);
         }
@@ -115,10 +116,14 @@ public final class LoraServing {
                         + " but quant " + want.id() + " was asked. Fix: ask for " + stored.id() + ", or point at the "
                         + "original fp32/bf16 model");
             }
-            LlamaWeights w = LlamaLoader.load(dir, stored != null || want == QuantType.NONE ? null
-                    : new Quantizer(want, Quantizer.DEFAULT_BLOCKSIZE, want != QuantType.INT8)::quantize);
-            System.err.printf("[lakelora] loaded base %s (%s) in %.1f s%n", t.modelUri(), want.id(),
-                    (System.nanoTime() - t0) / 1e9);
+            LlamaWeights w = LlamaLoader.load(
+                    dir,
+                    stored != null || want == QuantType.NONE
+                            ? null
+                            : new Quantizer(want, Quantizer.DEFAULT_BLOCKSIZE, want != QuantType.INT8)::quantize);
+            System.err.printf(
+                    "[lakelora] loaded base %s (%s) in %.1f s%n",
+                    t.modelUri(), want.id(), (System.nanoTime() - t0) / 1e9);
             return w;
         });
     }
@@ -156,8 +161,11 @@ public final class LoraServing {
     /** {@link #localModelDir(String)} with the given file system settings (the driver's session). */
     public static Path localModelDir(LakeFs fs, String uri) {
         String scheme = new org.apache.hadoop.fs.Path(uri).toUri().getScheme();
-        String generation = scheme == null || scheme.equals("file") ? "local"
-                : QuantizedModelMarker.read(fs, uri).map(m -> m.sha256().substring(0, 16)).orElse("unversioned");
+        String generation = scheme == null || scheme.equals("file")
+                ? "local"
+                : QuantizedModelMarker.read(fs, uri)
+                        .map(m -> m.sha256().substring(0, 16))
+                        .orElse("unversioned");
         return fs.localCopy(uri, Path.of(System.getProperty("java.io.tmpdir"), "lakelora-models", generation));
     }
 

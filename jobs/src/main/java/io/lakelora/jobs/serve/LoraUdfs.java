@@ -45,8 +45,14 @@ public final class LoraUdfs {
      *                     (the registry root's sibling)
      * @param checkBase    fail unless the model's sha256 is the base the adapter was trained on
      */
-    public record Options(String quant, int maxNewTokens, int threads, String generateName, String scoreName,
-                          String exportRoot, boolean checkBase) {
+    public record Options(
+            String quant,
+            int maxNewTokens,
+            int threads,
+            String generateName,
+            String scoreName,
+            String exportRoot,
+            boolean checkBase) {
         public Options {
             QuantType.parse(quant);
             if (maxNewTokens < 0) throw new IllegalArgumentException("maxNewTokens must be >= 0, got " + maxNewTokens);
@@ -89,20 +95,20 @@ public final class LoraUdfs {
     }
 
     /** What was registered. */
-    public record Registered(String adapter, int version, String adapterUri, String modelUri, String generateName,
-                             String scoreName) {}
+    public record Registered(
+            String adapter, int version, String adapterUri, String modelUri, String generateName, String scoreName) {}
 
     /**
      * Registers the two functions for {@code adapterRef} of the lake at {@code lakeRoot} on its base model's lake copy:
      * the base model id recorded with the version, looked up in {@code <lake>/tables/base_models} (job 00). Executors
      * then read everything from the lake; no local path is involved.
      */
-    public static Registered registerFromLake(SparkSession spark, String lakeRoot, String adapterRef,
-                                              Options options) {
+    public static Registered registerFromLake(SparkSession spark, String lakeRoot, String adapterRef, Options options) {
         String registryRoot = io.lakelora.jobs.export.AdapterPaths.registryRoot(lakeRoot);
         AdapterVersion v = AdapterVersion.of(new AdapterRegistry(spark, registryRoot).resolve(adapterRef));
-        String model = io.lakelora.jobs.common.BaseModels.resolve(spark, new LakePaths(lakeRoot), v.baseModelId(),
-                "the base model id recorded with " + v.ref()).lakePath();
+        String model = io.lakelora.jobs.common.BaseModels.resolve(
+                        spark, new LakePaths(lakeRoot), v.baseModelId(), "the base model id recorded with " + v.ref())
+                .lakePath();
         return register(spark, registryRoot, adapterRef, model, options);
     }
 
@@ -110,8 +116,8 @@ public final class LoraUdfs {
      * Registers the two functions for {@code adapterRef} ({@code name@3}, {@code name@production}, {@code name}) of the
      * registry at {@code registryRoot}, on the base model at {@code modelUri} (a lake URI or local path).
      */
-    public static Registered register(SparkSession spark, String registryRoot, String adapterRef, String modelUri,
-                                      Options options) {
+    public static Registered register(
+            SparkSession spark, String registryRoot, String adapterRef, String modelUri, Options options) {
         AdapterRegistry registry = new AdapterRegistry(spark, registryRoot);
         AdapterVersion v = AdapterVersion.of(registry.resolve(adapterRef));
         v.requireWeights();
@@ -122,7 +128,8 @@ public final class LoraUdfs {
                     + "for adapter " + v.ref() + ". Fix: pass the directory of the adapter's base model '"
                     + v.baseModelId() + "' (or its job 00 quantization, <lake>/models/<id>-nf4)");
         }
-        String exportRoot = options.exportRoot() != null ? LakePaths.toUri(options.exportRoot())
+        String exportRoot = options.exportRoot() != null
+                ? LakePaths.toUri(options.exportRoot())
                 : new org.apache.hadoop.fs.Path(LakePaths.toUri(registryRoot)).getParent() + "/exports";
         String adapterUri = adapterDir(fs, v, registry.adaptersPath(), exportRoot);
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
@@ -133,8 +140,9 @@ public final class LoraUdfs {
         PeftAdapter.load(fs.localCopy(adapterUri, tmp.resolve("lakelora-adapters")), modelConfig(fs, model));
 
         ServeTarget target = new ServeTarget(model, options.quant(), adapterUri, options.threads());
-        spark.udf().register(options.generateName(), new GenerateUdf(target, options.maxNewTokens()),
-                DataTypes.StringType);
+        spark.udf()
+                .register(
+                        options.generateName(), new GenerateUdf(target, options.maxNewTokens()), DataTypes.StringType);
         spark.udf().register(options.scoreName(), new ScoreUdf(target), DataTypes.DoubleType);
         System.err.println("[serve] " + options.generateName() + "(prompt), " + options.scoreName() + "(text): adapter "
                 + v.ref() + " (" + adapterUri + ") on " + model + " (" + options.quant() + ")");
@@ -149,12 +157,13 @@ public final class LoraUdfs {
         String p = v.peftPath();
         if (p != null && !p.isBlank()) {
             String w = p + "/" + PeftAdapter.WEIGHTS_FILE;
-            if (fs.exists(w) && fs.exists(p + "/" + PeftAdapter.CONFIG_FILE)
+            if (fs.exists(w)
+                    && fs.exists(p + "/" + PeftAdapter.CONFIG_FILE)
                     && sha256(fs.read(w)).equals(sha256(v.adapterSafetensors()))) {
                 return p;
             }
-            System.err.println("[serve] peft_path " + p + " of " + v.ref() + " is missing or differs from the registry's "
-                    + "weights; exporting the registry's copy");
+            System.err.println("[serve] peft_path " + p + " of " + v.ref()
+                    + " is missing or differs from the registry's " + "weights; exporting the registry's copy");
         }
         String dir = exportRoot + "/" + v.name() + "/v" + v.version();
         ExportAdapterJob.export(fs, v, dir, registryPath);
@@ -169,8 +178,10 @@ public final class LoraUdfs {
             n.remove("quantization_config");
             return ModelConfig.fromJson(n.toString(), file);
         } catch (IOException | ClassCastException e) {
-            throw new IllegalArgumentException("model config " + file + " is not a JSON object (" + e.getMessage()
-                    + "). Fix: restore the model's config.json", e);
+            throw new IllegalArgumentException(
+                    "model config " + file + " is not a JSON object (" + e.getMessage()
+                            + "). Fix: restore the model's config.json",
+                    e);
         }
     }
 

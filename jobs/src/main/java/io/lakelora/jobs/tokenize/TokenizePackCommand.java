@@ -9,11 +9,15 @@ import org.apache.spark.sql.SparkSession;
 import picocli.CommandLine.Command;
 
 /** {@code lakelora tokenize-pack}: job 02 tokenize and pack. */
-@Command(name = "tokenize-pack", description = "Job 02: Delta corpus_clean -> Delta token_blocks (chat template, "
-        + "tokenizer, loss masks, packed fixed-length blocks, train/eval split).")
+@Command(
+        name = "tokenize-pack",
+        description = "Job 02: Delta corpus_clean -> Delta token_blocks (chat template, "
+                + "tokenizer, loss masks, packed fixed-length blocks, train/eval split).")
 public final class TokenizePackCommand extends JobCommand<TokenizeConfig> {
     @Override
-    protected Class<TokenizeConfig> configType() { return TokenizeConfig.class; }
+    protected Class<TokenizeConfig> configType() {
+        return TokenizeConfig.class;
+    }
 
     @Override
     protected Map<String, Object> execute() {

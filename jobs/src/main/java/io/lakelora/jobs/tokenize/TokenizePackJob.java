@@ -16,9 +16,9 @@ import io.lakelora.jobs.common.JobRun;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.common.ProcessedFiles;
 import io.lakelora.jobs.common.Schemas;
+import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.prepare.RowExtractor;
 import io.lakelora.text.DocumentHash;
-import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.udfs.SharedTokenizers;
 import java.util.LinkedHashMap;
@@ -51,11 +51,26 @@ public final class TokenizePackJob {
     public static final String JOB = "02_tokenize_pack";
 
     /** Columns of token_blocks, in order. */
-    public static final List<String> BLOCK_COLUMNS = List.of("block_id", "split", "input_ids", "labels", "position_ids",
-            "doc_boundaries", "segments", "n_tokens", "n_trained", "mask_mode", "block_size", "strategy", "tokenizer",
-            "source_version", "run_id", "created_at");
-    public static final List<String> QUARANTINE_COLUMNS = List.of("doc_id", "reason", "detail", "n_tokens", "tokenizer",
-            "run_id", "quarantined_at");
+    public static final List<String> BLOCK_COLUMNS = List.of(
+            "block_id",
+            "split",
+            "input_ids",
+            "labels",
+            "position_ids",
+            "doc_boundaries",
+            "segments",
+            "n_tokens",
+            "n_trained",
+            "mask_mode",
+            "block_size",
+            "strategy",
+            "tokenizer",
+            "source_version",
+            "run_id",
+            "created_at");
+
+    public static final List<String> QUARANTINE_COLUMNS =
+            List.of("doc_id", "reason", "detail", "n_tokens", "tokenizer", "run_id", "quarantined_at");
 
     private TokenizePackJob() {}
 
@@ -66,7 +81,9 @@ public final class TokenizePackJob {
 
     /** What a run did. */
     public record Result(String runId, String status, Map<String, Long> counts, Map<String, Long> tableVersions) {
-        public long count(String key) { return counts.getOrDefault(key, 0L); }
+        public long count(String key) {
+            return counts.getOrDefault(key, 0L);
+        }
 
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -91,14 +108,18 @@ public final class TokenizePackJob {
         run.configJson = ConfigLoader.toJson(cfg);
         String source = lake.table(LakePaths.CORPUS_CLEAN);
         if (!Delta.exists(spark, source)) {
-            throw new IllegalArgumentException("input " + source + " is not a Delta table. Fix: run job 01 (bin/lakelora "
-                    + "prepare) with the same lake.root first");
+            throw new IllegalArgumentException(
+                    "input " + source + " is not a Delta table. Fix: run job 01 (bin/lakelora "
+                            + "prepare) with the same lake.root first");
         }
         // the tokenizer: given, or the lake copy of model.id; executors read it from the lake (LakeFs.local)
         // (on a copy: the caller's config keeps what it said)
-        cfg = withTokenizer(cfg, cfg.model.tokenizer != null && !cfg.model.tokenizer.isBlank()
-                ? LakePaths.toUri(cfg.model.tokenizer)
-                : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath());
+        cfg = withTokenizer(
+                cfg,
+                cfg.model.tokenizer != null && !cfg.model.tokenizer.isBlank()
+                        ? LakePaths.toUri(cfg.model.tokenizer)
+                        : BaseModels.resolve(spark, lake, cfg.model.id, "model.id")
+                                .lakePath());
         // check the model before any work (fails naming the path)
         String localTok = LakeFs.local(cfg.model.tokenizer, spark.sparkContext().hadoopConfiguration());
         Tokenizer tok = SharedTokenizers.get(localTok);
@@ -112,8 +133,12 @@ public final class TokenizePackJob {
             return nothingNew(spark, lake, run, "corpus_clean v" + version + " already processed");
         }
         Dataset<Row> docs = last >= 0
-                ? spark.read().format("delta").option("readChangeFeed", "true").option("startingVersion", last + 1)
-                        .option("endingVersion", version).load(source)
+                ? spark.read()
+                        .format("delta")
+                        .option("readChangeFeed", "true")
+                        .option("startingVersion", last + 1)
+                        .option("endingVersion", version)
+                        .load(source)
                         .where(col("_change_type").isin("insert", "update_postimage"))
                         .drop("_change_type", "_commit_version", "_commit_timestamp")
                 : spark.read().format("delta").option("versionAsOf", version).load(source);
@@ -122,8 +147,11 @@ public final class TokenizePackJob {
         long t0 = System.nanoTime();
         Dataset<Row> packed = tokenizeAndPack(assignSplit(docs, cfg), cfg).persist(StorageLevel.MEMORY_AND_DISK());
         long docsRead = docs.count();
-        for (Row r : packed.groupBy("record", "split", "reason").agg(org.apache.spark.sql.functions.count(lit(1)),
-                org.apache.spark.sql.functions.sum("n_tokens"), org.apache.spark.sql.functions.sum("n_trained"))
+        for (Row r : packed.groupBy("record", "split", "reason")
+                .agg(
+                        org.apache.spark.sql.functions.count(lit(1)),
+                        org.apache.spark.sql.functions.sum("n_tokens"),
+                        org.apache.spark.sql.functions.sum("n_trained"))
                 .collectAsList()) {
             if (r.getString(0).equals("block")) {
                 String s = r.getString(1);
@@ -137,9 +165,13 @@ public final class TokenizePackJob {
                 run.counts.put("reason." + r.getString(2), r.getLong(3));
             }
         }
-        Row docsPacked = packed.where(col("record").equalTo("block")).select(explode(col("segments")).as("s"))
-                .where(col("s.piece").equalTo(0)).agg(org.apache.spark.sql.functions.count(lit(1)),
-                        org.apache.spark.sql.functions.countDistinct(col("s.doc_id"))).first();
+        Row docsPacked = packed.where(col("record").equalTo("block"))
+                .select(explode(col("segments")).as("s"))
+                .where(col("s.piece").equalTo(0))
+                .agg(
+                        org.apache.spark.sql.functions.count(lit(1)),
+                        org.apache.spark.sql.functions.countDistinct(col("s.doc_id")))
+                .first();
         run.counts.put("docs_read", docsRead);
         run.counts.put("docs_packed", docsPacked.getLong(1));
         run.counts.putIfAbsent("docs_rejected", 0L);
@@ -161,14 +193,25 @@ public final class TokenizePackJob {
                 .withColumn("run_id", lit(run.runId))
                 .withColumn("created_at", current_timestamp())
                 .select(BLOCK_COLUMNS.stream().map(c -> col(c)).toArray(Column[]::new));
-        Delta.Write wb = Delta.mergeInsertIfAny(spark, lake.table(LakePaths.TOKEN_BLOCKS), blocks,
-                run.counts.get("blocks"), List.of("block_id"), Map.of());
+        Delta.Write wb = Delta.mergeInsertIfAny(
+                spark,
+                lake.table(LakePaths.TOKEN_BLOCKS),
+                blocks,
+                run.counts.get("blocks"),
+                List.of("block_id"),
+                Map.of());
         Dataset<Row> rejected = packed.where(col("record").equalTo("rejected"))
                 .withColumn("tokenizer", lit(cfg.model.tokenizer))
-                .withColumn("run_id", lit(run.runId)).withColumn("quarantined_at", current_timestamp())
+                .withColumn("run_id", lit(run.runId))
+                .withColumn("quarantined_at", current_timestamp())
                 .select(QUARANTINE_COLUMNS.stream().map(c -> col(c)).toArray(Column[]::new));
-        Delta.Write wq = Delta.mergeInsertIfAny(spark, lake.table(LakePaths.TOKEN_QUARANTINE), rejected,
-                run.counts.get("docs_rejected"), List.of("doc_id"), Map.of());
+        Delta.Write wq = Delta.mergeInsertIfAny(
+                spark,
+                lake.table(LakePaths.TOKEN_QUARANTINE),
+                rejected,
+                run.counts.get("docs_rejected"),
+                List.of("doc_id"),
+                Map.of());
         packed.unpersist();
         run.tableVersions.put(LakePaths.CORPUS_CLEAN, version);
         run.tableVersions.put(LakePaths.TOKEN_BLOCKS, wb.version());
@@ -178,9 +221,11 @@ public final class TokenizePackJob {
         run.record(spark, lake, "succeeded");
         log(String.format("[tokenize-pack] Delta writes: %.1f s", (System.nanoTime() - t1) / 1e9));
         log("[tokenize-pack] docs read " + docsRead + " = packed " + run.counts.get("docs_packed") + " + rejected "
-                + run.counts.get("docs_rejected") + "; " + run.counts.get("blocks") + " blocks, " + run.counts.get("tokens")
+                + run.counts.get("docs_rejected") + "; " + run.counts.get("blocks") + " blocks, "
+                + run.counts.get("tokens")
                 + " tokens (" + run.counts.get("trained_tokens") + " trained)");
-        log("[tokenize-pack] token_blocks v" + wb.version() + " (+" + wb.inserted() + ") from corpus_clean v" + version);
+        log("[tokenize-pack] token_blocks v" + wb.version() + " (+" + wb.inserted() + ") from corpus_clean v"
+                + version);
         return new Result(run.runId, "succeeded", run.counts, run.tableVersions);
     }
 
@@ -196,8 +241,11 @@ public final class TokenizePackJob {
     static Dataset<Row> withoutDone(SparkSession spark, LakePaths lake, Dataset<Row> docs) {
         String blocks = lake.table(LakePaths.TOKEN_BLOCKS);
         if (Delta.exists(spark, blocks)) {
-            Dataset<Row> done = spark.read().format("delta").load(blocks).select(explode(col("segments.doc_id"))
-                    .as("doc_id")).distinct();
+            Dataset<Row> done = spark.read()
+                    .format("delta")
+                    .load(blocks)
+                    .select(explode(col("segments.doc_id")).as("doc_id"))
+                    .distinct();
             docs = docs.join(done, docs.col("doc_id").equalTo(done.col("doc_id")), "left_anti");
         }
         String quarantine = lake.table(LakePaths.TOKEN_QUARANTINE);
@@ -213,8 +261,10 @@ public final class TokenizePackJob {
         Schemas.require(docs.schema(), "corpus_clean", List.of(Schemas.col("doc_id", DataTypes.StringType)));
         final double frac = cfg.split.evalFraction;
         final long seed = cfg.split.seed;
-        return docs.withColumn("split", udf((UDF1<String, String>) id -> DocumentHash.split(id, frac, seed),
-                DataTypes.StringType).apply(col("doc_id")));
+        return docs.withColumn(
+                "split",
+                udf((UDF1<String, String>) id -> DocumentHash.split(id, frac, seed), DataTypes.StringType)
+                        .apply(col("doc_id")));
     }
 
     /**
@@ -223,11 +273,18 @@ public final class TokenizePackJob {
      * union rows (record = block | rejected).
      */
     public static Dataset<Row> tokenizeAndPack(Dataset<Row> docs, TokenizeConfig cfg) {
-        Schemas.require(docs.schema(), "corpus_clean", List.of(Schemas.col("doc_id", DataTypes.StringType),
-                Schemas.col("split", DataTypes.StringType), Schemas.col("kind", DataTypes.StringType),
-                Schemas.col("text", DataTypes.StringType), Schemas.col("instruction", DataTypes.StringType),
-                Schemas.col("input", DataTypes.StringType), Schemas.col("output", DataTypes.StringType),
-                Schemas.col("messages", RowExtractor.MESSAGES)));
+        Schemas.require(
+                docs.schema(),
+                "corpus_clean",
+                List.of(
+                        Schemas.col("doc_id", DataTypes.StringType),
+                        Schemas.col("split", DataTypes.StringType),
+                        Schemas.col("kind", DataTypes.StringType),
+                        Schemas.col("text", DataTypes.StringType),
+                        Schemas.col("instruction", DataTypes.StringType),
+                        Schemas.col("input", DataTypes.StringType),
+                        Schemas.col("output", DataTypes.StringType),
+                        Schemas.col("messages", RowExtractor.MESSAGES)));
         return docs.select("doc_id", "split", "kind", "text", "instruction", "input", "output", "messages")
                 .repartition(cfg.pack.partitions, pmod(xxhash64(col("doc_id")), lit(cfg.pack.partitions)))
                 .sortWithinPartitions("split", "doc_id")
@@ -241,8 +298,8 @@ public final class TokenizePackJob {
             try (java.io.ObjectOutputStream out = new java.io.ObjectOutputStream(buf)) {
                 out.writeObject(cfg);
             }
-            try (java.io.ObjectInputStream in = new java.io.ObjectInputStream(
-                    new java.io.ByteArrayInputStream(buf.toByteArray()))) {
+            try (java.io.ObjectInputStream in =
+                    new java.io.ObjectInputStream(new java.io.ByteArrayInputStream(buf.toByteArray()))) {
                 TokenizeConfig c = (TokenizeConfig) in.readObject();
                 c.model.tokenizer = location;
                 return c;

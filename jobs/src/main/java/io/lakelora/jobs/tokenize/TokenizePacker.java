@@ -61,8 +61,8 @@ final class TokenizePacker implements MapPartitionsFunction<Row, Row> {
     @Override
     public Iterator<Row> call(Iterator<Row> rows) {
         String tokenizer = io.lakelora.jobs.lake.LakeFs.local(cfg.model.tokenizer, null);
-        ExampleEncoder enc = SharedTokenizers.encoder(tokenizer, cfg.template.override, cfg.template.fallback,
-                cfg.template.trainOnInputs);
+        ExampleEncoder enc = SharedTokenizers.encoder(
+                tokenizer, cfg.template.override, cfg.template.fallback, cfg.template.trainOnInputs);
         int pad = ExampleEncoder.padId(SharedTokenizers.get(tokenizer), cfg.pack.padTokenId);
         Map<String, List<Packing.Doc>> bySplit = new LinkedHashMap<>();
         Map<String, String> maskModes = new LinkedHashMap<>();
@@ -83,15 +83,19 @@ final class TokenizePacker implements MapPartitionsFunction<Row, Row> {
                 continue;
             }
             maskModes.put(docId, e.maskMode());
-            bySplit.computeIfAbsent(split, k -> new ArrayList<>()).add(new Packing.Doc(docId, e.inputIds(), e.labels()));
+            bySplit.computeIfAbsent(split, k -> new ArrayList<>())
+                    .add(new Packing.Doc(docId, e.inputIds(), e.labels()));
         }
         Packing.Strategy strategy = Packing.Strategy.parse(cfg.pack.strategy);
         Packing.Overflow overflow = Packing.Overflow.parse(cfg.pack.overflow);
         for (Map.Entry<String, List<Packing.Doc>> s : bySplit.entrySet()) {
             Packing.Result res = Packing.pack(s.getValue(), cfg.pack.blockSize, pad, strategy, overflow);
             for (Packing.Doc d : res.rejected()) {
-                out.add(rejected(d.id(), TOO_LONG, d.length() + " tokens > pack.block_size " + cfg.pack.blockSize
-                        + " (pack.overflow: quarantine)", d.length()));
+                out.add(rejected(
+                        d.id(),
+                        TOO_LONG,
+                        d.length() + " tokens > pack.block_size " + cfg.pack.blockSize + " (pack.overflow: quarantine)",
+                        d.length()));
             }
             for (Packing.Block b : res.blocks()) out.add(block(s.getKey(), b, maskModes));
         }
@@ -104,8 +108,8 @@ final class TokenizePacker implements MapPartitionsFunction<Row, Row> {
             case "text":
                 return enc.encodeText(r.getAs("text"));
             case "instruction":
-                return enc.encodeChat(ChatMessage.fromInstruction(r.getAs("instruction"), r.getAs("input"),
-                        r.getAs("output")));
+                return enc.encodeChat(
+                        ChatMessage.fromInstruction(r.getAs("instruction"), r.getAs("input"), r.getAs("output")));
             case "chat": {
                 List<Row> msgs = r.getList(r.fieldIndex("messages"));
                 List<ChatMessage> conv = new ArrayList<>(msgs.size());
@@ -127,18 +131,35 @@ final class TokenizePacker implements MapPartitionsFunction<Row, Row> {
             segs.add(RowFactory.create(s.docId(), s.piece(), s.start(), s.length()));
             bounds[i] = s.start();
             bounds[i + 1] = s.start() + s.length();
-            key.append('|').append(s.docId()).append(':').append(s.piece()).append(':').append(s.start()).append(':')
+            key.append('|')
+                    .append(s.docId())
+                    .append(':')
+                    .append(s.piece())
+                    .append(':')
+                    .append(s.start())
+                    .append(':')
                     .append(s.length());
             modes.add(maskModes.get(s.docId()));
         }
-        return RowFactory.create("block", DocumentHash.sha256Hex(key.toString()), split, b.inputIds(),
-                b.labels(), b.positionIds(), bounds, scala.jdk.javaapi.CollectionConverters.asScala(segs)
-                        .toSeq(), b.usedTokens(), b.trainedTokens(), null, null, null, String.join(",", modes));
+        return RowFactory.create(
+                "block",
+                DocumentHash.sha256Hex(key.toString()),
+                split,
+                b.inputIds(),
+                b.labels(),
+                b.positionIds(),
+                bounds,
+                scala.jdk.javaapi.CollectionConverters.asScala(segs).toSeq(),
+                b.usedTokens(),
+                b.trainedTokens(),
+                null,
+                null,
+                null,
+                String.join(",", modes));
     }
 
     private static Row rejected(String docId, String reason, String detail, int tokens) {
-        return RowFactory.create("rejected", null, null, null, null, null, null, null, tokens, 0, docId, reason, detail,
-                null);
+        return RowFactory.create(
+                "rejected", null, null, null, null, null, null, null, tokens, 0, docId, reason, detail, null);
     }
-
 }

@@ -30,7 +30,9 @@ public final class CheckpointStore {
         this.keepLast = keepLast;
     }
 
-    public String dir() { return dir; }
+    public String dir() {
+        return dir;
+    }
 
     /** Saves the state at its current step; returns the checkpoint's path. */
     public String save(AdapterState s, Checkpoint.Progress progress) {
@@ -71,8 +73,10 @@ public final class CheckpointStore {
         } catch (IOException e) {
             throw new UncheckedIOException("reading checkpoint " + dir + "/" + name, e);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("checkpoint " + dir + "/" + name + " is unusable: " + e.getMessage()
-                    + ". Fix: delete " + dir + " to start over, or point train.run_id at another run", e);
+            throw new IllegalArgumentException(
+                    "checkpoint " + dir + "/" + name + " is unusable: " + e.getMessage() + ". Fix: delete " + dir
+                            + " to start over, or point train.run_id at another run",
+                    e);
         } finally {
             if (tmp != null) tmp.toFile().delete();
         }

@@ -26,11 +26,21 @@ public final class DataOrder implements Serializable {
         this.seed = seed;
     }
 
-    public int numBlocks() { return numBlocks; }
-    public int globalBatch() { return globalBatch; }
-    public int stepsPerEpoch() { return numBlocks / globalBatch; }
+    public int numBlocks() {
+        return numBlocks;
+    }
 
-    public int epochOf(long step) { return (int) (step / stepsPerEpoch()); }
+    public int globalBatch() {
+        return globalBatch;
+    }
+
+    public int stepsPerEpoch() {
+        return numBlocks / globalBatch;
+    }
+
+    public int epochOf(long step) {
+        return (int) (step / stepsPerEpoch());
+    }
 
     /** rank[blockIndex] = position of the block in the epoch's permutation (Fisher-Yates with a per-epoch seed). */
     public int[] ranks(int epoch) {
@@ -49,5 +59,7 @@ public final class DataOrder implements Serializable {
     }
 
     /** First permutation position of {@code step}'s batch within its epoch. */
-    public int firstRank(long step) { return (int) (step % stepsPerEpoch()) * globalBatch; }
+    public int firstRank(long step) {
+        return (int) (step % stepsPerEpoch()) * globalBatch;
+    }
 }

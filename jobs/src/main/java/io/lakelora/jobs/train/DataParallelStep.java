@@ -38,8 +38,14 @@ public final class DataParallelStep implements AutoCloseable {
      * @param failTaskAtStep fault injection for tests: the first attempt of partition 0's task at this step throws
      *                       (-1 = never); Spark retries it
      */
-    public DataParallelStep(JavaSparkContext jsc, JavaRDD<TokenBlock> blocks, int workers, ModelFactory factory,
-                            DataOrder order, int microBatch, long failTaskAtStep) {
+    public DataParallelStep(
+            JavaSparkContext jsc,
+            JavaRDD<TokenBlock> blocks,
+            int workers,
+            ModelFactory factory,
+            DataOrder order,
+            int microBatch,
+            long failTaskAtStep) {
         if (workers <= 0) throw new IllegalArgumentException("train.workers must be > 0, got " + workers);
         if (microBatch <= 0) throw new IllegalArgumentException("train.micro_batch must be > 0, got " + microBatch);
         this.jsc = jsc;
@@ -48,24 +54,33 @@ public final class DataParallelStep implements AutoCloseable {
         this.order = order;
         this.microBatch = microBatch;
         this.failTaskAtStep = failTaskAtStep;
-        this.blocks = blocks
-                .keyBy(TokenBlock::index)
+        this.blocks = blocks.keyBy(TokenBlock::index)
                 .partitionBy(new ModPartitioner(workers))
                 .values()
                 .persist(org.apache.spark.storage.StorageLevel.MEMORY_AND_DISK());
     }
 
-    public int workers() { return workers; }
+    public int workers() {
+        return workers;
+    }
 
-    public int globalBatch() { return order.globalBatch(); }
+    public int globalBatch() {
+        return order.globalBatch();
+    }
 
     /**
      * The driver's view of the last {@link #compute} call: creating the adapter's broadcast, and the Spark job that
      * scheduled the tasks, ran them, fetched their gradient sums and combined them ({@code treeReduce}); the
      * adapter's (and every task's gradient sum's) size in bytes.
      */
-    public record Timing(double broadcastMillis, double jobMillis, double maxComputeMillis, double meanComputeMillis,
-                         int tasks, long adapterBytes) implements java.io.Serializable {}
+    public record Timing(
+            double broadcastMillis,
+            double jobMillis,
+            double maxComputeMillis,
+            double meanComputeMillis,
+            int tasks,
+            long adapterBytes)
+            implements java.io.Serializable {}
 
     private final List<Timing> timings = new ArrayList<>();
 
@@ -94,35 +109,44 @@ public final class DataParallelStep implements AutoCloseable {
         final int size = params.length;
         try {
             GradSum sum = blocks.mapPartitions((Iterator<TokenBlock> it) -> {
-                TaskContext tc = TaskContext.get();
-                if (failAt == step && tc != null && tc.partitionId() == 0 && tc.attemptNumber() == 0) {
-                    throw new IllegalStateException("injected task failure at step " + step + " (faults.fail_task_at_step)");
-                }
-                int[] r = rk.value();
-                List<TokenBlock> mine = select(it, r, lo, hi);
-                GradSum g = new GradSum(size);
-                long t0 = System.nanoTime();
-                if (!mine.isEmpty()) {
-                    String[] dev = deviceAddresses(tc);
-                    ExecutorModelCache.withModel(f, dev, model -> {
-                        for (int i = 0; i < mine.size(); i += mb) {
-                            List<TokenBlock> chunk = mine.subList(i, Math.min(mine.size(), i + mb));
-                            long dropoutSeed = seed * 1_000_003L + step * 65_537L + r[chunk.get(0).index()];
-                            LossSum ls = model.forwardBackward(p.value(), g.grads, toBatch(chunk), dropoutSeed);
-                            g.lossSum += ls.lossSum();
-                            g.tokens += ls.tokens();
-                            g.blocks += chunk.size();
+                        TaskContext tc = TaskContext.get();
+                        if (failAt == step && tc != null && tc.partitionId() == 0 && tc.attemptNumber() == 0) {
+                            throw new IllegalStateException(
+                                    "injected task failure at step " + step + " (faults.fail_task_at_step)");
                         }
-                        return null;
-                    });
-                }
-                g.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
-                g.sumComputeSeconds = g.maxComputeSeconds;
-                g.tasks = 1;
-                return List.of(g).iterator();
-            }).treeReduce(GradSum::add, 2);
-            timings.add(new Timing((b1 - b0) / 1e6, (System.nanoTime() - b1) / 1e6, sum.maxComputeSeconds * 1e3,
-                    sum.tasks == 0 ? 0 : sum.sumComputeSeconds * 1e3 / sum.tasks, sum.tasks, 4L * size));
+                        int[] r = rk.value();
+                        List<TokenBlock> mine = select(it, r, lo, hi);
+                        GradSum g = new GradSum(size);
+                        long t0 = System.nanoTime();
+                        if (!mine.isEmpty()) {
+                            String[] dev = deviceAddresses(tc);
+                            ExecutorModelCache.withModel(f, dev, model -> {
+                                for (int i = 0; i < mine.size(); i += mb) {
+                                    List<TokenBlock> chunk = mine.subList(i, Math.min(mine.size(), i + mb));
+                                    long dropoutSeed = seed * 1_000_003L
+                                            + step * 65_537L
+                                            + r[chunk.get(0).index()];
+                                    LossSum ls = model.forwardBackward(p.value(), g.grads, toBatch(chunk), dropoutSeed);
+                                    g.lossSum += ls.lossSum();
+                                    g.tokens += ls.tokens();
+                                    g.blocks += chunk.size();
+                                }
+                                return null;
+                            });
+                        }
+                        g.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
+                        g.sumComputeSeconds = g.maxComputeSeconds;
+                        g.tasks = 1;
+                        return List.of(g).iterator();
+                    })
+                    .treeReduce(GradSum::add, 2);
+            timings.add(new Timing(
+                    (b1 - b0) / 1e6,
+                    (System.nanoTime() - b1) / 1e6,
+                    sum.maxComputeSeconds * 1e3,
+                    sum.tasks == 0 ? 0 : sum.sumComputeSeconds * 1e3 / sum.tasks,
+                    sum.tasks,
+                    4L * size));
             return sum;
         } finally {
             p.destroy();
@@ -130,28 +154,34 @@ public final class DataParallelStep implements AutoCloseable {
     }
 
     /** Loss sum and token count of {@code params} over all {@code evalBlocks} (dropout off). */
-    public static io.lakelora.train.LossSum evaluate(JavaSparkContext jsc, JavaRDD<TokenBlock> evalBlocks,
-                                                      ModelFactory factory, float[] params, int microBatch) {
+    public static io.lakelora.train.LossSum evaluate(
+            JavaSparkContext jsc,
+            JavaRDD<TokenBlock> evalBlocks,
+            ModelFactory factory,
+            float[] params,
+            int microBatch) {
         final Broadcast<float[]> p = jsc.broadcast(params);
         try {
-            double[] sum = evalBlocks.mapPartitions((Iterator<TokenBlock> it) -> {
-                List<TokenBlock> mine = new ArrayList<>();
-                it.forEachRemaining(mine::add);
-                mine.sort(Comparator.comparingInt(TokenBlock::index));
-                double[] acc = new double[2];
-                if (!mine.isEmpty()) {
-                    ExecutorModelCache.withModel(factory, deviceAddresses(TaskContext.get()), model -> {
-                        for (int i = 0; i < mine.size(); i += microBatch) {
-                            LossSum ls = model.evaluate(p.value(),
-                                    toBatch(mine.subList(i, Math.min(mine.size(), i + microBatch))));
-                            acc[0] += ls.lossSum();
-                            acc[1] += ls.tokens();
+            double[] sum = evalBlocks
+                    .mapPartitions((Iterator<TokenBlock> it) -> {
+                        List<TokenBlock> mine = new ArrayList<>();
+                        it.forEachRemaining(mine::add);
+                        mine.sort(Comparator.comparingInt(TokenBlock::index));
+                        double[] acc = new double[2];
+                        if (!mine.isEmpty()) {
+                            ExecutorModelCache.withModel(factory, deviceAddresses(TaskContext.get()), model -> {
+                                for (int i = 0; i < mine.size(); i += microBatch) {
+                                    LossSum ls = model.evaluate(
+                                            p.value(), toBatch(mine.subList(i, Math.min(mine.size(), i + microBatch))));
+                                    acc[0] += ls.lossSum();
+                                    acc[1] += ls.tokens();
+                                }
+                                return null;
+                            });
                         }
-                        return null;
-                    });
-                }
-                return List.of(acc).iterator();
-            }).reduce((a, b) -> new double[] {a[0] + b[0], a[1] + b[1]});
+                        return List.of(acc).iterator();
+                    })
+                    .reduce((a, b) -> new double[] {a[0] + b[0], a[1] + b[1]});
             return new io.lakelora.train.LossSum(sum[0], (long) sum[1]);
         } finally {
             p.destroy();
@@ -171,14 +201,22 @@ public final class DataParallelStep implements AutoCloseable {
     }
 
     /** The optimizer's settings as plain values, so workers can rebuild it (local-SGD mode). */
-    public record OptimizerSpec(double lr, double beta1, double beta2, double eps, double weightDecay,
-                                double maxGradNorm, String schedule, long warmupSteps, long totalSteps)
+    public record OptimizerSpec(
+            double lr,
+            double beta1,
+            double beta2,
+            double eps,
+            double weightDecay,
+            double maxGradNorm,
+            String schedule,
+            long warmupSteps,
+            long totalSteps)
             implements java.io.Serializable {
         io.lakelora.train.Optimizer build() {
             return new io.lakelora.train.Optimizer(
                     new io.lakelora.train.OptimizerConfig(lr, List.of(beta1, beta2), eps, weightDecay, maxGradNorm),
-                    new io.lakelora.train.LrSchedule(io.lakelora.train.LrSchedule.Type.parse(schedule), lr,
-                            warmupSteps, totalSteps));
+                    new io.lakelora.train.LrSchedule(
+                            io.lakelora.train.LrSchedule.Type.parse(schedule), lr, warmupSteps, totalSteps));
         }
     }
 
@@ -220,54 +258,60 @@ public final class DataParallelStep implements AutoCloseable {
      * driver averages adapters and moments. One Spark job per k steps instead of per step; equal to synchronous
      * training only for k = 1 with one worker.
      */
-    public LocalResult computeLocal(long step, int k, float[] params, float[] m, float[] v, OptimizerSpec opt,
-                                    long seed) {
+    public LocalResult computeLocal(
+            long step, int k, float[] params, float[] m, float[] v, OptimizerSpec opt, long seed) {
         int epoch = order.epochOf(step);
         int lastEpoch = order.epochOf(step + k - 1);
-        final Broadcast<int[][]> rks = jsc.broadcast(new int[][] {order.ranks(epoch),
-                lastEpoch == epoch ? null : order.ranks(lastEpoch)});
+        final Broadcast<int[][]> rks =
+                jsc.broadcast(new int[][] {order.ranks(epoch), lastEpoch == epoch ? null : order.ranks(lastEpoch)});
         final Broadcast<float[][]> st = jsc.broadcast(new float[][] {params, m, v});
         final DataOrder o = order;
         final ModelFactory f = factory;
         final int mb = microBatch;
         try {
             LocalResult sum = blocks.mapPartitions((Iterator<TokenBlock> it) -> {
-                List<TokenBlock> all = new ArrayList<>();
-                it.forEachRemaining(all::add);
-                long t0 = System.nanoTime();
-                io.lakelora.train.Optimizer optimizer = opt.build();
-                String[] dev = deviceAddresses(TaskContext.get());
-                LocalResult res = ExecutorModelCache.withModel(f, dev, model -> {
-                    io.lakelora.lora.AdapterState s = new io.lakelora.lora.AdapterState(model.layout());
-                    System.arraycopy(st.value()[0], 0, s.params(), 0, s.params().length);
-                    System.arraycopy(st.value()[1], 0, s.m(), 0, s.m().length);
-                    System.arraycopy(st.value()[2], 0, s.v(), 0, s.v().length);
-                    s.setStep(step);
-                    LocalResult r = new LocalResult(s.params().length);
-                    for (long t = step; t < step + k; t++) {
-                        int[] rank = rks.value()[o.epochOf(t) == epoch ? 0 : 1];
-                        int lo = o.firstRank(t);
-                        List<TokenBlock> mine = select(all.iterator(), rank, lo, lo + o.globalBatch());
-                        long tokens = 0;
-                        for (int i = 0; i < mine.size(); i += mb) {
-                            List<TokenBlock> chunk = mine.subList(i, Math.min(mine.size(), i + mb));
-                            LossSum ls = model.forwardBackward(s.params(), s.grads(), toBatch(chunk),
-                                    seed * 1_000_003L + t * 65_537L + rank[chunk.get(0).index()]);
-                            r.lossSum += ls.lossSum();
-                            tokens += ls.tokens();
-                        }
-                        r.tokens += tokens;
-                        optimizer.step(s, tokens);
-                    }
-                    System.arraycopy(s.params(), 0, r.params, 0, r.params.length);
-                    System.arraycopy(s.m(), 0, r.m, 0, r.m.length);
-                    System.arraycopy(s.v(), 0, r.v, 0, r.v.length);
-                    r.workers = 1;
-                    return r;
-                });
-                res.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
-                return List.of(res).iterator();
-            }).treeReduce(LocalResult::add, 2);
+                        List<TokenBlock> all = new ArrayList<>();
+                        it.forEachRemaining(all::add);
+                        long t0 = System.nanoTime();
+                        io.lakelora.train.Optimizer optimizer = opt.build();
+                        String[] dev = deviceAddresses(TaskContext.get());
+                        LocalResult res = ExecutorModelCache.withModel(f, dev, model -> {
+                            io.lakelora.lora.AdapterState s = new io.lakelora.lora.AdapterState(model.layout());
+                            System.arraycopy(st.value()[0], 0, s.params(), 0, s.params().length);
+                            System.arraycopy(st.value()[1], 0, s.m(), 0, s.m().length);
+                            System.arraycopy(st.value()[2], 0, s.v(), 0, s.v().length);
+                            s.setStep(step);
+                            LocalResult r = new LocalResult(s.params().length);
+                            for (long t = step; t < step + k; t++) {
+                                int[] rank = rks.value()[o.epochOf(t) == epoch ? 0 : 1];
+                                int lo = o.firstRank(t);
+                                List<TokenBlock> mine = select(all.iterator(), rank, lo, lo + o.globalBatch());
+                                long tokens = 0;
+                                for (int i = 0; i < mine.size(); i += mb) {
+                                    List<TokenBlock> chunk = mine.subList(i, Math.min(mine.size(), i + mb));
+                                    LossSum ls = model.forwardBackward(
+                                            s.params(),
+                                            s.grads(),
+                                            toBatch(chunk),
+                                            seed * 1_000_003L
+                                                    + t * 65_537L
+                                                    + rank[chunk.get(0).index()]);
+                                    r.lossSum += ls.lossSum();
+                                    tokens += ls.tokens();
+                                }
+                                r.tokens += tokens;
+                                optimizer.step(s, tokens);
+                            }
+                            System.arraycopy(s.params(), 0, r.params, 0, r.params.length);
+                            System.arraycopy(s.m(), 0, r.m, 0, r.m.length);
+                            System.arraycopy(s.v(), 0, r.v, 0, r.v.length);
+                            r.workers = 1;
+                            return r;
+                        });
+                        res.maxComputeSeconds = (System.nanoTime() - t0) / 1e9;
+                        return List.of(res).iterator();
+                    })
+                    .treeReduce(LocalResult::add, 2);
             float inv = 1f / sum.workers;
             for (int i = 0; i < sum.params.length; i++) {
                 sum.params[i] *= inv;
@@ -314,18 +358,28 @@ public final class DataParallelStep implements AutoCloseable {
     static final class ModPartitioner extends org.apache.spark.Partitioner {
         private final int n;
 
-        ModPartitioner(int n) { this.n = n; }
+        ModPartitioner(int n) {
+            this.n = n;
+        }
 
         @Override
-        public int numPartitions() { return n; }
+        public int numPartitions() {
+            return n;
+        }
 
         @Override
-        public int getPartition(Object key) { return Math.floorMod((Integer) key, n); }
+        public int getPartition(Object key) {
+            return Math.floorMod((Integer) key, n);
+        }
 
         @Override
-        public boolean equals(Object o) { return o instanceof ModPartitioner m && m.n == n; }
+        public boolean equals(Object o) {
+            return o instanceof ModPartitioner m && m.n == n;
+        }
 
         @Override
-        public int hashCode() { return n; }
+        public int hashCode() {
+            return n;
+        }
     }
 }

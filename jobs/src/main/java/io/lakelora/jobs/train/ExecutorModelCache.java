@@ -44,8 +44,9 @@ public final class ExecutorModelCache {
         Object base = BASES.computeIfAbsent(key, k -> {
             long t0 = System.nanoTime();
             Object b = factory.loadBase(deviceAddresses);
-            System.err.printf("[lakelora] loaded base %s in pid %d (%.1f s)%n", k, ProcessHandle.current().pid(),
-                    (System.nanoTime() - t0) / 1e9);
+            System.err.printf(
+                    "[lakelora] loaded base %s in pid %d (%.1f s)%n",
+                    k, ProcessHandle.current().pid(), (System.nanoTime() - t0) / 1e9);
             return b;
         });
         String old = GROUPS.put(factory.cacheGroup(), key);
@@ -57,7 +58,9 @@ public final class ExecutorModelCache {
     }
 
     /** Number of bases held (tests and diagnostics). */
-    public static int bases() { return BASES.size(); }
+    public static int bases() {
+        return BASES.size();
+    }
 
     /** Drops everything (tests; executors normally keep bases for their lifetime). */
     public static void clear() {

@@ -17,6 +17,7 @@ public final class GradSum implements Serializable {
     public double maxComputeSeconds;
     /** The workers' compute time summed, and how many workers returned (the mean compute time per task). */
     public double sumComputeSeconds;
+
     public int tasks;
 
     public GradSum(int size) {

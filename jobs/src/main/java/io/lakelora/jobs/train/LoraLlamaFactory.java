@@ -37,8 +37,16 @@ public final class LoraLlamaFactory implements ModelFactory {
     /** {@link LakeFs#fingerprint} of the model directory, taken on the driver when the job starts. */
     private final String modelFingerprint;
 
-    public LoraLlamaFactory(String modelUri, String quant, int r, double alpha, boolean rslora, double dropout,
-                            Set<TargetModule> targets, int threadsPerTask, boolean recompute) {
+    public LoraLlamaFactory(
+            String modelUri,
+            String quant,
+            int r,
+            double alpha,
+            boolean rslora,
+            double dropout,
+            Set<TargetModule> targets,
+            int threadsPerTask,
+            boolean recompute) {
         QuantType.parse(quant); // validate early, on the driver
         this.modelUri = modelUri;
         this.quant = quant;
@@ -85,7 +93,8 @@ public final class LoraLlamaFactory implements ModelFactory {
     /** The lake file system with this JVM's Spark Hadoop settings (S3A credentials etc.), or defaults. */
     private static LakeFs lakeFs() {
         SparkEnv env = SparkEnv.get();
-        org.apache.hadoop.conf.Configuration conf = env == null ? new org.apache.hadoop.conf.Configuration()
+        org.apache.hadoop.conf.Configuration conf = env == null
+                ? new org.apache.hadoop.conf.Configuration()
                 : SparkHadoopUtil.get().newConfiguration(env.conf());
         return new LakeFs(conf);
     }
@@ -94,7 +103,8 @@ public final class LoraLlamaFactory implements ModelFactory {
     public Object loadBase(String[] deviceAddresses) {
         Path dir = localModelDir();
         QuantType q = QuantType.parse(quant);
-        Quantizer quantizer = q == QuantType.NONE ? null
+        Quantizer quantizer = q == QuantType.NONE
+                ? null
                 : new Quantizer(q, Quantizer.DEFAULT_BLOCKSIZE, q != QuantType.INT8); // double quant is 4-bit only
         LlamaWeights w = LlamaLoader.load(dir, quantizer == null ? null : quantizer::quantize);
         KernelProvider.warmUp(KernelProvider.withThreads(threads()));

@@ -27,12 +27,18 @@ public final class RandomLlamaFactory implements ModelFactory {
         this.threadsPerTask = threadsPerTask;
     }
 
-    public ModelConfig config() { return ModelConfig.fromJson(configJson, "bench config"); }
+    public ModelConfig config() {
+        return ModelConfig.fromJson(configJson, "bench config");
+    }
 
-    public LoraSpec spec() { return LoraSpec.of(r, 2.0 * r, false, 0, Set.of(TargetModule.values())); }
+    public LoraSpec spec() {
+        return LoraSpec.of(r, 2.0 * r, false, 0, Set.of(TargetModule.values()));
+    }
 
     @Override
-    public String cacheKey() { return "random:" + seed + ":" + nf4 + ":" + configJson.hashCode(); }
+    public String cacheKey() {
+        return "random:" + seed + ":" + nf4 + ":" + configJson.hashCode();
+    }
 
     @Override
     public Object loadBase(String[] deviceAddresses) {

@@ -25,18 +25,37 @@ public final class SparkTrainer {
      * Loop settings. {@code localSteps} > 1 selects local SGD: workers run that many optimizer steps on their own share
      * and the driver averages adapters and moments ({@code localOptimizer} is then required).
      */
-    public record Settings(String runId, long totalSteps, long evalInterval, long checkpointInterval, long seed,
-                           int evalMicroBatch, String configHash, int localSteps,
-                           DataParallelStep.OptimizerSpec localOptimizer) {
-        public Settings(String runId, long totalSteps, long evalInterval, long checkpointInterval, long seed,
-                        int evalMicroBatch, String configHash) {
+    public record Settings(
+            String runId,
+            long totalSteps,
+            long evalInterval,
+            long checkpointInterval,
+            long seed,
+            int evalMicroBatch,
+            String configHash,
+            int localSteps,
+            DataParallelStep.OptimizerSpec localOptimizer) {
+        public Settings(
+                String runId,
+                long totalSteps,
+                long evalInterval,
+                long checkpointInterval,
+                long seed,
+                int evalMicroBatch,
+                String configHash) {
             this(runId, totalSteps, evalInterval, checkpointInterval, seed, evalMicroBatch, configHash, 1, null);
         }
     }
 
     /** The outcome of a run. */
-    public record Result(AdapterState state, List<StepMetric> metrics, double lastTrainLoss, double evalLoss,
-                         long tokens, double wallSeconds, long resumedFromStep) {}
+    public record Result(
+            AdapterState state,
+            List<StepMetric> metrics,
+            double lastTrainLoss,
+            double evalLoss,
+            long tokens,
+            double wallSeconds,
+            long resumedFromStep) {}
 
     private final JavaSparkContext jsc;
     private final DataParallelStep dp;
@@ -51,9 +70,15 @@ public final class SparkTrainer {
      * @param evalBlocks may be null (no evaluation)
      * @param metricsSink receives the metrics of the steps since the last call, at every checkpoint and at the end
      */
-    public SparkTrainer(JavaSparkContext jsc, DataParallelStep dp, JavaRDD<TokenBlock> evalBlocks, ModelFactory factory,
-                        Optimizer optimizer, Settings settings, CheckpointStore checkpoints,
-                        Consumer<List<StepMetric>> metricsSink) {
+    public SparkTrainer(
+            JavaSparkContext jsc,
+            DataParallelStep dp,
+            JavaRDD<TokenBlock> evalBlocks,
+            ModelFactory factory,
+            Optimizer optimizer,
+            Settings settings,
+            CheckpointStore checkpoints,
+            Consumer<List<StepMetric>> metricsSink) {
         this.jsc = jsc;
         this.dp = dp;
         this.evalBlocks = evalBlocks;
@@ -79,13 +104,15 @@ public final class SparkTrainer {
             Checkpoint.Progress p = resumed.get();
             if (!p.configHash().equals(settings.configHash())) {
                 throw new IllegalArgumentException("checkpoint in " + checkpoints.dir() + " was written by a run with "
-                        + "another training config (hash " + p.configHash() + " vs " + settings.configHash() + "). Fix: "
+                        + "another training config (hash " + p.configHash() + " vs " + settings.configHash()
+                        + "). Fix: "
                         + "use a new train.run_id for the new config, or delete the old checkpoints");
             }
             resumedFrom = state.step();
             tokensSeen = p.tokensSeen();
-            System.err.printf("[lakelora] resuming run %s from checkpoint at step %d (%s)%n", settings.runId(),
-                    resumedFrom, checkpoints.dir());
+            System.err.printf(
+                    "[lakelora] resuming run %s from checkpoint at step %d (%s)%n",
+                    settings.runId(), resumedFrom, checkpoints.dir());
         }
         List<StepMetric> all = new ArrayList<>();
         List<StepMetric> pending = new ArrayList<>();
@@ -104,8 +131,8 @@ public final class SparkTrainer {
             double gradNorm;
             if (settings.localSteps() > 1) {
                 int k = (int) Math.min(settings.localSteps(), total - s);
-                DataParallelStep.LocalResult lr0 = dp.computeLocal(s, k, state.params(), state.m(), state.v(),
-                        settings.localOptimizer(), settings.seed());
+                DataParallelStep.LocalResult lr0 = dp.computeLocal(
+                        s, k, state.params(), state.m(), state.v(), settings.localOptimizer(), settings.seed());
                 System.arraycopy(lr0.params, 0, state.params(), 0, lr0.params.length);
                 System.arraycopy(lr0.m, 0, state.m(), 0, lr0.m.length);
                 System.arraycopy(lr0.v, 0, state.v(), 0, lr0.v.length);
@@ -129,32 +156,45 @@ public final class SparkTrainer {
             tokensSeen += gTokens;
             double ev = Double.NaN;
             boolean last = state.step() == total;
-            if (evalBlocks != null && settings.evalInterval() > 0
+            if (evalBlocks != null
+                    && settings.evalInterval() > 0
                     && (crossed(s, state.step(), settings.evalInterval()) || last)) {
                 jsc.setJobDescription("lakelora eval " + settings.runId() + " at step " + state.step());
-                LossSum e = DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch());
+                LossSum e =
+                        DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch());
                 ev = e.mean();
                 evalLoss = ev;
             }
-            StepMetric m = new StepMetric(state.step(), lastLoss, lr, gradNorm, gTokens, gTokens / stepSec, stepSec,
-                    computeSec, ev);
+            StepMetric m = new StepMetric(
+                    state.step(), lastLoss, lr, gradNorm, gTokens, gTokens / stepSec, stepSec, computeSec, ev);
             all.add(m);
             pending.add(m);
             double done = state.step() - startStep;
             double eta = (System.nanoTime() - loopStart) / 1e9 / done * (total - state.step());
-            System.err.printf("[lakelora] step %d/%d loss %.4f lr %.3e tokens/s %.0f overhead %.0f ms ETA %.0fs%s%n",
-                    state.step(), total, lastLoss, lr, m.tokensPerSecond(), m.overheadMillis(), eta,
+            System.err.printf(
+                    "[lakelora] step %d/%d loss %.4f lr %.3e tokens/s %.0f overhead %.0f ms ETA %.0fs%s%n",
+                    state.step(),
+                    total,
+                    lastLoss,
+                    lr,
+                    m.tokensPerSecond(),
+                    m.overheadMillis(),
+                    eta,
                     Double.isNaN(ev) ? "" : String.format(" eval_loss %.4f", ev));
-            if ((settings.checkpointInterval() > 0 && crossed(s, state.step(), settings.checkpointInterval())) || last) {
-                checkpoints.save(state, new Checkpoint.Progress(0L, state.step() * (long) dp.globalBatch(),
-                        tokensSeen, settings.configHash()));
+            if ((settings.checkpointInterval() > 0 && crossed(s, state.step(), settings.checkpointInterval()))
+                    || last) {
+                checkpoints.save(
+                        state,
+                        new Checkpoint.Progress(
+                                0L, state.step() * (long) dp.globalBatch(), tokensSeen, settings.configHash()));
                 metricsSink.accept(List.copyOf(pending));
                 pending.clear();
             }
         }
         if (!pending.isEmpty()) metricsSink.accept(List.copyOf(pending));
         if (evalBlocks != null && Double.isNaN(evalLoss)) {
-            evalLoss = DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch()).mean();
+            evalLoss = DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch())
+                    .mean();
         }
         return new Result(state, all, lastLoss, evalLoss, tokensSeen, (System.nanoTime() - t0) / 1e9, resumedFrom);
     }

@@ -74,10 +74,24 @@ public final class TrainJob {
     private TrainJob() {}
 
     /** What the job did, printed by the CLI and returned to notebooks. */
-    public record Outcome(String adapterName, int version, boolean created, String runId, String registry,
-                          String datasetTable, long datasetVersion, String peftPath, String reportPath,
-                          String checkpoints, String metricsTable, double trainLoss, double evalLoss, long steps,
-                          long tokens, double wallSeconds, long resumedFromStep) {
+    public record Outcome(
+            String adapterName,
+            int version,
+            boolean created,
+            String runId,
+            String registry,
+            String datasetTable,
+            long datasetVersion,
+            String peftPath,
+            String reportPath,
+            String checkpoints,
+            String metricsTable,
+            double trainLoss,
+            double evalLoss,
+            long steps,
+            long tokens,
+            double wallSeconds,
+            long resumedFromStep) {
         public Map<String, Object> asMap() {
             Map<String, Object> m = new LinkedHashMap<>();
             m.put("adapter", adapterName + "@" + version);
@@ -114,15 +128,20 @@ public final class TrainJob {
         }
         long version = cfg.data.version != null ? cfg.data.version : Delta.version(spark, table);
         // the base: model.path, or the lake copy job 00 recorded for model.id (executors read it from the lake)
-        String modelUri = cfg.model.path != null && !cfg.model.path.isBlank() ? LakePaths.toUri(cfg.model.path)
+        String modelUri = cfg.model.path != null && !cfg.model.path.isBlank()
+                ? LakePaths.toUri(cfg.model.path)
                 : BaseModels.resolve(spark, lake, cfg.model.id, "model.id").lakePath();
-        Dataset<Row> blocks = spark.read().format("delta").option("versionAsOf", version).load(table);
-        Schemas.require(blocks.schema(), "data.table " + table, List.of(
-                Schemas.col("block_id", DataTypes.StringType),
-                Schemas.col("split", DataTypes.StringType),
-                Schemas.col("input_ids", DataTypes.createArrayType(DataTypes.IntegerType)),
-                Schemas.col("labels", DataTypes.createArrayType(DataTypes.IntegerType)),
-                Schemas.col("position_ids", DataTypes.createArrayType(DataTypes.IntegerType))));
+        Dataset<Row> blocks =
+                spark.read().format("delta").option("versionAsOf", version).load(table);
+        Schemas.require(
+                blocks.schema(),
+                "data.table " + table,
+                List.of(
+                        Schemas.col("block_id", DataTypes.StringType),
+                        Schemas.col("split", DataTypes.StringType),
+                        Schemas.col("input_ids", DataTypes.createArrayType(DataTypes.IntegerType)),
+                        Schemas.col("labels", DataTypes.createArrayType(DataTypes.IntegerType)),
+                        Schemas.col("position_ids", DataTypes.createArrayType(DataTypes.IntegerType))));
         JavaRDD<TokenBlock> train = indexed(blocks.filter(col("split").equalTo("train")));
         JavaRDD<TokenBlock> eval = indexed(blocks.filter(col("split").equalTo("eval")));
         int nTrain = (int) train.count();
@@ -133,9 +152,16 @@ public final class TrainJob {
         }
 
         // ---- the model: the driver reads the config and tokenizer facts; executors load the weights themselves
-        LoraLlamaFactory factory = new LoraLlamaFactory(modelUri, cfg.model.quant, cfg.lora.r(),
-                cfg.lora.loraAlpha(), cfg.lora.useRslora(), cfg.lora.loraDropout(), cfg.lora.targets(),
-                cfg.train.threadsPerWorker, cfg.train.recompute);
+        LoraLlamaFactory factory = new LoraLlamaFactory(
+                modelUri,
+                cfg.model.quant,
+                cfg.lora.r(),
+                cfg.lora.loraAlpha(),
+                cfg.lora.useRslora(),
+                cfg.lora.loraDropout(),
+                cfg.lora.targets(),
+                cfg.train.threadsPerWorker,
+                cfg.train.recompute);
         Path localModel = factory.localModelDir();
         ModelConfig mc = LlamaLoader.config(localModel); // also reads bases quantized by job 00
         String baseSha = weightsSha256(localModel);
@@ -144,16 +170,22 @@ public final class TrainJob {
         if (cfg.train.globalBatchTokens > 0) {
             int blockLen = train.first().inputIds().length;
             globalBlocks = Math.toIntExact((cfg.train.globalBatchTokens + blockLen - 1) / blockLen);
-            System.err.printf("[train] global batch %d tokens = %d blocks of %d%n", cfg.train.globalBatchTokens,
-                    globalBlocks, blockLen);
+            System.err.printf(
+                    "[train] global batch %d tokens = %d blocks of %d%n",
+                    cfg.train.globalBatchTokens, globalBlocks, blockLen);
         }
         DataOrder order = new DataOrder(nTrain, Math.min(globalBlocks, nTrain), cfg.train.seed);
-        long steps = cfg.train.steps > 0 ? cfg.train.steps
+        long steps = cfg.train.steps > 0
+                ? cfg.train.steps
                 : Math.max(1, (long) Math.floor(cfg.train.epochs * order.stepsPerEpoch()));
         String resolvedJson = ConfigLoader.toJson(cfg);
-        String runId = runIdOverride != null && !runIdOverride.isBlank() ? runIdOverride
-                : cfg.train.runId != null ? cfg.train.runId
-                : "run-" + sha256(trainingIdentity(cfg) + "|" + table + "@" + version + "|" + baseSha).substring(0, 16);
+        String runId = runIdOverride != null && !runIdOverride.isBlank()
+                ? runIdOverride
+                : cfg.train.runId != null
+                        ? cfg.train.runId
+                        : "run-"
+                                + sha256(trainingIdentity(cfg) + "|" + table + "@" + version + "|" + baseSha)
+                                        .substring(0, 16);
         if (!runId.matches("[A-Za-z0-9][A-Za-z0-9._-]{0,127}")) {
             throw new IllegalArgumentException("run id '" + runId + "': expected letters, digits, '.', '_' or '-'");
         }
@@ -161,24 +193,54 @@ public final class TrainJob {
         AdapterRegistry registry = new AdapterRegistry(spark, registryRoot);
         String runDir = lake.root() + "/runs/" + cfg.train.adapterName + "/" + runId;
         String metricsTable = lake.table(TRAIN_METRICS);
-        System.err.printf("[train] run %s: %s@v%d (%d train / %d eval blocks), base %s (%s, sha256 %s), %d steps of %d "
-                        + "blocks on %d workers%n", runId, table, version, nTrain, nEval, cfg.model.id, cfg.model.quant,
-                baseSha.substring(0, 12), steps, order.globalBatch(), cfg.train.workers);
+        System.err.printf(
+                "[train] run %s: %s@v%d (%d train / %d eval blocks), base %s (%s, sha256 %s), %d steps of %d "
+                        + "blocks on %d workers%n",
+                runId,
+                table,
+                version,
+                nTrain,
+                nEval,
+                cfg.model.id,
+                cfg.model.quant,
+                baseSha.substring(0, 12),
+                steps,
+                order.globalBatch(),
+                cfg.train.workers);
 
         // rerunning a finished job registers nothing new
         registry.ensureTables();
-        List<Row> done = spark.read().format("delta").load(registry.adaptersPath())
-                .filter(col("adapter_name").equalTo(cfg.train.adapterName).and(col("run_id").equalTo(runId)))
-                .drop("adapter_safetensors").collectAsList();
+        List<Row> done = spark.read()
+                .format("delta")
+                .load(registry.adaptersPath())
+                .filter(col("adapter_name")
+                        .equalTo(cfg.train.adapterName)
+                        .and(col("run_id").equalTo(runId)))
+                .drop("adapter_safetensors")
+                .collectAsList();
         if (!done.isEmpty()) {
             Row r = done.get(0);
-            System.err.printf("[train] run %s is already registered as %s@%d: nothing to do%n", runId,
-                    cfg.train.adapterName, r.getInt(r.fieldIndex("version")));
-            return new Outcome(cfg.train.adapterName, r.getInt(r.fieldIndex("version")), false, runId, registryRoot,
-                    table, version, r.getString(r.fieldIndex("peft_path")), runDir + "/report", runDir + "/checkpoints",
-                    metricsTable, r.getDouble(r.fieldIndex("train_loss")), r.getDouble(r.fieldIndex("eval_loss")),
-                    r.getLong(r.fieldIndex("steps")), r.getLong(r.fieldIndex("tokens")),
-                    (System.nanoTime() - t0) / 1e9, steps);
+            System.err.printf(
+                    "[train] run %s is already registered as %s@%d: nothing to do%n",
+                    runId, cfg.train.adapterName, r.getInt(r.fieldIndex("version")));
+            return new Outcome(
+                    cfg.train.adapterName,
+                    r.getInt(r.fieldIndex("version")),
+                    false,
+                    runId,
+                    registryRoot,
+                    table,
+                    version,
+                    r.getString(r.fieldIndex("peft_path")),
+                    runDir + "/report",
+                    runDir + "/checkpoints",
+                    metricsTable,
+                    r.getDouble(r.fieldIndex("train_loss")),
+                    r.getDouble(r.fieldIndex("eval_loss")),
+                    r.getLong(r.fieldIndex("steps")),
+                    r.getLong(r.fieldIndex("tokens")),
+                    (System.nanoTime() - t0) / 1e9,
+                    steps);
         }
 
         // ---- transform: train
@@ -186,20 +248,39 @@ public final class TrainJob {
         LoraInit.initialize(state, cfg.lora, cfg.train.seed, null, null);
         Optimizer optimizer = new Optimizer(cfg.optimizer, cfg.schedule.build(cfg.optimizer.lr(), steps));
         CheckpointStore checkpoints = new CheckpointStore(fs, runDir + "/checkpoints", cfg.train.keepCheckpoints);
-        String configHash = sha256(trainingIdentity(cfg) + "|" + table + "@" + version).substring(0, 16);
+        String configHash =
+                sha256(trainingIdentity(cfg) + "|" + table + "@" + version).substring(0, 16);
         SparkTrainer.Result result;
         String adapterName = cfg.train.adapterName;
-        try (DataParallelStep dp = new DataParallelStep(jsc, train, cfg.train.workers, factory, order,
-                cfg.train.microBatch, cfg.faults.failTaskAtStep)) {
-            SparkTrainer trainer = new SparkTrainer(jsc, dp, nEval > 0 ? eval : null, factory, optimizer,
-                    new SparkTrainer.Settings(runId, steps, cfg.train.evalInterval, cfg.train.checkpointInterval,
-                            cfg.train.seed, cfg.train.microBatch, configHash,
+        try (DataParallelStep dp = new DataParallelStep(
+                jsc, train, cfg.train.workers, factory, order, cfg.train.microBatch, cfg.faults.failTaskAtStep)) {
+            SparkTrainer trainer = new SparkTrainer(
+                    jsc,
+                    dp,
+                    nEval > 0 ? eval : null,
+                    factory,
+                    optimizer,
+                    new SparkTrainer.Settings(
+                            runId,
+                            steps,
+                            cfg.train.evalInterval,
+                            cfg.train.checkpointInterval,
+                            cfg.train.seed,
+                            cfg.train.microBatch,
+                            configHash,
                             cfg.train.sync.equals("local_sgd") ? cfg.train.localSteps : 1,
-                            new DataParallelStep.OptimizerSpec(cfg.optimizer.lr(), cfg.optimizer.beta1(),
-                                    cfg.optimizer.beta2(), cfg.optimizer.eps(), cfg.optimizer.weightDecay(),
-                                    cfg.optimizer.maxGradNorm(), cfg.schedule.type().id(),
-                                    optimizer.schedule().warmupSteps(), steps)),
-                    checkpoints, ms -> writeMetrics(spark, metricsTable, runId, adapterName, ms));
+                            new DataParallelStep.OptimizerSpec(
+                                    cfg.optimizer.lr(),
+                                    cfg.optimizer.beta1(),
+                                    cfg.optimizer.beta2(),
+                                    cfg.optimizer.eps(),
+                                    cfg.optimizer.weightDecay(),
+                                    cfg.optimizer.maxGradNorm(),
+                                    cfg.schedule.type().id(),
+                                    optimizer.schedule().warmupSteps(),
+                                    steps)),
+                    checkpoints,
+                    ms -> writeMetrics(spark, metricsTable, runId, adapterName, ms));
             result = trainer.run(state);
         } finally {
             train.unpersist(false);
@@ -213,35 +294,84 @@ public final class TrainJob {
         String peftPath = runDir + "/peft";
         fs.uploadDir(peftLocal, peftPath);
         byte[] weights = readBytes(peftLocal.resolve(PeftAdapter.WEIGHTS_FILE));
-        String adapterConfig = new String(readBytes(peftLocal.resolve(PeftAdapter.CONFIG_FILE)), StandardCharsets.UTF_8);
+        String adapterConfig =
+                new String(readBytes(peftLocal.resolve(PeftAdapter.CONFIG_FILE)), StandardCharsets.UTF_8);
         double trainLoss = result.lastTrainLoss();
-        double tokensPerSecond = series.isEmpty() ? 0
-                : series.stream().mapToDouble(StepMetric::tokensPerSecond).average().orElse(0);
-        AdapterRecord rec = new AdapterRecord(adapterName, runId, cfg.model.id, baseSha, table, version, resolvedJson,
-                cfg.lora.r(), cfg.lora.loraAlpha(), cfg.lora.targets().stream().map(t -> t.peftName()).sorted().toList(),
-                trainLoss, result.evalLoss(), result.tokens(), steps, result.wallSeconds(), weights, adapterConfig, peftPath);
+        double tokensPerSecond = series.isEmpty()
+                ? 0
+                : series.stream()
+                        .mapToDouble(StepMetric::tokensPerSecond)
+                        .average()
+                        .orElse(0);
+        AdapterRecord rec = new AdapterRecord(
+                adapterName,
+                runId,
+                cfg.model.id,
+                baseSha,
+                table,
+                version,
+                resolvedJson,
+                cfg.lora.r(),
+                cfg.lora.loraAlpha(),
+                cfg.lora.targets().stream().map(t -> t.peftName()).sorted().toList(),
+                trainLoss,
+                result.evalLoss(),
+                result.tokens(),
+                steps,
+                result.wallSeconds(),
+                weights,
+                adapterConfig,
+                peftPath);
         AdapterRegistry.Registered reg = registry.register(rec);
 
         String reportPath = runDir + "/report";
         try {
             List<RunReport.Sample> samples = samples(localModel, factory, cfg, state);
-            List<RunReport.StepPoint> points = series.stream().map(m -> new RunReport.StepPoint(m.step(), m.loss(),
-                    Double.isNaN(m.evalLoss()) ? null : m.evalLoss(), m.lr())).collect(Collectors.toList());
-            RunReport report = new RunReport(adapterName, reg.version(), resolvedJson,
+            List<RunReport.StepPoint> points = series.stream()
+                    .map(m -> new RunReport.StepPoint(
+                            m.step(), m.loss(), Double.isNaN(m.evalLoss()) ? null : m.evalLoss(), m.lr()))
+                    .collect(Collectors.toList());
+            RunReport report = new RunReport(
+                    adapterName,
+                    reg.version(),
+                    resolvedJson,
                     new RunReport.Lineage(cfg.model.id, baseSha, table, version, runId),
-                    new RunReport.Metrics(trainLoss, result.evalLoss(), Math.exp(result.evalLoss()), result.tokens(),
-                            steps, result.wallSeconds(), tokensPerSecond),
-                    points, samples);
+                    new RunReport.Metrics(
+                            trainLoss,
+                            result.evalLoss(),
+                            Math.exp(result.evalLoss()),
+                            result.tokens(),
+                            steps,
+                            result.wallSeconds(),
+                            tokensPerSecond),
+                    points,
+                    samples);
             report.writeTo(tmp.resolve("report"));
             fs.uploadDir(tmp.resolve("report"), reportPath);
         } catch (RuntimeException e) {
             System.err.println("[train] warning: the run report could not be written (" + e.getMessage() + ")");
         }
-        System.err.printf("[train] registered %s@%d (run %s); PEFT adapter %s; report %s%n", adapterName,
-                reg.version(), runId, peftPath, reportPath);
-        return new Outcome(adapterName, reg.version(), reg.created(), runId, registryRoot, table, version, peftPath,
-                reportPath, checkpoints.dir(), metricsTable, trainLoss, result.evalLoss(), steps, result.tokens(),
-                (System.nanoTime() - t0) / 1e9, result.resumedFromStep());
+        System.err.printf(
+                "[train] registered %s@%d (run %s); PEFT adapter %s; report %s%n",
+                adapterName, reg.version(), runId, peftPath, reportPath);
+        return new Outcome(
+                adapterName,
+                reg.version(),
+                reg.created(),
+                runId,
+                registryRoot,
+                table,
+                version,
+                peftPath,
+                reportPath,
+                checkpoints.dir(),
+                metricsTable,
+                trainLoss,
+                result.evalLoss(),
+                steps,
+                result.tokens(),
+                (System.nanoTime() - t0) / 1e9,
+                result.resumedFromStep());
     }
 
     /**
@@ -249,13 +379,19 @@ public final class TrainJob {
      * HF directory; for a base quantized by job 00, the same rule over its own weight files.
      */
     static String weightsSha256(Path dir) {
-        if (LlamaLoader.storedQuantization(dir) == null) return ModelDir.open(dir).weightsSha256();
+        if (LlamaLoader.storedQuantization(dir) == null)
+            return ModelDir.open(dir).weightsSha256();
         Path single = dir.resolve("model.safetensors");
         if (Files.exists(single)) return ModelDir.sha256(single);
         try (var files = Files.list(dir)) {
             StringBuilder sb = new StringBuilder();
-            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".safetensors")).sorted().toList()) {
-                sb.append(ModelDir.sha256(f)).append("  ").append(f.getFileName()).append('\n');
+            for (Path f : files.filter(f -> f.getFileName().toString().endsWith(".safetensors"))
+                    .sorted()
+                    .toList()) {
+                sb.append(ModelDir.sha256(f))
+                        .append("  ")
+                        .append(f.getFileName())
+                        .append('\n');
             }
             return sha256(sb.toString());
         } catch (IOException e) {
@@ -275,19 +411,33 @@ public final class TrainJob {
         id.put("optimizer", cfg.optimizer);
         id.put("schedule", cfg.schedule);
         TrainJobConfig.Train t = cfg.train;
-        id.put("train", List.of(t.adapterName, t.steps, t.epochs, t.globalBatchBlocks, t.globalBatchTokens, t.sync, t.localSteps, t.seed,
-                t.evalInterval, t.checkpointInterval));
+        id.put(
+                "train",
+                List.of(
+                        t.adapterName,
+                        t.steps,
+                        t.epochs,
+                        t.globalBatchBlocks,
+                        t.globalBatchTokens,
+                        t.sync,
+                        t.localSteps,
+                        t.seed,
+                        t.evalInterval,
+                        t.checkpointInterval));
         if (t.sync.equals("local_sgd")) id.put("workers", t.workers); // local SGD averages per-worker trajectories
         return ConfigLoader.toJson(id);
     }
 
     /** Blocks ordered by block_id get dense indices 0..N-1: the data order is independent of file layout. */
     static JavaRDD<TokenBlock> indexed(Dataset<Row> blocks) {
-        return blocks.select("block_id", "input_ids", "labels", "position_ids").orderBy("block_id").javaRDD()
+        return blocks.select("block_id", "input_ids", "labels", "position_ids")
+                .orderBy("block_id")
+                .javaRDD()
                 .zipWithIndex()
                 .map((Tuple2<Row, Long> t) -> {
                     Row r = t._1();
-                    return new TokenBlock(Math.toIntExact(t._2()), ints(r, 1), ints(r, 2), r.isNullAt(3) ? null : ints(r, 3));
+                    return new TokenBlock(
+                            Math.toIntExact(t._2()), ints(r, 1), ints(r, 2), r.isNullAt(3) ? null : ints(r, 3));
                 });
     }
 
@@ -303,22 +453,42 @@ public final class TrainJob {
         List<Row> rows = new ArrayList<>();
         Timestamp now = Timestamp.from(Instant.now());
         for (StepMetric m : ms) {
-            rows.add(RowFactory.create(runId, adapter, m.step(), m.loss(), m.lr(), m.gradNorm(), m.tokens(),
-                    m.tokensPerSecond(), m.stepSeconds(), m.computeSeconds(),
-                    Double.isNaN(m.evalLoss()) ? null : m.evalLoss(), now));
+            rows.add(RowFactory.create(
+                    runId,
+                    adapter,
+                    m.step(),
+                    m.loss(),
+                    m.lr(),
+                    m.gradNorm(),
+                    m.tokens(),
+                    m.tokensPerSecond(),
+                    m.stepSeconds(),
+                    m.computeSeconds(),
+                    Double.isNaN(m.evalLoss()) ? null : m.evalLoss(),
+                    now));
         }
-        Delta.mergeInsert(spark, path, spark.createDataFrame(rows, METRICS_SCHEMA), List.of("run_id", "step"), Map.of());
+        Delta.mergeInsert(
+                spark, path, spark.createDataFrame(rows, METRICS_SCHEMA), List.of("run_id", "step"), Map.of());
     }
 
     static List<StepMetric> readMetrics(SparkSession spark, String path, String runId) {
         if (!Delta.exists(spark, path)) return List.of();
         List<StepMetric> out = new ArrayList<>();
-        for (Row r : spark.read().format("delta").load(path).filter(col("run_id").equalTo(runId)).orderBy("step")
+        for (Row r : spark.read()
+                .format("delta")
+                .load(path)
+                .filter(col("run_id").equalTo(runId))
+                .orderBy("step")
                 .collectAsList()) {
-            out.add(new StepMetric(r.getLong(r.fieldIndex("step")), r.getDouble(r.fieldIndex("loss")),
-                    r.getDouble(r.fieldIndex("lr")), r.getDouble(r.fieldIndex("grad_norm")),
-                    r.getLong(r.fieldIndex("tokens")), r.getDouble(r.fieldIndex("tokens_per_second")),
-                    r.getDouble(r.fieldIndex("step_seconds")), r.getDouble(r.fieldIndex("compute_seconds")),
+            out.add(new StepMetric(
+                    r.getLong(r.fieldIndex("step")),
+                    r.getDouble(r.fieldIndex("loss")),
+                    r.getDouble(r.fieldIndex("lr")),
+                    r.getDouble(r.fieldIndex("grad_norm")),
+                    r.getLong(r.fieldIndex("tokens")),
+                    r.getDouble(r.fieldIndex("tokens_per_second")),
+                    r.getDouble(r.fieldIndex("step_seconds")),
+                    r.getDouble(r.fieldIndex("compute_seconds")),
                     r.isNullAt(r.fieldIndex("eval_loss")) ? Double.NaN : r.getDouble(r.fieldIndex("eval_loss"))));
         }
         return out;
@@ -329,8 +499,8 @@ public final class TrainJob {
      * held as the executors hold it (quantized: an 8B base needs ~5 GB here, not 32). {@code report.prompts: []}
      * skips them.
      */
-    static List<RunReport.Sample> samples(Path modelDir, LoraLlamaFactory factory, TrainJobConfig cfg,
-                                          AdapterState state) {
+    static List<RunReport.Sample> samples(
+            Path modelDir, LoraLlamaFactory factory, TrainJobConfig cfg, AdapterState state) {
         if (cfg.report.prompts.isEmpty()) return List.of();
         LlamaWeights w = (LlamaWeights) ExecutorModelCache.base(factory, new String[0]); // shared in local mode
         List<RunReport.Sample> out = new ArrayList<>();
@@ -342,10 +512,14 @@ public final class TrainJob {
                 int[] ids = tok.encode(p, true);
                 int n = Math.max(1, Math.min(cfg.report.maxNewTokens, cap - ids.length));
                 Generator.Config g = Generator.Config.greedy(n, eos);
-                String base = tok.decode(Generator.generate(new LlamaSession(w, KernelProvider.get(), null, cap, 64),
-                        ids, g, null).tokens(), true);
-                String tuned = tok.decode(Generator.generate(new LlamaSession(w, KernelProvider.get(), adapter, cap, 64),
-                        ids, g, null).tokens(), true);
+                String base = tok.decode(
+                        Generator.generate(new LlamaSession(w, KernelProvider.get(), null, cap, 64), ids, g, null)
+                                .tokens(),
+                        true);
+                String tuned = tok.decode(
+                        Generator.generate(new LlamaSession(w, KernelProvider.get(), adapter, cap, 64), ids, g, null)
+                                .tokens(),
+                        true);
                 out.add(new RunReport.Sample(p, base, tuned));
             }
         }

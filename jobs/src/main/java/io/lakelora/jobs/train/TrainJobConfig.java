@@ -17,14 +17,29 @@ import java.util.List;
 public class TrainJobConfig extends CommonConfig {
     private static final long serialVersionUID = 1L;
 
-    @JsonProperty("model") public Model model = new Model();
-    @JsonProperty("data") public Data data = new Data();
-    @JsonProperty("lora") public LoraConfig lora = LoraConfig.of(8, 16.0, List.of("all-linear"));
-    @JsonProperty("optimizer") public OptimizerConfig optimizer = OptimizerConfig.defaults();
-    @JsonProperty("schedule") public ScheduleConfig schedule = ScheduleConfig.defaults();
-    @JsonProperty("train") public Train train = new Train();
-    @JsonProperty("report") public Report report = new Report();
-    @JsonProperty("faults") public Faults faults = new Faults();
+    @JsonProperty("model")
+    public Model model = new Model();
+
+    @JsonProperty("data")
+    public Data data = new Data();
+
+    @JsonProperty("lora")
+    public LoraConfig lora = LoraConfig.of(8, 16.0, List.of("all-linear"));
+
+    @JsonProperty("optimizer")
+    public OptimizerConfig optimizer = OptimizerConfig.defaults();
+
+    @JsonProperty("schedule")
+    public ScheduleConfig schedule = ScheduleConfig.defaults();
+
+    @JsonProperty("train")
+    public Train train = new Train();
+
+    @JsonProperty("report")
+    public Report report = new Report();
+
+    @JsonProperty("faults")
+    public Faults faults = new Faults();
 
     /** The frozen base. */
     public static class Model implements java.io.Serializable {
@@ -33,71 +48,104 @@ public class TrainJobConfig extends CommonConfig {
          * Model directory in HF layout (local path or lake URI), fp32/bf16 or quantized by job 00. Null: the lake
          * copy of {@code id} recorded by job 00 in {@code <lake>/tables/base_models}.
          */
-        @JsonProperty("path") public String path;
+        @JsonProperty("path")
+        public String path;
         /**
          * The base model's id: looked up in {@code base_models} when {@code path} is null; recorded as the adapter's
          * base model id (and PEFT's base_model_name_or_path).
          */
-        @JsonProperty("id") public String id = "stories260K";
+        @JsonProperty("id")
+        public String id = "stories260K";
         /** nf4 (QLoRA), fp4, int8, or none (fp32 comparison mode). */
-        @JsonProperty("quant") public String quant = "nf4";
+        @JsonProperty("quant")
+        public String quant = "nf4";
     }
 
     /** The training data: a token_blocks Delta table from job 02. */
     public static class Data implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
         /** Table location; null = {@code <lake.root>/tables/token_blocks}. */
-        @JsonProperty("table") public String table;
+        @JsonProperty("table")
+        public String table;
         /** Delta version to pin; null = the latest at the start of the run (recorded either way). */
-        @JsonProperty("version") public Long version;
+        @JsonProperty("version")
+        public Long version;
     }
 
     /** Data-parallel training settings. */
     public static class Train implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
-        @JsonProperty("adapter_name") public String adapterName = "stories260k-adapter";
+
+        @JsonProperty("adapter_name")
+        public String adapterName = "stories260k-adapter";
         /** null: derived from the resolved config and data version, so a rerun of the same job resumes/is a no-op. */
-        @JsonProperty("run_id") public String runId;
+        @JsonProperty("run_id")
+        public String runId;
         /** Optimizer steps; 0 = {@code epochs} passes over the training blocks. */
-        @JsonProperty("steps") public long steps = 0;
-        @JsonProperty("epochs") public double epochs = 1;
+        @JsonProperty("steps")
+        public long steps = 0;
+
+        @JsonProperty("epochs")
+        public double epochs = 1;
         /** Blocks per optimizer step, summed over all workers. */
-        @JsonProperty("global_batch_blocks") public int globalBatchBlocks = 8;
+        @JsonProperty("global_batch_blocks")
+        public int globalBatchBlocks = 8;
         /** Alternatively the global batch in tokens (> 0 wins): rounded up to whole blocks of the table's length. */
-        @JsonProperty("global_batch_tokens") public long globalBatchTokens = 0;
+        @JsonProperty("global_batch_tokens")
+        public long globalBatchTokens = 0;
         /** Blocks per forward/backward on a worker (gradient accumulation within a worker). */
-        @JsonProperty("micro_batch") public int microBatch = 2;
+        @JsonProperty("micro_batch")
+        public int microBatch = 2;
         /** Spark partitions computing gradients each step (one task each). */
-        @JsonProperty("workers") public int workers = 2;
+        @JsonProperty("workers")
+        public int workers = 2;
         /** Kernel threads per task; set spark.task.cpus to the same value on a cluster. */
         /** Kernel threads per task; 0: the task\'s CPUs (spark.task.cpus), read on the executor. */
-        @JsonProperty("threads_per_worker") public int threadsPerWorker = 0;
+        @JsonProperty("threads_per_worker")
+        public int threadsPerWorker = 0;
         /**
          * every_step: gradients are summed over the workers at every step (exact data parallelism); local_sgd: each
          * worker runs {@code local_steps} optimizer steps on its share, then adapters are averaged (for slow networks).
          */
-        @JsonProperty("sync") public String sync = "every_step";
-        @JsonProperty("local_steps") public int localSteps = 4;
-        @JsonProperty("eval_interval") public long evalInterval = 20;
-        @JsonProperty("checkpoint_interval") public long checkpointInterval = 20;
-        @JsonProperty("keep_checkpoints") public int keepCheckpoints = 2;
-        @JsonProperty("seed") public long seed = 42;
+        @JsonProperty("sync")
+        public String sync = "every_step";
+
+        @JsonProperty("local_steps")
+        public int localSteps = 4;
+
+        @JsonProperty("eval_interval")
+        public long evalInterval = 20;
+
+        @JsonProperty("checkpoint_interval")
+        public long checkpointInterval = 20;
+
+        @JsonProperty("keep_checkpoints")
+        public int keepCheckpoints = 2;
+
+        @JsonProperty("seed")
+        public long seed = 42;
         /** Recompute activations per layer in backward (less memory, ~30% more compute). */
-        @JsonProperty("recompute") public boolean recompute = false;
+        @JsonProperty("recompute")
+        public boolean recompute = false;
     }
 
     /** The run report written next to the adapter version. */
     public static class Report implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
-        @JsonProperty("prompts") public List<String> prompts = new ArrayList<>(List.of("Once upon a time", "The king said"));
-        @JsonProperty("max_new_tokens") public int maxNewTokens = 48;
+
+        @JsonProperty("prompts")
+        public List<String> prompts = new ArrayList<>(List.of("Once upon a time", "The king said"));
+
+        @JsonProperty("max_new_tokens")
+        public int maxNewTokens = 48;
     }
 
     /** Fault injection (tests and drills). */
     public static class Faults implements java.io.Serializable {
         private static final long serialVersionUID = 1L;
         /** The first attempt of partition 0's task fails at this step (-1 = never); Spark retries it. */
-        @JsonProperty("fail_task_at_step") public long failTaskAtStep = -1;
+        @JsonProperty("fail_task_at_step")
+        public long failTaskAtStep = -1;
     }
 
     /** Checks values and their combinations; errors name the key and the fix. */
@@ -127,15 +175,17 @@ public class TrainJobConfig extends CommonConfig {
         positive("train.keep_checkpoints", train.keepCheckpoints);
         positive("train.local_steps", train.localSteps);
         if (!train.sync.equals("every_step") && !train.sync.equals("local_sgd")) {
-            throw new IllegalArgumentException("config key 'train.sync' is '" + train.sync
-                    + "': expected every_step or local_sgd");
+            throw new IllegalArgumentException(
+                    "config key 'train.sync' is '" + train.sync + "': expected every_step or local_sgd");
         }
         if (train.steps < 0) throw new IllegalArgumentException("config key 'train.steps' must be >= 0");
         if (train.steps == 0 && !(train.epochs > 0)) {
             throw new IllegalArgumentException("config keys 'train.steps' and 'train.epochs' are both 0. Fix: set one");
         }
         LoraConfig.InitKind init = lora.initKind();
-        if (init == LoraConfig.InitKind.PISSA || init == LoraConfig.InitKind.PISSA_NITER || init == LoraConfig.InitKind.LOFTQ) {
+        if (init == LoraConfig.InitKind.PISSA
+                || init == LoraConfig.InitKind.PISSA_NITER
+                || init == LoraConfig.InitKind.LOFTQ) {
             throw new IllegalArgumentException("config key 'lora.init_lora_weights' = " + lora.initLoraWeights()
                     + " rewrites the base weights, which every executor would have to repeat identically; the Spark "
                     + "job supports true/gaussian. Fix: use train-local for PiSSA/LoftQ, or init_lora_weights: true");

@@ -27,9 +27,22 @@ class MainCliTest {
     @Test
     void everyCommandHasHelp() {
         String top = run("--help");
-        for (String c : new String[] {"tokenize", "quantize", "generate", "score", "grads", "train-local", "bench-gemm",
-                "bench-forward", "fetch-assets", "prepare", "tokenize-pack", "train", "bench-data",
-                "bench-spark-train"}) {
+        for (String c : new String[] {
+            "tokenize",
+            "quantize",
+            "generate",
+            "score",
+            "grads",
+            "train-local",
+            "bench-gemm",
+            "bench-forward",
+            "fetch-assets",
+            "prepare",
+            "tokenize-pack",
+            "train",
+            "bench-data",
+            "bench-spark-train"
+        }) {
             assertTrue(top.contains(c), "missing command " + c + " in:\n" + top);
             assertTrue(run(c, "--help").contains("Usage: lakelora " + c), c);
         }

@@ -30,10 +30,16 @@ class MainExitTest {
     record Run(int code, String out) {}
 
     static Run run(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), Wrapper.class.getName()));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                Wrapper.class.getName()));
         cmd.addAll(List.of(args));
-        Process p = new ProcessBuilder(cmd).directory(Confs.root().toFile()).redirectErrorStream(true).start();
+        Process p = new ProcessBuilder(cmd)
+                .directory(Confs.root().toFile())
+                .redirectErrorStream(true)
+                .start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(p.waitFor(120, TimeUnit.SECONDS));
         return new Run(p.exitValue(), out);
@@ -50,9 +56,11 @@ class MainExitTest {
     void aFailingJobExitsNonZeroWithOneErrorLine() throws Exception {
         Run r = run("train", "--config", "conf/no_such_job.yaml");
         assertEquals(2, r.code(), r.out());
-        List<String> errors = r.out().lines().filter(l -> l.startsWith("error: ")).toList();
+        List<String> errors =
+                r.out().lines().filter(l -> l.startsWith("error: ")).toList();
         assertEquals(1, errors.size(), r.out());
-        assertTrue(errors.get(0).contains("config file not found") && errors.get(0).contains("Fix:"), errors.get(0));
+        assertTrue(
+                errors.get(0).contains("config file not found") && errors.get(0).contains("Fix:"), errors.get(0));
         assertTrue(!r.out().contains("MAIN RETURNED"), r.out());
     }
 }

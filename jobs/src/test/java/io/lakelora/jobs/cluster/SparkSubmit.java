@@ -42,8 +42,8 @@ public final class SparkSubmit {
     /**
      * Submits with {@code args} (everything after {@code spark-submit}); {@code env} adds environment variables.
      */
-    public static Result run(StandaloneCluster cluster, List<String> args, Map<String, String> env, Path log,
-                             long timeoutSeconds) {
+    public static Result run(
+            StandaloneCluster cluster, List<String> args, Map<String, String> env, Path log, long timeoutSeconds) {
         return run(cluster.home(), cluster.env(), null, args, env, log, timeoutSeconds);
     }
 
@@ -52,19 +52,28 @@ public final class SparkSubmit {
      * comes first on the classpath, as the spark-submit script puts {@code HADOOP_CONF_DIR} there (how the YARN
      * client finds the ResourceManager).
      */
-    public static Result run(Path home, Map<String, String> baseEnv, Path hadoopConfDir, List<String> args,
-                             Map<String, String> env, Path log, long timeoutSeconds) {
+    public static Result run(
+            Path home,
+            Map<String, String> baseEnv,
+            Path hadoopConfDir,
+            List<String> args,
+            Map<String, String> env,
+            Path log,
+            long timeoutSeconds) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-cp");
-        cmd.add((hadoopConfDir == null ? "" : hadoopConfDir + java.io.File.pathSeparator) + home.resolve("jars") + "/*");
+        cmd.add((hadoopConfDir == null ? "" : hadoopConfDir + java.io.File.pathSeparator) + home.resolve("jars")
+                + "/*");
         cmd.addAll(TestCluster.jvmFlags());
         cmd.add("-Xmx2g");
         cmd.add("org.apache.spark.deploy.SparkSubmit");
         cmd.addAll(args);
         try {
-            ProcessBuilder pb = new ProcessBuilder(cmd).directory(TestCluster.root().toFile())
-                    .redirectErrorStream(true).redirectOutput(log.toFile());
+            ProcessBuilder pb = new ProcessBuilder(cmd)
+                    .directory(TestCluster.root().toFile())
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile());
             pb.environment().putAll(baseEnv);
             if (hadoopConfDir != null) pb.environment().put("HADOOP_CONF_DIR", hadoopConfDir.toString());
             pb.environment().putAll(env);
@@ -104,7 +113,9 @@ public final class SparkSubmit {
                 i = end;
                 any = true;
             } else if (c == '$') {
-                Matcher m = Pattern.compile("\\$\\{?([A-Z_][A-Z0-9_]*)}?").matcher(line).region(i, line.length());
+                Matcher m = Pattern.compile("\\$\\{?([A-Z_][A-Z0-9_]*)}?")
+                        .matcher(line)
+                        .region(i, line.length());
                 if (!m.lookingAt()) throw new IllegalArgumentException("cannot expand at " + line.substring(i));
                 String v = vars.get(m.group(1));
                 if (v == null) throw new IllegalArgumentException("no value for $" + m.group(1) + " in: " + line);

@@ -22,16 +22,26 @@ public final class TestCluster {
      * server's credentials in the daemons' environment (executors inherit it, as from an instance's environment).
      */
     public static StandaloneCluster start(int workers, int cores, String memory) {
-        return StandaloneCluster.start(classpath("lakelora.cluster.classpath"), jvmFlags(), workers, cores, memory,
-                Map.of("AWS_ACCESS_KEY_ID", io.lakelora.jobs.testing.S3Proxy.ACCESS_KEY,
-                        "AWS_SECRET_ACCESS_KEY", io.lakelora.jobs.testing.S3Proxy.SECRET_KEY));
+        return StandaloneCluster.start(
+                classpath("lakelora.cluster.classpath"),
+                jvmFlags(),
+                workers,
+                cores,
+                memory,
+                Map.of(
+                        "AWS_ACCESS_KEY_ID",
+                        io.lakelora.jobs.testing.S3Proxy.ACCESS_KEY,
+                        "AWS_SECRET_ACCESS_KEY",
+                        io.lakelora.jobs.testing.S3Proxy.SECRET_KEY));
     }
 
     /** The project's JVM flags (bin/jvm.args, one per line). */
     public static List<String> jvmFlags() {
         try {
-            return Files.readAllLines(root().resolve("bin/jvm.args")).stream().map(String::strip)
-                    .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+            return Files.readAllLines(root().resolve("bin/jvm.args")).stream()
+                    .map(String::strip)
+                    .filter(l -> !l.isEmpty() && !l.startsWith("#"))
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -32,21 +32,33 @@ final class TestYarn implements AutoCloseable {
             throw new IllegalStateException(cpFile + " does not exist. Fix: build the jobs/yarn-minicluster module "
                     + "first (mvn verify from the repository root, or mvn -pl jobs -am verify)");
         }
-        String cp = cpFile.getParent().resolve("classes") + java.io.File.pathSeparator + Files.readString(cpFile).strip();
+        String cp = cpFile.getParent().resolve("classes")
+                + java.io.File.pathSeparator
+                + Files.readString(cpFile).strip();
         Files.createDirectories(dir);
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-Xmx768m", "-Dtest.build.data=" + dir.resolve("data"), "-Dhadoop.tmp.dir=" + dir.resolve("tmp"),
-                "-cp", cp, "io.lakelora.yarnmini.MiniYarn", dir.resolve("conf").toString(),
-                Integer.toString(memoryMb), Integer.toString(vcores)));
-        Process p = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("miniyarn.log").toFile()).start();
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xmx768m",
+                "-Dtest.build.data=" + dir.resolve("data"),
+                "-Dhadoop.tmp.dir=" + dir.resolve("tmp"),
+                "-cp",
+                cp,
+                "io.lakelora.yarnmini.MiniYarn",
+                dir.resolve("conf").toString(),
+                Integer.toString(memoryMb),
+                Integer.toString(vcores)));
+        Process p = new ProcessBuilder(cmd)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("miniyarn.log").toFile())
+                .start();
         TestYarn y = new TestYarn(p, dir);
         long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
         while (!Files.exists(y.confDir().resolve("yarn-site.xml"))) {
             if (!p.isAlive() || System.nanoTime() > end) {
                 y.close();
-                throw new IllegalStateException("the mini YARN cluster did not start within 120 s: "
-                        + tail(dir.resolve("miniyarn.log")));
+                throw new IllegalStateException(
+                        "the mini YARN cluster did not start within 120 s: " + tail(dir.resolve("miniyarn.log")));
             }
             StandaloneCluster.sleep(250);
         }
@@ -61,10 +73,17 @@ final class TestYarn implements AutoCloseable {
     /** The container log files (stdout, stderr) of {@code appId}, in container order. */
     List<Path> containerLogs(String appId) throws IOException {
         try (Stream<Path> s = Files.walk(dir.resolve("data"))) {
-            return s.filter(f -> f.getParent() != null && f.getParent().getParent() != null
-                    && f.getParent().getParent().getFileName().toString().equals(appId)
-                    && (f.getFileName().toString().equals("stderr") || f.getFileName().toString().equals("stdout")))
-                    .sorted().toList();
+            return s.filter(f -> f.getParent() != null
+                            && f.getParent().getParent() != null
+                            && f.getParent()
+                                    .getParent()
+                                    .getFileName()
+                                    .toString()
+                                    .equals(appId)
+                            && (f.getFileName().toString().equals("stderr")
+                                    || f.getFileName().toString().equals("stdout")))
+                    .sorted()
+                    .toList();
         }
     }
 
@@ -72,7 +91,11 @@ final class TestYarn implements AutoCloseable {
     String containerOutput(String appId) throws IOException {
         StringBuilder sb = new StringBuilder();
         for (Path f : containerLogs(appId)) {
-            sb.append("==> ").append(f.getParent().getFileName()).append('/').append(f.getFileName()).append('\n');
+            sb.append("==> ")
+                    .append(f.getParent().getFileName())
+                    .append('/')
+                    .append(f.getFileName())
+                    .append('\n');
             sb.append(Files.readString(f)).append('\n');
         }
         return sb.toString();
@@ -99,8 +122,12 @@ final class TestYarn implements AutoCloseable {
             process.destroyForcibly();
         }
         // container JVMs left behind (their launch scripts live under our directory)
-        ProcessHandle.allProcesses().filter(h -> h.info().commandLine().map(c -> c.contains(dir.toString()))
-                .orElse(false)).forEach(ProcessHandle::destroyForcibly);
+        ProcessHandle.allProcesses()
+                .filter(h -> h.info()
+                        .commandLine()
+                        .map(c -> c.contains(dir.toString()))
+                        .orElse(false))
+                .forEach(ProcessHandle::destroyForcibly);
         process.descendants().forEach(ProcessHandle::destroyForcibly);
     }
 }

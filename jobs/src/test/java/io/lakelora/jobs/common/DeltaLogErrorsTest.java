@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.error.BadInputException;
 import io.lakelora.cli.Cli;
+import io.lakelora.error.BadInputException;
 import io.lakelora.error.ExitCodes;
 import io.lakelora.jobs.testing.TestSpark;
 import java.nio.file.Files;
@@ -41,10 +41,14 @@ class DeltaLogErrorsTest {
                 else if (f.toString().endsWith(".json")) Files.writeString(f, "{\"commitInfo\": not json at all\n");
             }
         }
-        BadInputException e = assertThrows(BadInputException.class,
+        BadInputException e = assertThrows(
+                BadInputException.class,
                 () -> Delta.version(SparkSession.active().newSession(), table));
-        assertTrue(e.getMessage().contains(table) && e.getMessage().contains("_delta_log")
-                && e.getMessage().contains("Fix:"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(table)
+                        && e.getMessage().contains("_delta_log")
+                        && e.getMessage().contains("Fix:"),
+                e.getMessage());
         assertEquals(ExitCodes.BAD_INPUT, Cli.exitCodeFor(e));
     }
 

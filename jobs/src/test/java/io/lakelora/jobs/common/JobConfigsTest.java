@@ -38,12 +38,14 @@ class JobConfigsTest {
         assertEquals("hdfs:///user/lakelora/lake", yarn.lake.root);
         assertEquals(64, yarn.spark.shufflePartitions);
 
-        TrainJobConfig over = JobConfigs.load(List.of(TRAIN), List.of("env=yarn", "lake.root=s3a://b/l"),
-                TrainJobConfig.class, null);
+        TrainJobConfig over =
+                JobConfigs.load(List.of(TRAIN), List.of("env=yarn", "lake.root=s3a://b/l"), TrainJobConfig.class, null);
         assertEquals("s3a://b/l", over.lake.root, "key=value overrides apply after the overlay");
 
         TrainJobConfig two = JobConfigs.load(List.of(TRAIN), List.of("env=k8s,s3"), TrainJobConfig.class, null);
-        assertEquals("software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider", two.s3a.credentialsProvider,
+        assertEquals(
+                "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
+                two.s3a.credentialsProvider,
                 "the second overlay (s3)");
         assertEquals("0.25", two.spark.conf.get("spark.executor.memoryOverheadFactor"), "and the first (k8s)");
 
@@ -59,22 +61,24 @@ class JobConfigsTest {
         Files.writeString(conf.resolve("base.yaml"), "# base\nlake:\n  root: lake\n");
         Files.writeString(conf.resolve("env/site.yaml"), "# site\nlake:\n  root: s3a://site/lake\n");
         Files.writeString(conf.resolve("job.yaml"), "# job\nextends: base.yaml\nenv: site\n");
-        CommonConfig c = JobConfigs.load(List.of(conf.resolve("job.yaml").toString()), List.of(), CommonConfig.class,
-                "local");
+        CommonConfig c =
+                JobConfigs.load(List.of(conf.resolve("job.yaml").toString()), List.of(), CommonConfig.class, "local");
         assertEquals("site", c.env);
         assertEquals("s3a://site/lake", c.lake.root);
         String envFile = conf.resolve("env/site.yaml").toUri().toString();
-        CommonConfig byPath = JobConfigs.load(List.of(conf.resolve("base.yaml").toString()), List.of("env=" + envFile),
-                CommonConfig.class, null);
+        CommonConfig byPath = JobConfigs.load(
+                List.of(conf.resolve("base.yaml").toString()), List.of("env=" + envFile), CommonConfig.class, null);
         assertEquals("s3a://site/lake", byPath.lake.root);
     }
 
     @Test
     void anUnknownEnvNamesTheFileItLookedForAndTheFix() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> JobConfigs.load(List.of(TRAIN), List.of("env=yran"), TrainJobConfig.class, null));
         assertTrue(e.getMessage().contains("env/yran.yaml") && e.getMessage().contains("Fix:"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> JobConfigs.load(List.of("conf/no_such_job.yaml"), List.of(), TrainJobConfig.class, null));
         assertTrue(e.getMessage().startsWith("config file not found"), e.getMessage());
     }
@@ -83,11 +87,15 @@ class JobConfigsTest {
     void locationsAndExtendsResolveOnAnyScheme() {
         String q = JobConfigs.qualify("conf/03_train.yaml");
         assertTrue(q.startsWith("file:/") && q.endsWith("/conf/03_train.yaml"), q);
-        assertEquals("/Volumes/main/lakelora/conf/03_train.yaml",
-                JobConfigs.qualify("/Volumes/main/lakelora/conf/03_train.yaml"), "the default file system's");
+        assertEquals(
+                "/Volumes/main/lakelora/conf/03_train.yaml",
+                JobConfigs.qualify("/Volumes/main/lakelora/conf/03_train.yaml"),
+                "the default file system's");
         assertEquals("s3a://b/conf/x.yaml", JobConfigs.qualify("s3a://b/conf/x.yaml"));
-        assertEquals("file:/Workspace/Users/me/conf/03_train.yaml",
-                JobConfigs.qualify("/Workspace/Users/me/conf/03_train.yaml"), "Databricks workspace files");
+        assertEquals(
+                "file:/Workspace/Users/me/conf/03_train.yaml",
+                JobConfigs.qualify("/Workspace/Users/me/conf/03_train.yaml"),
+                "Databricks workspace files");
         ConfigLoader.Source src = JobConfigs.source(new Configuration());
         assertEquals("s3a://b/conf/base.yaml", src.resolve("s3a://b/conf/03_train.yaml", "base.yaml"));
         assertEquals("s3a://b/conf/env/yarn.yaml", src.resolve("s3a://b/conf/03_train.yaml", "env/yarn.yaml"));
@@ -105,15 +113,24 @@ class JobConfigsTest {
             });
             for (String f : List.of("base.yaml", "03_train.yaml", "env/k8s.yaml")) { // uploaded through s3a
                 org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path("s3a://confs/conf/" + f);
-                dst.getFileSystem(conf).copyFromLocalFile(new org.apache.hadoop.fs.Path(root.resolve(f).toUri()), dst);
+                dst.getFileSystem(conf)
+                        .copyFromLocalFile(
+                                new org.apache.hadoop.fs.Path(root.resolve(f).toUri()), dst);
             }
             ConfigLoader.Source src = JobConfigs.source(conf);
             var tree = ConfigLoader.resolveTree(List.of("s3a://confs/conf/03_train.yaml"), List.of(), src);
             assertEquals("stories260K", tree.path("model").path("id").asText(), "read from s3a://");
-            assertEquals("lake", tree.path("lake").path("root").asText(), "extends: base.yaml, beside it in the bucket");
+            assertEquals(
+                    "lake", tree.path("lake").path("root").asText(), "extends: base.yaml, beside it in the bucket");
             var k8s = ConfigLoader.resolveTree(List.of("s3a://confs/conf/env/k8s.yaml"), List.of(), src);
-            assertEquals("0.25", k8s.path("spark").path("conf").path("spark.executor.memoryOverheadFactor").asText());
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+            assertEquals(
+                    "0.25",
+                    k8s.path("spark")
+                            .path("conf")
+                            .path("spark.executor.memoryOverheadFactor")
+                            .asText());
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
                     () -> ConfigLoader.resolveTree(List.of("s3a://confs/conf/missing.yaml"), List.of(), src));
             assertTrue(e.getMessage().contains("s3a://confs/conf/missing.yaml"), e.getMessage());
         }
@@ -123,8 +140,9 @@ class JobConfigsTest {
     void sparkSubmitsMasterWinsOverTheConfigs() {
         CommonConfig c = new CommonConfig();
         c.spark.master = "local[2]";
-        assertEquals("spark://127.0.0.1:7077", SparkSessions.masterFor(c,
-                new SparkConf(false).set("spark.master", "spark://127.0.0.1:7077")));
+        assertEquals(
+                "spark://127.0.0.1:7077",
+                SparkSessions.masterFor(c, new SparkConf(false).set("spark.master", "spark://127.0.0.1:7077")));
         assertEquals("local[2]", SparkSessions.masterFor(c, new SparkConf(false)));
         c.spark.master = null;
         assertEquals("local[2]", SparkSessions.masterFor(c, new SparkConf(false)), "nothing set anywhere");

@@ -29,7 +29,10 @@ import org.junit.jupiter.api.io.TempDir;
 class DemoCommandTest {
     @AfterAll
     static void stop() {
-        SparkSession.getActiveSession().foreach(s -> { s.stop(); return null; });
+        SparkSession.getActiveSession().foreach(s -> {
+            s.stop();
+            return null;
+        });
     }
 
     @Test
@@ -43,8 +46,18 @@ class DemoCommandTest {
         int code;
         try {
             System.setOut(new PrintStream(buf, true, StandardCharsets.UTF_8));
-            code = Cli.run(new String[] {"demo", "--lake", lake.toString(), "--steps", "6",
-                    "--conf", Confs.root().resolve("conf").toString(), "--json"}, Main.jobCommands());
+            code = Cli.run(
+                    new String[] {
+                        "demo",
+                        "--lake",
+                        lake.toString(),
+                        "--steps",
+                        "6",
+                        "--conf",
+                        Confs.root().resolve("conf").toString(),
+                        "--json"
+                    },
+                    Main.jobCommands());
         } finally {
             System.setOut(old);
         }
@@ -59,10 +72,13 @@ class DemoCommandTest {
         JsonNode counts = r.at("/01_prepare_corpus/counts");
         long read = counts.get("rows_read").asLong();
         long sum = 0;
-        for (String k : io.lakelora.jobs.prepare.PrepareCorpusJob.OUTCOMES) sum += counts.path(k).asLong();
+        for (String k : io.lakelora.jobs.prepare.PrepareCorpusJob.OUTCOMES)
+            sum += counts.path(k).asLong();
         assertTrue(read > 0 && read == sum, "rows read = kept + quarantined + duplicates: " + counts);
         // 02: token blocks written
-        assertTrue(r.at("/02_tokenize_pack/counts/blocks").asLong() > 0, r.at("/02_tokenize_pack").toString());
+        assertTrue(
+                r.at("/02_tokenize_pack/counts/blocks").asLong() > 0,
+                r.at("/02_tokenize_pack").toString());
         // 03: a registered version with lineage, trained on the quantized base
         assertEquals("stories260k-shakespeare@1", r.at("/03_train/adapter").asText());
         assertTrue(r.at("/03_train/dataset").asText().contains("/tables/token_blocks@v"));
@@ -78,6 +94,7 @@ class DemoCommandTest {
         double eval = r.at("/05_evaluate/eval_loss").asDouble();
         double baseLoss = r.at("/05_evaluate/base_eval_loss").asDouble();
         assertTrue(eval < baseLoss, "the adapter should beat the base on its eval split: " + eval + " vs " + baseLoss);
-        assertTrue(Files.exists(Path.of(URI.create(r.at("/05_evaluate/report").asText())).resolve("report.md")));
+        assertTrue(Files.exists(
+                Path.of(URI.create(r.at("/05_evaluate/report").asText())).resolve("report.md")));
     }
 }

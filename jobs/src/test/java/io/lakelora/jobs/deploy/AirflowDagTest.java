@@ -57,8 +57,8 @@ class AirflowDagTest {
 
     /** The harness's JSON; with {@code spec} (a render spec, see dag_harness.py) also the rendered tasks. */
     static JsonNode harness(Path work, JsonNode spec) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of(python(), "-B", "airflow/tests/dag_harness.py", DAG,
-                work.toString()));
+        List<String> cmd =
+                new ArrayList<>(List.of(python(), "-B", "airflow/tests/dag_harness.py", DAG, work.toString()));
         if (spec != null) {
             Path file = Files.createTempFile(work, "render-spec", ".json");
             Files.writeString(file, JSON.writeValueAsString(spec));
@@ -73,11 +73,14 @@ class AirflowDagTest {
      * A render spec: Airflow Variables, the Spark connection (master, client deploy mode), a scheduled run id and
      * its data interval [start, end).
      */
-    static ObjectNode renderSpec(Map<String, String> variables, String master, OffsetDateTime start,
-                                 OffsetDateTime end) {
+    static ObjectNode renderSpec(
+            Map<String, String> variables, String master, OffsetDateTime start, OffsetDateTime end) {
         ObjectNode spec = JSON.createObjectNode();
         spec.set("variables", JSON.valueToTree(variables));
-        spec.putObject("connections").putObject("spark_default").put("master", master).put("deploy_mode", "client");
+        spec.putObject("connections")
+                .putObject("spark_default")
+                .put("master", master)
+                .put("deploy_mode", "client");
         spec.put("run_id", "scheduled__" + ISO.format(start)); // Airflow's form: scheduled__<logical date>
         spec.put("data_interval_start", ISO.format(start));
         spec.put("data_interval_end", ISO.format(end));
@@ -111,8 +114,8 @@ class AirflowDagTest {
     @Test
     void compilesUnderPython3(@TempDir Path cache) throws Exception {
         // the bytecode goes to a temporary directory, not into airflow/dags/__pycache__
-        ProjectFiles.Result r = ProjectFiles.run(List.of("python3", "-m", "py_compile", DAG),
-                Map.of("PYTHONPYCACHEPREFIX", cache.toString()));
+        ProjectFiles.Result r = ProjectFiles.run(
+                List.of("python3", "-m", "py_compile", DAG), Map.of("PYTHONPYCACHEPREFIX", cache.toString()));
         assertEquals(0, r.code(), "python3 -m py_compile " + DAG + ":\n" + r.out());
     }
 
@@ -134,28 +137,41 @@ class AirflowDagTest {
             JsonNode t = tasks.get(i);
             JsonNode kw = t.path("kwargs");
             assertEquals("SparkSubmitOperator", t.path("kind").asText());
-            assertEquals(tasks.get(i - 1).path("task_id").asText(), t.path("upstream").get(0).asText(),
+            assertEquals(
+                    tasks.get(i - 1).path("task_id").asText(),
+                    t.path("upstream").get(0).asText(),
                     "chained after its predecessor");
             assertEquals("io.lakelora.jobs.Main", kw.path("java_class").asText());
             List<String> args = strings(kw.path("application_args"));
-            assertTrue(registered.contains(args.get(0)), t.path("task_id").asText() + ": subcommand " + args.get(0)
-                    + " is not registered in io.lakelora.jobs.Main.jobCommands() " + registered);
+            assertTrue(
+                    registered.contains(args.get(0)),
+                    t.path("task_id").asText() + ": subcommand " + args.get(0)
+                            + " is not registered in io.lakelora.jobs.Main.jobCommands() " + registered);
             assertEquals("--config", args.get(1), args.toString());
             String conf = confs.get(i - 1).getFileName().toString();
-            assertEquals("{{ var.value.get('lakelora_conf_dir', '" + h.path("DEFAULTS").path("lakelora_conf_dir")
-                    .asText() + "') }}/" + conf, args.get(2), "task " + i + " runs the pipeline's job " + (i - 1)
-                    + " from the conf directory Variable: " + args);
-            assertEquals(ProjectFiles.launchCommand(confs.get(i - 1)), args.get(0), t.path("task_id").asText()
-                    + ": the command " + conf + " says launches it");
+            assertEquals(
+                    "{{ var.value.get('lakelora_conf_dir', '"
+                            + h.path("DEFAULTS").path("lakelora_conf_dir").asText() + "') }}/" + conf,
+                    args.get(2),
+                    "task " + i + " runs the pipeline's job " + (i - 1) + " from the conf directory Variable: " + args);
+            assertEquals(
+                    ProjectFiles.launchCommand(confs.get(i - 1)),
+                    args.get(0),
+                    t.path("task_id").asText() + ": the command " + conf + " says launches it");
             int r = args.indexOf("--run-id");
             assertTrue(r > 0 && args.get(r + 1).equals(runId), "--run-id " + runId + " in " + args);
-            assertEquals(flags, kw.path("conf").path("spark.driver.extraJavaOptions").asText());
-            assertEquals(flags, kw.path("conf").path("spark.executor.extraJavaOptions").asText());
+            assertEquals(
+                    flags, kw.path("conf").path("spark.driver.extraJavaOptions").asText());
+            assertEquals(
+                    flags,
+                    kw.path("conf").path("spark.executor.extraJavaOptions").asText());
             assertTrue(t.path("template_fields").toString().contains("job_settings"), t.toString());
             assertTrue(args.stream().noneMatch(a -> a.contains("shared/assets")), "no demo asset paths: " + args);
         }
-        assertEquals("io.delta:delta-spark_" + ProjectFiles.pom("scala.binary.version") + ":"
-                + ProjectFiles.pom("delta.version"), h.path("DEFAULTS").path("lakelora_packages").asText());
+        assertEquals(
+                "io.delta:delta-spark_" + ProjectFiles.pom("scala.binary.version") + ":"
+                        + ProjectFiles.pom("delta.version"),
+                h.path("DEFAULTS").path("lakelora_packages").asText());
         assertEquals("none", h.path("DEFAULTS").path("lakelora_env").asText(), "spark-submit's master wins");
         assertEquals(ProjectFiles.jvmArgs(), strings(h.path("JVM_FLAGS")), "JVM_FLAGS = bin/jvm.args");
     }
@@ -170,9 +186,13 @@ class AirflowDagTest {
         JsonNode kw = trigger.path("kwargs");
         assertTrue(kw.path("job_name").asText().contains("lakelora-pipeline"), "the job name of databricks.yml");
         // the job parameter names of databricks.yml
-        assertEquals(h.path("RUN_ID").asText(), kw.path("job_parameters").path("run_id").asText());
+        assertEquals(
+                h.path("RUN_ID").asText(),
+                kw.path("job_parameters").path("run_id").asText());
         assertTrue(kw.path("job_parameters").has("lake_root"));
-        assertTrue(kw.path("idempotency_token").asText().startsWith(h.path("RUN_ID").asText()));
+        assertTrue(kw.path("idempotency_token")
+                .asText()
+                .startsWith(h.path("RUN_ID").asText()));
     }
 
     @Test
@@ -180,10 +200,16 @@ class AirflowDagTest {
         JsonNode h = harness(work, null);
         assertEquals("airflow-{{ run_id | lakelora_safe }}", h.path("RUN_ID").asText());
         assertTrue(dag(h, SPARK_DAG).path("filters").toString().contains("lakelora_safe"));
-        assertEquals("scheduled__2025-06-01T00_00_00_00_00",
-                h.path("safe_run_ids").path("scheduled__2025-06-01T00:00:00+00:00").asText());
-        assertEquals("manual__2025-06-01T12_34_56.789012_00_00",
-                h.path("safe_run_ids").path("manual__2025-06-01T12:34:56.789012+00:00").asText());
+        assertEquals(
+                "scheduled__2025-06-01T00_00_00_00_00",
+                h.path("safe_run_ids")
+                        .path("scheduled__2025-06-01T00:00:00+00:00")
+                        .asText());
+        assertEquals(
+                "manual__2025-06-01T12_34_56.789012_00_00",
+                h.path("safe_run_ids")
+                        .path("manual__2025-06-01T12:34:56.789012+00:00")
+                        .asText());
     }
 
     @Test
@@ -204,9 +230,13 @@ class AirflowDagTest {
         v.put("lakelora_corpus_uri", corpus.toString());
         v.put("lakelora_lake_root", lake.toUri().toString());
         v.put("lakelora_model_id", "my-model");
-        v.put("lakelora_model_path", Assets.root().resolve("models/stories260K-hf").toString());
+        v.put(
+                "lakelora_model_path",
+                Assets.root().resolve("models/stories260K-hf").toString());
         v.put("lakelora_adapter_name", "support-bot");
-        v.put("lakelora_conf_dir", ProjectFiles.root().resolve("conf").toUri().toString().replaceAll("/$", ""));
+        v.put(
+                "lakelora_conf_dir",
+                ProjectFiles.root().resolve("conf").toUri().toString().replaceAll("/$", ""));
         v.put("lakelora_job_jar", "/opt/lakelora/lakelora-jobs-all.jar");
         v.put("lakelora_packages", "");
         v.put("lakelora_jars", "/opt/delta/delta-spark.jar,/opt/delta/delta-storage.jar");
@@ -225,27 +255,58 @@ class AirflowDagTest {
         assertFalse(all.contains("{{") || all.contains("{%"), "every template rendered: " + all);
         JsonNode spark = rendered(h, SPARK_DAG);
         JsonNode sensor = spark.path("tasks").get(0);
-        assertEquals(corpus.toString(), sensor.path("fields").path("op_kwargs").path("corpus_uri").asText());
+        assertEquals(
+                corpus.toString(),
+                sensor.path("fields").path("op_kwargs").path("corpus_uri").asText());
         assertFalse(sensor.path("poke").asBoolean(), "the file is newer than the data interval");
         String flags = String.join(" ", ProjectFiles.jvmArgs());
         JsonNode train = spark.path("tasks").get(4);
         assertEquals("LakeLoRASparkSubmitOperator", train.path("class").asText());
-        List<String> expected = List.of("spark-submit", "--master", "spark://127.0.0.1:7077",
-                "--conf", "spark.driver.extraJavaOptions=" + flags,
-                "--conf", "spark.executor.extraJavaOptions=" + flags,
-                "--jars", vars.get("lakelora_jars"), "--name", "lakelora-train", "--class", "io.lakelora.jobs.Main",
-                "--deploy-mode", "client", vars.get("lakelora_job_jar"),
-                "train", "--config", vars.get("lakelora_conf_dir") + "/03_train.yaml",
-                "--run-id", "airflow-scheduled__2026-12-06T00_00_00_00_00", "env=none",
-                "lake.root=" + vars.get("lakelora_lake_root"), "model.id=my-model", "train.adapter_name=support-bot",
-                "train.steps=4", "report.prompts=[Hi, there]");
-        assertEquals(expected, strings(train.path("spark_submit")), "SparkSubmitHook's order, empty --packages "
-                + "left out, job_settings split into words after the application arguments");
-        JsonNode trigger = rendered(h, "lakelora_retrain_databricks").path("tasks").get(1);
-        assertEquals("airflow-scheduled__2026-12-06T00_00_00_00_00-try1",
+        List<String> expected = List.of(
+                "spark-submit",
+                "--master",
+                "spark://127.0.0.1:7077",
+                "--conf",
+                "spark.driver.extraJavaOptions=" + flags,
+                "--conf",
+                "spark.executor.extraJavaOptions=" + flags,
+                "--jars",
+                vars.get("lakelora_jars"),
+                "--name",
+                "lakelora-train",
+                "--class",
+                "io.lakelora.jobs.Main",
+                "--deploy-mode",
+                "client",
+                vars.get("lakelora_job_jar"),
+                "train",
+                "--config",
+                vars.get("lakelora_conf_dir") + "/03_train.yaml",
+                "--run-id",
+                "airflow-scheduled__2026-12-06T00_00_00_00_00",
+                "env=none",
+                "lake.root=" + vars.get("lakelora_lake_root"),
+                "model.id=my-model",
+                "train.adapter_name=support-bot",
+                "train.steps=4",
+                "report.prompts=[Hi, there]");
+        assertEquals(
+                expected,
+                strings(train.path("spark_submit")),
+                "SparkSubmitHook's order, empty --packages "
+                        + "left out, job_settings split into words after the application arguments");
+        JsonNode trigger =
+                rendered(h, "lakelora_retrain_databricks").path("tasks").get(1);
+        assertEquals(
+                "airflow-scheduled__2026-12-06T00_00_00_00_00-try1",
                 trigger.path("fields").path("json").path("idempotency_token").asText());
-        assertEquals(vars.get("lakelora_lake_root"),
-                trigger.path("fields").path("json").path("job_parameters").path("lake_root").asText());
+        assertEquals(
+                vars.get("lakelora_lake_root"),
+                trigger.path("fields")
+                        .path("json")
+                        .path("job_parameters")
+                        .path("lake_root")
+                        .asText());
     }
 
     /** Runs {@code io.lakelora.jobs.Main} in this JVM with {@code --print-config}: the printed config (stderr). */
@@ -273,38 +334,50 @@ class AirflowDagTest {
         Path corpus = Files.createDirectories(work.resolve("landing, it's new"));
         Map<String, String> vars = testVariables(corpus, work.resolve("lake"));
         OffsetDateTime start = OffsetDateTime.parse("2026-12-06T00:00:00Z");
-        JsonNode tasks = rendered(harness(work, renderSpec(vars, "spark://127.0.0.1:7077", start,
-                start.plusDays(1))), SPARK_DAG).path("tasks");
+        JsonNode tasks = rendered(
+                        harness(work, renderSpec(vars, "spark://127.0.0.1:7077", start, start.plusDays(1))), SPARK_DAG)
+                .path("tasks");
         Map<String, JsonNode> configs = new LinkedHashMap<>();
         for (int i = 1; i < tasks.size(); i++) {
             List<String> args = applicationArgs(tasks.get(i));
             JsonNode c = printedConfig(args);
             configs.put(args.get(0), c);
-            assertEquals(vars.get("lakelora_lake_root"), c.path("lake").path("root").asText(), args.toString());
+            assertEquals(
+                    vars.get("lakelora_lake_root"), c.path("lake").path("root").asText(), args.toString());
             assertTrue(c.path("env").isNull() || c.path("env").isMissingNode(), "no env overlay: " + c.path("env"));
             assertTrue(c.path("spark").path("master").isNull(), "spark-submit's master wins: " + c.path("spark"));
             assertEquals("airflow-scheduled__2026-12-06T00_00_00_00_00", args.get(args.indexOf("--run-id") + 1));
         }
-        assertEquals(List.of("quantize-base", "prepare", "tokenize-pack", "train", "export", "evaluate"),
+        assertEquals(
+                List.of("quantize-base", "prepare", "tokenize-pack", "train", "export", "evaluate"),
                 new ArrayList<>(configs.keySet()));
         for (String job : List.of("quantize-base", "tokenize-pack", "train")) {
             assertEquals("my-model", configs.get(job).path("model").path("id").asText(), job);
         }
-        assertEquals(vars.get("lakelora_model_path"), configs.get("quantize-base").path("model").path("path").asText());
+        assertEquals(
+                vars.get("lakelora_model_path"),
+                configs.get("quantize-base").path("model").path("path").asText());
         JsonNode inputs = configs.get("prepare").path("inputs");
         assertEquals(1, inputs.size(), inputs.toString());
         assertEquals(corpus.toString(), inputs.get(0).path("path").asText(), "job 01 reads what the sensor watches");
         assertEquals("jsonl", inputs.get(0).path("format").asText());
         assertEquals("alpaca", inputs.get(0).path("shape").asText());
-        assertEquals("support-bot", configs.get("train").path("train").path("adapter_name").asText());
+        assertEquals(
+                "support-bot",
+                configs.get("train").path("train").path("adapter_name").asText());
         assertEquals(4, configs.get("train").path("train").path("steps").asInt(), "lakelora_settings_train");
-        assertEquals("[\"Hi\",\"there\"]", configs.get("train").path("report").path("prompts").toString());
+        assertEquals(
+                "[\"Hi\",\"there\"]",
+                configs.get("train").path("report").path("prompts").toString());
         assertEquals("support-bot@latest", configs.get("export").path("adapter").asText());
-        assertEquals("support-bot@latest", configs.get("evaluate").path("adapter").asText());
+        assertEquals(
+                "support-bot@latest", configs.get("evaluate").path("adapter").asText());
         // an env overlay by name resolves beside the job config in the conf directory
         vars.put("lakelora_env", "s3-compatible");
-        JsonNode prepare = rendered(harness(work, renderSpec(vars, "spark://127.0.0.1:7077", start,
-                start.plusDays(1))), SPARK_DAG).path("tasks").get(2);
+        JsonNode prepare = rendered(
+                        harness(work, renderSpec(vars, "spark://127.0.0.1:7077", start, start.plusDays(1))), SPARK_DAG)
+                .path("tasks")
+                .get(2);
         JsonNode c = printedConfig(applicationArgs(prepare));
         assertEquals("s3-compatible", c.path("env").asText());
         assertEquals("http://127.0.0.1:9000", c.path("s3a").path("endpoint").asText(), "from conf/env/s3-compatible");

@@ -97,10 +97,10 @@ class AirflowRetrainIT {
             assertEquals("spark-submit", cmd.get(0));
             String id = t.path("task_id").asText();
             long t0 = System.nanoTime();
-            SparkSubmit.Result r = SparkSubmit.run(cluster, cmd.subList(1, cmd.size()), AWS_ENV,
-                    work.resolve(round + "-" + id + ".log"), 420);
-            System.err.printf("[airflow-it] %s %s: exit %d in %.1f s%n", round, id, r.exitCode(),
-                    (System.nanoTime() - t0) / 1e9);
+            SparkSubmit.Result r = SparkSubmit.run(
+                    cluster, cmd.subList(1, cmd.size()), AWS_ENV, work.resolve(round + "-" + id + ".log"), 420);
+            System.err.printf(
+                    "[airflow-it] %s %s: exit %d in %.1f s%n", round, id, r.exitCode(), (System.nanoTime() - t0) / 1e9);
             assertEquals(0, r.exitCode(), id + ": " + r.describe());
             assertNotNull(r.appId(), id + " ran as an application of the standalone master: " + r.describe());
             outputs.add(r.output());
@@ -109,8 +109,8 @@ class AirflowRetrainIT {
     }
 
     /** The submitting client's credentials for the test's S3 server (executors inherit the workers' environment). */
-    static final Map<String, String> AWS_ENV = Map.of("AWS_ACCESS_KEY_ID", S3Proxy.ACCESS_KEY,
-            "AWS_SECRET_ACCESS_KEY", S3Proxy.SECRET_KEY);
+    static final Map<String, String> AWS_ENV =
+            Map.of("AWS_ACCESS_KEY_ID", S3Proxy.ACCESS_KEY, "AWS_SECRET_ACCESS_KEY", S3Proxy.SECRET_KEY);
 
     @Test
     void aNewCorpusFileTrainsANewAdapterVersionAndARerunRegistersNothing() throws Exception {
@@ -122,30 +122,39 @@ class AirflowRetrainIT {
         // Delta snapshot partitions (Delta's default is 50), and the S3-compatible endpoint (credentials from the
         // environment: AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY)
         Path overlay = work.resolve("small-cluster.yaml");
-        Files.writeString(overlay, "spark:\n  shuffle_partitions: 2\n  conf:\n"
-                + "    spark.databricks.delta.snapshotPartitions: \"2\"\n"
-                + "s3a:\n  endpoint: " + s3.endpoint() + "\n  region: us-east-1\n  path_style_access: true\n"
-                + "  ssl_enabled: false\n  credentials_provider: "
-                + "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider\n");
+        Files.writeString(
+                overlay,
+                "spark:\n  shuffle_partitions: 2\n  conf:\n"
+                        + "    spark.databricks.delta.snapshotPartitions: \"2\"\n"
+                        + "s3a:\n  endpoint: " + s3.endpoint() + "\n  region: us-east-1\n  path_style_access: true\n"
+                        + "  ssl_enabled: false\n  credentials_provider: "
+                        + "software.amazon.awssdk.auth.credentials.EnvironmentVariableCredentialsProvider\n");
         Map<String, String> vars = new java.util.LinkedHashMap<>();
         vars.put("lakelora_env", overlay.toUri().toString());
         vars.put("lakelora_corpus_uri", landing.toString());
         vars.put("lakelora_lake_root", lake);
         vars.put("lakelora_model_id", "stories260K");
-        vars.put("lakelora_model_path", Assets.root().resolve("models/stories260K-hf").toString());
+        vars.put(
+                "lakelora_model_path",
+                Assets.root().resolve("models/stories260K-hf").toString());
         vars.put("lakelora_adapter_name", ADAPTER);
-        vars.put("lakelora_conf_dir", TestCluster.root().resolve("conf").toUri().toString().replaceAll("/$", ""));
+        vars.put(
+                "lakelora_conf_dir",
+                TestCluster.root().resolve("conf").toUri().toString().replaceAll("/$", ""));
         vars.put("lakelora_job_jar", property("lakelora.jobjar"));
         vars.put("lakelora_packages", "");
         vars.put("lakelora_jars", String.join(",", TestCluster.deltaJars()));
         vars.put("lakelora_settings_tokenize_pack", "pack.block_size=128 split.eval_fraction=0.1");
-        vars.put("lakelora_settings_train", "train.steps=4 train.checkpoint_interval=2 train.eval_interval=2 "
-                + "train.global_batch_blocks=4 train.micro_batch=2 train.workers=2 report.max_new_tokens=8");
+        vars.put(
+                "lakelora_settings_train",
+                "train.steps=4 train.checkpoint_interval=2 train.eval_interval=2 "
+                        + "train.global_batch_blocks=4 train.micro_batch=2 train.workers=2 report.max_new_tokens=8");
         vars.put("lakelora_settings_evaluate", "samples.max_new_tokens=8");
         // the DAG run whose data interval holds the new file: the last day up to the next hour
-        OffsetDateTime end = OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS).plusHours(1);
-        JsonNode h = AirflowDagTest.harness(work, AirflowDagTest.renderSpec(vars, cluster.masterUrl(),
-                end.minusDays(1), end));
+        OffsetDateTime end =
+                OffsetDateTime.now(ZoneOffset.UTC).truncatedTo(ChronoUnit.HOURS).plusHours(1);
+        JsonNode h = AirflowDagTest.harness(
+                work, AirflowDagTest.renderSpec(vars, cluster.masterUrl(), end.minusDays(1), end));
         JsonNode dag = AirflowDagTest.rendered(h, AirflowDagTest.SPARK_DAG);
         List<JsonNode> tasks = new ArrayList<>();
         dag.path("tasks").forEach(tasks::add);
@@ -154,12 +163,16 @@ class AirflowRetrainIT {
         List<String> order = new ArrayList<>();
         for (JsonNode t : AirflowDagTest.dag(h, AirflowDagTest.SPARK_DAG).path("tasks")) {
             if (!t.path("upstream").isEmpty()) {
-                assertEquals(order.isEmpty() ? sensor.path("task_id").asText() : order.get(order.size() - 1),
-                        t.path("upstream").get(0).asText(), "the tasks run in DAG order");
+                assertEquals(
+                        order.isEmpty() ? sensor.path("task_id").asText() : order.get(order.size() - 1),
+                        t.path("upstream").get(0).asText(),
+                        "the tasks run in DAG order");
             }
             order.add(t.path("task_id").asText());
         }
-        assertEquals(order.subList(1, order.size()), tasks.stream().map(t -> t.path("task_id").asText()).toList());
+        assertEquals(
+                order.subList(1, order.size()),
+                tasks.stream().map(t -> t.path("task_id").asText()).toList());
 
         long t0 = System.nanoTime();
         List<String> first = runAll(tasks, "run");
@@ -181,14 +194,15 @@ class AirflowRetrainIT {
             // their own tests; every job costs a minute of this suite on a 2-core machine)
             t0 = System.nanoTime();
             List<String> again = runAll(List.of(tasks.get(1), tasks.get(3)), "rerun");
-            System.err.printf("[airflow-it] prepare and train again, same run id: %.1f s%n",
-                    (System.nanoTime() - t0) / 1e9);
-            assertTrue(again.get(1).contains("is already registered as " + ADAPTER + "@1: nothing to do"),
-                    again.get(1));
+            System.err.printf(
+                    "[airflow-it] prepare and train again, same run id: %.1f s%n", (System.nanoTime() - t0) / 1e9);
+            assertTrue(
+                    again.get(1).contains("is already registered as " + ADAPTER + "@1: nothing to do"), again.get(1));
             assertEquals(1, registry.versions(ADAPTER).size(), "the rerun registered nothing");
             assertEquals(rows, spark.read().format("delta").load(clean).count(), "the rerun added no corpus rows");
             try (var s = Files.list(exported.getParent())) {
-                assertEquals(List.of("v1"), s.map(p -> p.getFileName().toString()).toList());
+                assertEquals(
+                        List.of("v1"), s.map(p -> p.getFileName().toString()).toList());
             }
             passed = true;
         } finally {

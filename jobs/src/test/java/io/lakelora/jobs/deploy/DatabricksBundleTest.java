@@ -102,12 +102,16 @@ class DatabricksBundleTest {
             Method main = c.getMethod("main", String[].class);
             assertTrue(Modifier.isStatic(main.getModifiers()), mainClass + ".main is static");
             List<String> p = params(t);
-            assertTrue(registered.contains(p.get(0)), key + ": subcommand " + p.get(0)
-                    + " is not registered in io.lakelora.jobs.Main.jobCommands() " + registered);
+            assertTrue(
+                    registered.contains(p.get(0)),
+                    key + ": subcommand " + p.get(0) + " is not registered in io.lakelora.jobs.Main.jobCommands() "
+                            + registered);
             Path conf = repoFile(key, p.get(2));
             assertEquals(confs.get(i), conf, key + ": task " + i + " runs the pipeline's job " + i);
-            assertEquals(ProjectFiles.launchCommand(conf), p.get(0), key + ": the command " + conf.getFileName()
-                    + " says launches it");
+            assertEquals(
+                    ProjectFiles.launchCommand(conf),
+                    p.get(0),
+                    key + ": the command " + conf.getFileName() + " says launches it");
         }
     }
 
@@ -118,7 +122,9 @@ class DatabricksBundleTest {
         for (int i = 1; i < tasks.size(); i++) {
             JsonNode deps = tasks.get(i).path("depends_on");
             assertEquals(1, deps.size(), tasks.get(i).path("task_key") + " depends on exactly its predecessor");
-            assertEquals(tasks.get(i - 1).path("task_key").asText(), deps.get(0).path("task_key").asText());
+            assertEquals(
+                    tasks.get(i - 1).path("task_key").asText(),
+                    deps.get(0).path("task_key").asText());
         }
     }
 
@@ -138,8 +144,10 @@ class DatabricksBundleTest {
         for (String kv : p.subList(5, p.size())) {
             int eq = kv.indexOf('=');
             assertTrue(eq > 0, task.path("task_key").asText() + ": " + kv + " is not key=value");
-            assertEquals(null, out.put(kv.substring(0, eq), kv.substring(eq + 1)), task.path("task_key").asText()
-                    + ": " + kv.substring(0, eq) + " given twice");
+            assertEquals(
+                    null,
+                    out.put(kv.substring(0, eq), kv.substring(eq + 1)),
+                    task.path("task_key").asText() + ": " + kv.substring(0, eq) + " given twice");
         }
         return out;
     }
@@ -148,14 +156,18 @@ class DatabricksBundleTest {
     private static String resolve(String value) {
         String s = value;
         for (JsonNode p : job.path("parameters")) {
-            s = s.replace("{{job.parameters." + p.path("name").asText() + "}}", p.path("default").asText());
+            s = s.replace(
+                    "{{job.parameters." + p.path("name").asText() + "}}",
+                    p.path("default").asText());
         }
         for (var it = bundle.path("variables").fields(); it.hasNext(); ) {
             var v = it.next();
-            s = s.replace("${var." + v.getKey() + "}", v.getValue().path("default").asText());
+            s = s.replace(
+                    "${var." + v.getKey() + "}", v.getValue().path("default").asText());
         }
-        assertTrue(!s.contains("${var.") && !s.contains("{{job.parameters."), value + ": an undefined variable or "
-                + "job parameter");
+        assertTrue(
+                !s.contains("${var.") && !s.contains("{{job.parameters."),
+                value + ": an undefined variable or " + "job parameter");
         return s;
     }
 
@@ -163,14 +175,17 @@ class DatabricksBundleTest {
     void tasksPassConfigRunIdEnvAndLakeRoot() throws Exception {
         JsonNode runIdParam = null;
         for (JsonNode p : job.path("parameters")) if (p.path("name").asText().equals("run_id")) runIdParam = p;
-        assertEquals("{{job.run_id}}", runIdParam == null ? null : runIdParam.path("default").asText(),
+        assertEquals(
+                "{{job.run_id}}",
+                runIdParam == null ? null : runIdParam.path("default").asText(),
                 "job parameter run_id defaults to the Databricks job run id");
         List<JsonNode> tasks = tasks();
         for (int i = 0; i < tasks.size(); i++) {
             List<String> p = params(tasks.get(i));
             String key = tasks.get(i).path("task_key").asText();
             assertEquals("--config", p.get(1), key);
-            assertTrue(p.get(2).matches("\\$\\{workspace\\.file_path}/conf/0" + i + "_[a-z_]+\\.yaml"),
+            assertTrue(
+                    p.get(2).matches("\\$\\{workspace\\.file_path}/conf/0" + i + "_[a-z_]+\\.yaml"),
                     key + ": job config conf/0" + i + "_*.yaml, found " + p.get(2));
             Path conf = repoFile(key, p.get(2));
             // the overlay is picked by env=databricks: conf/env/databricks.yaml beside the job config
@@ -181,8 +196,10 @@ class DatabricksBundleTest {
             assertEquals("databricks", o.get("env"), key + ": env=databricks, found " + p);
             assertEquals("{{job.parameters.lake_root}}", o.get("lake.root"), key + ": every task the same lake");
             for (String v : p) {
-                assertTrue(!v.contains("../") && !v.contains("shared/assets"), key + ": " + v + " is relative to the "
-                        + "repository; tasks run on the cluster, so every location is absolute");
+                assertTrue(
+                        !v.contains("../") && !v.contains("shared/assets"),
+                        key + ": " + v + " is relative to the "
+                                + "repository; tasks run on the cluster, so every location is absolute");
             }
             assertEquals("lakelora", tasks.get(i).path("job_cluster_key").asText(), key);
 
@@ -200,7 +217,9 @@ class DatabricksBundleTest {
             try {
                 type.getMethod("validate").invoke(cfg);
             } catch (InvocationTargetException e) {
-                throw new AssertionError(key + ": " + resolved + " do not validate: " + e.getCause().getMessage(),
+                throw new AssertionError(
+                        key + ": " + resolved + " do not validate: "
+                                + e.getCause().getMessage(),
                         e.getCause());
             }
         }
@@ -214,31 +233,45 @@ class DatabricksBundleTest {
     @Test
     void tasksPassModelCorpusAndAdapterBetweenJobs() throws Exception {
         List<JsonNode> tasks = tasks();
-        List<Map<String, String>> o = tasks.stream().map(DatabricksBundleTest::overrides).toList();
+        List<Map<String, String>> o =
+                tasks.stream().map(DatabricksBundleTest::overrides).toList();
         assertEquals("${var.model_id}", o.get(0).get("model.id"), "q00 records the model under model.id");
         assertEquals("${var.base_model_source}", o.get(0).get("model.path"), "q00 quantizes the source model");
         assertEquals("${var.corpus_inputs}", o.get(1).get("inputs"), "p01 reads the corpus inputs");
         for (int i : new int[] {2, 3}) {
-            assertEquals("${var.model_id}", o.get(i).get("model.id"), tasks.get(i).path("task_key") + ": model.id");
-            assertTrue(!o.get(i).containsKey("model.path") && !o.get(i).containsKey("model.tokenizer"),
+            assertEquals(
+                    "${var.model_id}", o.get(i).get("model.id"), tasks.get(i).path("task_key") + ": model.id");
+            assertTrue(
+                    !o.get(i).containsKey("model.path") && !o.get(i).containsKey("model.tokenizer"),
                     tasks.get(i).path("task_key") + ": the model from the lake by id, not by path");
         }
         assertEquals("${var.adapter_name}", o.get(3).get("train.adapter_name"), "t03 registers adapter_name");
         for (int i : new int[] {4, 5}) {
-            assertEquals("${var.adapter_name}@latest", o.get(i).get("adapter"),
+            assertEquals(
+                    "${var.adapter_name}@latest",
+                    o.get(i).get("adapter"),
                     tasks.get(i).path("task_key") + ": the adapter t03 registered");
         }
         assertTrue(!o.get(5).containsKey("model.path"), "v05: the lake copy of the adapter's recorded base");
 
         JsonNode vars = bundle.path("variables");
         Path confDir = ProjectFiles.root().resolve("conf");
-        assertEquals(YAML.readTree(confDir.resolve("00_quantize_base.yaml").toFile()).at("/model/id").asText(),
-                vars.at("/model_id/default").asText(), "model_id defaults to job 00's model.id");
-        assertEquals(YAML.readTree(confDir.resolve("03_train.yaml").toFile()).at("/train/adapter_name").asText(),
-                vars.at("/adapter_name/default").asText(), "adapter_name defaults to job 03's train.adapter_name");
+        assertEquals(
+                YAML.readTree(confDir.resolve("00_quantize_base.yaml").toFile())
+                        .at("/model/id")
+                        .asText(),
+                vars.at("/model_id/default").asText(),
+                "model_id defaults to job 00's model.id");
+        assertEquals(
+                YAML.readTree(confDir.resolve("03_train.yaml").toFile())
+                        .at("/train/adapter_name")
+                        .asText(),
+                vars.at("/adapter_name/default").asText(),
+                "adapter_name defaults to job 03's train.adapter_name");
         for (String v : List.of("lake_root", "base_model_source", "corpus_inputs")) {
             String d = vars.path(v).path("default").asText();
-            assertTrue(d.matches("(\\[\\{.*path: )?(/|[a-z][a-z0-9+.-]*:/).*"), v + ": an absolute location, found " + d);
+            assertTrue(
+                    d.matches("(\\[\\{.*path: )?(/|[a-z][a-z0-9+.-]*:/).*"), v + ": an absolute location, found " + d);
         }
     }
 
@@ -251,7 +284,10 @@ class DatabricksBundleTest {
         assertTrue(artifact.path("build").asText().contains("package -pl jobs -am"), "the build makes the shaded jar");
         assertTrue(artifact.path("build").asText().contains(" -Pdbr "), "built for Databricks Runtime: " + artifact);
         for (JsonNode t : tasks()) {
-            assertEquals(jar, t.path("libraries").get(0).path("jar").asText(), t.path("task_key").asText());
+            assertEquals(
+                    jar,
+                    t.path("libraries").get(0).path("jar").asText(),
+                    t.path("task_key").asText());
         }
     }
 
@@ -261,18 +297,27 @@ class DatabricksBundleTest {
         JsonNode vars = bundle.path("variables");
         assertEquals("${var.spark_version}", cluster.path("spark_version").asText());
         // Databricks Runtime 17.x is Spark 4.0 on Scala 2.13 (release notes, docs.databricks.com)
-        assertTrue(vars.path("spark_version").path("default").asText().matches("1[7-9]\\.\\d+\\.x-scala2\\.13"),
+        assertTrue(
+                vars.path("spark_version").path("default").asText().matches("1[7-9]\\.\\d+\\.x-scala2\\.13"),
                 vars.path("spark_version").toString());
         String flags = String.join(" ", ProjectFiles.jvmArgs());
         assertEquals(flags, vars.path("jvm_flags").path("default").asText(), "jvm_flags = bin/jvm.args on one line");
-        assertEquals("${var.jvm_flags}", cluster.path("spark_conf").path("spark.driver.extraJavaOptions").asText());
-        assertEquals("${var.jvm_flags}", cluster.path("spark_conf").path("spark.executor.extraJavaOptions").asText());
+        assertEquals(
+                "${var.jvm_flags}",
+                cluster.path("spark_conf").path("spark.driver.extraJavaOptions").asText());
+        assertEquals(
+                "${var.jvm_flags}",
+                cluster.path("spark_conf")
+                        .path("spark.executor.extraJavaOptions")
+                        .asText());
     }
 
     /** The properties of the root pom's profile {@code id}. */
     private static Map<String, String> profileProperties(String id) throws Exception {
-        Element project = DocumentBuilderFactory.newInstance().newDocumentBuilder()
-                .parse(ProjectFiles.root().resolve("pom.xml").toFile()).getDocumentElement();
+        Element project = DocumentBuilderFactory.newInstance()
+                .newDocumentBuilder()
+                .parse(ProjectFiles.root().resolve("pom.xml").toFile())
+                .getDocumentElement();
         NodeList profiles = project.getElementsByTagName("profile");
         for (int i = 0; i < profiles.getLength(); i++) {
             Element p = (Element) profiles.item(i);
@@ -280,7 +325,8 @@ class DatabricksBundleTest {
             Map<String, String> out = new java.util.TreeMap<>();
             NodeList props = ((Element) p.getElementsByTagName("properties").item(0)).getChildNodes();
             for (int j = 0; j < props.getLength(); j++) {
-                if (props.item(j) instanceof Element e) out.put(e.getTagName(), e.getTextContent().trim());
+                if (props.item(j) instanceof Element e)
+                    out.put(e.getTagName(), e.getTextContent().trim());
             }
             return out;
         }
@@ -290,7 +336,8 @@ class DatabricksBundleTest {
     @Test
     void dbrProfileBuildsForTheClusterRuntime() throws Exception {
         // Databricks Runtime 17.3 LTS: Apache Spark 4.0, Scala 2.13, Hadoop 3.4.1, Java 17 (release notes)
-        String runtime = bundle.path("variables").path("spark_version").path("default").asText();
+        String runtime =
+                bundle.path("variables").path("spark_version").path("default").asText();
         assertTrue(runtime.startsWith("17.3.x-"), "the job cluster runs Databricks Runtime 17.3 LTS, found " + runtime);
         Map<String, String> dbr = profileProperties("dbr");
         assertTrue(dbr.get("spark.version").startsWith("4.0."), "dbr: Spark 4.0.x, found " + dbr);
@@ -302,9 +349,12 @@ class DatabricksBundleTest {
     /** The Databricks CLI's bundle schema (../shared/schemas/README.md): draft 2020-12 ($defs), read once. */
     private static synchronized Schema schema() throws Exception {
         if (schema == null) {
-            Path f = ProjectFiles.root().resolve("../shared/schemas/databricks-bundle-schema.json").normalize();
-            assertTrue(Files.isRegularFile(f), f + " is missing: the shared schemas sit beside the repository "
-                    + "(../shared/schemas)");
+            Path f = ProjectFiles.root()
+                    .resolve("../shared/schemas/databricks-bundle-schema.json")
+                    .normalize();
+            assertTrue(
+                    Files.isRegularFile(f),
+                    f + " is missing: the shared schemas sit beside the repository " + "(../shared/schemas)");
             schema = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12)
                     .getSchema(new ObjectMapper().readTree(f.toFile()));
         }
@@ -313,7 +363,8 @@ class DatabricksBundleTest {
 
     private static String describe(List<Error> errors) {
         StringBuilder sb = new StringBuilder();
-        for (Error e : errors) sb.append("\n  ").append(e.getInstanceLocation()).append(": ").append(e.getMessage());
+        for (Error e : errors)
+            sb.append("\n  ").append(e.getInstanceLocation()).append(": ").append(e.getMessage());
         return sb.toString();
     }
 
@@ -327,7 +378,9 @@ class DatabricksBundleTest {
         List<Error> errors = schema().validate(bundle);
         assertEquals(List.of(), errors, "databricks.yml against the Databricks CLI bundle schema:" + describe(errors));
         JsonNode cluster = job.path("job_clusters").get(0).path("new_cluster");
-        assertEquals("${var.num_workers}", cluster.path("num_workers").asText(),
+        assertEquals(
+                "${var.num_workers}",
+                cluster.path("num_workers").asText(),
                 "an interpolation where the schema wants an integer is part of what validated");
     }
 
@@ -337,14 +390,16 @@ class DatabricksBundleTest {
         ObjectNode task = (ObjectNode) misspelled.at("/resources/jobs/lakelora_pipeline/tasks/0");
         task.set("spark_jar_taks", task.remove("spark_jar_task"));
         List<Error> errors = schema().validate(misspelled);
-        assertTrue(errors.stream().anyMatch(e -> e.toString().contains("spark_jar_taks")),
+        assertTrue(
+                errors.stream().anyMatch(e -> e.toString().contains("spark_jar_taks")),
                 "a misspelled task key must fail validation, got:" + describe(errors));
 
         ObjectNode mistyped = (ObjectNode) bundle.deepCopy();
         ((ObjectNode) mistyped.at("/resources/jobs/lakelora_pipeline/job_clusters/0/new_cluster"))
                 .put("num_workers", "two");
         errors = schema().validate(mistyped);
-        assertTrue(errors.stream().anyMatch(e -> e.getInstanceLocation().toString().contains("num_workers")),
+        assertTrue(
+                errors.stream().anyMatch(e -> e.getInstanceLocation().toString().contains("num_workers")),
                 "a string that is no interpolation where an integer goes must fail, got:" + describe(errors));
     }
 }

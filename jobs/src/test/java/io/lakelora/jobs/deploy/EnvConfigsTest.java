@@ -40,8 +40,11 @@ class EnvConfigsTest {
             assertTrue(lines.get(0).startsWith("# Environment: "), f + " first line: " + lines.get(0));
             String header = String.join("\n", lines.subList(0, 8));
             String name = f.substring(0, f.length() - ".yaml".length());
-            assertTrue(java.util.regex.Pattern.compile("env=([a-z0-9-]+,)*" + java.util.regex.Pattern.quote(name)
-                    + "\\b").matcher(header).find(), f + ": the header shows how to select it (env=" + name + ")");
+            assertTrue(
+                    java.util.regex.Pattern.compile("env=([a-z0-9-]+,)*" + java.util.regex.Pattern.quote(name) + "\\b")
+                            .matcher(header)
+                            .find(),
+                    f + ": the header shows how to select it (env=" + name + ")");
         }
     }
 
@@ -53,14 +56,20 @@ class EnvConfigsTest {
                 Map.Entry<String, JsonNode> section = it.next();
                 Set<String> known = KEYS.get(section.getKey());
                 assertTrue(known != null, f + ": unknown section '" + section.getKey() + "'");
-                section.getValue().fieldNames().forEachRemaining(k -> assertTrue(known.contains(k),
-                        f + ": unknown key '" + section.getKey() + "." + k + "'"));
+                section.getValue()
+                        .fieldNames()
+                        .forEachRemaining(k -> assertTrue(
+                                known.contains(k), f + ": unknown key '" + section.getKey() + "." + k + "'"));
             }
             JsonNode spark = tree.path("spark");
             if (!spark.isMissingNode()) {
-                spark.path("conf").fields().forEachRemaining(e -> assertTrue(e.getValue().isTextual(),
-                        f + ": spark.conf." + e.getKey() + " must be a string (quote it)"));
-                if (spark.has("shuffle_partitions")) assertTrue(spark.get("shuffle_partitions").isInt(), f);
+                spark.path("conf")
+                        .fields()
+                        .forEachRemaining(e -> assertTrue(
+                                e.getValue().isTextual(),
+                                f + ": spark.conf." + e.getKey() + " must be a string (quote it)"));
+                if (spark.has("shuffle_partitions"))
+                    assertTrue(spark.get("shuffle_partitions").isInt(), f);
             }
             JsonNode s3a = tree.path("s3a");
             for (String b : List.of("path_style_access", "ssl_enabled")) {
@@ -72,10 +81,16 @@ class EnvConfigsTest {
     @Test
     void clusterEnvironmentsLeaveTheMasterToTheLauncherAndUndoLocalSettings() {
         for (String f : List.of("databricks.yaml", "yarn.yaml", "k8s.yaml")) {
-            JsonNode spark = ConfigLoader.resolveTree(List.of(file(f)), List.of()).path("spark");
+            JsonNode spark =
+                    ConfigLoader.resolveTree(List.of(file(f)), List.of()).path("spark");
             assertTrue(spark.has("master") && spark.get("master").isNull(), f + ": spark.master: null");
             // env/local.yaml (extended by the job configs) sets these for a 2-core laptop; Delta's default is 50
-            assertEquals("50", spark.path("conf").path("spark.databricks.delta.snapshotPartitions").asText(), f);
+            assertEquals(
+                    "50",
+                    spark.path("conf")
+                            .path("spark.databricks.delta.snapshotPartitions")
+                            .asText(),
+                    f);
             assertEquals("true", spark.path("conf").path("spark.ui.enabled").asText(), f);
         }
     }
@@ -90,9 +105,12 @@ class EnvConfigsTest {
                 }
             }
         }
-        JsonNode s3 = ConfigLoader.resolveTree(List.of(file("s3.yaml")), List.of()).path("s3a");
-        assertEquals("software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
-                s3.path("credentials_provider").asText(), "the AWS SDK's standard provider chain");
+        JsonNode s3 =
+                ConfigLoader.resolveTree(List.of(file("s3.yaml")), List.of()).path("s3a");
+        assertEquals(
+                "software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider",
+                s3.path("credentials_provider").asText(),
+                "the AWS SDK's standard provider chain");
         assertFalse(s3.path("path_style_access").asBoolean(), "AWS S3 uses virtual-hosted buckets");
     }
 }

@@ -25,15 +25,16 @@ class GpuDiscoveryScriptTest {
     /** A fake nvidia-smi printing {@code output} for --query-gpu=index and exiting with {@code code}. */
     private static Path fakeNvidiaSmi(Path dir, String output, int code) throws Exception {
         Path f = dir.resolve("nvidia-smi");
-        Files.writeString(f, "#!/bin/sh\n[ \"$1\" = \"--query-gpu=index\" ] || { echo bad args \"$@\" >&2; exit 9; }\n"
-                + "printf '" + output + "'\nexit " + code + "\n");
+        Files.writeString(
+                f,
+                "#!/bin/sh\n[ \"$1\" = \"--query-gpu=index\" ] || { echo bad args \"$@\" >&2; exit 9; }\n" + "printf '"
+                        + output + "'\nexit " + code + "\n");
         Files.setPosixFilePermissions(f, PosixFilePermissions.fromString("rwxr-xr-x"));
         return dir;
     }
 
     private static ProjectFiles.Result discover(Path pathDir) throws Exception {
-        return ProjectFiles.run(List.of("bin/getGpusResources.sh"),
-                Map.of("PATH", pathDir + ":/usr/bin:/bin"));
+        return ProjectFiles.run(List.of("bin/getGpusResources.sh"), Map.of("PATH", pathDir + ":/usr/bin:/bin"));
     }
 
     @Test
@@ -59,12 +60,12 @@ class GpuDiscoveryScriptTest {
         ProjectFiles.Result missing = discover(empty);
         assertNotEquals(0, missing.code());
         assertTrue(missing.out().contains("nvidia-smi not found"), missing.out());
-        ProjectFiles.Result failing = discover(fakeNvidiaSmi(Files.createDirectories(dir.resolve("f")),
-                "NVIDIA-SMI has failed\\n", 9));
+        ProjectFiles.Result failing =
+                discover(fakeNvidiaSmi(Files.createDirectories(dir.resolve("f")), "NVIDIA-SMI has failed\\n", 9));
         assertNotEquals(0, failing.code());
         assertTrue(failing.out().contains("failed"), failing.out());
-        ProjectFiles.Result garbage = discover(fakeNvidiaSmi(Files.createDirectories(dir.resolve("g")),
-                "No devices were found\\n", 0));
+        ProjectFiles.Result garbage =
+                discover(fakeNvidiaSmi(Files.createDirectories(dir.resolve("g")), "No devices were found\\n", 0));
         assertNotEquals(0, garbage.code(), "non-numeric output is an error: " + garbage.out());
     }
 }

@@ -14,13 +14,16 @@ import org.junit.jupiter.api.Test;
 class JvmFlagsTest {
     @Test
     void pomPropertyEqualsJvmArgsFile() {
-        List<String> pom = Arrays.asList(ProjectFiles.pom("lakelora.jvm.flags").trim().split("\\s+"));
+        List<String> pom =
+                Arrays.asList(ProjectFiles.pom("lakelora.jvm.flags").trim().split("\\s+"));
         assertEquals(ProjectFiles.jvmArgs(), pom, "root pom lakelora.jvm.flags vs bin/jvm.args");
     }
 
     @Test
     void testJvmHasTheFlags() {
-        assertTrue(ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(), "--add-modules=jdk.incubator.vector");
+        assertTrue(
+                ModuleLayer.boot().findModule("jdk.incubator.vector").isPresent(),
+                "--add-modules=jdk.incubator.vector");
         assertEquals("true", System.getProperty("java.awt.headless"));
         assertEquals("true", System.getProperty("io.netty.tryReflectionSetAccessible"));
         var hotspot = java.lang.management.ManagementFactory.getPlatformMXBean(

@@ -45,7 +45,8 @@ final class NotebookCompiler {
 
         /** All messages, one per line, for an assertion message. */
         String report() {
-            return messages.isEmpty() ? "(no messages)"
+            return messages.isEmpty()
+                    ? "(no messages)"
                     : messages.stream().map(Message::toString).collect(Collectors.joining("\n"));
         }
     }
@@ -64,10 +65,11 @@ final class NotebookCompiler {
     static String wrap(String fileName, String notebook) {
         String[] lines = notebook.split("\n", -1);
         if (!lines[0].equals(HEADER)) {
-            throw new IllegalArgumentException(fileName + ": first line is '" + lines[0] + "', expected '" + HEADER
-                    + "'");
+            throw new IllegalArgumentException(
+                    fileName + ": first line is '" + lines[0] + "', expected '" + HEADER + "'");
         }
-        StringBuilder sb = new StringBuilder("package lakelora.notebooks; object ").append(objectName(fileName))
+        StringBuilder sb = new StringBuilder("package lakelora.notebooks; object ")
+                .append(objectName(fileName))
                 .append(" extends DatabricksNotebook { import spark.implicits._\n");
         for (int i = 1; i < lines.length; i++) {
             String l = lines[i];
@@ -91,8 +93,13 @@ final class NotebookCompiler {
                 files.add(f.toString());
             }
             Settings settings = new Settings();
-            List<String> args = List.of("-classpath", System.getProperty("java.class.path"), "-d", out.toString(),
-                    "-deprecation", "-feature");
+            List<String> args = List.of(
+                    "-classpath",
+                    System.getProperty("java.class.path"),
+                    "-d",
+                    out.toString(),
+                    "-deprecation",
+                    "-feature");
             scala.Tuple2<Object, scala.collection.immutable.List<String>> parsed =
                     settings.processArguments(CollectionConverters.asScala(args).toList(), true);
             if (!(Boolean) parsed._1()) throw new IllegalStateException("scalac rejected the settings " + args);
@@ -119,7 +126,8 @@ final class NotebookCompiler {
     static Map<String, String> repositoryNotebooks() {
         Map<String, String> out = new LinkedHashMap<>();
         try (Stream<Path> s = Files.list(ProjectFiles.root().resolve("notebooks"))) {
-            for (Path f : s.filter(p -> p.toString().endsWith(".scala")).sorted().toList()) {
+            for (Path f :
+                    s.filter(p -> p.toString().endsWith(".scala")).sorted().toList()) {
                 out.put(f.getFileName().toString(), Files.readString(f));
             }
         } catch (IOException e) {

@@ -39,36 +39,45 @@ import org.junit.jupiter.api.Test;
 class NotebooksTest {
     private static final String PACKAGE = "(io\\.lakelora(?:\\.[a-z][a-z0-9_]*)+)";
     /** io.lakelora.pkg.Class[.Nested...][.member]; group 1: the package, 2: the classes, 3: the member. */
-    private static final Pattern QUALIFIED = Pattern.compile(
-            "\\b" + PACKAGE + "((?:\\.[A-Z][A-Za-z0-9_]*)+)(\\.[a-z][A-Za-z0-9_]*)?");
+    private static final Pattern QUALIFIED =
+            Pattern.compile("\\b" + PACKAGE + "((?:\\.[A-Z][A-Za-z0-9_]*)+)(\\.[a-z][A-Za-z0-9_]*)?");
+
     private static final Pattern IMPORT_GROUP = Pattern.compile("import\\s+" + PACKAGE + "\\.\\{([^}]*)}");
-    private static final Pattern IMPORT_ONE = Pattern.compile("import\\s+" + PACKAGE + "\\.([A-Z]\\w*)\\s*$",
-            Pattern.MULTILINE);
+    private static final Pattern IMPORT_ONE =
+            Pattern.compile("import\\s+" + PACKAGE + "\\.([A-Z]\\w*)\\s*$", Pattern.MULTILINE);
     /** A widget and its default; an interpolated default (s"...$user...") counts as a widget without a fixed one. */
-    private static final Pattern WIDGET_DEF =
-            Pattern.compile("dbutils\\.widgets\\.(?:text|dropdown|combobox|multiselect)\\(\"(\\w+)\",\\s*(s?)\"([^\"]*)\"");
+    private static final Pattern WIDGET_DEF = Pattern.compile(
+            "dbutils\\.widgets\\.(?:text|dropdown|combobox|multiselect)\\(\"(\\w+)\",\\s*(s?)\"([^\"]*)\"");
+
     private static final Pattern WIDGET_GET = Pattern.compile("dbutils\\.widgets\\.get\\(\"(\\w+)\"\\)");
     /** s"key=..." in an override list; group 2: the widget read inline, group 3: a val holding it. */
-    private static final Pattern OVERRIDE = Pattern.compile(
-            "s\"([a-z_][a-z0-9_.]*)=\\$(?:\\{dbutils\\.widgets\\.get\\(\"(\\w+)\"\\)}|(\\w+))");
+    private static final Pattern OVERRIDE =
+            Pattern.compile("s\"([a-z_][a-z0-9_.]*)=\\$(?:\\{dbutils\\.widgets\\.get\\(\"(\\w+)\"\\)}|(\\w+))");
+
     private static final Pattern VAL_WIDGET = Pattern.compile("val (\\w+) = dbutils\\.widgets\\.get\\(\"(\\w+)\"\\)");
-    private static final Pattern VAL_NEW = Pattern.compile("val (\\w+) = new ((?:io\\.lakelora\\.[\\w.]+\\.)?[A-Z]\\w*)\\(");
+    private static final Pattern VAL_NEW =
+            Pattern.compile("val (\\w+) = new ((?:io\\.lakelora\\.[\\w.]+\\.)?[A-Z]\\w*)\\(");
     private static final Pattern VAL_CALL = Pattern.compile("val (\\w+) = ([A-Z]\\w*)\\.(\\w+)\\(");
     private static final Pattern MEMBER_CHAIN = Pattern.compile("(?<![\\w.$])([A-Za-z]\\w*)((?:\\.[A-Za-z]\\w*)+)");
     private static final Pattern JOB_CONF = Pattern.compile("\"[^\"]*?\\b(\\d\\d_[a-z0-9_]+\\.yaml)\"");
 
     private static List<Path> notebooks() throws IOException {
         try (Stream<Path> s = Files.list(ProjectFiles.root().resolve("notebooks"))) {
-            return s.filter(f -> f.toString().endsWith(".scala") || f.toString().endsWith(".py")).sorted().toList();
+            return s.filter(f -> f.toString().endsWith(".scala") || f.toString().endsWith(".py"))
+                    .sorted()
+                    .toList();
         }
     }
 
     @Test
     void everyJobConfigHasANotebook() throws Exception {
-        List<String> names = notebooks().stream().map(f -> f.getFileName().toString()).toList();
+        List<String> names =
+                notebooks().stream().map(f -> f.getFileName().toString()).toList();
         for (Path conf : ProjectFiles.jobConfs()) {
             String nn = conf.getFileName().toString().substring(0, 3);
-            assertEquals(1, names.stream().filter(n -> n.startsWith(nn)).count(),
+            assertEquals(
+                    1,
+                    names.stream().filter(n -> n.startsWith(nn)).count(),
                     "one notebook notebooks/" + nn + "*.scala for " + conf.getFileName() + ", found " + names);
         }
     }
@@ -86,8 +95,11 @@ class NotebooksTest {
             for (Matcher m = QUALIFIED.matcher(src); m.find(); named++) {
                 Class<?> c = load(f, m.group(1), m.group(2).substring(1).split("\\."));
                 // Markdown may name a package-private member (e.g. DataParallelStep.deviceAddresses): any visibility
-                if (m.group(3) != null) assertTrue(hasMember(c, m.group(3).substring(1), false), f + ": " + m.group() + " - "
-                        + c.getName() + " has no member " + m.group(3).substring(1));
+                if (m.group(3) != null)
+                    assertTrue(
+                            hasMember(c, m.group(3).substring(1), false),
+                            f + ": " + m.group() + " - " + c.getName() + " has no member "
+                                    + m.group(3).substring(1));
             }
             Map<String, Class<?>> imported = imports(f, src);
             assertTrue(named + imported.size() > 0, f + " names no io.lakelora class");
@@ -101,8 +113,9 @@ class NotebooksTest {
             Map<String, Class<?>> known = new LinkedHashMap<>(imports(f, src));
             String code = code(src);
             Map<String, Class<?>> vals = typedVals(f, code, known);
-            assertTrue(vals.containsKey("cfg") && vals.containsKey("result"), f + ": val cfg (the config) and val "
-                    + "result (the job's outcome) of known types, found " + vals);
+            assertTrue(
+                    vals.containsKey("cfg") && vals.containsKey("result"),
+                    f + ": val cfg (the config) and val " + "result (the job's outcome) of known types, found " + vals);
             int checked = 0;
             for (Matcher m = MEMBER_CHAIN.matcher(code); m.find(); ) {
                 String head = m.group(1);
@@ -135,10 +148,12 @@ class NotebooksTest {
             String confName = confs.iterator().next();
             Path conf = ProjectFiles.root().resolve("conf").resolve(confName);
             assertTrue(Files.isRegularFile(conf), f + ": " + confName + " is not in conf/");
-            assertEquals(f.getFileName().toString().substring(0, 3), confName.substring(0, 3), f + " runs job " + confName);
+            assertEquals(
+                    f.getFileName().toString().substring(0, 3), confName.substring(0, 3), f + " runs job " + confName);
             // the Databricks overlay, conf/env/databricks.yaml beside the job config, chosen by env=databricks
-            assertTrue(code.contains("Seq(\"env=databricks\")"), f + ": JobConfigs.load(..., (Seq(\"env=databricks\") "
-                    + "++ overrides).asJava, ...)");
+            assertTrue(
+                    code.contains("Seq(\"env=databricks\")"),
+                    f + ": JobConfigs.load(..., (Seq(\"env=databricks\") " + "++ overrides).asJava, ...)");
             List<String> locations = List.of(conf.toString());
             JsonNode tree = JobConfigs.resolve(locations, List.of("env=databricks"), null);
 
@@ -165,18 +180,22 @@ class NotebooksTest {
             try {
                 cfg = JobConfigs.load(locations, overrides, type, null);
             } catch (IllegalArgumentException e) { // unknown key or wrong type, naming the key
-                throw new AssertionError(f + ": the widgets' defaults " + overrides + " do not bind: " + e.getMessage(), e);
+                throw new AssertionError(
+                        f + ": the widgets' defaults " + overrides + " do not bind: " + e.getMessage(), e);
             }
             try {
                 type.getMethod("validate").invoke(cfg);
             } catch (InvocationTargetException e) {
-                throw new AssertionError(f + ": the widgets' defaults " + overrides + " do not validate: "
-                        + e.getCause().getMessage(), e.getCause());
+                throw new AssertionError(
+                        f + ": the widgets' defaults " + overrides + " do not validate: "
+                                + e.getCause().getMessage(),
+                        e.getCause());
             }
 
             int w = code.indexOf("dbutils.widgets.text(");
             int load = code.indexOf("JobConfigs.load(");
-            Matcher run = Pattern.compile("\\b[A-Z]\\w*Job\\.run\\(spark, cfg\\b").matcher(code);
+            Matcher run =
+                    Pattern.compile("\\b[A-Z]\\w*Job\\.run\\(spark, cfg\\b").matcher(code);
             assertTrue(run.find(), f + ": runs SomethingJob.run(spark, cfg ...)");
             assertTrue(w >= 0 && w < load && load < run.start(), f + ": widgets -> JobConfigs.load -> the job");
         }
@@ -189,8 +208,9 @@ class NotebooksTest {
             String src = Files.readString(f);
             Matcher m = confDir.matcher(src);
             assertTrue(m.find(), f + ": a conf_dir widget (the repository's conf/ as an absolute path or URI)");
-            assertTrue(m.group(1).startsWith("/Workspace/"), f + ": conf_dir defaults to a workspace folder, found "
-                    + m.group(1));
+            assertTrue(
+                    m.group(1).startsWith("/Workspace/"),
+                    f + ": conf_dir defaults to a workspace folder, found " + m.group(1));
             // executors and the driver's working directory are not the repository: nothing relative
             for (String rel : List.of("\"../", "\"./")) {
                 assertFalse(src.contains(rel), f + " holds a relative path " + rel + "...\"");
@@ -198,13 +218,18 @@ class NotebooksTest {
             // read in place through the Hadoop FileSystem (JobConfigs), not copied to the driver's disk first
             assertTrue(src.contains("require(confDir.startsWith(\"/\")"), f + ": checks that conf_dir is absolute");
             String conf = f.getFileName().toString().substring(0, 3);
-            assertTrue(Pattern.compile("JobConfigs\\.load\\(List\\(s\"\\$confUri/" + conf + "[a-z_]+\\.yaml\"\\)\\.asJava, "
-                    + "\\(Seq\\(\"env=databricks\"\\) \\+\\+ overrides\\)\\.asJava,").matcher(src).find(),
+            assertTrue(
+                    Pattern.compile("JobConfigs\\.load\\(List\\(s\"\\$confUri/" + conf
+                                    + "[a-z_]+\\.yaml\"\\)\\.asJava, "
+                                    + "\\(Seq\\(\"env=databricks\"\\) \\+\\+ overrides\\)\\.asJava,")
+                            .matcher(src)
+                            .find(),
                     f + ": JobConfigs.load(List(s\"$confUri/" + conf + "*.yaml\").asJava, (Seq(\"env=databricks\") ++ "
-                    + "overrides).asJava, classOf[...], null)");
+                            + "overrides).asJava, classOf[...], null)");
             for (String copy : List.of("dbutils.fs.cp(", "createTempDirectory", "ConfigLoader.load(")) {
-                assertFalse(src.contains(copy), f + ": " + copy + " - read the config where conf_dir is, with "
-                        + "JobConfigs.load");
+                assertFalse(
+                        src.contains(copy),
+                        f + ": " + copy + " - read the config where conf_dir is, with " + "JobConfigs.load");
             }
         }
     }
@@ -234,11 +259,15 @@ class NotebooksTest {
     void scalaNotebooksCompileAgainstTheJobClasses() {
         // a notebook compiled here runs on the cluster's scala-library: the compiler must be Spark's Scala version
         String library = scala.util.Properties.versionNumberString();
-        assertEquals(library, scala.tools.nsc.Properties.versionNumberString(), "scala-compiler and Spark's "
-                + "scala-library differ. Fix: set scala.version in the root pom to Spark's (spark-parent's scala.version)");
+        assertEquals(
+                library,
+                scala.tools.nsc.Properties.versionNumberString(),
+                "scala-compiler and Spark's "
+                        + "scala-library differ. Fix: set scala.version in the root pom to Spark's (spark-parent's scala.version)");
         assertTrue(library.startsWith("2.13."), "Spark 4 is Scala 2.13, found " + library);
         NotebookCompiler.Result r = compiled();
-        List<NotebookCompiler.Message> errors = r.errors().stream().filter(m -> !m.file().equals("99_broken.scala"))
+        List<NotebookCompiler.Message> errors = r.errors().stream()
+                .filter(m -> !m.file().equals("99_broken.scala"))
                 .toList();
         assertEquals(List.of(), errors, "notebooks do not compile as Scala " + library + ":\n" + r.report());
     }
@@ -246,15 +275,21 @@ class NotebooksTest {
     @Test
     void aNotebookWithTypeErrorsDoesNotCompile() {
         NotebookCompiler.Result r = compiled();
-        List<NotebookCompiler.Message> errors = r.errors().stream().filter(m -> m.file().equals("99_broken.scala"))
+        List<NotebookCompiler.Message> errors = r.errors().stream()
+                .filter(m -> m.file().equals("99_broken.scala"))
                 .toList();
-        assertEquals(List.of(8, 9), errors.stream().map(NotebookCompiler.Message::line).toList(), r.report());
+        assertEquals(
+                List.of(8, 9),
+                errors.stream().map(NotebookCompiler.Message::line).toList(),
+                r.report());
         assertTrue(errors.get(0).text().contains("type mismatch"), r.report());
         assertTrue(errors.get(1).text().contains("not enough arguments"), r.report());
     }
 
     private static List<Path> scalaNotebooks() throws IOException {
-        List<Path> out = notebooks().stream().filter(f -> f.toString().endsWith(".scala")).toList();
+        List<Path> out = notebooks().stream()
+                .filter(f -> f.toString().endsWith(".scala"))
+                .toList();
         assertTrue(out.size() >= 6, out.toString());
         return out;
     }
@@ -297,8 +332,10 @@ class NotebooksTest {
 
     private static String interpolations(String literal) {
         StringBuilder sb = new StringBuilder(" ");
-        for (Matcher m = Pattern.compile("\\$\\{([^}]*)}").matcher(literal); m.find(); ) sb.append(m.group(1)).append(' ');
-        for (Matcher m = Pattern.compile("\\$([A-Za-z]\\w*)").matcher(literal); m.find(); ) sb.append(m.group(1)).append(' ');
+        for (Matcher m = Pattern.compile("\\$\\{([^}]*)}").matcher(literal); m.find(); )
+            sb.append(m.group(1)).append(' ');
+        for (Matcher m = Pattern.compile("\\$([A-Za-z]\\w*)").matcher(literal); m.find(); )
+            sb.append(m.group(1)).append(' ');
         return sb.toString();
     }
 
@@ -328,7 +365,9 @@ class NotebooksTest {
         for (Matcher m = VAL_CALL.matcher(code); m.find(); ) {
             Class<?> c = known.get(m.group(2));
             if (c == null) continue;
-            Method method = Arrays.stream(c.getMethods()).filter(x -> x.getName().equals(m.group(3))).findFirst()
+            Method method = Arrays.stream(c.getMethods())
+                    .filter(x -> x.getName().equals(m.group(3)))
+                    .findFirst()
                     .orElseThrow(() -> new AssertionError(f + ": " + m.group(2) + "." + m.group(3) + " - " + c.getName()
                             + " has no public method " + m.group(3)));
             Class<?> type = method.getReturnType();
@@ -347,7 +386,9 @@ class NotebooksTest {
         StringBuilder path = new StringBuilder(head);
         for (String name : chain) {
             path.append('.').append(name);
-            Class<?> nested = Arrays.stream(cur.getClasses()).filter(n -> n.getSimpleName().equals(name)).findFirst()
+            Class<?> nested = Arrays.stream(cur.getClasses())
+                    .filter(n -> n.getSimpleName().equals(name))
+                    .findFirst()
                     .orElse(null);
             if (nested != null) {
                 cur = nested;
@@ -359,20 +400,25 @@ class NotebooksTest {
                 if (cur.isPrimitive() || cur.getName().startsWith("java.")) return;
                 continue;
             }
-            assertTrue(hasMember(cur, name, true), f + ": " + path + " - " + cur.getName() + " has no field, method or "
-                    + "nested class " + name);
+            assertTrue(
+                    hasMember(cur, name, true),
+                    f + ": " + path + " - " + cur.getName() + " has no field, method or " + "nested class " + name);
             return;
         }
     }
 
     /** The public field {@code name} of {@code c} or a superclass, or null. */
     private static Field field(Class<?> c, String name) {
-        return Arrays.stream(c.getFields()).filter(x -> x.getName().equals(name)).findFirst().orElse(null);
+        return Arrays.stream(c.getFields())
+                .filter(x -> x.getName().equals(name))
+                .findFirst()
+                .orElse(null);
     }
 
     /** Whether {@code c} has a field or method {@code name}: public ones (inherited too), or of any visibility. */
     private static boolean hasMember(Class<?> c, String name, boolean publicOnly) {
-        if (field(c, name) != null || Arrays.stream(c.getMethods()).anyMatch(m -> m.getName().equals(name))) return true;
+        if (field(c, name) != null
+                || Arrays.stream(c.getMethods()).anyMatch(m -> m.getName().equals(name))) return true;
         if (publicOnly) return false;
         for (Class<?> k = c; k != null; k = k.getSuperclass()) {
             if (Arrays.stream(k.getDeclaredFields()).anyMatch(x -> x.getName().equals(name))) return true;

@@ -36,10 +36,14 @@ final class ProjectFiles {
     /** A property of the root pom (e.g. delta.version), or the project version for "project.version". */
     static String pom(String name) {
         try {
-            Document d = DocumentBuilderFactory.newInstance().newDocumentBuilder().parse(root().resolve("pom.xml").toFile());
+            Document d = DocumentBuilderFactory.newInstance()
+                    .newDocumentBuilder()
+                    .parse(root().resolve("pom.xml").toFile());
             Element project = d.getDocumentElement();
             if (name.equals("project.version")) {
-                return ((Element) project.getElementsByTagName("version").item(0)).getTextContent().trim();
+                return ((Element) project.getElementsByTagName("version").item(0))
+                        .getTextContent()
+                        .trim();
             }
             Element props = (Element) project.getElementsByTagName("properties").item(0);
             return props.getElementsByTagName(name).item(0).getTextContent().trim();
@@ -51,8 +55,10 @@ final class ProjectFiles {
     /** bin/jvm.args, one flag per line, blank lines dropped. */
     static List<String> jvmArgs() {
         try {
-            return Files.readAllLines(root().resolve("bin/jvm.args")).stream().map(String::strip)
-                    .filter(l -> !l.isEmpty()).toList();
+            return Files.readAllLines(root().resolve("bin/jvm.args")).stream()
+                    .map(String::strip)
+                    .filter(l -> !l.isEmpty())
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -61,7 +67,9 @@ final class ProjectFiles {
     /** The pipeline's job configs conf/NN_*.yaml (00 quantize ... 05 evaluate), in pipeline order. */
     static List<Path> jobConfs() {
         try (Stream<Path> s = Files.list(root().resolve("conf"))) {
-            return s.filter(f -> f.getFileName().toString().matches("\\d\\d_[a-z0-9_]+\\.yaml")).sorted().toList();
+            return s.filter(f -> f.getFileName().toString().matches("\\d\\d_[a-z0-9_]+\\.yaml"))
+                    .sorted()
+                    .toList();
         } catch (IOException e) {
             throw new UncheckedIOException("listing " + root().resolve("conf"), e);
         }
@@ -71,10 +79,12 @@ final class ProjectFiles {
     static String launchCommand(Path conf) {
         try {
             String name = conf.getFileName().toString();
-            Matcher m = Pattern.compile("(?m)^# Launch:\\s+bin/lakelora (\\S+) --config conf/" + Pattern.quote(name) + "\\b")
+            Matcher m = Pattern.compile(
+                            "(?m)^# Launch:\\s+bin/lakelora (\\S+) --config conf/" + Pattern.quote(name) + "\\b")
                     .matcher(Files.readString(conf));
-            if (!m.find()) throw new AssertionError(conf + " has no header line '# Launch:    bin/lakelora <command> "
-                    + "--config conf/" + name + "'");
+            if (!m.find())
+                throw new AssertionError(conf + " has no header line '# Launch:    bin/lakelora <command> "
+                        + "--config conf/" + name + "'");
             return m.group(1);
         } catch (IOException e) {
             throw new UncheckedIOException(conf.toString(), e);

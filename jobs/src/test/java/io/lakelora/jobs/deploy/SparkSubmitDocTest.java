@@ -64,11 +64,13 @@ class SparkSubmitDocTest {
             // the standalone template runs "$JOB" --config "conf/$CONFIG.yaml" for the pairs its comment lists
             List<String> subcommands = new ArrayList<>();
             if (m.group(2).equals("\"$JOB\"")) {
-                Matcher pairs = Pattern.compile("([a-z-]+) (0[0-5]_[a-z_]+)").matcher(
-                        doc.substring(doc.indexOf("# JOB / CONFIG"), doc.indexOf("spark-submit --master \"$MASTER\"")));
+                Matcher pairs = Pattern.compile("([a-z-]+) (0[0-5]_[a-z_]+)")
+                        .matcher(doc.substring(
+                                doc.indexOf("# JOB / CONFIG"), doc.indexOf("spark-submit --master \"$MASTER\"")));
                 while (pairs.find()) {
                     subcommands.add(pairs.group(1));
-                    assertTrue(Files.isRegularFile(ProjectFiles.root().resolve("conf/" + pairs.group(2) + ".yaml")),
+                    assertTrue(
+                            Files.isRegularFile(ProjectFiles.root().resolve("conf/" + pairs.group(2) + ".yaml")),
                             pairs.group(2));
                 }
                 assertEquals(6, subcommands.size(), "the six jobs in order");
@@ -76,14 +78,16 @@ class SparkSubmitDocTest {
                 subcommands.add(m.group(2));
             }
             for (String sub : subcommands) {
-                assertTrue(ProjectFiles.jobCommandNames().contains(sub), "subcommand " + sub
-                        + " is not registered in io.lakelora.jobs.Main.jobCommands()");
+                assertTrue(
+                        ProjectFiles.jobCommandNames().contains(sub),
+                        "subcommand " + sub + " is not registered in io.lakelora.jobs.Main.jobCommands()");
                 used.add(sub);
             }
             assertTrue(c.contains("\"spark.driver.extraJavaOptions=$JVM_FLAGS\""), c);
             assertTrue(c.contains("--run-id "), c);
         }
-        assertTrue(doc.contains("JVM_FLAGS=\"$(tr '\\n' ' ' < bin/jvm.args)\""), "JVM_FLAGS is built from bin/jvm.args");
+        assertTrue(
+                doc.contains("JVM_FLAGS=\"$(tr '\\n' ' ' < bin/jvm.args)\""), "JVM_FLAGS is built from bin/jvm.args");
         for (Path conf : ProjectFiles.jobConfs()) {
             String s = ProjectFiles.launchCommand(conf);
             assertTrue(doc.contains("| `" + s + "` |"), "table row " + s + " (job " + conf.getFileName() + ")");
@@ -107,7 +111,8 @@ class SparkSubmitDocTest {
             String name = conf.getFileName().toString();
             String header = Files.readString(conf).replace("\\\n#", " ");
             Matcher m = Pattern.compile("(?m)^# Cluster: +spark-submit .*--class io\\.lakelora\\.jobs\\.Main \\S+ +"
-                    + "(\\S+) +(--config conf/" + Pattern.quote(name) + "[^\\n]*)$").matcher(header);
+                            + "(\\S+) +(--config conf/" + Pattern.quote(name) + "[^\\n]*)$")
+                    .matcher(header);
             assertTrue(m.find(), name + ": a '# Cluster:' line running io.lakelora.jobs.Main on conf/" + name);
             assertEquals(ProjectFiles.launchCommand(conf), m.group(1), name + ": the same subcommand as '# Launch:'");
             List<String> args = new ArrayList<>(List.of(m.group(1)));
@@ -118,8 +123,10 @@ class SparkSubmitDocTest {
             java.io.PrintStream old = System.out;
             try {
                 System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
-                assertEquals(0, io.lakelora.cli.Cli.run(args.toArray(String[]::new),
-                        io.lakelora.jobs.Main.jobCommands()), name + ": " + args);
+                assertEquals(
+                        0,
+                        io.lakelora.cli.Cli.run(args.toArray(String[]::new), io.lakelora.jobs.Main.jobCommands()),
+                        name + ": " + args);
             } finally {
                 System.setOut(old);
             }
@@ -129,8 +136,11 @@ class SparkSubmitDocTest {
     @Test
     void gpuSectionNamesTheScriptAndResourceSettings() {
         assertTrue(Files.isExecutable(ProjectFiles.root().resolve("bin/getGpusResources.sh")));
-        for (String key : List.of("spark.executor.resource.gpu.amount", "spark.task.resource.gpu.amount",
-                "spark.executor.resource.gpu.discoveryScript", "spark.executor.resource.gpu.vendor")) {
+        for (String key : List.of(
+                "spark.executor.resource.gpu.amount",
+                "spark.task.resource.gpu.amount",
+                "spark.executor.resource.gpu.discoveryScript",
+                "spark.executor.resource.gpu.vendor")) {
             assertTrue(doc.contains("| `" + key + "` |"), "GPU table row " + key);
         }
         assertTrue(doc.contains("bin/getGpusResources.sh"));

@@ -30,7 +30,10 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ExportAdapterJobTest {
     static SparkSession spark;
-    @TempDir static Path tmp;
+
+    @TempDir
+    static Path tmp;
+
     static Path lake;
     static Path v1Dir;
     static Path v2Dir;
@@ -42,15 +45,17 @@ class ExportAdapterJobTest {
         v1Dir = ServeFixtures.writeAdapter(tmp.resolve("peft-v1"), 11);
         v2Dir = ServeFixtures.writeAdapter(tmp.resolve("peft-v2"), 22);
         AdapterRegistry reg = new AdapterRegistry(spark, AdapterPaths.registryRoot(lake.toString()));
-        reg.register(ServeFixtures.record("tiny", "run-1", v1Dir, "file:/lake/tables/token_blocks", 3,
-                ServeFixtures.STORIES_SHA256, null));
-        reg.register(ServeFixtures.record("tiny", "run-2", v2Dir, "file:/lake/tables/token_blocks", 5,
-                ServeFixtures.STORIES_SHA256, null));
+        reg.register(ServeFixtures.record(
+                "tiny", "run-1", v1Dir, "file:/lake/tables/token_blocks", 3, ServeFixtures.STORIES_SHA256, null));
+        reg.register(ServeFixtures.record(
+                "tiny", "run-2", v2Dir, "file:/lake/tables/token_blocks", 5, ServeFixtures.STORIES_SHA256, null));
         reg.setAlias("tiny", "production", 1);
     }
 
     @AfterAll
-    static void stop() { spark.stop(); }
+    static void stop() {
+        spark.stop();
+    }
 
     static ExportConfig config(String... overrides) {
         String[] all = new String[overrides.length + 1];
@@ -66,9 +71,11 @@ class ExportAdapterJobTest {
         assertTrue(r.written());
         Path out = lake.resolve("exports/tiny/v1");
         assertEquals(LakePaths.toUri(out.toString()), r.dir());
-        assertArrayEquals(Files.readAllBytes(v1Dir.resolve(PeftAdapter.WEIGHTS_FILE)),
+        assertArrayEquals(
+                Files.readAllBytes(v1Dir.resolve(PeftAdapter.WEIGHTS_FILE)),
                 Files.readAllBytes(out.resolve(PeftAdapter.WEIGHTS_FILE)));
-        assertArrayEquals(Files.readAllBytes(v1Dir.resolve(PeftAdapter.CONFIG_FILE)),
+        assertArrayEquals(
+                Files.readAllBytes(v1Dir.resolve(PeftAdapter.CONFIG_FILE)),
                 Files.readAllBytes(out.resolve(PeftAdapter.CONFIG_FILE)));
 
         // what a PEFT reader gets: the slab that was saved, on the stories260K decoder
@@ -77,20 +84,26 @@ class ExportAdapterJobTest {
         assertEquals(4, loaded.config().r());
         assertEquals(8.0, loaded.config().loraAlpha());
 
-        JsonNode lineage = new ObjectMapper().readTree(out.resolve(ExportAdapterJob.LINEAGE_FILE).toFile());
+        JsonNode lineage = new ObjectMapper()
+                .readTree(out.resolve(ExportAdapterJob.LINEAGE_FILE).toFile());
         assertEquals("tiny", lineage.get("adapter_name").asText());
         assertEquals(1, lineage.get("version").asInt());
         assertEquals("run-1", lineage.get("run_id").asText());
-        assertEquals(ServeFixtures.STORIES_SHA256, lineage.get("base_model_sha256").asText());
-        assertEquals("file:/lake/tables/token_blocks", lineage.get("dataset_table").asText());
+        assertEquals(
+                ServeFixtures.STORIES_SHA256, lineage.get("base_model_sha256").asText());
+        assertEquals(
+                "file:/lake/tables/token_blocks", lineage.get("dataset_table").asText());
         assertEquals(3, lineage.get("dataset_version").asLong());
-        assertEquals(ModelDir.sha256(v1Dir.resolve(PeftAdapter.WEIGHTS_FILE)),
+        assertEquals(
+                ModelDir.sha256(v1Dir.resolve(PeftAdapter.WEIGHTS_FILE)),
                 lineage.get("adapter_model_sha256").asText());
 
         byte[] before = Files.readAllBytes(out.resolve(ExportAdapterJob.LINEAGE_FILE));
         ExportAdapterJob.Result again = ExportAdapterJob.run(spark, config("adapter=tiny@1"));
         assertFalse(again.written());
-        assertArrayEquals(before, Files.readAllBytes(out.resolve(ExportAdapterJob.LINEAGE_FILE)),
+        assertArrayEquals(
+                before,
+                Files.readAllBytes(out.resolve(ExportAdapterJob.LINEAGE_FILE)),
                 "a rerun leaves the export as it was (the lineage holds its export time)");
     }
 
@@ -99,24 +112,31 @@ class ExportAdapterJobTest {
         Path out = tmp.resolve("custom-out");
         ExportAdapterJob.Result r = ExportAdapterJob.run(spark, config("adapter=tiny", "out=" + out));
         assertEquals(2, r.version());
-        assertArrayEquals(Files.readAllBytes(v2Dir.resolve(PeftAdapter.WEIGHTS_FILE)),
+        assertArrayEquals(
+                Files.readAllBytes(v2Dir.resolve(PeftAdapter.WEIGHTS_FILE)),
                 Files.readAllBytes(out.resolve(PeftAdapter.WEIGHTS_FILE)));
-        assertArrayEquals(ServeFixtures.params(22, 0.1),
-                PeftAdapter.load(out, ServeFixtures.modelConfig()).params(), 0f);
+        assertArrayEquals(
+                ServeFixtures.params(22, 0.1),
+                PeftAdapter.load(out, ServeFixtures.modelConfig()).params(),
+                0f);
     }
 
     @Test
     void unknownReferencesAreNamed() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ExportAdapterJob.run(spark, config("adapter=nope@1")));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> ExportAdapterJob.run(spark, config("adapter=nope@1")));
         assertTrue(e.getMessage().contains("nope@1"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ExportAdapterJob.run(spark, config("adapter=tiny@staging")));
+        e = assertThrows(
+                IllegalArgumentException.class, () -> ExportAdapterJob.run(spark, config("adapter=tiny@staging")));
         assertTrue(e.getMessage().contains("no alias 'staging'"), e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ExportAdapterJob.run(spark, config("adapter=tiny@9")));
         assertTrue(e.getMessage().contains("tiny@9") && e.getMessage().contains("version 9"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class, () -> ExportAdapterJob.run(spark,
-                config("adapter=tiny@1", "lake.root=" + tmp.resolve("empty-lake"))));
-        assertTrue(e.getMessage().contains("no adapter registry at") && e.getMessage().contains("empty-lake"),
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ExportAdapterJob.run(spark, config("adapter=tiny@1", "lake.root=" + tmp.resolve("empty-lake"))));
+        assertTrue(
+                e.getMessage().contains("no adapter registry at")
+                        && e.getMessage().contains("empty-lake"),
                 e.getMessage());
         e = assertThrows(IllegalArgumentException.class, () -> ExportAdapterJob.run(spark, config("adapter=")));
         assertTrue(e.getMessage().contains("'adapter'"), e.getMessage());

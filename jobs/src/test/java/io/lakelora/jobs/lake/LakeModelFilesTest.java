@@ -35,7 +35,9 @@ class LakeModelFilesTest {
         Path hf = Assets.require("models/stories260K-hf");
         for (String f : List.of("tokenizer.json", "tokenizer_config.json", "config.json")) {
             org.apache.hadoop.fs.Path dst = new org.apache.hadoop.fs.Path("s3a://models/stories260K/" + f);
-            dst.getFileSystem(conf).copyFromLocalFile(new org.apache.hadoop.fs.Path(hf.resolve(f).toUri()), dst);
+            dst.getFileSystem(conf)
+                    .copyFromLocalFile(
+                            new org.apache.hadoop.fs.Path(hf.resolve(f).toUri()), dst);
         }
     }
 
@@ -49,14 +51,19 @@ class LakeModelFilesTest {
     void aTokenizerInTheLakeLoadsOnEveryJvmThroughTheHadoopFileSystem() throws Exception {
         String local = SharedTokenizers.localPath("s3a://models/stories260K");
         assertNotEquals("s3a://models/stories260K", local);
-        assertArrayEquals(Files.readAllBytes(Assets.require("models/stories260K-hf/tokenizer.json")),
-                Files.readAllBytes(Path.of(local, "tokenizer.json")), "copied byte for byte");
+        assertArrayEquals(
+                Files.readAllBytes(Assets.require("models/stories260K-hf/tokenizer.json")),
+                Files.readAllBytes(Path.of(local, "tokenizer.json")),
+                "copied byte for byte");
         // golden ids: stories260K-expected.json, tok512_encodings_no_bos["Once upon a time"]
         int[] ids = SharedTokenizers.get("s3a://models/stories260K").encode("Once upon a time", false);
         assertArrayEquals(new int[] {403, 407, 261, 378}, ids);
         // on the executors (tasks of this session), from the same URI
-        List<Integer> n = spark.range(2).repartition(2).javaRDD().map(i ->
-                SharedTokenizers.get("s3a://models/stories260K").encode("Once upon a time", false).length).collect();
+        List<Integer> n = spark.range(2)
+                .repartition(2)
+                .javaRDD()
+                .map(i -> SharedTokenizers.get("s3a://models/stories260K").encode("Once upon a time", false).length)
+                .collect();
         assertEquals(List.of(4, 4), n);
     }
 

@@ -28,7 +28,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** Job 01 on small hand-made inputs: bad rows, duplicates, incremental runs, bad configs. */
 class PrepareCorpusEdgeCasesTest {
     private static SparkSession spark;
-    @TempDir static Path tmp;
+
+    @TempDir
+    static Path tmp;
 
     @BeforeAll
     static void start() {
@@ -63,19 +65,20 @@ class PrepareCorpusEdgeCasesTest {
         ByteArrayOutputStream b = new ByteArrayOutputStream();
         String[] lines = {
             "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"Hello there\"}]}",
-            "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"",                         // 2 malformed JSON
-            "{\"messages\": \"not a list\"}",                                                     // 3 wrong type
-            "{\"messages\": null}",                                                               // 4 null
-            "{\"other\": 1}",                                                                     // 5 missing field
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"", // 2 malformed JSON
+            "{\"messages\": \"not a list\"}", // 3 wrong type
+            "{\"messages\": null}", // 4 null
+            "{\"other\": 1}", // 5 missing field
             "{\"messages\": [{\"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \"x\"}]}", // 6 no role
-            "{\"messages\": [{\"role\": \"wizard\", \"content\": \"Hi\"}]}",                       // 7 unknown role
-            "{\"messages\": [{\"role\": \"user\", \"content\": \"Only a question\"}]}",           // 8 no assistant
+            "{\"messages\": [{\"role\": \"wizard\", \"content\": \"Hi\"}]}", // 7 unknown role
+            "{\"messages\": [{\"role\": \"user\", \"content\": \"Only a question\"}]}", // 8 no assistant
             "{\"messages\": [{\"role\": \"user\", \"content\": \"Hi\"}, {\"role\": \"assistant\", \"content\": \" \\u0000 \"}]}", // 9 empty turn
-            "[1, 2]",                                                                             // 10 not an object
+            "[1, 2]", // 10 not an object
             "{\"messages\": [{\"role\": \"user\", \"content\": 42}, {\"role\": \"assistant\", \"content\": \"x\"}]}", // 11 number content
         };
         for (String l : lines) b.write((l + "\n").getBytes(StandardCharsets.UTF_8));
-        b.write("{\"messages\": [{\"role\": \"user\", \"content\": \"caf".getBytes(StandardCharsets.UTF_8)); // 12 bad UTF-8
+        b.write("{\"messages\": [{\"role\": \"user\", \"content\": \"caf"
+                .getBytes(StandardCharsets.UTF_8)); // 12 bad UTF-8
         b.write(new byte[] {(byte) 0xC3, (byte) 0x28});
         b.write("\"}]}\n".getBytes(StandardCharsets.UTF_8));
         b.write(("{\"messages\": [{\"role\": \"user\", \"content\": \"" + "x".repeat(3000) + "\"}]}\n") // 13 huge row
@@ -89,13 +92,23 @@ class PrepareCorpusEdgeCasesTest {
         assertEquals(1, r.count(PrepareCorpusJob.KEPT));
         assertEquals(12, r.count(PrepareCorpusJob.QUARANTINED));
         Map<Long, String> reasons = new TreeMap<>();
-        Dataset<Row> q = spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_QUARANTINE));
-        for (Row row : q.select("source_row", "reason", "raw").collectAsList()) reasons.put(row.getLong(0), row.getString(1));
+        Dataset<Row> q =
+                spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_QUARANTINE));
+        for (Row row : q.select("source_row", "reason", "raw").collectAsList())
+            reasons.put(row.getLong(0), row.getString(1));
         Map<Long, String> expected = new TreeMap<>(Map.ofEntries(
-                Map.entry(2L, "malformed_json"), Map.entry(3L, "wrong_type"), Map.entry(4L, "null_field"),
-                Map.entry(5L, "missing_field"), Map.entry(6L, "missing_role"), Map.entry(7L, "unknown_role"),
-                Map.entry(8L, "no_assistant_turn"), Map.entry(9L, "empty_turn"), Map.entry(10L, "not_an_object"),
-                Map.entry(11L, "wrong_type"), Map.entry(12L, "invalid_utf8"), Map.entry(13L, "row_too_large")));
+                Map.entry(2L, "malformed_json"),
+                Map.entry(3L, "wrong_type"),
+                Map.entry(4L, "null_field"),
+                Map.entry(5L, "missing_field"),
+                Map.entry(6L, "missing_role"),
+                Map.entry(7L, "unknown_role"),
+                Map.entry(8L, "no_assistant_turn"),
+                Map.entry(9L, "empty_turn"),
+                Map.entry(10L, "not_an_object"),
+                Map.entry(11L, "wrong_type"),
+                Map.entry(12L, "invalid_utf8"),
+                Map.entry(13L, "row_too_large")));
         assertEquals(expected, reasons);
         Row malformed = q.where("source_row = 2").first();
         assertEquals(lines[1], malformed.getAs("raw"), "the row as read");
@@ -105,16 +118,20 @@ class PrepareCorpusEdgeCasesTest {
 
     @Test
     void chatRowsAreMaskedAndOverlongDocumentsQuarantinedByJob02() throws IOException {
-        Path chat = Files.writeString(tmp.resolve("conv.jsonl"), "{\"conversation\": [{\"from\": \"human\", "
-                + "\"value\": \"Say hi\"}, {\"from\": \"gpt\", \"value\": \"Hello there\"}]}\n");
+        Path chat = Files.writeString(
+                tmp.resolve("conv.jsonl"),
+                "{\"conversation\": [{\"from\": \"human\", "
+                        + "\"value\": \"Say hi\"}, {\"from\": \"gpt\", \"value\": \"Hello there\"}]}\n");
         PrepareConfig.Input c = input("conv", chat, "jsonl", "chat");
         c.columns.messages = "conversation";
         c.columns.role = "from";
         c.columns.content = "value";
         c.columns.roleMap = Map.of("human", "user", "gpt", "assistant"); // ShareGPT
         StringBuilder longStory = new StringBuilder();
-        for (int i = 0; i < 60; i++) longStory.append("The cat number ").append(i).append(" sat on a mat. ");
-        Path text = Files.writeString(tmp.resolve("long.txt"), longStory.toString().strip());
+        for (int i = 0; i < 60; i++)
+            longStory.append("The cat number ").append(i).append(" sat on a mat. ");
+        Path text =
+                Files.writeString(tmp.resolve("long.txt"), longStory.toString().strip());
         PrepareConfig p = config(tmp.resolve("chat-lake").toString(), c, input("long", text, "text", "text"));
         p.filters.maxRepetitionRatio = 1.0;
         p.dedup.near.enabled = false;
@@ -122,7 +139,8 @@ class PrepareCorpusEdgeCasesTest {
 
         io.lakelora.jobs.tokenize.TokenizeConfig t = new io.lakelora.jobs.tokenize.TokenizeConfig();
         t.lake.root = p.lake.root;
-        t.model.tokenizer = io.lakelora.util.Assets.require("models/stories260K-hf").toString();
+        t.model.tokenizer =
+                io.lakelora.util.Assets.require("models/stories260K-hf").toString();
         t.template.fallback = "chatml";
         t.pack.blockSize = 64;
         t.pack.overflow = "quarantine";
@@ -131,17 +149,24 @@ class PrepareCorpusEdgeCasesTest {
         assertEquals(2, r.count("docs_read"));
         assertEquals(1, r.count("docs_packed"));
         assertEquals(1, r.count("reason.longer_than_block"));
-        Row q = spark.read().format("delta").load(new LakePaths(t.lake.root).table(LakePaths.TOKEN_QUARANTINE)).first();
+        Row q = spark.read()
+                .format("delta")
+                .load(new LakePaths(t.lake.root).table(LakePaths.TOKEN_QUARANTINE))
+                .first();
         assertEquals("longer_than_block", q.getAs("reason"));
         assertTrue((int) q.getAs("n_tokens") > 64);
-        Row b = spark.read().format("delta").load(new LakePaths(t.lake.root).table(LakePaths.TOKEN_BLOCKS)).first();
+        Row b = spark.read()
+                .format("delta")
+                .load(new LakePaths(t.lake.root).table(LakePaths.TOKEN_BLOCKS))
+                .first();
         List<Integer> ids = b.getList(b.fieldIndex("input_ids"));
         List<Integer> labels = b.getList(b.fieldIndex("labels"));
         List<Integer> trained = new java.util.ArrayList<>();
         for (int i = 0; i < ids.size(); i++) if (labels.get(i) != -100) trained.add(ids.get(i));
         try (io.lakelora.tokenizer.Tokenizer tok = io.lakelora.tokenizer.Tokenizer.load(Path.of(t.model.tokenizer))) {
-            assertEquals("Hello there<|im_end|>\n</s>", tok.decode(trained.stream().mapToInt(Integer::intValue).toArray(),
-                    false));
+            assertEquals(
+                    "Hello there<|im_end|>\n</s>",
+                    tok.decode(trained.stream().mapToInt(Integer::intValue).toArray(), false));
         }
         assertEquals("all_assistant_turns", b.getAs("mask_mode"));
     }
@@ -151,7 +176,9 @@ class PrepareCorpusEdgeCasesTest {
         String a = "The quick brown fox jumps over the lazy dog near the river bank today.";
         String nearA = "The quick brown fox jumps over the lazy dog near the river bank today!";
         String other = "An entirely different sentence about the weather in spring and rain.";
-        Path file = Files.writeString(tmp.resolve("dups.txt"), String.join("\n", a, other, a.replace("quick ", "quick \t ") + "  ", nearA) + "\n");
+        Path file = Files.writeString(
+                tmp.resolve("dups.txt"),
+                String.join("\n", a, other, a.replace("quick ", "quick \t ") + "  ", nearA) + "\n");
         PrepareConfig.Input in = input("dups", file, "text", "text");
         in.textSplit = "line";
         PrepareConfig cfg = config(tmp.resolve("dup-lake").toString(), in);
@@ -161,8 +188,11 @@ class PrepareCorpusEdgeCasesTest {
         assertEquals(1, r.count(PrepareCorpusJob.EXACT_DUP), "line 3 differs from line 1 in whitespace only");
         assertEquals(1, r.count(PrepareCorpusJob.NEAR_DUP), "line 4 differs in one character");
         Map<String, Long> kept = new HashMap<>();
-        for (Row row : spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_CLEAN))
-                .select("text", "source_row").collectAsList()) {
+        for (Row row : spark.read()
+                .format("delta")
+                .load(new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_CLEAN))
+                .select("text", "source_row")
+                .collectAsList()) {
             kept.put(row.getString(0), row.getLong(1));
         }
         assertEquals(Map.of(a, 1L, other, 2L), kept, "the first of each group is kept");
@@ -185,8 +215,9 @@ class PrepareCorpusEdgeCasesTest {
         assertEquals(2L, spark.read().format("delta").load(sigPath).count());
 
         // the cache lost (or settings changed): existing documents are signed again and the cache refilled
-        org.apache.commons.io.FileUtils.deleteDirectory(java.nio.file.Path.of(java.net.URI.create(
-                sigPath.startsWith("file:") ? sigPath : "file:" + sigPath)).toFile());
+        org.apache.commons.io.FileUtils.deleteDirectory(
+                java.nio.file.Path.of(java.net.URI.create(sigPath.startsWith("file:") ? sigPath : "file:" + sigPath))
+                        .toFile());
         Path third = Files.writeString(tmp.resolve("dups3.txt"), a.replace("today.", "today?") + "\n");
         PrepareConfig.Input in3 = input("dups3", third, "text", "text");
         in3.textSplit = "line";
@@ -200,7 +231,8 @@ class PrepareCorpusEdgeCasesTest {
     @Test
     void incrementalRunsReadOnlyNewFilesOfADirectory() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("incoming"));
-        Files.writeString(dir.resolve("a.jsonl"), "{\"text\": \"first document here\"}\n{\"text\": \"second one here\"}\n");
+        Files.writeString(
+                dir.resolve("a.jsonl"), "{\"text\": \"first document here\"}\n{\"text\": \"second one here\"}\n");
         Files.writeString(dir.resolve("_SUCCESS"), ""); // Spark markers are not data
         PrepareConfig cfg = config(tmp.resolve("inc-lake").toString(), input("docs", dir, "jsonl", "text"));
         cfg.dedup.near.enabled = false;
@@ -211,10 +243,17 @@ class PrepareCorpusEdgeCasesTest {
         assertEquals("sched-2", r2.runId());
         assertEquals(1, r2.read());
         assertEquals(1, r2.count(PrepareCorpusJob.KEPT));
-        assertEquals(3, spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_CLEAN)).count());
+        assertEquals(
+                3,
+                spark.read()
+                        .format("delta")
+                        .load(new LakePaths(cfg.lake.root).table(LakePaths.CORPUS_CLEAN))
+                        .count());
         // the scheduler retries run sched-2: the same run, its record replaced, nothing read twice
         assertEquals("nothing_new", PrepareCorpusJob.run(spark, cfg, "sched-2").status());
-        Dataset<Row> runs = spark.read().format("delta").load(new LakePaths(cfg.lake.root).table(LakePaths.JOB_RUNS))
+        Dataset<Row> runs = spark.read()
+                .format("delta")
+                .load(new LakePaths(cfg.lake.root).table(LakePaths.JOB_RUNS))
                 .where("job = '01_prepare_corpus'");
         assertEquals(2, runs.count());
         assertEquals("nothing_new", runs.where("run_id = 'sched-2'").first().getAs("status"));
@@ -224,41 +263,60 @@ class PrepareCorpusEdgeCasesTest {
     void configAndMappingErrorsFailBeforeAnyWork() throws IOException {
         Path file = Files.writeString(tmp.resolve("rows.jsonl"), "{\"body\": \"some text\"}\n");
         String lake = tmp.resolve("never").toString();
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> PrepareCorpusJob.run(spark, config(lake, input("rows", file, "jsonl", "text"))));
-        assertTrue(e.getMessage().contains("inputs[0].columns.text") && e.getMessage().contains("[body]"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
+        assertTrue(
+                e.getMessage().contains("inputs[0].columns.text")
+                        && e.getMessage().contains("[body]"),
+                e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> PrepareCorpusJob.run(spark, config(lake, input("rows", file, "xml", "text"))));
         assertTrue(e.getMessage().contains("inputs[0].format") && e.getMessage().contains("xml"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> PrepareCorpusJob.run(spark, config(lake, input("rows", tmp.resolve("missing.jsonl"), "jsonl", "text"))));
-        assertTrue(e.getMessage().contains("missing.jsonl") && e.getMessage().contains("inputs[].path"), e.getMessage());
-        e = assertThrows(IllegalArgumentException.class,
-                () -> io.lakelora.config.ConfigLoader.load(List.of(io.lakelora.jobs.testing.Confs.conf(
-                        "01_prepare_corpus.yaml")), List.of("dedup.near.treshold=0.9"), PrepareConfig.class));
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> PrepareCorpusJob.run(
+                        spark, config(lake, input("rows", tmp.resolve("missing.jsonl"), "jsonl", "text"))));
+        assertTrue(
+                e.getMessage().contains("missing.jsonl") && e.getMessage().contains("inputs[].path"), e.getMessage());
+        e = assertThrows(
+                IllegalArgumentException.class,
+                () -> io.lakelora.config.ConfigLoader.load(
+                        List.of(io.lakelora.jobs.testing.Confs.conf("01_prepare_corpus.yaml")),
+                        List.of("dedup.near.treshold=0.9"),
+                        PrepareConfig.class));
         assertTrue(e.getMessage().contains("treshold"), e.getMessage());
         assertTrue(!Files.exists(tmp.resolve("never")), "no table was written");
     }
 
     @Test
     void transformsRunOnInlineRows() {
-        Dataset<Row> raw = spark.createDataFrame(List.of(
-                RowFactory.create("n", "f", 1L, "jsonl", "{\"text\": \"Ｍail me at a@b.io ok\"}", null, null),
-                RowFactory.create("n", "f", 2L, "jsonl", "{\"text\": 5}", null, null)), CorpusReader.RAW);
+        Dataset<Row> raw = spark.createDataFrame(
+                List.of(
+                        RowFactory.create("n", "f", 1L, "jsonl", "{\"text\": \"Ｍail me at a@b.io ok\"}", null, null),
+                        RowFactory.create("n", "f", 2L, "jsonl", "{\"text\": 5}", null, null)),
+                CorpusReader.RAW);
         PrepareConfig.Input in = new PrepareConfig.Input();
         in.name = "n";
         in.format = "jsonl";
         in.shape = "text";
         PrepareConfig cfg = new PrepareConfig();
         List<Row> rows = PrepareCorpusJob.clean(PrepareCorpusJob.extract(raw, Map.of("n", in)), cfg)
-                .orderBy("source_row").collectAsList();
+                .orderBy("source_row")
+                .collectAsList();
         assertEquals("Mail me at [EMAIL] ok", rows.get(0).getAs("text"));
         assertNull(rows.get(0).getAs("reason"));
-        assertEquals(1, rows.get(0).<String, Integer>getJavaMap(rows.get(0).fieldIndex("pii_counts")).get("email"));
+        assertEquals(
+                1,
+                rows.get(0)
+                        .<String, Integer>getJavaMap(rows.get(0).fieldIndex("pii_counts"))
+                        .get("email"));
         assertEquals("wrong_type", rows.get(1).getAs("reason"));
-        assertTrue(((String) rows.get(1).getAs("detail")).contains("number"), (String) rows.get(1).getAs("detail"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> PrepareCorpusJob.extract(raw.drop("raw"), Map.of("n", in)));
+        assertTrue(((String) rows.get(1).getAs("detail")).contains("number"), (String)
+                rows.get(1).getAs("detail"));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class, () -> PrepareCorpusJob.extract(raw.drop("raw"), Map.of("n", in)));
         assertTrue(e.getMessage().contains("missing column 'raw'"), e.getMessage());
     }
 }

@@ -33,10 +33,14 @@ class QuantizeBaseJobTest {
     static SparkSession spark;
 
     @BeforeAll
-    static void start() { spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]")); }
+    static void start() {
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
+    }
 
     @AfterAll
-    static void stop() { spark.stop(); }
+    static void stop() {
+        spark.stop();
+    }
 
     static QuantizeConfig config(Path lake, String... overrides) {
         String[] all = new String[overrides.length + 1];
@@ -55,7 +59,8 @@ class QuantizeBaseJobTest {
         assertTrue(r.created());
         assertEquals(out, r.output());
         Path dir = lake.resolve("models/stories260K-nf4");
-        QuantizedModelMarker m = QuantizedModelMarker.read(new LakeFs(new Configuration()), out).orElseThrow();
+        QuantizedModelMarker m =
+                QuantizedModelMarker.read(new LakeFs(new Configuration()), out).orElseThrow();
         assertEquals(ServeFixtures.STORIES_SHA256, m.sourceSha256());
         assertEquals("nf4", m.quantType());
         assertEquals(64, m.blocksize());
@@ -65,25 +70,36 @@ class QuantizeBaseJobTest {
         // 4 + 8/64 + 32/(64*256) = 4.127 bits per parameter for NF4 with double quantization (DESIGN.md); tensors
         // whose size is not a multiple of 64*256 add a partial block
         assertTrue(m.bitsPerParam() >= 4.126 && m.bitsPerParam() < 4.2, "bits/param " + m.bitsPerParam());
-        assertTrue(m.files().containsAll(java.util.List.of("config.json", "model.safetensors", "tokenizer.json",
-                "tokenizer_config.json")), "files " + m.files());
+        assertTrue(
+                m.files()
+                        .containsAll(java.util.List.of(
+                                "config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json")),
+                "files " + m.files());
         assertEquals(QuantType.NF4, LlamaLoader.storedQuantization(dir));
         // recorded for the next jobs: model.id -> the lake copy (pointer file, and the base_models Delta table)
         io.lakelora.jobs.common.LakePaths lp = new io.lakelora.jobs.common.LakePaths(lake.toString());
-        io.lakelora.jobs.common.BaseModels.Entry e = io.lakelora.jobs.common.BaseModels.resolve(spark, lp,
-                "stories260K", "model.id");
+        io.lakelora.jobs.common.BaseModels.Entry e =
+                io.lakelora.jobs.common.BaseModels.resolve(spark, lp, "stories260K", "model.id");
         assertEquals(out, e.lakePath());
         assertEquals("nf4", e.quant());
         assertEquals(m.sourceSha256(), e.sourceSha256());
-        assertEquals(1, spark.read().format("delta").load(lp.table(io.lakelora.jobs.common.BaseModels.TABLE))
-                .where("model_id = 'stories260K'").count());
-        IllegalArgumentException typo = org.junit.jupiter.api.Assertions.assertThrows(IllegalArgumentException.class,
+        assertEquals(
+                1,
+                spark.read()
+                        .format("delta")
+                        .load(lp.table(io.lakelora.jobs.common.BaseModels.TABLE))
+                        .where("model_id = 'stories260K'")
+                        .count());
+        IllegalArgumentException typo = org.junit.jupiter.api.Assertions.assertThrows(
+                IllegalArgumentException.class,
                 () -> io.lakelora.jobs.common.BaseModels.resolve(spark, lp, "stories260k", "model.id"));
-        assertTrue(typo.getMessage().contains("[stories260K]") && typo.getMessage().contains("Fix:"),
-                typo.getMessage());
+        assertTrue(
+                typo.getMessage().contains("[stories260K]") && typo.getMessage().contains("Fix:"), typo.getMessage());
         try (var files = Files.list(lake.resolve("models"))) { // beside the output: the model ids' pointers (_ids)
-            assertEquals(List.of("_ids", "stories260K-nf4"), files.map(f -> f.getFileName().toString()).sorted()
-                    .toList(), "no staging directory is left beside the output");
+            assertEquals(
+                    List.of("_ids", "stories260K-nf4"),
+                    files.map(f -> f.getFileName().toString()).sorted().toList(),
+                    "no staging directory is left beside the output");
         }
 
         // the stored model computes exactly what quantizing the source on load computes
@@ -94,15 +110,20 @@ class QuantizeBaseJobTest {
         double[] b = new LlamaSession(onLoad, KernelProvider.get(), null, 16, 16).score(ids);
         assertArrayEquals(b, a, 0.0);
 
-        Row runRow = spark.read().format("delta").load(new LakePaths(lake.toString()).table(LakePaths.JOB_RUNS))
-                .where("job = '00_quantize_base' AND run_id = 'pipeline-run-7'").first();
+        Row runRow = spark.read()
+                .format("delta")
+                .load(new LakePaths(lake.toString()).table(LakePaths.JOB_RUNS))
+                .where("job = '00_quantize_base' AND run_id = 'pipeline-run-7'")
+                .first();
         assertEquals("succeeded", runRow.getAs("status"));
 
         byte[] marker = Files.readAllBytes(dir.resolve(QuantizedModelMarker.FILE));
         QuantizeBaseJob.Result again = QuantizeBaseJob.run(spark, config(lake));
         assertFalse(again.created());
         assertEquals(m, again.marker());
-        assertArrayEquals(marker, Files.readAllBytes(dir.resolve(QuantizedModelMarker.FILE)),
+        assertArrayEquals(
+                marker,
+                Files.readAllBytes(dir.resolve(QuantizedModelMarker.FILE)),
                 "the rerun did not rewrite the output (the marker holds its creation time)");
 
         // the same weights from another place (other path, new modification times): recognised by their sha256
@@ -110,8 +131,8 @@ class QuantizeBaseJobTest {
         try (var files = Files.list(ServeFixtures.model())) {
             for (Path f : (Iterable<Path>) files::iterator) Files.copy(f, copy.resolve(f.getFileName()));
         }
-        QuantizeBaseJob.Result moved = QuantizeBaseJob.quantize(new Configuration(),
-                config(lake, "model.path=" + copy), "t");
+        QuantizeBaseJob.Result moved =
+                QuantizeBaseJob.quantize(new Configuration(), config(lake, "model.path=" + copy), "t");
         assertFalse(moved.created());
         assertArrayEquals(marker, Files.readAllBytes(dir.resolve(QuantizedModelMarker.FILE)));
     }
@@ -121,30 +142,42 @@ class QuantizeBaseJobTest {
         Configuration conf = new Configuration();
         String out = lake.resolve("models/base").toString();
         QuantizeBaseJob.quantize(conf, config(lake, "output.path=" + out), "t1");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () ->
-                QuantizeBaseJob.quantize(conf, config(lake, "output.path=" + out, "quant.blocksize=128"), "t2"));
-        assertTrue(e.getMessage().contains(LakePaths.toUri(out)) && e.getMessage().contains("output.overwrite=true")
-                && e.getMessage().contains("nf4 blocksize 64 double-quant"), e.getMessage());
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> QuantizeBaseJob.quantize(conf, config(lake, "output.path=" + out, "quant.blocksize=128"), "t2"));
+        assertTrue(
+                e.getMessage().contains(LakePaths.toUri(out))
+                        && e.getMessage().contains("output.overwrite=true")
+                        && e.getMessage().contains("nf4 blocksize 64 double-quant"),
+                e.getMessage());
 
-        QuantizeBaseJob.Result r = QuantizeBaseJob.quantize(conf,
-                config(lake, "output.path=" + out, "quant.blocksize=128", "output.overwrite=true"), "t3");
+        QuantizeBaseJob.Result r = QuantizeBaseJob.quantize(
+                conf, config(lake, "output.path=" + out, "quant.blocksize=128", "output.overwrite=true"), "t3");
         assertTrue(r.created());
-        assertEquals(128, QuantizedModelMarker.read(new LakeFs(conf), LakePaths.toUri(out)).orElseThrow().blocksize());
+        assertEquals(
+                128,
+                QuantizedModelMarker.read(new LakeFs(conf), LakePaths.toUri(out))
+                        .orElseThrow()
+                        .blocksize());
     }
 
     @Test
     void badInputIsNamed(@TempDir Path lake) {
         Configuration conf = new Configuration();
         Path missing = lake.resolve("no-such-model");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
                 () -> QuantizeBaseJob.quantize(conf, config(lake, "model.path=" + missing), "t"));
-        assertTrue(e.getMessage().contains(missing.toString()) && e.getMessage().contains("model.path"), e.getMessage());
+        assertTrue(
+                e.getMessage().contains(missing.toString()) && e.getMessage().contains("model.path"), e.getMessage());
 
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> QuantizeBaseJob.quantize(conf, config(lake, "quant.type=nf5"), "t"));
         assertTrue(e.getMessage().contains("quant.type") && e.getMessage().contains("nf5"), e.getMessage());
 
-        e = assertThrows(IllegalArgumentException.class,
+        e = assertThrows(
+                IllegalArgumentException.class,
                 () -> QuantizeBaseJob.quantize(conf, config(lake, "quant.blocksize=100"), "t"));
         assertTrue(e.getMessage().contains("blocksize"), e.getMessage());
     }

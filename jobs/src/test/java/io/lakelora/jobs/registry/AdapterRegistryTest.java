@@ -30,15 +30,35 @@ class AdapterRegistryTest {
     static SparkSession spark;
 
     @BeforeAll
-    static void start() { spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]")); }
+    static void start() {
+        spark = TestSpark.start(java.util.Map.of("spark.master", "local[2,4]"));
+    }
 
     @AfterAll
-    static void stop() { TestSpark.stop(spark); }
+    static void stop() {
+        TestSpark.stop(spark);
+    }
 
     static AdapterRecord rec(String name, String runId, double loss) {
-        return new AdapterRecord(name, runId, "stories260K", "abc123", "file:/lake/token_blocks", 4L,
-                "{\"lora\":{\"r\":8}}", 8, 16.0, List.of("q_proj", "v_proj"), loss, loss + 0.1, 1000L, 10L, 3.5,
-                ("weights-" + runId).getBytes(StandardCharsets.UTF_8), "{\"r\":8}", "file:/lake/peft/" + runId);
+        return new AdapterRecord(
+                name,
+                runId,
+                "stories260K",
+                "abc123",
+                "file:/lake/token_blocks",
+                4L,
+                "{\"lora\":{\"r\":8}}",
+                8,
+                16.0,
+                List.of("q_proj", "v_proj"),
+                loss,
+                loss + 0.1,
+                1000L,
+                10L,
+                3.5,
+                ("weights-" + runId).getBytes(StandardCharsets.UTF_8),
+                "{\"r\":8}",
+                "file:/lake/peft/" + runId);
     }
 
     @Test
@@ -57,23 +77,29 @@ class AdapterRegistryTest {
 
         Row latest = reg.resolve("shakespeare");
         assertEquals(2, latest.getInt(latest.fieldIndex("version")));
-        assertArrayEquals("weights-run-b".getBytes(StandardCharsets.UTF_8),
-                (byte[]) latest.get(latest.fieldIndex("adapter_safetensors")));
-        assertEquals(Math.exp(2.0 + 0.1), reg.resolve("shakespeare@1").getDouble(latest.fieldIndex("perplexity")), 1e-9);
+        assertArrayEquals("weights-run-b".getBytes(StandardCharsets.UTF_8), (byte[])
+                latest.get(latest.fieldIndex("adapter_safetensors")));
+        assertEquals(
+                Math.exp(2.0 + 0.1), reg.resolve("shakespeare@1").getDouble(latest.fieldIndex("perplexity")), 1e-9);
 
         reg.setAlias("shakespeare", "production", 1);
         assertEquals(1, reg.resolve("shakespeare@production").getInt(latest.fieldIndex("version")));
         reg.setAlias("shakespeare", "production", 2);
         assertEquals(2, reg.resolve("shakespeare@production").getInt(latest.fieldIndex("version")));
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> reg.resolve("shakespeare@staging"));
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> reg.resolve("shakespeare@staging"));
         assertTrue(e.getMessage().contains("no alias 'staging'"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> reg.resolve("shakespeare@7"));
         assertThrows(IllegalArgumentException.class, () -> reg.setAlias("shakespeare", "production", 7));
         assertThrows(IllegalArgumentException.class, () -> reg.register(rec("bad name!", "r", 1)));
 
         // time travel: version 0 of the Delta table is the empty table, version 1 holds the first registration
-        long rowsAtV1 = spark.read().format("delta").option("versionAsOf", 1).load(reg.adaptersPath()).count();
+        long rowsAtV1 = spark.read()
+                .format("delta")
+                .option("versionAsOf", 1)
+                .load(reg.adaptersPath())
+                .count();
         assertEquals(1, rowsAtV1);
     }
 
@@ -84,8 +110,12 @@ class AdapterRegistryTest {
         reg.register(rec("shakespeare", "run-a", 2.0));
         reg.recordEval("shakespeare", 1, "file:/lake/token_blocks", 4L, 2.5, 100L, "[]");
         reg.recordEval("shakespeare", 1, "file:/lake/token_blocks", 4L, 2.25, 120L, "[\"again\"]"); // a retried job
-        reg.recordEval("shakespeare", 1, "file:/lake/token_blocks", 5L, 2.0, 130L, "[]");  // a new dataset version
-        List<Row> rows = spark.read().format("delta").load(reg.evalsPath()).orderBy("dataset_version").collectAsList();
+        reg.recordEval("shakespeare", 1, "file:/lake/token_blocks", 5L, 2.0, 130L, "[]"); // a new dataset version
+        List<Row> rows = spark.read()
+                .format("delta")
+                .load(reg.evalsPath())
+                .orderBy("dataset_version")
+                .collectAsList();
         assertEquals(2, rows.size(), rows.toString());
         assertEquals(4L, rows.get(0).getLong(rows.get(0).fieldIndex("dataset_version")));
         assertEquals(2.25, rows.get(0).getDouble(rows.get(0).fieldIndex("eval_loss")));
@@ -121,8 +151,10 @@ class AdapterRegistryTest {
             }
             assertEquals(Set.of(1, 2, 3), versions);
             assertEquals(n, reg.versions("concurrent").size());
-            System.out.println("concurrent registrations: versions " + versions + ", " + retried + " retried after a conflict");
-            assertNotEquals(0, retried, "registrations raced but none conflicted: the test did not exercise concurrency");
+            System.out.println(
+                    "concurrent registrations: versions " + versions + ", " + retried + " retried after a conflict");
+            assertNotEquals(
+                    0, retried, "registrations raced but none conflicted: the test did not exercise concurrency");
         } finally {
             pool.shutdownNow();
         }

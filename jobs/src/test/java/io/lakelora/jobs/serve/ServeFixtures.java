@@ -23,6 +23,7 @@ import java.util.Random;
 public final class ServeFixtures {
     /** sha256 of stories260K-hf/model.safetensors, from {@code sha256sum} on the asset file. */
     public static final String STORIES_SHA256 = "0fd630cf3521b13c0e223fc19326b8a1bb3dd1100418bc9b90f1b89eede6e495";
+
     public static final List<String> TARGETS = List.of("q_proj", "v_proj", "up_proj", "down_proj");
 
     private ServeFixtures() {}
@@ -61,12 +62,35 @@ public final class ServeFixtures {
     }
 
     /** A registry record holding the PEFT files in {@code peftDir}, as job 03 would register them. */
-    public static AdapterRecord record(String name, String runId, Path peftDir, String datasetTable,
-                                       long datasetVersion, String baseSha256, String peftPath) throws IOException {
+    public static AdapterRecord record(
+            String name,
+            String runId,
+            Path peftDir,
+            String datasetTable,
+            long datasetVersion,
+            String baseSha256,
+            String peftPath)
+            throws IOException {
         byte[] weights = Files.readAllBytes(peftDir.resolve(PeftAdapter.WEIGHTS_FILE));
         String config = Files.readString(peftDir.resolve(PeftAdapter.CONFIG_FILE));
-        return new AdapterRecord(name, runId, "stories260K", baseSha256, datasetTable, datasetVersion,
-                "{\"lora\":{\"r\":4,\"lora_alpha\":8},\"train\":{\"steps\":10}}", 4, 8.0, TARGETS, 2.5, 2.4, 5120L,
-                10L, 12.5, weights, config, peftPath);
+        return new AdapterRecord(
+                name,
+                runId,
+                "stories260K",
+                baseSha256,
+                datasetTable,
+                datasetVersion,
+                "{\"lora\":{\"r\":4,\"lora_alpha\":8},\"train\":{\"steps\":10}}",
+                4,
+                8.0,
+                TARGETS,
+                2.5,
+                2.4,
+                5120L,
+                10L,
+                12.5,
+                weights,
+                config,
+                peftPath);
     }
 }

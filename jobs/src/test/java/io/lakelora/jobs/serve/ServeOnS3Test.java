@@ -40,7 +40,9 @@ import org.junit.jupiter.api.io.TempDir;
 class ServeOnS3Test {
     static S3Proxy s3;
     static SparkSession spark;
-    @TempDir static Path tmp;
+
+    @TempDir
+    static Path tmp;
     // a bucket per run: executors cache remote models under their URI, so a fresh URI really downloads
     static final String BUCKET = "serve-" + UUID.randomUUID().toString().substring(0, 8);
 
@@ -63,23 +65,30 @@ class ServeOnS3Test {
         LakeFs fs = new LakeFs(spark.sparkContext().hadoopConfiguration());
         fs.uploadDir(ServeFixtures.model(), "s3a://" + BUCKET + "/hf/stories260K-hf");
 
-        QuantizeConfig qc = Confs.load("00_quantize_base.yaml", QuantizeConfig.class, "lake.root=" + lake,
+        QuantizeConfig qc = Confs.load(
+                "00_quantize_base.yaml",
+                QuantizeConfig.class,
+                "lake.root=" + lake,
                 "model.path=s3a://" + BUCKET + "/hf/stories260K-hf");
         qc.output.localDir = tmp.resolve("scratch").toString();
         QuantizeBaseJob.Result q = QuantizeBaseJob.run(spark, qc);
         String model = lake + "/models/stories260K-nf4";
         assertEquals(model, q.output());
-        assertEquals(ServeFixtures.STORIES_SHA256, QuantizedModelMarker.read(fs, model).orElseThrow().sourceSha256());
+        assertEquals(
+                ServeFixtures.STORIES_SHA256,
+                QuantizedModelMarker.read(fs, model).orElseThrow().sourceSha256());
         assertTrue(fs.list(model).contains("model.safetensors"), "files " + fs.list(model));
 
         Path peft = ServeFixtures.writeAdapter(tmp.resolve("peft"), 5);
         String registry = AdapterPaths.registryRoot(lake);
-        new AdapterRegistry(spark, registry).register(ServeFixtures.record("tiny", "run-1", peft,
-                lake + "/tables/token_blocks", 1, ServeFixtures.STORIES_SHA256, null));
+        new AdapterRegistry(spark, registry)
+                .register(ServeFixtures.record(
+                        "tiny", "run-1", peft, lake + "/tables/token_blocks", 1, ServeFixtures.STORIES_SHA256, null));
         ExportConfig ec = Confs.load("04_export.yaml", ExportConfig.class, "lake.root=" + lake, "adapter=tiny@1");
         ExportAdapterJob.Result ex = ExportAdapterJob.run(spark, ec);
         assertEquals(lake + "/exports/tiny/v1", ex.dir());
-        assertArrayEquals(Files.readAllBytes(peft.resolve(PeftAdapter.WEIGHTS_FILE)),
+        assertArrayEquals(
+                Files.readAllBytes(peft.resolve(PeftAdapter.WEIGHTS_FILE)),
                 fs.read(ex.dir() + "/" + PeftAdapter.WEIGHTS_FILE));
 
         LoraUdfs.Registered reg = LoraUdfs.register(spark, registry, "tiny@1", model, LoraUdfs.Options.defaults());

@@ -37,6 +37,8 @@ public final class Confs {
     /** ../shared/assets/x -> <assets root>/x (conf files name assets relative to the repository root). */
     public static String asset(String path) {
         String prefix = "../shared/assets/";
-        return path.startsWith(prefix) ? Assets.root().resolve(path.substring(prefix.length())).toString() : path;
+        return path.startsWith(prefix)
+                ? Assets.root().resolve(path.substring(prefix.length())).toString()
+                : path;
     }
 }

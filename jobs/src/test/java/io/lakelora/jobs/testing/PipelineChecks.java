@@ -59,15 +59,20 @@ public final class PipelineChecks {
         assertEquals(7222 + 5 + 175 + 91, r.read());
         long kept = r.count(PrepareCorpusJob.KEPT);
         long quarantined = r.count(PrepareCorpusJob.QUARANTINED);
-        assertEquals(r.read(), kept + quarantined + r.count(PrepareCorpusJob.EXACT_DUP) + r.count(PrepareCorpusJob.NEAR_DUP));
+        assertEquals(
+                r.read(),
+                kept + quarantined + r.count(PrepareCorpusJob.EXACT_DUP) + r.count(PrepareCorpusJob.NEAR_DUP));
         assertTrue(kept > 7000, "most documents are kept: " + kept);
         assertTrue(r.count(PrepareCorpusJob.EXACT_DUP) > 0, "tinyshakespeare repeats some speeches verbatim");
         assertTrue(r.count(PrepareCorpusJob.NEAR_DUP) > 0, "some identity answers differ in a few characters");
         assertTrue(quarantined > 0, "some speeches are shorter than min_chars 8");
         String lake = cfg.lake.root;
         assertEquals(kept, table(spark, lake, LakePaths.CORPUS_CLEAN).count());
-        assertEquals(quarantined, table(spark, lake, LakePaths.CORPUS_QUARANTINE).count());
-        Row run = table(spark, lake, LakePaths.JOB_RUNS).where("run_id = '" + r.runId() + "'").first();
+        assertEquals(
+                quarantined, table(spark, lake, LakePaths.CORPUS_QUARANTINE).count());
+        Row run = table(spark, lake, LakePaths.JOB_RUNS)
+                .where("run_id = '" + r.runId() + "'")
+                .first();
         assertEquals("succeeded", run.getAs("status"));
         Map<String, Long> recorded = run.getJavaMap(run.fieldIndex("counts"));
         assertEquals(r.read(), recorded.get("rows_read"));
@@ -84,7 +89,9 @@ public final class PipelineChecks {
         Dataset<Row> blocks = table(spark, lake, LakePaths.TOKEN_BLOCKS);
         assertEquals(r.count("blocks"), blocks.count());
         assertTrue(r.count("blocks.eval") > 0 && r.count("blocks.train") > r.count("blocks.eval"));
-        Row run = table(spark, lake, LakePaths.JOB_RUNS).where("run_id = '" + r.runId() + "'").first();
+        Row run = table(spark, lake, LakePaths.JOB_RUNS)
+                .where("run_id = '" + r.runId() + "'")
+                .first();
         Map<String, Long> versions = run.getJavaMap(run.fieldIndex("table_versions"));
         assertEquals(r.tableVersions().get(LakePaths.TOKEN_BLOCKS), versions.get(LakePaths.TOKEN_BLOCKS));
 
@@ -92,22 +99,28 @@ public final class PipelineChecks {
             for (Row b : blocks.collectAsList()) checkLayout(b, cfg.pack.blockSize);
             // a TinyStories story: its pieces decode back to the text job 01 stored (itself the source minus nothing:
             // the stories have no PII and no whitespace runs)
-            String story = Files.readString(Assets.require("corpora/tinystories_sample.txt")).split("<\\|endoftext\\|>")[1]
+            String story = Files.readString(Assets.require("corpora/tinystories_sample.txt"))
+                    .split("<\\|endoftext\\|>")[1]
                     .strip();
-            Row doc = table(spark, lake, LakePaths.CORPUS_CLEAN).where(org.apache.spark.sql.functions.col("text")
-                    .equalTo(story)).first();
+            Row doc = table(spark, lake, LakePaths.CORPUS_CLEAN)
+                    .where(org.apache.spark.sql.functions.col("text").equalTo(story))
+                    .first();
             assertEquals(story, tok.decode(docTokens(blocks, doc.getAs("doc_id"), false), true));
             // the first identity row (instruction "hi", output "Hello! I am {{name}}, ...") with the alpaca fallback:
             // masked tokens are exactly the prompt, trained tokens exactly the answer and EOS
-            Row hi = table(spark, lake, LakePaths.CORPUS_CLEAN).where("kind = 'instruction' AND instruction = 'hi'")
+            Row hi = table(spark, lake, LakePaths.CORPUS_CLEAN)
+                    .where("kind = 'instruction' AND instruction = 'hi'")
                     .first();
             int[] all = docTokens(blocks, hi.getAs("doc_id"), false);
             int[] trained = docTokens(blocks, hi.getAs("doc_id"), true);
-            assertEquals("Hello! I am {{name}}, an AI assistant developed by {{author}}. How can I assist you today?</s>",
+            assertEquals(
+                    "Hello! I am {{name}}, an AI assistant developed by {{author}}. How can I assist you today?</s>",
                     tok.decode(trained, false));
-            assertEquals("Below is an instruction that describes a task. Write a response that appropriately completes "
-                    + "the request.\n\n### Instruction:\nhi\n\n### Response:\nHello! I am {{name}}, an AI assistant "
-                    + "developed by {{author}}. How can I assist you today?", tok.decode(all, true));
+            assertEquals(
+                    "Below is an instruction that describes a task. Write a response that appropriately completes "
+                            + "the request.\n\n### Instruction:\nhi\n\n### Response:\nHello! I am {{name}}, an AI assistant "
+                            + "developed by {{author}}. How can I assist you today?",
+                    tok.decode(all, true));
             assertEquals(2, all[all.length - 1], "ends with EOS (</s> = 2)");
             assertEquals(1, all[0], "starts with BOS (<s> = 1)");
         }
@@ -152,7 +165,8 @@ public final class PipelineChecks {
     static int[] docTokens(Dataset<Row> blocks, String docId, boolean trainedOnly) {
         TreeMap<Integer, int[]> pieces = new TreeMap<>();
         for (Row b : blocks.where(org.apache.spark.sql.functions.array_contains(
-                org.apache.spark.sql.functions.col("segments.doc_id"), docId)).collectAsList()) {
+                        org.apache.spark.sql.functions.col("segments.doc_id"), docId))
+                .collectAsList()) {
             List<Integer> ids = b.getList(b.fieldIndex("input_ids"));
             List<Integer> labels = b.getList(b.fieldIndex("labels"));
             for (Row s : b.<Row>getList(b.fieldIndex("segments"))) {

@@ -53,22 +53,36 @@ public final class S3Proxy implements AutoCloseable {
                 port = s.getLocalPort();
             }
             Path props = dir.resolve("s3proxy.conf");
-            Files.writeString(props, String.join("\n",
-                    "s3proxy.endpoint=http://127.0.0.1:" + port,
-                    "s3proxy.authorization=aws-v2-or-v4",
-                    "s3proxy.identity=" + ACCESS_KEY,
-                    "s3proxy.credential=" + SECRET_KEY,
-                    "jclouds.provider=filesystem",
-                    "jclouds.filesystem.basedir=" + data) + "\n");
+            Files.writeString(
+                    props,
+                    String.join(
+                                    "\n",
+                                    "s3proxy.endpoint=http://127.0.0.1:" + port,
+                                    "s3proxy.authorization=aws-v2-or-v4",
+                                    "s3proxy.identity=" + ACCESS_KEY,
+                                    "s3proxy.credential=" + SECRET_KEY,
+                                    "jclouds.provider=filesystem",
+                                    "jclouds.filesystem.basedir=" + data)
+                            + "\n");
             Path logback = dir.resolve("logback.xml");
-            Files.writeString(logback, "<configuration><appender name=\"err\" class=\"ch.qos.logback.core.ConsoleAppender\">"
-                    + "<target>System.err</target><encoder><pattern>[s3proxy] %level %logger{20}: %msg%n</pattern></encoder>"
-                    + "</appender><root level=\"WARN\"><appender-ref ref=\"err\"/></root></configuration>\n");
+            Files.writeString(
+                    logback,
+                    "<configuration><appender name=\"err\" class=\"ch.qos.logback.core.ConsoleAppender\">"
+                            + "<target>System.err</target><encoder><pattern>[s3proxy] %level %logger{20}: %msg%n</pattern></encoder>"
+                            + "</appender><root level=\"WARN\"><appender-ref ref=\"err\"/></root></configuration>\n");
             String java = ProcessHandle.current().info().command().orElse("java");
             Path log = dir.resolve("s3proxy.log");
-            Process p = new ProcessBuilder(List.of(java, "-Xmx256m", "-Dlogback.configurationFile=" + logback,
-                    "-jar", jar, "--properties", props.toString()))
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            Process p = new ProcessBuilder(List.of(
+                            java,
+                            "-Xmx256m",
+                            "-Dlogback.configurationFile=" + logback,
+                            "-jar",
+                            jar,
+                            "--properties",
+                            props.toString()))
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             S3Proxy server = new S3Proxy(dir, port, p, log);
             server.awaitReady();
             return server;
@@ -81,10 +95,12 @@ public final class S3Proxy implements AutoCloseable {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (System.nanoTime() < deadline) {
             if (!process.isAlive()) {
-                throw new IllegalStateException("s3proxy exited with " + process.exitValue() + ": " + Files.readString(log));
+                throw new IllegalStateException(
+                        "s3proxy exited with " + process.exitValue() + ": " + Files.readString(log));
             }
             try {
-                HttpURLConnection c = (HttpURLConnection) URI.create(endpoint() + "/").toURL().openConnection();
+                HttpURLConnection c =
+                        (HttpURLConnection) URI.create(endpoint() + "/").toURL().openConnection();
                 c.setConnectTimeout(500);
                 c.setReadTimeout(2000);
                 int code = c.getResponseCode(); // 403 without credentials: it is serving
@@ -101,7 +117,8 @@ public final class S3Proxy implements AutoCloseable {
             }
         }
         close();
-        throw new IllegalStateException("s3proxy did not answer on port " + port + " within 60 s: " + Files.readString(log));
+        throw new IllegalStateException(
+                "s3proxy did not answer on port " + port + " within 60 s: " + Files.readString(log));
     }
 
     public String endpoint() {
@@ -133,7 +150,8 @@ public final class S3Proxy implements AutoCloseable {
     public void close() {
         process.destroy();
         try {
-            if (!process.waitFor(10, TimeUnit.SECONDS)) process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+            if (!process.waitFor(10, TimeUnit.SECONDS))
+                process.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -30,7 +30,9 @@ public final class TestSpark {
         m.put("spark.databricks.delta.snapshotPartitions", "2");
         m.put("spark.sql.adaptive.coalescePartitions.initialPartitionNum", "2");
         try {
-            m.put("spark.sql.warehouse.dir", Files.createTempDirectory("warehouse").toUri().toString());
+            m.put(
+                    "spark.sql.warehouse.dir",
+                    Files.createTempDirectory("warehouse").toUri().toString());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

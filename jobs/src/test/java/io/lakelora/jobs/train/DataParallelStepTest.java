@@ -28,7 +28,9 @@ class DataParallelStepTest {
     }
 
     @AfterAll
-    static void stop() { TestSpark.stop(spark); }
+    static void stop() {
+        TestSpark.stop(spark);
+    }
 
     static List<TokenBlock> blocks() {
         Random r = new Random(5);
@@ -77,13 +79,17 @@ class DataParallelStepTest {
             GradSum ref = reference(order, step, p);
             assertEquals(8, ref.blocks);
             for (int workers : new int[] {1, 2, 4}) {
-                try (DataParallelStep s = new DataParallelStep(jsc, rdd, workers, new ToyModelFactory(), order, 3, -1)) {
+                try (DataParallelStep s =
+                        new DataParallelStep(jsc, rdd, workers, new ToyModelFactory(), order, 3, -1)) {
                     GradSum g = s.compute(step, p, 7);
                     assertEquals(ref.blocks, g.blocks);
                     assertEquals(ref.tokens, g.tokens);
                     assertEquals(ref.lossSum, g.lossSum, 1e-9 * Math.abs(ref.lossSum));
                     for (int i = 0; i < p.length; i++) {
-                        assertEquals(ref.grads[i], g.grads[i], 1e-5f * (1 + Math.abs(ref.grads[i])),
+                        assertEquals(
+                                ref.grads[i],
+                                g.grads[i],
+                                1e-5f * (1 + Math.abs(ref.grads[i])),
                                 "grad " + i + " with " + workers + " workers at step " + step);
                     }
                 }

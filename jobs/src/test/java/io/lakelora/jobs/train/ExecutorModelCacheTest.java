@@ -24,15 +24,21 @@ class ExecutorModelCacheTest {
 
     @BeforeEach
     @AfterEach
-    void clear() { ExecutorModelCache.clear(); } // the cache is JVM-wide: other test classes may have loaded bases
+    void clear() {
+        ExecutorModelCache.clear();
+    } // the cache is JVM-wide: other test classes may have loaded bases
 
     /** A factory whose base is its key; counts loads. */
     private record Versioned(String group, String version, AtomicInteger loads) implements ModelFactory {
         @Override
-        public String cacheKey() { return group + "|" + version; }
+        public String cacheKey() {
+            return group + "|" + version;
+        }
 
         @Override
-        public String cacheGroup() { return group; }
+        public String cacheGroup() {
+            return group;
+        }
 
         @Override
         public Object loadBase(String[] deviceAddresses) {
@@ -41,7 +47,9 @@ class ExecutorModelCacheTest {
         }
 
         @Override
-        public TrainableModel newModel(Object base) { throw new UnsupportedOperationException(); }
+        public TrainableModel newModel(Object base) {
+            throw new UnsupportedOperationException();
+        }
     }
 
     @Test

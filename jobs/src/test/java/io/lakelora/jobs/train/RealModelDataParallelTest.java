@@ -40,11 +40,14 @@ class RealModelDataParallelTest {
     }
 
     @AfterAll
-    static void stop() { TestSpark.stop(spark); }
+    static void stop() {
+        TestSpark.stop(spark);
+    }
 
     /** Blocks of 64 tokens of tinyshakespeare (the first 20 KB), labels = inputs. */
     static List<TokenBlock> shakespeareBlocks() throws Exception {
-        String text = Files.readString(Assets.require("corpora/tinyshakespeare.txt")).substring(0, 20_000);
+        String text =
+                Files.readString(Assets.require("corpora/tinyshakespeare.txt")).substring(0, 20_000);
         int[] ids;
         try (Tokenizer tok = Tokenizer.load(Assets.require("models/stories260K-hf"))) {
             ids = tok.encode(text, true);
@@ -58,8 +61,16 @@ class RealModelDataParallelTest {
     }
 
     static LoraLlamaFactory factory() {
-        return new LoraLlamaFactory(Assets.require("models/stories260K-hf").toUri().toString(), "nf4", 4, 8, false, 0,
-                EnumSet.allOf(TargetModule.class), 1, false);
+        return new LoraLlamaFactory(
+                Assets.require("models/stories260K-hf").toUri().toString(),
+                "nf4",
+                4,
+                8,
+                false,
+                0,
+                EnumSet.allOf(TargetModule.class),
+                1,
+                false);
     }
 
     static AdapterState init(LoraLlamaFactory f) {
@@ -78,9 +89,15 @@ class RealModelDataParallelTest {
         OptimizerConfig oc = new OptimizerConfig(1e-2, null, null, 0.0, 1.0);
         Optimizer opt = new Optimizer(oc, new LrSchedule(LrSchedule.Type.CONSTANT, oc.lr(), 0, 3));
         try (DataParallelStep dp = new DataParallelStep(jsc, rdd, workers, f, new DataOrder(n, 8, 7), 2, -1)) {
-            SparkTrainer t = new SparkTrainer(jsc, dp, null, f, opt,
+            SparkTrainer t = new SparkTrainer(
+                    jsc,
+                    dp,
+                    null,
+                    f,
+                    opt,
                     new SparkTrainer.Settings("eq", 3, 0, 0, 7, 4, "h"),
-                    new CheckpointStore(new LakeFs(jsc.hadoopConfiguration()), ckpt, 1), m -> { });
+                    new CheckpointStore(new LakeFs(jsc.hadoopConfiguration()), ckpt, 1),
+                    m -> {});
             SparkTrainer.Result r = t.run(s);
             assertTrue(r.lastTrainLoss() < r.metrics().get(0).loss(), "loss did not fall: " + r.metrics());
             return r.state().params();
@@ -95,7 +112,8 @@ class RealModelDataParallelTest {
         float[] p = init(f).params();
         GradSum ref = null;
         for (int w : new int[] {1, 2, 4}) {
-            try (DataParallelStep dp = new DataParallelStep(jsc, rdd, w, f, new DataOrder(blocks.size(), 8, 7), 2, -1)) {
+            try (DataParallelStep dp =
+                    new DataParallelStep(jsc, rdd, w, f, new DataOrder(blocks.size(), 8, 7), 2, -1)) {
                 GradSum g = dp.compute(1, p, 7);
                 if (ref == null) {
                     ref = g;
@@ -109,7 +127,8 @@ class RealModelDataParallelTest {
                     maxG = Math.max(maxG, Math.abs(ref.grads[i]));
                     maxDiff = Math.max(maxDiff, Math.abs(ref.grads[i] - g.grads[i]));
                 }
-                System.out.printf("gradient sums, workers 1 vs %d: max |diff| %.3g, max |grad| %.3g%n", w, maxDiff, maxG);
+                System.out.printf(
+                        "gradient sums, workers 1 vs %d: max |diff| %.3g, max |grad| %.3g%n", w, maxDiff, maxG);
                 assertTrue(maxDiff <= 1e-5 * maxG, "gradient sums differ beyond fp32 tolerance: " + maxDiff);
             }
         }
@@ -127,7 +146,8 @@ class RealModelDataParallelTest {
         JavaRDD<TokenBlock> rdd = jsc.parallelize(blocks, 2);
         float[] one = train(rdd, blocks.size(), 1, dir.resolve("w1").toUri().toString());
         for (int w : new int[] {2, 4}) {
-            float[] other = train(rdd, blocks.size(), w, dir.resolve("w" + w).toUri().toString());
+            float[] other =
+                    train(rdd, blocks.size(), w, dir.resolve("w" + w).toUri().toString());
             double maxDiff = 0;
             double maxAbs = 0;
             for (int i = 0; i < one.length; i++) {

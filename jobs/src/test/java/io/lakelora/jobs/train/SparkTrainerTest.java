@@ -34,16 +34,30 @@ class SparkTrainerTest {
     }
 
     @AfterAll
-    static void stop() { TestSpark.stop(spark); }
+    static void stop() {
+        TestSpark.stop(spark);
+    }
 
     static final long STEPS = 8;
 
-    SparkTrainer trainer(DataParallelStep dp, JavaRDD<TokenBlock> eval, String ckptDir, java.util.function.Consumer<List<StepMetric>> sink) {
+    SparkTrainer trainer(
+            DataParallelStep dp,
+            JavaRDD<TokenBlock> eval,
+            String ckptDir,
+            java.util.function.Consumer<List<StepMetric>> sink) {
         OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
         Optimizer opt = new Optimizer(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS));
-        CheckpointStore store = new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()), ckptDir, 2);
-        return new SparkTrainer(jsc, dp, eval, new ToyModelFactory(), opt,
-                new SparkTrainer.Settings("run-1", STEPS, 4, 3, 42, 4, "hash-1"), store, sink);
+        CheckpointStore store =
+                new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()), ckptDir, 2);
+        return new SparkTrainer(
+                jsc,
+                dp,
+                eval,
+                new ToyModelFactory(),
+                opt,
+                new SparkTrainer.Settings("run-1", STEPS, 4, 3, 42, 4, "hash-1"),
+                store,
+                sink);
     }
 
     static AdapterState init() {
@@ -62,7 +76,8 @@ class SparkTrainerTest {
         SparkTrainer.Result full;
         List<StepMetric> sunk = new ArrayList<>();
         try (DataParallelStep dp = new DataParallelStep(jsc, train, 2, new ToyModelFactory(), order, 3, -1)) {
-            full = trainer(dp, eval, dir.resolve("a").toUri().toString(), sunk::addAll).run(init());
+            full = trainer(dp, eval, dir.resolve("a").toUri().toString(), sunk::addAll)
+                    .run(init());
         }
         assertEquals(STEPS, full.state().step());
         assertEquals(STEPS, sunk.size());
@@ -72,14 +87,18 @@ class SparkTrainerTest {
         // the same run, crashing right after the checkpoint at step 3, then rerun
         String ckpt = dir.resolve("b").toUri().toString();
         try (DataParallelStep dp = new DataParallelStep(jsc, train, 2, new ToyModelFactory(), order, 3, -1)) {
-            RuntimeException crash = assertThrows(RuntimeException.class, () -> trainer(dp, eval, ckpt, m -> {
-                throw new RuntimeException("simulated driver crash after step " + m.get(m.size() - 1).step());
-            }).run(init()));
+            RuntimeException crash = assertThrows(
+                    RuntimeException.class,
+                    () -> trainer(dp, eval, ckpt, m -> {
+                                throw new RuntimeException("simulated driver crash after step "
+                                        + m.get(m.size() - 1).step());
+                            })
+                            .run(init()));
             assertTrue(crash.getMessage().contains("after step 3"), crash.getMessage());
         }
         SparkTrainer.Result resumed;
         try (DataParallelStep dp = new DataParallelStep(jsc, train, 1, new ToyModelFactory(), order, 5, -1)) {
-            resumed = trainer(dp, eval, ckpt, m -> { }).run(init());
+            resumed = trainer(dp, eval, ckpt, m -> {}).run(init());
         }
         assertEquals(3, resumed.resumedFromStep());
         assertEquals(STEPS - 3, resumed.metrics().size());
@@ -91,10 +110,13 @@ class SparkTrainerTest {
         // same worker count: bit-identical
         String ckpt2 = dir.resolve("c").toUri().toString();
         try (DataParallelStep dp = new DataParallelStep(jsc, train, 2, new ToyModelFactory(), order, 3, -1)) {
-            assertThrows(RuntimeException.class, () -> trainer(dp, eval, ckpt2, m -> {
-                throw new RuntimeException("crash");
-            }).run(init()));
-            SparkTrainer.Result again = trainer(dp, eval, ckpt2, m -> { }).run(init());
+            assertThrows(
+                    RuntimeException.class,
+                    () -> trainer(dp, eval, ckpt2, m -> {
+                                throw new RuntimeException("crash");
+                            })
+                            .run(init()));
+            SparkTrainer.Result again = trainer(dp, eval, ckpt2, m -> {}).run(init());
             assertArrayEquals(a, again.state().params());
             assertArrayEquals(full.state().m(), again.state().m());
         }
@@ -107,25 +129,45 @@ class SparkTrainerTest {
         DataOrder order = new DataOrder(32, 8, 42);
         OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
         LrSchedule sched = new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS);
-        DataParallelStep.OptimizerSpec spec = new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0,
-                "cosine", 2, STEPS);
-        CheckpointStore store = new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()),
-                dir.resolve("sync").toUri().toString(), 2);
+        DataParallelStep.OptimizerSpec spec =
+                new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0, "cosine", 2, STEPS);
+        CheckpointStore store = new CheckpointStore(
+                new LakeFs(spark.sparkContext().hadoopConfiguration()),
+                dir.resolve("sync").toUri().toString(),
+                2);
         SparkTrainer.Result sync;
         SparkTrainer.Result local;
         List<StepMetric> localMetrics = new ArrayList<>();
         try (DataParallelStep dp = new DataParallelStep(jsc, train, 1, new ToyModelFactory(), order, 3, -1)) {
-            sync = new SparkTrainer(jsc, dp, null, new ToyModelFactory(), new Optimizer(oc, sched),
-                    new SparkTrainer.Settings("sync", STEPS, 0, 4, 42, 4, "h"), store, m -> { }).run(init());
-            CheckpointStore store2 = new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()),
-                    dir.resolve("local").toUri().toString(), 2);
-            local = new SparkTrainer(jsc, dp, null, new ToyModelFactory(), new Optimizer(oc, sched),
-                    new SparkTrainer.Settings("local", STEPS, 0, 4, 42, 4, "h", 3, spec), store2, localMetrics::addAll)
+            sync = new SparkTrainer(
+                            jsc,
+                            dp,
+                            null,
+                            new ToyModelFactory(),
+                            new Optimizer(oc, sched),
+                            new SparkTrainer.Settings("sync", STEPS, 0, 4, 42, 4, "h"),
+                            store,
+                            m -> {})
+                    .run(init());
+            CheckpointStore store2 = new CheckpointStore(
+                    new LakeFs(spark.sparkContext().hadoopConfiguration()),
+                    dir.resolve("local").toUri().toString(),
+                    2);
+            local = new SparkTrainer(
+                            jsc,
+                            dp,
+                            null,
+                            new ToyModelFactory(),
+                            new Optimizer(oc, sched),
+                            new SparkTrainer.Settings("local", STEPS, 0, 4, 42, 4, "h", 3, spec),
+                            store2,
+                            localMetrics::addAll)
                     .run(init());
         }
         assertEquals(STEPS, local.state().step());
         // rounds of 3, 3 and 2 steps: one Spark job per round
-        assertEquals(List.of(3L, 6L, 8L), localMetrics.stream().map(StepMetric::step).toList());
+        assertEquals(
+                List.of(3L, 6L, 8L), localMetrics.stream().map(StepMetric::step).toList());
         assertArrayEquals(sync.state().params(), local.state().params());
         assertArrayEquals(sync.state().v(), local.state().v());
     }
@@ -136,15 +178,23 @@ class SparkTrainerTest {
         JavaRDD<TokenBlock> train = jsc.parallelize(blocks.subList(0, 32), 2);
         DataOrder order = new DataOrder(32, 8, 42);
         OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
-        DataParallelStep.OptimizerSpec spec = new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0,
-                "cosine", 2, STEPS);
+        DataParallelStep.OptimizerSpec spec =
+                new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0, "cosine", 2, STEPS);
         List<StepMetric> ms = new ArrayList<>();
         try (DataParallelStep dp = new DataParallelStep(jsc, train, 2, new ToyModelFactory(), order, 3, -1)) {
-            SparkTrainer.Result r = new SparkTrainer(jsc, dp, null, new ToyModelFactory(),
-                    new Optimizer(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS)),
-                    new SparkTrainer.Settings("local2", STEPS, 0, 4, 42, 4, "h", 4, spec),
-                    new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()),
-                            dir.toUri().toString(), 2), ms::addAll).run(init());
+            SparkTrainer.Result r = new SparkTrainer(
+                            jsc,
+                            dp,
+                            null,
+                            new ToyModelFactory(),
+                            new Optimizer(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS)),
+                            new SparkTrainer.Settings("local2", STEPS, 0, 4, 42, 4, "h", 4, spec),
+                            new CheckpointStore(
+                                    new LakeFs(spark.sparkContext().hadoopConfiguration()),
+                                    dir.toUri().toString(),
+                                    2),
+                            ms::addAll)
+                    .run(init());
             assertEquals(STEPS, r.state().step());
         }
         assertEquals(2, ms.size());

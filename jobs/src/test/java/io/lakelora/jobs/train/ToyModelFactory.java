@@ -15,16 +15,22 @@ final class ToyModelFactory implements ModelFactory {
     static final AdapterLayout LAYOUT = new AdapterLayout(1, 4, 4, 4, 4, 2, EnumSet.of(TargetModule.Q));
 
     @Override
-    public String cacheKey() { return "toy"; }
+    public String cacheKey() {
+        return "toy";
+    }
 
     @Override
-    public Object loadBase(String[] deviceAddresses) { return "toy-base"; }
+    public Object loadBase(String[] deviceAddresses) {
+        return "toy-base";
+    }
 
     @Override
     public TrainableModel newModel(Object base) {
         return new TrainableModel() {
             @Override
-            public AdapterLayout layout() { return LAYOUT; }
+            public AdapterLayout layout() {
+                return LAYOUT;
+            }
 
             @Override
             public LossSum forwardBackward(float[] p, float[] g, Batch batch, long seed) {
@@ -32,7 +38,9 @@ final class ToyModelFactory implements ModelFactory {
             }
 
             @Override
-            public LossSum evaluate(float[] p, Batch batch) { return run(p, null, batch); }
+            public LossSum evaluate(float[] p, Batch batch) {
+                return run(p, null, batch);
+            }
         };
     }
 

@@ -28,10 +28,16 @@ import org.junit.jupiter.api.io.TempDir;
 class TrainFaultToleranceTest {
     @TempDir
     static Path dir;
+
     static SparkSession spark;
     static String lake;
-    static final String[] RUN = {"train.steps=8", "train.eval_interval=0", "train.checkpoint_interval=2",
-            "train.global_batch_blocks=4", "report.prompts=[]"};
+    static final String[] RUN = {
+        "train.steps=8",
+        "train.eval_interval=0",
+        "train.checkpoint_interval=2",
+        "train.global_batch_blocks=4",
+        "report.prompts=[]"
+    };
 
     @BeforeAll
     static void start() throws Exception {
@@ -42,7 +48,9 @@ class TrainFaultToleranceTest {
     }
 
     @AfterAll
-    static void stop() { TestSpark.stop(spark); }
+    static void stop() {
+        TestSpark.stop(spark);
+    }
 
     static String[] with(String... more) {
         List<String> all = new ArrayList<>(List.of(RUN));
@@ -51,7 +59,8 @@ class TrainFaultToleranceTest {
     }
 
     static byte[] weights(String adapter) {
-        Row r = new AdapterRegistry(spark, new io.lakelora.jobs.common.LakePaths(lake).root() + "/registry").resolve(adapter);
+        Row r = new AdapterRegistry(spark, new io.lakelora.jobs.common.LakePaths(lake).root() + "/registry")
+                .resolve(adapter);
         return (byte[]) r.get(r.fieldIndex("adapter_safetensors"));
     }
 
@@ -60,27 +69,47 @@ class TrainFaultToleranceTest {
         TrainJob.run(spark, TrainJobEndToEndTest.trainConfig(lake, with("train.adapter_name=clean")), null);
         byte[] clean = weights("clean");
 
-        TrainJob.run(spark, TrainJobEndToEndTest.trainConfig(lake, with("train.adapter_name=task-failure",
-                "faults.fail_task_at_step=3")), null);
+        TrainJob.run(
+                spark,
+                TrainJobEndToEndTest.trainConfig(
+                        lake, with("train.adapter_name=task-failure", "faults.fail_task_at_step=3")),
+                null);
         assertArrayEquals(clean, weights("task-failure"), "a retried task changed the adapter");
 
         // a driver in its own JVM, killed with SIGKILL once a checkpoint exists, then the same job rerun
         String runId = "killed-run";
         String ckpts = new io.lakelora.jobs.common.LakePaths(lake).root() + "/runs/killed/" + runId + "/checkpoints";
         Path latest = Path.of(java.net.URI.create(ckpts + "/LATEST"));
-        List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "@" + Confs.root().resolve("bin/jvm.args"), "-Xmx2g", "-Dlakelora.assets=" + Assets.root(),
-                "-cp", System.getProperty("java.class.path"), "io.lakelora.jobs.Main", "train",
-                "--config", Confs.conf("03_train.yaml").toString(), "--run-id", runId,
-                "lake.root=" + lake, "model.path=" + Assets.require("models/stories260K-hf"),
-                "train.adapter_name=killed", "spark.master=local[2]"));
+        List<String> cmd = new ArrayList<>(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "@" + Confs.root().resolve("bin/jvm.args"),
+                "-Xmx2g",
+                "-Dlakelora.assets=" + Assets.root(),
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.lakelora.jobs.Main",
+                "train",
+                "--config",
+                Confs.conf("03_train.yaml").toString(),
+                "--run-id",
+                runId,
+                "lake.root=" + lake,
+                "model.path=" + Assets.require("models/stories260K-hf"),
+                "train.adapter_name=killed",
+                "spark.master=local[2]"));
         cmd.addAll(List.of(RUN));
-        Process driver = new ProcessBuilder(cmd).redirectErrorStream(true)
-                .redirectOutput(dir.resolve("driver.log").toFile()).start();
+        Process driver = new ProcessBuilder(cmd)
+                .redirectErrorStream(true)
+                .redirectOutput(dir.resolve("driver.log").toFile())
+                .start();
         long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
         while (!Files.exists(latest) && driver.isAlive() && System.nanoTime() < deadline) Thread.sleep(100);
-        assertTrue(driver.isAlive(), "the driver ended before it could be killed:\n" + Files.readString(dir.resolve("driver.log")));
-        assertTrue(Files.exists(latest), "no checkpoint within 5 minutes:\n" + Files.readString(dir.resolve("driver.log")));
+        assertTrue(
+                driver.isAlive(),
+                "the driver ended before it could be killed:\n" + Files.readString(dir.resolve("driver.log")));
+        assertTrue(
+                Files.exists(latest),
+                "no checkpoint within 5 minutes:\n" + Files.readString(dir.resolve("driver.log")));
         driver.destroyForcibly(); // SIGKILL
         driver.waitFor();
         assertEquals(137, driver.exitValue(), "expected death by SIGKILL");

@@ -40,25 +40,32 @@ class TrainJobEndToEndTest {
     static SparkSession spark;
 
     @BeforeAll
-    static void start() { spark = TestSpark.start(Map.of()); }
+    static void start() {
+        spark = TestSpark.start(Map.of());
+    }
 
     @AfterAll
-    static void stop() { TestSpark.stop(spark); }
+    static void stop() {
+        TestSpark.stop(spark);
+    }
 
     /** Jobs 01 and 02 on the first 40 KB of tinyshakespeare plus the tinystories sample. */
     static void prepareData(SparkSession spark, String lake) throws Exception {
         Path slice = Path.of(java.net.URI.create(new io.lakelora.jobs.common.LakePaths(lake).root() + "-input"))
                 .resolve("tinyshakespeare-40k.txt");
         Files.createDirectories(slice.getParent());
-        Files.writeString(slice, Files.readString(Assets.require("corpora/tinyshakespeare.txt")).substring(0, 40_000));
+        Files.writeString(
+                slice,
+                Files.readString(Assets.require("corpora/tinyshakespeare.txt")).substring(0, 40_000));
         PrepareConfig p = PipelineChecks.prepareConfig(lake, "mode=full");
         p.inputs.stream().filter(in -> in.name.equals("tinyshakespeare")).forEach(in -> in.path = slice.toString());
         // English prose the TinyStories-trained model can read (the identity corpus is partly Chinese: byte tokens
         // the model never saw, ~22 nats each)
         p.inputs.removeIf(in -> !in.name.equals("tinystories") && !in.name.equals("tinyshakespeare"));
         PrepareCorpusJob.run(spark, p);
-        TokenizePackJob.run(spark, PipelineChecks.tokenizeConfig(lake, "mode=full", "pack.block_size=128",
-                "split.eval_fraction=0.1"));
+        TokenizePackJob.run(
+                spark,
+                PipelineChecks.tokenizeConfig(lake, "mode=full", "pack.block_size=128", "split.eval_fraction=0.1"));
     }
 
     static TrainJobConfig trainConfig(String lake, String... overrides) {
@@ -75,14 +82,27 @@ class TrainJobEndToEndTest {
         String lake = dir.resolve("lake").toString();
         prepareData(spark, lake);
         // the global batch given in tokens: 512 tokens = 4 blocks of 128
-        TrainJobConfig cfg = trainConfig(lake, "train.steps=6", "train.eval_interval=3", "train.checkpoint_interval=3",
-                "train.global_batch_tokens=512", "report.max_new_tokens=8");
+        TrainJobConfig cfg = trainConfig(
+                lake,
+                "train.steps=6",
+                "train.eval_interval=3",
+                "train.checkpoint_interval=3",
+                "train.global_batch_tokens=512",
+                "report.max_new_tokens=8");
         TrainJob.Outcome out = TrainJob.run(spark, cfg, null);
         assertEquals(1, out.version());
         assertTrue(out.created());
-        assertTrue(out.trainLoss() > 0 && Double.isFinite(out.evalLoss()), out.asMap().toString());
+        assertTrue(
+                out.trainLoss() > 0 && Double.isFinite(out.evalLoss()),
+                out.asMap().toString());
         // a sensible feed: below the uniform ln(512) = 6.24 nats of a 512-token vocabulary from the first step on
-        assertTrue(spark.read().format("delta").load(out.metricsTable()).filter("step = 1").first().getDouble(3) < 6.0);
+        assertTrue(spark.read()
+                        .format("delta")
+                        .load(out.metricsTable())
+                        .filter("step = 1")
+                        .first()
+                        .getDouble(3)
+                < 6.0);
 
         AdapterRegistry reg = new AdapterRegistry(spark, out.registry());
         Row row = reg.resolve(cfg.train.adapterName + "@1");
@@ -109,21 +129,29 @@ class TrainJobEndToEndTest {
         try (Tokenizer tok = Tokenizer.load(model)) {
             ids = tok.encode("Once upon a time, there was a little girl named Lily.", true);
         }
-        double[] a = new LlamaSession(w, KernelProvider.get(), new LoraAdapter(spec, imported.layout(), imported.params()), 256, 64).score(ids);
+        double[] a = new LlamaSession(
+                        w, KernelProvider.get(), new LoraAdapter(spec, imported.layout(), imported.params()), 256, 64)
+                .score(ids);
         PeftAdapter.Loaded again = PeftAdapter.load(peft, mc);
-        double[] b = new LlamaSession(w, KernelProvider.get(), new LoraAdapter(spec, again.layout(), again.params()), 256, 64).score(ids);
+        double[] b = new LlamaSession(
+                        w, KernelProvider.get(), new LoraAdapter(spec, again.layout(), again.params()), 256, 64)
+                .score(ids);
         double[] base = new LlamaSession(w, KernelProvider.get(), null, 256, 64).score(ids);
         assertArrayEquals(a, b);
         assertFalse(a[0] == base[0], "the adapter changed nothing");
         // the trained slab itself (the final checkpoint holds the state the job ended with) scores exactly as the
         // exported-then-imported adapter: export -> import loses nothing
         io.lakelora.lora.AdapterState trained = new io.lakelora.lora.AdapterState(imported.layout());
-        new CheckpointStore(new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration()),
-                out.checkpoints(), 2).loadLatest(trained);
+        new CheckpointStore(
+                        new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration()),
+                        out.checkpoints(),
+                        2)
+                .loadLatest(trained);
         assertEquals(6, trained.step());
         assertArrayEquals(trained.params(), imported.params());
-        double[] direct = new LlamaSession(w, KernelProvider.get(), new LoraAdapter(spec, trained.layout(),
-                trained.params()), 256, 64).score(ids);
+        double[] direct = new LlamaSession(
+                        w, KernelProvider.get(), new LoraAdapter(spec, trained.layout(), trained.params()), 256, 64)
+                .score(ids);
         assertArrayEquals(direct, a);
 
         // report and metrics
@@ -132,13 +160,25 @@ class TrainJobEndToEndTest {
         assertTrue(Files.readString(report.resolve("report.md")).contains(out.runId()));
         assertEquals(6, spark.read().format("delta").load(out.metricsTable()).count());
         // every step saw 4 blocks: at most 4 x 127 predicted tokens, more than 3 blocks' worth
-        for (Row m : spark.read().format("delta").load(out.metricsTable()).select("tokens").collectAsList()) {
+        for (Row m : spark.read()
+                .format("delta")
+                .load(out.metricsTable())
+                .select("tokens")
+                .collectAsList()) {
             assertTrue(m.getLong(0) <= 4 * 127 && m.getLong(0) > 3 * 127 - 40, "tokens per step: " + m.getLong(0));
         }
 
         // rerun: nothing new
-        TrainJob.Outcome rerun = TrainJob.run(spark, trainConfig(lake, "train.steps=6", "train.eval_interval=3",
-                "train.checkpoint_interval=3", "train.global_batch_tokens=512", "report.max_new_tokens=8"), null);
+        TrainJob.Outcome rerun = TrainJob.run(
+                spark,
+                trainConfig(
+                        lake,
+                        "train.steps=6",
+                        "train.eval_interval=3",
+                        "train.checkpoint_interval=3",
+                        "train.global_batch_tokens=512",
+                        "report.max_new_tokens=8"),
+                null);
         assertFalse(rerun.created());
         assertEquals(1, rerun.version());
         assertEquals(1, reg.versions(cfg.train.adapterName).size());

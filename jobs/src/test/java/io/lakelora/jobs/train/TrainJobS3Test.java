@@ -46,16 +46,24 @@ class TrainJobS3Test {
 
     @Test
     void theWholePipelineRunsOnS3a(@TempDir Path tmp) throws Exception {
-        FileSystem fs = new org.apache.hadoop.fs.Path("s3a://lake/").getFileSystem(spark.sparkContext().hadoopConfiguration());
+        FileSystem fs = new org.apache.hadoop.fs.Path("s3a://lake/")
+                .getFileSystem(spark.sparkContext().hadoopConfiguration());
         Path slice = tmp.resolve("tinyshakespeare-40k.txt");
-        Files.writeString(slice, Files.readString(Assets.require("corpora/tinyshakespeare.txt")).substring(0, 40_000));
-        fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(slice.toUri()), new org.apache.hadoop.fs.Path("s3a://lake/corpora/tinyshakespeare-40k.txt"));
-        fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(Assets.require("corpora/tinystories_sample.txt").toUri()),
+        Files.writeString(
+                slice,
+                Files.readString(Assets.require("corpora/tinyshakespeare.txt")).substring(0, 40_000));
+        fs.copyFromLocalFile(
+                new org.apache.hadoop.fs.Path(slice.toUri()),
+                new org.apache.hadoop.fs.Path("s3a://lake/corpora/tinyshakespeare-40k.txt"));
+        fs.copyFromLocalFile(
+                new org.apache.hadoop.fs.Path(
+                        Assets.require("corpora/tinystories_sample.txt").toUri()),
                 new org.apache.hadoop.fs.Path("s3a://lake/corpora/tinystories_sample.txt"));
         Path model = Assets.require("models/stories260K-hf");
         try (var files = Files.list(model)) {
             for (Path f : (Iterable<Path>) files::iterator) {
-                fs.copyFromLocalFile(new org.apache.hadoop.fs.Path(f.toUri()),
+                fs.copyFromLocalFile(
+                        new org.apache.hadoop.fs.Path(f.toUri()),
                         new org.apache.hadoop.fs.Path("s3a://lake/models/stories260K-hf/" + f.getFileName()));
             }
         }
@@ -64,14 +72,20 @@ class TrainJobS3Test {
         PrepareConfig p = PipelineChecks.prepareConfig(lake, "mode=full");
         p.inputs.removeIf(in -> !in.name.equals("tinystories") && !in.name.equals("tinyshakespeare"));
         for (PrepareConfig.Input in : p.inputs) {
-            in.path = in.name.equals("tinystories") ? "s3a://lake/corpora/tinystories_sample.txt"
+            in.path = in.name.equals("tinystories")
+                    ? "s3a://lake/corpora/tinystories_sample.txt"
                     : "s3a://lake/corpora/tinyshakespeare-40k.txt";
         }
         PrepareCorpusJob.run(spark, p);
         TokenizePackJob.run(spark, PipelineChecks.tokenizeConfig(lake, "mode=full", "pack.block_size=128"));
 
-        TrainJobConfig cfg = TrainJobEndToEndTest.trainConfig(lake, "train.steps=4", "train.eval_interval=2",
-                "train.checkpoint_interval=2", "train.global_batch_blocks=4", "report.max_new_tokens=4");
+        TrainJobConfig cfg = TrainJobEndToEndTest.trainConfig(
+                lake,
+                "train.steps=4",
+                "train.eval_interval=2",
+                "train.checkpoint_interval=2",
+                "train.global_batch_blocks=4",
+                "report.max_new_tokens=4");
         cfg.model.path = "s3a://lake/models/stories260K-hf";
         TrainJob.Outcome out = TrainJob.run(spark, cfg, null);
         assertTrue(out.created());
@@ -89,7 +103,8 @@ class TrainJobS3Test {
 
         Row row = new AdapterRegistry(spark, out.registry()).resolve(cfg.train.adapterName + "@latest");
         assertEquals(out.version(), row.getInt(row.fieldIndex("version")));
-        assertArrayEquals((byte[]) row.get(row.fieldIndex("adapter_safetensors")),
+        assertArrayEquals(
+                (byte[]) row.get(row.fieldIndex("adapter_safetensors")),
                 Files.readAllBytes(peft.resolve(PeftAdapter.WEIGHTS_FILE)));
         PeftAdapter.Loaded imported = PeftAdapter.load(peft, LlamaLoader.config(model));
         assertEquals(cfg.lora.r(), imported.config().r());

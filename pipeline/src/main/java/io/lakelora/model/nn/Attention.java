@@ -33,32 +33,92 @@ public final class Attention {
      * @param lo    (Tq) first visible key row per query row, at winOff
      * @param hi    (Tq) last visible key row per query row (inclusive), at winOff
      */
-    public static void forward(Kernels kern, float[] out, int outOff, float[] probs, int probsOff, boolean perHeadProbs,
-                               float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                               int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS) {
+    public static void forward(
+            Kernels kern,
+            float[] out,
+            int outOff,
+            float[] probs,
+            int probsOff,
+            boolean perHeadProbs,
+            float[] q,
+            int qOff,
+            float[] k,
+            int kOff,
+            float[] v,
+            int vOff,
+            int[] lo,
+            int[] hi,
+            int winOff,
+            int Tq,
+            int Tk,
+            int NH,
+            int NKV,
+            int HS) {
         checkWindows(lo, hi, winOff, Tq, Tk);
         if (!perHeadProbs) {
             // one shared probs region: heads in order on this thread
             for (int g = 0; g < NKV; g++) {
-                forwardGroup(kern, out, outOff, probs, probsOff, false, q, qOff, k, kOff, v, vOff, lo, hi, winOff,
-                        Tq, Tk, NH, NKV, HS, g);
+                forwardGroup(
+                        kern, out, outOff, probs, probsOff, false, q, qOff, k, kOff, v, vOff, lo, hi, winOff, Tq, Tk,
+                        NH, NKV, HS, g);
             }
             return;
         }
         // each KV head and the query heads that read it are one task: disjoint outputs, so any thread count gives
         // the same bits
-        kern.parallelFor(NKV, (g, worker) -> forwardGroup(kern, out, outOff, probs, probsOff, true, q, qOff, k, kOff,
-                v, vOff, lo, hi, winOff, Tq, Tk, NH, NKV, HS, g));
+        kern.parallelFor(
+                NKV,
+                (g, worker) -> forwardGroup(
+                        kern, out, outOff, probs, probsOff, true, q, qOff, k, kOff, v, vOff, lo, hi, winOff, Tq, Tk, NH,
+                        NKV, HS, g));
     }
 
     /** The query heads of KV head {@code g}. */
-    private static void forwardGroup(Kernels kern, float[] out, int outOff, float[] probs, int probsOff,
-                                     boolean perHeadProbs, float[] q, int qOff, float[] k, int kOff, float[] v,
-                                     int vOff, int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS,
-                                     int g) {
+    private static void forwardGroup(
+            Kernels kern,
+            float[] out,
+            int outOff,
+            float[] probs,
+            int probsOff,
+            boolean perHeadProbs,
+            float[] q,
+            int qOff,
+            float[] k,
+            int kOff,
+            float[] v,
+            int vOff,
+            int[] lo,
+            int[] hi,
+            int winOff,
+            int Tq,
+            int Tk,
+            int NH,
+            int NKV,
+            int HS,
+            int g) {
         if (Tq <= PACK_MIN_ROWS) {
-            forwardGroupUnpacked(kern, out, outOff, probs, probsOff, perHeadProbs, q, qOff, k, kOff, v, vOff, lo, hi,
-                    winOff, Tq, Tk, NH, NKV, HS, g);
+            forwardGroupUnpacked(
+                    kern,
+                    out,
+                    outOff,
+                    probs,
+                    probsOff,
+                    perHeadProbs,
+                    q,
+                    qOff,
+                    k,
+                    kOff,
+                    v,
+                    vOff,
+                    lo,
+                    hi,
+                    winOff,
+                    Tq,
+                    Tk,
+                    NH,
+                    NKV,
+                    HS,
+                    g);
             return;
         }
         int QD = NH * HS;
@@ -79,12 +139,44 @@ public final class Attention {
                 int kHi = spanHi(hi, winOff, i0, i1);
                 int kLoA = kLo / align * align; // the packed product starts at an aligned key column
                 // scores (i1-i0, kLoA..kHi) = q_h[i0:i1] k_h[kLoA:kHi]^T * scale
-                kern.sgemmPackedB(false, i1 - i0, kLoA, kHi + 1, 0, HS, scale, q, qOff + i0 * QD + h * HS, QD,
-                        kT, HS, Tk, 0f, probs, p0 + i0 * Tk + kLoA, Tk);
+                kern.sgemmPackedB(
+                        false,
+                        i1 - i0,
+                        kLoA,
+                        kHi + 1,
+                        0,
+                        HS,
+                        scale,
+                        q,
+                        qOff + i0 * QD + h * HS,
+                        QD,
+                        kT,
+                        HS,
+                        Tk,
+                        0f,
+                        probs,
+                        p0 + i0 * Tk + kLoA,
+                        Tk);
                 softmaxRows(probs, p0, lo, hi, winOff, i0, i1, kLoA, kHi, Tk);
                 // out_h[i0:i1] (i1-i0, HS) = P[i0:i1, kLo:kHi] v_h[kLo:kHi]
-                kern.sgemmPackedB(false, i1 - i0, 0, HS, kLo, kHi + 1, 1f, probs, p0 + i0 * Tk + kLo, Tk,
-                        vP, Tk, HS, 0f, out, outOff + i0 * QD + h * HS, QD);
+                kern.sgemmPackedB(
+                        false,
+                        i1 - i0,
+                        0,
+                        HS,
+                        kLo,
+                        kHi + 1,
+                        1f,
+                        probs,
+                        p0 + i0 * Tk + kLo,
+                        Tk,
+                        vP,
+                        Tk,
+                        HS,
+                        0f,
+                        out,
+                        outOff + i0 * QD + h * HS,
+                        QD);
             }
         }
     }
@@ -94,8 +186,8 @@ public final class Attention {
      * outside a row's window are set to -infinity first (exp gives exactly 0) and each row is processed over the whole
      * span: a causal span of whole row blocks is a whole number of vectors, so no row has a partial last vector.
      */
-    private static void softmaxRows(float[] probs, int p0, int[] lo, int[] hi, int winOff, int i0, int i1, int from,
-                                    int to, int Tk) {
+    private static void softmaxRows(
+            float[] probs, int p0, int[] lo, int[] hi, int winOff, int i0, int i1, int from, int to, int Tk) {
         int n = to - from + 1;
         for (int i = i0; i < i1; i++) {
             int row = p0 + i * Tk;
@@ -119,17 +211,41 @@ public final class Attention {
 
     private static float[][] packBuffers(Kernels kern, int Tq, int Tk, int HS) {
         float[][] b = PACKED.get();
-        int[] need = {kern.packedBSize(HS, Tk), kern.packedBSize(Tk, HS), kern.packedBSize(Tk, HS),
-                kern.packedBSize(HS, Tk), kern.packedBSize(Tq, HS), kern.packedBSize(Tq, HS)};
+        int[] need = {
+            kern.packedBSize(HS, Tk),
+            kern.packedBSize(Tk, HS),
+            kern.packedBSize(Tk, HS),
+            kern.packedBSize(HS, Tk),
+            kern.packedBSize(Tq, HS),
+            kern.packedBSize(Tq, HS)
+        };
         for (int i = 0; i < b.length; i++) if (b[i].length < need[i]) b[i] = new float[need[i]];
         return b;
     }
 
     /** The query heads of KV head {@code g}, through plain sgemm calls (few query rows). */
-    private static void forwardGroupUnpacked(Kernels kern, float[] out, int outOff, float[] probs, int probsOff,
-                                             boolean perHeadProbs, float[] q, int qOff, float[] k, int kOff,
-                                             float[] v, int vOff, int[] lo, int[] hi, int winOff, int Tq, int Tk,
-                                             int NH, int NKV, int HS, int g) {
+    private static void forwardGroupUnpacked(
+            Kernels kern,
+            float[] out,
+            int outOff,
+            float[] probs,
+            int probsOff,
+            boolean perHeadProbs,
+            float[] q,
+            int qOff,
+            float[] k,
+            int kOff,
+            float[] v,
+            int vOff,
+            int[] lo,
+            int[] hi,
+            int winOff,
+            int Tq,
+            int Tk,
+            int NH,
+            int NKV,
+            int HS,
+            int g) {
         int QD = NH * HS;
         int KVD = NKV * HS;
         int rep = NH / NKV;
@@ -144,12 +260,42 @@ public final class Attention {
                 int span = kHi - kLo + 1;
                 int pb = p0 + i0 * Tk + kLo;
                 // scores (i1-i0, span) = q_h[i0:i1] k_h[kLo:kHi]^T * scale
-                kern.sgemm(false, true, i1 - i0, span, HS, scale, q, qOff + i0 * QD + h * HS, QD,
-                        k, kOff + kLo * KVD + kvh * HS, KVD, 0f, probs, pb, Tk);
+                kern.sgemm(
+                        false,
+                        true,
+                        i1 - i0,
+                        span,
+                        HS,
+                        scale,
+                        q,
+                        qOff + i0 * QD + h * HS,
+                        QD,
+                        k,
+                        kOff + kLo * KVD + kvh * HS,
+                        KVD,
+                        0f,
+                        probs,
+                        pb,
+                        Tk);
                 softmaxRows(probs, p0, lo, hi, winOff, i0, i1, kLo, kHi, Tk);
                 // out_h[i0:i1] (i1-i0, HS) = P[i0:i1, kLo:kHi] v_h[kLo:kHi]
-                kern.sgemm(false, false, i1 - i0, HS, span, 1f, probs, pb, Tk,
-                        v, vOff + kLo * KVD + kvh * HS, KVD, 0f, out, outOff + i0 * QD + h * HS, QD);
+                kern.sgemm(
+                        false,
+                        false,
+                        i1 - i0,
+                        HS,
+                        span,
+                        1f,
+                        probs,
+                        pb,
+                        Tk,
+                        v,
+                        vOff + kLo * KVD + kvh * HS,
+                        KVD,
+                        0f,
+                        out,
+                        outOff + i0 * QD + h * HS,
+                        QD);
             }
         }
     }
@@ -165,22 +311,97 @@ public final class Attention {
      * @param dout    (Tq, NH*HS) gradient of the output
      * @param probs   (NH, Tq, Tk) cache from the forward
      */
-    public static void backward(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv, int dvOff,
-                                float[][] scratch, float[] dout, int doutOff, float[] probs, int probsOff,
-                                float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                                int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS) {
+    public static void backward(
+            Kernels kern,
+            float[] dq,
+            int dqOff,
+            float[] dk,
+            int dkOff,
+            float[] dv,
+            int dvOff,
+            float[][] scratch,
+            float[] dout,
+            int doutOff,
+            float[] probs,
+            int probsOff,
+            float[] q,
+            int qOff,
+            float[] k,
+            int kOff,
+            float[] v,
+            int vOff,
+            int[] lo,
+            int[] hi,
+            int winOff,
+            int Tq,
+            int Tk,
+            int NH,
+            int NKV,
+            int HS) {
         if (scratch.length < Math.min(NKV, kern.threads())) {
             throw new IllegalArgumentException("attention backward: " + scratch.length + " scratch buffers for "
                     + kern.threads() + " threads; give one per kernel thread");
         }
-        kern.parallelFor(NKV, (g, worker) -> backwardGroup(kern, dq, dqOff, dk, dkOff, dv, dvOff, scratch[worker],
-                dout, doutOff, probs, probsOff, q, qOff, k, kOff, v, vOff, lo, hi, winOff, Tq, Tk, NH, NKV, HS, g));
+        kern.parallelFor(
+                NKV,
+                (g, worker) -> backwardGroup(
+                        kern,
+                        dq,
+                        dqOff,
+                        dk,
+                        dkOff,
+                        dv,
+                        dvOff,
+                        scratch[worker],
+                        dout,
+                        doutOff,
+                        probs,
+                        probsOff,
+                        q,
+                        qOff,
+                        k,
+                        kOff,
+                        v,
+                        vOff,
+                        lo,
+                        hi,
+                        winOff,
+                        Tq,
+                        Tk,
+                        NH,
+                        NKV,
+                        HS,
+                        g));
     }
 
-    private static void backwardGroup(Kernels kern, float[] dq, int dqOff, float[] dk, int dkOff, float[] dv,
-                                      int dvOff, float[] scratch, float[] dout, int doutOff, float[] probs,
-                                      int probsOff, float[] q, int qOff, float[] k, int kOff, float[] v, int vOff,
-                                      int[] lo, int[] hi, int winOff, int Tq, int Tk, int NH, int NKV, int HS, int g) {
+    private static void backwardGroup(
+            Kernels kern,
+            float[] dq,
+            int dqOff,
+            float[] dk,
+            int dkOff,
+            float[] dv,
+            int dvOff,
+            float[] scratch,
+            float[] dout,
+            int doutOff,
+            float[] probs,
+            int probsOff,
+            float[] q,
+            int qOff,
+            float[] k,
+            int kOff,
+            float[] v,
+            int vOff,
+            int[] lo,
+            int[] hi,
+            int winOff,
+            int Tq,
+            int Tk,
+            int NH,
+            int NKV,
+            int HS,
+            int g) {
         int QD = NH * HS;
         int KVD = NKV * HS;
         int rep = NH / NKV;
@@ -188,12 +409,12 @@ public final class Attention {
         int align = kern.packedBColumnAlign();
         float[][] buf = packBuffers(kern, Tq, Tk, HS);
         float[] kP = buf[2], vT = buf[3], qP = buf[4], doP = buf[5];
-        kern.packB(false, Tk, HS, k, kOff + g * HS, KVD, kP);  // k_g (Tk x HS)
-        kern.packB(true, HS, Tk, v, vOff + g * HS, KVD, vT);   // v_g^T (HS x Tk)
+        kern.packB(false, Tk, HS, k, kOff + g * HS, KVD, kP); // k_g (Tk x HS)
+        kern.packB(true, HS, Tk, v, vOff + g * HS, KVD, vT); // v_g^T (HS x Tk)
         for (int h = g * rep; h < (g + 1) * rep; h++) {
             int p0 = probsOff + h * Tq * Tk;
-            kern.packB(false, Tq, HS, q, qOff + h * HS, QD, qP);          // q_h (Tq x HS)
-            kern.packB(false, Tq, HS, dout, doutOff + h * HS, QD, doP);   // dout_h (Tq x HS)
+            kern.packB(false, Tq, HS, q, qOff + h * HS, QD, qP); // q_h (Tq x HS)
+            kern.packB(false, Tq, HS, dout, doutOff + h * HS, QD, doP); // dout_h (Tq x HS)
             for (int i0 = 0; i0 < Tq; i0 += ROW_BLOCK) {
                 int i1 = Math.min(Tq, i0 + ROW_BLOCK);
                 int kLo = spanLo(lo, winOff, i0, i1);
@@ -203,10 +424,42 @@ public final class Attention {
                 int pb = p0 + i0 * Tk + kLo;
                 int sb = i0 * Tk + kLo;
                 // forward: out_h = P v_h  =>  dv_h[kLo:kHi] += P^T dout_h ; dP = dout_h v_h^T
-                kern.sgemmPackedB(true, span, 0, HS, i0, i1, 1f, probs, pb, Tk, doP, Tq, HS,
-                        1f, dv, dvOff + kLo * KVD + g * HS, KVD);
-                kern.sgemmPackedB(false, i1 - i0, kLoA, kHi + 1, 0, HS, 1f, dout, doutOff + i0 * QD + h * HS, QD,
-                        vT, HS, Tk, 0f, scratch, i0 * Tk + kLoA, Tk);
+                kern.sgemmPackedB(
+                        true,
+                        span,
+                        0,
+                        HS,
+                        i0,
+                        i1,
+                        1f,
+                        probs,
+                        pb,
+                        Tk,
+                        doP,
+                        Tq,
+                        HS,
+                        1f,
+                        dv,
+                        dvOff + kLo * KVD + g * HS,
+                        KVD);
+                kern.sgemmPackedB(
+                        false,
+                        i1 - i0,
+                        kLoA,
+                        kHi + 1,
+                        0,
+                        HS,
+                        1f,
+                        dout,
+                        doutOff + i0 * QD + h * HS,
+                        QD,
+                        vT,
+                        HS,
+                        Tk,
+                        0f,
+                        scratch,
+                        i0 * Tk + kLoA,
+                        Tk);
                 // forward: P = softmax(S) row-wise  =>  dS = P * (dP - sum_j P dP), in place in scratch
                 for (int i = i0; i < i1; i++) {
                     int pr = p0 + i * Tk;
@@ -215,10 +468,42 @@ public final class Attention {
                     VecMath.mulShifted(scratch, sr + kLo, probs, pr + kLo, span, dot);
                 }
                 // forward: S = q_h k_h^T * scale  =>  dq_h += scale dS k_h ; dk_h += scale dS^T q_h
-                kern.sgemmPackedB(false, i1 - i0, 0, HS, kLo, kHi + 1, scale, scratch, sb, Tk, kP, Tk, HS,
-                        1f, dq, dqOff + i0 * QD + h * HS, QD);
-                kern.sgemmPackedB(true, span, 0, HS, i0, i1, scale, scratch, sb, Tk, qP, Tq, HS,
-                        1f, dk, dkOff + kLo * KVD + g * HS, KVD);
+                kern.sgemmPackedB(
+                        false,
+                        i1 - i0,
+                        0,
+                        HS,
+                        kLo,
+                        kHi + 1,
+                        scale,
+                        scratch,
+                        sb,
+                        Tk,
+                        kP,
+                        Tk,
+                        HS,
+                        1f,
+                        dq,
+                        dqOff + i0 * QD + h * HS,
+                        QD);
+                kern.sgemmPackedB(
+                        true,
+                        span,
+                        0,
+                        HS,
+                        i0,
+                        i1,
+                        scale,
+                        scratch,
+                        sb,
+                        Tk,
+                        qP,
+                        Tq,
+                        HS,
+                        1f,
+                        dk,
+                        dkOff + kLo * KVD + g * HS,
+                        KVD);
             }
         }
     }

@@ -12,15 +12,16 @@ import java.util.Objects;
 public final class FrozenLinear {
     private final int out;
     private final int in;
-    private final float[] dense;        // (OUT, IN) at denseOff, or null
+    private final float[] dense; // (OUT, IN) at denseOff, or null
     private final int denseOff;
     private final QuantizedMatrix quant; // or null
-    private final float[] bias;         // (OUT) or null
-    private final boolean view;         // dense weight owned by another tensor
+    private final float[] bias; // (OUT) or null
+    private final boolean view; // dense weight owned by another tensor
 
-    private FrozenLinear(int out, int in, float[] dense, int denseOff, QuantizedMatrix quant, float[] bias,
-                         boolean view) {
-        if (out <= 0 || in <= 0) throw new IllegalArgumentException("linear shape must be positive, got " + out + "x" + in);
+    private FrozenLinear(
+            int out, int in, float[] dense, int denseOff, QuantizedMatrix quant, float[] bias, boolean view) {
+        if (out <= 0 || in <= 0)
+            throw new IllegalArgumentException("linear shape must be positive, got " + out + "x" + in);
         if (bias != null && bias.length != out) {
             throw new IllegalArgumentException("bias has " + bias.length + " values, expected " + out);
         }
@@ -55,16 +56,31 @@ public final class FrozenLinear {
         return new FrozenLinear(weight.rows(), weight.cols(), null, 0, weight, bias, false);
     }
 
-    public int outFeatures() { return out; }
-    public int inFeatures() { return in; }
-    public boolean isQuantized() { return quant != null; }
-    public boolean hasBias() { return bias != null; }
+    public int outFeatures() {
+        return out;
+    }
+
+    public int inFeatures() {
+        return in;
+    }
+
+    public boolean isQuantized() {
+        return quant != null;
+    }
+
+    public boolean hasBias() {
+        return bias != null;
+    }
 
     /** The quantized weight, or null when dense. */
-    public QuantizedMatrix quantizedWeight() { return quant; }
+    public QuantizedMatrix quantizedWeight() {
+        return quant;
+    }
 
     /** The bias (do not modify), or null. */
-    public float[] bias() { return bias; }
+    public float[] bias() {
+        return bias;
+    }
 
     /** The weight in fp32 as a new array (OUT, IN): a copy when dense, de-quantized when quantized. Not for hot paths. */
     public float[] weightFp32() {
@@ -116,8 +132,15 @@ public final class FrozenLinear {
      * {@code dx (N, IN) (+)= dy (N, OUT) W + extra}: adds to dx when {@code accumulate}, else overwrites; {@code extra}
      * (a LoRA input gradient {@code du A}) may be null.
      */
-    public void backwardInput(Kernels kern, float[] dx, int dxOff, float[] dy, int dyOff, int N,
-                              Kernels.LowRank extra, boolean accumulate) {
+    public void backwardInput(
+            Kernels kern,
+            float[] dx,
+            int dxOff,
+            float[] dy,
+            int dyOff,
+            int N,
+            Kernels.LowRank extra,
+            boolean accumulate) {
         float beta = accumulate ? 1f : 0f;
         if (quant != null) {
             if (extra == null) kern.qgemm(false, false, N, in, out, 1f, dy, dyOff, out, quant, beta, dx, dxOff, in);

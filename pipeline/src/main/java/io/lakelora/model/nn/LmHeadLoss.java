@@ -12,10 +12,10 @@ public final class LmHeadLoss {
     private final int C;
     private final int V;
     private final int chunk;
-    private final float[] xs;     // (chunk, C)
+    private final float[] xs; // (chunk, C)
     private final float[] logits; // (chunk, V)
-    private final float[] dxs;    // (chunk, C)
-    private final int[] rows;     // (chunk)
+    private final float[] dxs; // (chunk, C)
+    private final int[] rows; // (chunk)
     private final double[] rowLoss; // (chunk)
 
     /**
@@ -47,11 +47,18 @@ public final class LmHeadLoss {
      * @param tokenLoss optional (N) output: each target row's loss (others untouched), or null
      * @return the sum of the target rows' losses (nats)
      */
-    public double forwardBackward(Kernels kern, FrozenLinear head, float[] dx, float[] x, int[] targets,
-                                  float[] tokenLoss, int N, float gradScale) {
+    public double forwardBackward(
+            Kernels kern,
+            FrozenLinear head,
+            float[] dx,
+            float[] x,
+            int[] targets,
+            float[] tokenLoss,
+            int N,
+            float gradScale) {
         if (head.inFeatures() != C || head.outFeatures() != V) {
-            throw new IllegalArgumentException("lm_head is " + head.outFeatures() + "x" + head.inFeatures()
-                    + ", expected " + V + "x" + C);
+            throw new IllegalArgumentException(
+                    "lm_head is " + head.outFeatures() + "x" + head.inFeatures() + ", expected " + V + "x" + C);
         }
         double total = 0;
         int n = 0;

@@ -15,8 +15,22 @@ public final class Lora {
      *
      * @param params the adapter slab; A at aOff, B at bOff
      */
-    public static void forward(Kernels kern, float[] y, int yOff, float[] u, int uOff, float[] xd, int xdOff,
-                               float[] params, int aOff, int bOff, int N, int IN, int OUT, int R, float scaling) {
+    public static void forward(
+            Kernels kern,
+            float[] y,
+            int yOff,
+            float[] u,
+            int uOff,
+            float[] xd,
+            int xdOff,
+            float[] params,
+            int aOff,
+            int bOff,
+            int N,
+            int IN,
+            int OUT,
+            int R,
+            float scaling) {
         kern.sgemm(false, true, N, R, IN, 1f, xd, xdOff, IN, params, aOff, IN, 0f, u, uOff, R);
         kern.sgemm(false, true, N, OUT, R, scaling, u, uOff, R, params, bOff, R, 1f, y, yOff, OUT);
     }
@@ -31,10 +45,28 @@ public final class Lora {
      * @param daT (IN, R) scratch: dA is computed transposed, {@code xd^T du}, which reads xd in place (the
      *            direct form {@code du^T xd} has only R rows and would pack all of xd for them)
      */
-    public static void backward(Kernels kern, float[] dxd, int dxdOff, float[] grads, float[] du, int duOff,
-                                float[] daT,
-                                float[] dy, int dyOff, float[] u, int uOff, float[] xd, int xdOff,
-                                float[] params, int aOff, int bOff, int N, int IN, int OUT, int R, float scaling) {
+    public static void backward(
+            Kernels kern,
+            float[] dxd,
+            int dxdOff,
+            float[] grads,
+            float[] du,
+            int duOff,
+            float[] daT,
+            float[] dy,
+            int dyOff,
+            float[] u,
+            int uOff,
+            float[] xd,
+            int xdOff,
+            float[] params,
+            int aOff,
+            int bOff,
+            int N,
+            int IN,
+            int OUT,
+            int R,
+            float scaling) {
         kern.sgemm(true, false, OUT, R, N, scaling, dy, dyOff, OUT, u, uOff, R, 1f, grads, bOff, R);
         kern.sgemm(false, false, N, R, OUT, scaling, dy, dyOff, OUT, params, bOff, R, 0f, du, duOff, R);
         kern.sgemm(true, false, IN, R, N, 1f, xd, xdOff, IN, du, duOff, R, 0f, daT, 0, R);

@@ -37,7 +37,10 @@ public final class Par {
             body.run(0, n);
             return;
         }
-        kern.parallelFor(tasks, (t, w) -> body.run(Math.min(n, (int) ((long) units * t / tasks) * ALIGN),
-                Math.min(n, (int) ((long) units * (t + 1) / tasks) * ALIGN)));
+        kern.parallelFor(
+                tasks,
+                (t, w) -> body.run(
+                        Math.min(n, (int) ((long) units * t / tasks) * ALIGN),
+                        Math.min(n, (int) ((long) units * (t + 1) / tasks) * ALIGN)));
     }
 }

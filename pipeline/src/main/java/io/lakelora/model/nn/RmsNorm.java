@@ -18,8 +18,17 @@ public final class RmsNorm {
      * @param inp   (N, C) input rows starting at {@code inpOff}
      * @param weight (C)
      */
-    public static void forward(float[] out, int outOff, float[] rstd, int rstdOff, float[] inp, int inpOff,
-                               float[] weight, int N, int C, float eps) {
+    public static void forward(
+            float[] out,
+            int outOff,
+            float[] rstd,
+            int rstdOff,
+            float[] inp,
+            int inpOff,
+            float[] weight,
+            int N,
+            int C,
+            float eps) {
         for (int n = 0; n < N; n++) {
             int x = inpOff + n * C;
             int o = outOff + n * C;
@@ -28,7 +37,8 @@ public final class RmsNorm {
             if (rstd != null) rstd[rstdOff + n] = r;
             int c = 0;
             for (; c <= C - FS.length(); c += FS.length()) {
-                FloatVector.fromArray(FS, weight, c).mul(FloatVector.fromArray(FS, inp, x + c).mul(r))
+                FloatVector.fromArray(FS, weight, c)
+                        .mul(FloatVector.fromArray(FS, inp, x + c).mul(r))
                         .intoArray(out, o + c);
             }
             for (; c < C; c++) out[o + c] = weight[c] * (inp[x + c] * r);
@@ -44,8 +54,18 @@ public final class RmsNorm {
      * @param inp  (N, C) the forward input
      * @param rstd (N) from the forward
      */
-    public static void backward(float[] dinp, int dinpOff, float[] dout, int doutOff, float[] inp, int inpOff,
-                                float[] weight, float[] rstd, int rstdOff, int N, int C) {
+    public static void backward(
+            float[] dinp,
+            int dinpOff,
+            float[] dout,
+            int doutOff,
+            float[] inp,
+            int inpOff,
+            float[] weight,
+            float[] rstd,
+            int rstdOff,
+            int N,
+            int C) {
         for (int n = 0; n < N; n++) {
             int x = inpOff + n * C;
             int d = doutOff + n * C;
@@ -55,7 +75,9 @@ public final class RmsNorm {
             float k = (float) ((double) dot * r * r * r / C);
             int c = 0;
             for (; c <= C - FS.length(); c += FS.length()) {
-                FloatVector g = FloatVector.fromArray(FS, weight, c).mul(FloatVector.fromArray(FS, dout, d + c)).mul(r)
+                FloatVector g = FloatVector.fromArray(FS, weight, c)
+                        .mul(FloatVector.fromArray(FS, dout, d + c))
+                        .mul(r)
                         .sub(FloatVector.fromArray(FS, inp, x + c).mul(k));
                 FloatVector.fromArray(FS, dinp, di + c).add(g).intoArray(dinp, di + c);
             }

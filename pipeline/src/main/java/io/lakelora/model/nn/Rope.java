@@ -20,7 +20,9 @@ public final class Rope {
         for (int i = 0; i < half; i++) this.invFreq[i] = (float) invFreq[i];
     }
 
-    public int headSize() { return 2 * half; }
+    public int headSize() {
+        return 2 * half;
+    }
 
     /** Makes positions 0..positions-1 available. */
     public void ensure(int positions) {

@@ -33,16 +33,22 @@ public final class VecMath {
         float m = Float.NEGATIVE_INFINITY;
         if (n >= L) {
             // species named as constants (see Lanes.exp); accumulators start from a load (see expShiftSum)
-            VectorSpecies<Integer> si = L == 16 ? IntVector.SPECIES_512
-                    : L == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
+            VectorSpecies<Integer> si =
+                    L == 16 ? IntVector.SPECIES_512 : L == 8 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
             IntVector b0 = (IntVector) FloatVector.fromArray(S, x, off).reinterpretShape(si, 0);
-            IntVector hi0 = b0.lanewise(VectorOperators.XOR, b0.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+            IntVector hi0 = b0.lanewise(
+                    VectorOperators.XOR, b0.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
             IntVector lo0 = hi0, hi1 = hi0, lo1 = hi0;
             for (i = L; i <= n - 2 * L; i += 2 * L) {
                 IntVector b = (IntVector) FloatVector.fromArray(S, x, off + i).reinterpretShape(si, 0);
-                IntVector k = b.lanewise(VectorOperators.XOR, b.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
-                IntVector c = (IntVector) FloatVector.fromArray(S, x, off + i + L).reinterpretShape(si, 0);
-                IntVector q = c.lanewise(VectorOperators.XOR, c.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+                IntVector k = b.lanewise(
+                        VectorOperators.XOR,
+                        b.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+                IntVector c =
+                        (IntVector) FloatVector.fromArray(S, x, off + i + L).reinterpretShape(si, 0);
+                IntVector q = c.lanewise(
+                        VectorOperators.XOR,
+                        c.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
                 hi0 = hi0.max(k);
                 lo0 = lo0.min(k);
                 hi1 = hi1.max(q);
@@ -50,7 +56,9 @@ public final class VecMath {
             }
             for (; i <= n - L; i += L) {
                 IntVector b = (IntVector) FloatVector.fromArray(S, x, off + i).reinterpretShape(si, 0);
-                IntVector k = b.lanewise(VectorOperators.XOR, b.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
+                IntVector k = b.lanewise(
+                        VectorOperators.XOR,
+                        b.lanewise(VectorOperators.ASHR, 31).and(0x7fffffff));
                 hi0 = hi0.max(k);
                 lo0 = lo0.min(k);
             }
@@ -73,6 +81,7 @@ public final class VecMath {
 
     /** Keys of +infinity and -infinity (see {@link #max}): a NaN's key lies above the first or below the second. */
     private static final int POS_INF_KEY = 0x7f800000;
+
     private static final int NEG_INF_KEY = 0xff800000 ^ 0x7fffffff;
 
     /**
@@ -96,7 +105,8 @@ public final class VecMath {
                 src = pad;
                 so = 0;
             }
-            FloatVector e = io.lakelora.kernel.Lanes.expNonPositive(FloatVector.fromArray(S, src, so).sub(shift));
+            FloatVector e = io.lakelora.kernel.Lanes.expNonPositive(
+                    FloatVector.fromArray(S, src, so).sub(shift));
             e.intoArray(src, so);
             acc = acc.add(e);
         }
@@ -119,7 +129,9 @@ public final class VecMath {
     public static void mulShifted(float[] x, int xo, float[] p, int po, int n, float shift) {
         int i = 0;
         for (; i <= n - S.length(); i += S.length()) {
-            FloatVector.fromArray(S, p, po + i).mul(FloatVector.fromArray(S, x, xo + i).sub(shift)).intoArray(x, xo + i);
+            FloatVector.fromArray(S, p, po + i)
+                    .mul(FloatVector.fromArray(S, x, xo + i).sub(shift))
+                    .intoArray(x, xo + i);
         }
         for (; i < n; i++) x[xo + i] = p[po + i] * (x[xo + i] - shift);
     }
@@ -146,10 +158,12 @@ public final class VecMath {
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
-            FloatVector acc = FloatVector.fromArray(S, a, ao).mul(FloatVector.fromArray(S, w, 0))
+            FloatVector acc = FloatVector.fromArray(S, a, ao)
+                    .mul(FloatVector.fromArray(S, w, 0))
                     .mul(FloatVector.fromArray(S, b, bo)); // see max
             for (i = S.length(); i <= n - S.length(); i += S.length()) {
-                acc = FloatVector.fromArray(S, a, ao + i).mul(FloatVector.fromArray(S, w, i))
+                acc = FloatVector.fromArray(S, a, ao + i)
+                        .mul(FloatVector.fromArray(S, w, i))
                         .fma(FloatVector.fromArray(S, b, bo + i), acc);
             }
             float[] l = new float[S.length()];
@@ -192,15 +206,19 @@ public final class VecMath {
     /** den[i - from] = 1 + exp(-g[i]) over [from, to), a whole number of vectors. */
     private static void onePlusExpNeg(float[] den, float[] g, int from, int to) {
         for (int i = from; i < to; i += S.length()) {
-            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, g, i).neg()).add(1f).intoArray(den, i - from);
+            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, g, i).neg())
+                    .add(1f)
+                    .intoArray(den, i - from);
         }
     }
 
     /** h[i] = g[i] / den[i - from] * u[i] over [from, to), a whole number of vectors. */
     private static void gate(float[] h, float[] g, float[] u, float[] den, int from, int to) {
         for (int i = from; i < to; i += S.length()) {
-            FloatVector.fromArray(S, g, i).div(FloatVector.fromArray(S, den, i - from))
-                    .mul(FloatVector.fromArray(S, u, i)).intoArray(h, i);
+            FloatVector.fromArray(S, g, i)
+                    .div(FloatVector.fromArray(S, den, i - from))
+                    .mul(FloatVector.fromArray(S, u, i))
+                    .intoArray(h, i);
         }
     }
 
@@ -244,7 +262,9 @@ public final class VecMath {
     /** out[i] = 1 / (1 + exp(-g[i])) over [from, to), a whole number of vectors. */
     private static void sigmoid(float[] out, float[] g, int from, int to) {
         for (int i = from; i < to; i += S.length()) {
-            FloatVector e = io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, g, i).neg()).add(1f);
+            FloatVector e = io.lakelora.kernel.Lanes.exp(
+                            FloatVector.fromArray(S, g, i).neg())
+                    .add(1f);
             FloatVector.broadcast(S, 1f).div(e).intoArray(out, i);
         }
     }

@@ -70,8 +70,8 @@ final class BnbLayout {
     }
 
     /** {@code json.dumps} of the non-tensor quant-state items, byte for byte as bitsandbytes writes them. */
-    static String quantStateJson(QuantType type, int blocksize, String dtype, int rows, int cols, boolean nested,
-                                 float offset) {
+    static String quantStateJson(
+            QuantType type, int blocksize, String dtype, int rows, int cols, boolean nested, float offset) {
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("quant_type", type.id());
         m.put("blocksize", blocksize);
@@ -86,8 +86,8 @@ final class BnbLayout {
     }
 
     /** The tensors of a 4-bit weight, in bitsandbytes' order. */
-    static List<Entry> fourBitEntries(String weight, QuantType type, int rows, int cols, int blocksize, boolean nested,
-                                      int quantStateBytes) {
+    static List<Entry> fourBitEntries(
+            String weight, QuantType type, int rows, int cols, int blocksize, boolean nested, int quantStateBytes) {
         long n = (long) rows * cols;
         long blocks = (n + blocksize - 1) / blocksize;
         List<Entry> out = new ArrayList<>();
@@ -106,7 +106,8 @@ final class BnbLayout {
     /** The tensors of an 8-bit weight. */
     static List<Entry> int8Entries(String weight, int rows, int cols) {
         String prefix = modulePrefix(weight);
-        return List.of(new Entry(weight, DType.I8, new long[] {rows, cols}),
+        return List.of(
+                new Entry(weight, DType.I8, new long[] {rows, cols}),
                 new Entry(prefix + SCB, DType.F32, new long[] {rows}),
                 new Entry(prefix + WEIGHT_FORMAT, DType.U8, new long[0]));
     }
@@ -127,8 +128,10 @@ final class BnbLayout {
         try {
             state = JSON.readTree(new String(ck.readBytes(stateKey), StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new BadInputException(where + ": tensor '" + stateKey + "' is not the UTF-8 JSON bitsandbytes packs ("
-                    + e.getMessage() + "). Fix: re-save the model with bitsandbytes/transformers", e);
+            throw new BadInputException(
+                    where + ": tensor '" + stateKey + "' is not the UTF-8 JSON bitsandbytes packs (" + e.getMessage()
+                            + "). Fix: re-save the model with bitsandbytes/transformers",
+                    e);
         }
         if (state == null || !state.isObject()) {
             throw new BadInputException(where + ": tensor '" + stateKey + "' holds no JSON object");
@@ -140,10 +143,13 @@ final class BnbLayout {
         }
         int blocksize = integer(state, "blocksize", stateKey, where);
         JsonNode shape = state.get("shape");
-        if (shape == null || !shape.isArray() || shape.size() != 2 || !shape.get(0).canConvertToInt()
+        if (shape == null
+                || !shape.isArray()
+                || shape.size() != 2
+                || !shape.get(0).canConvertToInt()
                 || !shape.get(1).canConvertToInt()) {
-            throw new BadInputException(where + ": '" + stateKey + "' has shape " + shape
-                    + ", expected [rows, cols] of a linear weight");
+            throw new BadInputException(
+                    where + ": '" + stateKey + "' has shape " + shape + ", expected [rows, cols] of a linear weight");
         }
         int rows = shape.get(0).intValue();
         int cols = shape.get(1).intValue();
@@ -178,8 +184,9 @@ final class BnbLayout {
         long nb = (blocks + nestedBlocksize - 1) / nestedBlocksize;
         float[] nestedAbsmax = floatsOf(ck, weight + NESTED_ABSMAX, nb, where);
         float[] nestedMap = floatsOf(ck, weight + NESTED_QUANT_MAP, DynamicMap.SIZE, where);
-        return QuantizedMatrix.fourBitDoubleQuant(type, rows, cols, blocksize, packed, codes, nestedAbsmax, nestedMap,
-                nestedBlocksize, (float) off.doubleValue());
+        return QuantizedMatrix.fourBitDoubleQuant(
+                type, rows, cols, blocksize, packed, codes, nestedAbsmax, nestedMap, nestedBlocksize, (float)
+                        off.doubleValue());
     }
 
     /** Loads the 8-bit weight {@code weight} (with its {@code SCB}). */

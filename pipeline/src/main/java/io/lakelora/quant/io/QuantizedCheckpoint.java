@@ -44,6 +44,7 @@ import java.util.stream.Stream;
 public final class QuantizedCheckpoint implements AutoCloseable {
     /** transformers' default shard size ("5GB"). */
     public static final long DEFAULT_MAX_SHARD_BYTES = 5_000_000_000L;
+
     static final String CONFIG = "config.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
@@ -52,8 +53,8 @@ public final class QuantizedCheckpoint implements AutoCloseable {
     private final ShardedCheckpoint tensors;
     private final Map<String, QuantType> quantized; // weight name -> type (in file order)
 
-    private QuantizedCheckpoint(Path dir, ObjectNode config, ShardedCheckpoint tensors,
-                                Map<String, QuantType> quantized) {
+    private QuantizedCheckpoint(
+            Path dir, ObjectNode config, ShardedCheckpoint tensors, Map<String, QuantType> quantized) {
         this.dir = dir;
         this.config = config;
         this.tensors = tensors;
@@ -61,9 +62,20 @@ public final class QuantizedCheckpoint implements AutoCloseable {
     }
 
     /** What {@link #save} wrote. Sizes in bytes; "linear" counts the quantized weights only. */
-    public record Summary(QuantType type, int blocksize, boolean doubleQuant, int linearTensors, int keptTensors,
-                          long linearParams, long keptParams, long linearStorageBits, long linearResidentBytes,
-                          long keptBytes, long sourceBytes, long outputBytes, List<Path> files) {
+    public record Summary(
+            QuantType type,
+            int blocksize,
+            boolean doubleQuant,
+            int linearTensors,
+            int keptTensors,
+            long linearParams,
+            long keptParams,
+            long linearStorageBits,
+            long linearResidentBytes,
+            long keptBytes,
+            long sourceBytes,
+            long outputBytes,
+            List<Path> files) {
         /** Storage bits per quantized parameter (codes + scales, codebooks excluded). */
         public double bitsPerParam() {
             return linearParams == 0 ? 0 : (double) linearStorageBits / linearParams;
@@ -99,9 +111,10 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         ObjectNode config = readConfig(src);
         if (config.has("quantization_config")) {
             JsonNode qc = config.get("quantization_config");
-            throw new BadInputException("model " + src + " is already quantized (config.json has a quantization_config, "
-                    + "quant_method '" + qc.path("quant_method").asText("?") + "'). Fix: quantize the original "
-                    + "16/32-bit model");
+            throw new BadInputException(
+                    "model " + src + " is already quantized (config.json has a quantization_config, "
+                            + "quant_method '" + qc.path("quant_method").asText("?") + "'). Fix: quantize the original "
+                            + "16/32-bit model");
         }
         try {
             Files.createDirectories(out);
@@ -118,9 +131,20 @@ public final class QuantizedCheckpoint implements AutoCloseable {
             copyOtherFiles(src, out);
             long outBytes = 0;
             for (Path f : files) outBytes += size(f);
-            return new Summary(quantizer.type(), quantizer.blocksize(), quantizer.doubleQuant(), job.linearTensors,
-                    job.keptTensors, job.linearParams, job.keptParams, job.storageBits, job.residentBytes,
-                    job.keptBytes, job.sourceBytes, outBytes, List.copyOf(files));
+            return new Summary(
+                    quantizer.type(),
+                    quantizer.blocksize(),
+                    quantizer.doubleQuant(),
+                    job.linearTensors,
+                    job.keptTensors,
+                    job.linearParams,
+                    job.keptParams,
+                    job.storageBits,
+                    job.residentBytes,
+                    job.keptBytes,
+                    job.sourceBytes,
+                    outBytes,
+                    List.copyOf(files));
         }
     }
 
@@ -130,8 +154,8 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         ObjectNode config = readConfig(d);
         JsonNode qc = config.get("quantization_config");
         if (qc == null || !"bitsandbytes".equals(qc.path("quant_method").asText())) {
-            throw new BadInputException("model " + d + ": config.json has no bitsandbytes quantization_config ("
-                    + qc + "). Fix: quantize it first with 'lakelora quantize --model DIR --out DIR'");
+            throw new BadInputException("model " + d + ": config.json has no bitsandbytes quantization_config (" + qc
+                    + "). Fix: quantize it first with 'lakelora quantize --model DIR --out DIR'");
         }
         ShardedCheckpoint ck = ShardedCheckpoint.open(d);
         try {
@@ -155,31 +179,44 @@ public final class QuantizedCheckpoint implements AutoCloseable {
     }
 
     /** The model directory. */
-    public Path dir() { return dir; }
+    public Path dir() {
+        return dir;
+    }
 
     /** config.json (a copy), including {@code quantization_config}. */
-    public ObjectNode config() { return config.deepCopy(); }
+    public ObjectNode config() {
+        return config.deepCopy();
+    }
 
     /** The quantized linear weights by name ("model.layers.0.self_attn.q_proj.weight") with their type. */
-    public Map<String, QuantType> quantizedWeights() { return quantized; }
+    public Map<String, QuantType> quantizedWeights() {
+        return quantized;
+    }
 
     /** Every stored tensor (quant-state tensors included), for the non-quantized ones use {@link #readFloats}. */
-    public ShardedCheckpoint tensors() { return tensors; }
+    public ShardedCheckpoint tensors() {
+        return tensors;
+    }
 
     /** Loads one quantized linear weight. */
     public QuantizedMatrix load(String weight) {
         QuantType t = quantized.get(weight);
         if (t == null) {
-            throw new IllegalArgumentException("'" + weight + "' is not a quantized weight of " + dir
-                    + "; quantized weights are e.g. " + quantized.keySet().stream().limit(3).toList());
+            throw new IllegalArgumentException(
+                    "'" + weight + "' is not a quantized weight of " + dir + "; quantized weights are e.g. "
+                            + quantized.keySet().stream().limit(3).toList());
         }
         try {
-            return t == QuantType.INT8 ? BnbLayout.readInt8(tensors, weight) : BnbLayout.readFourBit(tensors, weight, t);
+            return t == QuantType.INT8
+                    ? BnbLayout.readInt8(tensors, weight)
+                    : BnbLayout.readFourBit(tensors, weight, t);
         } catch (BadInputException | UnsupportedOperationException e) {
             throw e;
         } catch (IllegalArgumentException e) {
-            throw new BadInputException("model " + dir + ": quantized weight '" + weight + "' is inconsistent: "
-                    + e.getMessage() + ". Fix: re-save the model", e);
+            throw new BadInputException(
+                    "model " + dir + ": quantized weight '" + weight + "' is inconsistent: " + e.getMessage()
+                            + ". Fix: re-save the model",
+                    e);
         }
     }
 
@@ -254,11 +291,17 @@ public final class QuantizedCheckpoint implements AutoCloseable {
             // the quant-state JSON holds the double-quant offset, and its size must be declared before any data:
             // compute the offset now from the block absmax (cheap), quantize when the data is written
             float offset = quantizer.doubleQuant() ? quantizer.doubleQuantOffset(ck.readFloats(name)) : 0f;
-            byte[] state = BnbLayout.quantStateJson(quantizer.type(), quantizer.blocksize(),
-                    BnbLayout.torchDtype(dtype), rows, cols, quantizer.doubleQuant(), offset)
+            byte[] state = BnbLayout.quantStateJson(
+                            quantizer.type(),
+                            quantizer.blocksize(),
+                            BnbLayout.torchDtype(dtype),
+                            rows,
+                            cols,
+                            quantizer.doubleQuant(),
+                            offset)
                     .getBytes(StandardCharsets.UTF_8);
-            List<BnbLayout.Entry> entries = BnbLayout.fourBitEntries(name, quantizer.type(), rows, cols,
-                    quantizer.blocksize(), quantizer.doubleQuant(), state.length);
+            List<BnbLayout.Entry> entries = BnbLayout.fourBitEntries(
+                    name, quantizer.type(), rows, cols, quantizer.blocksize(), quantizer.doubleQuant(), state.length);
             for (int i = 0; i < entries.size(); i++) {
                 BnbLayout.Entry en = entries.get(i);
                 boolean last = i == entries.size() - 1;
@@ -318,8 +361,8 @@ public final class QuantizedCheckpoint implements AutoCloseable {
                 try {
                     current = quantizer.quantize(ck.readFloats(name), rows, cols);
                 } catch (IllegalArgumentException e) {
-                    throw new BadInputException("checkpoint " + ck.source() + ", tensor '" + name + "': "
-                            + e.getMessage(), e);
+                    throw new BadInputException(
+                            "checkpoint " + ck.source() + ", tensor '" + name + "': " + e.getMessage(), e);
                 }
                 currentName = name;
                 storageBits += current.storageBits();
@@ -356,8 +399,10 @@ public final class QuantizedCheckpoint implements AutoCloseable {
             if (n == null || !n.isObject()) throw new BadInputException(f + ": expected a JSON object");
             return (ObjectNode) n;
         } catch (JsonProcessingException e) {
-            throw new BadInputException(f + " is not valid JSON (" + e.getOriginalMessage()
-                    + "). Fix: restore the file from the model's repository", e);
+            throw new BadInputException(
+                    f + " is not valid JSON (" + e.getOriginalMessage()
+                            + "). Fix: restore the file from the model's repository",
+                    e);
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + f, e);
         }
@@ -404,8 +449,14 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         }
         for (Path f : files) {
             String n = f.getFileName().toString();
-            if (n.equals(CONFIG) || n.startsWith(".") || n.endsWith(".safetensors") || n.endsWith(".index.json")
-                    || n.endsWith(".bin") || n.endsWith(".pt") || n.endsWith(".pth") || n.endsWith(".gguf")) {
+            if (n.equals(CONFIG)
+                    || n.startsWith(".")
+                    || n.endsWith(".safetensors")
+                    || n.endsWith(".index.json")
+                    || n.endsWith(".bin")
+                    || n.endsWith(".pt")
+                    || n.endsWith(".pth")
+                    || n.endsWith(".gguf")) {
                 continue;
             }
             try {

@@ -62,19 +62,31 @@ class AttentionTest {
         int[][] win = windows(T);
         float[][] got = run(kern, q, k, v, g, win[0], win[1], T, NH, NKV, HS);
         float[] out = got[0], dq = got[1], dk = got[2], dv = got[3];
-        double[] want = ref(GradCheck.toDouble(q), GradCheck.toDouble(k), GradCheck.toDouble(v), win[0], win[1],
-                T, NH, NKV, HS);
+        double[] want = ref(
+                GradCheck.toDouble(q), GradCheck.toDouble(k), GradCheck.toDouble(v), win[0], win[1], T, NH, NKV, HS);
         for (int i = 0; i < want.length; i++) assertEquals(want[i], out[i], 2e-6);
 
         double[] qd = GradCheck.toDouble(q);
         double[] kd = GradCheck.toDouble(k);
         double[] vd = GradCheck.toDouble(v);
-        GradCheck.assertClose("attention dq", dq, 0,
-                GradCheck.numeric(x -> GradCheck.dot(ref(x, kd, vd, win[0], win[1], T, NH, NKV, HS), g), qd, 1e-6), 1e-5);
-        GradCheck.assertClose("attention dk", dk, 0,
-                GradCheck.numeric(x -> GradCheck.dot(ref(qd, x, vd, win[0], win[1], T, NH, NKV, HS), g), kd, 1e-6), 1e-5);
-        GradCheck.assertClose("attention dv", dv, 0,
-                GradCheck.numeric(x -> GradCheck.dot(ref(qd, kd, x, win[0], win[1], T, NH, NKV, HS), g), vd, 1e-6), 1e-5);
+        GradCheck.assertClose(
+                "attention dq",
+                dq,
+                0,
+                GradCheck.numeric(x -> GradCheck.dot(ref(x, kd, vd, win[0], win[1], T, NH, NKV, HS), g), qd, 1e-6),
+                1e-5);
+        GradCheck.assertClose(
+                "attention dk",
+                dk,
+                0,
+                GradCheck.numeric(x -> GradCheck.dot(ref(qd, x, vd, win[0], win[1], T, NH, NKV, HS), g), kd, 1e-6),
+                1e-5);
+        GradCheck.assertClose(
+                "attention dv",
+                dv,
+                0,
+                GradCheck.numeric(x -> GradCheck.dot(ref(qd, kd, x, win[0], win[1], T, NH, NKV, HS), g), vd, 1e-6),
+                1e-5);
     }
 
     @Test
@@ -101,8 +113,29 @@ class AttentionTest {
     @Test
     void rejectsBadWindow() {
         float[] z = new float[64];
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Attention.forward(kern, z, 0,
-                z, 0, false, z, 0, z, 0, z, 0, new int[] {0, 0}, new int[] {0, 2}, 0, 2, 2, 1, 1, 2));
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> Attention.forward(
+                        kern,
+                        z,
+                        0,
+                        z,
+                        0,
+                        false,
+                        z,
+                        0,
+                        z,
+                        0,
+                        z,
+                        0,
+                        new int[] {0, 0},
+                        new int[] {0, 2},
+                        0,
+                        2,
+                        2,
+                        1,
+                        1,
+                        2));
         assertEquals("attention window of query row 1 is [0, 2], expected 0 <= lo <= hi < 2", e.getMessage());
     }
 
@@ -134,7 +167,10 @@ class AttentionTest {
                 String[] names = {"out", "dq", "dk", "dv"};
                 for (int t = 0; t < 4; t++) {
                     for (int i = 0; i < want[t].length; i++) {
-                        assertEquals(want[t][i], got[t][i], 2e-5 * (1 + Math.abs(want[t][i])),
+                        assertEquals(
+                                want[t][i],
+                                got[t][i],
+                                2e-5 * (1 + Math.abs(want[t][i])),
                                 names[t] + "[" + i + "] lo[100]=" + lo[100] + " threads=" + threads);
                     }
                 }
@@ -142,8 +178,18 @@ class AttentionTest {
         }
     }
 
-    private static float[][] run(Kernels kern, float[] q, float[] k, float[] v, float[] g, int[] lo, int[] hi, int T,
-                                 int NH, int NKV, int HS) {
+    private static float[][] run(
+            Kernels kern,
+            float[] q,
+            float[] k,
+            float[] v,
+            float[] g,
+            int[] lo,
+            int[] hi,
+            int T,
+            int NH,
+            int NKV,
+            int HS) {
         float[] out = new float[T * NH * HS];
         float[] probs = new float[NH * T * T];
         Attention.forward(kern, out, 0, probs, 0, true, q, 0, k, 0, v, 0, lo, hi, 0, T, T, NH, NKV, HS);
@@ -151,8 +197,8 @@ class AttentionTest {
         float[] dk = new float[T * NKV * HS];
         float[] dv = new float[T * NKV * HS];
         float[][] scratch = new float[kern.threads()][T * T];
-        Attention.backward(kern, dq, 0, dk, 0, dv, 0, scratch, g, 0, probs, 0, q, 0, k, 0, v, 0, lo, hi, 0, T, T,
-                NH, NKV, HS);
+        Attention.backward(
+                kern, dq, 0, dk, 0, dv, 0, scratch, g, 0, probs, 0, q, 0, k, 0, v, 0, lo, hi, 0, T, T, NH, NKV, HS);
         return new float[][] {out, dq, dk, dv};
     }
 }

@@ -38,14 +38,15 @@ class LmHeadLossTest {
         float[] dx = new float[N * C];
         float[] tokenLoss = new float[N];
         // 3 target rows per chunk: 7 target rows -> 3 chunks
-        double loss = new LmHeadLoss(C, V, 3).forwardBackward(new ScalarKernels(), head, dx, x, TARGETS, tokenLoss, N, 1f);
+        double loss =
+                new LmHeadLoss(C, V, 3).forwardBackward(new ScalarKernels(), head, dx, x, TARGETS, tokenLoss, N, 1f);
         double want = ref(GradCheck.toDouble(x), w);
         assertEquals(want, loss, 1e-5 * want);
         double sumTok = 0;
         for (float t : tokenLoss) sumTok += t;
         assertEquals(loss, sumTok, 1e-5 * want);
-        GradCheck.assertClose("cross-entropy dx", dx, 0,
-                GradCheck.numeric(xd -> ref(xd, w), GradCheck.toDouble(x), 1e-6), 1e-5);
+        GradCheck.assertClose(
+                "cross-entropy dx", dx, 0, GradCheck.numeric(xd -> ref(xd, w), GradCheck.toDouble(x), 1e-6), 1e-5);
         for (int c = 0; c < C; c++) assertEquals(0f, dx[C + c], "ignored row gets no gradient");
     }
 }

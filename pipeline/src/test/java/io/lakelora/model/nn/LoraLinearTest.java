@@ -24,7 +24,9 @@ class LoraLinearTest {
         for (int n = 0; n < N; n++) {
             double[] xd = new double[IN];
             for (int i = 0; i < IN; i++) {
-                xd[i] = p == 0 || Dropout.keep(seed, (long) n * IN + i, p) ? x[n * IN + i] * (p == 0 ? 1 : keepScale) : 0;
+                xd[i] = p == 0 || Dropout.keep(seed, (long) n * IN + i, p)
+                        ? x[n * IN + i] * (p == 0 ? 1 : keepScale)
+                        : 0;
             }
             double[] u = new double[R];
             for (int j = 0; j < R; j++) for (int i = 0; i < IN; i++) u[j] += xd[i] * ab[j * IN + i];
@@ -40,13 +42,19 @@ class LoraLinearTest {
     }
 
     @Test
-    void denseWithBiasNoDropout() { check(false, true, 0f); }
+    void denseWithBiasNoDropout() {
+        check(false, true, 0f);
+    }
 
     @Test
-    void denseWithDropout() { check(false, false, 0.3f); }
+    void denseWithDropout() {
+        check(false, false, 0.3f);
+    }
 
     @Test
-    void quantizedBaseWithDropout() { check(true, false, 0.25f); }
+    void quantizedBaseWithDropout() {
+        check(true, false, 0.25f);
+    }
 
     void check(boolean quantized, boolean withBias, float p) {
         SplittableRandom r = new SplittableRandom(9);
@@ -80,15 +88,43 @@ class LoraLinearTest {
         float[] grads = new float[ab.length];
         lin.backwardInput(kern, dx, 0, g, 0, N);
         float[] dxd = new float[N * IN];
-        Lora.backward(kern, p > 0 ? dxd : dx, 0, grads, new float[N * R], 0, new float[IN * R], g, 0, u, 0, xd, 0, ab, 0, R * IN,
-                N, IN, OUT, R, SCALING);
+        Lora.backward(
+                kern,
+                p > 0 ? dxd : dx,
+                0,
+                grads,
+                new float[N * R],
+                0,
+                new float[IN * R],
+                g,
+                0,
+                u,
+                0,
+                xd,
+                0,
+                ab,
+                0,
+                R * IN,
+                N,
+                IN,
+                OUT,
+                R,
+                SCALING);
         if (p > 0) Dropout.backward(dx, dxd, N * IN, p, seed);
         double[] abd = GradCheck.toDouble(ab);
         double[] xdd = GradCheck.toDouble(x);
-        GradCheck.assertClose("linear+lora dx", dx, 0,
-                GradCheck.numeric(v -> GradCheck.dot(ref(v, abd, wf, bias, p, seed), g), xdd, 1e-6), 1e-5);
-        GradCheck.assertClose("linear+lora d(A,B)", grads, 0,
-                GradCheck.numeric(v -> GradCheck.dot(ref(xdd, v, wf, bias, p, seed), g), abd, 1e-6), 1e-5);
+        GradCheck.assertClose(
+                "linear+lora dx",
+                dx,
+                0,
+                GradCheck.numeric(v -> GradCheck.dot(ref(v, abd, wf, bias, p, seed), g), xdd, 1e-6),
+                1e-5);
+        GradCheck.assertClose(
+                "linear+lora d(A,B)",
+                grads,
+                0,
+                GradCheck.numeric(v -> GradCheck.dot(ref(xdd, v, wf, bias, p, seed), g), abd, 1e-6),
+                1e-5);
         if (p > 0) {
             int dropped = 0;
             for (int i = 0; i < N * IN; i++) if (!Dropout.keep(seed, i, p)) dropped++;

@@ -12,9 +12,18 @@ class VecMathTest {
         // the integer-key max against a Math.max fold: NaN of either sign anywhere (full vectors and the scalar tail)
         // gives NaN, +0 beats -0, infinities are ordinary values
         float negNaN = Float.intBitsToFloat(0xffc00000); // x86's default NaN
-        float[][] specials = {{Float.NaN}, {negNaN}, {-0f, 0f}, {0f, -0f}, {-0f}, {Float.POSITIVE_INFINITY},
-                {Float.NEGATIVE_INFINITY}, {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY}, {-Float.MAX_VALUE},
-                {Float.MIN_VALUE, -Float.MIN_VALUE}};
+        float[][] specials = {
+            {Float.NaN},
+            {negNaN},
+            {-0f, 0f},
+            {0f, -0f},
+            {-0f},
+            {Float.POSITIVE_INFINITY},
+            {Float.NEGATIVE_INFINITY},
+            {Float.NEGATIVE_INFINITY, Float.POSITIVE_INFINITY},
+            {-Float.MAX_VALUE},
+            {Float.MIN_VALUE, -Float.MIN_VALUE}
+        };
         SplittableRandom r = new SplittableRandom(2);
         for (int n : new int[] {1, 15, 16, 17, 31, 32, 33, 48, 100}) {
             for (float[] sp : specials) {
@@ -25,7 +34,9 @@ class VecMathTest {
                     float want = Float.NEGATIVE_INFINITY;
                     for (int i = 0; i < n; i++) want = Math.max(want, x[1 + i]);
                     float got = VecMath.max(x, 1, n);
-                    assertEquals(Float.floatToIntBits(want), Float.floatToIntBits(got),
+                    assertEquals(
+                            Float.floatToIntBits(want),
+                            Float.floatToIntBits(got),
                             "n=" + n + " specials " + java.util.Arrays.toString(sp) + " at " + at + ": " + got
                                     + " vs Math.max " + want);
                 }

@@ -50,11 +50,15 @@ class QuantizedCheckpointTest {
         SafetensorsWriter w = new SafetensorsWriter(dir.resolve("model.safetensors")).metadata("format", "pt");
         for (Iterator<Map.Entry<String, JsonNode>> it = model.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            w.add(e.getKey(), DType.parse(e.getValue().get("dtype").asText()), shape(e.getValue()),
+            w.add(
+                    e.getKey(),
+                    DType.parse(e.getValue().get("dtype").asText()),
+                    shape(e.getValue()),
                     QuantFixture.bytes(e.getValue().get("data")));
         }
         w.write();
-        Files.writeString(dir.resolve("config.json"),
+        Files.writeString(
+                dir.resolve("config.json"),
                 "{\"architectures\": [\"LlamaForCausalLM\"], \"model_type\": \"llama\", \"hidden_size\": 8}\n");
         Files.writeString(dir.resolve("tokenizer.json"), "{\"version\": \"1.0\"}");
         return dir;
@@ -83,7 +87,8 @@ class QuantizedCheckpointTest {
 
     private void checkVariant(Path modelDir, JsonNode v, String name) throws IOException {
         QuantType type = QuantType.parse(v.get("quant").asText());
-        Quantizer quantizer = new Quantizer(type, v.get("blocksize").asInt(), v.get("double_quant").asBoolean());
+        Quantizer quantizer = new Quantizer(
+                type, v.get("blocksize").asInt(), v.get("double_quant").asBoolean());
         Path out = tmp.resolve("out-" + name.replace(' ', '-'));
         QuantizedCheckpoint.Summary s = QuantizedCheckpoint.save(modelDir, out, quantizer);
         assertEquals(3, s.linearTensors(), name);
@@ -106,7 +111,9 @@ class QuantizedCheckpointTest {
                 byte[] want = QuantFixture.bytes(e.get("data"));
                 byte[] got = f.readBytes(t);
                 if (t.contains(BnbLayout.QUANT_STATE)) {
-                    assertEquals(new String(want, StandardCharsets.UTF_8), new String(got, StandardCharsets.UTF_8),
+                    assertEquals(
+                            new String(want, StandardCharsets.UTF_8),
+                            new String(got, StandardCharsets.UTF_8),
                             name + " " + t);
                 }
                 assertArrayEquals(want, got, name + " " + t + " bytes");
@@ -116,25 +123,35 @@ class QuantizedCheckpointTest {
         assertEquals("bitsandbytes", qc.get("quant_method").asText());
         assertEquals(type != QuantType.INT8, qc.get("load_in_4bit").asBoolean());
         assertEquals(type == QuantType.INT8, qc.get("load_in_8bit").asBoolean());
-        assertEquals(quantizer.doubleQuant(), qc.get("bnb_4bit_use_double_quant").asBoolean());
-        if (type != QuantType.INT8) assertEquals(type.id(), qc.get("bnb_4bit_quant_type").asText());
+        assertEquals(
+                quantizer.doubleQuant(), qc.get("bnb_4bit_use_double_quant").asBoolean());
+        if (type != QuantType.INT8)
+            assertEquals(type.id(), qc.get("bnb_4bit_quant_type").asText());
         assertEquals("float32", qc.get("bnb_4bit_compute_dtype").asText());
         assertEquals("{\"version\": \"1.0\"}", Files.readString(out.resolve("tokenizer.json")));
 
         try (QuantizedCheckpoint ck = QuantizedCheckpoint.open(out)) {
-            assertEquals(List.of("model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.up_proj.weight",
-                    "model.layers.0.mlp.down_proj.weight"), List.copyOf(ck.quantizedWeights().keySet()));
+            assertEquals(
+                    List.of(
+                            "model.layers.0.self_attn.q_proj.weight",
+                            "model.layers.0.mlp.up_proj.weight",
+                            "model.layers.0.mlp.down_proj.weight"),
+                    List.copyOf(ck.quantizedWeights().keySet()));
             for (String w : ck.quantizedWeights().keySet()) {
                 QuantizedMatrix q = ck.load(w);
                 assertEquals(type, q.type());
                 if (type == QuantType.INT8) {
                     assertArrayEquals(QuantFixture.bytes(expected.get(w).get("data")), q.packedData());
                 } else {
-                    assertArrayEquals(QuantFixture.floats(expected.get(w + "#dequant")), q.dequantize(),
+                    assertArrayEquals(
+                            QuantFixture.floats(expected.get(w + "#dequant")),
+                            q.dequantize(),
                             name + " " + w + " dequantized after reload");
                 }
             }
-            assertArrayEquals(QuantFixture.floats(layout.get("model").get("model.norm.weight").get("data")),
+            assertArrayEquals(
+                    QuantFixture.floats(
+                            layout.get("model").get("model.norm.weight").get("data")),
                     ck.readFloats("model.norm.weight"));
         }
     }
@@ -152,13 +169,14 @@ class QuantizedCheckpointTest {
         QuantizedCheckpoint.Summary s = QuantizedCheckpoint.save(model, out, Quantizer.qlora());
 
         try (ShardedCheckpoint src = ShardedCheckpoint.open(model);
-             QuantizedCheckpoint ck = QuantizedCheckpoint.open(out)) {
+                QuantizedCheckpoint ck = QuantizedCheckpoint.open(out)) {
             // expected storage from the source shapes: 4 bits + one byte per 64-block + one fp32 per 256 blocks
             long params = 0;
             long bits = 0;
             int linears = 0;
             for (Map.Entry<String, TensorInfo> e : src.tensors().entrySet()) {
-                if (!QuantizedCheckpoint.isQuantizedLinear(e.getKey(), e.getValue().shape())) continue;
+                if (!QuantizedCheckpoint.isQuantizedLinear(
+                        e.getKey(), e.getValue().shape())) continue;
                 long n = e.getValue().numel();
                 long blocks = (n + 63) / 64;
                 params += n;
@@ -193,11 +211,14 @@ class QuantizedCheckpointTest {
                         amax = Math.max(amax, Math.abs(fp32[j]));
                     }
                     float bound = 0.1520f * amax + Math.abs(loaded.blockAbsmax(b) - amax) + 1e-7f;
-                    assertTrue(Math.abs(deq[i] - fp32[i]) <= bound,
+                    assertTrue(
+                            Math.abs(deq[i] - fp32[i]) <= bound,
                             w + "[" + i + "]: " + fp32[i] + " -> " + deq[i] + " (absmax " + amax + ")");
                 }
             }
-            for (String kept : List.of("model.embed_tokens.weight", "model.norm.weight",
+            for (String kept : List.of(
+                    "model.embed_tokens.weight",
+                    "model.norm.weight",
                     "model.layers.4.post_attention_layernorm.weight")) {
                 assertArrayEquals(src.readFloats(kept), ck.readFloats(kept), kept);
             }
@@ -217,7 +238,7 @@ class QuantizedCheckpointTest {
         assertTrue(s.files().size() > 3, "files " + s.files());
         assertTrue(Files.isRegularFile(sharded.resolve("model.safetensors.index.json")));
         try (QuantizedCheckpoint a = QuantizedCheckpoint.open(single);
-             QuantizedCheckpoint b = QuantizedCheckpoint.open(sharded)) {
+                QuantizedCheckpoint b = QuantizedCheckpoint.open(sharded)) {
             assertEquals(a.quantizedWeights(), b.quantizedWeights());
             for (String w : a.quantizedWeights().keySet()) {
                 assertArrayEquals(a.load(w).dequantize(), b.load(w).dequantize(), w);
@@ -228,7 +249,8 @@ class QuantizedCheckpointTest {
     @Test
     void rejectsBadInputs() throws IOException {
         Path noConfig = Files.createDirectories(tmp.resolve("empty"));
-        BadInputException e = assertThrows(BadInputException.class,
+        BadInputException e = assertThrows(
+                BadInputException.class,
                 () -> QuantizedCheckpoint.save(noConfig, tmp.resolve("o1"), Quantizer.qlora()));
         assertTrue(e.getMessage().contains("config.json"), e.getMessage());
 
@@ -239,8 +261,8 @@ class QuantizedCheckpointTest {
 
         Path q = tmp.resolve("q");
         QuantizedCheckpoint.save(model, q, Quantizer.qlora());
-        e = assertThrows(BadInputException.class, () -> QuantizedCheckpoint.save(q, tmp.resolve("o2"),
-                Quantizer.qlora()));
+        e = assertThrows(
+                BadInputException.class, () -> QuantizedCheckpoint.save(q, tmp.resolve("o2"), Quantizer.qlora()));
         assertTrue(e.getMessage().contains("already quantized"), e.getMessage());
     }
 
@@ -250,11 +272,12 @@ class QuantizedCheckpointTest {
         float[] w = new float[8 * 8];
         w[13] = Float.POSITIVE_INFINITY;
         new SafetensorsWriter(dir.resolve("model.safetensors"))
-                .add("model.layers.0.self_attn.o_proj.weight", DType.F32, new long[] {8, 8}, w).write();
+                .add("model.layers.0.self_attn.o_proj.weight", DType.F32, new long[] {8, 8}, w)
+                .write();
         Files.writeString(dir.resolve("config.json"), "{\"model_type\": \"llama\"}");
         Path out = tmp.resolve("nan-out");
-        BadInputException e = assertThrows(BadInputException.class,
-                () -> QuantizedCheckpoint.save(dir, out, Quantizer.qlora()));
+        BadInputException e =
+                assertThrows(BadInputException.class, () -> QuantizedCheckpoint.save(dir, out, Quantizer.qlora()));
         assertTrue(e.getMessage().contains("model.layers.0.self_attn.o_proj.weight"), e.getMessage());
         assertTrue(e.getMessage().contains("row 1, column 5"), e.getMessage());
         assertFalse(Files.exists(out.resolve("model.safetensors")), "no partial output file");
