@@ -33,7 +33,7 @@
 // MAGIC
 // MAGIC Each task reads the GPU addresses Spark assigned to it from `TaskContext.resources()` (`"gpu"`) and hands them to
 // MAGIC the model factory, which passes them to the kernel backend when it loads the base
-// MAGIC (`io.lakelora.jobs.train.DataParallelStep.deviceAddresses`). The backend of this release is the CPU one (Java
+// MAGIC (`io.lakelora.jobs.runtime.DataParallelStep.deviceAddresses`). The backend of this release is the CPU one (Java
 // MAGIC Vector API), which ignores the addresses: with it the GPU confs only control how many tasks run per node. Kernel
 // MAGIC threads per task: `threads_per_worker`, where 0 (the default) uses `spark.task.cpus`; with GPUs set
 // MAGIC `spark.task.cpus` to the executor's cores.

@@ -31,7 +31,7 @@ dbutils.widgets.text("overrides", "", "More key=value overrides, space separated
 
 // COMMAND ----------
 
-import io.lakelora.jobs.export.AdapterPaths
+import io.lakelora.jobs.runtime.AdapterPaths
 val registry = AdapterPaths.registryRoot(dbutils.widgets.get("lake_root"))
 display(spark.read.format("delta").load(registry + "/adapters").drop("adapter_safetensors", "config_json")
   .orderBy("adapter_name", "version"))

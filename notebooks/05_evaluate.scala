@@ -77,7 +77,7 @@ displayHTML(dbutils.fs.head(result.reportDir + "/report.html", 10 * 1024 * 1024)
 
 // COMMAND ----------
 
-import io.lakelora.jobs.export.AdapterPaths
+import io.lakelora.jobs.runtime.AdapterPaths
 display(spark.read.format("delta").load(AdapterPaths.registryRoot(lakeRoot) + "/adapter_evals")
   .orderBy($"evaluated_at".desc))
 

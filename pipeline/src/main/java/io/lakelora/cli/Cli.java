@@ -44,6 +44,13 @@ public final class Cli implements Runnable {
         System.exit(run(args, List.of()));
     }
 
+    private static volatile String lastError;
+
+    /** The last one-line error this process printed (without {@code error: }), or null. */
+    public static String lastError() {
+        return lastError;
+    }
+
     /** Builds the CLI with the engine commands plus {@code extra} and runs it; returns the exit code. */
     public static int run(String[] args, List<Object> extra) {
         CommandLine cl = new CommandLine(new Cli());
@@ -52,11 +59,13 @@ public final class Cli implements Runnable {
         cl.setExecutionExceptionHandler((ex, cmd, parsed) -> {
             int code = exitCodeFor(ex);
             String msg = ex.getMessage() == null ? ex.toString() : ex.getMessage();
-            System.err.println("error: " + msg.lines().findFirst().orElse(msg));
+            lastError = msg.lines().findFirst().orElse(msg);
+            System.err.println("error: " + lastError);
             if (code == ExitCodes.INTERNAL || Boolean.getBoolean("lakelora.trace")) ex.printStackTrace();
             return code;
         });
         cl.setParameterExceptionHandler((ex, a) -> {
+            lastError = ex.getMessage();
             System.err.println("error: " + ex.getMessage());
             System.err.println("Try '" + ex.getCommandLine().getCommandSpec().qualifiedName() + " --help'.");
             return ExitCodes.BAD_CONFIG;

@@ -57,14 +57,18 @@ public abstract class JobCommand<C extends CommonConfig> extends BaseCommand {
     /**
      * Ends a launcher's {@code main}: stops the Spark session if this process created it, then returns normally on
      * success (YARN's ApplicationMaster marks an app that calls {@code System.exit} FAILED, and Databricks JAR tasks
-     * treat any exit as an error). A failure exits with its code (the one-line error is already on stderr); on
-     * Databricks, where exiting is not allowed, it throws instead.
+     * treat any exit as an error). A failure exits with its code (the one-line error is already on stderr), except
+     * where the platform runs {@code main} inside its own process: on Databricks and in a YARN cluster-mode driver
+     * (the ApplicationMaster) it throws, so the platform reports the failure with the error line as its reason
+     * (an exit there would read "Shutdown hook called before final status was reported").
      */
     public static void finish(int code) {
         SparkSessions.stopIfCreated();
         if (code == 0) return;
-        if (SparkSessions.onDatabricks()) {
-            throw new IllegalStateException("LakeLoRA job failed with exit code " + code + " (see the error above)");
+        if (SparkSessions.onDatabricks() || SparkSessions.inYarnClusterDriver()) {
+            String error = io.lakelora.cli.Cli.lastError();
+            throw new IllegalStateException("LakeLoRA job failed with exit code " + code
+                    + (error == null ? " (see the error above)" : ": " + error));
         }
         System.exit(code);
     }

@@ -16,6 +16,8 @@ public final class LakePaths {
     public static final String TOKEN_QUARANTINE = "token_quarantine";
     public static final String JOB_RUNS = "job_runs";
     public static final String PROCESSED_FILES = "processed_files";
+    /** Job 03's per-step metrics (loss, learning rate, tokens), read by job 05's report. */
+    public static final String TRAIN_METRICS = "train_metrics";
 
     private final String root;
 

@@ -2,13 +2,21 @@ package io.lakelora.jobs.common;
 
 import java.util.ArrayList;
 import java.util.List;
+import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataType;
+import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructField;
 import org.apache.spark.sql.types.StructType;
 
 /** Input schema checks done before any work (as MLlib's {@code transformSchema}): errors name the input and the fix. */
 public final class Schemas {
     private Schemas() {}
+
+    /** A chat message in the corpus tables ({@code corpus_clean.messages}): role and content. */
+    public static final StructType MESSAGE =
+            new StructType().add("role", DataTypes.StringType, true).add("content", DataTypes.StringType, true);
+    /** Nullable inside (Delta rejects NOT NULL nested in arrays); job 01 never writes nulls there. */
+    public static final ArrayType MESSAGES = DataTypes.createArrayType(MESSAGE, true);
 
     /** A required column and its type (null: any type). */
     public record Column(String name, DataType type) {}

@@ -23,6 +23,15 @@ public final class SparkSessions {
         return System.getenv("DATABRICKS_RUNTIME_VERSION") != null;
     }
 
+    /**
+     * Whether this JVM is a YARN cluster-mode driver: Spark's ApplicationMaster sets these system properties before it
+     * calls the application's {@code main} in its own process.
+     */
+    public static boolean inYarnClusterDriver() {
+        return System.getProperty("spark.yarn.app.id") != null
+                && "cluster".equals(System.getProperty("spark.submit.deployMode"));
+    }
+
     /** The master a new session gets: spark-submit's, else the config's, else local[2]. */
     static String masterFor(CommonConfig cfg, SparkConf submitted) {
         if (submitted.contains("spark.master")) return submitted.get("spark.master");

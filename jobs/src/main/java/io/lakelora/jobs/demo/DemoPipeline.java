@@ -10,6 +10,7 @@ import io.lakelora.jobs.prepare.PrepareConfig;
 import io.lakelora.jobs.prepare.PrepareCorpusJob;
 import io.lakelora.jobs.quantize.QuantizeBaseJob;
 import io.lakelora.jobs.quantize.QuantizeConfig;
+import io.lakelora.jobs.runtime.AdapterExport;
 import io.lakelora.jobs.tokenize.TokenizeConfig;
 import io.lakelora.jobs.tokenize.TokenizePackJob;
 import io.lakelora.jobs.train.TrainJob;
@@ -102,7 +103,7 @@ public final class DemoPipeline {
                 ExportConfig.class,
                 common,
                 "adapter=" + to.adapterName() + "@" + to.version());
-        ExportAdapterJob.Result er = ExportAdapterJob.run(spark, e);
+        AdapterExport.Result er = ExportAdapterJob.run(spark, e);
 
         banner("05 evaluate: " + to.adapterName() + "@" + to.version() + " vs the base on the eval split");
         EvaluateConfig v = load(

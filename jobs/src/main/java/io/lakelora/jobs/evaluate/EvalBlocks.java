@@ -4,7 +4,7 @@ import static org.apache.spark.sql.functions.col;
 
 import io.lakelora.jobs.common.Delta;
 import io.lakelora.jobs.common.Schemas;
-import io.lakelora.jobs.train.TokenBlock;
+import io.lakelora.jobs.runtime.TokenBlock;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.sql.Dataset;

@@ -11,17 +11,17 @@ import io.lakelora.jobs.common.Delta;
 import io.lakelora.jobs.common.JobCommand;
 import io.lakelora.jobs.common.JobRun;
 import io.lakelora.jobs.common.LakePaths;
-import io.lakelora.jobs.export.AdapterPaths;
-import io.lakelora.jobs.export.AdapterVersion;
-import io.lakelora.jobs.export.ExportAdapterJob;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.registry.AdapterRegistry;
+import io.lakelora.jobs.runtime.AdapterExport;
+import io.lakelora.jobs.runtime.AdapterPaths;
+import io.lakelora.jobs.runtime.AdapterVersion;
+import io.lakelora.jobs.runtime.DataParallelStep;
+import io.lakelora.jobs.runtime.LoraLlamaFactory;
+import io.lakelora.jobs.runtime.TokenBlock;
 import io.lakelora.jobs.serve.BaseModelCheck;
 import io.lakelora.jobs.serve.LoraServing;
 import io.lakelora.jobs.serve.ServeTarget;
-import io.lakelora.jobs.train.DataParallelStep;
-import io.lakelora.jobs.train.LoraLlamaFactory;
-import io.lakelora.jobs.train.TokenBlock;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.model.LlamaLoader;
 import io.lakelora.model.ModelDir;
@@ -163,7 +163,7 @@ public final class EvaluateJob {
         }
 
         // the adapter, mapped onto the model (fails naming the tensor if it belongs to another model)
-        Path peftDir = ExportAdapterJob.writeLocal(v, tmp.resolve("adapter"));
+        Path peftDir = AdapterExport.writeLocal(v, tmp.resolve("adapter"));
         PeftAdapter.Loaded adapter = PeftAdapter.load(peftDir, LlamaLoader.config(localModel));
         LoraConfig lora = adapter.config();
 

@@ -3,6 +3,7 @@ package io.lakelora.jobs.evaluate;
 import static org.apache.spark.sql.functions.col;
 
 import io.lakelora.jobs.common.Delta;
+import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.common.Schemas;
 import io.lakelora.report.RunReport;
 import java.util.ArrayList;
@@ -15,7 +16,7 @@ import org.apache.spark.sql.SparkSession;
  * run_id, step, loss, lr, eval_loss), for the run report's loss curve. Empty when the table does not exist.
  */
 public final class TrainMetrics {
-    public static final String TABLE = io.lakelora.jobs.train.TrainJob.TRAIN_METRICS;
+    public static final String TABLE = LakePaths.TRAIN_METRICS;
 
     private TrainMetrics() {}
 

@@ -3,6 +3,7 @@ package io.lakelora.jobs.prepare;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.jobs.common.Schemas;
 import io.lakelora.text.ChatMessage;
 import java.util.ArrayList;
 import java.util.List;
@@ -23,10 +24,8 @@ public final class RowExtractor implements MapFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static final StructType MESSAGE =
-            new StructType().add("role", DataTypes.StringType, true).add("content", DataTypes.StringType, true);
-    /** Nullable inside (Delta rejects NOT NULL nested in arrays); the extractor never writes nulls there. */
-    public static final ArrayType MESSAGES = DataTypes.createArrayType(MESSAGE, true);
+    public static final StructType MESSAGE = Schemas.MESSAGE;
+    public static final ArrayType MESSAGES = Schemas.MESSAGES;
 
     public static final StructType EXTRACTED = new StructType()
             .add("source", DataTypes.StringType, false)

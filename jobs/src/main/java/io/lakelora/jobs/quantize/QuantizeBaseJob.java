@@ -6,6 +6,8 @@ import io.lakelora.jobs.common.JobCommand;
 import io.lakelora.jobs.common.JobRun;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.lake.LakeFs;
+import io.lakelora.jobs.runtime.QuantizedModelMarker;
+import io.lakelora.jobs.runtime.WeightsHash;
 import io.lakelora.model.ModelDir;
 import io.lakelora.quant.Quantizer;
 import io.lakelora.quant.io.QuantizedCheckpoint;

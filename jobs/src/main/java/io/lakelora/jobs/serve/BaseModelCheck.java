@@ -1,9 +1,9 @@
 package io.lakelora.jobs.serve;
 
-import io.lakelora.jobs.export.AdapterVersion;
 import io.lakelora.jobs.lake.LakeFs;
-import io.lakelora.jobs.quantize.QuantizedModelMarker;
-import io.lakelora.jobs.quantize.WeightsHash;
+import io.lakelora.jobs.runtime.AdapterVersion;
+import io.lakelora.jobs.runtime.QuantizedModelMarker;
+import io.lakelora.jobs.runtime.WeightsHash;
 import java.nio.file.Path;
 import java.util.LinkedHashSet;
 import java.util.Optional;

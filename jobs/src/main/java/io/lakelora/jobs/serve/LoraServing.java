@@ -1,7 +1,7 @@
 package io.lakelora.jobs.serve;
 
 import io.lakelora.jobs.lake.LakeFs;
-import io.lakelora.jobs.quantize.QuantizedModelMarker;
+import io.lakelora.jobs.runtime.QuantizedModelMarker;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.model.Generator;

@@ -3,10 +3,10 @@ package io.lakelora.jobs.serve;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.lakelora.jobs.common.LakePaths;
-import io.lakelora.jobs.export.AdapterVersion;
-import io.lakelora.jobs.export.ExportAdapterJob;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.registry.AdapterRegistry;
+import io.lakelora.jobs.runtime.AdapterExport;
+import io.lakelora.jobs.runtime.AdapterVersion;
 import io.lakelora.model.ModelConfig;
 import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
@@ -104,7 +104,7 @@ public final class LoraUdfs {
      * then read everything from the lake; no local path is involved.
      */
     public static Registered registerFromLake(SparkSession spark, String lakeRoot, String adapterRef, Options options) {
-        String registryRoot = io.lakelora.jobs.export.AdapterPaths.registryRoot(lakeRoot);
+        String registryRoot = io.lakelora.jobs.runtime.AdapterPaths.registryRoot(lakeRoot);
         AdapterVersion v = AdapterVersion.of(new AdapterRegistry(spark, registryRoot).resolve(adapterRef));
         String model = io.lakelora.jobs.common.BaseModels.resolve(
                         spark, new LakePaths(lakeRoot), v.baseModelId(), "the base model id recorded with " + v.ref())
@@ -166,7 +166,7 @@ public final class LoraUdfs {
                     + " is missing or differs from the registry's " + "weights; exporting the registry's copy");
         }
         String dir = exportRoot + "/" + v.name() + "/v" + v.version();
-        ExportAdapterJob.export(fs, v, dir, registryPath);
+        AdapterExport.export(fs, v, dir, registryPath);
         return dir;
     }
 

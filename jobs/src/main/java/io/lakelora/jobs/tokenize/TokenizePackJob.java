@@ -17,7 +17,6 @@ import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.common.ProcessedFiles;
 import io.lakelora.jobs.common.Schemas;
 import io.lakelora.jobs.lake.LakeFs;
-import io.lakelora.jobs.prepare.RowExtractor;
 import io.lakelora.text.DocumentHash;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.udfs.SharedTokenizers;
@@ -284,7 +283,7 @@ public final class TokenizePackJob {
                         Schemas.col("instruction", DataTypes.StringType),
                         Schemas.col("input", DataTypes.StringType),
                         Schemas.col("output", DataTypes.StringType),
-                        Schemas.col("messages", RowExtractor.MESSAGES)));
+                        Schemas.col("messages", Schemas.MESSAGES)));
         return docs.select("doc_id", "split", "kind", "text", "instruction", "input", "output", "messages")
                 .repartition(cfg.pack.partitions, pmod(xxhash64(col("doc_id")), lit(cfg.pack.partitions)))
                 .sortWithinPartitions("split", "doc_id")

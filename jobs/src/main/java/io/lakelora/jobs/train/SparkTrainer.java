@@ -1,5 +1,9 @@
 package io.lakelora.jobs.train;
 
+import io.lakelora.jobs.runtime.DataParallelStep;
+import io.lakelora.jobs.runtime.GradSum;
+import io.lakelora.jobs.runtime.ModelFactory;
+import io.lakelora.jobs.runtime.TokenBlock;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.train.Checkpoint;
 import io.lakelora.train.LossSum;

@@ -10,6 +10,11 @@ import io.lakelora.jobs.common.Schemas;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.registry.AdapterRecord;
 import io.lakelora.jobs.registry.AdapterRegistry;
+import io.lakelora.jobs.runtime.DataOrder;
+import io.lakelora.jobs.runtime.DataParallelStep;
+import io.lakelora.jobs.runtime.ExecutorModelCache;
+import io.lakelora.jobs.runtime.LoraLlamaFactory;
+import io.lakelora.jobs.runtime.TokenBlock;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraInit;
@@ -56,7 +61,7 @@ import scala.Tuple2;
  * from its last checkpoint, and rerunning a finished job registers nothing new.
  */
 public final class TrainJob {
-    public static final String TRAIN_METRICS = "train_metrics";
+    public static final String TRAIN_METRICS = LakePaths.TRAIN_METRICS;
     static final StructType METRICS_SCHEMA = new StructType()
             .add("run_id", DataTypes.StringType, false)
             .add("adapter_name", DataTypes.StringType, false)

@@ -10,6 +10,8 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.registry.AdapterRegistry;
+import io.lakelora.jobs.runtime.AdapterExport;
+import io.lakelora.jobs.runtime.AdapterPaths;
 import io.lakelora.jobs.serve.ServeFixtures;
 import io.lakelora.jobs.testing.Confs;
 import io.lakelora.jobs.testing.TestSpark;
@@ -66,7 +68,7 @@ class ExportAdapterJobTest {
 
     @Test
     void exportsTheRegisteredBytesWithLineage() throws Exception {
-        ExportAdapterJob.Result r = ExportAdapterJob.run(spark, config("adapter=tiny@production"));
+        AdapterExport.Result r = ExportAdapterJob.run(spark, config("adapter=tiny@production"));
         assertEquals(1, r.version());
         assertTrue(r.written());
         Path out = lake.resolve("exports/tiny/v1");
@@ -99,7 +101,7 @@ class ExportAdapterJobTest {
                 lineage.get("adapter_model_sha256").asText());
 
         byte[] before = Files.readAllBytes(out.resolve(ExportAdapterJob.LINEAGE_FILE));
-        ExportAdapterJob.Result again = ExportAdapterJob.run(spark, config("adapter=tiny@1"));
+        AdapterExport.Result again = ExportAdapterJob.run(spark, config("adapter=tiny@1"));
         assertFalse(again.written());
         assertArrayEquals(
                 before,
@@ -110,7 +112,7 @@ class ExportAdapterJobTest {
     @Test
     void latestGoesToTheConfiguredDirectory() throws Exception {
         Path out = tmp.resolve("custom-out");
-        ExportAdapterJob.Result r = ExportAdapterJob.run(spark, config("adapter=tiny", "out=" + out));
+        AdapterExport.Result r = ExportAdapterJob.run(spark, config("adapter=tiny", "out=" + out));
         assertEquals(2, r.version());
         assertArrayEquals(
                 Files.readAllBytes(v2Dir.resolve(PeftAdapter.WEIGHTS_FILE)),

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.lake.LakeFs;
+import io.lakelora.jobs.runtime.QuantizedModelMarker;
 import io.lakelora.jobs.serve.ServeFixtures;
 import io.lakelora.jobs.testing.Confs;
 import io.lakelora.jobs.testing.TestSpark;

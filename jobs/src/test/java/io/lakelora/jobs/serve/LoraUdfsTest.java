@@ -8,8 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.common.LakePaths;
-import io.lakelora.jobs.export.AdapterPaths;
 import io.lakelora.jobs.registry.AdapterRegistry;
+import io.lakelora.jobs.runtime.AdapterPaths;
 import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.model.Generator;

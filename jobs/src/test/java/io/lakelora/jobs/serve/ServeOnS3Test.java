@@ -4,14 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.lakelora.jobs.export.AdapterPaths;
 import io.lakelora.jobs.export.ExportAdapterJob;
 import io.lakelora.jobs.export.ExportConfig;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.quantize.QuantizeBaseJob;
 import io.lakelora.jobs.quantize.QuantizeConfig;
-import io.lakelora.jobs.quantize.QuantizedModelMarker;
 import io.lakelora.jobs.registry.AdapterRegistry;
+import io.lakelora.jobs.runtime.AdapterExport;
+import io.lakelora.jobs.runtime.AdapterPaths;
+import io.lakelora.jobs.runtime.QuantizedModelMarker;
 import io.lakelora.jobs.testing.Confs;
 import io.lakelora.jobs.testing.S3Proxy;
 import io.lakelora.jobs.testing.TestSpark;
@@ -85,7 +86,7 @@ class ServeOnS3Test {
                 .register(ServeFixtures.record(
                         "tiny", "run-1", peft, lake + "/tables/token_blocks", 1, ServeFixtures.STORIES_SHA256, null));
         ExportConfig ec = Confs.load("04_export.yaml", ExportConfig.class, "lake.root=" + lake, "adapter=tiny@1");
-        ExportAdapterJob.Result ex = ExportAdapterJob.run(spark, ec);
+        AdapterExport.Result ex = ExportAdapterJob.run(spark, ec);
         assertEquals(lake + "/exports/tiny/v1", ex.dir());
         assertArrayEquals(
                 Files.readAllBytes(peft.resolve(PeftAdapter.WEIGHTS_FILE)),

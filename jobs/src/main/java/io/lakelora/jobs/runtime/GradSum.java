@@ -1,4 +1,4 @@
-package io.lakelora.jobs.train;
+package io.lakelora.jobs.runtime;
 
 import java.io.Serializable;
 

@@ -1,4 +1,4 @@
-package io.lakelora.jobs.train;
+package io.lakelora.jobs.runtime;
 
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
@@ -11,8 +11,8 @@ import java.util.EnumSet;
  * A tiny, exactly differentiable stand-in for the LLaMA model, to test the Spark orchestration fast: every target token
  * y after input x contributes 0.5 * (p[i] * p[i+1] - 1)^2 with i = (7x + y) mod P.
  */
-final class ToyModelFactory implements ModelFactory {
-    static final AdapterLayout LAYOUT = new AdapterLayout(1, 4, 4, 4, 4, 2, EnumSet.of(TargetModule.Q));
+public final class ToyModelFactory implements ModelFactory {
+    public static final AdapterLayout LAYOUT = new AdapterLayout(1, 4, 4, 4, 4, 2, EnumSet.of(TargetModule.Q));
 
     @Override
     public String cacheKey() {
@@ -44,7 +44,7 @@ final class ToyModelFactory implements ModelFactory {
         };
     }
 
-    static LossSum run(float[] p, float[] g, Batch batch) {
+    public static LossSum run(float[] p, float[] g, Batch batch) {
         int n = p.length;
         double loss = 0;
         long tokens = 0;

@@ -1,4 +1,4 @@
-package io.lakelora.jobs.export;
+package io.lakelora.jobs.runtime;
 
 import io.lakelora.jobs.common.LakePaths;
 

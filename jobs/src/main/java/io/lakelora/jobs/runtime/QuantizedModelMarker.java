@@ -1,4 +1,4 @@
-package io.lakelora.jobs.quantize;
+package io.lakelora.jobs.runtime;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
 import com.fasterxml.jackson.databind.DeserializationFeature;

@@ -1,4 +1,4 @@
-package io.lakelora.jobs.train;
+package io.lakelora.jobs.runtime;
 
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.kernel.KernelProvider;

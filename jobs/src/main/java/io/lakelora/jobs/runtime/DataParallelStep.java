@@ -1,4 +1,4 @@
-package io.lakelora.jobs.train;
+package io.lakelora.jobs.runtime;
 
 import io.lakelora.train.Batch;
 import io.lakelora.train.LossSum;
@@ -17,7 +17,7 @@ import org.apache.spark.resource.ResourceInformation;
  * One data-parallel gradient step on Spark. The small adapter goes to the workers (a broadcast per step); every worker
  * (one Spark partition of the cached training blocks) computes the sum of adapter gradients and the target token count
  * over its share of the step's global batch, in micro-batches; the sums are combined with {@code treeReduce}. The
- * driver then divides by the global token count and applies the optimizer (see {@link SparkTrainer}).
+ * driver then divides by the global token count and applies the optimizer (see {@code train.SparkTrainer}).
  *
  * <p>Blocks are assigned to workers by {@code index % workers}; which blocks form a step is fixed by {@link DataOrder},
  * so 1, 2 or 4 workers sum the same per-block gradients (equal within fp32 rounding).

@@ -1,4 +1,4 @@
-package io.lakelora.jobs.train;
+package io.lakelora.jobs.runtime;
 
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.lora.TargetModule;

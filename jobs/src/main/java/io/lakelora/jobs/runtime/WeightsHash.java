@@ -1,4 +1,4 @@
-package io.lakelora.jobs.quantize;
+package io.lakelora.jobs.runtime;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;

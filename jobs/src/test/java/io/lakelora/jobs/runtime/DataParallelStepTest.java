@@ -1,4 +1,4 @@
-package io.lakelora.jobs.train;
+package io.lakelora.jobs.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,7 +16,7 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
-class DataParallelStepTest {
+public class DataParallelStepTest {
     static SparkSession spark;
     static JavaSparkContext jsc;
     static final int N = 37;
@@ -32,7 +32,7 @@ class DataParallelStepTest {
         TestSpark.stop(spark);
     }
 
-    static List<TokenBlock> blocks() {
+    public static List<TokenBlock> blocks() {
         Random r = new Random(5);
         List<TokenBlock> out = new ArrayList<>();
         for (int i = 0; i < N; i++) {
@@ -47,7 +47,7 @@ class DataParallelStepTest {
         return out;
     }
 
-    static float[] params() {
+    public static float[] params() {
         float[] p = new float[ToyModelFactory.LAYOUT.size()];
         Random r = new Random(11);
         for (int i = 0; i < p.length; i++) p[i] = (float) r.nextGaussian();

@@ -1,10 +1,12 @@
-package io.lakelora.jobs.train;
+package io.lakelora.jobs.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.testing.TestSpark;
+import io.lakelora.jobs.train.CheckpointStore;
+import io.lakelora.jobs.train.SparkTrainer;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.lora.LoraInit;

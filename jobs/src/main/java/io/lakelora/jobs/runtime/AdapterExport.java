@@ -1,0 +1,110 @@
+package io.lakelora.jobs.runtime;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lakelora.jobs.lake.LakeFs;
+import io.lakelora.peft.PeftAdapter;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A registry version's PEFT files written out: {@code adapter_config.json} and {@code adapter_model.safetensors}
+ * exactly as stored in the registry (byte for byte), plus {@code lakelora_lineage.json}, written last. Used by job 04
+ * (export), job 05 (evaluation loads the adapter on the driver) and the SQL serving functions.
+ */
+public final class AdapterExport {
+    public static final String LINEAGE_FILE = "lakelora_lineage.json";
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+
+    private AdapterExport() {}
+
+    /** What an export did; {@code written} is false when {@code dir} already held this version's files. */
+    public record Result(
+            String adapter, int version, String dir, String weightsSha256, long weightsBytes, boolean written) {
+        public Map<String, Object> asMap() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("adapter", adapter);
+            m.put("version", version);
+            m.put("status", written ? "exported" : "unchanged");
+            m.put("dir", dir);
+            m.put("adapter_model_sha256", weightsSha256);
+            m.put("adapter_model_bytes", weightsBytes);
+            return m;
+        }
+    }
+
+    /**
+     * Writes the PEFT files of {@code v} and its lineage to {@code dir} (a lake URI or local path), each file
+     * atomically, the lineage last; does nothing when the lineage there already names this version and weights.
+     */
+    public static Result export(LakeFs fs, AdapterVersion v, String dir, String registryPath) {
+        v.requireWeights();
+        String sha = sha256(v.adapterSafetensors());
+        String lineagePath = dir + "/" + LINEAGE_FILE;
+        if (fs.exists(lineagePath)
+                && fs.exists(dir + "/" + PeftAdapter.WEIGHTS_FILE)
+                && fs.exists(dir + "/" + PeftAdapter.CONFIG_FILE)) {
+            try {
+                var old = JSON.readTree(fs.read(lineagePath));
+                if (old.path("adapter_name").asText().equals(v.name())
+                        && old.path("version").asInt() == v.version()
+                        && old.path("adapter_model_sha256").asText().equals(sha)) {
+                    return new Result(v.name(), v.version(), dir, sha, v.adapterSafetensors().length, false);
+                }
+            } catch (IOException e) {
+                // an unreadable lineage file is replaced below
+            }
+        }
+        fs.writeAtomic(dir + "/" + PeftAdapter.WEIGHTS_FILE, v.adapterSafetensors());
+        fs.writeAtomic(
+                dir + "/" + PeftAdapter.CONFIG_FILE, v.adapterConfigJson().getBytes(StandardCharsets.UTF_8));
+        fs.writeAtomic(lineagePath, lineage(v, sha, registryPath));
+        return new Result(v.name(), v.version(), dir, sha, v.adapterSafetensors().length, true);
+    }
+
+    /** Writes the two PEFT files of {@code v} (no lineage) into a local directory, e.g. to load them on the driver. */
+    public static Path writeLocal(AdapterVersion v, Path dir) {
+        v.requireWeights();
+        try {
+            Files.createDirectories(dir);
+            Files.write(dir.resolve(PeftAdapter.WEIGHTS_FILE), v.adapterSafetensors());
+            Files.writeString(dir.resolve(PeftAdapter.CONFIG_FILE), v.adapterConfigJson());
+            return dir;
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing adapter " + v.ref() + " to " + dir, e);
+        }
+    }
+
+    /** The lineage file's content. */
+    static byte[] lineage(AdapterVersion v, String weightsSha256, String registryPath) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("format", 1);
+        n.put("adapter_name", v.name());
+        n.put("version", v.version());
+        n.put("run_id", v.runId());
+        n.put("base_model_id", v.baseModelId());
+        n.put("base_model_sha256", v.baseModelSha256());
+        n.put("dataset_table", v.datasetTable());
+        if (v.datasetVersion() == null) n.putNull("dataset_version");
+        else n.put("dataset_version", v.datasetVersion());
+        n.put("adapter_model_sha256", weightsSha256);
+        n.put("registry", registryPath);
+        n.put("exported_at", Instant.now().toString());
+        try {
+            return (JSON.writeValueAsString(n) + "\n").getBytes(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    static String sha256(byte[] data) {
+        return io.lakelora.util.Hashes.sha256Hex(data);
+    }
+}
