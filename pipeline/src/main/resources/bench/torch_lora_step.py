@@ -15,7 +15,8 @@ loss, backward, optimizer step). Prints one JSON object on stdout:
   {"torch": version, "blas_lib": path, "peak_rss_mb": VmHWM of this process,
    "runs": [{"threads": t, "blas_threads": n, "step_s": [...], "median_step_s": s, "median_cpu_s": process CPU
              seconds per step, "tok_s": T / s, "loss_first": l, "loss_last": l}]}
-If torch cannot be imported it prints {"error": "..."} and exits 3.
+If torch cannot be imported it prints {"error": "..."} and exits 3; on the reference BLAS it measures nothing, prints
+{"error": why and the fix, "refused": true} and exits 4 (bench/blas_probe.py).
 
 Usage: /usr/bin/python3 torch_lora_step.py --vocab 32000 --hidden 2048 --ffn 5632 --layers 22 --heads 32 --kv-heads 4
          --rope-theta 10000 --eps 1e-5 --tied false --seq 512 --rank 16 --alpha 32 --threads 1,2 --steps 3 --warmup 1
@@ -27,6 +28,8 @@ import math
 import statistics
 import sys
 import time
+
+import blas_probe  # beside this script (the benchmark commands write both)
 
 try:
     import torch
@@ -164,13 +167,13 @@ def main():
     a.head_dim = a.hidden // a.heads
     torch.manual_seed(a.seed)
     torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # load the BLAS library before looking for it
-    blas_lib = "unknown"
-    try:
-        with open("/proc/self/maps") as f:
-            libs = sorted({l.split()[-1] for l in f if "blas" in l.lower() and "/" in l})
-        blas_lib = ",".join(libs) if libs else "none mapped"
-    except OSError:
-        libs = []
+    blas = blas_probe.probe()
+    why = blas_probe.refusal(blas)
+    if why:
+        print(json.dumps({"error": why, "refused": True, "blas": blas}))
+        return 4
+    libs = [b["path"] for b in blas]
+    blas_lib = blas_probe.describe_all(blas)
     openblas = openblas_handle(libs)
     t0 = time.perf_counter()
     model = Llama(a)
@@ -207,7 +210,7 @@ def main():
                      "median_cpu_s": round(statistics.median(cpus), 3), "tok_s": round(a.seq / med, 3),
                      "loss_first": round(losses[0], 4), "loss_last": round(losses[-1], 4)})
         del opt
-    print(json.dumps({"torch": torch.__version__, "blas_lib": blas_lib, "build_s": round(build_s, 2),
+    print(json.dumps({"torch": torch.__version__, "blas_lib": blas_lib, "blas": blas, "build_s": round(build_s, 2),
                       "lora_params": sum(p.numel() for p in params), "peak_rss_mb": peak_rss_mb(), "runs": runs}))
     return 0
 

@@ -5,9 +5,10 @@ count with two PyTorch CPU paths:
           slow reference BLAS unless OpenBLAS/BLIS is installed; "blas_lib" says which file was loaded),
   onednn  torch._C._nn.mkldnn_linear on mkldnn tensors: the oneDNN JIT kernels bundled with torch (what
           torch.utils.mkldnn.to_mkldnn(nn.Linear) runs).
-Prints one JSON object on stdout: {"torch": version, "blas_lib": path, "results": [{"shape": "MxNxK", "threads": t,
+Prints one JSON object on stdout: {"torch": version, "blas_lib": BLAS vendor, version, kernel and path (bench/blas_probe.py), "blas": [...], "results": [{"shape": "MxNxK", "threads": t,
 "mm_gflops": g, "onednn_gflops": g, ...}]} (onednn_gflops null where oneDNN is unavailable; with one thread also
-mm_cpu_gflops / onednn_cpu_gflops from the thread's CPU time). Timings: median of --reps after --warmup calls. If torch cannot be imported it prints {"error": "..."} and exits 3.
+mm_cpu_gflops / onednn_cpu_gflops from the thread's CPU time). Timings: median of --reps after --warmup calls. If torch cannot be imported it prints {"error": "..."} and exits 3; on the reference BLAS it measures nothing, prints
+{"error": why and the fix, "refused": true} and exits 4.
 
 Usage: /usr/bin/python3 torch_mm.py --shapes 1024x1024x1024,1024x2048x5632 --threads 1,2 --reps 5 --warmup 2
 """
@@ -17,6 +18,8 @@ import json
 import statistics
 import sys
 import time
+
+import blas_probe  # beside this script (the benchmark commands write both)
 
 
 def median_s(fn, args):
@@ -46,17 +49,17 @@ def main():
         print(json.dumps({"error": "cannot import torch with %s: %s" % (sys.executable, e)}))
         return 3
     torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # make sure the BLAS library is loaded before looking for it
-    blas_lib = "unknown"
-    try:
-        with open("/proc/self/maps") as f:
-            libs = sorted({l.split()[-1] for l in f if "blas" in l.lower() and "/" in l})
-        blas_lib = ",".join(libs) if libs else "none mapped"
-    except OSError:
-        pass
+    blas = blas_probe.probe()
+    why = blas_probe.refusal(blas)
+    if why:
+        print(json.dumps({"error": why, "refused": True, "blas": blas}))
+        return 4
+    libs = [b["path"] for b in blas]
+    blas_lib = blas_probe.describe_all(blas)
     # torch.set_num_threads does not size OpenBLAS's own pthread pool (it stays at all cores): set it too, so that
     # "1 thread" means one core for torch.mm as it does for oneDNN and for us
     openblas = None
-    for path in blas_lib.split(","):
+    for path in libs:
         try:
             lib = ctypes.CDLL(path)
         except OSError:
@@ -89,7 +92,7 @@ def main():
                 if t == 1:
                     row["onednn_cpu_gflops"] = flops / dnn_cpu / 1e9
             results.append(row)
-    print(json.dumps({"torch": torch.__version__, "blas_lib": blas_lib, "results": results}))
+    print(json.dumps({"torch": torch.__version__, "blas_lib": blas_lib, "blas": blas, "results": results}))
     return 0
 
 

@@ -2,6 +2,7 @@ package io.lakelora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.bench.TorchPeer;
 import io.lakelora.kernel.FmaPeak;
 import io.lakelora.kernel.KernelProvider;
 import io.lakelora.kernel.RandomWeights;
@@ -9,7 +10,6 @@ import io.lakelora.kernel.VectorKernels;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.QuantizedMatrix;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
@@ -164,12 +164,9 @@ public final class BenchGemmCommand extends BaseCommand {
 
     /** Runs the PyTorch peer and merges its figures into {@code rows}; returns a line describing the peer. */
     private String addTorch(List<Map<String, Object>> rows) throws IOException, InterruptedException {
-        Path script = Files.createTempFile("lakelora-torch_mm", ".py");
+        TorchPeer peer = TorchPeer.extract("torch_mm.py");
+        Path script = peer.script();
         try {
-            try (InputStream in = BenchGemmCommand.class.getResourceAsStream("/bench/torch_mm.py")) {
-                if (in == null) throw new IllegalStateException("resource /bench/torch_mm.py missing from the build");
-                Files.write(script, in.readAllBytes());
-            }
             List<String> cmd = List.of(
                     python,
                     script.toString(),
@@ -208,7 +205,10 @@ public final class BenchGemmCommand extends BaseCommand {
                 String why = root != null && root.has("error")
                         ? root.get("error").asText()
                         : "exit code " + p.exitValue() + ", output: " + stdout;
-                String msg = "PyTorch peer NOT measured: " + why + " (install python3-torch or pass --python)";
+                String msg = "PyTorch peer NOT measured: " + why
+                        + (root != null && root.path("refused").asBoolean()
+                                ? ""
+                                : " (install python3-torch or pass --python)");
                 log("[bench-gemm] " + msg);
                 return msg;
             }
@@ -234,10 +234,10 @@ public final class BenchGemmCommand extends BaseCommand {
                     }
                 }
             }
-            return "torch " + root.get("torch").asText() + ", torch.mm BLAS library: "
+            return "torch " + root.get("torch").asText() + ", torch.mm BLAS: "
                     + root.get("blas_lib").asText();
         } finally {
-            Files.deleteIfExists(script);
+            peer.close();
         }
     }
 

@@ -5,16 +5,15 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakelora.bench.BenchShape;
 import io.lakelora.bench.LoraStepFlops;
 import io.lakelora.bench.ProcStatus;
+import io.lakelora.bench.TorchPeer;
 import io.lakelora.bench.TrainStepBench;
 import io.lakelora.kernel.FmaPeak;
 import io.lakelora.kernel.VectorKernels;
 import io.lakelora.lora.TargetModule;
 import io.lakelora.model.ModelConfig;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -327,14 +326,10 @@ public final class BenchTrainCommand extends BaseCommand {
     /** Runs bench/torch_lora_step.py; returns its JSON, or {"error": why} when torch could not run. */
     private JsonNode runTorch(BenchShape s) throws IOException, InterruptedException {
         ModelConfig a = s.config();
-        Path script = Files.createTempFile("lakelora-torch_lora_step", ".py");
+        TorchPeer peer = TorchPeer.extract("torch_lora_step.py");
+        Path script = peer.script();
         ObjectMapper json = new ObjectMapper();
         try {
-            try (InputStream in = BenchTrainCommand.class.getResourceAsStream("/bench/torch_lora_step.py")) {
-                if (in == null)
-                    throw new IllegalStateException("resource /bench/torch_lora_step.py missing from the build");
-                Files.write(script, in.readAllBytes());
-            }
             List<String> cmd = List.of(
                     python,
                     script.toString(),
@@ -403,7 +398,7 @@ public final class BenchTrainCommand extends BaseCommand {
             }
             return root;
         } finally {
-            Files.deleteIfExists(script);
+            peer.close();
         }
     }
 
