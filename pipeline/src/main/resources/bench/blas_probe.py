@@ -79,6 +79,30 @@ def refusal(libs):
     return None
 
 
+AVX512_KERNELS = ("SkylakeX", "Cooperlake", "SapphireRapids")
+
+
+def cpu_has_avx512():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return " avx512f" in line
+    except OSError:
+        pass
+    return False
+
+
+def kernel_note(libs):
+    """A warning when OpenBLAS runs a narrower kernel than the CPU has (an OpenBLAS older than the CPU falls back to
+    Haswell's AVX2 kernel on AVX-512 parts such as AMD Zen 5), with the setting that selects the AVX-512 one."""
+    for l in libs:
+        if l["vendor"] == "openblas" and l["kernel"] and cpu_has_avx512() and l["kernel"] not in AVX512_KERNELS:
+            return ("OpenBLAS runs its %s kernel on this AVX-512 CPU (an OpenBLAS older than the CPU); "
+                    "OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 kernel" % l["kernel"])
+    return None
+
+
 def describe_all(libs):
     """One line for a report: vendor, version and kernel of the tuned BLAS (or what was found)."""
     if not libs:
@@ -87,7 +111,9 @@ def describe_all(libs):
     out = "%s %s" % (l["vendor"], l["version"] or "")
     if l["kernel"]:
         out += ", kernel %s" % l["kernel"]
-    return out.strip() + " (%s)" % l["path"]
+    out = out.strip() + " (%s)" % l["path"]
+    note = kernel_note(libs)
+    return out + "; note: " + note if note else out
 
 
 def main(argv):

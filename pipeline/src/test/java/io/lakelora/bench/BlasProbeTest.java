@@ -38,12 +38,18 @@ class BlasProbeTest {
     record Run(int exit, JsonNode out) {}
 
     static Run probe(Path lib) throws Exception {
+        return probe(lib, null);
+    }
+
+    /** The probe on {@code lib}; {@code coreType}: OpenBLAS's OPENBLAS_CORETYPE (null: its own choice). */
+    static Run probe(Path lib, String coreType) throws Exception {
         try (TorchPeer peer = TorchPeer.extract("torch_mm.py")) {
             Path probe = peer.script().resolveSibling(TorchPeer.PROBE);
             assertTrue(Files.exists(probe), "the probe is written beside the peer script");
-            Process p = new ProcessBuilder("python3", probe.toString(), "--load", lib.toString(), "--check")
-                    .redirectError(ProcessBuilder.Redirect.INHERIT)
-                    .start();
+            ProcessBuilder pb = new ProcessBuilder("python3", probe.toString(), "--load", lib.toString(), "--check")
+                    .redirectError(ProcessBuilder.Redirect.INHERIT);
+            if (coreType != null) pb.environment().put("OPENBLAS_CORETYPE", coreType);
+            Process p = pb.start();
             String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             return new Run(p.waitFor(), JSON.readTree(out));
         }
@@ -72,5 +78,18 @@ class BlasProbeTest {
         assertTrue(!kernel.isBlank() && lib.get("version").asText().contains(kernel), lib.toString());
         String line = r.out().get("blas_description").asText();
         assertTrue(line.startsWith("openblas OpenBLAS 0.") && line.contains("kernel " + kernel), line);
+    }
+
+    @Test
+    void anAvx2KernelOnAnAvx512CpuIsPointedOut() throws Exception {
+        boolean avx512 = Files.readString(Path.of("/proc/cpuinfo")).contains(" avx512f");
+        Path lib = debianBlas("openblas-pthread", "libopenblas0-pthread");
+        String haswell = probe(lib, "Haswell").out().get("blas_description").asText();
+        assertTrue(haswell.contains("kernel Haswell"), haswell);
+        assertEquals(avx512, haswell.contains("OPENBLAS_CORETYPE=SkylakeX selects its AVX-512 kernel"), haswell);
+        if (avx512) {
+            String skx = probe(lib, "SkylakeX").out().get("blas_description").asText();
+            assertTrue(skx.contains("kernel SkylakeX") && !skx.contains("note:"), skx);
+        }
     }
 }
