@@ -8,8 +8,10 @@ import java.util.Random;
  * Picks the kernel implementation once per JVM (holder idiom) and logs the choice to stderr.
  *
  * <p>{@link VectorKernels} when the Vector API module is present ({@code --add-modules=jdk.incubator.vector}) and
- * the CPU has 256- or 512-bit vectors, else {@link ScalarKernels}. System properties: {@code lakelora.kernels} =
- * {@code scalar} | {@code vector} forces one (forcing {@code vector} where it cannot run is an error);
+ * the CPU has 256- or 512-bit vectors, else {@link ScalarKernels}, which (with its {@link ScalarMathOps}) loads no
+ * {@code jdk.incubator.vector} class, so {@code -Dlakelora.kernels=scalar} runs without that module. System
+ * properties: {@code lakelora.kernels} = {@code scalar} | {@code vector} forces one (forcing {@code vector} where it
+ * cannot run is an error);
  * {@code lakelora.threads} sets threads per call (default: available processors);
  * {@code lakelora.vector.bits} = 256 | 512 forces a vector width; {@code lakelora.vector.decode} = on | off forces the
  * vector 4-bit decoder (default: on with 512-bit vectors, 2-3x faster than the scalar table on Java 17 and 25);
@@ -42,7 +44,7 @@ public final class KernelProvider {
         if (threads < 1) throw new IllegalArgumentException("kernel threads must be >= 1, got " + threads);
         Kernels base = get();
         if (base.threads() == threads) return base;
-        return BY_THREADS.computeIfAbsent(threads, t -> base instanceof VectorKernels ? new VectorKernels(t) : base);
+        return BY_THREADS.computeIfAbsent(threads, t -> isVector(base) ? new VectorKernels(t) : base);
     }
 
     /**
@@ -60,17 +62,27 @@ public final class KernelProvider {
         String forced = System.getProperty("lakelora.kernels", "").trim().toLowerCase();
         int threads = threadsProperty();
         Kernels k = create(forced, threads);
-        String width = k instanceof VectorKernels v
-                ? ", " + v.vectorBits() + "-bit vectors, 4-bit decode: "
-                        + (v.vectorDecode() ? "vector" : "scalar table")
-                : "";
+        boolean vector = isVector(k);
+        String width = vector ? vectorDetails((VectorKernels) k) : "";
         System.err.println("[lakelora] kernels: " + k.name() + " (" + k.threads() + " thread"
                 + (k.threads() == 1 ? "" : "s") + width + (forced.isEmpty() ? "" : ", forced: " + forced) + ")");
-        if (k instanceof VectorKernels) {
+        if (vector) {
             String hint = trapLimitHint(currentTrapLimit());
             if (hint != null) System.err.println("[lakelora] " + hint);
         }
         return k;
+    }
+
+    /**
+     * Whether k is the Vector API backend. The scalar backend is recognized by its class first, so that a JVM on
+     * {@code lakelora.kernels=scalar} never loads {@link VectorKernels} (nor, through it, any Vector API class).
+     */
+    private static boolean isVector(Kernels k) {
+        return k.getClass() != ScalarKernels.class && k instanceof VectorKernels;
+    }
+
+    private static String vectorDetails(VectorKernels v) {
+        return ", " + v.vectorBits() + "-bit vectors, 4-bit decode: " + (v.vectorDecode() ? "vector" : "scalar table");
     }
 
     /** The per-method trap limit the vector kernels need to stay compiled as intrinsics (docs/spark-submit.md). */

@@ -4,7 +4,12 @@ import io.lakelora.quant.QuantizedMatrix;
 
 /**
  * The compute backend. Model and training code talk only to this interface, so a GPU backend can be added beside
- * {@link ScalarKernels} (the spec and fallback) and the Vector API implementation.
+ * {@link ScalarKernels} (the spec and fallback) and the Vector API implementation ({@link VectorKernels}).
+ *
+ * <p>Two parts: the matrix products below, and the layers' row and element-wise operations ({@link #math()}:
+ * softmax pieces, RMSNorm rows, SwiGLU). The layers in {@code model.nn} reach the hardware only through these two, so
+ * a backend's choice covers every vectorized loop of a step: {@link ScalarKernels} returns {@link ScalarMathOps}
+ * and loads no {@code jdk.incubator.vector} class; {@link VectorKernels} returns the Vector API operations.
  *
  * <p>Conventions (BLAS, row-major): {@code C = alpha * op(A) * op(B) + beta * C}, where op(X) is X or X^T,
  * op(A) is m x k, op(B) is k x n, C is m x n. Leading dimensions are row strides. {@code beta == 0} means C is
@@ -21,6 +26,9 @@ public interface Kernels {
 
     /** Threads one call may use (1 = the calling thread only). */
     int threads();
+
+    /** The row and element-wise operations of this backend (the same instance on every call). */
+    MathOps math();
 
     void sgemm(
             boolean transA,

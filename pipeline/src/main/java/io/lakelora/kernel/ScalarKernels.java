@@ -3,8 +3,9 @@ package io.lakelora.kernel;
 import io.lakelora.quant.QuantizedMatrix;
 
 /**
- * The specification: plain loops, single thread, fp32 accumulation in the natural k order. Every fast kernel is tested
- * against this class; it is also the fallback when the Vector API is unavailable. Not final: new operations are added
+ * The specification: plain loops, single thread, fp32 accumulation in the natural k order, and {@link ScalarMathOps}
+ * for the layers' row and element-wise operations. Every fast kernel is tested against this class; it is also the
+ * fallback when the Vector API is unavailable, and loads no {@code jdk.incubator.vector} class. Not final: new operations are added
  * to {@link Kernels} with their scalar specification here, and fast subclasses ({@link VectorKernels}) override what
  * they accelerate and inherit the rest.
  */
@@ -18,6 +19,11 @@ public class ScalarKernels implements Kernels {
     @Override
     public int threads() {
         return 1;
+    }
+
+    @Override
+    public MathOps math() {
+        return ScalarMathOps.INSTANCE;
     }
 
     @Override

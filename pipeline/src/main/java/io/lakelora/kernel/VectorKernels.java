@@ -170,6 +170,12 @@ public class VectorKernels extends ScalarKernels {
         return threads;
     }
 
+    /** The Vector API operations ({@link FloatVector#SPECIES_PREFERRED}, whatever this instance's product width). */
+    @Override
+    public MathOps math() {
+        return VectorMathOps.INSTANCE;
+    }
+
     /** Vector width of the micro-kernel in bits (256 or 512). */
     public int vectorBits() {
         return mk.bits;

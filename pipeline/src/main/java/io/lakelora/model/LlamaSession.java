@@ -157,7 +157,7 @@ public final class LlamaSession {
             LayerWeights lw = w.layer(l);
             float[] kc = kCache[l];
             float[] vc = vCache[l];
-            RmsNorm.forward(ln, 0, null, 0, x, 0, lw.attnNorm(), n, C, eps);
+            RmsNorm.forward(kern, ln, 0, null, 0, x, 0, lw.attnNorm(), n, C, eps);
             linear(l, TargetModule.Q, lw.q(), q, 0, ln, n);
             linear(l, TargetModule.K, lw.k(), kc, P * KVD, ln, n);
             linear(l, TargetModule.V, lw.v(), vc, P * KVD, ln, n);
@@ -186,14 +186,14 @@ public final class LlamaSession {
                     a.headDim());
             linear(l, TargetModule.O, lw.o(), proj, 0, att, n);
             for (int i = 0; i < n * C; i++) x[i] += proj[i];
-            RmsNorm.forward(ln, 0, null, 0, x, 0, lw.mlpNorm(), n, C, eps);
+            RmsNorm.forward(kern, ln, 0, null, 0, x, 0, lw.mlpNorm(), n, C, eps);
             linear(l, TargetModule.GATE, lw.gate(), gate, 0, ln, n);
             linear(l, TargetModule.UP, lw.up(), up, 0, ln, n);
-            SwiGlu.forward(gate, gate, up, n * a.intermediateSize());
+            SwiGlu.forward(kern, gate, gate, up, n * a.intermediateSize());
             linear(l, TargetModule.DOWN, lw.down(), proj, 0, gate, n);
             for (int i = 0; i < n * C; i++) x[i] += proj[i];
         }
-        RmsNorm.forward(ln, 0, null, 0, x, 0, w.finalNorm(), n, C, eps);
+        RmsNorm.forward(kern, ln, 0, null, 0, x, 0, w.finalNorm(), n, C, eps);
         length += n;
     }
 

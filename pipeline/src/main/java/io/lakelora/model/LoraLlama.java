@@ -328,14 +328,18 @@ public final class LoraLlama implements TrainableModel {
                 drop,
                 N);
         // h = silu(gate) * up                                           (N, F)
-        Par.elements(kern, N * a.intermediateSize(), (i0, i1) -> SwiGlu.forward(c.h, c.gate, c.up, i0, i1 - i0));
+        Par.elements(kern, N * a.intermediateSize(), (i0, i1) -> SwiGlu.forward(kern, c.h, c.gate, c.up, i0, i1 - i0));
         // out = res + h Wd^T + lora(h)                                  (N, C)
         projForward(l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {xOut}, c.h, c, params, seed, drop, N);
         add(xOut, c.res, N * C);
     }
 
     private void rmsForward(float[] out, float[] rstd, float[] x, float[] weight, int N, int C) {
-        Par.rows(kern, N, 16, (n0, n1) -> RmsNorm.forward(out, n0 * C, rstd, n0, x, n0 * C, weight, n1 - n0, C, eps));
+        Par.rows(
+                kern,
+                N,
+                16,
+                (n0, n1) -> RmsNorm.forward(kern, out, n0 * C, rstd, n0, x, n0 * C, weight, n1 - n0, C, eps));
     }
 
     /** dx += rmsnorm backward. */
@@ -344,7 +348,7 @@ public final class LoraLlama implements TrainableModel {
                 kern,
                 N,
                 16,
-                (n0, n1) -> RmsNorm.backward(dx, n0 * C, dout, n0 * C, x, n0 * C, weight, rstd, n0, n1 - n0, C));
+                (n0, n1) -> RmsNorm.backward(kern, dx, n0 * C, dout, n0 * C, x, n0 * C, weight, rstd, n0, n1 - n0, C));
     }
 
     /** y[0, n) += x[0, n). */
@@ -396,7 +400,7 @@ public final class LoraLlama implements TrainableModel {
                 N,
                 true);
         // h = silu(gate) * up
-        Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
+        Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(kern, dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)
         projBackward(
                 l,

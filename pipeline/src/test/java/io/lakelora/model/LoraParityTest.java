@@ -5,7 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.lakelora.kernel.KernelProvider;
+import io.lakelora.kernel.Kernels;
+import io.lakelora.kernel.TestBackends;
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
 import io.lakelora.model.nn.FrozenLinear;
@@ -22,13 +23,14 @@ import java.util.EnumSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.ValueSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * Parity with PyTorch: fixtures written by {@code pipeline/src/test/python/gen_lora_parity.py} (the model from HF's
  * modeling code in plain torch, LoRA as PEFT defines it). Loss and the gradient of the mean loss for every LoRA tensor
  * must agree to a relative error of 1e-4 (max |java - torch| / max |torch| per tensor), with the fp32 base and with the
- * base replaced by the fixture's NF4 codes (torch used the same de-quantized weights).
+ * base replaced by the fixture's NF4 codes (torch used the same de-quantized weights), through both backends
+ * ({@link TestBackends}).
  */
 class LoraParityTest {
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/lora_parity");
@@ -104,28 +106,28 @@ class LoraParityTest {
         return new LlamaWeights(w.arch(), w.embedding(), layers, w.finalNorm(), w.lmHead());
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"llama_gqa", "qwen2_tied_packed"})
-    void fp32LossAndGradientsMatchTorch(String name) throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"llama_gqa, scalar", "llama_gqa, vector", "qwen2_tied_packed, scalar", "qwen2_tied_packed, vector"})
+    void fp32LossAndGradientsMatchTorch(String name, String backend) throws Exception {
         Case c = load(name);
         try (ShardedCheckpoint ex = c.expectedTensors()) {
-            check(name + " fp32", c.weights(), c, "loss_sum", "grad.");
+            check(name + " fp32 " + backend, TestBackends.of(backend), c.weights(), c, "loss_sum", "grad.");
         }
     }
 
-    @ParameterizedTest
-    @ValueSource(strings = {"llama_gqa", "qwen2_tied_packed"})
-    void nf4LossAndGradientsMatchTorchOnTheSameDequantizedWeights(String name) throws Exception {
+    @ParameterizedTest(name = "{0} {1}")
+    @CsvSource({"llama_gqa, scalar", "llama_gqa, vector", "qwen2_tied_packed, scalar", "qwen2_tied_packed, vector"})
+    void nf4LossAndGradientsMatchTorchOnTheSameDequantizedWeights(String name, String backend) throws Exception {
         Case c = load(name);
         try (ShardedCheckpoint ex = c.expectedTensors()) {
             LlamaWeights q = nf4(c.weights(), ex);
             assertTrue(q.layer(0).q().isQuantized());
-            check(name + " nf4", q, c, "loss_sum_nf4", "grad_nf4.");
+            check(name + " nf4 " + backend, TestBackends.of(backend), q, c, "loss_sum_nf4", "grad_nf4.");
         }
     }
 
-    private static void check(String label, LlamaWeights w, Case c, String lossKey, String gradPrefix) {
-        LoraLlama model = new LoraLlama(w, c.spec(), KernelProvider.get(), false);
+    private static void check(String label, Kernels kern, LlamaWeights w, Case c, String lossKey, String gradPrefix) {
+        LoraLlama model = new LoraLlama(w, c.spec(), kern, false);
         float[] grads = new float[c.params().length];
         LossSum ls = model.forwardBackward(c.params(), grads, c.batch(), 0);
         double want = c.expected().get(lossKey).asDouble();

@@ -1,6 +1,7 @@
 package io.lakelora.model.nn;
 
 import io.lakelora.kernel.Kernels;
+import io.lakelora.kernel.MathOps;
 
 /**
  * Scaled dot-product attention with grouped KV heads (GQA: query head h reads KV head h / (NH / NKV), as HF's
@@ -157,7 +158,7 @@ public final class Attention {
                         probs,
                         p0 + i0 * Tk + kLoA,
                         Tk);
-                softmaxRows(probs, p0, lo, hi, winOff, i0, i1, kLoA, kHi, Tk);
+                softmaxRows(kern.math(), probs, p0, lo, hi, winOff, i0, i1, kLoA, kHi, Tk);
                 // out_h[i0:i1] (i1-i0, HS) = P[i0:i1, kLo:kHi] v_h[kLo:kHi]
                 kern.sgemmPackedB(
                         false,
@@ -187,7 +188,17 @@ public final class Attention {
      * span: a causal span of whole row blocks is a whole number of vectors, so no row has a partial last vector.
      */
     private static void softmaxRows(
-            float[] probs, int p0, int[] lo, int[] hi, int winOff, int i0, int i1, int from, int to, int Tk) {
+            MathOps m,
+            float[] probs,
+            int p0,
+            int[] lo,
+            int[] hi,
+            int winOff,
+            int i0,
+            int i1,
+            int from,
+            int to,
+            int Tk) {
         int n = to - from + 1;
         for (int i = i0; i < i1; i++) {
             int row = p0 + i * Tk;
@@ -197,9 +208,9 @@ public final class Attention {
             for (int j = b + 1; j <= to; j++) probs[row + j] = Float.NEGATIVE_INFINITY;
             // the window's max (never -infinity), taken over the whole span: the rest is -infinity now, and a causal
             // span is whole vectors (no scalar tail)
-            float max = VecMath.max(probs, row + from, n);
-            float sum = VecMath.expShiftSum(probs, row + from, n, max);
-            VecMath.scale(probs, row + from, n, 1f / sum);
+            float max = m.max(probs, row + from, n);
+            float sum = m.expShiftSum(probs, row + from, n, max);
+            m.scale(probs, row + from, n, 1f / sum);
         }
     }
 
@@ -277,7 +288,7 @@ public final class Attention {
                         probs,
                         pb,
                         Tk);
-                softmaxRows(probs, p0, lo, hi, winOff, i0, i1, kLo, kHi, Tk);
+                softmaxRows(kern.math(), probs, p0, lo, hi, winOff, i0, i1, kLo, kHi, Tk);
                 // out_h[i0:i1] (i1-i0, HS) = P[i0:i1, kLo:kHi] v_h[kLo:kHi]
                 kern.sgemm(
                         false,
@@ -407,6 +418,7 @@ public final class Attention {
         int rep = NH / NKV;
         float scale = (float) (1.0 / Math.sqrt(HS));
         int align = kern.packedBColumnAlign();
+        MathOps m = kern.math();
         float[][] buf = packBuffers(kern, Tq, Tk, HS);
         float[] kP = buf[2], vT = buf[3], qP = buf[4], doP = buf[5];
         kern.packB(false, Tk, HS, k, kOff + g * HS, KVD, kP); // k_g (Tk x HS)
@@ -464,8 +476,8 @@ public final class Attention {
                 for (int i = i0; i < i1; i++) {
                     int pr = p0 + i * Tk;
                     int sr = i * Tk;
-                    float dot = VecMath.dot(probs, pr + kLo, scratch, sr + kLo, span);
-                    VecMath.mulShifted(scratch, sr + kLo, probs, pr + kLo, span, dot);
+                    float dot = m.dot(probs, pr + kLo, scratch, sr + kLo, span);
+                    m.mulShifted(scratch, sr + kLo, probs, pr + kLo, span, dot);
                 }
                 // forward: S = q_h k_h^T * scale  =>  dq_h += scale dS k_h ; dk_h += scale dS^T q_h
                 kern.sgemmPackedB(

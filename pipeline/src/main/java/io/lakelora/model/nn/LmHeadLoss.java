@@ -1,6 +1,7 @@
 package io.lakelora.model.nn;
 
 import io.lakelora.kernel.Kernels;
+import io.lakelora.kernel.MathOps;
 
 /**
  * The output head fused with cross-entropy: {@code logits = x W^T} (W = lm_head [V, C], frozen), loss per target row
@@ -60,6 +61,7 @@ public final class LmHeadLoss {
             throw new IllegalArgumentException(
                     "lm_head is " + head.outFeatures() + "x" + head.inFeatures() + ", expected " + V + "x" + C);
         }
+        MathOps math = kern.math();
         double total = 0;
         int n = 0;
         while (n < N) {
@@ -78,15 +80,15 @@ public final class LmHeadLoss {
             Par.rows(kern, m, 8, (i0, i1) -> {
                 for (int i = i0; i < i1; i++) {
                     int o = i * V;
-                    float max = VecMath.max(logits, o, V);
+                    float max = math.max(logits, o, V);
                     int t = targets[rows[i]];
                     float target = logits[o + t];
                     // exp(l - max) in place while summing (the same sum with or without a gradient), then
                     // d loss / d logits = softmax - onehot(target) in one scaling pass: one exp per logit
-                    float sum = VecMath.expShiftSum(logits, o, V, max);
+                    float sum = math.expShiftSum(logits, o, V, max);
                     rowLoss[i] = max + Math.log(sum) - target;
                     if (dx != null) {
-                        VecMath.scale(logits, o, V, gradScale / sum);
+                        math.scale(logits, o, V, gradScale / sum);
                         logits[o + t] -= gradScale;
                     }
                 }

@@ -6,9 +6,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import io.lakelora.kernel.Kernels;
 import io.lakelora.kernel.ScalarKernels;
+import io.lakelora.kernel.TestBackends;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+/** The double reference and finite differences through both backends ({@link TestBackends}). */
 class AttentionTest {
     final Kernels kern = new ScalarKernels();
 
@@ -50,8 +54,10 @@ class AttentionTest {
         return new int[][] {lo, hi};
     }
 
-    @Test
-    void forwardAndBackwardMatchDoubleReference() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void forwardAndBackwardMatchDoubleReference(String backend) {
+        Kernels kern = TestBackends.of(backend);
         int T = 70, NH = 4, NKV = 2, HS = 3;
         int QD = NH * HS, KVD = NKV * HS;
         SplittableRandom r = new SplittableRandom(7);
@@ -89,8 +95,10 @@ class AttentionTest {
                 1e-5);
     }
 
-    @Test
-    void kvCacheStyleWindowsAndSharedProbs() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void kvCacheStyleWindowsAndSharedProbs(String backend) {
+        Kernels kern = TestBackends.of(backend);
         // 3 new query rows at positions 5..7 over 8 cached keys: row i sees keys 0..5+i
         int Tq = 3, Tk = 8, NH = 2, NKV = 1, HS = 4;
         SplittableRandom r = new SplittableRandom(8);

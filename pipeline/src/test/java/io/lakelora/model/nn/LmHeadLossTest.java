@@ -3,10 +3,12 @@ package io.lakelora.model.nn;
 import static io.lakelora.model.nn.GradCheck.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.lakelora.kernel.ScalarKernels;
+import io.lakelora.kernel.TestBackends;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+/** Through both backends ({@link TestBackends}): the double reference and finite differences. */
 class LmHeadLossTest {
     static final int N = 10, C = 5, V = 13;
     static final int[] TARGETS = {3, -1, 0, 12, 7, -1, -1, 5, 5, 1};
@@ -29,8 +31,9 @@ class LmHeadLossTest {
         return total;
     }
 
-    @Test
-    void lossAndGradientAcrossChunks() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void lossAndGradientAcrossChunks(String backend) {
         SplittableRandom r = new SplittableRandom(10);
         float[] x = randn(r, N * C, 1.0);
         float[] w = randn(r, V * C, 1.0);
@@ -38,8 +41,8 @@ class LmHeadLossTest {
         float[] dx = new float[N * C];
         float[] tokenLoss = new float[N];
         // 3 target rows per chunk: 7 target rows -> 3 chunks
-        double loss =
-                new LmHeadLoss(C, V, 3).forwardBackward(new ScalarKernels(), head, dx, x, TARGETS, tokenLoss, N, 1f);
+        double loss = new LmHeadLoss(C, V, 3)
+                .forwardBackward(TestBackends.of(backend), head, dx, x, TARGETS, tokenLoss, N, 1f);
         double want = ref(GradCheck.toDouble(x), w);
         assertEquals(want, loss, 1e-5 * want);
         double sumTok = 0;

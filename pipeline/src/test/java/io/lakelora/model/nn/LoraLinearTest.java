@@ -5,17 +5,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.kernel.Kernels;
-import io.lakelora.kernel.ScalarKernels;
+import io.lakelora.kernel.TestBackends;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.QuantizedMatrix;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
-/** The linear + LoRA composition (frozen W, bias, dropout, A, B) as the model uses it, against a double reference. */
+/**
+ * The linear + LoRA composition (frozen W, bias, dropout, A, B) as the model uses it, against a double reference,
+ * through both backends ({@link TestBackends}).
+ */
 class LoraLinearTest {
     static final int N = 5, IN = 6, OUT = 4, R = 3;
     static final float SCALING = 1.7f;
-    final Kernels kern = new ScalarKernels();
 
     /** y = x W^T + b + s * (drop(x) A^T) B^T in double; ab = [A (R, IN), B (OUT, R)]. */
     static double[] ref(double[] x, double[] ab, float[] w, float[] bias, float p, long seed) {
@@ -41,22 +44,25 @@ class LoraLinearTest {
         return y;
     }
 
-    @Test
-    void denseWithBiasNoDropout() {
-        check(false, true, 0f);
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void denseWithBiasNoDropout(String backend) {
+        check(TestBackends.of(backend), false, true, 0f);
     }
 
-    @Test
-    void denseWithDropout() {
-        check(false, false, 0.3f);
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void denseWithDropout(String backend) {
+        check(TestBackends.of(backend), false, false, 0.3f);
     }
 
-    @Test
-    void quantizedBaseWithDropout() {
-        check(true, false, 0.25f);
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void quantizedBaseWithDropout(String backend) {
+        check(TestBackends.of(backend), true, false, 0.25f);
     }
 
-    void check(boolean quantized, boolean withBias, float p) {
+    void check(Kernels kern, boolean quantized, boolean withBias, float p) {
         SplittableRandom r = new SplittableRandom(9);
         float[] x = randn(r, N * IN, 1.0);
         float[] ab = randn(r, R * IN + OUT * R, 0.5); // slab: A at 0, B at R*IN (B non-zero)

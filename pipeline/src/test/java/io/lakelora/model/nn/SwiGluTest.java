@@ -3,9 +3,13 @@ package io.lakelora.model.nn;
 import static io.lakelora.model.nn.GradCheck.randn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.lakelora.kernel.Kernels;
+import io.lakelora.kernel.TestBackends;
 import java.util.SplittableRandom;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
+/** Through both backends ({@link TestBackends}): the double reference and finite differences. */
 class SwiGluTest {
     static final int N = 20;
 
@@ -18,14 +22,16 @@ class SwiGluTest {
         return h;
     }
 
-    @Test
-    void forwardAndBackward() {
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void forwardAndBackward(String backend) {
+        Kernels kern = TestBackends.of(backend);
         SplittableRandom r = new SplittableRandom(6);
         float[] gate = randn(r, N, 3.0);
         float[] up = randn(r, N, 1.0);
         float[] g = randn(r, N, 1.0);
         float[] h = new float[N];
-        SwiGlu.forward(h, gate, up, N);
+        SwiGlu.forward(kern, h, gate, up, N);
         double[] gu = new double[2 * N];
         for (int i = 0; i < N; i++) {
             gu[i] = gate[i];
@@ -36,7 +42,7 @@ class SwiGluTest {
         float[] dgu = new float[2 * N];
         float[] dgate = new float[N];
         float[] dup = new float[N];
-        SwiGlu.backward(dgate, dup, g, gate, up, N);
+        SwiGlu.backward(kern, dgate, dup, g, gate, up, N);
         System.arraycopy(dgate, 0, dgu, 0, N);
         System.arraycopy(dup, 0, dgu, N, N);
         double[] num = GradCheck.numeric(x -> GradCheck.dot(ref(x), g), gu, 1e-6);

@@ -1,4 +1,4 @@
-package io.lakelora.model.nn;
+package io.lakelora.kernel;
 
 import jdk.incubator.vector.FloatVector;
 import jdk.incubator.vector.IntVector;
@@ -6,14 +6,19 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * Vectorized element-wise math of the layers (exp-heavy loops: softmax, SiLU, log-sum-exp): a training step evaluates
- * hundreds of millions of exponentials, 16 ns each with {@code Math.exp}. The exponentials and lane sums go through
- * {@link io.lakelora.kernel.Lanes}, which uses only exact IEEE vector operations: the Vector API's own {@code EXP} and
- * {@code reduceLanes(ADD)} round differently before and after JIT compilation, which broke bit-identical training
- * runs. Results agree with {@code Math.exp} to 2 ulp; sums are accumulated per lane, then across lanes in a fixed order.
+ * {@link MathOps} on the Vector API ({@link FloatVector#SPECIES_PREFERRED}), the CPU backend's: exp-heavy loops
+ * (softmax, SiLU, log-sum-exp; a training step evaluates hundreds of millions of exponentials, 16 ns each with
+ * {@code Math.exp}), dot products and RMSNorm's rows. The exponentials and lane sums go through {@link Lanes}, which
+ * uses only exact IEEE vector operations: the Vector API's own {@code EXP} and {@code reduceLanes(ADD)} round
+ * differently before and after JIT compilation, which broke bit-identical training runs. Results agree with
+ * {@code Math.exp} to 2 ulp; sums are accumulated per lane, then across lanes in a fixed order.
+ * {@link ScalarMathOps} is the specification.
  */
-public final class VecMath {
-    private VecMath() {}
+final class VectorMathOps implements MathOps {
+    /** The one instance (the class holds no state). */
+    static final VectorMathOps INSTANCE = new VectorMathOps();
+
+    private VectorMathOps() {}
 
     private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
     /** Zeros to start vector accumulators from (see {@link #max}). */
@@ -27,7 +32,8 @@ public final class VecMath {
      * element, 3x the integer form). NaNs have keys above +infinity's (positive NaN) or below -infinity's (negative
      * NaN, the x86 default): a running integer min catches the second kind.
      */
-    public static float max(float[] x, int off, int n) {
+    @Override
+    public float max(float[] x, int off, int n) {
         int L = S.length();
         int i = 0;
         float m = Float.NEGATIVE_INFINITY;
@@ -86,11 +92,12 @@ public final class VecMath {
 
     /**
      * x[i] = exp(x[i] - shift) over [off, off+n), shift >= every x[i] (a softmax's max, taken with a NaN-propagating
-     * max: see {@link io.lakelora.kernel.Lanes#expNonPositive}); returns the sum of the new values. A partial last vector goes
+     * max: see {@link Lanes#expNonPositive}); returns the sum of the new values. A partial last vector goes
      * through a copy padded with -infinity (exp 0), not through {@code Math.exp} per element (~20 ns each: for
      * attention's causal rows, whose lengths are anything, the scalar tail was most of the softmax).
      */
-    public static float expShiftSum(float[] x, int off, int n, float shift) {
+    @Override
+    public float expShiftSum(float[] x, int off, int n, float shift) {
         int L = S.length();
         float[] pad = null;
         FloatVector acc = FloatVector.fromArray(S, ZEROS, 0); // see max
@@ -105,19 +112,20 @@ public final class VecMath {
                 src = pad;
                 so = 0;
             }
-            FloatVector e = io.lakelora.kernel.Lanes.expNonPositive(
-                    FloatVector.fromArray(S, src, so).sub(shift));
+            FloatVector e =
+                    Lanes.expNonPositive(FloatVector.fromArray(S, src, so).sub(shift));
             e.intoArray(src, so);
             acc = acc.add(e);
         }
         if (pad != null) System.arraycopy(pad, 0, x, off + n / L * L, n % L);
         float[] l = new float[L];
         acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
-        return io.lakelora.kernel.Lanes.sum(l, L);
+        return Lanes.sum(l, L);
     }
 
     /** x[i] *= s over [off, off+n). */
-    public static void scale(float[] x, int off, int n, float s) {
+    @Override
+    public void scale(float[] x, int off, int n, float s) {
         int i = 0;
         for (; i <= n - S.length(); i += S.length()) {
             FloatVector.fromArray(S, x, off + i).mul(s).intoArray(x, off + i);
@@ -126,7 +134,8 @@ public final class VecMath {
     }
 
     /** x[xo+i] = p[po+i] * (x[xo+i] - shift), i in [0, n) (the softmax backward: dS = P * (dP - rowsum(P dP))). */
-    public static void mulShifted(float[] x, int xo, float[] p, int po, int n, float shift) {
+    @Override
+    public void mulShifted(float[] x, int xo, float[] p, int po, int n, float shift) {
         int i = 0;
         for (; i <= n - S.length(); i += S.length()) {
             FloatVector.fromArray(S, p, po + i)
@@ -137,7 +146,8 @@ public final class VecMath {
     }
 
     /** sum of a[ao+i] * b[bo+i], i in [0, n). */
-    public static float dot(float[] a, int ao, float[] b, int bo, int n) {
+    @Override
+    public float dot(float[] a, int ao, float[] b, int bo, int n) {
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
@@ -147,14 +157,15 @@ public final class VecMath {
             }
             float[] l = new float[S.length()];
             acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
-            sum = io.lakelora.kernel.Lanes.sum(l, l.length);
+            sum = Lanes.sum(l, l.length);
         }
         for (; i < n; i++) sum += a[ao + i] * b[bo + i];
         return sum;
     }
 
     /** sum of a[ao+i] * w[i] * b[bo+i], i in [0, n) (RMSNorm's backward: dout . weight . x). */
-    public static float dot3(float[] a, int ao, float[] w, float[] b, int bo, int n) {
+    @Override
+    public float dot3(float[] a, int ao, float[] w, float[] b, int bo, int n) {
         int i = 0;
         float sum = 0f;
         if (n >= S.length()) {
@@ -168,23 +179,18 @@ public final class VecMath {
             }
             float[] l = new float[S.length()];
             acc.intoArray(l, 0); // here, not in a method the vector is passed to (see Lanes.sum)
-            sum = io.lakelora.kernel.Lanes.sum(l, l.length);
+            sum = Lanes.sum(l, l.length);
         }
         for (; i < n; i++) sum += a[ao + i] * w[i] * b[bo + i];
         return sum;
     }
 
-    /** h[i] = silu(g[i]) * u[i] = g[i] / (1 + exp(-g[i])) * u[i], i in [0, n). h may alias g. */
-    public static void swiglu(float[] h, float[] g, float[] u, int n) {
-        swiglu(h, g, u, 0, n);
-    }
-
     /**
-     * As {@link #swiglu(float[], float[], float[], int)} over i in [off, off+n). The vector loop runs from
-     * {@code off}, so callers that split a range keep {@code off} at a multiple of the vector length (the scalar tail
-     * uses {@code Math.exp}, which may round differently from the vector exp).
+     * The vector loop runs from {@code off}, so callers that split a range keep {@code off} at a multiple of the
+     * vector length (the scalar tail uses {@code Math.exp}, which may round differently from the vector exp).
      */
-    public static void swiglu(float[] h, float[] g, float[] u, int off, int n) {
+    @Override
+    public void swiglu(float[] h, float[] g, float[] u, int off, int n) {
         int vecEnd = off + n / S.length() * S.length();
         // per chunk, 1 + exp(-g) into a scratch, then h = g / that * u: one loop doing both crossed Java 17's C2
         // inlining limits now and then, and its vectors then fell back to per-lane code (3x slower)
@@ -206,9 +212,7 @@ public final class VecMath {
     /** den[i - from] = 1 + exp(-g[i]) over [from, to), a whole number of vectors. */
     private static void onePlusExpNeg(float[] den, float[] g, int from, int to) {
         for (int i = from; i < to; i += S.length()) {
-            io.lakelora.kernel.Lanes.exp(FloatVector.fromArray(S, g, i).neg())
-                    .add(1f)
-                    .intoArray(den, i - from);
+            Lanes.exp(FloatVector.fromArray(S, g, i).neg()).add(1f).intoArray(den, i - from);
         }
     }
 
@@ -222,16 +226,9 @@ public final class VecMath {
         }
     }
 
-    /**
-     * Backward of {@link #swiglu}, overwriting dg and du (the only writer of both): with s = sigmoid(g),
-     * {@code du = dh * g * s}, {@code dg = dh * u * s * (1 + g * (1 - s))}.
-     */
-    public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int n) {
-        swigluBackward(dg, du, dh, g, u, 0, n);
-    }
-
-    /** As {@link #swigluBackward(float[], float[], float[], float[], float[], int)} over [off, off+n). */
-    public static void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n) {
+    /** As {@link #swiglu}: the vector loop runs from {@code off}. */
+    @Override
+    public void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n) {
         int i = off;
         int end = off + n;
         int vecEnd = off + (n / S.length()) * S.length();
@@ -262,10 +259,72 @@ public final class VecMath {
     /** out[i] = 1 / (1 + exp(-g[i])) over [from, to), a whole number of vectors. */
     private static void sigmoid(float[] out, float[] g, int from, int to) {
         for (int i = from; i < to; i += S.length()) {
-            FloatVector e = io.lakelora.kernel.Lanes.exp(
-                            FloatVector.fromArray(S, g, i).neg())
-                    .add(1f);
+            FloatVector e = Lanes.exp(FloatVector.fromArray(S, g, i).neg()).add(1f);
             FloatVector.broadcast(S, 1f).div(e).intoArray(out, i);
+        }
+    }
+
+    /**
+     * Row sums are {@link #dot} (per-lane partial sums added in a fixed order, so deterministic); they replaced scalar
+     * double sums that cost ~1 ns per element (RMSNorm was 18 ms of a 1.3 s 100M step, ~1% now).
+     */
+    @Override
+    public void rmsNormForward(
+            float[] out,
+            int outOff,
+            float[] rstd,
+            int rstdOff,
+            float[] inp,
+            int inpOff,
+            float[] weight,
+            int N,
+            int C,
+            float eps) {
+        for (int n = 0; n < N; n++) {
+            int x = inpOff + n * C;
+            int o = outOff + n * C;
+            float ss = dot(inp, x, inp, x, C); // fp32 sum of squares, as HF's x.pow(2).mean(-1)
+            float r = (float) (1.0 / Math.sqrt(ss / C + (double) eps));
+            if (rstd != null) rstd[rstdOff + n] = r;
+            int c = 0;
+            for (; c <= C - S.length(); c += S.length()) {
+                FloatVector.fromArray(S, weight, c)
+                        .mul(FloatVector.fromArray(S, inp, x + c).mul(r))
+                        .intoArray(out, o + c);
+            }
+            for (; c < C; c++) out[o + c] = weight[c] * (inp[x + c] * r);
+        }
+    }
+
+    @Override
+    public void rmsNormBackward(
+            float[] dinp,
+            int dinpOff,
+            float[] dout,
+            int doutOff,
+            float[] inp,
+            int inpOff,
+            float[] weight,
+            float[] rstd,
+            int rstdOff,
+            int N,
+            int C) {
+        for (int n = 0; n < N; n++) {
+            int x = inpOff + n * C;
+            int d = doutOff + n * C;
+            int di = dinpOff + n * C;
+            float r = rstd[rstdOff + n];
+            float dot = dot3(dout, d, weight, inp, x, C);
+            float k = (float) ((double) dot * r * r * r / C);
+            int c = 0;
+            for (; c <= C - S.length(); c += S.length()) {
+                FloatVector g = FloatVector.fromArray(S, weight, c)
+                        .mul(FloatVector.fromArray(S, dout, d + c))
+                        .mul(r)
+                        .sub(FloatVector.fromArray(S, inp, x + c).mul(k));
+                FloatVector.fromArray(S, dinp, di + c).add(g).intoArray(dinp, di + c);
+            }
+            for (; c < C; c++) dinp[di + c] += weight[c] * dout[d + c] * r - inp[x + c] * k;
         }
     }
 }
