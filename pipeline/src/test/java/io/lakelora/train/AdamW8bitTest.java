@@ -276,6 +276,30 @@ class AdamW8bitTest {
         assertTrue(rel > 0, "8-bit states are quantized, so the runs differ");
     }
 
+    /**
+     * The fp32 view local SGD averages: dequantized m and v, and setting them back requantizes block-wise, moving each
+     * value by at most about one code step (2% of the block's absmax here). Not lossless: a block whose largest m is
+     * negative maps to code -0.99297, so its absmax shrinks by that factor per round trip.
+     */
+    @Test
+    void fp32ViewRoundTripsThroughTheCodes() {
+        AdamW8bit opt = new AdamW8bit(0.9, 0.999, 1e-8, 0);
+        OptimizerState st = opt.newState(LAYOUT);
+        Rng rng = new Rng(11);
+        float[] p = new float[LAYOUT.size()];
+        for (int t = 1; t <= 5; t++) opt.update(p, gradient(rng, p.length, t + 10), st, t, 1e-3);
+        float[][] mv = opt.moments(st);
+        OptimizerState back = opt.newState(LAYOUT);
+        opt.setMoments(back, mv);
+        float[][] again = opt.moments(back);
+        for (int i = 0; i < p.length; i++) {
+            assertEquals(mv[0][i], again[0][i], 0.02f * Math.abs(st.floats("absmax1")[0]) + 1e-30f, "m " + i);
+        }
+        for (int i = 0; i < p.length; i++) {
+            assertEquals(mv[1][i], again[1][i], 0.02f * Math.abs(st.floats("absmax2")[0]) + 1e-30f, "v " + i);
+        }
+    }
+
     /** Optimizer-state bytes from the declared slabs for r=16 on all linear layers of Llama-3-8B. */
     @Test
     void stateMemoryOnLlama3_8B() {
