@@ -3,16 +3,14 @@ package io.lakelora.lora;
 import java.util.Arrays;
 
 /**
- * Everything a LoRA adapter trains, as four slabs of identical {@link AdapterLayout} (llm.c's ParameterTensors):
- * parameters, gradients, and the AdamW first and second moments, plus the number of optimizer steps taken. Averaging
- * gradients is one array sum, AdamW is one loop, a checkpoint is one write.
+ * What a LoRA adapter trains, as two slabs of identical {@link AdapterLayout} (llm.c's ParameterTensors): parameters
+ * and gradients, plus the number of optimizer steps taken. Averaging gradients is one array sum. The optimizer's own
+ * state (AdamW's moments, or 8-bit ones) is declared by the optimizer and kept beside this ({@code train.Optimizer}).
  */
 public final class AdapterState {
     private final AdapterLayout layout;
     private final float[] params;
     private final float[] grads;
-    private final float[] m;
-    private final float[] v;
     private long step;
 
     /** All slabs zero, step 0. Initialise the parameters with {@link LoraInit}. */
@@ -21,8 +19,6 @@ public final class AdapterState {
         int n = layout.size();
         this.params = new float[n];
         this.grads = new float[n];
-        this.m = new float[n];
-        this.v = new float[n];
     }
 
     public AdapterLayout layout() {
@@ -39,17 +35,7 @@ public final class AdapterState {
         return grads;
     }
 
-    /** AdamW first moment (live). */
-    public float[] m() {
-        return m;
-    }
-
-    /** AdamW second moment (live). */
-    public float[] v() {
-        return v;
-    }
-
-    /** Optimizer steps taken so far (AdamW's bias correction uses step + 1 for the next update). */
+    /** Optimizer steps taken so far (the next update is step + 1). */
     public long step() {
         return step;
     }

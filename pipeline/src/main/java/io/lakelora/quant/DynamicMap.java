@@ -26,10 +26,39 @@ public final class DynamicMap {
     public static final int SIZE = 256;
 
     private static final float[] SIGNED = buildSigned();
+    private static final float[] UNSIGNED = buildUnsigned();
 
     /** The 256 sorted fp32 values of the signed dynamic map (a copy). */
     public static float[] signed() {
         return SIGNED.clone();
+    }
+
+    /**
+     * The 256 sorted fp32 values of the unsigned dynamic map, {@code create_dynamic_map(signed=False)}: for exponent
+     * {@code i = 0..6}, the means of {@code torch.linspace(0.1, 1, 2^(i+1) + 1)} scaled by {@code 10^(i-6)} (twice as
+     * many per exponent as the signed map, no negatives), plus 0 and 1.0; sorted. 0 is at index 0, 1.0 at index 255.
+     * bitsandbytes' 8-bit optimizers keep the second Adam moment in it (a copy).
+     */
+    public static float[] unsigned() {
+        return UNSIGNED.clone();
+    }
+
+    private static float[] buildUnsigned() {
+        double[] scales = {1e-6, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1, 1.0};
+        float[] data = new float[SIZE];
+        int n = 0;
+        for (int i = 0; i < scales.length; i++) {
+            float[] boundaries = torchLinspace(0.1f, 1.0f, (1 << (i + 1)) + 1);
+            float scale = (float) scales[i];
+            for (int j = 0; j + 1 < boundaries.length; j++) {
+                data[n++] = scale * ((boundaries[j] + boundaries[j + 1]) / 2.0f);
+            }
+        }
+        data[n++] = 0f;
+        data[n++] = 1.0f;
+        if (n != SIZE) throw new IllegalStateException("unsigned dynamic map has " + n + " entries, expected " + SIZE);
+        Arrays.sort(data);
+        return data;
     }
 
     private static float[] buildSigned() {

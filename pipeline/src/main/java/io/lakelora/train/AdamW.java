@@ -1,5 +1,8 @@
 package io.lakelora.train;
 
+import io.lakelora.lora.AdapterLayout;
+import java.util.List;
+
 /**
  * AdamW with decoupled weight decay, exactly as {@code torch.optim.AdamW} (single-tensor path of torch 1.13) orders its
  * fp32 operations, over one flat slab:
@@ -10,8 +13,14 @@ package io.lakelora.train;
  *   p  = p + (-lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
  * </pre>
  * with t the 1-based step. Scalars are computed in double and rounded to fp32 once, as torch does with Python floats.
+ * State: the moments {@code m} and {@code v}, fp32, one per parameter (8 bytes per parameter).
  */
-public final class AdamW {
+public final class AdamW implements Optimizer {
+    private static final long serialVersionUID = 1L;
+
+    /** The {@code optimizer.type} of this rule. */
+    public static final String TYPE = "adamw";
+
     private final double beta1;
     private final double beta2;
     private final double eps;
@@ -29,6 +38,38 @@ public final class AdamW {
         this.beta2 = beta2;
         this.eps = eps;
         this.weightDecay = weightDecay;
+    }
+
+    @Override
+    public String type() {
+        return TYPE;
+    }
+
+    /** {@code m} and {@code v}: fp32, one per parameter. */
+    @Override
+    public List<Slab> slabs(AdapterLayout layout) {
+        return List.of(new Slab("m", DType.F32, layout.size()), new Slab("v", DType.F32, layout.size()));
+    }
+
+    @Override
+    public void update(float[] p, float[] g, OptimizerState state, long step, double lr) {
+        update(p, g, state.floats("m"), state.floats("v"), step, lr);
+    }
+
+    @Override
+    public float[][] moments(OptimizerState state) {
+        return new float[][] {state.floats("m").clone(), state.floats("v").clone()};
+    }
+
+    @Override
+    public void setMoments(OptimizerState state, float[][] moments) {
+        float[] m = state.floats("m");
+        float[] v = state.floats("v");
+        if (moments.length != 2 || moments[0].length != m.length || moments[1].length != v.length) {
+            throw new IllegalArgumentException("AdamW moments must be two slabs of " + m.length + " floats");
+        }
+        System.arraycopy(moments[0], 0, m, 0, m.length);
+        System.arraycopy(moments[1], 0, v, 0, v.length);
     }
 
     /**

@@ -25,19 +25,23 @@ import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
- * A training checkpoint: the adapter parameters and both AdamW moments, the step, the RNG state, the data position and
- * the trajectory hash of the config, in ONE binary file (little-endian):
+ * A training checkpoint: the adapter parameters and the optimizer's state slabs, the step, the RNG state, the data
+ * position and the trajectory hash of the config, in ONE binary file (little-endian):
  * <pre>
- *   magic "LKLRCKPT" (8 bytes) | version u32 (= 1) | header length u32 | header JSON (UTF-8)
- *   | params f32[size] | m f32[size] | v f32[size] | CRC32C of everything before, u64
+ *   magic "LKLRCKPT" (8 bytes) | version u32 (= 2) | header length u32 | header JSON (UTF-8)
+ *   | params f32[size] | each optimizer slab in declared order (f32 or u8) | CRC32C of everything before, u64
  * </pre>
  * The header names the layout (layers, rank, targets, every tensor's PEFT key and shape), so a checkpoint of another
- * adapter is refused with the difference. Files are written to a temporary file in the same directory, forced to disk
- * and atomically renamed: a crash leaves the previous checkpoint intact, never a half-written one under the real name.
+ * adapter is refused with the difference, and the optimizer ({@code type} and its slabs as {@code name:dtype:length}),
+ * so resuming with another optimizer is refused too. The slabs are whatever the {@link Optimizer} declares: a new
+ * optimizer needs no change here. Version 1 (params, m, v in fp32, no optimizer in the header) still reads, as AdamW.
+ * Files are written to a temporary file in the same directory, forced to disk and atomically renamed: a crash leaves
+ * the previous checkpoint intact, never a half-written one under the real name.
  */
 public final class Checkpoint {
     static final byte[] MAGIC = "LKLRCKPT".getBytes(StandardCharsets.US_ASCII);
-    static final int VERSION = 1;
+    static final int VERSION = 2;
+    private static final int VERSION_1 = 1;
     private static final Pattern NAME = Pattern.compile("step-(\\d{8,})\\.ckpt");
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int CHUNK = 1 << 20;
@@ -57,14 +61,14 @@ public final class Checkpoint {
     }
 
     /** Writes {@code dir/step-N.ckpt} atomically, then deletes all but the newest {@code keepLast}. */
-    public static Path save(Path dir, AdapterState s, Progress p, int keepLast) {
+    public static Path save(Path dir, AdapterState s, OptimizerState opt, Progress p, int keepLast) {
         try {
             Files.createDirectories(dir);
         } catch (IOException e) {
             throw new UncheckedIOException("creating checkpoint directory " + dir, e);
         }
         Path file = dir.resolve(fileName(s.step()));
-        write(file, s, p);
+        write(file, s, opt, p);
         List<Path> all = list(dir);
         for (int i = 0; i < all.size() - keepLast; i++) {
             try {
@@ -103,8 +107,8 @@ public final class Checkpoint {
     }
 
     /** Writes one checkpoint file atomically (temporary file + fsync + rename). */
-    public static void write(Path file, AdapterState s, Progress p) {
-        byte[] header = header(s, p);
+    public static void write(Path file, AdapterState s, OptimizerState opt, Progress p) {
+        byte[] header = header(s, opt, p);
         Path dir = file.toAbsolutePath().getParent();
         Path tmp = dir.resolve(
                 file.getFileName() + ".tmp-" + ProcessHandle.current().pid());
@@ -116,14 +120,20 @@ public final class Checkpoint {
             head.put(MAGIC).putInt(VERSION).putInt(header.length).put(header).flip();
             writeCrc(ch, head, crc);
             ByteBuffer buf = ByteBuffer.allocate(CHUNK).order(ByteOrder.LITTLE_ENDIAN);
-            for (float[] slab : new float[][] {s.params(), s.m(), s.v()}) {
-                for (float x : slab) {
-                    if (!buf.hasRemaining()) {
-                        buf.flip();
-                        writeCrc(ch, buf, crc);
-                        buf.clear();
+            List<Object> slabs = new ArrayList<>();
+            slabs.add(s.params());
+            for (Optimizer.Slab d : opt.slabs()) slabs.add(opt.array(d.name()));
+            for (Object slab : slabs) {
+                if (slab instanceof float[] f) {
+                    for (float x : f) {
+                        if (buf.remaining() < 4) buf = drain(ch, buf, crc);
+                        buf.putFloat(x);
                     }
-                    buf.putFloat(x);
+                } else {
+                    for (byte x : (byte[]) slab) {
+                        if (!buf.hasRemaining()) buf = drain(ch, buf, crc);
+                        buf.put(x);
+                    }
                 }
             }
             buf.flip();
@@ -149,12 +159,19 @@ public final class Checkpoint {
         }
     }
 
+    private static ByteBuffer drain(FileChannel ch, ByteBuffer buf, CRC32C crc) throws IOException {
+        buf.flip();
+        writeCrc(ch, buf, crc);
+        buf.clear();
+        return buf;
+    }
+
     private static void writeCrc(FileChannel ch, ByteBuffer b, CRC32C crc) throws IOException {
         crc.update(b.duplicate());
         while (b.hasRemaining()) ch.write(b);
     }
 
-    private static byte[] header(AdapterState s, Progress p) {
+    private static byte[] header(AdapterState s, OptimizerState opt, Progress p) {
         AdapterLayout l = s.layout();
         ObjectNode h = JSON.createObjectNode();
         h.put("step", s.step());
@@ -163,6 +180,7 @@ public final class Checkpoint {
         h.put("tokens_seen", p.tokensSeen());
         h.put("config_hash", p.configHash());
         h.set("layout", layoutJson(l));
+        h.set("optimizer", optimizerJson(opt.type(), opt.slabs()));
         try {
             return JSON.writeValueAsBytes(h);
         } catch (IOException e) {
@@ -180,11 +198,27 @@ public final class Checkpoint {
         return n;
     }
 
+    private static ObjectNode optimizerJson(String type, List<Optimizer.Slab> slabs) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("type", type);
+        ArrayNode a = n.putArray("slabs");
+        for (Optimizer.Slab d : slabs) a.add(d.name() + ":" + d.dtype() + ":" + d.length());
+        return n;
+    }
+
+    /** What a version-1 file holds besides the parameters: AdamW's m and v. */
+    private static ObjectNode version1Optimizer(long size) {
+        ObjectNode n = JSON.createObjectNode();
+        n.put("type", AdamW.TYPE);
+        n.putArray("slabs").add("m:F32:" + size).add("v:F32:" + size);
+        return n;
+    }
+
     /**
-     * Reads {@code file} into {@code into} (params, m, v, step) after checking magic, version, length, checksum and
+     * Reads {@code file} into {@code into} (params, step) and {@code opt} (its slabs) after checking magic, version, length, checksum and
      * layout; returns the progress. Any mismatch is an {@link IllegalArgumentException} naming the file and the fix.
      */
-    public static Progress read(Path file, AdapterState into) {
+    public static Progress read(Path file, AdapterState into, OptimizerState opt) {
         long size;
         try {
             size = Files.size(file);
@@ -202,7 +236,7 @@ public final class Checkpoint {
                 throw corrupt(file, "it does not start with the magic 'LKLRCKPT' (not a LakeLoRA checkpoint)");
             }
             int version = head.getInt();
-            if (version != VERSION) {
+            if (version != VERSION && version != VERSION_1) {
                 throw new IllegalArgumentException("checkpoint " + file + " has format version " + version
                         + ", this build reads version " + VERSION + ". Fix: resume with the LakeLoRA version that "
                         + "wrote it, or start a new run in another --out directory");
@@ -220,8 +254,10 @@ public final class Checkpoint {
             }
             JsonNode layout = h.get("layout");
             long n = layout == null ? -1 : layout.path("size").asLong(-1);
-            long expected = (long) fixed + headerLen + 3 * 4 * n + 8;
-            if (n < 0 || size != expected) {
+            JsonNode optimizer = version == VERSION_1 ? version1Optimizer(n) : h.get("optimizer");
+            long slabBytes = slabBytes(optimizer);
+            long expected = (long) fixed + headerLen + 4 * n + slabBytes + 8;
+            if (n < 0 || slabBytes < 0 || size != expected) {
                 throw corrupt(
                         file,
                         "it is " + size + " bytes long, but its header describes " + expected
@@ -233,13 +269,26 @@ public final class Checkpoint {
                         + describe(layout) + ", this run has " + describe(want) + ". Fix: resume with the same model "
                         + "and LoRA settings, or use another --out directory");
             }
-            for (float[] slab : new float[][] {into.params(), into.m(), into.v()}) {
-                int off = 0;
-                while (off < slab.length) {
-                    int count = Math.min(CHUNK / 4, slab.length - off);
-                    ByteBuffer b = readFully(ch, count * 4, file, crc);
-                    b.asFloatBuffer().get(slab, off, count);
-                    off += count;
+            ObjectNode wantOpt = optimizerJson(opt.type(), opt.slabs());
+            if (!wantOpt.equals(optimizer)) {
+                throw new IllegalArgumentException("checkpoint " + file + " holds the state of optimizer "
+                        + optimizer.path("type").asText("?") + " " + optimizer.path("slabs") + ", this run uses "
+                        + opt.type() + " " + wantOpt.path("slabs") + ". Fix: resume with optimizer.type: "
+                        + optimizer.path("type").asText("?") + ", or use another --out directory");
+            }
+            readFloats(ch, into.params(), file, crc);
+            for (Optimizer.Slab d : opt.slabs()) {
+                Object slab = opt.array(d.name());
+                if (slab instanceof float[] f) {
+                    readFloats(ch, f, file, crc);
+                } else {
+                    byte[] bytes = (byte[]) slab;
+                    int off = 0;
+                    while (off < bytes.length) {
+                        int count = Math.min(CHUNK, bytes.length - off);
+                        readFully(ch, count, file, crc).get(bytes, off, count);
+                        off += count;
+                    }
                 }
             }
             ByteBuffer tail = readFully(ch, 8, file, null);
@@ -260,6 +309,33 @@ public final class Checkpoint {
         } catch (IOException e) {
             throw new UncheckedIOException("reading checkpoint " + file, e);
         }
+    }
+
+    private static void readFloats(FileChannel ch, float[] slab, Path file, CRC32C crc) throws IOException {
+        int off = 0;
+        while (off < slab.length) {
+            int count = Math.min(CHUNK / 4, slab.length - off);
+            ByteBuffer b = readFully(ch, count * 4, file, crc);
+            b.asFloatBuffer().get(slab, off, count);
+            off += count;
+        }
+    }
+
+    /** Bytes of the optimizer slabs a header declares; -1 when it declares none readable. */
+    private static long slabBytes(JsonNode optimizer) {
+        if (optimizer == null || !optimizer.path("slabs").isArray()) return -1;
+        long sum = 0;
+        for (JsonNode d : optimizer.path("slabs")) {
+            String[] parts = d.asText().split(":");
+            if (parts.length != 3) return -1;
+            try {
+                long len = Long.parseLong(parts[2]);
+                sum += len * Optimizer.DType.valueOf(parts[1]).bytes();
+            } catch (IllegalArgumentException e) {
+                return -1;
+            }
+        }
+        return sum;
     }
 
     private static String describe(JsonNode layout) {

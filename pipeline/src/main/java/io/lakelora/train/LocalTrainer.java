@@ -12,7 +12,7 @@ import java.util.function.Consumer;
 /**
  * Single-process LoRA training: start from the initialised adapter (or resume from the newest checkpoint), then for each optimizer step run
  * {@code grad_accum} micro-batches of {@code micro_batch} blocks through {@link TrainableModel#forwardBackward}, take
- * one {@link Optimizer} step on the summed gradients, report progress, evaluate every {@code eval_interval} steps and
+ * one {@link OptimizerStep} on the summed gradients, report progress, evaluate every {@code eval_interval} steps and
  * checkpoint every {@code checkpoint_interval} steps.
  *
  * <p>Determinism: the block order is a fixed function of the seed (a seeded shuffle per epoch over a continuous stream
@@ -36,6 +36,7 @@ public final class LocalTrainer {
     /** The outcome of {@link #run()}. */
     public record Result(
             AdapterState state,
+            OptimizerState optimizerState,
             long totalSteps,
             boolean resumed,
             long resumedFromStep,
@@ -111,11 +112,14 @@ public final class LocalTrainer {
         AdapterState state = new AdapterState(model.layout());
         String hash = runHash();
         long total = totalSteps();
+        OptimizerStep opt = new OptimizerStep(
+                cfg.optimizer(), cfg.schedule().build(cfg.optimizer().lr(), total));
+        OptimizerState optState = opt.newState(state);
         Optional<Path> latest = Checkpoint.latest(checkpointDir);
         Checkpoint.Progress progress;
         boolean resumed = latest.isPresent();
         if (resumed) {
-            progress = Checkpoint.read(latest.get(), state);
+            progress = Checkpoint.read(latest.get(), state, optState);
             if (!progress.configHash().equals(hash)) {
                 throw new IllegalArgumentException("checkpoint " + latest.get() + " was written by a run with other "
                         + "settings or data (run hash " + shortHash(progress.configHash()) + ", this run "
@@ -134,8 +138,6 @@ public final class LocalTrainer {
             progress = new Checkpoint.Progress(Rng.derive(cfg.seed(), "dropout").state(), 0, 0, hash);
         }
         long resumedFrom = state.step();
-        Optimizer opt = new Optimizer(
-                cfg.optimizer(), cfg.schedule().build(cfg.optimizer().lr(), total));
         Rng dropout = new Rng(progress.rngState());
         BlockStream stream = new BlockStream(train, cfg.seed());
         long position = progress.dataPosition();
@@ -157,7 +159,7 @@ public final class LocalTrainer {
                         model.forwardBackward(state.params(), state.grads(), train.batch(idx), dropout.nextLong()));
             }
             if (sum.tokens() == 0) log.accept("warning: step " + (state.step() + 1) + " has no target tokens");
-            Optimizer.StepResult r = opt.step(state, sum.tokens());
+            OptimizerStep.StepResult r = opt.step(state, optState, sum.tokens());
             tokensSeen += sum.tokens();
             lastLoss = sum.mean();
             long step = r.step();
@@ -183,6 +185,7 @@ public final class LocalTrainer {
                 Path f = Checkpoint.save(
                         checkpointDir,
                         state,
+                        optState,
                         new Checkpoint.Progress(dropout.state(), position, tokensSeen, hash),
                         cfg.keepCheckpoints());
                 log.accept("checkpoint " + f);
@@ -195,7 +198,7 @@ public final class LocalTrainer {
         if (!interrupted && resumed && resumedFrom >= total) {
             log.accept("training already complete at step " + resumedFrom + " (" + latest.get() + ")");
         }
-        return new Result(state, total, resumed, resumedFrom, interrupted, lastLoss, tokensSeen, evals);
+        return new Result(state, optState, total, resumed, resumedFrom, interrupted, lastLoss, tokensSeen, evals);
     }
 
     private EvalPoint evaluate(AdapterState state, long step) {

@@ -8,7 +8,9 @@ import java.util.Locale;
  * {@code get_cosine_schedule_with_warmup} (num_cycles 0.5). Step {@code s} is 0-based: the first optimizer update uses
  * {@code lr(0)} (0 when there is warmup, as in the HF Trainer).
  */
-public final class LrSchedule {
+public final class LrSchedule implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     /** The schedule shape after warmup. */
     public enum Type {
         CONSTANT,

@@ -126,13 +126,46 @@ class LocalTrainerTest {
                 lines.get(0).startsWith("resuming from " + out.resolve("step-00000004.ckpt") + ": step 4 of 12"),
                 lines.get(0));
         assertArrayEquals(whole.state().params(), resumed.state().params());
-        assertArrayEquals(whole.state().m(), resumed.state().m());
-        assertArrayEquals(whole.state().v(), resumed.state().v());
+        assertArrayEquals(
+                whole.optimizerState().floats("m"), resumed.optimizerState().floats("m"));
+        assertArrayEquals(
+                whole.optimizerState().floats("v"), resumed.optimizerState().floats("v"));
         assertEquals(whole.tokensSeen(), resumed.tokensSeen());
         assertArrayEquals(
                 Files.readAllBytes(dir.resolve("whole/step-00000012.ckpt")),
                 Files.readAllBytes(out.resolve("step-00000012.ckpt")),
                 "final checkpoints are byte-identical");
+    }
+
+    @Test
+    void killedAndResumedAdamW8bitRunEndsBitIdentical() throws Exception {
+        TrainConfig c = cfg("lora.lora_dropout=0.1", "optimizer.type=adamw8bit");
+        LocalTrainer.Result whole = train(c, model(0.1), dir.resolve("whole"), 0, new ArrayList<>());
+        assertEquals(
+                List.of("state1", "state2", "absmax1", "absmax2"),
+                whole.optimizerState().slabs().stream()
+                        .map(Optimizer.Slab::name)
+                        .toList());
+
+        Path out = dir.resolve("killed");
+        LocalTrainer.Result first = train(c, model(0.1), out, 6, new ArrayList<>());
+        assertTrue(first.interrupted());
+        assertEquals(out.resolve("step-00000004.ckpt"), Checkpoint.latest(out).orElseThrow());
+        LocalTrainer.Result resumed = train(c, model(0.1), out, 0, new ArrayList<>());
+        assertTrue(resumed.resumed());
+        assertEquals(4, resumed.resumedFromStep());
+        assertArrayEquals(whole.state().params(), resumed.state().params());
+        assertTrue(whole.optimizerState().sameAs(resumed.optimizerState()), "8-bit states and absmax bit-identical");
+        assertArrayEquals(
+                Files.readAllBytes(dir.resolve("whole/step-00000012.ckpt")),
+                Files.readAllBytes(out.resolve("step-00000012.ckpt")),
+                "final checkpoints are byte-identical");
+
+        // the 8-bit run trained (its adapter moved) and is not the fp32 run's adapter
+        LocalTrainer.Result fp32 =
+                train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("fp32"), 0, new ArrayList<>());
+        assertFalse(java.util.Arrays.equals(fp32.state().params(), whole.state().params()));
+        assertFalse(java.util.Arrays.equals(init(c, model(0.1)), whole.state().params()));
     }
 
     @Test

@@ -65,7 +65,8 @@ class TorchLoraTrajectoryTest {
                     adam.get("eps").asDouble(),
                     adam.get("weight_decay").asDouble(),
                     0.0);
-            Optimizer opt = new Optimizer(oc, new LrSchedule(LrSchedule.Type.CONSTANT, oc.lr(), 0, 10));
+            OptimizerStep opt = new OptimizerStep(oc, new LrSchedule(LrSchedule.Type.CONSTANT, oc.lr(), 0, 10));
+            OptimizerState os = opt.newState(s);
             JsonNode traj = exp.get("adamw_loss_trajectory");
             StringBuilder sb = new StringBuilder();
             for (int k = 0; k < traj.size(); k++) {
@@ -73,7 +74,7 @@ class TorchLoraTrajectoryTest {
                 double expected = traj.get(k).asDouble();
                 sb.append(String.format(" %.5f/%.5f", l.mean(), expected));
                 assertEquals(expected, l.mean(), 1e-4 * expected, name + " loss before step " + (k + 1));
-                opt.step(s, l.tokens());
+                opt.step(s, os, l.tokens());
             }
             System.out.println("AdamW loss trajectory " + name + " (ours/torch):" + sb);
         }

@@ -13,8 +13,8 @@ import io.lakelora.jobs.train.StepMetric;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.model.ModelConfig;
 import io.lakelora.train.LrSchedule;
-import io.lakelora.train.Optimizer;
 import io.lakelora.train.OptimizerConfig;
+import io.lakelora.train.OptimizerStep;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.util.ArrayList;
@@ -215,7 +215,7 @@ public final class BenchSparkTrainCommand extends BaseCommand {
                                 dp,
                                 null,
                                 f,
-                                new Optimizer(oc, new LrSchedule(LrSchedule.Type.CONSTANT, 1e-4, 0, steps + 1)),
+                                new OptimizerStep(oc, new LrSchedule(LrSchedule.Type.CONSTANT, 1e-4, 0, steps + 1)),
                                 new SparkTrainer.Settings("bench-" + l.tasks(), steps + 1, 0, 0, 1, 1, "bench"),
                                 new CheckpointStore(
                                         new LakeFs(jsc.hadoopConfiguration()),

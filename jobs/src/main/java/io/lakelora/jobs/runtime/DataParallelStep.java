@@ -200,49 +200,42 @@ public final class DataParallelStep implements AutoCloseable {
         return mine;
     }
 
-    /** The optimizer's settings as plain values, so workers can rebuild it (local-SGD mode). */
-    public record OptimizerSpec(
-            double lr,
-            double beta1,
-            double beta2,
-            double eps,
-            double weightDecay,
-            double maxGradNorm,
-            String schedule,
-            long warmupSteps,
-            long totalSteps)
+    /**
+     * The optimizer step as workers rebuild it in local-SGD mode: the {@code optimizer:} section (its {@code type}
+     * included) and the run's schedule, passed whole.
+     */
+    public record OptimizerSpec(io.lakelora.train.OptimizerConfig config, io.lakelora.train.LrSchedule schedule)
             implements java.io.Serializable {
-        io.lakelora.train.Optimizer build() {
-            return new io.lakelora.train.Optimizer(
-                    new io.lakelora.train.OptimizerConfig(lr, List.of(beta1, beta2), eps, weightDecay, maxGradNorm),
-                    new io.lakelora.train.LrSchedule(
-                            io.lakelora.train.LrSchedule.Type.parse(schedule), lr, warmupSteps, totalSteps));
+        io.lakelora.train.OptimizerStep build() {
+            return new io.lakelora.train.OptimizerStep(config, schedule);
         }
     }
 
-    /** What a worker returns in local-SGD mode: its adapter and moments after its local steps, and its losses. */
+    /**
+     * What a worker returns in local-SGD mode: its adapter and its optimizer state's fp32 view
+     * ({@link io.lakelora.train.Optimizer#moments}) after its local steps, and its losses.
+     */
     public static final class LocalResult implements java.io.Serializable {
-        private static final long serialVersionUID = 1L;
+        private static final long serialVersionUID = 2L;
         public final float[] params;
-        public final float[] m;
-        public final float[] v;
+        public final float[][] moments;
         public double lossSum;
         public long tokens;
         public int workers;
         public double maxComputeSeconds;
 
-        LocalResult(int size) {
-            params = new float[size];
-            m = new float[size];
-            v = new float[size];
+        LocalResult(float[] params, float[][] moments) {
+            this.params = params;
+            this.moments = moments;
         }
 
         /** Sums another worker's result into this one (the driver divides by {@code workers}). */
         LocalResult add(LocalResult o) {
-            for (int i = 0; i < params.length; i++) {
-                params[i] += o.params[i];
-                m[i] += o.m[i];
-                v[i] += o.v[i];
+            for (int i = 0; i < params.length; i++) params[i] += o.params[i];
+            for (int k = 0; k < moments.length; k++) {
+                float[] a = moments[k];
+                float[] b = o.moments[k];
+                for (int i = 0; i < a.length; i++) a[i] += b[i];
             }
             lossSum += o.lossSum;
             tokens += o.tokens;
@@ -253,18 +246,21 @@ public final class DataParallelStep implements AutoCloseable {
     }
 
     /**
-     * Local SGD (for slow networks): every worker starts from the same adapter and optimizer moments, runs {@code k}
+     * Local SGD (for slow networks): every worker starts from the same adapter and optimizer state, runs {@code k}
      * optimizer steps on its own share of steps {@code step .. step+k-1} (normalising by its own token count), and the
-     * driver averages adapters and moments. One Spark job per k steps instead of per step; equal to synchronous
-     * training only for k = 1 with one worker.
+     * driver averages adapters and the optimizer state's fp32 view element by element, whatever slabs the optimizer
+     * declares (for 8-bit states: dequantized, averaged, requantized). One Spark job per k steps instead of per step;
+     * equal to synchronous training only for k = 1 with one worker and an fp32 optimizer. {@code optState} is updated
+     * in place to the average.
      */
     public LocalResult computeLocal(
-            long step, int k, float[] params, float[] m, float[] v, OptimizerSpec opt, long seed) {
+            long step, int k, float[] params, io.lakelora.train.OptimizerState optState, OptimizerSpec opt, long seed) {
         int epoch = order.epochOf(step);
         int lastEpoch = order.epochOf(step + k - 1);
         final Broadcast<int[][]> rks =
                 jsc.broadcast(new int[][] {order.ranks(epoch), lastEpoch == epoch ? null : order.ranks(lastEpoch)});
-        final Broadcast<float[][]> st = jsc.broadcast(new float[][] {params, m, v});
+        final Broadcast<float[]> bp = jsc.broadcast(params);
+        final Broadcast<io.lakelora.train.OptimizerState> bs = jsc.broadcast(optState);
         final DataOrder o = order;
         final ModelFactory f = factory;
         final int mb = microBatch;
@@ -273,15 +269,16 @@ public final class DataParallelStep implements AutoCloseable {
                         List<TokenBlock> all = new ArrayList<>();
                         it.forEachRemaining(all::add);
                         long t0 = System.nanoTime();
-                        io.lakelora.train.Optimizer optimizer = opt.build();
+                        io.lakelora.train.OptimizerStep optimizer = opt.build();
                         String[] dev = deviceAddresses(TaskContext.get());
                         LocalResult res = ExecutorModelCache.withModel(f, dev, model -> {
                             io.lakelora.lora.AdapterState s = new io.lakelora.lora.AdapterState(model.layout());
-                            System.arraycopy(st.value()[0], 0, s.params(), 0, s.params().length);
-                            System.arraycopy(st.value()[1], 0, s.m(), 0, s.m().length);
-                            System.arraycopy(st.value()[2], 0, s.v(), 0, s.v().length);
+                            System.arraycopy(bp.value(), 0, s.params(), 0, s.params().length);
+                            io.lakelora.train.OptimizerState os = optimizer.newState(s);
+                            os.copyFrom(bs.value());
                             s.setStep(step);
-                            LocalResult r = new LocalResult(s.params().length);
+                            double lossSum = 0;
+                            long tokensAll = 0;
                             for (long t = step; t < step + k; t++) {
                                 int[] rank = rks.value()[o.epochOf(t) == epoch ? 0 : 1];
                                 int lo = o.firstRank(t);
@@ -296,15 +293,16 @@ public final class DataParallelStep implements AutoCloseable {
                                             seed * 1_000_003L
                                                     + t * 65_537L
                                                     + rank[chunk.get(0).index()]);
-                                    r.lossSum += ls.lossSum();
+                                    lossSum += ls.lossSum();
                                     tokens += ls.tokens();
                                 }
-                                r.tokens += tokens;
-                                optimizer.step(s, tokens);
+                                tokensAll += tokens;
+                                optimizer.step(s, os, tokens);
                             }
-                            System.arraycopy(s.params(), 0, r.params, 0, r.params.length);
-                            System.arraycopy(s.m(), 0, r.m, 0, r.m.length);
-                            System.arraycopy(s.v(), 0, r.v, 0, r.v.length);
+                            LocalResult r = new LocalResult(
+                                    s.params().clone(), optimizer.optimizer().moments(os));
+                            r.lossSum = lossSum;
+                            r.tokens = tokensAll;
                             r.workers = 1;
                             return r;
                         });
@@ -313,14 +311,15 @@ public final class DataParallelStep implements AutoCloseable {
                     })
                     .treeReduce(LocalResult::add, 2);
             float inv = 1f / sum.workers;
-            for (int i = 0; i < sum.params.length; i++) {
-                sum.params[i] *= inv;
-                sum.m[i] *= inv;
-                sum.v[i] *= inv;
+            for (int i = 0; i < sum.params.length; i++) sum.params[i] *= inv;
+            for (float[] slab : sum.moments) {
+                for (int i = 0; i < slab.length; i++) slab[i] *= inv;
             }
+            opt.config().build().setMoments(optState, sum.moments);
             return sum;
         } finally {
-            st.destroy();
+            bp.destroy();
+            bs.destroy();
             rks.destroy();
         }
     }

@@ -3,6 +3,7 @@ package io.lakelora.jobs.train;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.train.Checkpoint;
+import io.lakelora.train.OptimizerState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -35,12 +36,12 @@ public final class CheckpointStore {
     }
 
     /** Saves the state at its current step; returns the checkpoint's path. */
-    public String save(AdapterState s, Checkpoint.Progress progress) {
+    public String save(AdapterState s, OptimizerState opt, Checkpoint.Progress progress) {
         String name = Checkpoint.fileName(s.step());
         Path tmp = null;
         try {
             tmp = Files.createTempFile("lakelora-ckpt", ".ckpt");
-            Checkpoint.write(tmp, s, progress);
+            Checkpoint.write(tmp, s, opt, progress);
             fs.writeAtomic(dir + "/" + name, Files.readAllBytes(tmp));
             fs.writeAtomic(dir + "/" + LATEST, name.getBytes(StandardCharsets.UTF_8));
         } catch (IOException e) {
@@ -61,15 +62,17 @@ public final class CheckpointStore {
         }
     }
 
-    /** Loads the checkpoint LATEST points at into {@code into}; empty when there is none (a fresh run). */
-    public Optional<Checkpoint.Progress> loadLatest(AdapterState into) {
+    /**
+     * Loads the checkpoint LATEST points at into {@code into} and {@code opt}; empty when there is none (a fresh run).
+     */
+    public Optional<Checkpoint.Progress> loadLatest(AdapterState into, OptimizerState opt) {
         if (!fs.exists(dir + "/" + LATEST)) return Optional.empty();
         String name = new String(fs.read(dir + "/" + LATEST), StandardCharsets.UTF_8).strip();
         Path tmp = null;
         try {
             tmp = Files.createTempFile("lakelora-ckpt", ".ckpt");
             Files.write(tmp, fs.read(dir + "/" + name));
-            return Optional.of(Checkpoint.read(tmp, into));
+            return Optional.of(Checkpoint.read(tmp, into, opt));
         } catch (IOException e) {
             throw new UncheckedIOException("reading checkpoint " + dir + "/" + name, e);
         } catch (IllegalArgumentException e) {

@@ -7,7 +7,8 @@ import io.lakelora.jobs.runtime.TokenBlock;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.train.Checkpoint;
 import io.lakelora.train.LossSum;
-import io.lakelora.train.Optimizer;
+import io.lakelora.train.OptimizerState;
+import io.lakelora.train.OptimizerStep;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -17,8 +18,9 @@ import org.apache.spark.api.java.JavaSparkContext;
 
 /**
  * The driver loop of data-parallel QLoRA: per step, {@link DataParallelStep} sums adapter gradients over the workers,
- * the driver divides by the global token count and applies AdamW ({@link Optimizer}); every {@code evalInterval} steps
- * the eval split is scored; every {@code checkpointInterval} steps (and at the end) the adapter, optimizer moments,
+ * the driver divides by the global token count and applies the configured optimizer ({@link OptimizerStep}); every
+ * {@code evalInterval} steps the eval split is scored; every {@code checkpointInterval} steps (and at the end) the
+ * adapter, the optimizer's state slabs,
  * step and data position go to the lake. Started again with the same checkpoint directory it resumes from the last
  * checkpoint and ends with the adapter an uninterrupted run would have produced (the data order is a function of the
  * seed and the step).
@@ -54,6 +56,7 @@ public final class SparkTrainer {
     /** The outcome of a run. */
     public record Result(
             AdapterState state,
+            OptimizerState optimizerState,
             List<StepMetric> metrics,
             double lastTrainLoss,
             double evalLoss,
@@ -65,7 +68,7 @@ public final class SparkTrainer {
     private final DataParallelStep dp;
     private final JavaRDD<TokenBlock> evalBlocks;
     private final ModelFactory factory;
-    private final Optimizer optimizer;
+    private final OptimizerStep optimizer;
     private final Settings settings;
     private final CheckpointStore checkpoints;
     private final Consumer<List<StepMetric>> metricsSink;
@@ -79,7 +82,7 @@ public final class SparkTrainer {
             DataParallelStep dp,
             JavaRDD<TokenBlock> evalBlocks,
             ModelFactory factory,
-            Optimizer optimizer,
+            OptimizerStep optimizer,
             Settings settings,
             CheckpointStore checkpoints,
             Consumer<List<StepMetric>> metricsSink) {
@@ -101,7 +104,8 @@ public final class SparkTrainer {
     /** Trains {@code state} (initialised adapter, step 0) to {@code totalSteps}, resuming from a checkpoint if any. */
     public Result run(AdapterState state) {
         long t0 = System.nanoTime();
-        Optional<Checkpoint.Progress> resumed = checkpoints.loadLatest(state);
+        OptimizerState optState = optimizer.newState(state);
+        Optional<Checkpoint.Progress> resumed = checkpoints.loadLatest(state, optState);
         long resumedFrom = 0;
         long tokensSeen = 0;
         if (resumed.isPresent()) {
@@ -135,11 +139,9 @@ public final class SparkTrainer {
             double gradNorm;
             if (settings.localSteps() > 1) {
                 int k = (int) Math.min(settings.localSteps(), total - s);
-                DataParallelStep.LocalResult lr0 = dp.computeLocal(
-                        s, k, state.params(), state.m(), state.v(), settings.localOptimizer(), settings.seed());
+                DataParallelStep.LocalResult lr0 =
+                        dp.computeLocal(s, k, state.params(), optState, settings.localOptimizer(), settings.seed());
                 System.arraycopy(lr0.params, 0, state.params(), 0, lr0.params.length);
-                System.arraycopy(lr0.m, 0, state.m(), 0, lr0.m.length);
-                System.arraycopy(lr0.v, 0, state.v(), 0, lr0.v.length);
                 state.setStep(s + k);
                 gTokens = lr0.tokens;
                 computeSec = lr0.maxComputeSeconds;
@@ -149,7 +151,7 @@ public final class SparkTrainer {
             } else {
                 GradSum g = dp.compute(s, state.params(), settings.seed());
                 System.arraycopy(g.grads, 0, state.grads(), 0, g.grads.length);
-                Optimizer.StepResult r = optimizer.step(state, g.tokens);
+                OptimizerStep.StepResult r = optimizer.step(state, optState, g.tokens);
                 gTokens = g.tokens;
                 computeSec = g.maxComputeSeconds;
                 lastLoss = g.tokens == 0 ? Double.NaN : g.lossSum / g.tokens;
@@ -189,6 +191,7 @@ public final class SparkTrainer {
                     || last) {
                 checkpoints.save(
                         state,
+                        optState,
                         new Checkpoint.Progress(
                                 0L, state.step() * (long) dp.globalBatch(), tokensSeen, settings.configHash()));
                 metricsSink.accept(List.copyOf(pending));
@@ -200,6 +203,7 @@ public final class SparkTrainer {
             evalLoss = DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch())
                     .mean();
         }
-        return new Result(state, all, lastLoss, evalLoss, tokensSeen, (System.nanoTime() - t0) / 1e9, resumedFrom);
+        return new Result(
+                state, optState, all, lastLoss, evalLoss, tokensSeen, (System.nanoTime() - t0) / 1e9, resumedFrom);
     }
 }

@@ -28,7 +28,7 @@ import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import io.lakelora.report.RunReport;
 import io.lakelora.tokenizer.Tokenizer;
-import io.lakelora.train.Optimizer;
+import io.lakelora.train.OptimizerStep;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -251,7 +251,7 @@ public final class TrainJob {
         // ---- transform: train
         AdapterState state = new AdapterState(factory.spec().layout(mc));
         LoraInit.initialize(state, cfg.lora, cfg.train.seed, null, null);
-        Optimizer optimizer = new Optimizer(cfg.optimizer, cfg.schedule.build(cfg.optimizer.lr(), steps));
+        OptimizerStep optimizer = new OptimizerStep(cfg.optimizer, cfg.schedule.build(cfg.optimizer.lr(), steps));
         CheckpointStore checkpoints = new CheckpointStore(fs, runDir + "/checkpoints", cfg.train.keepCheckpoints);
         String configHash =
                 sha256(trainingIdentity(cfg) + "|" + table + "@" + version).substring(0, 16);
@@ -274,16 +274,7 @@ public final class TrainJob {
                             cfg.train.microBatch,
                             configHash,
                             cfg.train.sync.equals("local_sgd") ? cfg.train.localSteps : 1,
-                            new DataParallelStep.OptimizerSpec(
-                                    cfg.optimizer.lr(),
-                                    cfg.optimizer.beta1(),
-                                    cfg.optimizer.beta2(),
-                                    cfg.optimizer.eps(),
-                                    cfg.optimizer.weightDecay(),
-                                    cfg.optimizer.maxGradNorm(),
-                                    cfg.schedule.type().id(),
-                                    optimizer.schedule().warmupSteps(),
-                                    steps)),
+                            new DataParallelStep.OptimizerSpec(cfg.optimizer, optimizer.schedule())),
                     checkpoints,
                     ms -> writeMetrics(spark, metricsTable, runId, adapterName, ms));
             result = trainer.run(state);

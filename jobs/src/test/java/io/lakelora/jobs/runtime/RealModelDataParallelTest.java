@@ -13,8 +13,8 @@ import io.lakelora.lora.LoraInit;
 import io.lakelora.lora.TargetModule;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.train.LrSchedule;
-import io.lakelora.train.Optimizer;
 import io.lakelora.train.OptimizerConfig;
+import io.lakelora.train.OptimizerStep;
 import io.lakelora.util.Assets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -89,7 +89,7 @@ class RealModelDataParallelTest {
         LoraLlamaFactory f = factory();
         AdapterState s = init(f);
         OptimizerConfig oc = new OptimizerConfig(1e-2, null, null, 0.0, 1.0);
-        Optimizer opt = new Optimizer(oc, new LrSchedule(LrSchedule.Type.CONSTANT, oc.lr(), 0, 3));
+        OptimizerStep opt = new OptimizerStep(oc, new LrSchedule(LrSchedule.Type.CONSTANT, oc.lr(), 0, 3));
         try (DataParallelStep dp = new DataParallelStep(jsc, rdd, workers, f, new DataOrder(n, 8, 7), 2, -1)) {
             SparkTrainer t = new SparkTrainer(
                     jsc,

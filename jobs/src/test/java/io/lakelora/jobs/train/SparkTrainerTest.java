@@ -15,8 +15,8 @@ import io.lakelora.jobs.runtime.ToyModelFactory;
 import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.train.LrSchedule;
-import io.lakelora.train.Optimizer;
 import io.lakelora.train.OptimizerConfig;
+import io.lakelora.train.OptimizerStep;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -50,8 +50,16 @@ class SparkTrainerTest {
             JavaRDD<TokenBlock> eval,
             String ckptDir,
             java.util.function.Consumer<List<StepMetric>> sink) {
-        OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
-        Optimizer opt = new Optimizer(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS));
+        return trainer(dp, eval, ckptDir, sink, new OptimizerConfig(0.05, null, null, 0.01, 1.0));
+    }
+
+    SparkTrainer trainer(
+            DataParallelStep dp,
+            JavaRDD<TokenBlock> eval,
+            String ckptDir,
+            java.util.function.Consumer<List<StepMetric>> sink,
+            OptimizerConfig oc) {
+        OptimizerStep opt = new OptimizerStep(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS));
         CheckpointStore store =
                 new CheckpointStore(new LakeFs(spark.sparkContext().hadoopConfiguration()), ckptDir, 2);
         return new SparkTrainer(
@@ -123,7 +131,43 @@ class SparkTrainerTest {
                             .run(init()));
             SparkTrainer.Result again = trainer(dp, eval, ckpt2, m -> {}).run(init());
             assertArrayEquals(a, again.state().params());
-            assertArrayEquals(full.state().m(), again.state().m());
+            assertArrayEquals(
+                    full.optimizerState().floats("m"), again.optimizerState().floats("m"));
+        }
+    }
+
+    @Test
+    void adamW8bitRunResumedOnTheDriverEndsBitIdentical(@TempDir Path dir) {
+        List<TokenBlock> blocks = DataParallelStepTest.blocks();
+        JavaRDD<TokenBlock> train = jsc.parallelize(blocks.subList(0, 32), 2);
+        DataOrder order = new DataOrder(32, 8, 42);
+        OptimizerConfig eight = new OptimizerConfig("adamw8bit", 0.05, null, null, 0.01, 1.0);
+        try (DataParallelStep dp = new DataParallelStep(jsc, train, 2, new ToyModelFactory(), order, 3, -1)) {
+            SparkTrainer.Result full = trainer(
+                            dp, null, dir.resolve("a").toUri().toString(), m -> {}, eight)
+                    .run(init());
+            assertEquals("adamw8bit", full.optimizerState().type());
+            String ckpt = dir.resolve("b").toUri().toString();
+            assertThrows(
+                    RuntimeException.class,
+                    () -> trainer(
+                                    dp,
+                                    null,
+                                    ckpt,
+                                    m -> {
+                                        throw new RuntimeException("crash");
+                                    },
+                                    eight)
+                            .run(init()));
+            SparkTrainer.Result again = trainer(dp, null, ckpt, m -> {}, eight).run(init());
+            assertEquals(3, again.resumedFromStep());
+            assertArrayEquals(full.state().params(), again.state().params());
+            assertTrue(full.optimizerState().sameAs(again.optimizerState()), "8-bit states bit-identical");
+            // resuming it with fp32 AdamW is refused, naming both optimizers
+            IllegalArgumentException e = assertThrows(
+                    IllegalArgumentException.class,
+                    () -> trainer(dp, null, ckpt, m -> {}).run(init()));
+            assertTrue(e.getMessage().contains("adamw8bit") && e.getMessage().contains("Fix:"), e.getMessage());
         }
     }
 
@@ -134,8 +178,7 @@ class SparkTrainerTest {
         DataOrder order = new DataOrder(32, 8, 42);
         OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
         LrSchedule sched = new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS);
-        DataParallelStep.OptimizerSpec spec =
-                new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0, "cosine", 2, STEPS);
+        DataParallelStep.OptimizerSpec spec = new DataParallelStep.OptimizerSpec(oc, sched);
         CheckpointStore store = new CheckpointStore(
                 new LakeFs(spark.sparkContext().hadoopConfiguration()),
                 dir.resolve("sync").toUri().toString(),
@@ -149,7 +192,7 @@ class SparkTrainerTest {
                             dp,
                             null,
                             new ToyModelFactory(),
-                            new Optimizer(oc, sched),
+                            new OptimizerStep(oc, sched),
                             new SparkTrainer.Settings("sync", STEPS, 0, 4, 42, 4, "h"),
                             store,
                             m -> {})
@@ -163,7 +206,7 @@ class SparkTrainerTest {
                             dp,
                             null,
                             new ToyModelFactory(),
-                            new Optimizer(oc, sched),
+                            new OptimizerStep(oc, sched),
                             new SparkTrainer.Settings("local", STEPS, 0, 4, 42, 4, "h", 3, spec),
                             store2,
                             localMetrics::addAll)
@@ -174,7 +217,8 @@ class SparkTrainerTest {
         assertEquals(
                 List.of(3L, 6L, 8L), localMetrics.stream().map(StepMetric::step).toList());
         assertArrayEquals(sync.state().params(), local.state().params());
-        assertArrayEquals(sync.state().v(), local.state().v());
+        assertArrayEquals(
+                sync.optimizerState().floats("v"), local.optimizerState().floats("v"));
     }
 
     @Test
@@ -184,7 +228,7 @@ class SparkTrainerTest {
         DataOrder order = new DataOrder(32, 8, 42);
         OptimizerConfig oc = new OptimizerConfig(0.05, null, null, 0.01, 1.0);
         DataParallelStep.OptimizerSpec spec =
-                new DataParallelStep.OptimizerSpec(0.05, 0.9, 0.999, 1e-8, 0.01, 1.0, "cosine", 2, STEPS);
+                new DataParallelStep.OptimizerSpec(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS));
         List<StepMetric> ms = new ArrayList<>();
         try (DataParallelStep dp = new DataParallelStep(jsc, train, 2, new ToyModelFactory(), order, 3, -1)) {
             SparkTrainer.Result r = new SparkTrainer(
@@ -192,7 +236,7 @@ class SparkTrainerTest {
                             dp,
                             null,
                             new ToyModelFactory(),
-                            new Optimizer(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS)),
+                            new OptimizerStep(oc, new LrSchedule(LrSchedule.Type.COSINE, oc.lr(), 2, STEPS)),
                             new SparkTrainer.Settings("local2", STEPS, 0, 4, 42, 4, "h", 4, spec),
                             new CheckpointStore(
                                     new LakeFs(spark.sparkContext().hadoopConfiguration()),

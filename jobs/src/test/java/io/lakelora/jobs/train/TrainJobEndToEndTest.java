@@ -146,7 +146,11 @@ class TrainJobEndToEndTest {
                         new io.lakelora.jobs.lake.LakeFs(spark.sparkContext().hadoopConfiguration()),
                         out.checkpoints(),
                         2)
-                .loadLatest(trained);
+                .loadLatest(
+                        trained,
+                        new io.lakelora.train.OptimizerConfig(null, null, null, null, null)
+                                .build()
+                                .newState(trained.layout()));
         assertEquals(6, trained.step());
         assertArrayEquals(trained.params(), imported.params());
         double[] direct = new LlamaSession(
