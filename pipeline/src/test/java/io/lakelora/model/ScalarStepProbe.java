@@ -8,8 +8,8 @@ import io.lakelora.quant.Quantizer;
 import io.lakelora.train.Batch;
 import io.lakelora.train.LossSum;
 import io.lakelora.train.LrSchedule;
-import io.lakelora.train.Optimizer;
 import io.lakelora.train.OptimizerConfig;
+import io.lakelora.train.OptimizerStep;
 import io.lakelora.util.Assets;
 import java.util.EnumSet;
 import java.util.SplittableRandom;
@@ -37,8 +37,9 @@ public final class ScalarStepProbe {
             for (int t = 0; t < T; t++) row[t] = 1 + r.nextInt(w.arch().vocabSize() - 1);
         Batch batch = new Batch(ids, ids, null);
         LossSum before = model.forwardBackward(p, state.grads(), batch, 0L);
-        Optimizer opt = new Optimizer(OptimizerConfig.defaults(), new LrSchedule(LrSchedule.Type.CONSTANT, 1e-2, 0, 1));
-        Optimizer.StepResult step = opt.step(state, before.tokens());
+        OptimizerStep opt =
+                new OptimizerStep(OptimizerConfig.defaults(), new LrSchedule(LrSchedule.Type.CONSTANT, 1e-2, 0, 1));
+        OptimizerStep.StepResult step = opt.step(state, opt.newState(state), before.tokens());
         LossSum after = model.evaluate(p, batch);
         System.out.println("kernels=" + kern.name()
                 + " vectorModule="
