@@ -20,6 +20,7 @@ public final class Main {
         cmds.add(new io.lakelora.jobs.demo.DemoCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchDataCommand());
         cmds.add(new io.lakelora.jobs.bench.BenchSparkTrainCommand());
+        cmds.add(new io.lakelora.jobs.registry.RegistryCommand());
         return cmds;
     }
 

@@ -42,7 +42,7 @@ public final class LlamaLoader {
         }
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(file.toFile());
+            root = new ObjectMapper().readTree(io.lakelora.error.BoundedReads.readJsonFile(file));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file, e);
         }
@@ -59,7 +59,7 @@ public final class LlamaLoader {
         ModelConfig ignored = config(dir);
         try {
             JsonNode q = new ObjectMapper()
-                    .readTree(dir.resolve("config.json").toFile())
+                    .readTree(io.lakelora.error.BoundedReads.readJsonFile(dir.resolve("config.json")))
                     .get("quantization_config");
             if (q == null || q.isNull()) return null;
             if (q.path("load_in_4bit").asBoolean(false)) {

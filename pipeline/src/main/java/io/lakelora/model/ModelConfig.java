@@ -153,7 +153,8 @@ public record ModelConfig(
     public static ModelConfig load(Path configJson) {
         String text;
         try {
-            text = Files.readString(configJson);
+            if (!Files.exists(configJson)) throw new java.nio.file.NoSuchFileException(configJson.toString());
+            text = io.lakelora.error.BoundedReads.readJsonText(configJson);
         } catch (java.nio.file.NoSuchFileException e) {
             throw new BadInputException(
                     "model config " + configJson + " does not exist. Fix: put the model's "

@@ -99,7 +99,7 @@ public final class ModelDir {
     private static List<Path> shardsOf(Path index) {
         JsonNode root;
         try {
-            root = new ObjectMapper().readTree(index.toFile());
+            root = new ObjectMapper().readTree(io.lakelora.error.BoundedReads.readJsonFile(index));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new BadInputException(
                     "checkpoint index " + index + ": not valid JSON (" + e.getOriginalMessage()

@@ -291,7 +291,7 @@ public final class PeftAdapter {
 
     private static JsonNode readJson(Path file) {
         try {
-            JsonNode n = JSON.readTree(file.toFile());
+            JsonNode n = JSON.readTree(io.lakelora.error.BoundedReads.readJsonFile(file));
             if (n == null || !n.isObject()) throw new BadInputException(file + ": expected a JSON object");
             return n;
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {

@@ -161,7 +161,7 @@ public final class PeftMerge {
 
     private static JsonNode readJson(Path f) {
         try {
-            return JSON.readTree(f.toFile());
+            return JSON.readTree(io.lakelora.error.BoundedReads.readJsonFile(f));
         } catch (IOException e) {
             throw new UncheckedIOException("reading " + f, e);
         }

@@ -4,6 +4,7 @@ import com.hubspot.jinjava.Jinjava;
 import com.hubspot.jinjava.JinjavaConfig;
 import com.hubspot.jinjava.LegacyOverrides;
 import com.hubspot.jinjava.el.JinjavaInterpreterResolver;
+import com.hubspot.jinjava.el.JinjavaProcessors;
 import com.hubspot.jinjava.interpret.RenderResult;
 import com.hubspot.jinjava.interpret.TemplateError;
 import com.hubspot.jinjava.lib.fn.ELFunctionDefinition;
@@ -33,6 +34,12 @@ import jinjava.javax.el.CompositeELResolver;
  *
  * <p>Built-in fallbacks for models without a template: {@code alpaca}, {@code chatml}, {@code llama3},
  * {@code mistral} ({@link #builtin}). Instances are thread-safe.
+ *
+ * <p>A model's template is untrusted input rendered on every executor, so rendering is bounded ({@link Limits}): the
+ * output and any string value in characters, list and map sizes, the render steps (template nodes rendered; every
+ * loop iteration renders its body, so this bounds loop iterations, nested loops included), and macro recursion and
+ * render depth. Exceeding one fails with a {@link TemplateException} naming the template, the limit and its system
+ * property.
  */
 public final class ChatTemplate {
     /** Names accepted by {@link #builtin(String)}. */
@@ -41,14 +48,57 @@ public final class ChatTemplate {
     private static final Pattern REVERSE_SLICE =
             Pattern.compile("([A-Za-z_][A-Za-z0-9_.]*(?:\\[[^\\[\\]]*\\])*)\\[::-1\\]");
 
+    /** Render steps taken by the render running on this thread (jinjava renders on the calling thread). */
+    private static final ThreadLocal<long[]> STEPS = new ThreadLocal<>();
+
+    /**
+     * Bounds on one render. Defaults are generous for real conversations (a 100k-token conversation renders to about
+     * 0.5 M characters and some 10^4 steps) and come from system properties.
+     *
+     * @param maxOutputChars    output and string-value length, in characters ({@value #MAX_OUTPUT_PROPERTY},
+     *                          default 16 Mi)
+     * @param maxSteps          template nodes rendered, loop bodies once per iteration ({@value #MAX_STEPS_PROPERTY},
+     *                          default 2 M)
+     * @param maxRecursionDepth macro recursion depth, also the render depth ({@value #MAX_DEPTH_PROPERTY}, default 64)
+     */
+    public record Limits(long maxOutputChars, long maxSteps, int maxRecursionDepth) {
+        public static final String MAX_OUTPUT_PROPERTY = "lakelora.template.max.output.chars";
+        public static final String MAX_STEPS_PROPERTY = "lakelora.template.max.steps";
+        public static final String MAX_DEPTH_PROPERTY = "lakelora.template.max.depth";
+
+        public Limits {
+            if (maxOutputChars < 1 || maxSteps < 1 || maxRecursionDepth < 1) {
+                throw new IllegalArgumentException("chat template limits must be >= 1, got output " + maxOutputChars
+                        + ", steps " + maxSteps + ", depth " + maxRecursionDepth);
+            }
+        }
+
+        /** The defaults, each overridable by its system property. */
+        public static Limits defaults() {
+            return new Limits(
+                    Long.getLong(MAX_OUTPUT_PROPERTY, 16L << 20),
+                    Long.getLong(MAX_STEPS_PROPERTY, 2_000_000L),
+                    Integer.getInteger(MAX_DEPTH_PROPERTY, 64));
+        }
+    }
+
+    /** Thrown by the step counter; not caught by jinjava's tag rendering (preProcess runs outside its try). */
+    private static final class StepLimitExceeded extends RuntimeException {
+        StepLimitExceeded() {
+            super("render step limit", null, false, false);
+        }
+    }
+
     private final String name;
     private final String source;
     private final String compiled;
     private final Jinjava jinjava;
+    private final Limits limits;
 
-    private ChatTemplate(String name, String source) {
+    private ChatTemplate(String name, String source, Limits limits) {
         this.name = name;
         this.source = source;
+        this.limits = limits;
         this.compiled = compat(source);
         CompositeELResolver resolver = new CompositeELResolver();
         resolver.add(new PyStringResolver());
@@ -59,6 +109,16 @@ public final class ChatTemplate {
                 .withFailOnUnknownTokens(false)
                 .withNestedInterpretationEnabled(false)
                 .withElResolver(resolver)
+                .withMaxOutputSize(limits.maxOutputChars())
+                .withMaxStringLength(limits.maxOutputChars())
+                .withMaxListSize((int) Math.min(Integer.MAX_VALUE, limits.maxSteps()))
+                .withMaxMapSize((int) Math.min(Integer.MAX_VALUE, limits.maxSteps()))
+                .withEnableRecursiveMacroCalls(true)
+                .withMaxMacroRecursionDepth(limits.maxRecursionDepth())
+                .withMaxRenderDepth(limits.maxRecursionDepth())
+                .withProcessors(JinjavaProcessors.newBuilder()
+                        .withNodePreProcessor((node, interpreter) -> step())
+                        .build())
                 .withLegacyOverrides(LegacyOverrides.newBuilder()
                         .withUseTrimmingForNotesAndExpressions(true)
                         .withUseNaturalOperatorPrecedence(true)
@@ -80,10 +140,21 @@ public final class ChatTemplate {
 
     /** A template from its Jinja source; {@code name} is used in error messages. */
     public static ChatTemplate of(String name, String source) {
+        return of(name, source, Limits.defaults());
+    }
+
+    /** A template from its Jinja source, rendered within {@code limits}. */
+    public static ChatTemplate of(String name, String source, Limits limits) {
         if (source == null || source.isBlank()) {
             throw new IllegalArgumentException("chat template '" + name + "' is empty. Fix: give the Jinja source");
         }
-        return new ChatTemplate(name, source);
+        return new ChatTemplate(name, source, limits);
+    }
+
+    /** Counts one render step of the render on this thread; past the limit, every further step throws. */
+    private void step() {
+        long[] n = STEPS.get();
+        if (n != null && ++n[0] > limits.maxSteps()) throw new StepLimitExceeded();
     }
 
     /** One of {@link #BUILTINS}. */
@@ -96,7 +167,7 @@ public final class ChatTemplate {
         try (InputStream in = ChatTemplate.class.getResourceAsStream(res)) {
             if (in == null)
                 throw new IllegalStateException("resource io/lakelora/text/" + res + " missing from the jar");
-            return new ChatTemplate(name, new String(in.readAllBytes(), StandardCharsets.UTF_8));
+            return new ChatTemplate(name, new String(in.readAllBytes(), StandardCharsets.UTF_8), Limits.defaults());
         } catch (IOException e) {
             throw new UncheckedIOException("reading built-in template " + res, e);
         }
@@ -151,12 +222,25 @@ public final class ChatTemplate {
             if (v != null) ctx.put(k, v);
         });
         RenderResult r;
+        long[] steps = {0};
+        long[] outer = STEPS.get();
+        STEPS.set(steps);
         try {
             r = jinjava.renderForResult(compiled, ctx);
         } catch (TemplateException e) {
             throw e;
         } catch (RuntimeException e) {
+            if (steps[0] > limits.maxSteps()) throw stepLimit();
             throw new TemplateException("chat template '" + name + "' failed: " + rootMessage(e));
+        } finally {
+            if (outer == null) STEPS.remove();
+            else STEPS.set(outer);
+        }
+        if (steps[0] > limits.maxSteps()) throw stepLimit();
+        // a limit hit is an error of any severity (jinjava reports macro recursion as a WARNING and renders on)
+        for (TemplateError err : r.getErrors()) {
+            String limit = limitOf(err);
+            if (limit != null) throw limitError(limit, err);
         }
         for (TemplateError err : r.getErrors()) {
             if (err.getSeverity() == TemplateError.ErrorType.FATAL) {
@@ -169,6 +253,46 @@ public final class ChatTemplate {
             }
         }
         return r.getOutput();
+    }
+
+    private TemplateException stepLimit() {
+        return new TemplateException("chat template '" + name + "' exceeded " + limits.maxSteps() + " render steps "
+                + "(template nodes rendered; loop bodies count once per iteration): a huge or runaway loop. Fix: use "
+                + "a template without such loops, or raise -D" + Limits.MAX_STEPS_PROPERTY + " if the conversation "
+                + "really needs it");
+    }
+
+    /** Which limit {@code err} reports ("depth", "collection", "output"), or null for another error. */
+    private static String limitOf(TemplateError err) {
+        TemplateError.ErrorReason why = err.getReason();
+        if (why == TemplateError.ErrorReason.OUTPUT_TOO_BIG) return "output";
+        if (why == TemplateError.ErrorReason.COLLECTION_TOO_BIG) return "collection";
+        String msg = String.valueOf(err.getMessage());
+        if (msg.contains("recursion limit") || msg.contains("Max render depth")) return "depth";
+        for (Throwable t = err.getException(); t != null; t = t.getCause()) {
+            String type = t.getClass().getSimpleName();
+            if (type.equals("MacroTagCycleException")) return "depth";
+            if (type.equals("OutputTooBigException")) return "output";
+            if (type.equals("CollectionTooBigException")) return "collection";
+        }
+        if (msg.contains("OutputTooBigException")) return "output";
+        if (msg.contains("CollectionTooBigException")) return "collection";
+        return why == TemplateError.ErrorReason.OVER_LIMIT ? "output" : null;
+    }
+
+    private TemplateException limitError(String kind, TemplateError err) {
+        String limit = switch (kind) {
+            case "depth" ->
+                "the recursion depth limit " + limits.maxRecursionDepth() + " (-D" + Limits.MAX_DEPTH_PROPERTY + ")";
+            case "collection" ->
+                "the list/map size limit " + limits.maxSteps() + " (-D" + Limits.MAX_STEPS_PROPERTY + ")";
+            default ->
+                "the output size limit " + limits.maxOutputChars() + " characters (-D" + Limits.MAX_OUTPUT_PROPERTY
+                        + ")";
+        };
+        return new TemplateException("chat template '" + name + "' exceeded " + limit + ": " + err.getMessage()
+                + ". Fix: use a template that renders a bounded conversation, or raise the limit if the "
+                + "conversation really needs it");
     }
 
     private static String findRaised(Throwable t) {

@@ -3,12 +3,11 @@ package io.lakelora.tokenizer;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakelora.error.BadInputException;
+import io.lakelora.error.BoundedReads;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.zip.GZIPInputStream;
 
 /**
  * Finds the files of a tokenizer: the tokenizer itself ({@code tokenizer.json}, {@code tokenizer.json.gz} or a
@@ -70,30 +69,22 @@ record TokenizerFiles(
         return Files.isRegularFile(f) ? f : null;
     }
 
-    /** The bytes of a file, gunzipped when its name ends in {@code .gz}. */
+    /**
+     * The bytes of a file, gunzipped when its name ends in {@code .gz}; at most {@link BoundedReads#tokenizerCap()}
+     * bytes (after gunzipping), else a {@link BadInputException} naming the file and the limit.
+     */
     static byte[] readMaybeGzip(Path f) {
-        try (InputStream in = Files.newInputStream(f)) {
-            if (f.getFileName().toString().endsWith(".gz")) {
-                try (InputStream gz = new GZIPInputStream(in, 1 << 16)) {
-                    return gz.readAllBytes();
-                }
-            }
-            return in.readAllBytes();
-        } catch (java.util.zip.ZipException e) {
-            throw new BadInputException(
-                    "tokenizer " + f + ": not a valid gzip file (" + e.getMessage()
-                            + "). Fix: re-download it or gunzip it and pass the .json",
-                    e);
-        } catch (IOException e) {
-            throw new UncheckedIOException("reading " + f, e);
+        if (f.getFileName().toString().endsWith(".gz")) {
+            return BoundedReads.gunzip(f, BoundedReads.tokenizerCap(), BoundedReads.TOKENIZER_PROPERTY);
         }
+        return BoundedReads.read(f, BoundedReads.tokenizerCap(), BoundedReads.TOKENIZER_PROPERTY);
     }
 
     /** A JSON object file, or an empty object when {@code f} is null. */
     static JsonNode readJson(Path f) {
         if (f == null) return JSON.createObjectNode();
         try {
-            JsonNode n = JSON.readTree(f.toFile());
+            JsonNode n = JSON.readTree(BoundedReads.readJsonFile(f));
             if (n == null || !n.isObject()) {
                 throw new BadInputException(
                         f + ": expected a JSON object, found " + (n == null ? "nothing" : n.getNodeType())

@@ -3,7 +3,6 @@ package io.lakelora.jobs.common;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.io.Serializable;
 import java.util.LinkedHashMap;
-import java.util.Locale;
 import java.util.Map;
 
 /**
@@ -89,17 +88,6 @@ public class CommonConfig implements Serializable {
             throw new IllegalArgumentException(
                     "config key 'spark.shuffle_partitions' is " + spark.shufflePartitions + ", expected >= 1");
         }
-        for (String k : spark.conf.keySet()) {
-            String lk = k.toLowerCase(Locale.ROOT);
-            if (lk.contains("secret")
-                    || lk.contains("access.key")
-                    || lk.contains("session.token")
-                    || lk.contains("password")) {
-                throw new IllegalArgumentException(
-                        "config key 'spark.conf." + k + "' looks like a credential. Fix: never "
-                                + "put secrets in config files; use the AWS provider chain (AWS_ACCESS_KEY_ID and "
-                                + "AWS_SECRET_ACCESS_KEY environment variables, a profile, or an instance role)");
-            }
-        }
+        Credentials.check(this);
     }
 }

@@ -5,12 +5,15 @@ import static org.apache.spark.sql.functions.max;
 
 import io.delta.tables.DeltaTable;
 import io.lakelora.jobs.common.Delta;
+import io.lakelora.jobs.common.LakePaths;
 import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.ConcurrentModificationException;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.spark.sql.Dataset;
 import org.apache.spark.sql.Row;
@@ -180,9 +183,18 @@ public final class AdapterRegistry {
         return rows.isEmpty() ? Optional.empty() : Optional.of(rows.get(0).getInt(0));
     }
 
-    /** Points {@code alias} (e.g. production) of an adapter at a version; the version must exist. */
+    /** The registry root of a lake: {@code <lake.root>/registry}. */
+    public static String rootOf(String lakeRoot) {
+        return new LakePaths(lakeRoot).root() + "/registry";
+    }
+
+    /**
+     * Points {@code alias} (e.g. production) of an adapter at a version; the version must exist, and the alias may not
+     * be {@code latest} or all digits (those already mean the highest version and a version number in
+     * {@code name@REF}).
+     */
     public void setAlias(String adapterName, String alias, int version) {
-        requireName(alias);
+        requireAliasName(alias);
         get(adapterName, version)
                 .orElseThrow(() -> new IllegalArgumentException("cannot set alias '" + alias + "': adapter "
                         + adapterName + "@" + version + " is not in " + adaptersPath));
@@ -339,6 +351,74 @@ public final class AdapterRegistry {
                 r.adapterSafetensors(),
                 r.adapterConfigJson(),
                 r.peftPath());
+    }
+
+    /** Fails unless {@code alias} is a valid name that {@link #resolve} would read as an alias. */
+    public static void requireAliasName(String alias) {
+        requireName(alias);
+        if (alias.equalsIgnoreCase("latest")) {
+            throw new IllegalArgumentException(
+                    "alias '" + alias + "' is reserved: NAME@latest always means the highest "
+                            + "version. Fix: choose another alias name, e.g. production or staging");
+        }
+        if (alias.chars().allMatch(Character::isDigit)) {
+            throw new IllegalArgumentException("alias '" + alias + "' is all digits, but NAME@" + alias + " means "
+                    + "version " + alias + ". Fix: choose a name with a letter, e.g. v" + alias + " or production");
+        }
+    }
+
+    /** Whether the registry tables exist (a lake where no adapter was ever registered has none). */
+    public boolean exists() {
+        return DeltaTable.isDeltaTable(spark, adaptersPath);
+    }
+
+    /** Fails with the fix when the registry does not exist. */
+    public void requireExists() {
+        if (!exists()) {
+            throw new IllegalArgumentException("no adapter registry at " + adaptersPath
+                    + ". Fix: train an adapter first (job 03) or point lake.root at the right lake");
+        }
+    }
+
+    /** The aliases of an adapter, alias -> version, ordered by alias (empty when none or no alias table). */
+    public Map<String, Integer> aliases(String adapterName) {
+        Map<String, Integer> out = new TreeMap<>();
+        if (!DeltaTable.isDeltaTable(spark, aliasesPath)) return out;
+        for (Row r : spark.read()
+                .format("delta")
+                .load(aliasesPath)
+                .filter(col("adapter_name").equalTo(adapterName))
+                .collectAsList()) {
+            out.put(r.getAs("alias"), r.<Integer>getAs("version"));
+        }
+        return out;
+    }
+
+    /** The evaluations of {@code name@version} (adapter_evals rows), oldest first; empty when none. */
+    public List<Row> evals(String adapterName, int version) {
+        if (!DeltaTable.isDeltaTable(spark, evalsPath)) return List.of();
+        return new ArrayList<>(spark.read()
+                .format("delta")
+                .load(evalsPath)
+                .filter(col("adapter_name")
+                        .equalTo(adapterName)
+                        .and(col("version").equalTo(version)))
+                .orderBy("evaluated_at")
+                .collectAsList());
+    }
+
+    /** One row per adapter name: adapter_name, versions (count), latest (highest version), last_created_at. */
+    public List<Row> adapters() {
+        return new ArrayList<>(spark.read()
+                .format("delta")
+                .load(adaptersPath)
+                .groupBy("adapter_name")
+                .agg(
+                        org.apache.spark.sql.functions.count("version").as("versions"),
+                        max("version").as("latest"),
+                        max("created_at").as("last_created_at"))
+                .orderBy("adapter_name")
+                .collectAsList());
     }
 
     private static void requireName(String name) {

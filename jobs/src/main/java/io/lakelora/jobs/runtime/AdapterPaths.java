@@ -11,7 +11,7 @@ public final class AdapterPaths {
     private AdapterPaths() {}
 
     public static String registryRoot(String lakeRoot) {
-        return new LakePaths(lakeRoot).root() + "/registry";
+        return io.lakelora.jobs.registry.AdapterRegistry.rootOf(lakeRoot);
     }
 
     public static String exportDir(String lakeRoot, String name, int version) {
