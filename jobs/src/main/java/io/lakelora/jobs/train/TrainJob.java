@@ -118,13 +118,48 @@ public final class TrainJob {
         }
     }
 
+    /**
+     * Job 03 in three parts: {@link #plan} (reads only: the pinned data version and its schema, the base, the run id
+     * and the step count), {@link #train} (the Spark data-parallel loop with checkpoints and metrics) and
+     * {@link #publish} (PEFT files, registry version, report). A finished run (same run id in the registry) is
+     * reported, not trained again.
+     */
     public static Outcome run(SparkSession spark, TrainJobConfig cfg, String runIdOverride) {
         cfg.validate();
         long t0 = System.nanoTime();
-        LakePaths lake = new LakePaths(cfg.lake.root);
-        LakeFs fs = new LakeFs(spark.sparkContext().hadoopConfiguration());
-        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
+        Plan plan = plan(spark, cfg, runIdOverride);
+        Outcome done = alreadyRegistered(spark, plan, t0);
+        if (done != null) return done;
+        Trained trained = train(spark, plan);
+        return publish(spark, plan, trained, t0);
+    }
 
+    /** What a run will do, decided before any training: everything {@link #train} and {@link #publish} need. */
+    public record Plan(
+            TrainJobConfig cfg,
+            LakePaths lake,
+            String table,
+            long version,
+            String modelUri,
+            JavaRDD<TokenBlock> train,
+            JavaRDD<TokenBlock> eval,
+            int nTrain,
+            long nEval,
+            LoraLlamaFactory factory,
+            Path localModel,
+            ModelConfig mc,
+            String baseSha,
+            DataOrder order,
+            long steps,
+            String resolvedJson,
+            String runId,
+            String registryRoot,
+            String runDir,
+            String metricsTable) {}
+
+    /** Resolves the data, the base, the run id and the step count; checks the inputs. Reads, never writes. */
+    public static Plan plan(SparkSession spark, TrainJobConfig cfg, String runIdOverride) {
+        LakePaths lake = new LakePaths(cfg.lake.root);
         // ---- extract: the pinned token_blocks snapshot
         String table = cfg.data.table != null ? LakePaths.toUri(cfg.data.table) : lake.table(LakePaths.TOKEN_BLOCKS);
         if (!Delta.exists(spark, table)) {
@@ -195,7 +230,6 @@ public final class TrainJob {
             throw new IllegalArgumentException("run id '" + runId + "': expected letters, digits, '.', '_' or '-'");
         }
         String registryRoot = lake.root() + "/registry";
-        AdapterRegistry registry = new AdapterRegistry(spark, registryRoot);
         String runDir = lake.root() + "/runs/" + cfg.train.adapterName + "/" + runId;
         String metricsTable = lake.table(TRAIN_METRICS);
         System.err.printf(
@@ -213,6 +247,41 @@ public final class TrainJob {
                 order.globalBatch(),
                 cfg.train.workers);
 
+        return new Plan(
+                cfg,
+                lake,
+                table,
+                version,
+                modelUri,
+                train,
+                eval,
+                nTrain,
+                nEval,
+                factory,
+                localModel,
+                mc,
+                baseSha,
+                order,
+                steps,
+                resolvedJson,
+                runId,
+                registryRoot,
+                runDir,
+                metricsTable);
+    }
+
+    /** The registry's record of this run, when it finished before (rerunning registers nothing new); else null. */
+    static Outcome alreadyRegistered(SparkSession spark, Plan plan, long t0) {
+        TrainJobConfig cfg = plan.cfg();
+        String table = plan.table();
+        long version = plan.version();
+        JavaRDD<TokenBlock> train = plan.train();
+        long steps = plan.steps();
+        String runId = plan.runId();
+        String registryRoot = plan.registryRoot();
+        String runDir = plan.runDir();
+        String metricsTable = plan.metricsTable();
+        AdapterRegistry registry = new AdapterRegistry(spark, registryRoot);
         // rerunning a finished job registers nothing new
         registry.ensureTables();
         List<Row> done = spark.read()
@@ -248,6 +317,29 @@ public final class TrainJob {
                     steps);
         }
 
+        return null;
+    }
+
+    /** The trained adapter state, the trainer's result and the step metrics of the run. */
+    record Trained(AdapterState state, SparkTrainer.Result result, List<StepMetric> series, String checkpointsDir) {}
+
+    /** Trains (resuming from the run's last checkpoint), writing step metrics as it goes. */
+    static Trained train(SparkSession spark, Plan plan) {
+        TrainJobConfig cfg = plan.cfg();
+        String table = plan.table();
+        long version = plan.version();
+        JavaRDD<TokenBlock> train = plan.train();
+        JavaRDD<TokenBlock> eval = plan.eval();
+        long nEval = plan.nEval();
+        LoraLlamaFactory factory = plan.factory();
+        ModelConfig mc = plan.mc();
+        DataOrder order = plan.order();
+        long steps = plan.steps();
+        String runId = plan.runId();
+        String runDir = plan.runDir();
+        String metricsTable = plan.metricsTable();
+        LakeFs fs = new LakeFs(spark.sparkContext().hadoopConfiguration());
+        JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
         // ---- transform: train
         AdapterState state = new AdapterState(factory.spec().layout(mc));
         LoraInit.initialize(state, cfg.lora, cfg.train.seed, null, null);
@@ -283,6 +375,30 @@ public final class TrainJob {
         }
         List<StepMetric> series = readMetrics(spark, metricsTable, runId);
 
+        return new Trained(state, result, series, checkpoints.dir());
+    }
+
+    /** Writes the PEFT files, registers the version and writes the run report. */
+    static Outcome publish(SparkSession spark, Plan plan, Trained trained, long t0) {
+        TrainJobConfig cfg = plan.cfg();
+        String table = plan.table();
+        long version = plan.version();
+        JavaRDD<TokenBlock> train = plan.train();
+        LoraLlamaFactory factory = plan.factory();
+        Path localModel = plan.localModel();
+        String baseSha = plan.baseSha();
+        long steps = plan.steps();
+        String resolvedJson = plan.resolvedJson();
+        String runId = plan.runId();
+        String registryRoot = plan.registryRoot();
+        String runDir = plan.runDir();
+        String metricsTable = plan.metricsTable();
+        LakeFs fs = new LakeFs(spark.sparkContext().hadoopConfiguration());
+        AdapterRegistry registry = new AdapterRegistry(spark, registryRoot);
+        AdapterState state = trained.state();
+        SparkTrainer.Result result = trained.result();
+        List<StepMetric> series = trained.series();
+        String adapterName = cfg.train.adapterName;
         // ---- load: PEFT files, registry version, report
         Path tmp = tempDir();
         Path peftLocal = tmp.resolve("peft");
@@ -360,7 +476,7 @@ public final class TrainJob {
                 version,
                 peftPath,
                 reportPath,
-                checkpoints.dir(),
+                trained.checkpointsDir(),
                 metricsTable,
                 trainLoss,
                 result.evalLoss(),
