@@ -25,7 +25,7 @@ import org.apache.spark.resource.ResourceInformation;
 public final class DataParallelStep implements AutoCloseable {
     private final JavaSparkContext jsc;
     private final JavaRDD<TokenBlock> blocks;
-    private final ModelFactory factory;
+    private final ModelFactory<?> factory;
     private final DataOrder order;
     private final int microBatch;
     private final int workers;
@@ -42,7 +42,7 @@ public final class DataParallelStep implements AutoCloseable {
             JavaSparkContext jsc,
             JavaRDD<TokenBlock> blocks,
             int workers,
-            ModelFactory factory,
+            ModelFactory<?> factory,
             DataOrder order,
             int microBatch,
             long failTaskAtStep) {
@@ -103,7 +103,7 @@ public final class DataParallelStep implements AutoCloseable {
         long b1 = System.nanoTime();
         final int lo = order.firstRank(step);
         final int hi = lo + order.globalBatch();
-        final ModelFactory f = factory;
+        final ModelFactory<?> f = factory;
         final int mb = microBatch;
         final long failAt = failTaskAtStep;
         final int size = params.length;
@@ -157,7 +157,7 @@ public final class DataParallelStep implements AutoCloseable {
     public static io.lakelora.train.LossSum evaluate(
             JavaSparkContext jsc,
             JavaRDD<TokenBlock> evalBlocks,
-            ModelFactory factory,
+            ModelFactory<?> factory,
             float[] params,
             int microBatch) {
         final Broadcast<float[]> p = jsc.broadcast(params);
@@ -262,7 +262,7 @@ public final class DataParallelStep implements AutoCloseable {
         final Broadcast<float[]> bp = jsc.broadcast(params);
         final Broadcast<io.lakelora.train.OptimizerState> bs = jsc.broadcast(optState);
         final DataOrder o = order;
-        final ModelFactory f = factory;
+        final ModelFactory<?> f = factory;
         final int mb = microBatch;
         try {
             LocalResult sum = blocks.mapPartitions((Iterator<TokenBlock> it) -> {

@@ -23,7 +23,7 @@ import org.apache.spark.deploy.SparkHadoopUtil;
  * layer on load when it is not yet quantized, and kept for the executor's lifetime. Each task thread gets a
  * {@link LoraLlama} over that shared base with kernels of {@code threadsPerTask} threads ({@code spark.task.cpus}).
  */
-public final class LoraLlamaFactory implements ModelFactory {
+public final class LoraLlamaFactory implements ModelFactory<LlamaWeights> {
     private static final long serialVersionUID = 1L;
     private final String modelUri;
     private final String quant;
@@ -100,7 +100,7 @@ public final class LoraLlamaFactory implements ModelFactory {
     }
 
     @Override
-    public Object loadBase(String[] deviceAddresses) {
+    public LlamaWeights loadBase(String[] deviceAddresses) {
         Path dir = localModelDir();
         QuantType q = QuantType.parse(quant);
         Quantizer quantizer = q == QuantType.NONE
@@ -112,7 +112,7 @@ public final class LoraLlamaFactory implements ModelFactory {
     }
 
     @Override
-    public TrainableModel newModel(Object base) {
-        return new LoraLlama((LlamaWeights) base, spec(), KernelProvider.withThreads(threads()), recompute);
+    public TrainableModel newModel(LlamaWeights base) {
+        return new LoraLlama(base, spec(), KernelProvider.withThreads(threads()), recompute);
     }
 }

@@ -8,10 +8,16 @@ import java.io.Serializable;
  * settings, never weights). The heavy frozen base is loaded once per executor JVM through {@link ExecutorModelCache}
  * straight from the lake (never broadcast from the driver) and shared read-only by all tasks; each concurrently running
  * task gets its own light {@link TrainableModel} (activation buffers) bound to that shared base.
+ *
+ * @param <B> the type of the loaded base (e.g. {@code LlamaWeights}); it stays on the executor and is never shipped,
+ *     so it need not be serializable
  */
-public interface ModelFactory extends Serializable {
+public interface ModelFactory<B> extends Serializable {
 
-    /** Identifies the base in the JVM-wide cache: same key, same loaded base. */
+    /**
+     * Identifies the base in the JVM-wide cache: same key (and device), same loaded base, so factories of different
+     * base types must not share a key.
+     */
     String cacheKey();
 
     /**
@@ -25,10 +31,11 @@ public interface ModelFactory extends Serializable {
 
     /**
      * Loads the frozen base (weights, tokenizer facts). {@code deviceAddresses} are the accelerator addresses Spark
-     * assigned to the task (TaskContext resources, e.g. GPU "0"); the CPU backend ignores them.
+     * assigned to the task (TaskContext resources, e.g. GPU "0"); the CPU backend ignores them. The cache loads one
+     * base per key and device ({@link ExecutorModelCache#device}).
      */
-    Object loadBase(String[] deviceAddresses);
+    B loadBase(String[] deviceAddresses);
 
     /** A model (own activation buffers) over the shared base; called once per concurrently running task thread. */
-    TrainableModel newModel(Object base);
+    TrainableModel newModel(B base);
 }

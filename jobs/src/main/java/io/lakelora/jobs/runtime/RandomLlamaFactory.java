@@ -11,7 +11,7 @@ import io.lakelora.train.TrainableModel;
 import java.util.Set;
 
 /** A LLaMA-shaped model with seeded random weights (NF4+DQ or fp32), for benchmarks: same bases on every executor. */
-public final class RandomLlamaFactory implements ModelFactory {
+public final class RandomLlamaFactory implements ModelFactory<LlamaWeights> {
     private static final long serialVersionUID = 1L;
     private final String configJson;
     private final long seed;
@@ -41,14 +41,14 @@ public final class RandomLlamaFactory implements ModelFactory {
     }
 
     @Override
-    public Object loadBase(String[] deviceAddresses) {
+    public LlamaWeights loadBase(String[] deviceAddresses) {
         LlamaWeights w = LlamaWeights.random(config(), seed, 0.02f, nf4 ? Quantizer.qlora()::quantize : null);
         KernelProvider.warmUp(KernelProvider.withThreads(threadsPerTask));
         return w;
     }
 
     @Override
-    public TrainableModel newModel(Object base) {
-        return new LoraLlama((LlamaWeights) base, spec(), KernelProvider.withThreads(threadsPerTask), false);
+    public TrainableModel newModel(LlamaWeights base) {
+        return new LoraLlama(base, spec(), KernelProvider.withThreads(threadsPerTask), false);
     }
 }

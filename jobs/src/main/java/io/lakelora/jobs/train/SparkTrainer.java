@@ -67,7 +67,7 @@ public final class SparkTrainer {
     private final JavaSparkContext jsc;
     private final DataParallelStep dp;
     private final JavaRDD<TokenBlock> evalBlocks;
-    private final ModelFactory factory;
+    private final ModelFactory<?> factory;
     private final OptimizerStep optimizer;
     private final Settings settings;
     private final CheckpointStore checkpoints;
@@ -81,7 +81,7 @@ public final class SparkTrainer {
             JavaSparkContext jsc,
             DataParallelStep dp,
             JavaRDD<TokenBlock> evalBlocks,
-            ModelFactory factory,
+            ModelFactory<?> factory,
             OptimizerStep optimizer,
             Settings settings,
             CheckpointStore checkpoints,

@@ -614,7 +614,7 @@ public final class TrainJob {
     static List<RunReport.Sample> samples(
             Path modelDir, LoraLlamaFactory factory, TrainJobConfig cfg, AdapterState state) {
         if (cfg.report.prompts.isEmpty()) return List.of();
-        LlamaWeights w = (LlamaWeights) ExecutorModelCache.base(factory, new String[0]); // shared in local mode
+        LlamaWeights w = ExecutorModelCache.base(factory, new String[0]); // shared in local mode
         List<RunReport.Sample> out = new ArrayList<>();
         try (Tokenizer tok = Tokenizer.load(modelDir)) {
             Set<Integer> eos = java.util.Arrays.stream(tok.eosIds()).boxed().collect(Collectors.toSet());

@@ -2,6 +2,7 @@ package io.lakelora.jobs.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 
+import io.lakelora.model.LlamaWeights;
 import io.lakelora.train.Batch;
 import io.lakelora.train.TrainableModel;
 import java.util.List;
@@ -20,7 +21,7 @@ class ConcurrentModelDeterminismTest {
     void concurrentModelsGiveTheSerialResult() throws Exception {
         List<TokenBlock> blocks = RealModelDataParallelTest.shakespeareBlocks();
         LoraLlamaFactory f = RealModelDataParallelTest.factory();
-        Object base = f.loadBase(new String[0]);
+        LlamaWeights base = f.loadBase(new String[0]);
         float[] p = RealModelDataParallelTest.init(f).params();
         TrainableModel m1 = f.newModel(base);
         TrainableModel m2 = f.newModel(base);

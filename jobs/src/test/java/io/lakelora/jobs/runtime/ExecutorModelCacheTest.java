@@ -2,16 +2,29 @@ package io.lakelora.jobs.runtime;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.lake.LakeFs;
+import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
+import io.lakelora.train.Batch;
+import io.lakelora.train.LossSum;
 import io.lakelora.train.TrainableModel;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.EnumSet;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.apache.hadoop.conf.Configuration;
 import org.junit.jupiter.api.AfterEach;
@@ -19,7 +32,10 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** A base replaced in place under the same URI must not be served stale from the JVM-wide executor cache. */
+/**
+ * The JVM-wide executor cache: one base per key and device, loaded once; a base replaced in place under the same URI is
+ * never served stale.
+ */
 class ExecutorModelCacheTest {
 
     @BeforeEach
@@ -29,7 +45,7 @@ class ExecutorModelCacheTest {
     } // the cache is JVM-wide: other test classes may have loaded bases
 
     /** A factory whose base is its key; counts loads. */
-    private record Versioned(String group, String version, AtomicInteger loads) implements ModelFactory {
+    private record Versioned(String group, String version, AtomicInteger loads) implements ModelFactory<String> {
         @Override
         public String cacheKey() {
             return group + "|" + version;
@@ -41,14 +57,184 @@ class ExecutorModelCacheTest {
         }
 
         @Override
-        public Object loadBase(String[] deviceAddresses) {
+        public String loadBase(String[] deviceAddresses) {
             loads.incrementAndGet();
             return "base " + cacheKey();
         }
 
         @Override
-        public TrainableModel newModel(Object base) {
+        public TrainableModel newModel(String base) {
             throw new UnsupportedOperationException();
+        }
+    }
+
+    /** A loaded base that remembers the device it was loaded for. */
+    private record Base(String key, String device) {}
+
+    /**
+     * A factory of {@link Base}s that counts loads, runs {@code onLoad} inside each load, and records the bases its
+     * models are built over.
+     */
+    private record PerDevice(String key, AtomicInteger loads, Runnable onLoad, List<Base> modelBases)
+            implements ModelFactory<Base> {
+        PerDevice(String key) {
+            this(key, new AtomicInteger(), () -> {}, new CopyOnWriteArrayList<>());
+        }
+
+        @Override
+        public String cacheKey() {
+            return key;
+        }
+
+        @Override
+        public Base loadBase(String[] deviceAddresses) {
+            loads.incrementAndGet();
+            onLoad.run();
+            return new Base(key, ExecutorModelCache.device(deviceAddresses));
+        }
+
+        @Override
+        public TrainableModel newModel(Base base) {
+            modelBases.add(base);
+            return new TrainableModel() {
+                @Override
+                public AdapterLayout layout() {
+                    return ToyModelFactory.LAYOUT;
+                }
+
+                @Override
+                public LossSum forwardBackward(float[] p, float[] g, Batch batch, long seed) {
+                    throw new UnsupportedOperationException();
+                }
+
+                @Override
+                public LossSum evaluate(float[] p, Batch batch) {
+                    throw new UnsupportedOperationException();
+                }
+            };
+        }
+    }
+
+    private static final String[] CPU = new String[0];
+    private static final String[] GPU0 = {"0"};
+    private static final String[] GPU1 = {"1"};
+
+    @Test
+    void theDeviceIsNamedByTheTasksGpuAddresses() {
+        assertEquals("cpu", ExecutorModelCache.device(CPU));
+        assertEquals("cpu", ExecutorModelCache.device(null));
+        assertEquals("gpu:0", ExecutorModelCache.device(GPU0));
+        assertEquals("gpu:0,1", ExecutorModelCache.device(new String[] {"1", "0"}), "sorted");
+    }
+
+    @Test
+    void theSameKeyOnTwoDevicesLoadsTwiceAndGivesDistinctBases() {
+        PerDevice f = new PerDevice("k");
+        Base onCpu = ExecutorModelCache.base(f, CPU);
+        Base on0 = ExecutorModelCache.base(f, GPU0);
+        Base on1 = ExecutorModelCache.base(f, GPU1);
+        assertEquals(3, f.loads().get(), "one load per device");
+        assertEquals(new Base("k", "cpu"), onCpu);
+        assertEquals(new Base("k", "gpu:0"), on0);
+        assertEquals(new Base("k", "gpu:1"), on1);
+        assertSame(on0, ExecutorModelCache.base(f, new String[] {"0"}), "same key and device: the cached base");
+        assertSame(onCpu, ExecutorModelCache.base(f, CPU));
+        assertEquals(3, f.loads().get());
+        assertEquals(3, ExecutorModelCache.bases());
+
+        // each device's models are built over that device's base
+        ExecutorModelCache.withModel(f, GPU0, m -> null);
+        ExecutorModelCache.withModel(f, GPU1, m -> null);
+        ExecutorModelCache.withModel(f, GPU0, m -> null); // reuses the pooled model of gpu:0
+        assertEquals(List.of(on0, on1), f.modelBases());
+        assertEquals(3, f.loads().get());
+    }
+
+    @Test
+    void concurrentTasksOnOneDeviceLoadOnce() throws Exception {
+        AtomicInteger loads = new AtomicInteger();
+        PerDevice f = new PerDevice("k", loads, () -> sleep(50), new CopyOnWriteArrayList<>());
+        int n = 8;
+        ExecutorService pool = Executors.newFixedThreadPool(n);
+        try {
+            CyclicBarrier start = new CyclicBarrier(n);
+            List<Future<Base>> got = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                got.add(pool.submit(() -> {
+                    start.await(10, TimeUnit.SECONDS);
+                    return ExecutorModelCache.base(f, GPU0);
+                }));
+            }
+            Base first = got.get(0).get(10, TimeUnit.SECONDS);
+            for (Future<Base> g : got) assertSame(first, g.get(10, TimeUnit.SECONDS));
+            assertEquals(1, loads.get());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void twoDevicesLoadSideBySide() throws Exception {
+        // each load waits for the other to start: a cache that serialised the loads would time out here
+        CyclicBarrier both = new CyclicBarrier(2);
+        Runnable meet = () -> {
+            try {
+                both.await(10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException("the other device's load did not run alongside", e);
+            }
+        };
+        PerDevice f = new PerDevice("k", new AtomicInteger(), meet, new CopyOnWriteArrayList<>());
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try {
+            Future<Base> a = pool.submit(() -> ExecutorModelCache.base(f, GPU0));
+            Future<Base> b = pool.submit(() -> ExecutorModelCache.base(f, GPU1));
+            assertEquals("gpu:0", a.get(20, TimeUnit.SECONDS).device());
+            assertEquals("gpu:1", b.get(20, TimeUnit.SECONDS).device());
+            assertNotSame(a.get(), b.get());
+            assertEquals(2, f.loads().get());
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
+    @Test
+    void aFailedLoadIsNotCached() {
+        AtomicInteger loads = new AtomicInteger();
+        PerDevice f = new PerDevice(
+                "k",
+                loads,
+                () -> {
+                    if (loads.get() == 1) throw new IllegalStateException("disk full");
+                },
+                new CopyOnWriteArrayList<>());
+        assertThrows(IllegalStateException.class, () -> ExecutorModelCache.base(f, GPU0));
+        assertEquals(0, ExecutorModelCache.bases());
+        assertEquals(new Base("k", "gpu:0"), ExecutorModelCache.base(f, GPU0), "the retry loads again");
+        assertEquals(2, loads.get());
+    }
+
+    @Test
+    void aNewVersionDropsTheOldBaseOnEveryDevice() {
+        AtomicInteger loads = new AtomicInteger();
+        Versioned v1 = new Versioned("s3a://lake/models/llama|nf4", "fp1", loads);
+        Versioned v2 = new Versioned("s3a://lake/models/llama|nf4", "fp2", loads);
+        ExecutorModelCache.base(v1, CPU);
+        ExecutorModelCache.base(v1, GPU0);
+        assertEquals(2, ExecutorModelCache.bases());
+        ExecutorModelCache.base(v2, CPU);
+        assertEquals(1, ExecutorModelCache.bases(), "v1 dropped on cpu and gpu:0");
+        ExecutorModelCache.base(v2, GPU0);
+        assertEquals(2, ExecutorModelCache.bases());
+        assertEquals(4, loads.get());
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 

@@ -11,7 +11,7 @@ import java.util.EnumSet;
  * A tiny, exactly differentiable stand-in for the LLaMA model, to test the Spark orchestration fast: every target token
  * y after input x contributes 0.5 * (p[i] * p[i+1] - 1)^2 with i = (7x + y) mod P.
  */
-public final class ToyModelFactory implements ModelFactory {
+public final class ToyModelFactory implements ModelFactory<String> {
     public static final AdapterLayout LAYOUT = new AdapterLayout(1, 4, 4, 4, 4, 2, EnumSet.of(TargetModule.Q));
 
     @Override
@@ -20,12 +20,12 @@ public final class ToyModelFactory implements ModelFactory {
     }
 
     @Override
-    public Object loadBase(String[] deviceAddresses) {
+    public String loadBase(String[] deviceAddresses) {
         return "toy-base";
     }
 
     @Override
-    public TrainableModel newModel(Object base) {
+    public TrainableModel newModel(String base) {
         return new TrainableModel() {
             @Override
             public AdapterLayout layout() {
