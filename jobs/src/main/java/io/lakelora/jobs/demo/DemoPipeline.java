@@ -23,6 +23,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The whole pipeline on the embedded default, each job exactly as its own command runs it, from the project's conf
@@ -31,6 +33,8 @@ import org.apache.spark.sql.SparkSession;
  * base. Asset paths come from the assets setting ({@code LAKELORA_ASSETS}, default ../shared/assets).
  */
 public final class DemoPipeline {
+    private static final Logger LOG = LoggerFactory.getLogger(DemoPipeline.class);
+
     private DemoPipeline() {}
 
     /** What the demo produced: where every table, version and file is. */
@@ -155,8 +159,7 @@ public final class DemoPipeline {
     }
 
     private static void banner(String s) {
-        System.err.println();
-        System.err.println("==== " + s);
+        LOG.info("==== {}", s);
     }
 
     /** The lake root as the jobs see it. */

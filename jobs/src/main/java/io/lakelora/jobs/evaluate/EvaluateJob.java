@@ -41,6 +41,8 @@ import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Job 05 evaluate: one adapter version -> its eval loss and perplexity on a pinned token_blocks split, the same for
@@ -57,6 +59,8 @@ import org.apache.spark.storage.StorageLevel;
  * spark-submit with this class as the main class and the same arguments.
  */
 public final class EvaluateJob {
+    private static final Logger LOG = LoggerFactory.getLogger(EvaluateJob.class);
+
     public static final String JOB = "05_evaluate";
     public static final String SUMMARY_FILE = "evaluation.json";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -182,8 +186,8 @@ public final class EvaluateJob {
                         + "with split '" + cfg.data.split + "'. Fix: run job 02 with split.eval_fraction > 0, or set "
                         + "data.split / data.version");
             }
-            log("[evaluate] " + v.ref() + " on " + n + " " + cfg.data.split + " blocks of " + table + " v" + version
-                    + " with " + modelUri + " (" + cfg.model.quant + ")");
+            LOG.info("[evaluate] " + v.ref() + " on " + n + " " + cfg.data.split + " blocks of " + table + " v"
+                    + version + " with " + modelUri + " (" + cfg.model.quant + ")");
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             LoraLlamaFactory factory = new LoraLlamaFactory(
                     modelUri,
@@ -233,7 +237,7 @@ public final class EvaluateJob {
                     "%s: eval_loss %.4f (ppl %.2f), base %.4f (ppl %.2f)",
                     v.ref(), r.evalLoss(), r.perplexity(), r.baseEvalLoss(), r.basePerplexity());
             run.record(spark, lake, "succeeded");
-            log(String.format(
+            LOG.info(String.format(
                     "[evaluate] %s: eval loss %.4f (perplexity %.3f) vs base %.4f (perplexity %.3f): "
                             + "%+.4f nats/token over %d tokens; report %s (%.1f s)",
                     v.ref(),
@@ -365,11 +369,7 @@ public final class EvaluateJob {
                 Files.deleteIfExists(p);
             }
         } catch (IOException e) {
-            log("[evaluate] warning: could not remove " + dir + ": " + e);
+            LOG.warn("[evaluate] could not remove {}: {}", dir, e.toString());
         }
-    }
-
-    private static void log(String line) {
-        System.err.println(line);
     }
 }

@@ -10,6 +10,8 @@ import io.lakelora.jobs.runtime.AdapterExport;
 import io.lakelora.jobs.runtime.AdapterPaths;
 import io.lakelora.jobs.runtime.AdapterVersion;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Job 04 export adapter: one registry version ({@code name@version}, {@code name@alias} or {@code name}) -> a PEFT
@@ -22,6 +24,8 @@ import org.apache.spark.sql.SparkSession;
  * this class as the main class and the same arguments.
  */
 public final class ExportAdapterJob {
+    private static final Logger LOG = LoggerFactory.getLogger(ExportAdapterJob.class);
+
     public static final String JOB = "04_export_adapter";
     public static final String LINEAGE_FILE = AdapterExport.LINEAGE_FILE;
 
@@ -57,7 +61,7 @@ public final class ExportAdapterJob {
         run.details.put(r.written() ? "exported" : "unchanged", 1L);
         run.message = v.ref() + " -> " + out;
         run.record(spark, new LakePaths(cfg.lake.root), "succeeded");
-        System.err.println("[export] " + v.ref() + (r.written() ? " exported to " : " already exported at ") + out);
+        LOG.info("[export] {} {} {}", v.ref(), r.written() ? "exported to" : "already exported at", out);
         return r;
     }
 }

@@ -36,6 +36,8 @@ import org.apache.spark.sql.expressions.UserDefinedFunction;
 import org.apache.spark.sql.expressions.Window;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Job 01 prepare corpus: corpora in the lake -> Delta {@code corpus_clean} (normalized, PII-scrubbed, filtered,
@@ -52,6 +54,8 @@ import org.apache.spark.storage.StorageLevel;
  * this class as the main class and the same arguments.
  */
 public final class PrepareCorpusJob {
+    private static final Logger LOG = LoggerFactory.getLogger(PrepareCorpusJob.class);
+
     public static final String JOB = "01_prepare_corpus";
     public static final String KEPT = "kept";
     public static final String QUARANTINED = "quarantined";
@@ -134,7 +138,7 @@ public final class PrepareCorpusJob {
         JobRun run = new JobRun(JOB, runId);
         run.mode = cfg.mode;
         run.configJson = ConfigLoader.toJson(cfg);
-        log("[prepare] run " + run.runId + " mode " + cfg.mode + " lake " + lake.root());
+        LOG.info("[prepare] run " + run.runId + " mode " + cfg.mode + " lake " + lake.root());
 
         // extract: list files (new ones only when incremental), read raw rows
         List<InputFile> processed = new ArrayList<>();
@@ -157,7 +161,8 @@ public final class PrepareCorpusJob {
                         ? ProcessedFiles.lastVersion(spark, lake, JOB, table.path())
                         : -1;
                 if (last >= table.modificationTime()) {
-                    log("[prepare] input " + in.name + ": Delta version " + table.modificationTime() + " already done");
+                    LOG.info("[prepare] input " + in.name + ": Delta version " + table.modificationTime()
+                            + " already done");
                     continue;
                 }
                 part = CorpusReader.readDelta(spark, in, table.path(), table.modificationTime(), last);
@@ -165,7 +170,7 @@ public final class PrepareCorpusJob {
             } else {
                 List<InputFile> todo =
                         cfg.mode.equals("incremental") ? ProcessedFiles.unseen(spark, lake, JOB, listed) : listed;
-                log("[prepare] input " + in.name + ": " + listed.size() + " file(s), " + todo.size() + " to read");
+                LOG.info("[prepare] input " + in.name + ": " + listed.size() + " file(s), " + todo.size() + " to read");
                 if (todo.isEmpty()) continue;
                 part = CorpusReader.read(spark, in, todo, cfg.maxRowChars);
                 processed.addAll(todo);
@@ -177,7 +182,7 @@ public final class PrepareCorpusJob {
             run.counts.put("rows_read", 0L);
             run.message = "no new input";
             run.record(spark, lake, "nothing_new");
-            log("[prepare] nothing new to read");
+            LOG.info("[prepare] nothing new to read");
             return new Result(run.runId, "nothing_new", run.counts, run.details, run.tableVersions);
         }
 
@@ -229,7 +234,7 @@ public final class PrepareCorpusJob {
         }
 
         long t1 = System.nanoTime();
-        log(String.format("[prepare] read + clean + dedup: %.1f s", (t1 - t0) / 1e9));
+        LOG.info(String.format("[prepare] read + clean + dedup: %.1f s", (t1 - t0) / 1e9));
         // load
         Dataset<Row> kept = classified
                 .where(col("outcome").equalTo(KEPT))
@@ -281,12 +286,12 @@ public final class PrepareCorpusJob {
         run.details.put("files", (long) processed.size());
         cleaned.unpersist();
         classified.unpersist();
-        log(String.format("[prepare] Delta writes: %.1f s", (System.nanoTime() - t1) / 1e9));
+        LOG.info(String.format("[prepare] Delta writes: %.1f s", (System.nanoTime() - t1) / 1e9));
         run.record(spark, lake, "succeeded");
-        log("[prepare] read " + read + " = kept " + run.counts.get(KEPT) + " + quarantined "
+        LOG.info("[prepare] read " + read + " = kept " + run.counts.get(KEPT) + " + quarantined "
                 + run.counts.get(QUARANTINED) + " + exact duplicates " + run.counts.get(EXACT_DUP)
                 + " + near duplicates " + run.counts.get(NEAR_DUP));
-        log("[prepare] " + LakePaths.CORPUS_CLEAN + " v" + wClean.version() + " (+" + wClean.inserted() + "), "
+        LOG.info("[prepare] " + LakePaths.CORPUS_CLEAN + " v" + wClean.version() + " (+" + wClean.inserted() + "), "
                 + LakePaths.CORPUS_QUARANTINE + " v" + wQuar.version() + " (+" + wQuar.inserted() + ")");
         return new Result(run.runId, "succeeded", run.counts, run.details, run.tableVersions);
     }
@@ -565,9 +570,5 @@ public final class PrepareCorpusJob {
         return when(col("kind").equalTo("text"), col("text"))
                 .when(col("kind").equalTo("instruction"), instr)
                 .otherwise(org.apache.spark.sql.functions.array_join(col("messages.content"), "\n"));
-    }
-
-    private static void log(String s) {
-        System.err.println(s);
     }
 }

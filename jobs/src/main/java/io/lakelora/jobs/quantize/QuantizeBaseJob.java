@@ -29,6 +29,8 @@ import org.apache.hadoop.conf.Configuration;
 import org.apache.hadoop.fs.FileStatus;
 import org.apache.hadoop.fs.FileSystem;
 import org.apache.spark.sql.SparkSession;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Job 00 quantize base: a fp32/fp16/bf16 model directory (local or in the lake) -> a 4-bit (or int8) copy in the lake,
@@ -45,6 +47,8 @@ import org.apache.spark.sql.SparkSession;
  * this class as the main class and the same arguments.
  */
 public final class QuantizeBaseJob {
+    private static final Logger LOG = LoggerFactory.getLogger(QuantizeBaseJob.class);
+
     public static final String JOB = "00_quantize_base";
 
     private QuantizeBaseJob() {}
@@ -127,7 +131,7 @@ public final class QuantizeBaseJob {
                 ? LakePaths.toUri(cfg.output.path)
                 : new LakePaths(cfg.lake.root).root() + "/models/" + modelId + "-"
                         + quantizer.type().id();
-        log("[quantize-base] " + source + " -> " + output + " ("
+        LOG.info("[quantize-base] " + source + " -> " + output + " ("
                 + quantizer.type().id() + ", blocksize " + quantizer.blocksize() + ", double_quant "
                 + quantizer.doubleQuant() + ")");
         Map<String, String> fingerprint = fingerprint(conf, source);
@@ -137,7 +141,7 @@ public final class QuantizeBaseJob {
                 && existing.get().source().equals(source)
                 && fingerprint.equals(existing.get().sourceFiles())
                 && existing.get().sameSettings(quantizer)) {
-            log("[quantize-base] " + output + " already holds this quantization of " + source + " (source files "
+            LOG.info("[quantize-base] " + output + " already holds this quantization of " + source + " (source files "
                     + "unchanged: names, sizes, modification times): nothing to do");
             return new Result(runId, false, output, existing.get(), (System.nanoTime() - t0) / 1e9);
         }
@@ -151,8 +155,8 @@ public final class QuantizeBaseJob {
             if (existing.isPresent()) {
                 QuantizedModelMarker m = existing.get();
                 if (m.matches(sourceSha, quantizer)) {
-                    log("[quantize-base] " + output + " already holds this quantization (source sha256 " + sourceSha
-                            + "): nothing to do");
+                    LOG.info("[quantize-base] " + output + " already holds this quantization (source sha256 "
+                            + sourceSha + "): nothing to do");
                     return new Result(runId, false, output, m, (System.nanoTime() - t0) / 1e9);
                 }
                 if (!cfg.output.overwrite) {
@@ -164,8 +168,8 @@ public final class QuantizeBaseJob {
                             + "trained on it would lose their base. Fix: set output.path (or model.id) to a new "
                             + "directory, or output.overwrite=true to replace it");
                 }
-                log("[quantize-base] output.overwrite: replacing " + output + " (" + m.settings() + ", source sha256 "
-                        + m.sourceSha256() + ")");
+                LOG.info("[quantize-base] output.overwrite: replacing " + output + " (" + m.settings()
+                        + ", source sha256 " + m.sourceSha256() + ")");
             }
             tmp = newDir(scratch, "quantized-");
             QuantizedCheckpoint.Summary s = QuantizedCheckpoint.save(local, tmp, quantizer);
@@ -193,7 +197,7 @@ public final class QuantizeBaseJob {
                     Instant.now().toString());
             publish(fs, tmp, output, marker);
             double sec = (System.nanoTime() - t0) / 1e9;
-            log(String.format(
+            LOG.info(String.format(
                     "[quantize-base] wrote %s: %d linear tensors at %.3f bits/param, %.1f MB -> %.1f MB " + "in %.1f s",
                     output, s.linearTensors(), s.bitsPerParam(), s.sourceBytes() / 1e6, s.outputBytes() / 1e6, sec));
             return new Result(runId, true, output, marker, sec);
@@ -275,11 +279,7 @@ public final class QuantizeBaseJob {
         try (Stream<Path> w = Files.walk(dir)) {
             for (Path p : (Iterable<Path>) w.sorted(Comparator.reverseOrder())::iterator) Files.deleteIfExists(p);
         } catch (IOException e) {
-            System.err.println("[quantize-base] warning: could not remove scratch directory " + dir + ": " + e);
+            LOG.warn("[quantize-base] could not remove scratch directory {}: {}", dir, e.toString());
         }
-    }
-
-    private static void log(String line) {
-        System.err.println(line);
     }
 }

@@ -9,6 +9,8 @@ import java.util.LinkedHashSet;
 import java.util.Optional;
 import java.util.Set;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Checks that a model directory is the base an adapter version was trained on, by the sha256 the registry recorded:
@@ -16,6 +18,8 @@ import java.util.function.Supplier;
  * no hashing needed), any other directory by the sha256 of its weights.
  */
 public final class BaseModelCheck {
+    private static final Logger LOG = LoggerFactory.getLogger(BaseModelCheck.class);
+
     private BaseModelCheck() {}
 
     /** The sha256 values that identify the model at {@code modelUri}. {@code local} is used only without a marker. */
@@ -39,8 +43,10 @@ public final class BaseModelCheck {
         Set<String> ids = identities(fs, modelUri, local);
         String want = v.baseModelSha256();
         if (want == null || want.isBlank()) {
-            System.err.println("[lakelora] warning: adapter " + v.ref() + " has no base_model_sha256 in the registry; "
-                    + "cannot check that " + modelUri + " is its base");
+            LOG.warn(
+                    "[lakelora] adapter {} has no base_model_sha256 in the registry; cannot check that {} is its base",
+                    v.ref(),
+                    modelUri);
             return ids.iterator().next();
         }
         if (!ids.contains(want)) {

@@ -26,6 +26,8 @@ import java.util.function.Function;
 import org.apache.hadoop.conf.Configuration;
 import org.apache.spark.SparkEnv;
 import org.apache.spark.deploy.SparkHadoopUtil;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Inference with a base model and a PEFT adapter inside any JVM of a Spark application (executors for the SQL UDFs,
@@ -42,6 +44,8 @@ import org.apache.spark.deploy.SparkHadoopUtil;
  * sessions are dropped, within that interval.
  */
 public final class LoraServing {
+    private static final Logger LOG = LoggerFactory.getLogger(LoraServing.class);
+
     /** System property: milliseconds between two fingerprint reads of one directory (default 10000; 0: always). */
     public static final String RECHECK_PROPERTY = "lakelora.serve.recheck.ms";
 
@@ -173,7 +177,7 @@ public final class LoraServing {
         TOKENIZERS.remove(oldKey);
         ADAPTERS.keySet().removeIf(k -> k.endsWith("|" + oldKey));
         SESSIONS.keySet().removeIf(k -> k.startsWith(oldKey + "|"));
-        System.err.println("[lakelora] base files changed, dropped " + oldKey);
+        LOG.info("[lakelora] base files changed, dropped {}", oldKey);
     }
 
     /** The adapter of {@code t} mapped onto its base, loaded once per JVM (and adapter and base fingerprint). */

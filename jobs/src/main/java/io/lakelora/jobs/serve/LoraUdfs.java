@@ -16,6 +16,8 @@ import java.nio.file.Path;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * SQL functions that serve one adapter version with the executor-cached base model:
@@ -35,6 +37,8 @@ import org.apache.spark.sql.types.DataTypes;
  * }</pre>
  */
 public final class LoraUdfs {
+    private static final Logger LOG = LoggerFactory.getLogger(LoraUdfs.class);
+
     private LoraUdfs() {}
 
     /**
@@ -144,8 +148,14 @@ public final class LoraUdfs {
                 .register(
                         options.generateName(), new GenerateUdf(target, options.maxNewTokens()), DataTypes.StringType);
         spark.udf().register(options.scoreName(), new ScoreUdf(target), DataTypes.DoubleType);
-        System.err.println("[serve] " + options.generateName() + "(prompt), " + options.scoreName() + "(text): adapter "
-                + v.ref() + " (" + adapterUri + ") on " + model + " (" + options.quant() + ")");
+        LOG.info(
+                "[serve] {}(prompt), {}(text): adapter {} ({}) on {} ({})",
+                options.generateName(),
+                options.scoreName(),
+                v.ref(),
+                adapterUri,
+                model,
+                options.quant());
         return new Registered(v.name(), v.version(), adapterUri, model, options.generateName(), options.scoreName());
     }
 
@@ -162,8 +172,11 @@ public final class LoraUdfs {
                     && sha256(fs.read(w)).equals(sha256(v.adapterSafetensors()))) {
                 return p;
             }
-            System.err.println("[serve] peft_path " + p + " of " + v.ref()
-                    + " is missing or differs from the registry's " + "weights; exporting the registry's copy");
+            LOG.warn(
+                    "[serve] peft_path {} of {} is missing or differs from the registry's weights; exporting the "
+                            + "registry's copy",
+                    p,
+                    v.ref());
         }
         String dir = exportRoot + "/" + v.name() + "/v" + v.version();
         AdapterExport.export(fs, v, dir, registryPath);

@@ -31,6 +31,8 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.api.java.UDF1;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.storage.StorageLevel;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Job 02 tokenize and pack: Delta {@code corpus_clean} -> Delta {@code token_blocks} (fixed-length blocks of input
@@ -47,6 +49,8 @@ import org.apache.spark.storage.StorageLevel;
  * with this class as the main class and the same arguments.
  */
 public final class TokenizePackJob {
+    private static final Logger LOG = LoggerFactory.getLogger(TokenizePackJob.class);
+
     public static final String JOB = "02_tokenize_pack";
 
     /** Columns of token_blocks, in order. */
@@ -126,7 +130,7 @@ public final class TokenizePackJob {
         SharedTokenizers.template(localTok, cfg.template.override, cfg.template.fallback);
         long version = Delta.version(spark, source);
         long last = cfg.mode.equals("incremental") ? ProcessedFiles.lastVersion(spark, lake, JOB, source) : -1;
-        log("[tokenize-pack] run " + run.runId + " mode " + cfg.mode + ": corpus_clean v" + version
+        LOG.info("[tokenize-pack] run " + run.runId + " mode " + cfg.mode + ": corpus_clean v" + version
                 + (last >= 0 ? " (last processed v" + last + ")" : ""));
         if (last >= version) {
             return nothingNew(spark, lake, run, "corpus_clean v" + version + " already processed");
@@ -182,7 +186,7 @@ public final class TokenizePackJob {
                     + run.counts.get("docs_packed") + ", rejected " + run.counts.get("docs_rejected"));
         }
         long t1 = System.nanoTime();
-        log(String.format("[tokenize-pack] tokenize + pack: %.1f s", (t1 - t0) / 1e9));
+        LOG.info(String.format("[tokenize-pack] tokenize + pack: %.1f s", (t1 - t0) / 1e9));
 
         Dataset<Row> blocks = packed.where(col("record").equalTo("block"))
                 .withColumn("block_size", lit(cfg.pack.blockSize))
@@ -218,12 +222,12 @@ public final class TokenizePackJob {
         run.counts.put("token_blocks.inserted", wb.inserted());
         ProcessedFiles.log(spark, lake, JOB, run.runId, List.of(new ProcessedFiles.InputFile(source, 0, version)));
         run.record(spark, lake, "succeeded");
-        log(String.format("[tokenize-pack] Delta writes: %.1f s", (System.nanoTime() - t1) / 1e9));
-        log("[tokenize-pack] docs read " + docsRead + " = packed " + run.counts.get("docs_packed") + " + rejected "
+        LOG.info(String.format("[tokenize-pack] Delta writes: %.1f s", (System.nanoTime() - t1) / 1e9));
+        LOG.info("[tokenize-pack] docs read " + docsRead + " = packed " + run.counts.get("docs_packed") + " + rejected "
                 + run.counts.get("docs_rejected") + "; " + run.counts.get("blocks") + " blocks, "
                 + run.counts.get("tokens")
                 + " tokens (" + run.counts.get("trained_tokens") + " trained)");
-        log("[tokenize-pack] token_blocks v" + wb.version() + " (+" + wb.inserted() + ") from corpus_clean v"
+        LOG.info("[tokenize-pack] token_blocks v" + wb.version() + " (+" + wb.inserted() + ") from corpus_clean v"
                 + version);
         return new Result(run.runId, "succeeded", run.counts, run.tableVersions);
     }
@@ -232,7 +236,7 @@ public final class TokenizePackJob {
         run.counts.put("docs_read", 0L);
         run.message = why;
         run.record(spark, lake, "nothing_new");
-        log("[tokenize-pack] nothing new: " + why);
+        LOG.info("[tokenize-pack] nothing new: " + why);
         return new Result(run.runId, "nothing_new", run.counts, run.tableVersions);
     }
 
@@ -306,9 +310,5 @@ public final class TokenizePackJob {
         } catch (java.io.IOException | ClassNotFoundException e) {
             throw new IllegalStateException("copying the config", e);
         }
-    }
-
-    private static void log(String s) {
-        System.err.println(s);
     }
 }

@@ -15,6 +15,8 @@ import java.util.Optional;
 import java.util.function.Consumer;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The driver loop of data-parallel QLoRA: per step, {@link DataParallelStep} sums adapter gradients over the workers,
@@ -26,6 +28,7 @@ import org.apache.spark.api.java.JavaSparkContext;
  * seed and the step).
  */
 public final class SparkTrainer {
+    private static final Logger LOG = LoggerFactory.getLogger(SparkTrainer.class);
 
     /**
      * Loop settings. {@code localSteps} > 1 selects local SGD: workers run that many optimizer steps on their own share
@@ -118,9 +121,11 @@ public final class SparkTrainer {
             }
             resumedFrom = state.step();
             tokensSeen = p.tokensSeen();
-            System.err.printf(
-                    "[lakelora] resuming run %s from checkpoint at step %d (%s)%n",
-                    settings.runId(), resumedFrom, checkpoints.dir());
+            LOG.info(
+                    "[lakelora] resuming run {} from checkpoint at step {} ({})",
+                    settings.runId(),
+                    resumedFrom,
+                    checkpoints.dir());
         }
         List<StepMetric> all = new ArrayList<>();
         List<StepMetric> pending = new ArrayList<>();
@@ -177,8 +182,8 @@ public final class SparkTrainer {
             pending.add(m);
             double done = state.step() - startStep;
             double eta = (System.nanoTime() - loopStart) / 1e9 / done * (total - state.step());
-            System.err.printf(
-                    "[lakelora] step %d/%d loss %.4f lr %.3e tokens/s %.0f overhead %.0f ms ETA %.0fs%s%n",
+            LOG.info(String.format(
+                    "[lakelora] step %d/%d loss %.4f lr %.3e tokens/s %.0f overhead %.0f ms ETA %.0fs%s",
                     state.step(),
                     total,
                     lastLoss,
@@ -186,7 +191,7 @@ public final class SparkTrainer {
                     m.tokensPerSecond(),
                     m.overheadMillis(),
                     eta,
-                    Double.isNaN(ev) ? "" : String.format(" eval_loss %.4f", ev));
+                    Double.isNaN(ev) ? "" : String.format(" eval_loss %.4f", ev)));
             if ((settings.checkpointInterval() > 0 && crossed(s, state.step(), settings.checkpointInterval()))
                     || last) {
                 checkpoints.save(

@@ -50,6 +50,8 @@ import org.apache.spark.sql.RowFactory;
 import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import scala.Tuple2;
 
 /**
@@ -61,6 +63,8 @@ import scala.Tuple2;
  * from its last checkpoint, and rerunning a finished job registers nothing new.
  */
 public final class TrainJob {
+    private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
+
     public static final String TRAIN_METRICS = LakePaths.TRAIN_METRICS;
     static final StructType METRICS_SCHEMA = new StructType()
             .add("run_id", DataTypes.StringType, false)
@@ -210,9 +214,11 @@ public final class TrainJob {
         if (cfg.train.globalBatchTokens > 0) {
             int blockLen = train.first().inputIds().length;
             globalBlocks = Math.toIntExact((cfg.train.globalBatchTokens + blockLen - 1) / blockLen);
-            System.err.printf(
-                    "[train] global batch %d tokens = %d blocks of %d%n",
-                    cfg.train.globalBatchTokens, globalBlocks, blockLen);
+            LOG.info(
+                    "[train] global batch {} tokens = {} blocks of {}",
+                    cfg.train.globalBatchTokens,
+                    globalBlocks,
+                    blockLen);
         }
         DataOrder order = new DataOrder(nTrain, Math.min(globalBlocks, nTrain), cfg.train.seed);
         long steps = cfg.train.steps > 0
@@ -232,9 +238,9 @@ public final class TrainJob {
         String registryRoot = lake.root() + "/registry";
         String runDir = lake.root() + "/runs/" + cfg.train.adapterName + "/" + runId;
         String metricsTable = lake.table(TRAIN_METRICS);
-        System.err.printf(
-                "[train] run %s: %s@v%d (%d train / %d eval blocks), base %s (%s, sha256 %s), %d steps of %d "
-                        + "blocks on %d workers%n",
+        LOG.info(
+                "[train] run {}: {}@v{} ({} train / {} eval blocks), base {} ({}, sha256 {}), {} steps of {} "
+                        + "blocks on {} workers",
                 runId,
                 table,
                 version,
@@ -294,9 +300,11 @@ public final class TrainJob {
                 .collectAsList();
         if (!done.isEmpty()) {
             Row r = done.get(0);
-            System.err.printf(
-                    "[train] run %s is already registered as %s@%d: nothing to do%n",
-                    runId, cfg.train.adapterName, r.getInt(r.fieldIndex("version")));
+            LOG.info(
+                    "[train] run {} is already registered as {}@{}: nothing to do",
+                    runId,
+                    cfg.train.adapterName,
+                    r.getInt(r.fieldIndex("version")));
             return new Outcome(
                     cfg.train.adapterName,
                     r.getInt(r.fieldIndex("version")),
@@ -461,11 +469,15 @@ public final class TrainJob {
             report.writeTo(tmp.resolve("report"));
             fs.uploadDir(tmp.resolve("report"), reportPath);
         } catch (RuntimeException e) {
-            System.err.println("[train] warning: the run report could not be written (" + e.getMessage() + ")");
+            LOG.warn("[train] the run report could not be written ({})", e.getMessage());
         }
-        System.err.printf(
-                "[train] registered %s@%d (run %s); PEFT adapter %s; report %s%n",
-                adapterName, reg.version(), runId, peftPath, reportPath);
+        LOG.info(
+                "[train] registered {}@{} (run {}); PEFT adapter {}; report {}",
+                adapterName,
+                reg.version(),
+                runId,
+                peftPath,
+                reportPath);
         return new Outcome(
                 adapterName,
                 reg.version(),
