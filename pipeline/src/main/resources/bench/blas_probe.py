@@ -103,6 +103,17 @@ def kernel_note(libs):
     return None
 
 
+def checked():
+    """What a peer script calls once torch has loaded its BLAS: (libraries, one-line description), or None after
+    printing the refusal as the script's JSON result (the script then exits 4)."""
+    libs = probe()
+    why = refusal(libs)
+    if why:
+        print(json.dumps({"error": why, "refused": True, "blas": libs}))
+        return None
+    return libs, describe_all(libs)
+
+
 def describe_all(libs):
     """One line for a report: vendor, version and kernel of the tuned BLAS (or what was found)."""
     if not libs:

@@ -167,13 +167,11 @@ def main():
     a.head_dim = a.hidden // a.heads
     torch.manual_seed(a.seed)
     torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # load the BLAS library before looking for it
-    blas = blas_probe.probe()
-    why = blas_probe.refusal(blas)
-    if why:
-        print(json.dumps({"error": why, "refused": True, "blas": blas}))
+    probed = blas_probe.checked()
+    if probed is None:
         return 4
+    blas, blas_lib = probed
     libs = [b["path"] for b in blas]
-    blas_lib = blas_probe.describe_all(blas)
     openblas = openblas_handle(libs)
     t0 = time.perf_counter()
     model = Llama(a)

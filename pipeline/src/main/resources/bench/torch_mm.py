@@ -49,13 +49,11 @@ def main():
         print(json.dumps({"error": "cannot import torch with %s: %s" % (sys.executable, e)}))
         return 3
     torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # make sure the BLAS library is loaded before looking for it
-    blas = blas_probe.probe()
-    why = blas_probe.refusal(blas)
-    if why:
-        print(json.dumps({"error": why, "refused": True, "blas": blas}))
+    probed = blas_probe.checked()
+    if probed is None:
         return 4
+    blas, blas_lib = probed
     libs = [b["path"] for b in blas]
-    blas_lib = blas_probe.describe_all(blas)
     # torch.set_num_threads does not size OpenBLAS's own pthread pool (it stays at all cores): set it too, so that
     # "1 thread" means one core for torch.mm as it does for oneDNN and for us
     openblas = None

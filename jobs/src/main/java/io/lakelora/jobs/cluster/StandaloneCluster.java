@@ -234,6 +234,16 @@ public final class StandaloneCluster implements AutoCloseable {
                 n + " workers did not register within 90 s: " + status() + "\n" + log("worker-0"));
     }
 
+    /** Kills (SIGKILL) every process of this machine whose command line names {@code dir}. */
+    public static void killProcessesNaming(Path dir) {
+        ProcessHandle.allProcesses()
+                .filter(h -> h.info()
+                        .commandLine()
+                        .map(c -> c.contains(dir.toString()))
+                        .orElse(false))
+                .forEach(ProcessHandle::destroyForcibly);
+    }
+
     public String log(String name) {
         try {
             Path f = dir.resolve(name + ".log");
@@ -266,12 +276,7 @@ public final class StandaloneCluster implements AutoCloseable {
             }
         }
         // executors and cluster-mode drivers are children of the workers; any left over are named by our work dirs
-        ProcessHandle.allProcesses()
-                .filter(h -> h.info()
-                        .commandLine()
-                        .map(c -> c.contains(dir.toString()))
-                        .orElse(false))
-                .forEach(ProcessHandle::destroyForcibly);
+        killProcessesNaming(dir);
         if (!Boolean.getBoolean("lakelora.cluster.keep")) {
             try (Stream<Path> w = Files.walk(dir)) {
                 w.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());

@@ -322,7 +322,7 @@ public final class PrepareCorpusJob {
                 "extracted rows",
                 List.of(
                         Schemas.col("kind", DataTypes.StringType),
-                        Schemas.col("messages", RowExtractor.MESSAGES),
+                        Schemas.col("messages", Schemas.MESSAGES),
                         Schemas.col("reason", DataTypes.StringType)));
         return extracted
                 .select(java.util.Arrays.stream(RowExtractor.EXTRACTED.fieldNames())

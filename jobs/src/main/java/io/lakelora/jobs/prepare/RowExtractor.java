@@ -11,7 +11,6 @@ import java.util.Map;
 import org.apache.spark.api.java.function.MapFunction;
 import org.apache.spark.sql.Row;
 import org.apache.spark.sql.RowFactory;
-import org.apache.spark.sql.types.ArrayType;
 import org.apache.spark.sql.types.DataTypes;
 import org.apache.spark.sql.types.StructType;
 
@@ -24,9 +23,6 @@ public final class RowExtractor implements MapFunction<Row, Row> {
     private static final long serialVersionUID = 1L;
     private static final ObjectMapper JSON = new ObjectMapper();
 
-    public static final StructType MESSAGE = Schemas.MESSAGE;
-    public static final ArrayType MESSAGES = Schemas.MESSAGES;
-
     public static final StructType EXTRACTED = new StructType()
             .add("source", DataTypes.StringType, false)
             .add("source_file", DataTypes.StringType, false)
@@ -38,7 +34,7 @@ public final class RowExtractor implements MapFunction<Row, Row> {
             .add("instruction", DataTypes.StringType, true)
             .add("input", DataTypes.StringType, true)
             .add("output", DataTypes.StringType, true)
-            .add("messages", MESSAGES, true)
+            .add("messages", Schemas.MESSAGES, true)
             .add("reason", DataTypes.StringType, true)
             .add("detail", DataTypes.StringType, true);
 

@@ -65,7 +65,6 @@ import scala.Tuple2;
 public final class TrainJob {
     private static final Logger LOG = LoggerFactory.getLogger(TrainJob.class);
 
-    public static final String TRAIN_METRICS = LakePaths.TRAIN_METRICS;
     static final StructType METRICS_SCHEMA = new StructType()
             .add("run_id", DataTypes.StringType, false)
             .add("adapter_name", DataTypes.StringType, false)
@@ -237,7 +236,7 @@ public final class TrainJob {
         }
         String registryRoot = lake.root() + "/registry";
         String runDir = lake.root() + "/runs/" + cfg.train.adapterName + "/" + runId;
-        String metricsTable = lake.table(TRAIN_METRICS);
+        String metricsTable = lake.table(LakePaths.TRAIN_METRICS);
         LOG.info(
                 "[train] run {}: {}@v{} ({} train / {} eval blocks), base {} ({}, sha256 {}), {} steps of {} "
                         + "blocks on {} workers",

@@ -59,12 +59,23 @@ class ClusterPipelineIT {
 
     /** The tested spark-submit line of docs/spark-submit.md, section 5 (continuations joined). */
     static String docTemplate() throws IOException {
+        return docLine(l -> l.startsWith("spark-submit ") && l.contains("\"$JOB\""), "standalone line with \"$JOB\"");
+    }
+
+    /** The first line of docs/spark-submit.md (backslash continuations joined) that {@code which} accepts. */
+    static String docLine(java.util.function.Predicate<String> which, String what) throws IOException {
         String doc = Files.readString(TestCluster.root().resolve("docs/spark-submit.md"))
                 .replace("\\\n", " ");
         for (String line : doc.split("\n")) {
-            if (line.startsWith("spark-submit ") && line.contains("\"$JOB\"")) return line;
+            if (which.test(line)) return line;
         }
-        throw new IllegalStateException("docs/spark-submit.md has no standalone spark-submit line with \"$JOB\"");
+        throw new IllegalStateException("docs/spark-submit.md has no spark-submit " + what);
+    }
+
+    /** Adds the pids that {@code log} says loaded the base (one count per load) to {@code loads}. */
+    static void countBaseLoads(String log, Map<String, Integer> loads) {
+        Matcher m = Pattern.compile("\\[lakelora] loaded base .* in pid (\\d+)").matcher(log);
+        while (m.find()) loads.merge(m.group(1), 1, Integer::sum);
     }
 
     /**
@@ -163,10 +174,7 @@ class ClusterPipelineIT {
     static Map<String, Integer> baseLoadsPerExecutor(String appId) throws IOException {
         Map<String, Integer> loads = new java.util.TreeMap<>();
         for (Path d : cluster.executorDirs(appId)) {
-            String err = Files.readString(d.resolve("stderr"));
-            Matcher m =
-                    Pattern.compile("\\[lakelora] loaded base .* in pid (\\d+)").matcher(err);
-            while (m.find()) loads.merge(m.group(1), 1, Integer::sum);
+            countBaseLoads(Files.readString(d.resolve("stderr")), loads);
         }
         return loads;
     }
@@ -282,12 +290,7 @@ class ClusterPipelineIT {
 
     /** The tested YARN line of docs/spark-submit.md, section 6 (continuations joined). */
     static String docYarnLine() throws IOException {
-        String doc = Files.readString(TestCluster.root().resolve("docs/spark-submit.md"))
-                .replace("\\\n", " ");
-        for (String line : doc.split("\n")) {
-            if (line.startsWith("spark-submit --master yarn --deploy-mode cluster")) return line;
-        }
-        throw new IllegalStateException("docs/spark-submit.md has no 'spark-submit --master yarn' line");
+        return docLine(l -> l.startsWith("spark-submit --master yarn --deploy-mode cluster"), "--master yarn line");
     }
 
     /** The doc's conf archive step, {@code (cd conf && zip -qr ../target/conf.zip .)}, done with java.util.zip. */
@@ -380,10 +383,7 @@ class ClusterPipelineIT {
                 if (!chunk.isBlank()) byContainer.merge(chunk.substring(0, chunk.indexOf('/')), chunk, String::concat);
             }
             for (String c : byContainer.values()) {
-                if (c.contains("[lakelora] driver pid")) continue;
-                Matcher m = Pattern.compile("\\[lakelora] loaded base .* in pid (\\d+)")
-                        .matcher(c);
-                while (m.find()) loads.merge(m.group(1), 1, Integer::sum);
+                if (!c.contains("[lakelora] driver pid")) countBaseLoads(c, loads);
             }
             assertEquals(2, loads.size(), "two executor containers computed gradients: " + loads);
             loads.forEach((pid, n) -> assertEquals(1, n, "executor pid " + pid + " loaded the base once"));

@@ -122,12 +122,7 @@ final class TestYarn implements AutoCloseable {
             process.destroyForcibly();
         }
         // container JVMs left behind (their launch scripts live under our directory)
-        ProcessHandle.allProcesses()
-                .filter(h -> h.info()
-                        .commandLine()
-                        .map(c -> c.contains(dir.toString()))
-                        .orElse(false))
-                .forEach(ProcessHandle::destroyForcibly);
+        StandaloneCluster.killProcessesNaming(dir);
         process.descendants().forEach(ProcessHandle::destroyForcibly);
     }
 }
