@@ -3,6 +3,7 @@ package io.lakelora.cli;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.lora.LoraInit;
+import io.lakelora.model.LoraModelBuilder;
 import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import io.lakelora.tokenizer.Tokenizer;
@@ -12,6 +13,7 @@ import io.lakelora.train.TokenBlocks;
 import io.lakelora.train.TrainConfig;
 import io.lakelora.train.TrainableModel;
 import io.lakelora.train.TrainingData;
+import io.lakelora.train.TrainingLoop;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -70,29 +72,26 @@ public final class TrainLocalCommand extends BaseCommand {
     List<String> overrides = new ArrayList<>();
 
     /**
-     * A base model with LoRA, ready to train, and its initialised adapter. PiSSA/LoftQ rewrite the frozen base while
-     * initialising, so the builder initialises the adapter (deterministically, on every run, also when resuming) before
-     * it assembles the model from the rewritten weights.
+     * Builds the model for a run: {@link LoraModelBuilder} by default (tests substitute their own). PiSSA/LoftQ rewrite
+     * the frozen base while initialising, so the builder initialises the adapter (deterministically, on every run, also
+     * when resuming) before it assembles the model from the rewritten weights.
      */
-    public record Built(TrainableModel model, float[] initialParams, LoraInit.Report initReport) {}
-
-    /** Builds the model for a run (the real one by default; tests substitute their own). */
     @FunctionalInterface
     public interface ModelBuilder {
-        Built build(ModelDir dir, TrainConfig cfg);
+        LoraModelBuilder.Built build(ModelDir dir, TrainConfig cfg);
     }
 
     /** Initialises an adapter for {@code model} whose base needs no rewriting (default, gaussian, false inits). */
-    public static Built withRandomInit(TrainableModel model, TrainConfig cfg) {
+    public static LoraModelBuilder.Built withRandomInit(TrainableModel model, TrainConfig cfg) {
         AdapterState s = new AdapterState(model.layout());
         LoraInit.Report rep = LoraInit.initialize(s, cfg.lora(), cfg.seed(), null, null);
-        return new Built(model, s.params(), rep);
+        return new LoraModelBuilder.Built(model, s.params(), rep);
     }
 
     private final ModelBuilder builder;
 
     public TrainLocalCommand() {
-        this(LlamaTraining::build);
+        this((dir, cfg) -> LoraModelBuilder.build(dir.path(), LoraModelBuilder.Spec.of(cfg), cfg.seed()));
     }
 
     TrainLocalCommand(ModelBuilder builder) {
@@ -132,7 +131,7 @@ public final class TrainLocalCommand extends BaseCommand {
         } catch (IOException e) {
             throw new UncheckedIOException("writing " + out.resolve("train_config.json"), e);
         }
-        Built built = builder.build(md, cfg);
+        LoraModelBuilder.Built built = builder.build(md, cfg);
         LoraInit.Report rep = built.initReport();
         if (rep != null && !rep.modules().isEmpty()) {
             log(String.format(
@@ -151,7 +150,7 @@ public final class TrainLocalCommand extends BaseCommand {
                 split[1],
                 out.resolve("checkpoints"),
                 BaseCommand::log);
-        LocalTrainer.Result r = trainer.run();
+        TrainingLoop.Result r = trainer.run();
         Map<String, Object> res = new LinkedHashMap<>();
         res.put("out", out.toString());
         res.put("steps", r.state().step());

@@ -34,7 +34,9 @@ import java.util.Set;
         fieldVisibility = JsonAutoDetect.Visibility.ANY,
         getterVisibility = JsonAutoDetect.Visibility.NONE,
         isGetterVisibility = JsonAutoDetect.Visibility.NONE)
-public final class LoraConfig {
+public final class LoraConfig implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     /** The value of {@code target_modules} that selects every linear layer of the block. */
     public static final String ALL_LINEAR = "all-linear";
 
@@ -131,6 +133,11 @@ public final class LoraConfig {
         int[] niter = new int[1];
         this.initKind = parseInit(this.initLoraWeights, niter);
         this.pissaNiter = niter[0];
+    }
+
+    /** Java serialization (Spark closures): rebuild through the validating constructor, which derives the rest. */
+    private Object readResolve() {
+        return new LoraConfig(r, loraAlpha, loraDropout, targetModules, useRslora, initLoraWeights, loftqIter, bias);
     }
 
     /** A config with the given rank, alpha and targets, PEFT defaults otherwise. */

@@ -13,7 +13,9 @@ import com.fasterxml.jackson.annotation.JsonProperty;
         fieldVisibility = JsonAutoDetect.Visibility.ANY,
         getterVisibility = JsonAutoDetect.Visibility.NONE,
         isGetterVisibility = JsonAutoDetect.Visibility.NONE)
-public final class ScheduleConfig {
+public final class ScheduleConfig implements java.io.Serializable {
+    private static final long serialVersionUID = 1L;
+
     @JsonProperty("type")
     private final String type;
 

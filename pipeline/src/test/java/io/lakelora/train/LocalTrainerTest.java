@@ -70,7 +70,7 @@ class LocalTrainerTest {
         return s.params();
     }
 
-    private LocalTrainer.Result train(TrainConfig c, ToyLoraLm m, Path out, long stopAfter, List<String> lines) {
+    private TrainingLoop.Result train(TrainConfig c, ToyLoraLm m, Path out, long stopAfter, List<String> lines) {
         LocalTrainer t = new LocalTrainer(c, m, init(c, m), split[0], split[1], out, lines::add);
         if (stopAfter > 0) t.stopAfter(stopAfter);
         return t.run();
@@ -79,7 +79,7 @@ class LocalTrainerTest {
     @Test
     void trainingLowersTheEvalLoss() {
         List<String> lines = new ArrayList<>();
-        LocalTrainer.Result r = train(cfg("steps=40", "eval_interval=20"), model(0), dir.resolve("a"), 0, lines);
+        TrainingLoop.Result r = train(cfg("steps=40", "eval_interval=20"), model(0), dir.resolve("a"), 0, lines);
         System.out.printf(
                 "toy model on tinystories_sample: eval loss %.4f -> %.4f after %d steps%n",
                 r.firstEval(), r.lastEval(), r.totalSteps());
@@ -98,10 +98,10 @@ class LocalTrainerTest {
 
     @Test
     void sameSeedAndDataGiveBitIdenticalAdapters() {
-        LocalTrainer.Result a = train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("a"), 0, new ArrayList<>());
-        LocalTrainer.Result b = train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("b"), 0, new ArrayList<>());
+        TrainingLoop.Result a = train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("a"), 0, new ArrayList<>());
+        TrainingLoop.Result b = train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("b"), 0, new ArrayList<>());
         assertArrayEquals(a.state().params(), b.state().params());
-        LocalTrainer.Result c =
+        TrainingLoop.Result c =
                 train(cfg("lora.lora_dropout=0.1", "seed=7"), model(0.1), dir.resolve("c"), 0, new ArrayList<>());
         assertFalse(java.util.Arrays.equals(a.state().params(), c.state().params()), "another seed, another adapter");
     }
@@ -109,17 +109,17 @@ class LocalTrainerTest {
     @Test
     void killedAndResumedRunEndsBitIdentical() throws Exception {
         TrainConfig c = cfg("lora.lora_dropout=0.1");
-        LocalTrainer.Result whole = train(c, model(0.1), dir.resolve("whole"), 0, new ArrayList<>());
+        TrainingLoop.Result whole = train(c, model(0.1), dir.resolve("whole"), 0, new ArrayList<>());
 
         Path out = dir.resolve("killed");
-        LocalTrainer.Result first = train(c, model(0.1), out, 6, new ArrayList<>());
+        TrainingLoop.Result first = train(c, model(0.1), out, 6, new ArrayList<>());
         assertTrue(first.interrupted());
         assertEquals(6, first.state().step());
         // "killed" after step 6: the newest checkpoint on disk is step 4, steps 5-6 are redone on resume
         assertEquals(out.resolve("step-00000004.ckpt"), Checkpoint.latest(out).orElseThrow());
 
         List<String> lines = new ArrayList<>();
-        LocalTrainer.Result resumed = train(c, model(0.1), out, 0, lines);
+        TrainingLoop.Result resumed = train(c, model(0.1), out, 0, lines);
         assertTrue(resumed.resumed());
         assertEquals(4, resumed.resumedFromStep());
         assertTrue(
@@ -140,7 +140,7 @@ class LocalTrainerTest {
     @Test
     void killedAndResumedAdamW8bitRunEndsBitIdentical() throws Exception {
         TrainConfig c = cfg("lora.lora_dropout=0.1", "optimizer.type=adamw8bit");
-        LocalTrainer.Result whole = train(c, model(0.1), dir.resolve("whole"), 0, new ArrayList<>());
+        TrainingLoop.Result whole = train(c, model(0.1), dir.resolve("whole"), 0, new ArrayList<>());
         assertEquals(
                 List.of("state1", "state2", "absmax1", "absmax2"),
                 whole.optimizerState().slabs().stream()
@@ -148,10 +148,10 @@ class LocalTrainerTest {
                         .toList());
 
         Path out = dir.resolve("killed");
-        LocalTrainer.Result first = train(c, model(0.1), out, 6, new ArrayList<>());
+        TrainingLoop.Result first = train(c, model(0.1), out, 6, new ArrayList<>());
         assertTrue(first.interrupted());
         assertEquals(out.resolve("step-00000004.ckpt"), Checkpoint.latest(out).orElseThrow());
-        LocalTrainer.Result resumed = train(c, model(0.1), out, 0, new ArrayList<>());
+        TrainingLoop.Result resumed = train(c, model(0.1), out, 0, new ArrayList<>());
         assertTrue(resumed.resumed());
         assertEquals(4, resumed.resumedFromStep());
         assertArrayEquals(whole.state().params(), resumed.state().params());
@@ -162,7 +162,7 @@ class LocalTrainerTest {
                 "final checkpoints are byte-identical");
 
         // the 8-bit run trained (its adapter moved) and is not the fp32 run's adapter
-        LocalTrainer.Result fp32 =
+        TrainingLoop.Result fp32 =
                 train(cfg("lora.lora_dropout=0.1"), model(0.1), dir.resolve("fp32"), 0, new ArrayList<>());
         assertFalse(java.util.Arrays.equals(fp32.state().params(), whole.state().params()));
         assertFalse(java.util.Arrays.equals(init(c, model(0.1)), whole.state().params()));
@@ -170,9 +170,9 @@ class LocalTrainerTest {
 
     @Test
     void rerunningACompletedRunSaysSoAndChangesNothing() {
-        LocalTrainer.Result a = train(cfg(), model(0), dir.resolve("a"), 0, new ArrayList<>());
+        TrainingLoop.Result a = train(cfg(), model(0), dir.resolve("a"), 0, new ArrayList<>());
         List<String> lines = new ArrayList<>();
-        LocalTrainer.Result again = train(cfg(), model(0), dir.resolve("a"), 0, lines);
+        TrainingLoop.Result again = train(cfg(), model(0), dir.resolve("a"), 0, lines);
         assertTrue(
                 lines.stream().anyMatch(l -> l.startsWith("training already complete at step 12")), lines.toString());
         assertArrayEquals(a.state().params(), again.state().params());

@@ -24,6 +24,7 @@ import io.lakelora.jobs.serve.LoraServing;
 import io.lakelora.jobs.serve.ServeTarget;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.model.LlamaLoader;
+import io.lakelora.model.LoraModelBuilder;
 import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import io.lakelora.quant.QuantType;
@@ -191,14 +192,8 @@ public final class EvaluateJob {
             JavaSparkContext jsc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             LoraLlamaFactory factory = new LoraLlamaFactory(
                     modelUri,
-                    cfg.model.quant,
-                    lora.r(),
-                    lora.loraAlpha(),
-                    lora.useRslora(),
-                    0.0,
-                    lora.targets(),
-                    cfg.eval.threadsPerWorker,
-                    false);
+                    new LoraModelBuilder.Spec(
+                            QuantType.parse(cfg.model.quant), true, lora, cfg.eval.threadsPerWorker, false));
             jsc.setJobDescription("lakelora evaluate " + v.ref() + " (adapter)");
             LossSum withAdapter =
                     DataParallelStep.evaluate(jsc, blocks, factory, adapter.params(), cfg.eval.microBatch);

@@ -1,6 +1,7 @@
 package io.lakelora.jobs.runtime;
 
 import io.lakelora.train.Batch;
+import io.lakelora.train.DataOrder;
 import io.lakelora.train.LossSum;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -123,9 +124,8 @@ public final class DataParallelStep implements AutoCloseable {
                             ExecutorModelCache.withModel(f, dev, model -> {
                                 for (int i = 0; i < mine.size(); i += mb) {
                                     List<TokenBlock> chunk = mine.subList(i, Math.min(mine.size(), i + mb));
-                                    long dropoutSeed = seed * 1_000_003L
-                                            + step * 65_537L
-                                            + r[chunk.get(0).index()];
+                                    long dropoutSeed = DataOrder.dropoutSeed(
+                                            seed, step, r[chunk.get(0).index()]);
                                     LossSum ls = model.forwardBackward(p.value(), g.grads, toBatch(chunk), dropoutSeed);
                                     g.lossSum += ls.lossSum();
                                     g.tokens += ls.tokens();
@@ -290,9 +290,8 @@ public final class DataParallelStep implements AutoCloseable {
                                             s.params(),
                                             s.grads(),
                                             toBatch(chunk),
-                                            seed * 1_000_003L
-                                                    + t * 65_537L
-                                                    + rank[chunk.get(0).index()]);
+                                            DataOrder.dropoutSeed(
+                                                    seed, t, rank[chunk.get(0).index()]));
                                     lossSum += ls.lossSum();
                                     tokens += ls.tokens();
                                 }

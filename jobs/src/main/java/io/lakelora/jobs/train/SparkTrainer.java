@@ -9,7 +9,8 @@ import io.lakelora.train.Checkpoint;
 import io.lakelora.train.LossSum;
 import io.lakelora.train.OptimizerState;
 import io.lakelora.train.OptimizerStep;
-import java.util.ArrayList;
+import io.lakelora.train.StepMetric;
+import io.lakelora.train.TrainingLoop;
 import java.util.List;
 import java.util.Optional;
 import java.util.function.Consumer;
@@ -19,13 +20,12 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The driver loop of data-parallel QLoRA: per step, {@link DataParallelStep} sums adapter gradients over the workers,
- * the driver divides by the global token count and applies the configured optimizer ({@link OptimizerStep}); every
- * {@code evalInterval} steps the eval split is scored; every {@code checkpointInterval} steps (and at the end) the
- * adapter, the optimizer's state slabs,
- * step and data position go to the lake. Started again with the same checkpoint directory it resumes from the last
- * checkpoint and ends with the adapter an uninterrupted run would have produced (the data order is a function of the
- * seed and the step).
+ * The driver of data-parallel QLoRA: the engine's {@link TrainingLoop} (the loop {@code train-local} runs too) with
+ * {@link DataParallelStep} as its gradient source: per step the workers sum adapter gradients, the driver divides by
+ * the global token count and applies the configured optimizer ({@link OptimizerStep}); every {@code evalInterval}
+ * steps the eval split is scored on the executors; every {@code checkpointInterval} steps (and at the end) the adapter,
+ * the optimizer's state slabs, step and data position go to the lake. Started again with the same checkpoint directory
+ * it resumes from the last checkpoint and ends with the adapter an uninterrupted run would have produced.
  */
 public final class SparkTrainer {
     private static final Logger LOG = LoggerFactory.getLogger(SparkTrainer.class);
@@ -99,116 +99,116 @@ public final class SparkTrainer {
         this.metricsSink = metricsSink;
     }
 
-    /** True when a multiple of {@code interval} lies in (from, to]: a local-SGD round may jump several steps. */
-    static boolean crossed(long from, long to, long interval) {
-        return to / interval > from / interval;
-    }
-
     /** Trains {@code state} (initialised adapter, step 0) to {@code totalSteps}, resuming from a checkpoint if any. */
     public Result run(AdapterState state) {
-        long t0 = System.nanoTime();
-        OptimizerState optState = optimizer.newState(state);
-        Optional<Checkpoint.Progress> resumed = checkpoints.loadLatest(state, optState);
-        long resumedFrom = 0;
-        long tokensSeen = 0;
-        if (resumed.isPresent()) {
-            Checkpoint.Progress p = resumed.get();
-            if (!p.configHash().equals(settings.configHash())) {
-                throw new IllegalArgumentException("checkpoint in " + checkpoints.dir() + " was written by a run with "
-                        + "another training config (hash " + p.configHash() + " vs " + settings.configHash()
-                        + "). Fix: "
-                        + "use a new train.run_id for the new config, or delete the old checkpoints");
-            }
-            resumedFrom = state.step();
-            tokensSeen = p.tokensSeen();
-            LOG.info(
-                    "[lakelora] resuming run {} from checkpoint at step {} ({})",
-                    settings.runId(),
-                    resumedFrom,
-                    checkpoints.dir());
-        }
-        List<StepMetric> all = new ArrayList<>();
-        List<StepMetric> pending = new ArrayList<>();
-        double lastLoss = Double.NaN;
-        double evalLoss = Double.NaN;
         long total = settings.totalSteps();
-        long loopStart = System.nanoTime();
-        long startStep = state.step();
-        while (state.step() < total) {
-            long s = state.step();
-            jsc.setJobDescription("lakelora train " + settings.runId() + " step " + (s + 1) + "/" + total);
-            long ts = System.nanoTime();
-            long gTokens;
-            double computeSec;
-            double lr;
-            double gradNorm;
-            if (settings.localSteps() > 1) {
-                int k = (int) Math.min(settings.localSteps(), total - s);
-                DataParallelStep.LocalResult lr0 =
-                        dp.computeLocal(s, k, state.params(), optState, settings.localOptimizer(), settings.seed());
-                System.arraycopy(lr0.params, 0, state.params(), 0, lr0.params.length);
-                state.setStep(s + k);
-                gTokens = lr0.tokens;
-                computeSec = lr0.maxComputeSeconds;
-                lastLoss = gTokens == 0 ? Double.NaN : lr0.lossSum / gTokens;
-                lr = optimizer.schedule().lr(s + k - 1);
-                gradNorm = Double.NaN;
-            } else {
-                GradSum g = dp.compute(s, state.params(), settings.seed());
-                System.arraycopy(g.grads, 0, state.grads(), 0, g.grads.length);
-                OptimizerStep.StepResult r = optimizer.step(state, optState, g.tokens);
-                gTokens = g.tokens;
-                computeSec = g.maxComputeSeconds;
-                lastLoss = g.tokens == 0 ? Double.NaN : g.lossSum / g.tokens;
-                lr = r.lr();
-                gradNorm = r.gradNorm();
-            }
-            double stepSec = (System.nanoTime() - ts) / 1e9;
-            tokensSeen += gTokens;
-            double ev = Double.NaN;
-            boolean last = state.step() == total;
-            if (evalBlocks != null
-                    && settings.evalInterval() > 0
-                    && (crossed(s, state.step(), settings.evalInterval()) || last)) {
-                jsc.setJobDescription("lakelora eval " + settings.runId() + " at step " + state.step());
-                LossSum e =
-                        DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch());
-                ev = e.mean();
-                evalLoss = ev;
-            }
-            StepMetric m = new StepMetric(
-                    state.step(), lastLoss, lr, gradNorm, gTokens, gTokens / stepSec, stepSec, computeSec, ev);
-            all.add(m);
-            pending.add(m);
-            double done = state.step() - startStep;
-            double eta = (System.nanoTime() - loopStart) / 1e9 / done * (total - state.step());
+        TrainingLoop loop = new TrainingLoop(
+                new TrainingLoop.Settings(
+                        total,
+                        settings.evalInterval(),
+                        settings.checkpointInterval(),
+                        false,
+                        settings.localSteps(),
+                        dp.globalBatch(),
+                        settings.configHash(),
+                        "use a new train.run_id for the new config, or delete the old checkpoints"),
+                new Source(total),
+                evalBlocks == null ? null : this::evaluate,
+                optimizer,
+                new LakeCheckpoints(),
+                new Log(total));
+        TrainingLoop.Result r = loop.run(state);
+        return new Result(
+                r.state(),
+                r.optimizerState(),
+                r.metrics(),
+                r.lastTrainLoss(),
+                r.lastEval(),
+                r.tokensSeen(),
+                r.wallSeconds(),
+                r.resumedFromStep());
+    }
+
+    private LossSum evaluate(float[] params) {
+        jsc.setJobDescription("lakelora eval " + settings.runId());
+        return DataParallelStep.evaluate(jsc, evalBlocks, factory, params, settings.evalMicroBatch());
+    }
+
+    /** The data-parallel step as the loop's gradient source. */
+    private final class Source implements TrainingLoop.GradientSource {
+        private final long total;
+
+        Source(long total) {
+            this.total = total;
+        }
+
+        @Override
+        public TrainingLoop.Gradients gradients(long step, float[] params, float[] grads) {
+            jsc.setJobDescription("lakelora train " + settings.runId() + " step " + (step + 1) + "/" + total);
+            GradSum g = dp.compute(step, params, settings.seed());
+            System.arraycopy(g.grads, 0, grads, 0, g.grads.length);
+            return new TrainingLoop.Gradients(g.lossSum, g.tokens, g.maxComputeSeconds);
+        }
+
+        @Override
+        public TrainingLoop.Gradients localRound(long step, int k, AdapterState state, OptimizerState opt) {
+            jsc.setJobDescription(
+                    "lakelora train " + settings.runId() + " steps " + (step + 1) + ".." + (step + k) + "/" + total);
+            DataParallelStep.LocalResult lr =
+                    dp.computeLocal(step, k, state.params(), opt, settings.localOptimizer(), settings.seed());
+            System.arraycopy(lr.params, 0, state.params(), 0, lr.params.length);
+            return new TrainingLoop.Gradients(lr.lossSum, lr.tokens, lr.maxComputeSeconds);
+        }
+    }
+
+    /** The lake checkpoint store as the loop's checkpoints. */
+    private final class LakeCheckpoints implements TrainingLoop.Checkpoints {
+        @Override
+        public Optional<TrainingLoop.Restored> loadLatest(AdapterState into, OptimizerState opt) {
+            return checkpoints.loadLatest(into, opt).map(p -> new TrainingLoop.Restored(p, checkpoints.dir()));
+        }
+
+        @Override
+        public String save(AdapterState s, OptimizerState opt, Checkpoint.Progress progress) {
+            return checkpoints.save(s, opt, progress);
+        }
+
+        @Override
+        public String location() {
+            return checkpoints.dir();
+        }
+    }
+
+    /** Driver log lines, and the metrics table at every checkpoint. */
+    private final class Log implements TrainingLoop.Listener {
+        private final long total;
+
+        Log(long total) {
+            this.total = total;
+        }
+
+        @Override
+        public void resumed(long step, long total, long tokensSeen, String from) {
+            LOG.info("[lakelora] resuming run {} from checkpoint at step {} ({})", settings.runId(), step, from);
+        }
+
+        @Override
+        public void step(StepMetric m, long total, double etaSeconds) {
             LOG.info(String.format(
                     "[lakelora] step %d/%d loss %.4f lr %.3e tokens/s %.0f overhead %.0f ms ETA %.0fs%s",
-                    state.step(),
+                    m.step(),
                     total,
-                    lastLoss,
-                    lr,
+                    m.loss(),
+                    m.lr(),
                     m.tokensPerSecond(),
                     m.overheadMillis(),
-                    eta,
-                    Double.isNaN(ev) ? "" : String.format(" eval_loss %.4f", ev)));
-            if ((settings.checkpointInterval() > 0 && crossed(s, state.step(), settings.checkpointInterval()))
-                    || last) {
-                checkpoints.save(
-                        state,
-                        optState,
-                        new Checkpoint.Progress(
-                                0L, state.step() * (long) dp.globalBatch(), tokensSeen, settings.configHash()));
-                metricsSink.accept(List.copyOf(pending));
-                pending.clear();
-            }
+                    etaSeconds,
+                    Double.isNaN(m.evalLoss()) ? "" : String.format(" eval_loss %.4f", m.evalLoss())));
         }
-        if (!pending.isEmpty()) metricsSink.accept(List.copyOf(pending));
-        if (evalBlocks != null && Double.isNaN(evalLoss)) {
-            evalLoss = DataParallelStep.evaluate(jsc, evalBlocks, factory, state.params(), settings.evalMicroBatch())
-                    .mean();
+
+        @Override
+        public void checkpointed(long step, String where, List<StepMetric> since) {
+            metricsSink.accept(since);
         }
-        return new Result(
-                state, optState, all, lastLoss, evalLoss, tokensSeen, (System.nanoTime() - t0) / 1e9, resumedFrom);
     }
 }

@@ -10,7 +10,6 @@ import io.lakelora.jobs.common.Schemas;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.jobs.registry.AdapterRecord;
 import io.lakelora.jobs.registry.AdapterRegistry;
-import io.lakelora.jobs.runtime.DataOrder;
 import io.lakelora.jobs.runtime.DataParallelStep;
 import io.lakelora.jobs.runtime.ExecutorModelCache;
 import io.lakelora.jobs.runtime.LoraLlamaFactory;
@@ -28,7 +27,9 @@ import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import io.lakelora.report.RunReport;
 import io.lakelora.tokenizer.Tokenizer;
+import io.lakelora.train.DataOrder;
 import io.lakelora.train.OptimizerStep;
+import io.lakelora.train.StepMetric;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -195,16 +196,7 @@ public final class TrainJob {
         }
 
         // ---- the model: the driver reads the config and tokenizer facts; executors load the weights themselves
-        LoraLlamaFactory factory = new LoraLlamaFactory(
-                modelUri,
-                cfg.model.quant,
-                cfg.lora.r(),
-                cfg.lora.loraAlpha(),
-                cfg.lora.useRslora(),
-                cfg.lora.loraDropout(),
-                cfg.lora.targets(),
-                cfg.train.threadsPerWorker,
-                cfg.train.recompute);
+        LoraLlamaFactory factory = new LoraLlamaFactory(modelUri, cfg.modelSpec());
         Path localModel = factory.localModelDir();
         ModelConfig mc = LlamaLoader.config(localModel); // also reads bases quantized by job 00
         String baseSha = weightsSha256(localModel);

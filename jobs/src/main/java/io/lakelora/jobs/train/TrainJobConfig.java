@@ -59,6 +59,15 @@ public class TrainJobConfig extends CommonConfig {
         /** nf4 (QLoRA), fp4, int8, or none (fp32 comparison mode). */
         @JsonProperty("quant")
         public String quant = "nf4";
+        /** Quantize the 4-bit formats' absmax constants too (bitsandbytes' double quantization; QLoRA's default). */
+        @JsonProperty("double_quant")
+        public boolean doubleQuant = true;
+    }
+
+    /** The model every executor builds: base quantization, the LoRA section, threads, recomputation. */
+    public io.lakelora.model.LoraModelBuilder.Spec modelSpec() {
+        return new io.lakelora.model.LoraModelBuilder.Spec(
+                QuantType.parse(model.quant), model.doubleQuant, lora, train.threadsPerWorker, train.recompute);
     }
 
     /** The training data: a token_blocks Delta table from job 02. */
@@ -182,10 +191,7 @@ public class TrainJobConfig extends CommonConfig {
         if (train.steps == 0 && !(train.epochs > 0)) {
             throw new IllegalArgumentException("config keys 'train.steps' and 'train.epochs' are both 0. Fix: set one");
         }
-        LoraConfig.InitKind init = lora.initKind();
-        if (init == LoraConfig.InitKind.PISSA
-                || init == LoraConfig.InitKind.PISSA_NITER
-                || init == LoraConfig.InitKind.LOFTQ) {
+        if (io.lakelora.model.LoraModelBuilder.rewritesBase(lora)) {
             throw new IllegalArgumentException("config key 'lora.init_lora_weights' = " + lora.initLoraWeights()
                     + " rewrites the base weights, which every executor would have to repeat identically; the Spark "
                     + "job supports true/gaussian. Fix: use train-local for PiSSA/LoftQ, or init_lora_weights: true");

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.train.Batch;
+import io.lakelora.train.DataOrder;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.lora.AdapterLayout;
-import io.lakelora.lora.TargetModule;
 import io.lakelora.train.Batch;
 import io.lakelora.train.LossSum;
 import io.lakelora.train.TrainableModel;
@@ -17,7 +16,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CyclicBarrier;
@@ -268,7 +266,7 @@ class ExecutorModelCacheTest {
         LoraLlamaFactory b = factory(uri);
         assertNotEquals(a.cacheKey(), b.cacheKey());
         assertEquals(a.cacheGroup(), b.cacheGroup());
-        assertTrue(a.cacheKey().startsWith(uri + "|nf4|"), a.cacheKey());
+        assertTrue(a.cacheKey().startsWith(uri + "|nf4+dq|"), a.cacheKey());
 
         UncheckedIOException e = assertThrows(UncheckedIOException.class, () -> factory(uri + "missing"));
         assertTrue(e.getMessage().contains("missing") && e.getMessage().contains("Fix:"), e.getMessage());
@@ -289,6 +287,13 @@ class ExecutorModelCacheTest {
     }
 
     private static LoraLlamaFactory factory(String uri) {
-        return new LoraLlamaFactory(uri, "nf4", 4, 8, false, 0, EnumSet.of(TargetModule.Q), 1, false);
+        return new LoraLlamaFactory(
+                uri,
+                new io.lakelora.model.LoraModelBuilder.Spec(
+                        io.lakelora.quant.QuantType.NF4,
+                        true,
+                        io.lakelora.lora.LoraConfig.of(4, 8.0, java.util.List.of("q_proj")),
+                        1,
+                        false));
     }
 }

@@ -10,8 +10,8 @@ import io.lakelora.jobs.train.SparkTrainer;
 import io.lakelora.lora.AdapterState;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.lora.LoraInit;
-import io.lakelora.lora.TargetModule;
 import io.lakelora.tokenizer.Tokenizer;
+import io.lakelora.train.DataOrder;
 import io.lakelora.train.LrSchedule;
 import io.lakelora.train.OptimizerConfig;
 import io.lakelora.train.OptimizerStep;
@@ -20,7 +20,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.EnumSet;
 import java.util.List;
 import org.apache.spark.api.java.JavaRDD;
 import org.apache.spark.api.java.JavaSparkContext;
@@ -65,14 +64,12 @@ class RealModelDataParallelTest {
     static LoraLlamaFactory factory() {
         return new LoraLlamaFactory(
                 Assets.require("models/stories260K-hf").toUri().toString(),
-                "nf4",
-                4,
-                8,
-                false,
-                0,
-                EnumSet.allOf(TargetModule.class),
-                1,
-                false);
+                new io.lakelora.model.LoraModelBuilder.Spec(
+                        io.lakelora.quant.QuantType.NF4,
+                        true,
+                        io.lakelora.lora.LoraConfig.of(4, 8.0, java.util.List.of("all-linear")),
+                        1,
+                        false));
     }
 
     static AdapterState init(LoraLlamaFactory f) {

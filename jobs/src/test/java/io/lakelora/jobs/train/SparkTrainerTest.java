@@ -7,16 +7,17 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.jobs.lake.LakeFs;
-import io.lakelora.jobs.runtime.DataOrder;
 import io.lakelora.jobs.runtime.DataParallelStep;
 import io.lakelora.jobs.runtime.DataParallelStepTest;
 import io.lakelora.jobs.runtime.TokenBlock;
 import io.lakelora.jobs.runtime.ToyModelFactory;
 import io.lakelora.jobs.testing.TestSpark;
 import io.lakelora.lora.AdapterState;
+import io.lakelora.train.DataOrder;
 import io.lakelora.train.LrSchedule;
 import io.lakelora.train.OptimizerConfig;
 import io.lakelora.train.OptimizerStep;
+import io.lakelora.train.StepMetric;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -1,4 +1,4 @@
-package io.lakelora.cli;
+package io.lakelora.model;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -6,10 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
-import io.lakelora.model.LlamaLoader;
-import io.lakelora.model.LlamaWeights;
-import io.lakelora.model.LoraLlama;
-import io.lakelora.model.ModelDir;
 import io.lakelora.quant.Quantizer;
 import io.lakelora.train.TrainConfig;
 import io.lakelora.util.Assets;
@@ -17,8 +13,8 @@ import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
-/** train-local's model assembly on stories260K: NF4 base, and PiSSA rewriting the base before quantization. */
-class LlamaTrainingTest {
+/** The training model builder on stories260K: NF4 base, and PiSSA rewriting the base before quantization. */
+class LoraModelBuilderTest {
     private static final Path MODEL = Assets.require("models/stories260K-hf");
 
     @Test
@@ -31,7 +27,7 @@ class LlamaTrainingTest {
                         "lora.target_modules=[q_proj, down_proj]",
                         "lora.init_lora_weights=pissa",
                         "quant=nf4"));
-        TrainLocalCommand.Built b = LlamaTraining.build(ModelDir.open(MODEL), cfg);
+        LoraModelBuilder.Built b = LoraModelBuilder.build(MODEL, LoraModelBuilder.Spec.of(cfg), cfg.seed());
         assertEquals(10, b.initReport().modules().size()); // 5 layers x 2 modules
         System.out.printf(
                 "stories260K PiSSA r=4 on q_proj+down_proj: init error %.5f vs plain NF4 %.5f%n",

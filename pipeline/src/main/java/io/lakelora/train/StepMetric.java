@@ -1,4 +1,4 @@
-package io.lakelora.jobs.train;
+package io.lakelora.train;
 
 import java.io.Serializable;
 

@@ -1,13 +1,17 @@
-package io.lakelora.jobs.runtime;
+package io.lakelora.train;
 
 import java.io.Serializable;
 import java.util.SplittableRandom;
 
 /**
- * The deterministic order of blocks: each epoch is a seeded permutation of 0..N-1; step s (global, 0-based) takes the
- * {@code globalBatch} blocks at permutation positions [j*G, (j+1)*G) of epoch s / stepsPerEpoch, j = s % stepsPerEpoch.
- * The last partial batch of an epoch is dropped. Data position is therefore just the step number, which is what
- * checkpoints store.
+ * The one data order of every training run, in-process ({@code train-local}) or data-parallel (job 03): each epoch is
+ * a seeded permutation of the training blocks 0..N-1; step s (global, 0-based) takes the {@code globalBatch} blocks at
+ * permutation positions [j*G, (j+1)*G) of epoch s / stepsPerEpoch, j = s % stepsPerEpoch. The last partial batch of
+ * an epoch is dropped. The data position is therefore just the step number, which is what checkpoints store.
+ *
+ * <p>The dropout rule lives here too: a micro-batch's dropout seed is a function of the seed, the step and the
+ * permutation position of its first block ({@link #dropoutSeed}), so it does not depend on which worker (or how many)
+ * computes it, nor on a generator's state.
  */
 public final class DataOrder implements Serializable {
     private static final long serialVersionUID = 1L;
@@ -19,7 +23,8 @@ public final class DataOrder implements Serializable {
         if (globalBatch <= 0) throw new IllegalArgumentException("global batch must be > 0 blocks, got " + globalBatch);
         if (numBlocks < globalBatch) {
             throw new IllegalArgumentException("the training split has " + numBlocks + " blocks, fewer than one global "
-                    + "batch of " + globalBatch + ". Fix: lower train.global_batch_blocks or add data");
+                    + "batch of " + globalBatch + ". Fix: lower the batch (job 03: train.global_batch_blocks; "
+                    + "train-local: micro_batch * grad_accum) or add data");
         }
         this.numBlocks = numBlocks;
         this.globalBatch = globalBatch;
@@ -42,8 +47,8 @@ public final class DataOrder implements Serializable {
         return (int) (step / stepsPerEpoch());
     }
 
-    /** rank[blockIndex] = position of the block in the epoch's permutation (Fisher-Yates with a per-epoch seed). */
-    public int[] ranks(int epoch) {
+    /** The epoch's permutation: perm[position] = block index (Fisher-Yates with a per-epoch seed). */
+    public int[] permutation(int epoch) {
         int[] perm = new int[numBlocks];
         for (int i = 0; i < numBlocks; i++) perm[i] = i;
         SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + epoch);
@@ -53,6 +58,12 @@ public final class DataOrder implements Serializable {
             perm[i] = perm[j];
             perm[j] = t;
         }
+        return perm;
+    }
+
+    /** rank[blockIndex] = position of the block in the epoch's permutation. */
+    public int[] ranks(int epoch) {
+        int[] perm = permutation(epoch);
         int[] rank = new int[numBlocks];
         for (int p = 0; p < numBlocks; p++) rank[perm[p]] = p;
         return rank;
@@ -61,5 +72,13 @@ public final class DataOrder implements Serializable {
     /** First permutation position of {@code step}'s batch within its epoch. */
     public int firstRank(long step) {
         return (int) (step % stepsPerEpoch()) * globalBatch;
+    }
+
+    /**
+     * The dropout seed of a micro-batch of step {@code step} whose first block sits at permutation position
+     * {@code firstRank}.
+     */
+    public static long dropoutSeed(long seed, long step, int firstRank) {
+        return seed * 1_000_003L + step * 65_537L + firstRank;
     }
 }
