@@ -6,6 +6,7 @@ import io.lakelora.lora.LoraInit;
 import io.lakelora.model.LoraModelBuilder;
 import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
+import io.lakelora.peft.PlainLoraExport;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.train.Document;
 import io.lakelora.train.LocalTrainer;
@@ -160,7 +161,18 @@ public final class TrainLocalCommand extends BaseCommand {
         res.put("train_loss_last", r.lastTrainLoss());
         res.put("eval_loss_first", r.firstEval());
         res.put("eval_loss_last", r.lastEval());
-        PeftAdapter.save(out, lora, r.state().layout(), r.state().params(), model.toString());
+        LoraConfig written = PlainLoraExport.save(
+                out,
+                md.config(),
+                lora,
+                r.state().layout(),
+                r.state().params(),
+                built.initialParams(),
+                model.toString());
+        if (written != lora) {
+            log("init " + lora.initLoraWeights() + ": adapter written as a plain LoRA of the original base, delta W = "
+                    + "s (B A - B0 A0): r=" + written.r() + ", lora_alpha=" + written.loraAlpha());
+        }
         res.put("adapter", out.resolve(PeftAdapter.WEIGHTS_FILE).toString());
         res.put("status", "done");
         return res;

@@ -53,7 +53,15 @@ public final class LoraConfig implements java.io.Serializable {
         /** {@code pissa_niter_N}: randomized SVD with N subspace iterations. */
         PISSA_NITER,
         /** {@code loftq}: alternating NF4 quantization and SVD of the residual. */
-        LOFTQ
+        LOFTQ;
+
+        /**
+         * Whether this init rewrites the frozen base (PiSSA's residual {@code W - s B0 A0}, LoftQ's {@code deq(Q)}), so
+         * that the trained adapter fits only that rewritten base until it is converted to a plain LoRA.
+         */
+        public boolean rewritesBase() {
+            return this == PISSA || this == PISSA_NITER || this == LOFTQ;
+        }
     }
 
     @JsonProperty("r")

@@ -64,9 +64,7 @@ public final class LoraInit {
                     + "targets " + cfg.targets());
         }
         LoraConfig.InitKind kind = cfg.initKind();
-        boolean rewritesBase = kind == LoraConfig.InitKind.PISSA
-                || kind == LoraConfig.InitKind.PISSA_NITER
-                || kind == LoraConfig.InitKind.LOFTQ;
+        boolean rewritesBase = kind.rewritesBase();
         if (rewritesBase && base == null) {
             throw new IllegalArgumentException("init_lora_weights '" + cfg.initLoraWeights()
                     + "' needs the base weights " + "(it decomposes them), but no BaseWeightAccess was given");

@@ -69,7 +69,7 @@ public final class LoraModelBuilder {
 
     /** The frozen base, quantized as it is read. Only for inits that leave the base alone (true, gaussian). */
     public static LlamaWeights loadBase(Path dir, Spec spec) {
-        if (rewritesBase(spec.lora())) {
+        if (spec.lora().initKind().rewritesBase()) {
             throw new IllegalArgumentException(
                     "lora.init_lora_weights = " + spec.lora().initLoraWeights()
                             + " rewrites the base while initialising: build the model with LoraModelBuilder.build");
@@ -80,12 +80,6 @@ public final class LoraModelBuilder {
     /** A LoRA model over an already loaded base (shared by every task of an executor). */
     public static TrainableModel newModel(LlamaWeights base, Spec spec) {
         return new LoraLlama(base, spec.loraSpec(), spec.kernels(), spec.recompute());
-    }
-
-    /** True for PiSSA and LoftQ, whose init rewrites the adapted base weights. */
-    public static boolean rewritesBase(LoraConfig lora) {
-        LoraConfig.InitKind k = lora.initKind();
-        return k == LoraConfig.InitKind.PISSA || k == LoraConfig.InitKind.PISSA_NITER || k == LoraConfig.InitKind.LOFTQ;
     }
 
     /**
@@ -99,7 +93,7 @@ public final class LoraModelBuilder {
         AdapterState s = new AdapterState(spec.loraSpec().layout(LlamaLoader.config(dir)));
         LlamaWeights weights;
         LoraInit.Report rep;
-        if (rewritesBase(lora)) {
+        if (lora.initKind().rewritesBase()) {
             EditableBase base = new EditableBase(LlamaLoader.load(dir, null), spec.quantizer());
             rep = LoraInit.initialize(s, lora, seed, base, QuantRoundTrip.nf4());
             weights = base.assemble();

@@ -42,7 +42,8 @@ import java.util.regex.Pattern;
  * with or without the {@code .weight} suffix, with an adapter name ({@code lora_A.default.weight}); F32, F16 or BF16.
  * Anything that would make the adapter silently not apply is an error that names the key: a tensor that is not a
  * LoRA A/B of a decoder linear, a layer the model does not have, a shape that differs from the model's (an adapter for
- * another model), a missing A or B, or an adapter with no tensors at all.
+ * another model), a missing A or B, or an adapter with no tensors at all. So is an adapter whose config still names a
+ * base-rewriting init (PiSSA, LoftQ): it fits only its rewritten base ({@link PlainLoraExport} converts it).
  */
 public final class PeftAdapter {
     public static final String CONFIG_FILE = "adapter_config.json";
@@ -150,6 +151,7 @@ public final class PeftAdapter {
         }
         JsonNode c = readJson(cfgFile);
         checkSupported(c, cfgFile);
+        PlainLoraExport.requirePlainLora(c, cfgFile.toString());
         try (SafetensorsFile f = SafetensorsFile.open(weights)) {
             return map(c, cfgFile, f, model);
         }

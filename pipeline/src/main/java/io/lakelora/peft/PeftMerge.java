@@ -49,6 +49,11 @@ public final class PeftMerge {
     public static List<Path> merge(
             Path modelDir, LoraConfig cfg, AdapterLayout layout, float[] params, Path outDir, DType dtype) {
         if (!dtype.isFloat()) throw new IllegalArgumentException("merge dtype must be F32, BF16 or F16, got " + dtype);
+        if (cfg.initKind().rewritesBase()) {
+            throw new IllegalArgumentException("init_lora_weights '" + cfg.initLoraWeights() + "': this adapter was "
+                    + "trained against a rewritten base, so W + s B A on the original base is not the trained model. "
+                    + "Fix: merge its plain-LoRA form (PlainLoraExport.toPlainLora, as train-local writes it)");
+        }
         ModelDir md = ModelDir.open(modelDir);
         Path out = outDir.toAbsolutePath().normalize();
         if (out.equals(md.path())) {

@@ -137,6 +137,13 @@ class PeftMergeTest {
                 () -> PeftMerge.merge(base, cfg, wrong, new float[wrong.size()], dir.resolve("o"), DType.F32));
         assertTrue(e.getMessage().contains("does not fit model"), e.getMessage());
 
+        LoraConfig pissa = cfg.withInit("pissa");
+        AdapterLayout fits = PeftAdapter.layoutFor(MODEL, pissa);
+        IllegalArgumentException p = assertThrows(
+                IllegalArgumentException.class,
+                () -> PeftMerge.merge(base, pissa, fits, new float[fits.size()], dir.resolve("o"), DType.F32));
+        assertTrue(p.getMessage().contains("trained against a rewritten base"), p.getMessage());
+
         String json = Files.readString(base.resolve("config.json"));
         Files.writeString(
                 base.resolve("config.json"),

@@ -3,8 +3,10 @@ package io.lakelora.jobs.runtime;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.lakelora.error.BadInputException;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.peft.PeftAdapter;
+import io.lakelora.peft.PlainLoraExport;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +19,8 @@ import java.util.Map;
 /**
  * A registry version's PEFT files written out: {@code adapter_config.json} and {@code adapter_model.safetensors}
  * exactly as stored in the registry (byte for byte), plus {@code lakelora_lineage.json}, written last. Used by job 04
- * (export), job 05 (evaluation loads the adapter on the driver) and the SQL serving functions.
+ * (export), job 05 (evaluation loads the adapter on the driver) and the SQL serving functions. A version whose config
+ * still names PiSSA/LoftQ is refused (it fits only its rewritten base; see {@code peft.PlainLoraExport}).
  */
 public final class AdapterExport {
     public static final String LINEAGE_FILE = "lakelora_lineage.json";
@@ -46,6 +49,7 @@ public final class AdapterExport {
      */
     public static Result export(LakeFs fs, AdapterVersion v, String dir, String registryPath) {
         v.requireWeights();
+        requirePlainLora(v);
         String sha = sha256(v.adapterSafetensors());
         String lineagePath = dir + "/" + LINEAGE_FILE;
         if (fs.exists(lineagePath)
@@ -79,6 +83,17 @@ public final class AdapterExport {
             return dir;
         } catch (IOException e) {
             throw new UncheckedIOException("writing adapter " + v.ref() + " to " + dir, e);
+        }
+    }
+
+    /** Refuses a version whose config still names PiSSA/LoftQ: exported as it is, it would be wrong on its base. */
+    static void requirePlainLora(AdapterVersion v) {
+        try {
+            PlainLoraExport.requirePlainLora(
+                    JSON.readTree(v.adapterConfigJson()), "of registry version " + v.ref() + " (adapter_config_json)");
+        } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+            throw new BadInputException("registry version " + v.ref() + ": adapter_config_json is not valid JSON ("
+                    + e.getOriginalMessage() + "). Fix: register the version again from its training run (job 03)");
         }
     }
 

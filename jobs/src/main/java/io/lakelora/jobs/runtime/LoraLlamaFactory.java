@@ -25,7 +25,7 @@ public final class LoraLlamaFactory implements ModelFactory<LlamaWeights> {
     private final String modelFingerprint;
 
     public LoraLlamaFactory(String modelUri, LoraModelBuilder.Spec spec) {
-        if (LoraModelBuilder.rewritesBase(spec.lora())) {
+        if (spec.lora().initKind().rewritesBase()) {
             throw new IllegalArgumentException(
                     "lora.init_lora_weights = " + spec.lora().initLoraWeights()
                             + " rewrites the base weights, which every executor would have to repeat identically; the Spark "

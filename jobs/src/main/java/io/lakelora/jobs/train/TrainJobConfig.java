@@ -191,7 +191,7 @@ public class TrainJobConfig extends CommonConfig {
         if (train.steps == 0 && !(train.epochs > 0)) {
             throw new IllegalArgumentException("config keys 'train.steps' and 'train.epochs' are both 0. Fix: set one");
         }
-        if (io.lakelora.model.LoraModelBuilder.rewritesBase(lora)) {
+        if (lora.initKind().rewritesBase()) {
             throw new IllegalArgumentException("config key 'lora.init_lora_weights' = " + lora.initLoraWeights()
                     + " rewrites the base weights, which every executor would have to repeat identically; the Spark "
                     + "job supports true/gaussian. Fix: use train-local for PiSSA/LoftQ, or init_lora_weights: true");
