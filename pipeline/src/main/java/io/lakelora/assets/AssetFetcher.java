@@ -50,7 +50,7 @@ public final class AssetFetcher {
     private HttpClient http;
 
     /** What happened to one file or conversion: present (verified, kept), downloaded, replaced or converted. */
-    public record Result(String name, String path, String source, String status, long bytes) {}
+    public record Result(String name, String path, String status, String source, long bytes) {}
 
     /** The outcome of {@link #fetch()}; {@code downloads} counts requests that returned a verified file. */
     public record Report(Path dir, List<Result> files, List<Result> conversions, int downloads, long downloadedBytes) {}
@@ -107,14 +107,14 @@ public final class AssetFetcher {
             URI src = source(f);
             boolean existed = Files.exists(dest);
             if (existed && verified(dest, f.sha256(), f.size())) {
-                files.add(new Result(f.name(), f.path(), src.toString(), "present", f.size()));
+                files.add(new Result(f.name(), f.path(), "present", src.toString(), f.size()));
                 continue;
             }
             log.accept("[fetch-assets] " + f.path() + " <- " + src + " (" + f.size() + " bytes)");
             long n = download(f, src, dest);
             downloads++;
             bytes += n;
-            files.add(new Result(f.name(), f.path(), src.toString(), existed ? "replaced" : "downloaded", n));
+            files.add(new Result(f.name(), f.path(), existed ? "replaced" : "downloaded", src.toString(), n));
         }
         for (AssetManifest.Conversion c : manifest.conversions()) conversions.add(convert(c));
         return new Report(dir, files, conversions, downloads, bytes);
@@ -126,7 +126,7 @@ public final class AssetFetcher {
         String from = c.checkpoint() + " + " + c.tokenizer();
         boolean all = true;
         for (AssetManifest.Output o : c.outputs()) all &= verified(out.resolve(o.path()), o.sha256(), o.size());
-        if (all) return new Result(c.name(), c.dir(), from, "present", total);
+        if (all) return new Result(c.name(), c.dir(), "present", from, total);
         log.accept("[fetch-assets] " + c.dir() + " <- " + from + " (" + c.kind() + ")");
         Path tmp = out.resolveSibling("." + out.getFileName() + ".tmp-"
                 + ProcessHandle.current().pid() + "-" + Long.toHexString(System.nanoTime()));
@@ -149,7 +149,7 @@ public final class AssetFetcher {
         } finally {
             deleteTree(tmp);
         }
-        return new Result(c.name(), c.dir(), from, "converted", total);
+        return new Result(c.name(), c.dir(), "converted", from, total);
     }
 
     /** Downloads {@code f} from {@code src} to {@code dest} through a verified temporary file; returns its size. */

@@ -22,7 +22,7 @@ public record AssetManifest(String about, List<FileEntry> files, List<Conversion
     public static final String RESOURCE = "/io/lakelora/assets-manifest.json";
 
     /** One downloaded file: {@code name} is the key of URL overrides ({@code lakelora.assets.url.NAME}). */
-    public record FileEntry(String name, String path, String url, String sha256, long size, String license) {}
+    public record FileEntry(String name, String path, String url, long size, String sha256, String license) {}
 
     /** One output file of a conversion, relative to the conversion's {@code dir}. */
     public record Output(String path, String sha256, long size) {}

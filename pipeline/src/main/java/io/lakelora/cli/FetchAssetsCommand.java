@@ -3,6 +3,7 @@ package io.lakelora.cli;
 import io.lakelora.assets.AssetFetcher;
 import io.lakelora.assets.AssetManifest;
 import io.lakelora.util.Assets;
+import io.lakelora.util.Fields;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -56,18 +57,14 @@ public final class FetchAssetsCommand extends BaseCommand {
         Map<String, String> overrides = new LinkedHashMap<>(AssetFetcher.overridesFromSystemProperties());
         overrides.putAll(urls);
         AssetFetcher fetcher = new AssetFetcher(manifest, target, mirror, overrides, BaseCommand::log);
-        Map<String, Object> r = new LinkedHashMap<>();
-        r.put("dir", target.toAbsolutePath().normalize().toString());
+        String dirName = target.toAbsolutePath().normalize().toString();
         if (list) {
+            Map<String, Object> r = new LinkedHashMap<>();
+            r.put("dir", dirName);
             List<Map<String, Object>> files = new ArrayList<>();
             for (AssetManifest.FileEntry f : manifest.files()) {
-                Map<String, Object> m = new LinkedHashMap<>();
-                m.put("name", f.name());
-                m.put("path", f.path());
-                m.put("url", fetcher.source(f).toString());
-                m.put("size", f.size());
-                m.put("sha256", f.sha256());
-                m.put("license", f.license());
+                Map<String, Object> m = Fields.of(f);
+                m.put("url", fetcher.source(f).toString()); // where it comes from with --mirror and --url
                 files.add(m);
             }
             r.put("files", files);
@@ -79,26 +76,10 @@ public final class FetchAssetsCommand extends BaseCommand {
             return r;
         }
         AssetFetcher.Report rep = fetcher.fetch();
-        List<Map<String, Object>> files = new ArrayList<>();
-        for (AssetFetcher.Result x : rep.files()) files.add(asMap(x));
-        List<Map<String, Object>> conv = new ArrayList<>();
-        for (AssetFetcher.Result x : rep.conversions()) conv.add(asMap(x));
-        r.put("files", files);
-        r.put("conversions", conv);
-        r.put("downloads", rep.downloads());
-        r.put("downloaded_bytes", rep.downloadedBytes());
+        Map<String, Object> r = Fields.of(rep);
+        r.put("dir", dirName); // as text, in the Path's place
         r.put("uses", usage(rep.dir()));
         return r;
-    }
-
-    private static Map<String, Object> asMap(AssetFetcher.Result x) {
-        Map<String, Object> m = new LinkedHashMap<>();
-        m.put("name", x.name());
-        m.put("path", x.path());
-        m.put("status", x.status());
-        m.put("source", x.source());
-        m.put("bytes", x.bytes());
-        return m;
     }
 
     /** How this directory gets used: by default when ../shared/assets is absent, else through LAKELORA_ASSETS. */

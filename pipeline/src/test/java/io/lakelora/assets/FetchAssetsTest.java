@@ -31,6 +31,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -105,6 +106,13 @@ class FetchAssetsTest {
         }
     }
 
+    /** The field names of a JSON object, in order. */
+    static List<String> keys(JsonNode object) {
+        List<String> names = new ArrayList<>();
+        object.fieldNames().forEachRemaining(names::add);
+        return names;
+    }
+
     /** Files whose name starts with '.' (our temporary files and directories) anywhere under {@code dir}. */
     static List<Path> leftovers(Path dir) throws IOException {
         if (!Files.exists(dir)) return List.of();
@@ -121,6 +129,15 @@ class FetchAssetsTest {
         JsonNode j = JSON.readTree(r.out());
         assertEquals(MANIFEST.files().size(), j.get("downloads").asInt());
         assertEquals(MANIFEST.files().size(), requests.get());
+        assertEquals(
+                List.of("dir", "files", "conversions", "downloads", "downloaded_bytes", "uses"), keys(j), "key order");
+        assertEquals(dir.toAbsolutePath().normalize().toString(), j.get("dir").asText());
+        assertEquals(
+                List.of("name", "path", "status", "source", "bytes"),
+                keys(j.get("files").get(0)));
+        assertEquals(
+                List.of("name", "path", "status", "source", "bytes"),
+                keys(j.get("conversions").get(0)));
         for (JsonNode f : j.get("files")) {
             assertEquals("downloaded", f.get("status").asText(), f.toString());
             assertTrue(f.get("source").asText().startsWith(mirror() + "/"), f.toString());
@@ -284,8 +301,11 @@ class FetchAssetsTest {
     void listShowsTheSourcesWithoutDownloading(@TempDir Path tmp) throws Exception {
         Run r = cli("fetch-assets", "--dir", tmp.toString(), "--list", "--json");
         assertEquals(ExitCodes.OK, r.code(), r.err());
-        JsonNode files = JSON.readTree(r.out()).get("files");
+        JsonNode j = JSON.readTree(r.out());
+        assertEquals(List.of("dir", "files", "conversions"), keys(j), "key order");
+        JsonNode files = j.get("files");
         assertEquals(MANIFEST.files().size(), files.size());
+        assertEquals(List.of("name", "path", "url", "size", "sha256", "license"), keys(files.get(0)));
         assertEquals(
                 "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt",
                 files.get(2).get("url").asText());

@@ -16,9 +16,9 @@ import io.lakelora.jobs.tokenize.TokenizePackJob;
 import io.lakelora.jobs.train.TrainJob;
 import io.lakelora.jobs.train.TrainJobConfig;
 import io.lakelora.util.Assets;
+import io.lakelora.util.Fields;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -37,23 +37,16 @@ public final class DemoPipeline {
 
     private DemoPipeline() {}
 
-    /** What the demo produced: where every table, version and file is. */
+    /** What the demo produced: each job's printed result, i.e. where every table, version and file is. */
     public record Outcome(
-            Map<String, Object> quantize,
-            Map<String, Object> prepare,
-            Map<String, Object> tokenize,
-            TrainJob.Outcome train,
-            Map<String, Object> export,
-            EvaluateJob.Result evaluate) {
+            @Fields.Key("00_quantize_base") Map<String, Object> quantize,
+            @Fields.Key("01_prepare_corpus") Map<String, Object> prepare,
+            @Fields.Key("02_tokenize_pack") Map<String, Object> tokenize,
+            @Fields.Key("03_train") Map<String, Object> train,
+            @Fields.Key("04_export") Map<String, Object> export,
+            @Fields.Key("05_evaluate") Map<String, Object> evaluate) {
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("00_quantize_base", quantize);
-            m.put("01_prepare_corpus", prepare);
-            m.put("02_tokenize_pack", tokenize);
-            m.put("03_train", train.asMap());
-            m.put("04_export", export);
-            m.put("05_evaluate", evaluate.asMap());
-            return m;
+            return Fields.of(this);
         }
     }
 
@@ -118,7 +111,7 @@ public final class DemoPipeline {
                 "adapter=" + to.adapterName() + "@" + to.version(),
                 "model.path=" + quantized);
         EvaluateJob.Result vr = EvaluateJob.run(spark, v);
-        return new Outcome(qr.asMap(), pr.asMap(), tr.asMap(), to, er.asMap(), vr);
+        return new Outcome(qr.asMap(), pr.asMap(), tr.asMap(), to.asMap(), er.asMap(), vr.asMap());
     }
 
     /**

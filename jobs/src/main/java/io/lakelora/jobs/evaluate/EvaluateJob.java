@@ -30,12 +30,12 @@ import io.lakelora.peft.PeftAdapter;
 import io.lakelora.quant.QuantType;
 import io.lakelora.report.RunReport;
 import io.lakelora.train.LossSum;
+import io.lakelora.util.Fields;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.api.java.JavaRDD;
@@ -87,7 +87,7 @@ public final class EvaluateJob {
             double evalLoss,
             double baseEvalLoss,
             List<Sample> samples,
-            String reportDir) {
+            @Fields.Key("report") String reportDir) {
         public double perplexity() {
             return Math.exp(evalLoss);
         }
@@ -102,22 +102,10 @@ public final class EvaluateJob {
         }
 
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("adapter", adapter);
-            m.put("version", version);
-            m.put("dataset_table", datasetTable);
-            m.put("dataset_version", datasetVersion);
-            m.put("blocks", blocks);
-            m.put("tokens", tokens);
-            m.put("eval_loss", evalLoss);
+            Map<String, Object> m = Fields.of(this);
             m.put("perplexity", perplexity());
-            m.put("base_eval_loss", baseEvalLoss);
             m.put("base_perplexity", basePerplexity());
             m.put("improvement_nats", improvement());
-            List<Map<String, String>> s = new ArrayList<>();
-            for (Sample x : samples) s.add(Map.of("prompt", x.prompt(), "base", x.base(), "adapter", x.adapter()));
-            m.put("samples", s);
-            m.put("report", reportDir);
             return m;
         }
     }

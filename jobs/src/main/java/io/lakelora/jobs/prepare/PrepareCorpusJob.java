@@ -19,6 +19,7 @@ import io.lakelora.jobs.common.ProcessedFiles;
 import io.lakelora.jobs.common.ProcessedFiles.InputFile;
 import io.lakelora.jobs.common.Schemas;
 import io.lakelora.text.Shingles;
+import io.lakelora.util.Fields;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -116,13 +117,7 @@ public final class PrepareCorpusJob {
 
         /** Ordered fields for the CLI. */
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("run_id", runId);
-            m.put("status", status);
-            m.put("counts", counts);
-            m.put("details", details);
-            m.put("table_versions", tableVersions);
-            return m;
+            return Fields.of(this);
         }
     }
 

@@ -11,6 +11,7 @@ import io.lakelora.jobs.runtime.WeightsHash;
 import io.lakelora.model.ModelDir;
 import io.lakelora.quant.Quantizer;
 import io.lakelora.quant.io.QuantizedCheckpoint;
+import io.lakelora.util.Fields;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -18,7 +19,6 @@ import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -59,20 +59,23 @@ public final class QuantizeBaseJob {
     }
 
     /** What a run did: {@code created} is false when the output already held this quantization. */
-    public record Result(String runId, boolean created, String output, QuantizedModelMarker marker, double seconds) {
+    public record Result(
+            String runId,
+            @Fields.Key("status") boolean created,
+            String output,
+            @Fields.Skip QuantizedModelMarker marker,
+            @Fields.Skip double seconds) {
+        /** The marker's fields the CLI prints; its settings follow in words ({@code quant}). */
+        private static final List<String> MARKER_KEYS = List.of(
+                "model_id", "source", "source_sha256", "sha256", "bits_per_param", "source_bytes", "output_bytes");
+
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("run_id", runId);
+            Map<String, Object> m = Fields.of(this);
             m.put("status", created ? "quantized" : "unchanged");
-            m.put("output", output);
-            m.put("model_id", marker.modelId());
-            m.put("source", marker.source());
-            m.put("source_sha256", marker.sourceSha256());
-            m.put("sha256", marker.sha256());
+            Map<String, Object> mk = Fields.of(marker);
+            mk.keySet().retainAll(MARKER_KEYS);
+            m.putAll(mk);
             m.put("quant", marker.settings());
-            m.put("bits_per_param", marker.bitsPerParam());
-            m.put("source_bytes", marker.sourceBytes());
-            m.put("output_bytes", marker.outputBytes());
             m.put("seconds", Math.round(seconds * 10) / 10.0);
             return m;
         }

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.lakelora.lora.LoraConfig;
 import io.lakelora.safetensors.SafetensorsFile;
 import io.lakelora.safetensors.TensorInfo;
+import io.lakelora.util.Fields;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -12,7 +13,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Comparator;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -46,17 +46,17 @@ public final class AdapterDiff {
     public record Side(String ref, byte[] adapterSafetensors, String adapterConfigJson) {}
 
     /** The norms of one layer (or one module name, or the total); {@code relative} is diff / a (NaN when a is 0). */
-    public record Norms(String module, double a, double b, double diff) {
+    public record Norms(
+            String module,
+            @Fields.Key("norm_a") double a,
+            @Fields.Key("norm_b") double b,
+            @Fields.Key("norm_diff") double diff) {
         public double relative() {
             return a == 0 ? Double.NaN : diff / a;
         }
 
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("module", module);
-            m.put("norm_a", a);
-            m.put("norm_b", b);
-            m.put("norm_diff", diff);
+            Map<String, Object> m = Fields.of(this);
             m.put("relative_diff", relative());
             return m;
         }

@@ -7,13 +7,13 @@ import io.lakelora.error.BadInputException;
 import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.peft.PeftAdapter;
 import io.lakelora.peft.PlainLoraExport;
+import io.lakelora.util.Fields;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
-import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -30,15 +30,15 @@ public final class AdapterExport {
 
     /** What an export did; {@code written} is false when {@code dir} already held this version's files. */
     public record Result(
-            String adapter, int version, String dir, String weightsSha256, long weightsBytes, boolean written) {
+            String adapter,
+            int version,
+            @Fields.Key("status") boolean written,
+            String dir,
+            @Fields.Key("adapter_model_sha256") String weightsSha256,
+            @Fields.Key("adapter_model_bytes") long weightsBytes) {
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("adapter", adapter);
-            m.put("version", version);
+            Map<String, Object> m = Fields.of(this);
             m.put("status", written ? "exported" : "unchanged");
-            m.put("dir", dir);
-            m.put("adapter_model_sha256", weightsSha256);
-            m.put("adapter_model_bytes", weightsBytes);
             return m;
         }
     }
@@ -60,7 +60,7 @@ public final class AdapterExport {
                 if (old.path("adapter_name").asText().equals(v.name())
                         && old.path("version").asInt() == v.version()
                         && old.path("adapter_model_sha256").asText().equals(sha)) {
-                    return new Result(v.name(), v.version(), dir, sha, v.adapterSafetensors().length, false);
+                    return new Result(v.name(), v.version(), false, dir, sha, v.adapterSafetensors().length);
                 }
             } catch (IOException e) {
                 // an unreadable lineage file is replaced below
@@ -70,7 +70,7 @@ public final class AdapterExport {
         fs.writeAtomic(
                 dir + "/" + PeftAdapter.CONFIG_FILE, v.adapterConfigJson().getBytes(StandardCharsets.UTF_8));
         fs.writeAtomic(lineagePath, lineage(v, sha, registryPath));
-        return new Result(v.name(), v.version(), dir, sha, v.adapterSafetensors().length, true);
+        return new Result(v.name(), v.version(), true, dir, sha, v.adapterSafetensors().length);
     }
 
     /** Writes the two PEFT files of {@code v} (no lineage) into a local directory, e.g. to load them on the driver. */

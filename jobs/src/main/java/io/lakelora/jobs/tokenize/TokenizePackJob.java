@@ -20,7 +20,7 @@ import io.lakelora.jobs.lake.LakeFs;
 import io.lakelora.text.DocumentHash;
 import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.udfs.SharedTokenizers;
-import java.util.LinkedHashMap;
+import io.lakelora.util.Fields;
 import java.util.List;
 import java.util.Map;
 import org.apache.spark.sql.Column;
@@ -88,13 +88,9 @@ public final class TokenizePackJob {
             return counts.getOrDefault(key, 0L);
         }
 
+        /** Ordered fields for the CLI. */
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
-            m.put("run_id", runId);
-            m.put("status", status);
-            m.put("counts", counts);
-            m.put("table_versions", tableVersions);
-            return m;
+            return Fields.of(this);
         }
     }
 

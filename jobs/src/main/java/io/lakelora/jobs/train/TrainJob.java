@@ -30,6 +30,7 @@ import io.lakelora.tokenizer.Tokenizer;
 import io.lakelora.train.DataOrder;
 import io.lakelora.train.OptimizerStep;
 import io.lakelora.train.StepMetric;
+import io.lakelora.util.Fields;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
@@ -84,15 +85,15 @@ public final class TrainJob {
 
     /** What the job did, printed by the CLI and returned to notebooks. */
     public record Outcome(
-            String adapterName,
-            int version,
+            @Fields.Key("adapter") String adapterName,
+            @Fields.Skip int version,
             boolean created,
             String runId,
             String registry,
-            String datasetTable,
-            long datasetVersion,
+            @Fields.Key("dataset") String datasetTable,
+            @Fields.Skip long datasetVersion,
             String peftPath,
-            String reportPath,
+            @Fields.Key("report") String reportPath,
             String checkpoints,
             String metricsTable,
             double trainLoss,
@@ -102,22 +103,9 @@ public final class TrainJob {
             double wallSeconds,
             long resumedFromStep) {
         public Map<String, Object> asMap() {
-            Map<String, Object> m = new LinkedHashMap<>();
+            Map<String, Object> m = Fields.of(this);
             m.put("adapter", adapterName + "@" + version);
-            m.put("created", created);
-            m.put("run_id", runId);
-            m.put("registry", registry);
             m.put("dataset", datasetTable + "@v" + datasetVersion);
-            m.put("peft_path", peftPath);
-            m.put("report", reportPath);
-            m.put("checkpoints", checkpoints);
-            m.put("metrics_table", metricsTable);
-            m.put("train_loss", trainLoss);
-            m.put("eval_loss", evalLoss);
-            m.put("steps", steps);
-            m.put("tokens", tokens);
-            m.put("wall_seconds", wallSeconds);
-            m.put("resumed_from_step", resumedFromStep);
             return m;
         }
     }
