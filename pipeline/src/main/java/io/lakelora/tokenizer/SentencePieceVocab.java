@@ -163,7 +163,8 @@ public record SentencePieceVocab(
             return ra != rb ? Integer.compare(ra, rb) : Integer.compare(a, b);
         });
         float[] scores = new float[n];
-        for (int k = 0; k < ranked.length; k++) scores[ranked[k]] = -k;
+        for (int k = 0; k < ranked.length; k++)
+            scores[ranked[k]] = -(float) k; // -0.0 first, as SentencePiece writes it
         List<Piece> pieces = new ArrayList<>(n);
         for (int id = 0; id < n; id++) pieces.add(new Piece(byId.get(id), scores[id], types[id]));
         return new SentencePieceVocab(pieces, unkId, prependsSpace(root), false, f);
