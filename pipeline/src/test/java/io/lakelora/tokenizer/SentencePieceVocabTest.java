@@ -74,6 +74,19 @@ class SentencePieceVocabTest {
     }
 
     @Test
+    void mistralsTokenizerJsonIsASentencePieceVocabulary() {
+        SentencePieceVocab v = SentencePieceVocab.of(Assets.require("tokenizers/mistral/tokenizer.json.gz"));
+        assertEquals(32000, v.size());
+        assertEquals(0, v.unkId());
+        assertTrue(v.addDummyPrefix());
+        assertEquals(SentencePieceVocab.CONTROL, v.pieces().get(1).type());
+        assertEquals(
+                new SentencePieceVocab.Piece("<0x0A>", 0f, SentencePieceVocab.BYTE),
+                v.pieces().get(13));
+        assertEquals("\u2581", v.pieces().get(28705).text()); // the README of the assets: "▁" is id 28705
+    }
+
+    @Test
     void byteLevelBpeIsNotASentencePieceVocabulary() {
         UnsupportedOperationException e = assertThrows(
                 UnsupportedOperationException.class,
