@@ -32,6 +32,7 @@ public final class Cli implements Runnable {
         cmds.add(new io.lakelora.cli.GradsCommand());
         cmds.add(new io.lakelora.cli.BenchTrainCommand());
         cmds.add(new FetchAssetsCommand());
+        cmds.add(new ExportGgufCommand());
         return cmds;
     }
 

@@ -12,7 +12,8 @@ import picocli.CommandLine.Command;
 @Command(
         name = "export",
         description = "Job 04: registry version (name@version | name@alias | name) -> PEFT adapter "
-                + "directory (adapter_config.json, adapter_model.safetensors, lakelora_lineage.json).")
+                + "directory (adapter_config.json, adapter_model.safetensors, lakelora_lineage.json; with gguf=true "
+                + "also adapter_model.gguf for llama.cpp).")
 public final class ExportCommand extends JobCommand<ExportConfig> {
     @Override
     protected Class<ExportConfig> configType() {
@@ -26,6 +27,8 @@ public final class ExportCommand extends JobCommand<ExportConfig> {
         log("[export] config:\n" + ConfigLoader.toJson(cfg));
         if (printConfig) return new LinkedHashMap<>();
         SparkSession spark = SparkSessions.getOrCreate(cfg, Map.of());
-        return ExportAdapterJob.run(spark, cfg, runId).asMap();
+        Map<String, Object> res = ExportAdapterJob.run(spark, cfg, runId).asMap();
+        if (cfg.gguf) res.put("adapter_gguf", res.get("dir") + "/" + ExportAdapterJob.GGUF_FILE);
+        return res;
     }
 }

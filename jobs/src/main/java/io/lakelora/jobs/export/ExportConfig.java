@@ -13,6 +13,18 @@ public class ExportConfig extends CommonConfig {
     /** Target directory (local path or lake URI); null: {@code <lake.root>/exports/<name>/v<version>}. */
     @JsonProperty("out")
     public String out;
+    /**
+     * Also write {@code adapter_model.gguf}, the adapter as a llama.cpp LoRA GGUF (F32), to load in llama.cpp or
+     * Ollama beside a GGUF of its base ({@code bin/lakelora export-gguf} writes one).
+     */
+    @JsonProperty("gguf")
+    public boolean gguf;
+    /**
+     * For {@code gguf}: the base model directory (local path or lake URI) whose {@code config.json} gives the shapes;
+     * null: the lake copy job 00 recorded for the adapter's base model id.
+     */
+    @JsonProperty("model_path")
+    public String modelPath;
 
     public void validate() {
         validateCommon();

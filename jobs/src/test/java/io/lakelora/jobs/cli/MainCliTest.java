@@ -37,6 +37,7 @@ class MainCliTest {
             "bench-gemm",
             "bench-forward",
             "fetch-assets",
+            "export-gguf",
             "prepare",
             "tokenize-pack",
             "train",

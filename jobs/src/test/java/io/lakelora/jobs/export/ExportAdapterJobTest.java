@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.gguf.GgufFile;
 import io.lakelora.jobs.common.LakePaths;
 import io.lakelora.jobs.registry.AdapterRegistry;
 import io.lakelora.jobs.runtime.AdapterExport;
@@ -15,6 +16,9 @@ import io.lakelora.jobs.runtime.AdapterPaths;
 import io.lakelora.jobs.serve.ServeFixtures;
 import io.lakelora.jobs.testing.Confs;
 import io.lakelora.jobs.testing.TestSpark;
+import io.lakelora.lora.AdapterLayout;
+import io.lakelora.lora.AdapterState;
+import io.lakelora.lora.TargetModule;
 import io.lakelora.model.ModelDir;
 import io.lakelora.peft.PeftAdapter;
 import java.nio.file.Files;
@@ -121,6 +125,46 @@ class ExportAdapterJobTest {
                 ServeFixtures.params(22, 0.1),
                 PeftAdapter.load(out, ServeFixtures.modelConfig()).params(),
                 0f);
+    }
+
+    @Test
+    void writesTheAdapterAsALlamaCppGgufOnRequest() throws Exception {
+        Path out = tmp.resolve("gguf-out");
+        String model = "model_path=" + ServeFixtures.model();
+        AdapterExport.Result r =
+                ExportAdapterJob.run(spark, config("adapter=tiny@2", "out=" + out, "gguf=true", model));
+        assertTrue(r.written());
+        Path gguf = out.resolve(ExportAdapterJob.GGUF_FILE);
+        PeftAdapter.Loaded peft = PeftAdapter.load(out, ServeFixtures.modelConfig());
+        try (GgufFile g = GgufFile.open(gguf)) {
+            assertEquals("adapter", g.metadata().get("general.type"));
+            assertEquals("lora", g.metadata().get("adapter.type"));
+            assertEquals("tiny@2", g.metadata().get("general.name"));
+            assertEquals(8f, (Float) g.metadata().get("adapter.lora.alpha"), 0f);
+            assertEquals(peft.layout().tensors().size(), g.tensors().size());
+            // v_proj is not permuted (q/k are): its lora_a / lora_b are PEFT's A / B, in ggml's [in, r] / [r, out]
+            AdapterLayout.Tensor a = peft.layout().find(1, TargetModule.V, true);
+            AdapterLayout.Tensor b = peft.layout().find(1, TargetModule.V, false);
+            assertArrayEquals(AdapterState.copyOf(peft.params(), a), g.readFloats("blk.1.attn_v.weight.lora_a"));
+            assertArrayEquals(AdapterState.copyOf(peft.params(), b), g.readFloats("blk.1.attn_v.weight.lora_b"));
+            assertArrayEquals(
+                    new long[] {a.cols(), a.rows()},
+                    g.tensors().get("blk.1.attn_v.weight.lora_a").ne());
+        }
+        long modified = Files.getLastModifiedTime(gguf).toMillis();
+        Thread.sleep(20);
+        assertFalse(ExportAdapterJob.run(spark, config("adapter=tiny@2", "out=" + out, "gguf=true", model))
+                .written());
+        assertEquals(modified, Files.getLastModifiedTime(gguf).toMillis(), "a rerun leaves the GGUF as it was");
+        Files.delete(gguf);
+        ExportAdapterJob.run(spark, config("adapter=tiny@2", "out=" + out, "gguf=true", model));
+        assertTrue(Files.isRegularFile(gguf), "a rerun writes a missing GGUF");
+
+        // no model_path and no job 00 copy of the recorded base: the error names the key and the fix
+        IllegalArgumentException e = assertThrows(
+                IllegalArgumentException.class,
+                () -> ExportAdapterJob.run(spark, config("adapter=tiny@1", "out=" + tmp.resolve("g2"), "gguf=true")));
+        assertTrue(e.getMessage().contains("model_path") && e.getMessage().contains("Fix"), e.getMessage());
     }
 
     @Test
