@@ -112,13 +112,14 @@ public final class Lanes {
     }
 
     static {
-        // load the integer vector class of the preferred shape (see exp): C2 only intrinsifies conversions between
+        // load the integer vector class of the process's shape (see exp): C2 only intrinsifies conversions between
         // loaded boxes. Only that shape: vectors of a second shape make the Vector API's call-site profiles
         // polymorphic, which Java 17's C2 punishes with per-lane fallbacks.
-        VectorSpecies<Integer> si = IntVector.SPECIES_PREFERRED;
-        IntVector.zero(si)
-                .add(1)
-                .reinterpretShape(FloatVector.SPECIES_PREFERRED, 0)
-                .reinterpretShape(si, 0);
+        // The process's one shape is the configured width (VectorKernels.configuredSpecies), not the CPU's preferred.
+        VectorSpecies<Float> sf = VectorKernels.configuredSpecies();
+        VectorSpecies<Integer> si = sf.vectorBitSize() == 512
+                ? IntVector.SPECIES_512
+                : sf.vectorBitSize() == 256 ? IntVector.SPECIES_256 : IntVector.SPECIES_128;
+        IntVector.zero(si).add(1).reinterpretShape(sf, 0).reinterpretShape(si, 0);
     }
 }

@@ -170,7 +170,7 @@ public class VectorKernels extends ScalarKernels {
         return threads;
     }
 
-    /** The Vector API operations ({@link FloatVector#SPECIES_PREFERRED}, whatever this instance's product width). */
+    /** The Vector API operations, at the process's configured width ({@link #configuredSpecies}). */
     @Override
     public MathOps math() {
         return VectorMathOps.INSTANCE;

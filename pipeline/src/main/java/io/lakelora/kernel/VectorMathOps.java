@@ -6,7 +6,7 @@ import jdk.incubator.vector.VectorOperators;
 import jdk.incubator.vector.VectorSpecies;
 
 /**
- * {@link MathOps} on the Vector API ({@link FloatVector#SPECIES_PREFERRED}), the CPU backend's: exp-heavy loops
+ * {@link MathOps} on the Vector API (the process's configured width, {@link VectorKernels#configuredSpecies}), the CPU backend's: exp-heavy loops
  * (softmax, SiLU, log-sum-exp; a training step evaluates hundreds of millions of exponentials, 16 ns each with
  * {@code Math.exp}), dot products and RMSNorm's rows. The exponentials and lane sums go through {@link Lanes}, which
  * uses only exact IEEE vector operations: the Vector API's own {@code EXP} and {@code reduceLanes(ADD)} round
@@ -20,7 +20,12 @@ final class VectorMathOps implements MathOps {
 
     private VectorMathOps() {}
 
-    private static final VectorSpecies<Float> S = FloatVector.SPECIES_PREFERRED;
+    /**
+     * The process's vector width, the same as the matrix products' ({@link VectorKernels#configuredSpecies}): C2
+     * compiled the 256-bit micro-kernels 10-25x slower when 512-bit vector code ran beside them (measured with
+     * {@code -Dlakelora.vector.bits=256} on Zen 5), so one process uses one width.
+     */
+    private static final VectorSpecies<Float> S = VectorKernels.configuredSpecies();
     /** Zeros to start vector accumulators from (see {@link #max}). */
     private static final float[] ZEROS = new float[64];
 
