@@ -63,7 +63,9 @@ public final class BenchGemmCommand extends BaseCommand {
                     + " compiled this shape's paths).")
     int warmup;
 
-    @Option(names = "--vector-bits", description = "256 or 512 (default: lakelora.vector.bits or the CPU's width).")
+    @Option(
+            names = "--vector-bits",
+            description = "128, 256 or 512 (default: lakelora.vector.bits or the CPU's width).")
     Integer vectorBits;
 
     @Option(

@@ -13,7 +13,7 @@ import java.util.Random;
  * properties: {@code lakelora.kernels} = {@code scalar} | {@code vector} forces one (forcing {@code vector} where it
  * cannot run is an error);
  * {@code lakelora.threads} sets threads per call (default: available processors);
- * {@code lakelora.vector.bits} = 256 | 512 forces a vector width; {@code lakelora.vector.decode} = on | off forces the
+ * {@code lakelora.vector.bits} = 128 | 256 | 512 forces a vector width; {@code lakelora.vector.decode} = on | off forces the
  * vector 4-bit decoder (default: on with 512-bit vectors, 2-3x faster than the scalar table on Java 17 and 25);
  * {@code lakelora.kernels.spin.us} sets how long idle helper threads spin before parking (default 2000; 0 parks at
  * once, for machines where cores are shared with other work).

@@ -85,7 +85,7 @@ public class VectorKernels extends ScalarKernels {
     private volatile WorkerTeam team;
 
     /**
-     * Kernels with the vector width chosen by system property {@code lakelora.vector.bits} (256 or 512), else the
+     * Kernels with the vector width chosen by system property {@code lakelora.vector.bits} (128, 256 or 512), else the
      * CPU's preferred width.
      *
      * @param threads threads per call, at least 1
@@ -123,9 +123,10 @@ public class VectorKernels extends ScalarKernels {
         this.mk = switch (species.vectorBitSize()) {
             case 512 -> new MicroKernel512();
             case 256 -> new MicroKernel256();
+            case 128 -> new MicroKernel128();
             default ->
                 throw new UnsupportedOperationException("VectorKernels: no micro-kernel for "
-                        + species.vectorBitSize() + "-bit vectors (have 256 and 512); use ScalarKernels"
+                        + species.vectorBitSize() + "-bit vectors (have 128, 256 and 512); use ScalarKernels"
                         + " (-Dlakelora.kernels=scalar)");
         };
         this.threads = threads;
@@ -137,10 +138,10 @@ public class VectorKernels extends ScalarKernels {
         this.vectorDecode = vectorDecode;
     }
 
-    /** Whether this CPU has a micro-kernel here (preferred vector width of 256 or 512 bits). */
+    /** Whether this CPU has a micro-kernel here (preferred vector width of 128, 256 or 512 bits). */
     public static boolean supportedHere() {
         int bits = FloatVector.SPECIES_PREFERRED.vectorBitSize();
-        return bits == 256 || bits >= 512;
+        return bits >= 128;
     }
 
     /** The species from {@code lakelora.vector.bits}, or the widest supported one not above the CPU's preference. */
@@ -154,15 +155,16 @@ public class VectorKernels extends ScalarKernels {
         return switch (prop) {
             case "512" -> FloatVector.SPECIES_512;
             case "256" -> FloatVector.SPECIES_256;
+            case "128" -> FloatVector.SPECIES_128;
             default ->
                 throw new IllegalArgumentException("system property lakelora.vector.bits='" + prop
-                        + "': expected 256 or 512 (or unset for the CPU's preferred width)");
+                        + "': expected 128, 256 or 512 (or unset for the CPU's preferred width)");
         };
     }
 
     @Override
     public String name() {
-        return mk.bits == 512 ? "vector-avx512" : "vector-avx2";
+        return mk.bits == 512 ? "vector-avx512" : mk.bits == 256 ? "vector-avx2" : "vector-128";
     }
 
     @Override
@@ -176,7 +178,7 @@ public class VectorKernels extends ScalarKernels {
         return VectorMathOps.INSTANCE;
     }
 
-    /** Vector width of the micro-kernel in bits (256 or 512). */
+    /** Vector width of the micro-kernel in bits (128, 256 or 512). */
     public int vectorBits() {
         return mk.bits;
     }

@@ -45,15 +45,24 @@ class GemmBitIdentityTest {
             v.add(new VectorKernels(1, FloatVector.SPECIES_512, VectorKernels.MIN_FLOPS_PER_THREAD, false));
         }
         v.add(new VectorKernels(1, FloatVector.SPECIES_256));
+        v.add(new VectorKernels(1, FloatVector.SPECIES_128));
         return v;
     }
 
     private static int mr(VectorKernels vk) {
-        return vk.vectorBits() == 512 ? MicroKernel512.MR : MicroKernel256.MR;
+        return switch (vk.vectorBits()) {
+            case 512 -> MicroKernel512.MR;
+            case 256 -> MicroKernel256.MR;
+            default -> MicroKernel128.MR;
+        };
     }
 
     private static int nr(VectorKernels vk) {
-        return vk.vectorBits() == 512 ? MicroKernel512.NR : MicroKernel256.NR;
+        return switch (vk.vectorBits()) {
+            case 512 -> MicroKernel512.NR;
+            case 256 -> MicroKernel256.NR;
+            default -> MicroKernel128.NR;
+        };
     }
 
     /** op(X)(i, p) of a row-major matrix with leading dimension ld. */

@@ -30,7 +30,7 @@ class VectorKernelsTest {
     private static final ScalarKernels SPEC = new ScalarKernels();
 
     /**
-     * The implementations under test: both widths, 1 and 2 threads (2 threads split even tiny calls), 4-bit decoding
+     * The implementations under test: every width (512, 256, 128), 1 and 2 threads (2 threads split even tiny calls), 4-bit decoding
      * with the scalar table and with vector permutes (512-bit).
      */
     private static List<VectorKernels> variants() {
@@ -41,6 +41,9 @@ class VectorKernelsTest {
         }
         v.add(new VectorKernels(1, FloatVector.SPECIES_256));
         v.add(new VectorKernels(2, FloatVector.SPECIES_256, 1));
+        // ARM NEON's width (and SSE's): the same tests at 128 bits
+        v.add(new VectorKernels(1, FloatVector.SPECIES_128));
+        v.add(new VectorKernels(2, FloatVector.SPECIES_128, 1));
         return v;
     }
 
@@ -162,8 +165,9 @@ class VectorKernelsTest {
         int m = 50, n = 333, k = 270;
         float[] a = RandomWeights.floats(rnd, m * k);
         float[] b = RandomWeights.floats(rnd, k * n);
-        for (var species :
-                new jdk.incubator.vector.VectorSpecies<?>[] {FloatVector.SPECIES_256, FloatVector.SPECIES_PREFERRED}) {
+        for (var species : new jdk.incubator.vector.VectorSpecies<?>[] {
+            FloatVector.SPECIES_128, FloatVector.SPECIES_256, FloatVector.SPECIES_PREFERRED
+        }) {
             @SuppressWarnings("unchecked")
             var sp = (jdk.incubator.vector.VectorSpecies<Float>) species;
             float[] c1 = new float[m * n], c2 = new float[m * n];
@@ -396,17 +400,22 @@ class VectorKernelsTest {
         if (FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512) {
             assertEquals("vector-avx512", new VectorKernels(1, FloatVector.SPECIES_512).name());
         }
+        VectorKernels v128 = new VectorKernels(1, FloatVector.SPECIES_128);
+        assertEquals("vector-128", v128.name());
+        assertEquals(128, v128.vectorBits());
     }
 
     @Test
-    void vectorBitsPropertyForcesTheAvx2Path() {
+    void vectorBitsPropertyForcesAWidth() {
         String old = System.getProperty("lakelora.vector.bits");
         try {
             System.setProperty("lakelora.vector.bits", "256");
             assertEquals(256, new VectorKernels(1).vectorBits());
             System.setProperty("lakelora.vector.bits", "128");
+            assertEquals(128, new VectorKernels(1).vectorBits());
+            System.setProperty("lakelora.vector.bits", "64");
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new VectorKernels(1));
-            assertTrue(e.getMessage().contains("expected 256 or 512"), e.getMessage());
+            assertTrue(e.getMessage().contains("expected 128, 256 or 512"), e.getMessage());
         } finally {
             if (old == null) System.clearProperty("lakelora.vector.bits");
             else System.setProperty("lakelora.vector.bits", old);
