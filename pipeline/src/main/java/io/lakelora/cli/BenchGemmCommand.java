@@ -95,6 +95,11 @@ public final class BenchGemmCommand extends BaseCommand {
         VectorKernels probe = new VectorKernels(1);
         int bits = probe.vectorBits();
         out.put("kernels", probe.name());
+        java.util.Map<String, Object> choice = io.lakelora.kernel.KernelProvider.vectorChoice(false);
+        out.put(
+                "vector_choice",
+                choice.get("vector_bits") + "-bit, " + choice.get("mc_one_thread") + "-row blocks ("
+                        + choice.get("source") + ")");
         log("[bench-gemm] measuring the " + bits + "-bit FMA peak of one core ...");
         double peak = FmaPeak.gflops(bits, 600);
         out.put("fma_peak_gflops_per_core", round1(peak));

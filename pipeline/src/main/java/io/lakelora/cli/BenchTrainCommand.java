@@ -131,6 +131,11 @@ public final class BenchTrainCommand extends BaseCommand {
         out.put("cpus", Runtime.getRuntime().availableProcessors());
         VectorKernels probe = new VectorKernels(1);
         out.put("kernels", probe.name());
+        java.util.Map<String, Object> choice = io.lakelora.kernel.KernelProvider.vectorChoice(false);
+        out.put(
+                "vector_choice",
+                choice.get("vector_bits") + "-bit, " + choice.get("mc_one_thread") + "-row blocks ("
+                        + choice.get("source") + ")");
         out.put(
                 "setup",
                 "batch 1, seq " + seq + ", LoRA r=" + rank + " alpha=" + 2 * rank + " on all 7 linears, dropout 0,"

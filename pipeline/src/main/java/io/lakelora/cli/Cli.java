@@ -33,6 +33,7 @@ public final class Cli implements Runnable {
         cmds.add(new io.lakelora.cli.BenchTrainCommand());
         cmds.add(new FetchAssetsCommand());
         cmds.add(new ExportGgufCommand());
+        cmds.add(new KernelsCommand());
         return cmds;
     }
 

@@ -29,6 +29,25 @@ public final class KernelProvider {
         static final long MILLIS = warmUp(Holder.INSTANCE);
     }
 
+    /**
+     * This process's vector width and one-thread row block ({@link KernelChoice}), how they were chosen, and this
+     * machine's cached measurements. {@code remeasure} forgets the cached choice first (only before the process has
+     * used the vector kernels: the width is fixed for a process once chosen).
+     */
+    public static java.util.Map<String, Object> vectorChoice(boolean remeasure) {
+        if (remeasure) KernelChoice.forget();
+        KernelChoice.Choice c = KernelChoice.get();
+        java.util.Map<String, Object> m = new java.util.LinkedHashMap<>();
+        m.put("vector_bits", c.bits());
+        m.put("mc_one_thread", c.mcOneThread());
+        m.put("source", c.source());
+        m.put("cpu_preferred_bits", jdk.incubator.vector.FloatVector.SPECIES_PREFERRED.vectorBitSize());
+        m.put("cache_file", KernelChoice.cacheFile().toString());
+        m.put("machine_key", KernelChoice.machineKey());
+        m.put("measured_gflops", KernelChoice.measurements());
+        return m;
+    }
+
     /** The kernels of this JVM. */
     public static Kernels get() {
         return Holder.INSTANCE;

@@ -48,7 +48,7 @@ public class VectorKernels extends ScalarKernels {
     /**
      * Rows of a packed A block on one thread: a single 12-row strip (24 KB at KC = 512) that stays in L1 while every
      * B micro-panel of the column panel streams past it from L3. Two threads, whose panels share the L3, keep
-     * {@link #MC}.
+     * {@link #MC}. The default; {@link KernelChoice} measures 12 and 48 per machine and width.
      */
     static final int MC_ONE_THREAD = 12;
     /** Columns of a packed B panel (a multiple of both micro-kernels' NR). */
@@ -112,6 +112,26 @@ public class VectorKernels extends ScalarKernels {
 
     /** Tests force {@code vectorDecode} on to check the vector decoder on any JVM. */
     VectorKernels(int threads, VectorSpecies<Float> species, long minFlopsPerThread, boolean vectorDecode) {
+        this(
+                threads,
+                species,
+                minFlopsPerThread,
+                vectorDecode,
+                KernelChoice.get().mcOneThread());
+    }
+
+    /** {@link KernelChoice}'s probe: an explicit one-thread row block. */
+    VectorKernels(int threads, VectorSpecies<Float> species, long minFlopsPerThread, int mcOneThread) {
+        this(
+                threads,
+                species,
+                minFlopsPerThread,
+                species.vectorBitSize() == 512 && VectorDecode512.worthIt(),
+                mcOneThread);
+    }
+
+    private VectorKernels(
+            int threads, VectorSpecies<Float> species, long minFlopsPerThread, boolean vectorDecode, int mcOneThread) {
         if (threads < 1) {
             throw new IllegalArgumentException("VectorKernels: threads must be >= 1, got " + threads);
         }
@@ -130,7 +150,7 @@ public class VectorKernels extends ScalarKernels {
                         + " (-Dlakelora.kernels=scalar)");
         };
         this.threads = threads;
-        this.mcRows = threads == 1 && MC_ONE_THREAD % mk.mr == 0 ? MC_ONE_THREAD : MC;
+        this.mcRows = threads == 1 && mcOneThread % mk.mr == 0 ? mcOneThread : MC;
         this.minFlopsPerThread = Math.max(1, minFlopsPerThread);
         if (vectorDecode && species.vectorBitSize() != 512) {
             throw new IllegalArgumentException("VectorKernels: vector 4-bit decoding needs 512-bit vectors");
@@ -144,21 +164,15 @@ public class VectorKernels extends ScalarKernels {
         return bits >= 128;
     }
 
-    /** The species from {@code lakelora.vector.bits}, or the widest supported one not above the CPU's preference. */
+    /**
+     * The process's one vector width: {@code lakelora.vector.bits} when set, else the width {@link KernelChoice}
+     * measured on this machine (cached per machine).
+     */
     static VectorSpecies<Float> configuredSpecies() {
-        String prop = System.getProperty("lakelora.vector.bits", "").trim();
-        if (prop.isEmpty()) {
-            return FloatVector.SPECIES_PREFERRED.vectorBitSize() >= 512
-                    ? FloatVector.SPECIES_512
-                    : FloatVector.SPECIES_PREFERRED;
-        }
-        return switch (prop) {
-            case "512" -> FloatVector.SPECIES_512;
-            case "256" -> FloatVector.SPECIES_256;
-            case "128" -> FloatVector.SPECIES_128;
-            default ->
-                throw new IllegalArgumentException("system property lakelora.vector.bits='" + prop
-                        + "': expected 128, 256 or 512 (or unset for the CPU's preferred width)");
+        return switch (KernelChoice.get().bits()) {
+            case 512 -> FloatVector.SPECIES_512;
+            case 256 -> FloatVector.SPECIES_256;
+            default -> FloatVector.SPECIES_128;
         };
     }
 

@@ -406,20 +406,9 @@ class VectorKernelsTest {
     }
 
     @Test
-    void vectorBitsPropertyForcesAWidth() {
-        String old = System.getProperty("lakelora.vector.bits");
-        try {
-            System.setProperty("lakelora.vector.bits", "256");
-            assertEquals(256, new VectorKernels(1).vectorBits());
-            System.setProperty("lakelora.vector.bits", "128");
-            assertEquals(128, new VectorKernels(1).vectorBits());
-            System.setProperty("lakelora.vector.bits", "64");
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new VectorKernels(1));
-            assertTrue(e.getMessage().contains("expected 128, 256 or 512"), e.getMessage());
-        } finally {
-            if (old == null) System.clearProperty("lakelora.vector.bits");
-            else System.setProperty("lakelora.vector.bits", old);
-        }
+    void theDefaultWidthIsTheProcessOne() {
+        // one width per process (KernelChoiceTest checks the measured choice and the property in child JVMs)
+        assertEquals(VectorKernels.configuredSpecies().vectorBitSize(), new VectorKernels(1).vectorBits());
     }
 
     /** op(B)(p, j) as fp32, for the error bound. */

@@ -38,6 +38,7 @@ class MainCliTest {
             "bench-forward",
             "fetch-assets",
             "export-gguf",
+            "kernels",
             "prepare",
             "tokenize-pack",
             "train",
