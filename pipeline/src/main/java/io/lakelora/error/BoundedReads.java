@@ -80,7 +80,20 @@ public final class BoundedReads {
         }
     }
 
+    /**
+     * The bytes of a stream opened on {@code name} (a lake URI, say), failing as soon as more than {@code max} bytes
+     * come out.
+     */
+    public static byte[] readCapped(InputStream in, String name, long max, String property) throws IOException {
+        return readCapped(in, name, max, property, "is");
+    }
+
     private static byte[] readCapped(InputStream in, Path f, long max, String property, String verb)
+            throws IOException {
+        return readCapped(in, f.toString(), max, property, verb);
+    }
+
+    private static byte[] readCapped(InputStream in, String f, long max, String property, String verb)
             throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
         byte[] buf = new byte[1 << 16];
@@ -94,6 +107,10 @@ public final class BoundedReads {
     }
 
     private static BadInputException tooBig(Path f, String what, long max, String property) {
+        return tooBig(f.toString(), what, max, property);
+    }
+
+    private static BadInputException tooBig(String f, String what, long max, String property) {
         return new BadInputException(f + " " + what + ", over the limit of " + max + " bytes for this kind of file "
                 + "(a corrupt or hostile file?). Fix: check the file; if it is genuine, raise the limit with -D"
                 + property + "=<bytes>");

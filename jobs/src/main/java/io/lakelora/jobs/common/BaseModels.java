@@ -100,7 +100,7 @@ public final class BaseModels {
         String p = pointer(lake, modelId);
         if (!fs.exists(p)) return Optional.empty();
         try {
-            return Optional.of(JSON.readValue(fs.read(p), Entry.class));
+            return Optional.of(JSON.readValue(fs.readJson(p), Entry.class));
         } catch (java.io.IOException e) {
             throw new io.lakelora.error.BadInputException(
                     "model pointer " + p + " is not valid JSON (" + e.getMessage()

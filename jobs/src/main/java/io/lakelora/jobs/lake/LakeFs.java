@@ -1,5 +1,6 @@
 package io.lakelora.jobs.lake;
 
+import io.lakelora.error.BoundedReads;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -104,6 +105,19 @@ public final class LakeFs {
                 // best effort cleanup of the temp file
             }
             throw new UncheckedIOException("writing " + path, e);
+        }
+    }
+
+    /**
+     * A small JSON file (a lineage, marker, pointer or config file), at most {@link BoundedReads#jsonCap()} bytes: a
+     * hostile or broken file fails with a clear error instead of filling the heap.
+     */
+    public byte[] readJson(String path) {
+        org.apache.hadoop.fs.Path p = new org.apache.hadoop.fs.Path(path);
+        try (InputStream in = fs(p).open(p)) {
+            return BoundedReads.readCapped(in, path, BoundedReads.jsonCap(), BoundedReads.JSON_PROPERTY);
+        } catch (IOException e) {
+            throw new UncheckedIOException("reading " + path, e);
         }
     }
 

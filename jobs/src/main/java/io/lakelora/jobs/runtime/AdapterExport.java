@@ -56,7 +56,7 @@ public final class AdapterExport {
                 && fs.exists(dir + "/" + PeftAdapter.WEIGHTS_FILE)
                 && fs.exists(dir + "/" + PeftAdapter.CONFIG_FILE)) {
             try {
-                var old = JSON.readTree(fs.read(lineagePath));
+                var old = JSON.readTree(fs.readJson(lineagePath));
                 if (old.path("adapter_name").asText().equals(v.name())
                         && old.path("version").asInt() == v.version()
                         && old.path("adapter_model_sha256").asText().equals(sha)) {

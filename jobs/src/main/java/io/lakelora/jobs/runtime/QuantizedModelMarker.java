@@ -82,7 +82,7 @@ public record QuantizedModelMarker(
     public static Optional<QuantizedModelMarker> read(LakeFs fs, String dir) {
         String path = dir + "/" + FILE;
         if (!fs.exists(path)) return Optional.empty();
-        byte[] bytes = fs.read(path);
+        byte[] bytes = fs.readJson(path);
         try {
             QuantizedModelMarker m = JSON.readValue(bytes, QuantizedModelMarker.class);
             if (m.sourceSha256() == null || m.quantType() == null) {

@@ -187,7 +187,7 @@ public final class LoraUdfs {
     static ModelConfig modelConfig(LakeFs fs, String model) {
         String file = model + "/" + ModelDir.CONFIG;
         try {
-            ObjectNode n = (ObjectNode) new ObjectMapper().readTree(fs.read(file));
+            ObjectNode n = (ObjectNode) new ObjectMapper().readTree(fs.readJson(file));
             n.remove("quantization_config");
             return ModelConfig.fromJson(n.toString(), file);
         } catch (IOException | ClassCastException e) {
