@@ -74,6 +74,16 @@ public final class BenchGemmCommand extends BaseCommand {
             description = "Python with torch for the peer measurement (default: ${DEFAULT-VALUE}).")
     String python;
 
+    @Option(
+            names = "--torch-coretype",
+            defaultValue = "auto",
+            description = "The peer's OpenBLAS kernel: auto (SkylakeX on AVX-512 CPUs, whatever OPENBLAS_CORETYPE says;"
+                    + " else OpenBLAS's choice), inherit (keep the environment), or a core type (default: auto).")
+    String torchCoretype;
+
+    /** The peer's OpenBLAS core-type setting ({@link io.lakelora.bench.PeerBlas}), for the report. */
+    private String peerBlas = "";
+
     @Option(names = "--no-torch", description = "Skip the PyTorch peer.")
     boolean noTorch;
 
@@ -190,9 +200,9 @@ public final class BenchGemmCommand extends BaseCommand {
             log("[bench-gemm] PyTorch peer: " + String.join(" ", cmd));
             Process p;
             try {
-                p = new ProcessBuilder(cmd)
-                        .redirectError(ProcessBuilder.Redirect.INHERIT)
-                        .start();
+                ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
+                peerBlas = io.lakelora.bench.PeerBlas.configure(pb.environment(), torchCoretype);
+                p = pb.start();
             } catch (IOException e) {
                 String msg = "PyTorch peer NOT measured: cannot run " + python + " (" + e.getMessage()
                         + "); install python3-torch or pass --python";
@@ -242,7 +252,7 @@ public final class BenchGemmCommand extends BaseCommand {
                 }
             }
             return "torch " + root.get("torch").asText() + ", torch.mm BLAS: "
-                    + root.get("blas_lib").asText();
+                    + root.get("blas_lib").asText() + " [" + peerBlas + "]";
         } finally {
             peer.close();
         }

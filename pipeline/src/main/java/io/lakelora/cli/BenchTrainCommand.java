@@ -116,6 +116,16 @@ public final class BenchTrainCommand extends BaseCommand {
                     + " each other on 2 cores).")
     boolean torchOmpSpin;
 
+    @Option(
+            names = "--torch-coretype",
+            defaultValue = "auto",
+            description = "The peer's OpenBLAS kernel: auto (SkylakeX on AVX-512 CPUs, whatever OPENBLAS_CORETYPE says;"
+                    + " else OpenBLAS's choice), inherit (keep the environment), or a core type (default: auto).")
+    String torchCoretype;
+
+    /** The peer's OpenBLAS core-type setting ({@link io.lakelora.bench.PeerBlas}), for the report. */
+    private String peerBlas = "";
+
     @Option(names = "--child", hidden = true, description = "Internal: measure the one shape in --configs in this JVM.")
     boolean child;
 
@@ -215,7 +225,7 @@ public final class BenchTrainCommand extends BaseCommand {
                 } else {
                     torch = merged(torchRounds);
                     torchVersion = "torch " + torch.get("torch").asText() + ", BLAS "
-                            + torch.get("blas_lib").asText();
+                            + torch.get("blas_lib").asText() + " [" + peerBlas + "]";
                     info.put("torch_peak_rss_mb", torch.get("peak_rss_mb").asLong());
                 }
             }
@@ -376,6 +386,7 @@ public final class BenchTrainCommand extends BaseCommand {
             try {
                 ProcessBuilder pb = new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.INHERIT);
                 if (!torchOmpSpin) pb.environment().put("OMP_WAIT_POLICY", "PASSIVE");
+                peerBlas = io.lakelora.bench.PeerBlas.configure(pb.environment(), torchCoretype);
                 p = pb.start();
             } catch (IOException e) {
                 return json.createObjectNode()
