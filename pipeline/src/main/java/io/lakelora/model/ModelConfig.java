@@ -380,8 +380,10 @@ public record ModelConfig(
         b.eosTokenIds = eosTokenIds.clone();
         b.padTokenId = padTokenId;
         b.torchDtype = torchDtype;
-        b.queryPreAttnScalar = queryPreAttnScalar;
-        b.ropeLocalTheta = ropeLocalTheta;
+        if (architecture == Architecture.GEMMA3) { // its own keys; the other families derive them (head_dim, theta)
+            b.queryPreAttnScalar = queryPreAttnScalar;
+            b.ropeLocalTheta = ropeLocalTheta;
+        }
         b.slidingLayers = slidingLayers == null ? null : slidingLayers.clone();
         return b;
     }
