@@ -92,7 +92,7 @@ public final class BenchTrainCommand extends BaseCommand {
 
     @Option(
             names = "--heap",
-            description = "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g, tinyllama 6g, qwen3-1.7b 6g,"
+            description = "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g, tinyllama 6g, qwen3-1.7b 8g,"
                     + " llama3-8b 13g).")
     String heap;
 

@@ -115,6 +115,41 @@ class ModelFamiliesIoTest {
         assertEquals(score(LlamaLoader.load(hf, null), null, tokens), score(LlamaLoader.load(mm, null), null, tokens));
     }
 
+    /**
+     * An adapter PEFT saved on Gemma3ForConditionalGeneration names the decoder's modules under the language model
+     * (transformers 4.50: {@code language_model.model.layers}, 4.52+: {@code model.language_model.layers}): it imports
+     * to the same slab as the causal LM's names; a LoRA on the vision tower is refused.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"language_model.model.layers.", "model.language_model.layers."})
+    void gemma3MultimodalPeftNamesImport(String prefix, @TempDir Path dir) throws Exception {
+        Path fx = FIXTURES.resolve("gemma3_sliding");
+        ModelConfig cfg = LlamaLoader.config(fx);
+        PeftAdapter.Loaded plain = PeftAdapter.load(fx.resolve("adapter"), cfg);
+        Path mm = Files.createDirectories(dir.resolve("mm"));
+        Files.copy(fx.resolve("adapter/adapter_config.json"), mm.resolve("adapter_config.json"));
+        SafetensorsWriter out = new SafetensorsWriter(mm.resolve(PeftAdapter.WEIGHTS_FILE));
+        try (SafetensorsFile f = SafetensorsFile.open(fx.resolve("adapter/adapter_model.safetensors"))) {
+            for (Map.Entry<String, TensorInfo> e : f.tensors().entrySet()) {
+                String renamed = e.getKey().replace("base_model.model.model.layers.", "base_model.model." + prefix);
+                out.add(renamed, DType.F32, e.getValue().shape(), f.readFloats(e.getKey()));
+            }
+        }
+        out.write();
+        PeftAdapter.Loaded mmLoaded = PeftAdapter.load(mm, cfg);
+        assertArrayEquals(plain.params(), mmLoaded.params());
+        SafetensorsWriter vision = new SafetensorsWriter(mm.resolve(PeftAdapter.WEIGHTS_FILE));
+        vision.add(
+                "base_model.model.vision_tower.vision_model.encoder.layers.0.self_attn.q_proj.lora_A.weight",
+                DType.F32,
+                new long[] {4, 8},
+                new float[32]);
+        vision.write();
+        io.lakelora.error.BadInputException e = org.junit.jupiter.api.Assertions.assertThrows(
+                io.lakelora.error.BadInputException.class, () -> PeftAdapter.load(mm, cfg));
+        assertTrue(e.getMessage().contains("vision_tower"), e.getMessage());
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"qwen3_tied_packed", "gemma3_sliding"})
     void peftExportImportAndMergeOfTheTorchFixture(String name, @TempDir Path dir) {
