@@ -2,6 +2,7 @@
 """Writes the LoRA parity fixtures under pipeline/src/test/resources/fixtures/lora_parity/.
 
 Run with Debian's python3 + python3-torch (PyTorch 1.13, numpy):  /usr/bin/python3 pipeline/src/test/python/gen_lora_parity.py
+(optionally followed by case names, e.g. `qwen3_tied_packed gemma3_sliding`, to write only those).
 
 For each small random model it writes a Hugging Face model directory and a PEFT adapter directory, plus the expected
 values the Java engine must reproduce:
@@ -15,7 +16,13 @@ values the Java engine must reproduce:
 
 The model is written from Hugging Face's modeling_llama / modeling_qwen2 in plain torch (RMSNorm in fp32, rotate_half
 RoPE with inv_freq = 1/theta^(arange(0, d, 2)/d), GQA via repeat_kv, SwiGLU MLP, tied or untied head, optional q/k/v
-bias), LoRA as PEFT's lora.Linear defines it: result = base(x) + lora_B(lora_A(dropout(x))) * scaling with
+bias), modeling_qwen3 (Qwen3RMSNorm q_norm / k_norm over head_dim per head, before RoPE; head_dim independent of
+hidden_size / heads; no bias) and modeling_gemma3 (Gemma3TextScaledWordEmbedding: embeddings times
+torch.tensor(hidden_size ** 0.5); Gemma3RMSNorm: x * rsqrt(mean(x^2) + eps) * (1 + w); input_layernorm,
+post_attention_layernorm on the attention output, pre_feedforward_layernorm, post_feedforward_layernorm on the MLP
+output; q_norm / k_norm; scores times query_pre_attn_scalar ** -0.5; layer_types from sliding_window_pattern, sliding
+layers masked to the last sliding_window keys and rotated with rope_local_base_freq, global layers with rope_theta and
+rope_scaling (linear: inv_freq / factor); gelu_pytorch_tanh gate; tied head), LoRA as PEFT's lora.Linear defines it: result = base(x) + lora_B(lora_A(dropout(x))) * scaling with
 scaling = alpha / r (alpha / sqrt(r) with use_rslora). Loss: HF's shifted cross-entropy, ignore_index -100, mean over
 non-ignored targets. Packed documents: position_ids restart at 0 for each document and attention is block-diagonal
 causal (what HF does for packed sequences with flash-attention varlen). Dropout is 0 (masks cannot match across RNGs).
@@ -24,6 +31,7 @@ import json
 import math
 import os
 import struct
+import sys
 
 import numpy as np
 import torch
@@ -82,6 +90,23 @@ def rms_norm(x, w, eps):
     return w * (x * torch.rsqrt(var + eps))
 
 
+def gemma_rms_norm(x, w, eps):
+    """Gemma3RMSNorm: the stored weight is an offset from 1."""
+    out = x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + eps)
+    return out * (1.0 + w)
+
+
+def layer_types(cfg):
+    """Gemma3TextConfig: layer_types, or from sliding_window_pattern (default 6); other families: all global."""
+    L = cfg["num_hidden_layers"]
+    if cfg["model_type"] != "gemma3_text":
+        return ["full_attention"] * L
+    if cfg.get("layer_types"):
+        return cfg["layer_types"]
+    pattern = cfg.get("sliding_window_pattern", 6)
+    return ["sliding_attention" if (i + 1) % pattern else "full_attention" for i in range(L)]
+
+
 def rotate_half(x):
     h = x.shape[-1] // 2
     return torch.cat((-x[..., h:], x[..., :h]), dim=-1)
@@ -99,22 +124,46 @@ class LoraLinear:
 
 
 def forward_loss(cfg, weights, lora, scaling, input_ids, labels, position_ids):
-    """HF LlamaForCausalLM / Qwen2ForCausalLM forward with PEFT LoRA; returns (mean loss, sum loss, tokens)."""
+    """HF Llama/Qwen2/Qwen3/Gemma3ForCausalLM forward with PEFT LoRA; returns (mean loss, sum loss, tokens)."""
     C, NH, NKV, HS, L = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"], \
         cfg["num_hidden_layers"]
     eps = cfg["rms_norm_eps"]
+    gemma = cfg["model_type"] == "gemma3_text"
+    qk_norm = cfg["model_type"] in ("qwen3", "gemma3_text")
+    norm = gemma_rms_norm if gemma else rms_norm
+    types = layer_types(cfg)
     B, T = input_ids.shape
     x = weights["model.embed_tokens.weight"][input_ids]
-    inv_freq = 1.0 / (cfg["rope_theta"] ** (torch.arange(0, HS, 2, dtype=torch.int64).float() / HS))
-    freqs = position_ids[..., None].float() * inv_freq[None, None, :]
-    emb = torch.cat((freqs, freqs), dim=-1)
-    cos, sin = emb.cos()[:, None], emb.sin()[:, None]  # (B, 1, T, HS)
+    if gemma:
+        x = x * torch.tensor(C ** 0.5).to(x.dtype)
+
+    def rope_tables(theta, factor):
+        inv_freq = 1.0 / (theta ** (torch.arange(0, HS, 2, dtype=torch.int64).float() / HS))
+        inv_freq = inv_freq / factor
+        freqs = position_ids[..., None].float() * inv_freq[None, None, :]
+        emb = torch.cat((freqs, freqs), dim=-1)
+        return emb.cos()[:, None], emb.sin()[:, None]  # (B, 1, T, HS)
+
+    scaling_cfg = cfg.get("rope_scaling") or {}
+    factor = scaling_cfg.get("factor", 1.0) if scaling_cfg.get("rope_type") == "linear" else 1.0
+    rope = {"full_attention": rope_tables(cfg["rope_theta"], factor)}
+    if gemma:
+        rope["sliding_attention"] = rope_tables(cfg["rope_local_base_freq"], 1.0)
     doc = torch.cumsum((position_ids == 0).long(), dim=-1)
     causal = torch.tril(torch.ones(T, T, dtype=torch.bool))
     allowed = causal[None] & (doc[:, :, None] == doc[:, None, :])  # (B, T, T)
-    mask = torch.zeros(B, 1, T, T).masked_fill(~allowed[:, None], torch.finfo(torch.float32).min)
+    masks = {"full_attention": torch.zeros(B, 1, T, T).masked_fill(~allowed[:, None], torch.finfo(torch.float32).min)}
+    if gemma:
+        # sliding_window_overlay: kv_idx > q_idx - sliding_window
+        i = torch.arange(T)
+        in_window = (i[None, :] > i[:, None] - cfg["sliding_window"])[None]
+        masks["sliding_attention"] = torch.zeros(B, 1, T, T).masked_fill(~(allowed & in_window)[:, None],
+                                                                         torch.finfo(torch.float32).min)
+    scale = cfg["query_pre_attn_scalar"] ** -0.5 if gemma else HS ** -0.5
     for l in range(L):
         p = f"model.layers.{l}."
+        cos, sin = rope[types[l]]
+        mask = masks[types[l]]
 
         def lin(group, name):
             key = p + f"{group}.{name}"
@@ -122,23 +171,34 @@ def forward_loss(cfg, weights, lora, scaling, input_ids, labels, position_ids):
             return LoraLinear(weights[key + ".weight"], weights.get(key + ".bias"),
                               None if ab is None else ab[0], None if ab is None else ab[1], scaling)
 
-        h = rms_norm(x, weights[p + "input_layernorm.weight"], eps)
+        h = norm(x, weights[p + "input_layernorm.weight"], eps)
         q = lin("self_attn", "q_proj")(h).view(B, T, NH, HS).transpose(1, 2)
         k = lin("self_attn", "k_proj")(h).view(B, T, NKV, HS).transpose(1, 2)
         v = lin("self_attn", "v_proj")(h).view(B, T, NKV, HS).transpose(1, 2)
+        if qk_norm:
+            q = norm(q, weights[p + "self_attn.q_norm.weight"], eps)
+            k = norm(k, weights[p + "self_attn.k_norm.weight"], eps)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         k = k.repeat_interleave(NH // NKV, dim=1)  # repeat_kv
         v = v.repeat_interleave(NH // NKV, dim=1)
-        att = torch.matmul(q, k.transpose(2, 3)) * HS ** -0.5 + mask
+        att = torch.matmul(q, k.transpose(2, 3)) * scale + mask
         att = torch.softmax(att, dim=-1, dtype=torch.float32)
         o = torch.matmul(att, v).transpose(1, 2).reshape(B, T, NH * HS)
-        x = x + lin("self_attn", "o_proj")(o)
-        h = rms_norm(x, weights[p + "post_attention_layernorm.weight"], eps)
+        o = lin("self_attn", "o_proj")(o)
+        if gemma:
+            o = norm(o, weights[p + "post_attention_layernorm.weight"], eps)
+        x = x + o
+        h = norm(x, weights[p + ("pre_feedforward_layernorm.weight" if gemma else "post_attention_layernorm.weight")],
+                 eps)
         g = lin("mlp", "gate_proj")(h)
         u = lin("mlp", "up_proj")(h)
-        x = x + lin("mlp", "down_proj")(torch.nn.functional.silu(g) * u)
-    x = rms_norm(x, weights["model.norm.weight"], eps)
+        act = torch.nn.functional.gelu(g, approximate="tanh") if gemma else torch.nn.functional.silu(g)
+        d = lin("mlp", "down_proj")(act * u)
+        if gemma:
+            d = norm(d, weights[p + "post_feedforward_layernorm.weight"], eps)
+        x = x + d
+    x = norm(x, weights["model.norm.weight"], eps)
     head = weights["model.embed_tokens.weight"] if cfg["tie_word_embeddings"] else weights["lm_head.weight"]
     logits = torch.nn.functional.linear(x, head)
     shift_logits = logits[:, :-1, :].reshape(-1, logits.shape[-1])
@@ -159,17 +219,26 @@ def make_case(name, cfg, lora_cfg, B, T, packed, seed):
     def randn(*shape, std=1.0):
         return torch.randn(*shape, generator=g) * std
 
-    weights = {"model.embed_tokens.weight": randn(V, C, std=0.5)}
+    gemma = cfg["model_type"] == "gemma3_text"
+    one = 0.0 if gemma else 1.0  # Gemma3RMSNorm stores the offset from 1
+    HS = cfg["head_dim"]
+    weights = {"model.embed_tokens.weight": randn(V, C, std=0.5 / math.sqrt(C) if gemma else 0.5)}
     for l in range(L):
         p = f"model.layers.{l}."
-        weights[p + "input_layernorm.weight"] = 1 + randn(C, std=0.1)
-        weights[p + "post_attention_layernorm.weight"] = 1 + randn(C, std=0.1)
+        weights[p + "input_layernorm.weight"] = one + randn(C, std=0.1)
+        weights[p + "post_attention_layernorm.weight"] = one + randn(C, std=0.1)
+        if gemma:
+            weights[p + "pre_feedforward_layernorm.weight"] = one + randn(C, std=0.1)
+            weights[p + "post_feedforward_layernorm.weight"] = one + randn(C, std=0.1)
+        if cfg["model_type"] in ("qwen3", "gemma3_text"):
+            weights[p + "self_attn.q_norm.weight"] = one + randn(HS, std=0.1)
+            weights[p + "self_attn.k_norm.weight"] = one + randn(HS, std=0.1)
         for group, mod in MODULES:
             out_f, in_f = shapes[mod]
             weights[p + f"{group}.{mod}.weight"] = randn(out_f, in_f, std=1 / math.sqrt(in_f))
             if cfg.get("attention_bias") and mod in ("q_proj", "k_proj", "v_proj"):
                 weights[p + f"{group}.{mod}.bias"] = randn(out_f, std=0.1)
-    weights["model.norm.weight"] = 1 + randn(C, std=0.1)
+    weights["model.norm.weight"] = one + randn(C, std=0.1)
     if not cfg["tie_word_embeddings"]:
         weights["lm_head.weight"] = randn(V, C, std=0.5)
 
@@ -242,8 +311,13 @@ def make_case(name, cfg, lora_cfg, B, T, packed, seed):
     d = os.path.join(OUT, name)
     os.makedirs(os.path.join(d, "adapter"), exist_ok=True)
     full_cfg = dict(cfg)
-    full_cfg.update({"model_type": cfg["model_type"], "hidden_act": "silu", "max_position_embeddings": 128,
+    full_cfg.update({"model_type": cfg["model_type"], "max_position_embeddings": 128,
                      "bos_token_id": 1, "eos_token_id": 2, "torch_dtype": "float32"})
+    if gemma:
+        full_cfg.update({"hidden_activation": "gelu_pytorch_tanh", "final_logit_softcapping": None,
+                         "attn_logit_softcapping": None})
+    else:
+        full_cfg["hidden_act"] = "silu"
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(full_cfg, f, indent=2)
     save_safetensors(os.path.join(d, "model.safetensors"), {k: v.numpy() for k, v in weights.items()},
@@ -276,20 +350,45 @@ def make_case(name, cfg, lora_cfg, B, T, packed, seed):
 
 def main():
     torch.set_num_threads(1)
+    only = set(sys.argv[1:])
     all_linear = [m for _, m in MODULES]
+
+    def case(name, *args, **kwargs):
+        if not only or name in only:
+            make_case(name, *args, **kwargs)
+
     llama = {"architectures": ["LlamaForCausalLM"], "model_type": "llama", "vocab_size": 64, "hidden_size": 32,
              "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
              "head_dim": 8, "rms_norm_eps": 1e-5, "rope_theta": 10000.0, "tie_word_embeddings": False,
              "attention_bias": False}
-    make_case("llama_gqa", llama, {"r": 4, "lora_alpha": 8, "use_rslora": False, "target_modules": all_linear},
+    case("llama_gqa", llama, {"r": 4, "lora_alpha": 8, "use_rslora": False, "target_modules": all_linear},
               B=2, T=12, packed=False, seed=1)
     qwen2 = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "vocab_size": 40, "hidden_size": 16,
              "intermediate_size": 32, "num_hidden_layers": 2, "num_attention_heads": 2, "num_key_value_heads": 1,
              "head_dim": 8, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": True,
              "attention_bias": True}
-    make_case("qwen2_tied_packed", qwen2, {"r": 4, "lora_alpha": 16, "use_rslora": True,
+    case("qwen2_tied_packed", qwen2, {"r": 4, "lora_alpha": 16, "use_rslora": True,
                                            "target_modules": ["q_proj", "v_proj", "o_proj", "up_proj", "down_proj"]},
               B=2, T=10, packed=True, seed=2)
+    # Qwen3: head_dim 16 while hidden / heads = 8 (q_proj 64 x 32), q/k norms, tied like the 0.6B-4B models
+    qwen3 = {"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "vocab_size": 64, "hidden_size": 32,
+             "intermediate_size": 48, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
+             "head_dim": 16, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0, "tie_word_embeddings": True,
+             "attention_bias": False, "use_sliding_window": False}
+    case("qwen3_tied_packed", qwen3, {"r": 4, "lora_alpha": 8, "use_rslora": False, "target_modules": all_linear},
+         B=2, T=12, packed=True, seed=3)
+    # Gemma 3 (transformers 4.5x config keys): layers sliding, sliding, global (sliding_window_pattern 3) with a window
+    # of 4 < T, query_pre_attn_scalar 24 != head_dim 16, global RoPE 1e6 scaled linearly by 8 (as the 4B+ models),
+    # local RoPE 1e4
+    gemma3 = {"architectures": ["Gemma3ForCausalLM"], "model_type": "gemma3_text", "vocab_size": 64,
+              "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 3, "num_attention_heads": 2,
+              "num_key_value_heads": 1, "head_dim": 16, "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
+              "rope_local_base_freq": 10000.0, "rope_scaling": {"rope_type": "linear", "factor": 8.0},
+              "sliding_window": 4, "sliding_window_pattern": 3, "query_pre_attn_scalar": 24,
+              "tie_word_embeddings": True, "attention_bias": False, "pad_token_id": 0}
+    case("gemma3_sliding", gemma3, {"r": 4, "lora_alpha": 16, "use_rslora": True,
+                                    "target_modules": ["q_proj", "k_proj", "o_proj", "gate_proj", "down_proj"]},
+         B=2, T=12, packed=True, seed=4)
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@
 The model is written from Hugging Face's modeling_llama (eager attention): embedding, per layer RMSNorm ->
 q/k/v projections -> rotate_half RoPE (inv_freq = 1/theta^(arange(0, d, 2)/d)) -> repeat_kv (GQA) -> softmax(QK^T /
 sqrt(d) + causal mask, fp32) V -> o_proj, residual, RMSNorm -> down(silu(gate) * up), residual; final RMSNorm, lm_head
-(tied to the embedding or not), HF's shifted cross-entropy (mean over targets). The base is fp32 and frozen
+(tied to the embedding or not), HF's shifted cross-entropy (mean over targets). With --qk-norm true the layers are
+modeling_qwen3's: q_norm / k_norm (RMSNorm over head_dim, per head) on the projected queries and keys before RoPE;
+--head-dim sets head_dim (Qwen3's is independent of hidden / heads; default hidden / heads). The base is fp32 and frozen
 (requires_grad False). LoRA as PEFT's lora.Linear on all seven linears: y = base(x) + lora_B(lora_A(x)) * alpha / r,
 lora_A kaiming_uniform(a=sqrt(5)), lora_B zeros, dropout 0. torch.optim.AdamW (lr 1e-4, weight decay 0.01) on the LoRA
 parameters only. Random weights: uniform with standard deviation 0.02; random token ids, labels = input ids; batch 1.
@@ -20,6 +22,8 @@ If torch cannot be imported it prints {"error": "..."} and exits 3; on the refer
 
 Usage: /usr/bin/python3 torch_lora_step.py --vocab 32000 --hidden 2048 --ffn 5632 --layers 22 --heads 32 --kv-heads 4
          --rope-theta 10000 --eps 1e-5 --tied false --seq 512 --rank 16 --alpha 32 --threads 1,2 --steps 3 --warmup 1
+       (Qwen3-1.7B: --vocab 151936 --hidden 2048 --ffn 6144 --layers 28 --heads 16 --kv-heads 8 --head-dim 128
+         --qk-norm true --rope-theta 1000000 --eps 1e-6 --tied true ...)
 """
 import argparse
 import ctypes
@@ -82,6 +86,9 @@ class Layer(torch.nn.Module):
         self.gate, self.up, self.down = lin(C, F_), lin(C, F_), lin(F_, C)
         self.ln1 = torch.nn.Parameter(1 + uniform(gen, std, C), requires_grad=False)
         self.ln2 = torch.nn.Parameter(1 + uniform(gen, std, C), requires_grad=False)
+        if a.qk_norm:  # Qwen3RMSNorm(head_dim) for queries and keys
+            self.q_norm = torch.nn.Parameter(1 + uniform(gen, std, a.head_dim), requires_grad=False)
+            self.k_norm = torch.nn.Parameter(1 + uniform(gen, std, a.head_dim), requires_grad=False)
         self.a = a
 
     def forward(self, x, cos, sin, mask):
@@ -91,6 +98,9 @@ class Layer(torch.nn.Module):
         q = self.q(h).view(B, T, a.heads, a.head_dim).transpose(1, 2)
         k = self.k(h).view(B, T, a.kv_heads, a.head_dim).transpose(1, 2)
         v = self.v(h).view(B, T, a.kv_heads, a.head_dim).transpose(1, 2)
+        if a.qk_norm:
+            q = rms_norm(q, self.q_norm, a.eps)
+            k = rms_norm(k, self.k_norm, a.eps)
         q = q * cos + rotate_half(q) * sin
         k = k * cos + rotate_half(k) * sin
         rep = a.heads // a.kv_heads
@@ -159,12 +169,15 @@ def main():
     ap.add_argument("--rope-theta", type=float, default=10000.0)
     ap.add_argument("--eps", type=float, default=1e-5)
     ap.add_argument("--tied", choices=("true", "false"), default="false")
+    ap.add_argument("--head-dim", type=int, default=None, help="default: hidden / heads")
+    ap.add_argument("--qk-norm", choices=("true", "false"), default="false")
     ap.add_argument("--threads", required=True, help="comma-separated thread counts")
     a = ap.parse_args()
     a.tied = a.tied == "true"
     a.warmup = 1 if a.warmup is None else a.warmup
     a.seed = 1 if a.seed is None else a.seed
-    a.head_dim = a.hidden // a.heads
+    a.head_dim = a.hidden // a.heads if a.head_dim is None else a.head_dim
+    a.qk_norm = a.qk_norm == "true"
     torch.manual_seed(a.seed)
     torch.mm(torch.ones(2, 2), torch.ones(2, 2))  # load the BLAS library before looking for it
     probed = blas_probe.checked()

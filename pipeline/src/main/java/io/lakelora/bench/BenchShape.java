@@ -15,6 +15,8 @@ import java.util.List;
  *       110M parameters, 85M of them in the decoder linears;</li>
  *   <li>{@code tinyllama}: TinyLlama-1.1B (hidden 2048, 22 layers, 32 heads, 4 KV heads, ffn 5632, vocab 32000,
  *       untied lm_head);</li>
+ *   <li>{@code qwen3-1.7b}: Qwen3-1.7B (hidden 2048, 28 layers, 16 heads, 8 KV heads, head_dim 128, q/k norms, ffn 6144,
+ *       vocab 151936, tied embeddings, rope_theta 1e6): 1.72B parameters, 1.41B of them outside the embedding;</li>
  *   <li>{@code llama3-8b}: Llama-3-8B (hidden 4096, 32 layers, 32 heads, 8 KV heads, ffn 14336, vocab 128256, untied
  *       lm_head, rope_theta 500000), recomputation on, no torch peer (its fp32 base alone is 32 GB).</li>
  * </ul>
@@ -28,7 +30,7 @@ public record BenchShape(
         int warmup,
         boolean torchPeer) {
 
-    public static final List<String> NAMES = List.of("tiny", "100m", "tinyllama", "llama3-8b");
+    public static final List<String> NAMES = List.of("tiny", "100m", "tinyllama", "qwen3-1.7b", "llama3-8b");
 
     public static BenchShape named(String name) {
         return switch (name) {
@@ -57,6 +59,28 @@ public record BenchShape(
                                 + " ffn 5632, vocab 32000)",
                         llama(32000, 2048, 5632, 22, 32, 4, 1e4, false).build(),
                         "6g",
+                        false,
+                        2,
+                        true);
+            case "qwen3-1.7b" ->
+                new BenchShape(
+                        name,
+                        "Qwen3-1.7B shape (hidden 2048, 28 layers, 16 heads, 8 KV heads, head_dim 128, q/k norms,"
+                                + " ffn 6144, vocab 151936, tied, rope_theta 1e6)",
+                        ModelConfig.builder(Architecture.QWEN3)
+                                .vocabSize(151936)
+                                .hiddenSize(2048)
+                                .intermediateSize(6144)
+                                .numLayers(28)
+                                .numHeads(16)
+                                .numKvHeads(8)
+                                .headDim(128)
+                                .ropeTheta(1_000_000.0)
+                                .rmsNormEps(1e-6)
+                                .maxPositionEmbeddings(40960)
+                                .tieWordEmbeddings(true)
+                                .build(),
+                        "8g", // 6g ran out: 28 layers of activations (2.5 GB at seq 512) + the 1.2 GB embedding
                         false,
                         2,
                         true);

@@ -61,10 +61,13 @@ public record LoraStepFlops(long baseLinear, long lora, long attention, long hea
         return s * a.numLayers();
     }
 
-    /** All weights: embeddings, the lm_head when untied, decoder linears and norms. */
+    /** All weights: embeddings, the lm_head when untied, decoder linears and norms (q/k and sandwich norms too). */
     public static long totalParams(ModelConfig a) {
         long emb = (long) a.vocabSize() * a.hiddenSize();
-        long norms = (2L * a.numLayers() + 1) * a.hiddenSize();
+        long perLayer = 2L * a.hiddenSize()
+                + (a.architecture().qkNorm() ? 2L * a.headDim() : 0)
+                + (a.sandwichNorms() ? 2L * a.hiddenSize() : 0);
+        long norms = perLayer * a.numLayers() + a.hiddenSize();
         return emb * (a.tieWordEmbeddings() ? 1 : 2) + linearParams(a) + norms;
     }
 

@@ -44,7 +44,7 @@ public final class BenchTrainCommand extends BaseCommand {
             names = "--configs",
             split = ",",
             defaultValue = "100m,tinyllama",
-            description = "Shapes: tiny, 100m, tinyllama, llama3-8b (default: ${DEFAULT-VALUE}).")
+            description = "Shapes: tiny, 100m, tinyllama, qwen3-1.7b, llama3-8b (default: ${DEFAULT-VALUE}).")
     List<String> configs;
 
     @Option(
@@ -92,8 +92,8 @@ public final class BenchTrainCommand extends BaseCommand {
 
     @Option(
             names = "--heap",
-            description =
-                    "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g," + " tinyllama 6g, llama3-8b 13g).")
+            description = "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g, tinyllama 6g, qwen3-1.7b 8g,"
+                    + " llama3-8b 13g).")
     String heap;
 
     @Option(names = "--seed", defaultValue = "1", description = "Weights, adapter and data seed.")
@@ -360,6 +360,10 @@ public final class BenchTrainCommand extends BaseCommand {
                     String.valueOf(a.numHeads()),
                     "--kv-heads",
                     String.valueOf(a.numKvHeads()),
+                    "--head-dim",
+                    String.valueOf(a.headDim()),
+                    "--qk-norm",
+                    String.valueOf(a.architecture().qkNorm()),
                     "--rope-theta",
                     String.valueOf(a.ropeTheta()),
                     "--eps",

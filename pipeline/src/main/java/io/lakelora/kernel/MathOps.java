@@ -2,7 +2,7 @@ package io.lakelora.kernel;
 
 /**
  * The row and element-wise operations of the layers, beside {@link Kernels}' matrix products: the softmax pieces
- * (attention, cross-entropy), RMSNorm's rows and SwiGLU. Reached through {@link Kernels#math()}, so the layers of
+ * (attention, cross-entropy), RMSNorm's rows, SwiGLU and Gemma's gelu-tanh gate. Reached through {@link Kernels#math()}, so the layers of
  * {@code model.nn} never touch a vector API themselves and a backend supplies these together with its products.
  *
  * <p>Implementations: {@link ScalarMathOps}, plain loops and the specification (what every other implementation is
@@ -52,6 +52,25 @@ public interface MathOps {
      * {@code du = dh * g * s}, {@code dg = dh * u * s * (1 + g * (1 - s))}.
      */
     void swigluBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n);
+
+    /** sqrt(2 / pi), the tanh approximation's factor ({@code kBeta} in PyTorch's gelu kernel). */
+    float GELU_BETA = 0.7978845608028654f;
+
+    /** The cubic term's coefficient of the tanh approximation ({@code kKappa}). */
+    float GELU_KAPPA = 0.044715f;
+
+    /**
+     * h[i] = gelu_tanh(g[i]) * u[i] over [off, off+n) (Gemma's gated MLP, {@code gelu_pytorch_tanh}): with
+     * {@code z = GELU_BETA * (g + GELU_KAPPA * g^3)}, {@code gelu_tanh(g) = 0.5 g (1 + tanh z)} (= {@code g sigmoid(2z)}).
+     * h may alias g; ranges split as {@link #swiglu}'s.
+     */
+    void geluTanhGate(float[] h, float[] g, float[] u, int off, int n);
+
+    /**
+     * Backward of {@link #geluTanhGate} over [off, off+n), OVERWRITING dg and du: {@code du = dh * gelu_tanh(g)},
+     * {@code dg = dh * u * (0.5 (1 + t) + 0.5 g (1 - t^2) GELU_BETA (1 + 3 GELU_KAPPA g^2))} with t = tanh z.
+     */
+    void geluTanhGateBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n);
 
     /**
      * RMSNorm of N rows of width C, as Hugging Face's {@code LlamaRMSNorm} in fp32: with the fp32 sum of squares

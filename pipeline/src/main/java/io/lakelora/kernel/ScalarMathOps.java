@@ -67,6 +67,31 @@ public final class ScalarMathOps implements MathOps {
         }
     }
 
+    /** PyTorch's fp32 formula: 0.5 x (1 + tanh(beta (x + kappa x^3))). */
+    @Override
+    public void geluTanhGate(float[] h, float[] g, float[] u, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            float x = g[i];
+            float t = (float) Math.tanh(GELU_BETA * (x + GELU_KAPPA * x * x * x));
+            h[i] = 0.5f * x * (1f + t) * u[i];
+        }
+    }
+
+    /** PyTorch's GeluBackward (tanh) in fp32, times the gate's other factor. */
+    @Override
+    public void geluTanhGateBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n) {
+        for (int i = off; i < off + n; i++) {
+            float x = g[i];
+            float x2 = x * x;
+            float t = (float) Math.tanh(GELU_BETA * (x + GELU_KAPPA * x2 * x));
+            float gelu = 0.5f * x * (1f + t);
+            float d = 0.5f * (1f + t) + 0.5f * x * (1f - t * t) * GELU_BETA * (1f + 3f * GELU_KAPPA * x2);
+            float dhi = dh[i];
+            du[i] = dhi * gelu;
+            dg[i] = dhi * u[i] * d;
+        }
+    }
+
     @Override
     public void rmsNormForward(
             float[] out,

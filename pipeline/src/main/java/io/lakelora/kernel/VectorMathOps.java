@@ -249,6 +249,63 @@ final class VectorMathOps implements MathOps {
         }
     }
 
+    /**
+     * As {@link ScalarMathOps#geluTanhGate} through {@code 0.5 (1 + tanh z) = sigmoid(2z)}: per chunk
+     * {@code 1 + exp(-2z)} into a scratch (the exponential of {@link Lanes}), then {@code h = g / that * u} (the
+     * split of {@link #swiglu}, for the same reason). Agrees with the tanh form to fp32 rounding.
+     */
+    @Override
+    public void geluTanhGate(float[] h, float[] g, float[] u, int off, int n) {
+        int vecEnd = off + n / S.length() * S.length();
+        float[] den = new float[Math.min(CHUNK, vecEnd - off)];
+        for (int c = off; c < vecEnd; c += CHUNK) {
+            int ce = Math.min(vecEnd, c + CHUNK);
+            onePlusExpNeg2z(den, g, c, ce);
+            gate(h, g, u, den, c, ce);
+        }
+        ScalarMathOps.INSTANCE.geluTanhGate(h, g, u, vecEnd, off + n - vecEnd);
+    }
+
+    /** den[i - from] = 1 + exp(-2z(g[i])) over [from, to), a whole number of vectors. */
+    private static void onePlusExpNeg2z(float[] den, float[] g, int from, int to) {
+        for (int i = from; i < to; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, g, i);
+            // -2z = x (-2 beta - 2 beta kappa x^2)
+            FloatVector m2z = x.mul(x.mul(x).mul(-2f * GELU_BETA * GELU_KAPPA).add(-2f * GELU_BETA));
+            Lanes.exp(m2z).add(1f).intoArray(den, i - from);
+        }
+    }
+
+    /**
+     * With s = sigmoid(2z) (into dg first, as {@link #swigluBackward} does): {@code du = dh g s},
+     * {@code dg = dh u (s + 2 g s (1 - s) beta (1 + 3 kappa g^2))} (1 - tanh^2 = 4 s (1 - s)).
+     */
+    @Override
+    public void geluTanhGateBackward(float[] dg, float[] du, float[] dh, float[] g, float[] u, int off, int n) {
+        int vecEnd = off + (n / S.length()) * S.length();
+        for (int i = off; i < vecEnd; i += S.length()) {
+            FloatVector x = FloatVector.fromArray(S, g, i);
+            FloatVector m2z = x.mul(x.mul(x).mul(-2f * GELU_BETA * GELU_KAPPA).add(-2f * GELU_BETA));
+            FloatVector.broadcast(S, 1f).div(Lanes.exp(m2z).add(1f)).intoArray(dg, i);
+        }
+        geluGradsFromSigmoid(dg, du, dh, g, u, off, vecEnd);
+        ScalarMathOps.INSTANCE.geluTanhGateBackward(dg, du, dh, g, u, vecEnd, off + n - vecEnd);
+    }
+
+    private static void geluGradsFromSigmoid(
+            float[] dg, float[] du, float[] dh, float[] g, float[] u, int from, int to) {
+        for (int i = from; i < to; i += S.length()) {
+            FloatVector s = FloatVector.fromArray(S, dg, i);
+            FloatVector x = FloatVector.fromArray(S, g, i);
+            FloatVector d = FloatVector.fromArray(S, dh, i);
+            d.mul(x).mul(s).intoArray(du, i);
+            // s + 2 beta x s (1 - s) (1 + 3 kappa x^2)
+            FloatVector poly = x.mul(x).mul(3f * GELU_KAPPA).add(1f);
+            FloatVector ds = s.add(x.mul(s).mul(s.neg().add(1f)).mul(poly).mul(2f * GELU_BETA));
+            d.mul(FloatVector.fromArray(S, u, i)).mul(ds).intoArray(dg, i);
+        }
+    }
+
     /** du = dh g s, dg = dh u s (1 + g (1 - s)) over [from, to), s read from dg (overwritten). */
     private static void gradsFromSigmoid(float[] dg, float[] du, float[] dh, float[] g, float[] u, int from, int to) {
         for (int i = from; i < to; i += S.length()) {

@@ -26,9 +26,11 @@ import java.util.List;
  * quantizer, quantized right away so that at most one fp32 matrix is held besides the embeddings. A directory already
  * quantized by {@code lakelora quantize} (or saved by transformers/bitsandbytes; config.json has a
  * {@code quantization_config}) is read as stored: its linear weights stay in their 4-bit form and no quantizer runs.
- * Tensor names are HF's ({@code model.layers.N.self_attn.q_proj.weight}, ...); every expected tensor must exist with
+ * Tensor names are HF's ({@code model.layers.N.self_attn.q_proj.weight}, ...; a Gemma 3 multimodal checkpoint's text
+ * decoder under {@code language_model.model.} or {@code model.language_model.}); every expected tensor must exist with
  * the expected shape. Extra tensors (an {@code lm_head.weight} copy in a tied checkpoint, old
- * {@code rotary_emb.inv_freq} buffers) are ignored.
+ * {@code rotary_emb.inv_freq} buffers, Gemma 3's vision tower) are ignored. Norm weights are stored as the
+ * multipliers the norms apply: Gemma 3's {@code w} is read as {@code 1 + w} ({@link ModelConfig#normOffset()}).
  */
 public final class LlamaLoader {
     private LlamaLoader() {}
@@ -97,19 +99,32 @@ public final class LlamaLoader {
         QuantizedMatrix get(String weightName, int out, int in);
     }
 
+    /** Prefixes of a text decoder's tensors: causal LMs, then Gemma 3 multimodal (transformers 4.50 / 4.52+ saves). */
+    private static final String[] DECODER_PREFIXES = {"model.", "language_model.model.", "model.language_model."};
+
+    /** The prefix under which {@code ck} holds the decoder ("model." for causal LM checkpoints). */
+    static String decoderPrefix(ShardedCheckpoint ck) {
+        for (String p : DECODER_PREFIXES) if (ck.contains(p + "embed_tokens.weight")) return p;
+        return "model.";
+    }
+
     private static LlamaWeights assemble(ModelConfig cfg, ShardedCheckpoint ck, LinearSource quantized) {
         int V = cfg.vocabSize();
         int C = cfg.hiddenSize();
-        float[] emb = read(ck, "model.embed_tokens.weight", V, C);
+        int HS = cfg.headDim();
+        String prefix = decoderPrefix(ck);
+        float off = cfg.normOffset();
+        float[] emb = read(ck, prefix + "embed_tokens.weight", V, C);
         List<LayerWeights> layers = new ArrayList<>(cfg.numLayers());
         for (int l = 0; l < cfg.numLayers(); l++) {
-            String p = "model.layers." + l + ".";
+            String p = prefix + "layers." + l + ".";
             FrozenLinear[] lin = new FrozenLinear[TargetModule.values().length];
             for (TargetModule m : TargetModule.values()) {
                 int in = AdapterLayout.inFeatures(m, C, cfg.qDim(), cfg.intermediateSize());
                 int out = AdapterLayout.outFeatures(m, C, cfg.qDim(), cfg.kvDim(), cfg.intermediateSize());
-                String name = m.modulePath(l) + ".weight";
-                float[] b = LlamaWeights.hasBias(cfg, m) ? read(ck, m.modulePath(l) + ".bias", out) : null;
+                String module = prefix + m.modulePath(l).substring("model.".length());
+                String name = module + ".weight";
+                float[] b = LlamaWeights.hasBias(cfg, m) ? read(ck, module + ".bias", out) : null;
                 if (quantized == null) {
                     lin[m.ordinal()] = FrozenLinear.dense(out, in, read(ck, name, out, in), b);
                 } else {
@@ -121,22 +136,40 @@ public final class LlamaLoader {
                     lin[m.ordinal()] = FrozenLinear.quantized(q, b);
                 }
             }
+            boolean qk = cfg.architecture().qkNorm();
+            boolean sandwich = cfg.sandwichNorms();
             layers.add(new LayerWeights(
-                    read(ck, p + "input_layernorm.weight", C),
+                    norm(ck, p + "input_layernorm.weight", C, off),
                     lin[0],
                     lin[1],
                     lin[2],
                     lin[3],
-                    read(ck, p + "post_attention_layernorm.weight", C),
+                    norm(
+                            ck,
+                            p + (sandwich ? "pre_feedforward_layernorm" : "post_attention_layernorm") + ".weight",
+                            C,
+                            off),
                     lin[4],
                     lin[5],
-                    lin[6]));
+                    lin[6],
+                    qk ? norm(ck, p + "self_attn.q_norm.weight", HS, off) : null,
+                    qk ? norm(ck, p + "self_attn.k_norm.weight", HS, off) : null,
+                    sandwich ? norm(ck, p + "post_attention_layernorm.weight", C, off) : null,
+                    sandwich ? norm(ck, p + "post_feedforward_layernorm.weight", C, off) : null));
         }
-        float[] norm = read(ck, "model.norm.weight", C);
+        float[] norm = norm(ck, prefix + "norm.weight", C, off);
+        String headName = prefix.equals("language_model.model.") ? "language_model.lm_head.weight" : "lm_head.weight";
         FrozenLinear head = cfg.tieWordEmbeddings()
                 ? FrozenLinear.denseView(V, C, emb, 0)
-                : FrozenLinear.dense(V, C, read(ck, "lm_head.weight", V, C), null);
+                : FrozenLinear.dense(V, C, read(ck, headName, V, C), null);
         return new LlamaWeights(cfg, emb, layers, norm, head);
+    }
+
+    /** A norm weight as the multiplier its norm applies: the stored values plus {@code offset} (Gemma 3: 1), in fp32. */
+    private static float[] norm(ShardedCheckpoint ck, String name, int n, float offset) {
+        float[] w = read(ck, name, n);
+        if (offset != 0f) for (int i = 0; i < n; i++) w[i] = offset + w[i];
+        return w;
     }
 
     private static float[] read(ShardedCheckpoint ck, String name, long... shape) {

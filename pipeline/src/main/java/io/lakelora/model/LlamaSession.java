@@ -5,6 +5,8 @@ import io.lakelora.lora.AdapterLayout;
 import io.lakelora.lora.TargetModule;
 import io.lakelora.model.nn.Attention;
 import io.lakelora.model.nn.FrozenLinear;
+import io.lakelora.model.nn.GeluTanhGate;
+import io.lakelora.model.nn.HeadRmsNorm;
 import io.lakelora.model.nn.LmHeadLoss;
 import io.lakelora.model.nn.Lora;
 import io.lakelora.model.nn.RmsNorm;
@@ -14,7 +16,9 @@ import io.lakelora.model.nn.SwiGlu;
 /**
  * Inference over one sequence with a KV cache: a prompt is processed as chunks of up to {@code chunk} tokens at once
  * (every linear layer one GEMM over the chunk), then generation feeds one token at a time. An optional LoRA adapter
- * adds {@code scaling * B A x} to each targeted layer. Not thread-safe; buffers are allocated once.
+ * adds {@code scaling * B A x} to each targeted layer. The family pieces are {@link LoraLlama}'s (q/k norms, Gemma 3's
+ * scaled embeddings, sandwich norms, gelu-tanh gate, query scale, per-layer windows and RoPE bases). Not thread-safe;
+ * buffers are allocated once.
  */
 public final class LlamaSession {
     private final LlamaWeights w;
@@ -22,15 +26,18 @@ public final class LlamaSession {
     private final Kernels kern;
     private final LoraAdapter lora; // or null
     private final Rope rope;
+    private final Rope localRope; // Gemma 3's sliding layers', or null
     private final int maxSeq;
     private final int chunk;
     private final float[][] kCache; // L x (maxSeq, KVD)
     private final float[][] vCache;
     private final float[] x, ln, q, att, proj, gate, up, probs, loraU, logits;
-    private final int[] pos, lo, hi;
+    private final float[] qRaw, kRaw; // q/k norm inputs (Qwen3, Gemma 3), or null
+    private final int[] pos, lo, loSliding, hi;
     private final LmHeadLoss headLoss;
     private final float eps;
-    private final int window; // sliding window (Mistral), or Integer.MAX_VALUE
+    private final int window; // the sliding layers' window (Mistral: every layer), or Integer.MAX_VALUE
+    private final float qScale;
     private int length;
 
     /**
@@ -48,6 +55,10 @@ public final class LlamaSession {
         this.lora = lora;
         if (lora != null) lora.checkFits(a);
         this.rope = new Rope(a.ropeInvFreq());
+        Rope local = null;
+        for (int l = 0; l < a.numLayers(); l++) if (a.localRope(l)) local = new Rope(a.ropeInvFreq(l));
+        this.localRope = local;
+        this.qScale = LoraLlama.queryScale(a);
         this.eps = (float) a.rmsNormEps();
         this.window = a.slidingWindow() == null ? Integer.MAX_VALUE : a.slidingWindow();
         this.maxSeq = maxSeq;
@@ -64,13 +75,17 @@ public final class LlamaSession {
         gate = new float[TC * a.intermediateSize()];
         up = new float[TC * a.intermediateSize()];
         probs = new float[Math.multiplyExact(TC, maxSeq)];
+        qRaw = a.architecture().qkNorm() ? new float[TC * a.qDim()] : null;
+        kRaw = a.architecture().qkNorm() ? new float[TC * a.kvDim()] : null;
         loraU = lora == null ? null : new float[TC * lora.spec().r()];
         logits = new float[a.vocabSize()];
         pos = new int[TC];
         lo = new int[TC];
+        loSliding = new int[TC];
         hi = new int[TC];
         headLoss = new LmHeadLoss(C, a.vocabSize());
         rope.ensure(maxSeq);
+        if (localRope != null) localRope.ensure(maxSeq);
     }
 
     /** Tokens in the KV cache. */
@@ -141,6 +156,7 @@ public final class LlamaSession {
         int C = a.hiddenSize();
         int V = a.vocabSize();
         int P = length;
+        float embedScale = a.embedScale();
         for (int i = 0; i < n; i++) {
             int tok = tokens[off + i];
             if (tok < 0 || tok >= V) {
@@ -148,21 +164,35 @@ public final class LlamaSession {
                         + "vocabulary [0, " + V + ")");
             }
             System.arraycopy(w.embedding(), tok * C, x, i * C, C);
+            if (embedScale != 1f) for (int c = i * C; c < i * C + C; c++) x[c] *= embedScale; // Gemma 3
             pos[i] = P + i;
-            lo[i] = Math.max(0, P + i - window + 1);
+            lo[i] = 0;
+            loSliding[i] = Math.max(0, P + i - window + 1);
             hi[i] = P + i;
         }
         int KVD = a.kvDim();
+        int HS = a.headDim();
+        boolean qk = a.architecture().qkNorm();
+        boolean sandwich = a.sandwichNorms();
         for (int l = 0; l < a.numLayers(); l++) {
             LayerWeights lw = w.layer(l);
             float[] kc = kCache[l];
             float[] vc = vCache[l];
+            Rope r = a.localRope(l) ? localRope : rope;
             RmsNorm.forward(kern, ln, 0, null, 0, x, 0, lw.attnNorm(), n, C, eps);
-            linear(l, TargetModule.Q, lw.q(), q, 0, ln, n);
-            linear(l, TargetModule.K, lw.k(), kc, P * KVD, ln, n);
+            if (qk) {
+                linear(l, TargetModule.Q, lw.q(), qRaw, 0, ln, n);
+                linear(l, TargetModule.K, lw.k(), kRaw, 0, ln, n);
+                HeadRmsNorm.forward(kern, q, 0, null, 0, qRaw, 0, lw.qNorm(), n, a.numHeads(), HS, eps);
+                HeadRmsNorm.forward(kern, kc, P * KVD, null, 0, kRaw, 0, lw.kNorm(), n, a.numKvHeads(), HS, eps);
+            } else {
+                linear(l, TargetModule.Q, lw.q(), q, 0, ln, n);
+                linear(l, TargetModule.K, lw.k(), kc, P * KVD, ln, n);
+            }
             linear(l, TargetModule.V, lw.v(), vc, P * KVD, ln, n);
-            rope.forward(q, 0, pos, 0, n, a.numHeads());
-            rope.forward(kc, P * KVD, pos, 0, n, a.numKvHeads());
+            r.forward(q, 0, pos, 0, n, a.numHeads());
+            r.forward(kc, P * KVD, pos, 0, n, a.numKvHeads());
+            if (qScale != 1f) for (int i = 0; i < n * a.qDim(); i++) q[i] *= qScale;
             Attention.forward(
                     kern,
                     att,
@@ -176,7 +206,7 @@ public final class LlamaSession {
                     0,
                     vc,
                     0,
-                    lo,
+                    a.window(l) == Integer.MAX_VALUE ? lo : loSliding,
                     hi,
                     0,
                     n,
@@ -185,16 +215,28 @@ public final class LlamaSession {
                     a.numKvHeads(),
                     a.headDim());
             linear(l, TargetModule.O, lw.o(), proj, 0, att, n);
-            for (int i = 0; i < n * C; i++) x[i] += proj[i];
+            addResidual(proj, lw.postAttnNorm(), n, sandwich);
             RmsNorm.forward(kern, ln, 0, null, 0, x, 0, lw.mlpNorm(), n, C, eps);
             linear(l, TargetModule.GATE, lw.gate(), gate, 0, ln, n);
             linear(l, TargetModule.UP, lw.up(), up, 0, ln, n);
-            SwiGlu.forward(kern, gate, gate, up, n * a.intermediateSize());
+            if (a.geluTanh()) GeluTanhGate.forward(kern, gate, gate, up, 0, n * a.intermediateSize());
+            else SwiGlu.forward(kern, gate, gate, up, n * a.intermediateSize());
             linear(l, TargetModule.DOWN, lw.down(), proj, 0, gate, n);
-            for (int i = 0; i < n * C; i++) x[i] += proj[i];
+            addResidual(proj, lw.postMlpNorm(), n, sandwich);
         }
         RmsNorm.forward(kern, ln, 0, null, 0, x, 0, w.finalNorm(), n, C, eps);
         length += n;
+    }
+
+    /** x += out, or with Gemma 3's sandwich norms x += rmsnorm(out) (through ln, free at this point). */
+    private void addResidual(float[] out, float[] postNorm, int n, boolean sandwich) {
+        int C = a.hiddenSize();
+        float[] add = out;
+        if (sandwich) {
+            RmsNorm.forward(kern, ln, 0, null, 0, out, 0, postNorm, n, C, eps);
+            add = ln;
+        }
+        for (int i = 0; i < n * C; i++) x[i] += add[i];
     }
 
     /** y = x W^T (+ b) (+ scaling * B A x when the adapter targets this module). */

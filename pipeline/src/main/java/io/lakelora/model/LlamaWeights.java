@@ -9,8 +9,10 @@ import java.util.SplittableRandom;
 
 /**
  * The frozen weights of a LLaMA-family model: embeddings (V, C) fp32, per-layer norms and linear layers (dense fp32 or
- * quantized), optional q/k/v biases (Qwen2), the final norm, and the lm_head (a view over the embedding when tied;
- * never quantized, as bitsandbytes leaves the output layer in full precision). Read-only after construction.
+ * quantized), optional q/k/v biases (Qwen2), q/k norms (Qwen3, Gemma 3), Gemma 3's sandwich norms, the final norm,
+ * and the lm_head (a view over the embedding when tied; never quantized, as bitsandbytes leaves the output layer in
+ * full precision). Norm weights are the multipliers the norms apply ({@link LayerWeights}). Read-only after
+ * construction.
  */
 public final class LlamaWeights {
     private final ModelConfig arch;
@@ -48,6 +50,24 @@ public final class LlamaWeights {
         if (w.attnNorm().length != C || w.mlpNorm().length != C) {
             throw new IllegalArgumentException("layer " + l + ": layernorm weights must have " + C + " values");
         }
+        boolean qk = a.architecture().qkNorm();
+        if (qk != (w.qNorm() != null) || qk != (w.kNorm() != null)) {
+            throw new IllegalArgumentException("layer " + l + ": "
+                    + a.architecture().hfClass() + (qk ? " needs" : " has no") + " q_norm and k_norm weights");
+        }
+        if (qk && (w.qNorm().length != a.headDim() || w.kNorm().length != a.headDim())) {
+            throw new IllegalArgumentException(
+                    "layer " + l + ": q_norm/k_norm weights must have head_dim = " + a.headDim() + " values");
+        }
+        boolean sandwich = a.sandwichNorms();
+        if (sandwich != (w.postAttnNorm() != null) || sandwich != (w.postMlpNorm() != null)) {
+            throw new IllegalArgumentException(
+                    "layer " + l + ": " + a.architecture().hfClass() + (sandwich ? " needs" : " has no")
+                            + " post-attention and post-feedforward norms");
+        }
+        if (sandwich && (w.postAttnNorm().length != C || w.postMlpNorm().length != C)) {
+            throw new IllegalArgumentException("layer " + l + ": post norms must have " + C + " values");
+        }
         for (TargetModule m : TargetModule.values()) {
             FrozenLinear lin = w.linear(m);
             int in = io.lakelora.lora.AdapterLayout.inFeatures(m, C, a.qDim(), a.intermediateSize());
@@ -70,8 +90,8 @@ public final class LlamaWeights {
         return arch;
     }
 
-    /** Whether linear {@code m} has a bias under {@code cfg}: q/k/v with attention_bias (Qwen2), o_proj with Llama's
-     * attention_bias, the MLP with mlp_bias. */
+    /** Whether linear {@code m} has a bias under {@code cfg}: q/k/v with attention_bias (Qwen2), o_proj with Llama's,
+     * Qwen3's and Gemma 3's attention_bias, the MLP with mlp_bias. */
     public static boolean hasBias(ModelConfig cfg, TargetModule m) {
         return switch (m) {
             case Q, K, V -> cfg.attentionBias();
@@ -125,9 +145,11 @@ public final class LlamaWeights {
     }
 
     /**
-     * Random weights (uniform with standard deviation {@code std}: fast enough for billions of values; norm weights
+     * Random weights (uniform with standard deviation {@code std}: fast enough for billions of values; norm multipliers
      * 1 + std * noise; biases std * noise), layer by layer, each linear quantized right away when {@code quantizer} is
-     * non-null, so the fp32 copy of only one matrix exists at a time. For tests and benchmarks.
+     * non-null, so the fp32 copy of only one matrix exists at a time. For tests and benchmarks. The q/k norms (Qwen3,
+     * Gemma 3) and Gemma 3's sandwich norms are drawn after the layer's other weights, so a Llama-shaped model draws
+     * the same values as before they existed.
      */
     public static LlamaWeights random(ModelConfig a, long seed, float std, WeightQuantizer quantizer) {
         SplittableRandom rnd = new SplittableRandom(seed);
@@ -147,8 +169,16 @@ public final class LlamaWeights {
                         ? FrozenLinear.dense(out, in, w, b)
                         : FrozenLinear.quantized(quantizer.quantize(w, out, in), b);
             }
-            layers.add(new LayerWeights(
-                    norm(rnd, C, std), lin[0], lin[1], lin[2], lin[3], norm(rnd, C, std), lin[4], lin[5], lin[6]));
+            float[] n1 = norm(rnd, C, std);
+            float[] n2 = norm(rnd, C, std);
+            boolean qk = a.architecture().qkNorm();
+            boolean sw = a.sandwichNorms();
+            float[] qn = qk ? norm(rnd, a.headDim(), std) : null;
+            float[] kn = qk ? norm(rnd, a.headDim(), std) : null;
+            float[] pa = sw ? norm(rnd, C, std) : null;
+            float[] pm = sw ? norm(rnd, C, std) : null;
+            layers.add(
+                    new LayerWeights(n1, lin[0], lin[1], lin[2], lin[3], n2, lin[4], lin[5], lin[6], qn, kn, pa, pm));
         }
         float[] fn = norm(rnd, C, std);
         FrozenLinear head = a.tieWordEmbeddings()

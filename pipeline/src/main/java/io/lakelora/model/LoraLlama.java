@@ -6,6 +6,8 @@ import io.lakelora.lora.TargetModule;
 import io.lakelora.model.nn.Attention;
 import io.lakelora.model.nn.Dropout;
 import io.lakelora.model.nn.FrozenLinear;
+import io.lakelora.model.nn.GeluTanhGate;
+import io.lakelora.model.nn.HeadRmsNorm;
 import io.lakelora.model.nn.LmHeadLoss;
 import io.lakelora.model.nn.Par;
 import io.lakelora.model.nn.RmsNorm;
@@ -22,6 +24,11 @@ import java.util.Arrays;
  * target tokens is returned and its gradient accumulated into the LoRA slab. Frozen weights get no gradient buffers;
  * the input gradient flows through them (quantized ones via {@code qgemm}).
  *
+ * <p>Family pieces ({@link ModelConfig}): Qwen3's and Gemma 3's per-head q/k norms before RoPE; Gemma 3's scaled
+ * embeddings, sandwich norms around attention and MLP, gelu-tanh gate, {@code query_pre_attn_scalar} (the queries are
+ * multiplied by {@code sqrt(head_dim / query_pre_attn_scalar)} after RoPE, so that {@link Attention}'s
+ * {@code 1/sqrt(head_dim)} gives the model's scale), and per-layer windows and RoPE bases (sliding vs global layers).
+ *
  * <p>Activations are sized for the largest (B, T) seen and reused across calls. With {@code recompute}, only each
  * layer's input (N, C) is kept and the layer's forward is re-run during the backward, bounding memory at one layer's
  * activations. Not thread-safe: one instance per thread; multi-threading comes from the kernels.
@@ -33,10 +40,14 @@ public final class LoraLlama implements TrainableModel {
     private final AdapterLayout layout;
     private final Kernels kern;
     private final boolean recompute;
-    private final Rope rope;
+    private final Rope rope; // the global layers' (every layer's but Gemma 3's sliding ones)
+    private final Rope localRope; // Gemma 3's sliding layers', or null
     private final LmHeadLoss head;
     private final float eps;
-    private final int window; // sliding window (Mistral), or Integer.MAX_VALUE
+    private final int window; // the sliding layers' window (Mistral: every layer), or Integer.MAX_VALUE
+    private final boolean qkNorm; // Qwen3, Gemma 3
+    private final boolean sandwich; // Gemma 3's post-attention / pre- and post-feedforward norms
+    private final float qScale; // sqrt(head_dim / query_pre_attn_scalar), 1 unless Gemma 3 differs
 
     // capacity
     private int capN = -1;
@@ -45,9 +56,10 @@ public final class LoraLlama implements TrainableModel {
     private LayerActs[] acts; // L layers, or 1 shared when recomputing
     private float[][] resid; // (L+1) x (N, C): input of layer l, resid[L] the last layer's output
     private float[] lnf, rstdf; // (N, C), (N)
-    private int[] pos, lo, hi, targets; // (N)
+    private int[] pos, lo, loSliding, hi, targets; // (N); lo of the full-attention and of the sliding layers
     // backward scratch
     private float[] dresid, dlnf, dln, dq, dk, dv, datt, dgate, dup, dh, du, daT, aCat, xdBuf, dxdBuf;
+    private float[] dqRaw, dkRaw, dpost; // q/k norm inputs' gradients; a sandwich norm's input gradient
     private float[][] attScratch; // (T, T) per kernel thread
 
     /**
@@ -62,9 +74,31 @@ public final class LoraLlama implements TrainableModel {
         this.kern = kernels;
         this.recompute = recompute;
         this.rope = new Rope(a.ropeInvFreq());
+        Rope local = null;
+        for (int l = 0; l < a.numLayers(); l++) if (a.localRope(l)) local = new Rope(a.ropeInvFreq(l));
+        this.localRope = local;
         this.head = new LmHeadLoss(a.hiddenSize(), a.vocabSize());
         this.eps = (float) a.rmsNormEps();
         this.window = a.slidingWindow() == null ? Integer.MAX_VALUE : a.slidingWindow();
+        this.qkNorm = a.architecture().qkNorm();
+        this.sandwich = a.sandwichNorms();
+        this.qScale = queryScale(a);
+    }
+
+    /**
+     * The factor that turns {@link Attention}'s 1/sqrt(head_dim) into {@code query_pre_attn_scalar^-0.5}: exactly 1
+     * when they are equal (every family but some Gemma 3 sizes).
+     */
+    static float queryScale(ModelConfig a) {
+        return a.queryPreAttnScalar() == a.headDim() ? 1f : (float) Math.sqrt(a.headDim() / a.queryPreAttnScalar());
+    }
+
+    private Rope ropeOf(int l) {
+        return a.localRope(l) ? localRope : rope;
+    }
+
+    private int[] loOf(int l) {
+        return a.window(l) == Integer.MAX_VALUE ? lo : loSliding;
     }
 
     @Override
@@ -95,6 +129,10 @@ public final class LoraLlama implements TrainableModel {
     /** The activations of one layer (the forward's cache for the backward). */
     private static final class LayerActs {
         final float[] ln1, rstd1, q, k, v, probs, att, res, ln2, rstd2, gate, up, h;
+        /** q/k norms: the projections before the norm (N, QD), (N, KVD) and the per-head rstd (N*NH), (N*NKV). */
+        final float[] qRaw, kRaw, rstdQ, rstdK;
+        /** sandwich norms: attention and MLP outputs before their post norms (N, C) and the norms' rstd (N). */
+        final float[] attnOut, rstdPa, mlpOut, rstdPm;
         /** Per projection group (q/k/v, o, gate/up, down): (N, G*R), u of the group's targeted modules side by side. */
         final float[][] u = new float[GROUPS.length][];
 
@@ -113,6 +151,16 @@ public final class LoraLlama implements TrainableModel {
             gate = new float[N * a.intermediateSize()];
             up = new float[N * a.intermediateSize()];
             h = new float[N * a.intermediateSize()];
+            boolean qk = a.architecture().qkNorm();
+            qRaw = qk ? new float[N * a.qDim()] : null;
+            kRaw = qk ? new float[N * a.kvDim()] : null;
+            rstdQ = qk ? new float[N * a.numHeads()] : null;
+            rstdK = qk ? new float[N * a.numKvHeads()] : null;
+            boolean sw = a.sandwichNorms();
+            attnOut = sw ? new float[N * C] : null;
+            rstdPa = sw ? new float[N] : null;
+            mlpOut = sw ? new float[N * C] : null;
+            rstdPm = sw ? new float[N] : null;
             for (int g = 0; g < GROUPS.length; g++) {
                 int n = 0;
                 for (TargetModule m : GROUPS[g]) if (layout.targets().contains(m)) n++;
@@ -135,6 +183,7 @@ public final class LoraLlama implements TrainableModel {
         rstdf = new float[nn];
         pos = new int[nn];
         lo = new int[nn];
+        loSliding = new int[nn];
         hi = new int[nn];
         targets = new int[nn];
         dresid = new float[nn * C];
@@ -147,6 +196,9 @@ public final class LoraLlama implements TrainableModel {
         dgate = new float[nn * a.intermediateSize()];
         dup = new float[nn * a.intermediateSize()];
         dh = new float[nn * a.intermediateSize()];
+        dqRaw = qkNorm ? new float[nn * a.qDim()] : null;
+        dkRaw = qkNorm ? new float[nn * a.kvDim()] : null;
+        dpost = sandwich ? new float[nn * C] : null;
         int maxIn = Math.max(C, Math.max(a.qDim(), a.intermediateSize()));
         int maxW = 3 * layout.rank(); // widest group: q, k, v
         du = new float[nn * maxW];
@@ -219,6 +271,7 @@ public final class LoraLlama implements TrainableModel {
         int T = batch.seqLen();
         int V = a.vocabSize();
         int C = a.hiddenSize();
+        float embedScale = a.embedScale();
         ensureCapacity(B, T);
         long count = 0;
         for (int b = 0; b < B; b++) {
@@ -239,11 +292,15 @@ public final class LoraLlama implements TrainableModel {
                             + "(ignored) or a token id in [0, " + V + ")");
                 }
                 System.arraycopy(w.embedding(), tok * C, resid[0], n * C, C);
+                if (embedScale != 1f) { // Gemma 3: embeddings times sqrt(hidden_size), in fp32
+                    for (int c = n * C; c < n * C + C; c++) resid[0][c] *= embedScale;
+                }
                 int p = pid == null ? t : pid[t];
                 if (p < 0) throw new IllegalArgumentException("position_ids[" + b + "][" + t + "] = " + p + " < 0");
                 if (pid != null && p == 0) start = t;
                 pos[n] = p;
-                lo[n] = Math.max(start, t - window + 1); // document start; Mistral's sliding window
+                lo[n] = start; // document start
+                loSliding[n] = Math.max(start, t - window + 1); // and the sliding window (Mistral, Gemma 3)
                 hi[n] = t;
                 // position t predicts labels[t + 1] (HF shifts inside the model)
                 int target = t + 1 < T ? lab[t + 1] : Batch.IGNORE_INDEX;
@@ -254,6 +311,7 @@ public final class LoraLlama implements TrainableModel {
         int maxPos = 0;
         for (int n = 0; n < B * T; n++) maxPos = Math.max(maxPos, pos[n]);
         rope.ensure(maxPos + 1); // before the parallel sections, which only read the tables
+        if (localRope != null) localRope.ensure(maxPos + 1);
         return count;
     }
 
@@ -267,6 +325,7 @@ public final class LoraLlama implements TrainableModel {
         int QD = a.qDim();
         int KVD = a.kvDim();
         LayerWeights lw = w.layer(l);
+        Rope rope = ropeOf(l);
         // ln1 = rmsnorm(x)                                              (N, C)
         rmsForward(c.ln1, c.rstd1, xIn, lw.attnNorm(), N, C);
         // q, k, v = ln1 W^T (+ b) + lora(ln1)                           (N, QD), (N, KVD), (N, KVD)
@@ -274,18 +333,30 @@ public final class LoraLlama implements TrainableModel {
                 l,
                 QKV,
                 new FrozenLinear[] {lw.q(), lw.k(), lw.v()},
-                new float[][] {c.q, c.k, c.v},
+                new float[][] {qkNorm ? c.qRaw : c.q, qkNorm ? c.kRaw : c.k, c.v},
                 c.ln1,
                 c,
                 params,
                 seed,
                 drop,
                 N);
+        if (qkNorm) {
+            // q, k = q_norm(q), k_norm(k): RMSNorm per head over HS (Qwen3, Gemma 3)
+            Par.rows(kern, N, 16, (n0, n1) -> {
+                HeadRmsNorm.forward(
+                        kern, c.q, n0 * QD, c.rstdQ, n0 * NH, c.qRaw, n0 * QD, lw.qNorm(), n1 - n0, NH, HS, eps);
+                HeadRmsNorm.forward(
+                        kern, c.k, n0 * KVD, c.rstdK, n0 * NKV, c.kRaw, n0 * KVD, lw.kNorm(), n1 - n0, NKV, HS, eps);
+            });
+        }
         // q, k = rope(q), rope(k)
         Par.rows(kern, N, 32, (n0, n1) -> {
             rope.forward(c.q, n0 * QD, pos, n0, n1 - n0, NH);
             rope.forward(c.k, n0 * KVD, pos, n0, n1 - n0, NKV);
         });
+        // q *= sqrt(HS / query_pre_attn_scalar) (Gemma 3 sizes where they differ)
+        if (qScale != 1f) scale(c.q, N * QD, qScale);
+        int[] lo = loOf(l);
         // att = softmax(q k^T / sqrt(HS) + mask) v, per sequence        (N, QD); probs (B, NH, T, T)
         for (int b = 0; b < B; b++) {
             Attention.forward(
@@ -310,8 +381,15 @@ public final class LoraLlama implements TrainableModel {
                     NKV,
                     HS);
         }
-        // res = x + att Wo^T + lora(att)                                (N, C)
-        projForward(l, OPROJ, new FrozenLinear[] {lw.o()}, new float[][] {c.res}, c.att, c, params, seed, drop, N);
+        if (sandwich) {
+            // res = x + post_attention_norm(att Wo^T + lora(att))      (N, C)
+            projForward(
+                    l, OPROJ, new FrozenLinear[] {lw.o()}, new float[][] {c.attnOut}, c.att, c, params, seed, drop, N);
+            rmsForward(c.res, c.rstdPa, c.attnOut, lw.postAttnNorm(), N, C);
+        } else {
+            // res = x + att Wo^T + lora(att)                            (N, C)
+            projForward(l, OPROJ, new FrozenLinear[] {lw.o()}, new float[][] {c.res}, c.att, c, params, seed, drop, N);
+        }
         add(c.res, xIn, N * C);
         // ln2 = rmsnorm(res)                                            (N, C)
         rmsForward(c.ln2, c.rstd2, c.res, lw.mlpNorm(), N, C);
@@ -327,11 +405,33 @@ public final class LoraLlama implements TrainableModel {
                 seed,
                 drop,
                 N);
-        // h = silu(gate) * up                                           (N, F)
-        Par.elements(kern, N * a.intermediateSize(), (i0, i1) -> SwiGlu.forward(kern, c.h, c.gate, c.up, i0, i1 - i0));
-        // out = res + h Wd^T + lora(h)                                  (N, C)
-        projForward(l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {xOut}, c.h, c, params, seed, drop, N);
+        // h = silu(gate) * up, or gelu_tanh(gate) * up (Gemma 3)      (N, F)
+        if (a.geluTanh()) {
+            Par.elements(
+                    kern,
+                    N * a.intermediateSize(),
+                    (i0, i1) -> GeluTanhGate.forward(kern, c.h, c.gate, c.up, i0, i1 - i0));
+        } else {
+            Par.elements(
+                    kern, N * a.intermediateSize(), (i0, i1) -> SwiGlu.forward(kern, c.h, c.gate, c.up, i0, i1 - i0));
+        }
+        if (sandwich) {
+            // out = res + post_feedforward_norm(h Wd^T + lora(h))       (N, C)
+            projForward(
+                    l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {c.mlpOut}, c.h, c, params, seed, drop, N);
+            rmsForward(xOut, c.rstdPm, c.mlpOut, lw.postMlpNorm(), N, C);
+        } else {
+            // out = res + h Wd^T + lora(h)                              (N, C)
+            projForward(l, DOWN, new FrozenLinear[] {lw.down()}, new float[][] {xOut}, c.h, c, params, seed, drop, N);
+        }
         add(xOut, c.res, N * C);
+    }
+
+    /** x[0, n) *= s. */
+    private void scale(float[] x, int n, float s) {
+        Par.elements(kern, n, (i0, i1) -> {
+            for (int i = i0; i < i1; i++) x[i] *= s;
+        });
     }
 
     private void rmsForward(float[] out, float[] rstd, float[] x, float[] weight, int N, int C) {
@@ -384,12 +484,19 @@ public final class LoraLlama implements TrainableModel {
         int QD = a.qDim();
         int KVD = a.kvDim();
         LayerWeights lw = w.layer(l);
+        Rope rope = ropeOf(l);
+        int[] lo = loOf(l);
         // out = res + h Wd^T + lora(h)  =>  dres = dout (dresid, in place); dh = dout Wd (+ lora)
+        // (Gemma 3: out = res + norm(mlpOut), so d mlpOut = the norm's backward of dout)
+        if (sandwich) {
+            fill(dpost, N * C);
+            rmsBackward(dpost, dresid, c.mlpOut, lw.postMlpNorm(), c.rstdPm, N, C);
+        }
         projBackward(
                 l,
                 DOWN,
                 new FrozenLinear[] {lw.down()},
-                new float[][] {dresid},
+                new float[][] {sandwich ? dpost : dresid},
                 dh,
                 c.h,
                 c,
@@ -399,8 +506,13 @@ public final class LoraLlama implements TrainableModel {
                 drop,
                 N,
                 true);
-        // h = silu(gate) * up
-        Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(kern, dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
+        // h = silu(gate) * up, or gelu_tanh(gate) * up
+        if (a.geluTanh()) {
+            Par.elements(
+                    kern, N * F, (i0, i1) -> GeluTanhGate.backward(kern, dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
+        } else {
+            Par.elements(kern, N * F, (i0, i1) -> SwiGlu.backward(kern, dgate, dup, dh, c.gate, c.up, i0, i1 - i0));
+        }
         // gate, up = ln2 Wg^T, ln2 Wu^T (+ lora)
         projBackward(
                 l,
@@ -419,11 +531,16 @@ public final class LoraLlama implements TrainableModel {
         // ln2 = rmsnorm(res)  =>  dres += rmsnorm backward
         rmsBackward(dresid, dln, c.res, lw.mlpNorm(), c.rstd2, N, C);
         // res = x + att Wo^T + lora(att)  =>  dx = dres (in place); datt = dres Wo (+ lora)
+        // (Gemma 3: res = x + norm(attnOut))
+        if (sandwich) {
+            fill(dpost, N * C);
+            rmsBackward(dpost, dresid, c.attnOut, lw.postAttnNorm(), c.rstdPa, N, C);
+        }
         projBackward(
                 l,
                 OPROJ,
                 new FrozenLinear[] {lw.o()},
-                new float[][] {dresid},
+                new float[][] {sandwich ? dpost : dresid},
                 datt,
                 c.att,
                 c,
@@ -466,17 +583,53 @@ public final class LoraLlama implements TrainableModel {
                     NKV,
                     HS);
         }
+        if (qScale != 1f) scale(dq, N * QD, qScale);
         // q, k = rope(q), rope(k)
         Par.rows(kern, N, 32, (n0, n1) -> {
             rope.backward(dq, n0 * QD, pos, n0, n1 - n0, NH);
             rope.backward(dk, n0 * KVD, pos, n0, n1 - n0, NKV);
         });
+        if (qkNorm) {
+            // q, k = q_norm(qRaw), k_norm(kRaw)
+            fill(dqRaw, N * QD);
+            fill(dkRaw, N * KVD);
+            Par.rows(kern, N, 16, (n0, n1) -> {
+                HeadRmsNorm.backward(
+                        kern,
+                        dqRaw,
+                        n0 * QD,
+                        dq,
+                        n0 * QD,
+                        c.qRaw,
+                        n0 * QD,
+                        lw.qNorm(),
+                        c.rstdQ,
+                        n0 * NH,
+                        n1 - n0,
+                        NH,
+                        HS);
+                HeadRmsNorm.backward(
+                        kern,
+                        dkRaw,
+                        n0 * KVD,
+                        dk,
+                        n0 * KVD,
+                        c.kRaw,
+                        n0 * KVD,
+                        lw.kNorm(),
+                        c.rstdK,
+                        n0 * NKV,
+                        n1 - n0,
+                        NKV,
+                        HS);
+            });
+        }
         // q, k, v = ln1 W^T (+ b) + lora(ln1)
         projBackward(
                 l,
                 QKV,
                 new FrozenLinear[] {lw.q(), lw.k(), lw.v()},
-                new float[][] {dq, dk, dv},
+                new float[][] {qkNorm ? dqRaw : dq, qkNorm ? dkRaw : dk, dv},
                 dln,
                 c.ln1,
                 c,

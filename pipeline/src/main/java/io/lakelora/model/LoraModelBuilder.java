@@ -145,8 +145,7 @@ public final class LoraModelBuilder {
                 for (int i = 0; i < x.length; i++) {
                     if (quantizer != null && !x[i].isQuantized()) x[i] = store(x[i], x[i].weightFp32());
                 }
-                LayerWeights o = src.layer(l);
-                layers.add(new LayerWeights(o.attnNorm(), x[0], x[1], x[2], x[3], o.mlpNorm(), x[4], x[5], x[6]));
+                layers.add(src.layer(l).withLinears(x)); // the norms (q/k and sandwich norms too) as loaded
             }
             return new LlamaWeights(src.arch(), src.embedding(), layers, src.finalNorm(), src.lmHead());
         }

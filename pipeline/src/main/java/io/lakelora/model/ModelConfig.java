@@ -22,11 +22,21 @@ import java.util.Objects;
  * change the math in a way not implemented here (another {@code hidden_act}, {@code partial_rotary_factor},
  * unsupported {@code rope_type}, a pre-quantized checkpoint) are rejected rather than ignored.
  *
- * <p>Biases: {@code attentionBias} means q/k/v projections have biases (Qwen2 always; Llama when
+ * <p>Biases: {@code attentionBias} means q/k/v projections have biases (Qwen2 always; Llama and Qwen3 when
  * {@code attention_bias} is true, where o_proj has one too — see {@link #oProjBias()}).
  *
- * @param slidingWindow attention window (Mistral; Qwen2 only with use_sliding_window) or null for full attention
+ * <p>Family pieces follow from the architecture ({@link Architecture#qkNorm()}, {@link #embedScale()},
+ * {@link #normOffset()}, {@link #sandwichNorms()}, {@link #geluTanh()}); Gemma 3's numbers are components.
+ *
+ * @param slidingWindow attention window (Mistral; Qwen2 only with use_sliding_window; Gemma 3's sliding layers) or
+ *     null for full attention
  * @param bosTokenId may be null; @param padTokenId may be null; @param torchDtype e.g. "bfloat16", may be null
+ * @param queryPreAttnScalar attention scores are scaled by {@code queryPreAttnScalar^-0.5} (Gemma 3's
+ *     {@code query_pre_attn_scalar}; head_dim for the other families)
+ * @param ropeLocalTheta RoPE base of the sliding-window layers (Gemma 3's {@code rope_local_base_freq}, never
+ *     scaled); equal to ropeTheta for the other families
+ * @param slidingLayers which layers use the sliding window (Gemma 3's {@code layer_types}), or null: every layer
+ *     does when {@code slidingWindow} is set (Mistral)
  */
 public record ModelConfig(
         Architecture architecture,
@@ -48,7 +58,10 @@ public record ModelConfig(
         Integer bosTokenId,
         int[] eosTokenIds,
         Integer padTokenId,
-        String torchDtype) {
+        String torchDtype,
+        double queryPreAttnScalar,
+        double ropeLocalTheta,
+        boolean[] slidingLayers) {
 
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final ObjectMapper PRETTY = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
@@ -74,6 +87,64 @@ public record ModelConfig(
         if (!(ropeTheta > 0)) throw new IllegalArgumentException("rope_theta must be > 0: " + ropeTheta);
         if (slidingWindow != null && slidingWindow <= 0)
             throw new IllegalArgumentException("sliding_window must be > 0");
+        if (!(queryPreAttnScalar > 0))
+            throw new IllegalArgumentException("query_pre_attn_scalar must be > 0: " + queryPreAttnScalar);
+        if (!(ropeLocalTheta > 0))
+            throw new IllegalArgumentException("rope_local_base_freq must be > 0: " + ropeLocalTheta);
+        if (slidingLayers != null) {
+            if (slidingLayers.length != numLayers) {
+                throw new IllegalArgumentException(
+                        "layer_types has " + slidingLayers.length + " entries for " + numLayers + " layers");
+            }
+            slidingLayers = slidingLayers.clone();
+        }
+    }
+
+    /** Which layers slide (a copy), or null (see the record's docs). */
+    @Override
+    public boolean[] slidingLayers() {
+        return slidingLayers == null ? null : slidingLayers.clone();
+    }
+
+    /** Whether layer {@code l} is a sliding-window layer (Gemma 3's "sliding_attention"; every layer of Mistral). */
+    public boolean slidingLayer(int l) {
+        return slidingLayers == null ? slidingWindow != null : slidingLayers[l];
+    }
+
+    /** The attention window of layer {@code l} in tokens (the query's own included), or Integer.MAX_VALUE. */
+    public int window(int l) {
+        return slidingWindow != null && slidingLayer(l) ? slidingWindow : Integer.MAX_VALUE;
+    }
+
+    /** Attention score scale {@code query_pre_attn_scalar^-0.5} (1/sqrt(head_dim) except Gemma 3's own value). */
+    public double attentionScale() {
+        return 1.0 / Math.sqrt(queryPreAttnScalar);
+    }
+
+    /** Embedding multiplier: Gemma 3's sqrt(hidden_size) as a float32 (its embedding dtype here), else 1. */
+    public float embedScale() {
+        return architecture == Architecture.GEMMA3 ? (float) Math.sqrt(hiddenSize) : 1f;
+    }
+
+    /**
+     * Added to every stored RMSNorm weight to give the multiplier: Gemma 3's norms compute {@code x r (1 + w)} (1), the
+     * others {@code x r w} (0). {@link LlamaWeights} hold the multipliers.
+     */
+    public float normOffset() {
+        return architecture == Architecture.GEMMA3 ? 1f : 0f;
+    }
+
+    /**
+     * Gemma 3's sandwich norms: the attention and MLP outputs are normalized (post_attention_layernorm,
+     * post_feedforward_layernorm) before their residual adds, and the MLP input by pre_feedforward_layernorm.
+     */
+    public boolean sandwichNorms() {
+        return architecture == Architecture.GEMMA3;
+    }
+
+    /** The MLP gate is gelu-tanh (Gemma 3's {@code gelu_pytorch_tanh}); else SiLU. */
+    public boolean geluTanh() {
+        return architecture == Architecture.GEMMA3;
     }
 
     private static void positive(String key, int v) {
@@ -101,9 +172,12 @@ public record ModelConfig(
         return numHeads / numKvHeads;
     }
 
-    /** True when o_proj has a bias (Llama with attention_bias; never Qwen2, whose bias is on q/k/v only). */
+    /**
+     * True when o_proj has a bias (Llama, Qwen3 and Gemma 3 with attention_bias; never Qwen2, whose bias is on q/k/v
+     * only).
+     */
     public boolean oProjBias() {
-        return attentionBias && architecture == Architecture.LLAMA;
+        return attentionBias && architecture != Architecture.QWEN2 && architecture != Architecture.MISTRAL;
     }
 
     // ------------------------------------------------------------------------------------------------ RoPE
@@ -116,15 +190,32 @@ public record ModelConfig(
      * by 1 ulp.
      */
     public double[] ropeInvFreq() {
+        return invFreq(ropeTheta, ropeScaling);
+    }
+
+    /**
+     * The RoPE inverse frequencies of layer {@code l}: Gemma 3's sliding layers use {@code rope_local_base_freq}
+     * without scaling, every other layer {@link #ropeInvFreq()}.
+     */
+    public double[] ropeInvFreq(int l) {
+        return localRope(l) ? invFreq(ropeLocalTheta, RopeScaling.NONE) : ropeInvFreq();
+    }
+
+    /** Whether layer {@code l} uses the local RoPE base (Gemma 3's sliding layers). */
+    public boolean localRope(int l) {
+        return architecture == Architecture.GEMMA3 && slidingLayer(l);
+    }
+
+    private double[] invFreq(double theta, RopeScaling scaling) {
         int dim = headDim;
-        float base = (float) ropeTheta;
+        float base = (float) theta;
         double[] out = new double[dim / 2];
         for (int i = 0; i < out.length; i++) {
             float expo = (float) (2 * i) / (float) dim;
             float inv = 1.0f / (float) Math.pow(base, expo);
-            switch (ropeScaling.type()) {
+            switch (scaling.type()) {
                 case NONE -> {}
-                case LINEAR -> inv = inv / (float) ropeScaling.factor();
+                case LINEAR -> inv = inv / (float) scaling.factor();
                 case LLAMA3 -> inv = llama3(inv);
             }
             out[i] = inv;
@@ -195,6 +286,8 @@ public record ModelConfig(
         if (architecture == Architecture.LLAMA) {
             o.put("attention_bias", attentionBias);
             o.put("mlp_bias", mlpBias);
+        } else if (architecture == Architecture.QWEN3 || architecture == Architecture.GEMMA3) {
+            o.put("attention_bias", attentionBias);
         }
         if (bosTokenId != null) o.put("bos_token_id", bosTokenId);
         else o.putNull("bos_token_id");
@@ -207,7 +300,17 @@ public record ModelConfig(
             for (int e : eosTokenIds) a.add(e);
         }
         o.put("head_dim", headDim);
-        o.put("hidden_act", "silu");
+        if (architecture == Architecture.GEMMA3) {
+            o.put("hidden_activation", "gelu_pytorch_tanh");
+            o.put("query_pre_attn_scalar", queryPreAttnScalar);
+            o.put("rope_local_base_freq", ropeLocalTheta);
+            o.putNull("final_logit_softcapping");
+            o.putNull("attn_logit_softcapping");
+            ArrayNode types = o.putArray("layer_types");
+            for (int l = 0; l < numLayers; l++) types.add(slidingLayer(l) ? "sliding_attention" : "full_attention");
+        } else {
+            o.put("hidden_act", "silu");
+        }
         o.put("hidden_size", hiddenSize);
         o.put("intermediate_size", intermediateSize);
         o.put("max_position_embeddings", maxPositionEmbeddings);
@@ -229,10 +332,10 @@ public record ModelConfig(
             }
         }
         o.put("rope_theta", ropeTheta);
-        if (architecture == Architecture.MISTRAL) {
+        if (architecture == Architecture.MISTRAL || architecture == Architecture.GEMMA3) {
             if (slidingWindow != null) o.put("sliding_window", slidingWindow);
             else o.putNull("sliding_window");
-        } else if (architecture == Architecture.QWEN2) {
+        } else if (architecture == Architecture.QWEN2 || architecture == Architecture.QWEN3) {
             o.put("use_sliding_window", slidingWindow != null);
             if (slidingWindow != null) o.put("sliding_window", slidingWindow);
             else o.putNull("sliding_window");
@@ -277,6 +380,11 @@ public record ModelConfig(
         b.eosTokenIds = eosTokenIds.clone();
         b.padTokenId = padTokenId;
         b.torchDtype = torchDtype;
+        if (architecture == Architecture.GEMMA3) { // its own keys; the other families derive them (head_dim, theta)
+            b.queryPreAttnScalar = queryPreAttnScalar;
+            b.ropeLocalTheta = ropeLocalTheta;
+        }
+        b.slidingLayers = slidingLayers == null ? null : slidingLayers.clone();
         return b;
     }
 
@@ -305,10 +413,15 @@ public record ModelConfig(
         private int[] eosTokenIds;
         private Integer padTokenId;
         private String torchDtype;
+        private Double queryPreAttnScalar;
+        private Double ropeLocalTheta;
+        private boolean[] slidingLayers;
+        private int slidingPattern = 6;
 
         private Builder(Architecture a) {
             this.architecture = Objects.requireNonNull(a, "architecture");
-            switch (a) { // transformers' LlamaConfig / MistralConfig / Qwen2Config defaults
+            switch (a) { // transformers' LlamaConfig / MistralConfig / Qwen2Config / Qwen3Config / Gemma3TextConfig
+                // defaults
                 case LLAMA -> {
                     vocabSize = 32000;
                     intermediateSize = 11008;
@@ -332,6 +445,32 @@ public record ModelConfig(
                     maxPositionEmbeddings = 32768;
                     attentionBias = true;
                     eosTokenIds = new int[0];
+                }
+                case QWEN3 -> {
+                    vocabSize = 151936;
+                    intermediateSize = 22016;
+                    numKvHeads = 32;
+                    headDim = 128;
+                    maxPositionEmbeddings = 32768;
+                    eosTokenIds = new int[0];
+                }
+                case GEMMA3 -> {
+                    vocabSize = 262208;
+                    hiddenSize = 2304;
+                    intermediateSize = 9216;
+                    numLayers = 26;
+                    numHeads = 8;
+                    numKvHeads = 4;
+                    headDim = 256;
+                    maxPositionEmbeddings = 131072;
+                    tieWordEmbeddings = true;
+                    ropeTheta = 1_000_000.0;
+                    queryPreAttnScalar = 256.0;
+                    ropeLocalTheta = 10_000.0;
+                    slidingWindow = 4096;
+                    padTokenId = 0;
+                    bosTokenId = 2;
+                    eosTokenIds = new int[] {1};
                 }
             }
         }
@@ -431,6 +570,34 @@ public record ModelConfig(
             return this;
         }
 
+        /** Gemma 3's query_pre_attn_scalar (the attention scale is its inverse square root). */
+        public Builder queryPreAttnScalar(double v) {
+            queryPreAttnScalar = v;
+            return this;
+        }
+
+        /** Gemma 3's rope_local_base_freq (the sliding layers' RoPE base). */
+        public Builder ropeLocalTheta(double v) {
+            ropeLocalTheta = v;
+            return this;
+        }
+
+        /** Which layers slide (Gemma 3's layer_types), or null for the architecture's rule. */
+        public Builder slidingLayers(boolean[] v) {
+            slidingLayers = v == null ? null : v.clone();
+            return this;
+        }
+
+        /**
+         * Gemma 3's sliding_window_pattern: without explicit {@link #slidingLayers}, layer i slides unless
+         * {@code (i + 1) % pattern == 0} (default 6: five sliding layers, then a global one).
+         */
+        public Builder slidingWindowPattern(int v) {
+            if (v <= 0) throw new IllegalArgumentException("sliding_window_pattern must be > 0, got " + v);
+            slidingPattern = v;
+            return this;
+        }
+
         public ModelConfig build() {
             int kv = numKvHeads == null ? numHeads : numKvHeads;
             if (headDim == null && hiddenSize % numHeads != 0) {
@@ -438,6 +605,15 @@ public record ModelConfig(
                         + "num_attention_heads " + numHeads + "; set head_dim explicitly");
             }
             int hd = headDim == null ? hiddenSize / numHeads : headDim;
+            boolean[] sliding = slidingLayers;
+            if (sliding == null && architecture == Architecture.GEMMA3) {
+                sliding = new boolean[numLayers];
+                for (int i = 0; i < numLayers; i++) sliding[i] = (i + 1) % slidingPattern != 0;
+            }
+            if (sliding != null && architecture != Architecture.GEMMA3) {
+                throw new IllegalArgumentException("per-layer sliding windows (layer_types) are Gemma 3's; "
+                        + architecture.hfClass() + " slides every layer or none");
+            }
             return new ModelConfig(
                     architecture,
                     vocabSize,
@@ -458,7 +634,10 @@ public record ModelConfig(
                     bosTokenId,
                     eosTokenIds,
                     padTokenId,
-                    torchDtype);
+                    torchDtype,
+                    queryPreAttnScalar == null ? hd : queryPreAttnScalar,
+                    ropeLocalTheta == null ? ropeTheta : ropeLocalTheta,
+                    sliding);
         }
     }
 
@@ -486,7 +665,10 @@ public record ModelConfig(
                 && Objects.equals(bosTokenId, c.bosTokenId)
                 && Arrays.equals(eosTokenIds, c.eosTokenIds)
                 && Objects.equals(padTokenId, c.padTokenId)
-                && Objects.equals(torchDtype, c.torchDtype);
+                && Objects.equals(torchDtype, c.torchDtype)
+                && Double.compare(queryPreAttnScalar, c.queryPreAttnScalar) == 0
+                && Double.compare(ropeLocalTheta, c.ropeLocalTheta) == 0
+                && Arrays.equals(slidingLayers, c.slidingLayers);
     }
 
     @Override
@@ -511,7 +693,10 @@ public record ModelConfig(
                 bosTokenId,
                 Arrays.hashCode(eosTokenIds),
                 padTokenId,
-                torchDtype);
+                torchDtype,
+                queryPreAttnScalar,
+                ropeLocalTheta,
+                Arrays.hashCode(slidingLayers));
     }
 
     @Override
@@ -522,6 +707,16 @@ public record ModelConfig(
                 + headDim + ", rope " + ropeTheta
                 + (ropeScaling.type() == RopeScaling.Type.NONE ? "" : " " + ropeScaling)
                 + (tieWordEmbeddings ? ", tied" : "") + (slidingWindow == null ? "" : ", window " + slidingWindow)
+                + (slidingLayers == null
+                        ? ""
+                        : " on " + slidingCount() + " of " + numLayers + " layers, local rope " + ropeLocalTheta)
+                + (queryPreAttnScalar == headDim ? "" : ", query_pre_attn_scalar " + queryPreAttnScalar)
                 + "]";
+    }
+
+    private int slidingCount() {
+        int n = 0;
+        for (boolean b : slidingLayers) if (b) n++;
+        return n;
     }
 }

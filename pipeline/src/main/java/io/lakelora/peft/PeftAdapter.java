@@ -49,7 +49,10 @@ public final class PeftAdapter {
     public static final String CONFIG_FILE = "adapter_config.json";
     public static final String WEIGHTS_FILE = "adapter_model.safetensors";
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final Pattern KEY = Pattern.compile("^(?:base_model\\.model\\.)?model\\.layers\\.(\\d+)\\."
+    // the decoder's layers: model.layers (causal LMs), or Gemma 3 multimodal's language model (transformers 4.50:
+    // language_model.model.layers, 4.52+: model.language_model.layers)
+    private static final Pattern KEY = Pattern.compile("^(?:base_model\\.model\\.)?"
+            + "(?:model\\.|language_model\\.model\\.|model\\.language_model\\.)layers\\.(\\d+)\\."
             + "(self_attn|mlp)\\.([a-z_]+)\\.lora_(A|B)(?:\\.(?!weight$)[A-Za-z0-9_\\-]+)?(?:\\.weight)?$");
 
     private PeftAdapter() {}

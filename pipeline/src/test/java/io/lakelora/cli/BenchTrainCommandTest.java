@@ -75,6 +75,15 @@ class BenchTrainCommandTest {
                 8_030_261_248L,
                 LoraStepFlops.totalParams(BenchShape.named("llama3-8b").config()));
         assertEquals(500000.0, BenchShape.named("llama3-8b").config().ropeTheta());
+        // Qwen3-1.7B: 1.7B parameters, 1.4B outside the embedding (its model card); in detail: embedding
+        // 151936 x 2048 = 311,164,928 (tied), linears 28 x (2 x 2048^2 + 2 x 1024 x 2048 + 3 x 2048 x 6144) =
+        // 1,409,286,144, norms 28 x (2 x 2048 + 2 x 128) + 2048 = 123,904 (q_norm / k_norm included)
+        ModelConfig qwen3 = BenchShape.named("qwen3-1.7b").config();
+        assertEquals(1_720_574_976L, LoraStepFlops.totalParams(qwen3));
+        assertEquals(1_409_286_144L, LoraStepFlops.linearParams(qwen3));
+        assertEquals(Architecture.QWEN3, qwen3.architecture());
+        assertEquals(128, qwen3.headDim());
+        assertTrue(qwen3.tieWordEmbeddings());
         // 100m: 12 x (4 x 768^2 + 3 x 768 x 2048) = 84,934,656 linear weights
         assertEquals(
                 84_934_656L, LoraStepFlops.linearParams(BenchShape.named("100m").config()));

@@ -114,6 +114,40 @@ class MathOpsParityTest {
         }
     }
 
+    /**
+     * gelu-tanh gate: the scalar specification computes PyTorch's {@code 0.5 g (1 + tanh z)}, the vector one
+     * {@code g sigmoid(2z)}; {@code 1 + tanh z} cancels for negative z (absolute error u), so the bound is absolute at
+     * the scale of the terms: 16 u |g u| forward, 64 u |dh u| (1 + |g| beta (1 + 3 kappa g^2)) backward.
+     */
+    @Test
+    void geluTanhGateAndItsBackwardWithinElementBounds() {
+        SplittableRandom r = new SplittableRandom(5);
+        for (int n : LENGTHS) {
+            int off = 64;
+            float[] g = randn(r, off + n, 4.0);
+            float[] u = randn(r, off + n, 1.0);
+            float[] dh = randn(r, off + n, 1.0);
+            float[] ha = new float[off + n], hb = new float[off + n];
+            scalar.geluTanhGate(ha, g, u, off, n);
+            vector.geluTanhGate(hb, g, u, off, n);
+            float[] dga = new float[off + n], dua = new float[off + n];
+            float[] dgb = new float[off + n], dub = new float[off + n];
+            scalar.geluTanhGateBackward(dga, dua, dh, g, u, off, n);
+            vector.geluTanhGateBackward(dgb, dub, dh, g, u, off, n);
+            for (int i = off; i < off + n; i++) {
+                String at = "n=" + n + " [" + i + "] g=" + g[i];
+                double x = g[i];
+                // PyTorch's formula in double, to check the specification itself
+                double want = 0.5 * x * (1 + Math.tanh(0.7978845608028654 * (x + 0.044715 * x * x * x))) * u[i];
+                within(want, ha[i], 16 * U * Math.abs(x * u[i]), "gelu scalar vs double " + at);
+                within(ha[i], hb[i], 16 * U * Math.abs(x * u[i]), "gelu " + at);
+                within(dua[i], dub[i], 16 * U * Math.abs(x * dh[i]), "gelu du " + at);
+                double terms = Math.abs(dh[i] * u[i]) * (1 + Math.abs(x) * 0.8 * (1 + 3 * 0.044715 * x * x));
+                within(dga[i], dgb[i], 64 * U * terms, "gelu dg " + at);
+            }
+        }
+    }
+
     @Test
     void rmsNormRowsWithinTheirBounds() {
         SplittableRandom r = new SplittableRandom(5);

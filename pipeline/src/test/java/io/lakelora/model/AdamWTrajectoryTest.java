@@ -17,7 +17,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 class AdamWTrajectoryTest {
 
     @ParameterizedTest
-    @ValueSource(strings = {"llama_gqa", "qwen2_tied_packed"})
+    @ValueSource(strings = {"llama_gqa", "qwen2_tied_packed", "qwen3_tied_packed", "gemma3_sliding"})
     void lossTrajectoryMatchesTorch(String name) throws Exception {
         LoraParityTest.Case c = LoraParityTest.load(name);
         c.expectedTensors().close();

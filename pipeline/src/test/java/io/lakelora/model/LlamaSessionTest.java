@@ -39,6 +39,41 @@ class LlamaSessionTest {
         assertEquals(train, score[0], 1e-5 * ref);
     }
 
+    /**
+     * Qwen3 (q/k norms, head_dim unlike hidden / heads) and Gemma 3 (window 3 on sliding layers while the cache holds 12
+     * tokens, two RoPE bases, query_pre_attn_scalar, sandwich norms, scaled embeddings, gelu-tanh): chunked scoring
+     * with the KV cache equals the double reference and the training forward; token-by-token decoding equals the
+     * whole prompt.
+     */
+    @Test
+    void qwen3AndGemma3SessionsMatchTheReferenceAndDecodeConsistently() {
+        for (ModelConfig a : new ModelConfig[] {
+            TestConfigs.qwen3(V, 16, 24, 2, 4, 2, 6, true), TestConfigs.gemma3(V, 16, 24, 3, 4, 2, 8, 12.0, 3)
+        }) {
+            LlamaWeights w = LlamaWeights.random(a, 21, 0.3f, null);
+            LoraSpec sp =
+                    LoraSpec.of(2, 4.0, false, 0.0, EnumSet.of(TargetModule.K, TargetModule.O, TargetModule.GATE));
+            float[] p = GradCheck.randn(new SplittableRandom(22), sp.layout(a).size(), 0.3);
+            LoraAdapter ad = new LoraAdapter(sp, sp.layout(a), p);
+            String name = a.architecture().hfClass();
+            double[] score = new LlamaSession(w, new ScalarKernels(), ad, 32, 5).score(tokens);
+            Batch batch = new Batch(new int[][] {tokens}, new int[][] {tokens}, null);
+            double ref = new RefLlama(w, sp).loss(RefLlama.d(p), batch, 0, false);
+            assertEquals(ref, score[0], 1e-5 * ref, name);
+            double train = new LoraLlama(w, sp, new ScalarKernels(), false)
+                    .evaluate(p, batch)
+                    .lossSum();
+            assertEquals(train, score[0], 1e-5 * ref, name);
+            float[] whole = new LlamaSession(w, new ScalarKernels(), ad, 32, 64)
+                    .forward(tokens)
+                    .clone();
+            LlamaSession one = new LlamaSession(w, new ScalarKernels(), ad, 32, 64);
+            float[] last = null;
+            for (int t : tokens) last = one.forward(new int[] {t});
+            for (int v = 0; v < V; v++) assertEquals(whole[v], last[v], 1e-5, name);
+        }
+    }
+
     @Test
     void chunkedPromptAndTokenByTokenGiveTheSameLogits() {
         float[] whole = new LlamaSession(weights, new ScalarKernels(), adapter, 32, 64)

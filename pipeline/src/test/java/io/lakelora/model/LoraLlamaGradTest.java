@@ -147,6 +147,54 @@ class LoraLlamaGradTest {
         assertEquals(l4.lossSum(), plain.evaluate(params, batch).lossSum(), 1e-9);
     }
 
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void qwen3QkNormsAndHeadDimUnlikeHiddenOverHeads(String backend) {
+        Kernels kern = TestBackends.of(backend);
+        // head_dim 6 while hidden / heads = 4: q_proj is (24, 16), o_proj (16, 24)
+        ModelConfig a = TestConfigs.qwen3(V, 16, 20, 2, 4, 2, 6, true);
+        LlamaWeights w = LlamaWeights.random(a, 11, 0.3f, null);
+        assertEquals(24, w.layer(0).q().outFeatures());
+        assertEquals(6, w.layer(1).kNorm().length);
+        assertEquals(false, w.layer(0).q().hasBias(), "Qwen3 has no q/k/v bias");
+        LoraSpec spec = LoraSpec.of(3, 6.0, false, 0.0, EnumSet.allOf(TargetModule.class));
+        check(kern, w, spec, batch(new SplittableRandom(12), 2, 7, true), 0, false, 1e-4);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void qwen3Nf4DropoutRecompute(String backend) {
+        Kernels kern = TestBackends.of(backend);
+        ModelConfig a = TestConfigs.qwen3(V, 16, 24, 2, 2, 1, 8, false);
+        LlamaWeights w = LlamaWeights.random(a, 13, 0.3f, TestQuant::nf4);
+        assertEquals(true, w.layer(0).o().isQuantized());
+        LoraSpec spec = LoraSpec.of(2, 4.0, true, 0.25, EnumSet.allOf(TargetModule.class));
+        check(kern, w, spec, batch(new SplittableRandom(14), 2, 6, false), 7, true, 1e-4);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void gemma3SandwichNormsGeluSlidingLayersAndQueryScalar(String backend) {
+        Kernels kern = TestBackends.of(backend);
+        // 3 layers, pattern 2: sliding, global, sliding; query_pre_attn_scalar 10 != head_dim 8
+        ModelConfig a = TestConfigs.gemma3(V, 16, 20, 3, 4, 2, 8, 10.0, 2);
+        assertArrayEquals(new boolean[] {true, false, true}, a.slidingLayers());
+        LlamaWeights w = LlamaWeights.random(a, 15, 0.3f, null);
+        LoraSpec spec = LoraSpec.of(3, 6.0, false, 0.0, EnumSet.allOf(TargetModule.class));
+        // T = 9 > window 3: the sliding layers see fewer keys than the global one
+        check(kern, w, spec, batch(new SplittableRandom(16), 2, 9, true), 0, false, 1e-4);
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"scalar", "vector"})
+    void gemma3Nf4DropoutRecomputeSubsetOfTargets(String backend) {
+        Kernels kern = TestBackends.of(backend);
+        ModelConfig a = TestConfigs.gemma3(V, 16, 24, 2, 2, 1, 8, 8.0, 2);
+        LlamaWeights w = LlamaWeights.random(a, 17, 0.3f, TestQuant::nf4);
+        LoraSpec spec = LoraSpec.of(2, 4.0, false, 0.2, EnumSet.of(TargetModule.K, TargetModule.O, TargetModule.UP));
+        check(kern, w, spec, batch(new SplittableRandom(18), 2, 8, false), 3, true, 1e-4);
+    }
+
     @Test
     void badInputsAreRejected() {
         ModelConfig a = TestConfigs.llama(V, 8, 8, 1, 2, 2, true);

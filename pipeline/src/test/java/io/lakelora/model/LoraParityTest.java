@@ -30,7 +30,9 @@ import org.junit.jupiter.params.provider.CsvSource;
  * modeling code in plain torch, LoRA as PEFT defines it). Loss and the gradient of the mean loss for every LoRA tensor
  * must agree to a relative error of 1e-4 (max |java - torch| / max |torch| per tensor), with the fp32 base and with the
  * base replaced by the fixture's NF4 codes (torch used the same de-quantized weights), through both backends
- * ({@link TestBackends}).
+ * ({@link TestBackends}). Cases: Llama (GQA), Qwen2 (biases, tied, packed), Qwen3 (q/k norms, head_dim 16 with
+ * hidden / heads = 8) and Gemma 3 (its config keys as transformers 4.5x writes them: (1 + w) norms, sandwich norms,
+ * scaled embeddings, gelu-tanh, query_pre_attn_scalar, sliding and global layers with two RoPE bases).
  */
 class LoraParityTest {
     static final Path FIXTURES = Path.of("src/test/resources/fixtures/lora_parity");
@@ -99,15 +101,22 @@ class LoraParityTest {
                         ex.readFloats(key + ".absmax"));
                 lin[m.ordinal()] = FrozenLinear.quantized(q, d.bias());
             }
-            LayerWeights lw = w.layer(l);
-            layers.add(new LayerWeights(
-                    lw.attnNorm(), lin[0], lin[1], lin[2], lin[3], lw.mlpNorm(), lin[4], lin[5], lin[6]));
+            layers.add(w.layer(l).withLinears(lin));
         }
         return new LlamaWeights(w.arch(), w.embedding(), layers, w.finalNorm(), w.lmHead());
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"llama_gqa, scalar", "llama_gqa, vector", "qwen2_tied_packed, scalar", "qwen2_tied_packed, vector"})
+    @CsvSource({
+        "llama_gqa, scalar",
+        "llama_gqa, vector",
+        "qwen2_tied_packed, scalar",
+        "qwen2_tied_packed, vector",
+        "qwen3_tied_packed, scalar",
+        "qwen3_tied_packed, vector",
+        "gemma3_sliding, scalar",
+        "gemma3_sliding, vector"
+    })
     void fp32LossAndGradientsMatchTorch(String name, String backend) throws Exception {
         Case c = load(name);
         try (ShardedCheckpoint ex = c.expectedTensors()) {
@@ -116,7 +125,16 @@ class LoraParityTest {
     }
 
     @ParameterizedTest(name = "{0} {1}")
-    @CsvSource({"llama_gqa, scalar", "llama_gqa, vector", "qwen2_tied_packed, scalar", "qwen2_tied_packed, vector"})
+    @CsvSource({
+        "llama_gqa, scalar",
+        "llama_gqa, vector",
+        "qwen2_tied_packed, scalar",
+        "qwen2_tied_packed, vector",
+        "qwen3_tied_packed, scalar",
+        "qwen3_tied_packed, vector",
+        "gemma3_sliding, scalar",
+        "gemma3_sliding, vector"
+    })
     void nf4LossAndGradientsMatchTorchOnTheSameDequantizedWeights(String name, String backend) throws Exception {
         Case c = load(name);
         try (ShardedCheckpoint ex = c.expectedTensors()) {

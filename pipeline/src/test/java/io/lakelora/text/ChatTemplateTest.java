@@ -18,8 +18,8 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /**
- * jinjava renderings compared with Python jinja2's on the real templates of the shared assets (llama3, qwen3) and the
- * built-in fallbacks. Golden file: fixtures/chat_templates/chat_golden.json, written by make_chat_golden.py beside it.
+ * jinjava renderings compared with Python jinja2's on the real templates of the shared assets (llama3, qwen3), Gemma 3's
+ * (a fixture: no Gemma tokenizer in the assets) and the built-in fallbacks. Golden file: fixtures/chat_templates/chat_golden.json, written by make_chat_golden.py beside it.
  */
 class ChatTemplateTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -33,6 +33,14 @@ class ChatTemplateTest {
 
     private static ChatTemplate load(String how) throws IOException {
         if (how.startsWith("builtin:")) return ChatTemplate.builtin(how.substring(8));
+        if (how.startsWith("fixture:")) {
+            String rel = how.substring("fixture:".length());
+            try (InputStream in = ChatTemplateTest.class.getResourceAsStream("/fixtures/" + rel)) {
+                if (in == null) throw new IllegalStateException("fixture missing: " + rel);
+                return ChatTemplate.of(
+                        rel, JSON.readTree(in).get("chat_template").asText());
+            }
+        }
         String rel = how.substring("asset:".length());
         return ChatTemplate.of(
                 rel,
@@ -73,7 +81,7 @@ class ChatTemplateTest {
             }
             checked++;
         }
-        assertEquals(60, checked);
+        assertEquals(70, checked);
     }
 
     @Test
@@ -122,6 +130,30 @@ class ChatTemplateTest {
                                 ChatMessage.user("and?")),
                         special));
         assertTrue(e.getMessage().contains("does not end with an assistant turn"), e.getMessage());
+    }
+
+    /**
+     * Gemma 3's template is prefix-stable (each turn renders the same whatever follows), so every model turn trains:
+     * the turn's text, trimmed as the template trims it, through {@code <end_of_turn>\n}; a system message becomes the
+     * first user turn's prefix.
+     */
+    @Test
+    void gemma3TrainsEveryModelTurn() throws IOException {
+        ChatTemplate g = load("fixture:chat_templates/gemma3_tokenizer_config.json");
+        Map<String, String> special = ChatTemplate.specialTokens("<bos>", "<eos>", null, "<pad>");
+        ChatTemplate.Rendered r = g.renderForTraining(
+                List.of(
+                        ChatMessage.system("Be brief."),
+                        ChatMessage.user("2+2?"),
+                        ChatMessage.assistant(" 4 "),
+                        ChatMessage.user("3+3?"),
+                        ChatMessage.assistant("6")),
+                special);
+        assertEquals("all_assistant_turns", r.maskMode());
+        assertEquals(List.of("4<end_of_turn>\n", "6<end_of_turn>\n"), spans(r));
+        assertTrue(
+                r.text().startsWith("<bos><start_of_turn>user\nBe brief.\n\n2+2?<end_of_turn>\n<start_of_turn>model\n"),
+                r.text());
     }
 
     private static List<String> spans(ChatTemplate.Rendered r) {

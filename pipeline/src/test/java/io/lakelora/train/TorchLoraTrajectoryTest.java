@@ -35,7 +35,7 @@ class TorchLoraTrajectoryTest {
 
     @Test
     void tenAdamWStepsFollowTorchsLossTrajectory() throws Exception {
-        for (String name : List.of("llama_gqa", "qwen2_tied_packed")) {
+        for (String name : List.of("llama_gqa", "qwen2_tied_packed", "qwen3_tied_packed", "gemma3_sliding")) {
             Path fx = Path.of(System.getProperty("lakelora.root", ".."))
                     .resolve("pipeline/src/test/resources/fixtures/lora_parity")
                     .resolve(name);

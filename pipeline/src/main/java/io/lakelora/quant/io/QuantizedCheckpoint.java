@@ -87,9 +87,16 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         }
     }
 
-    /** True for the tensors {@link #save} quantizes: rank-2 {@code .weight} tensors under {@code model.layers.}. */
+    /**
+     * True for the tensors {@link #save} quantizes: rank-2 {@code .weight} tensors under {@code model.layers.} (or a
+     * Gemma 3 multimodal checkpoint's {@code language_model.model.layers.} / {@code model.language_model.layers.}).
+     */
     public static boolean isQuantizedLinear(String name, long[] shape) {
-        return name.startsWith("model.layers.") && name.endsWith(".weight") && shape.length == 2;
+        return (name.startsWith("model.layers.")
+                        || name.startsWith("language_model.model.layers.")
+                        || name.startsWith("model.language_model.layers."))
+                && name.endsWith(".weight")
+                && shape.length == 2;
     }
 
     /** {@link #save(Path, Path, Quantizer, long)} with transformers' default shard size. */
