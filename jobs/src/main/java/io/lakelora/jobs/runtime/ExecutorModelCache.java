@@ -10,8 +10,9 @@ import java.util.function.Function;
 
 /**
  * The JVM-wide cache on an executor: one frozen base per model key and device (loaded once, shared by all tasks on that
- * device), and a pool of per-task models over each base (a task borrows one, so concurrent tasks never share activation
- * buffers). The device comes from the task's accelerator addresses ({@link #device}): "cpu" when Spark assigned none,
+ * device), and pools of per-task models over each base, one per kind of model ({@link ModelFactory#modelKey}: a task
+ * borrows one, so concurrent tasks never share activation buffers, and a model built for another LoRA config is never
+ * reused). The device comes from the task's accelerator addresses ({@link #device}): "cpu" when Spark assigned none,
  * "gpu:0" for GPU 0. A failed load is not cached, so a retried task tries again.
  */
 public final class ExecutorModelCache {
@@ -41,7 +42,10 @@ public final class ExecutorModelCache {
     }
 
     private static final Map<Key, Slot> BASES = new ConcurrentHashMap<>();
-    private static final Map<Key, Queue<TrainableModel>> POOLS = new ConcurrentHashMap<>();
+    /** A pool of per-task models: one base (key and device) and one kind of model over it. */
+    private record PoolKey(Key base, String modelKey) {}
+
+    private static final Map<PoolKey, Queue<TrainableModel>> POOLS = new ConcurrentHashMap<>();
     /** cacheGroup -> the key currently loaded for it (on any device). */
     private static final Map<String, String> GROUPS = new ConcurrentHashMap<>();
 
@@ -63,7 +67,8 @@ public final class ExecutorModelCache {
             ModelFactory<B> factory, String[] deviceAddresses, Function<TrainableModel, R> work) {
         B base = base(factory, deviceAddresses);
         Key key = new Key(factory.cacheKey(), device(deviceAddresses));
-        Queue<TrainableModel> pool = POOLS.computeIfAbsent(key, k -> new ConcurrentLinkedQueue<>());
+        Queue<TrainableModel> pool =
+                POOLS.computeIfAbsent(new PoolKey(key, factory.modelKey()), k -> new ConcurrentLinkedQueue<>());
         TrainableModel m = pool.poll();
         if (m == null) m = factory.newModel(base);
         try {
@@ -93,7 +98,7 @@ public final class ExecutorModelCache {
         String old = GROUPS.put(factory.cacheGroup(), key.cacheKey());
         if (old != null && !old.equals(key.cacheKey())) {
             BASES.keySet().removeIf(k -> k.cacheKey().equals(old));
-            POOLS.keySet().removeIf(k -> k.cacheKey().equals(old));
+            POOLS.keySet().removeIf(k -> k.base().cacheKey().equals(old));
         }
         return base;
     }

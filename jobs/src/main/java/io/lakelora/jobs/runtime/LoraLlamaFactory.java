@@ -80,6 +80,12 @@ public final class LoraLlamaFactory implements ModelFactory<LlamaWeights> {
         return w;
     }
 
+    /** The LoRA spec, kernel threads and recomputation the task's models are built with. */
+    @Override
+    public String modelKey() {
+        return spec.loraSpec() + "|threads=" + threads() + "|recompute=" + spec.recompute();
+    }
+
     @Override
     public TrainableModel newModel(LlamaWeights base) {
         return LoraModelBuilder.newModel(base, spec.withThreads(threads()));

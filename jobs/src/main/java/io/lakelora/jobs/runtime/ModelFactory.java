@@ -38,4 +38,14 @@ public interface ModelFactory<B> extends Serializable {
 
     /** A model (own activation buffers) over the shared base; called once per concurrently running task thread. */
     TrainableModel newModel(B base);
+
+    /**
+     * What the models {@link #newModel} builds over one base differ by (the LoRA rank, scaling, dropout, targets, kernel
+     * threads, recomputation): the cache pools models per base and model key, so a job with another LoRA config on
+     * the same base (job 03 at r=8, then job 05 scoring an r=16 adapter, on one long-lived executor) never gets a model
+     * built for the other. Default: one kind of model per base.
+     */
+    default String modelKey() {
+        return "";
+    }
 }

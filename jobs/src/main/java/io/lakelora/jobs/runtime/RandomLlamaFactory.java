@@ -50,6 +50,11 @@ public final class RandomLlamaFactory implements ModelFactory<LlamaWeights> {
     }
 
     @Override
+    public String modelKey() {
+        return spec.loraSpec() + "|threads=" + spec.threads();
+    }
+
+    @Override
     public TrainableModel newModel(LlamaWeights base) {
         return LoraModelBuilder.newModel(base, spec);
     }

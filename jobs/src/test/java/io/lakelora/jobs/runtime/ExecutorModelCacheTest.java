@@ -255,6 +255,51 @@ class ExecutorModelCacheTest {
         assertEquals(3, loads.get());
     }
 
+    /**
+     * Two LoRA configs on one base (job 03 at one rank, then job 05 scoring an adapter of another, on one long-lived
+     * executor): one base load, and each config gets a model of its own layout, never the other's from the pool.
+     */
+    @Test
+    void anotherLoraConfigOnTheSameBaseGetsItsOwnModel() {
+        String uri =
+                io.lakelora.util.Assets.require("models/stories260K-hf").toUri().toString();
+        LoraLlamaFactory r4 = llama(uri, 4, 8.0);
+        LoraLlamaFactory r8 = llama(uri, 8, 16.0);
+        LoraLlamaFactory r8alpha = llama(uri, 8, 32.0);
+        assertEquals(r4.cacheKey(), r8.cacheKey(), "one base");
+        int[] sizes = new int[3];
+        String[] keys = new String[3];
+        LoraLlamaFactory[] fs = {r4, r8, r8alpha};
+        for (int i = 0; i < 3; i++) {
+            final int j = i;
+            ExecutorModelCache.withModel(fs[i], new String[0], m -> {
+                sizes[j] = m.layout().size();
+                keys[j] = fs[j].modelKey();
+                return null;
+            });
+        }
+        assertEquals(1, ExecutorModelCache.bases());
+        assertEquals(2 * sizes[0], sizes[1], "r=8 has twice the adapter of r=4");
+        assertEquals(sizes[1], sizes[2]);
+        assertNotEquals(keys[1], keys[2], "same rank, other scaling: another model");
+        // and back to r=4: its own pooled model, not the last one used
+        ExecutorModelCache.withModel(r4, new String[0], m -> {
+            assertEquals(sizes[0], m.layout().size());
+            return null;
+        });
+    }
+
+    private static LoraLlamaFactory llama(String uri, int r, double alpha) {
+        return new LoraLlamaFactory(
+                uri,
+                new io.lakelora.model.LoraModelBuilder.Spec(
+                        io.lakelora.quant.QuantType.NF4,
+                        true,
+                        io.lakelora.lora.LoraConfig.of(r, alpha, java.util.List.of("q_proj", "v_proj")),
+                        1,
+                        false));
+    }
+
     @Test
     void theLlamaFactoryKeyFollowsTheModelFiles(@TempDir Path dir) throws Exception {
         Files.writeString(dir.resolve("config.json"), "{}");
