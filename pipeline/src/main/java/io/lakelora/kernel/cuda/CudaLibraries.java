@@ -23,13 +23,13 @@ import java.util.Set;
 public final class CudaLibraries {
     private CudaLibraries() {}
 
-    /** The libraries the CUDA 13 bindings need. */
+    /** The libraries the CUDA 13 bindings need, in load order (cuBLASLt before cuBLAS, which needs it). */
     public static final List<String> CUDA13 =
-            List.of("libcuda.so.1", "libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libnvrtc.so.13");
+            List.of("libcuda.so.1", "libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libnvrtc.so.13");
 
-    /** The libraries the CUDA 12 bindings ({@code -Pcuda12}) need. */
+    /** The libraries the CUDA 12 bindings ({@code -Pcuda12}) need, in load order. */
     public static final List<String> CUDA12 =
-            List.of("libcuda.so.1", "libcudart.so.12", "libcublas.so.12", "libcublasLt.so.12", "libnvrtc.so.12");
+            List.of("libcuda.so.1", "libcudart.so.12", "libcublasLt.so.12", "libcublas.so.12", "libnvrtc.so.12");
 
     static final List<Path> STANDARD_DIRS = List.of(
             Path.of("/usr/lib/x86_64-linux-gnu"),
@@ -45,6 +45,27 @@ public final class CudaLibraries {
     public record Probe(Map<String, Path> found, List<String> missing, List<Path> searched) {
         public boolean ok() {
             return missing.isEmpty();
+        }
+
+        /**
+         * Loads every library found, in order, by its full path ({@link System#load}), so that the bindings' own
+         * libraries link to exactly these (the dynamic loader matches a needed soname to the first object loaded
+         * with it), whatever copies JavaCPP's built-in search paths (such as {@code /usr/local/cuda/lib64}) hold.
+         *
+         * @throws CudaUnavailableException when one is missing or does not load
+         */
+        public void loadAll() {
+            require();
+            for (Map.Entry<String, Path> e : found.entrySet()) {
+                try {
+                    System.load(e.getValue().toAbsolutePath().toString());
+                } catch (UnsatisfiedLinkError x) {
+                    throw new CudaUnavailableException(e.getKey() + " at " + e.getValue() + " did not load: "
+                            + x.getMessage() + ". Fix: point LD_LIBRARY_PATH or "
+                            + "-Dorg.bytedeco.javacpp.platform.preloadpath at a complete set of CUDA libraries of one "
+                            + "version (its missing dependencies are named above)");
+                }
+            }
         }
 
         /** Throws {@link CudaUnavailableException} with the fix unless every library was found. */

@@ -68,7 +68,7 @@ class CudaLibrariesTest {
     void missingToolkitLibrariesNameTheSettings() throws Exception {
         Path drv = dirWith("driver", "libcuda.so.1");
         CudaLibraries.Probe p = CudaLibraries.probe(CudaLibraries.CUDA13, List.of(drv));
-        assertEquals(List.of("libcudart.so.13", "libcublas.so.13", "libcublasLt.so.13", "libnvrtc.so.13"), p.missing());
+        assertEquals(List.of("libcudart.so.13", "libcublasLt.so.13", "libcublas.so.13", "libnvrtc.so.13"), p.missing());
         CudaUnavailableException e = assertThrows(CudaUnavailableException.class, p::require);
         assertTrue(e.getMessage().contains("LD_LIBRARY_PATH or -Dorg.bytedeco.javacpp.platform.preloadpath"));
         assertFalse(e.getMessage().contains("driver >= 580"), e.getMessage());
