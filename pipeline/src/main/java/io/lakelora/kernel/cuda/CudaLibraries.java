@@ -56,11 +56,17 @@ public final class CudaLibraries {
          */
         public void loadAll() {
             require();
-            for (Map.Entry<String, Path> e : found.entrySet()) {
+            List<Path> files = new ArrayList<>();
+            for (Path p : found.values()) {
+                Path builtins = nvrtcBuiltins(p);
+                if (builtins != null) files.add(builtins);
+                files.add(p);
+            }
+            for (Path f : files) {
                 try {
-                    System.load(e.getValue().toAbsolutePath().toString());
+                    System.load(f.toAbsolutePath().toString());
                 } catch (UnsatisfiedLinkError x) {
-                    throw new CudaUnavailableException(e.getKey() + " at " + e.getValue() + " did not load: "
+                    throw new CudaUnavailableException(f + " did not load: "
                             + x.getMessage() + ". Fix: point LD_LIBRARY_PATH or "
                             + "-Dorg.bytedeco.javacpp.platform.preloadpath at a complete set of CUDA libraries of one "
                             + "version (its missing dependencies are named above)");
@@ -89,6 +95,34 @@ public final class CudaLibraries {
             m.append("or use the CPU kernels (-Dlakelora.kernels=vector or scalar)");
             throw new CudaUnavailableException(m.toString());
         }
+    }
+
+    /**
+     * NVRTC's companion {@code libnvrtc-builtins.so.<major>.<minor>} beside {@code lib} when {@code lib} is
+     * {@code libnvrtc.so.<major>} (the newest such file; null if none, or for another library). NVRTC opens it by
+     * name when it compiles, through {@code LD_LIBRARY_PATH} only; loading it first by its path makes it found
+     * wherever the preload path points.
+     */
+    static Path nvrtcBuiltins(Path lib) {
+        String n = lib.getFileName().toString();
+        if (!n.startsWith("libnvrtc.so.")) return null;
+        String prefix = "libnvrtc-builtins.so." + n.substring("libnvrtc.so.".length()) + ".";
+        Path dir = lib.toAbsolutePath().getParent();
+        Path best = null;
+        try (var files = Files.newDirectoryStream(dir, prefix + "*")) {
+            for (Path f : files) {
+                String rest = f.getFileName().toString().substring(prefix.length());
+                if (!rest.matches("\\d+") || !Files.isRegularFile(f)) continue; // not the .alt. variants
+                if (best == null
+                        || f.getFileName()
+                                        .toString()
+                                        .compareTo(best.getFileName().toString())
+                                > 0) best = f;
+            }
+        } catch (IOException e) {
+            return null;
+        }
+        return best;
     }
 
     /** Searches this process's library path for {@link #CUDA13}. */

@@ -39,6 +39,23 @@ public final class DeviceAttention {
         }
     }
 
+    /**
+     * Checks the host copy of the windows before they go to the device (the kernels cannot): every query row of every
+     * batch element sees {@code 0 <= lo <= hi < T}.
+     */
+    public static void checkWindows(int[] lo, int[] hi, int B, int T) {
+        if (lo.length < B * T || hi.length < B * T) {
+            throw new IllegalArgumentException(
+                    "attention windows: " + lo.length + "/" + hi.length + " rows for B*T = " + B * T);
+        }
+        for (int r = 0; r < B * T; r++) {
+            if (lo[r] < 0 || hi[r] < lo[r] || hi[r] >= T) {
+                throw new IllegalArgumentException("attention window of row " + r % T + " in batch element " + r / T
+                        + " is [" + lo[r] + ", " + hi[r] + "], expected 0 <= lo <= hi < " + T);
+            }
+        }
+    }
+
     /** out = softmax_window(q k^T / sqrt(HS)) v per head; probs receives the softmax. Overwrites out and probs. */
     public static void forward(
             DeviceOps ops, long out, long probs, long q, long k, long v, long lo, long hi, Shape s, GemmCompute cmp) {

@@ -65,6 +65,22 @@ class CudaLibrariesTest {
     }
 
     @Test
+    void nvrtcBuiltinsAreFoundBesideNvrtc() throws Exception {
+        Path d = dirWith(
+                "cu13",
+                "libnvrtc.so.13",
+                "libnvrtc-builtins.so.13.0",
+                "libnvrtc-builtins.so.13.1",
+                "libnvrtc-builtins.alt.so.13.1",
+                "libnvrtc-builtins.so.12.9",
+                "libcublas.so.13");
+        assertEquals(d.resolve("libnvrtc-builtins.so.13.1"), CudaLibraries.nvrtcBuiltins(d.resolve("libnvrtc.so.13")));
+        assertEquals(null, CudaLibraries.nvrtcBuiltins(d.resolve("libcublas.so.13")));
+        Path bare = dirWith("bare", "libnvrtc.so.13");
+        assertEquals(null, CudaLibraries.nvrtcBuiltins(bare.resolve("libnvrtc.so.13")));
+    }
+
+    @Test
     void missingToolkitLibrariesNameTheSettings() throws Exception {
         Path drv = dirWith("driver", "libcuda.so.1");
         CudaLibraries.Probe p = CudaLibraries.probe(CudaLibraries.CUDA13, List.of(drv));

@@ -165,6 +165,12 @@ class DeviceOpsTest {
             lo[T + i] = i < 4 ? 0 : 4;
             hi[T + i] = i;
         }
+        DeviceAttention.checkWindows(lo, hi, B, T);
+        int[] bad = hi.clone();
+        bad[T + 2] = T;
+        IllegalArgumentException e =
+                assertThrows(IllegalArgumentException.class, () -> DeviceAttention.checkWindows(lo, bad, B, T));
+        assertTrue(e.getMessage().contains("row 2 in batch element 1 is [0, 10]"), e.getMessage());
         ScalarKernels kern = new ScalarKernels();
         float[] out = new float[B * T * QD], probs = new float[B * NH * T * T];
         float[] dq = new float[q.length], dk = new float[k.length], dv = new float[v.length];
