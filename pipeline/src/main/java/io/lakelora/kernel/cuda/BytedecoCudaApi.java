@@ -123,8 +123,7 @@ public final class BytedecoCudaApi implements CudaApi {
 
     @Override
     public String name() {
-        return "cuda (bytedeco "
-                + org.bytedeco.cuda.presets.cudart.class.getPackage().getImplementationVersion() + ")";
+        return "cuda (bytedeco " + CudaLibraries.bindingsVersion() + ")";
     }
 
     @Override

@@ -125,10 +125,41 @@ public final class CudaLibraries {
         return best;
     }
 
-    /** Searches this process's library path for {@link #CUDA13}. */
+    /**
+     * The version of the CUDA bindings on the class path (e.g. {@code 13.1-9.19-1.5.13}), from their
+     * {@code pom.properties} (kept in a shaded jar), or null when they are absent.
+     */
+    public static String bindingsVersion() {
+        try (var in = CudaLibraries.class.getResourceAsStream("/META-INF/maven/org.bytedeco/cuda/pom.properties")) {
+            if (in == null) return null;
+            java.util.Properties p = new java.util.Properties();
+            p.load(in);
+            return p.getProperty("version");
+        } catch (IOException e) {
+            return null;
+        }
+    }
+
+    /** The CUDA major version of a presets version ({@code 12.9-9.10-1.5.12} -> 12). */
+    static int cudaMajor(String presetsVersion) {
+        try {
+            return Integer.parseInt(presetsVersion.substring(0, presetsVersion.indexOf('.')));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException(
+                    "CUDA bindings version '" + presetsVersion + "': expected MAJOR.MINOR-...");
+        }
+    }
+
+    /** The libraries the bindings on the class path need: {@link #CUDA12} for a 12.x build, else {@link #CUDA13}. */
+    public static List<String> forBindings() {
+        String v = bindingsVersion();
+        return v != null && cudaMajor(v) == 12 ? CUDA12 : CUDA13;
+    }
+
+    /** Searches this process's library path for the libraries of the bindings on the class path. */
     public static Probe probe() {
         return probe(
-                CUDA13,
+                forBindings(),
                 searchPath(
                         System.getProperty("org.bytedeco.javacpp.platform.preloadpath"),
                         Boolean.getBoolean("org.bytedeco.javacpp.pathsFirst")

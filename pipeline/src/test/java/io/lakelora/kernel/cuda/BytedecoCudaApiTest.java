@@ -21,13 +21,13 @@ import org.junit.jupiter.api.io.TempDir;
  * machine that builds this project does.
  */
 class BytedecoCudaApiTest {
-    static final String[][] LIBS = {
-        {"cudart", "libcudart.so.13"},
-        {"cuda", "libcuda.so.1"},
-        {"cublas", "libcublas.so.13"},
-        {"cublaslt", "libcublasLt.so.13"},
-        {"nvrtc", "libnvrtc.so.13"},
-    };
+    /** Fake source -> library name, for the CUDA major version of the bindings on the class path (13, or 12). */
+    static String[][] libs() {
+        List<String> n = CudaLibraries.forBindings(); // libcuda, libcudart, libcublasLt, libcublas, libnvrtc
+        return new String[][] {
+            {"cuda", n.get(0)}, {"cudart", n.get(1)}, {"cublaslt", n.get(2)}, {"cublas", n.get(3)}, {"nvrtc", n.get(4)}
+        };
+    }
 
     @TempDir
     Path tmp;
@@ -44,7 +44,7 @@ class BytedecoCudaApiTest {
         Path src = sources();
         assertTrue(Files.isDirectory(src), "no fake CUDA sources at " + src);
         String map = Files.readString(src.resolve("lib.map.in"));
-        for (String[] lib : LIBS) {
+        for (String[] lib : libs()) {
             Path m = dir.resolve(lib[1] + ".map");
             Files.writeString(m, map.replace("SONAME", lib[1]));
             run(

@@ -65,6 +65,18 @@ class CudaLibrariesTest {
     }
 
     @Test
+    void theLibraryVersionFollowsTheBindingsBuild() {
+        assertEquals(13, CudaLibraries.cudaMajor("13.1-9.19-1.5.13"));
+        assertEquals(12, CudaLibraries.cudaMajor("12.9-9.10-1.5.12"));
+        assertThrows(IllegalArgumentException.class, () -> CudaLibraries.cudaMajor("x"));
+        String v = CudaLibraries.bindingsVersion();
+        assertTrue(v != null && v.matches("1[23]\\.\\d+-.*"), "the bindings' pom.properties: " + v);
+        assertEquals(
+                CudaLibraries.cudaMajor(v) == 12 ? CudaLibraries.CUDA12 : CudaLibraries.CUDA13,
+                CudaLibraries.forBindings());
+    }
+
+    @Test
     void nvrtcBuiltinsAreFoundBesideNvrtc() throws Exception {
         Path d = dirWith(
                 "cu13",
