@@ -8,6 +8,7 @@ import io.lakelora.kernel.cuda.CudaModules;
 import io.lakelora.kernel.cuda.DataType;
 import io.lakelora.kernel.cuda.DeviceArena;
 import io.lakelora.kernel.cuda.DeviceAttention;
+import io.lakelora.kernel.cuda.DeviceLora;
 import io.lakelora.kernel.cuda.DeviceOps;
 import io.lakelora.kernel.cuda.DeviceQuantMatrix;
 import io.lakelora.kernel.cuda.FrozenGemm;
@@ -21,6 +22,7 @@ import io.lakelora.model.nn.Attention;
 import io.lakelora.model.nn.Dropout;
 import io.lakelora.model.nn.FrozenLinear;
 import io.lakelora.model.nn.LmHeadLoss;
+import io.lakelora.model.nn.Lora;
 import io.lakelora.model.nn.Rope;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.QuantizedMatrix;
@@ -39,7 +41,8 @@ import java.util.SplittableRandom;
  * stated error, normalized by the largest reference value: the fp32 GEMMs (TF32 off) and the frozen products against
  * {@link ScalarKernels}, RMSNorm and SwiGLU against {@link ScalarMathOps}, attention (GQA, two documents) against
  * {@link Attention}, cross-entropy against {@link LmHeadLoss}, bf16 frozen products against the fp32 product of the
- * bf16-rounded operands. On the fake API (CI) it runs small shapes; {@code bin/gpu-check} runs it on a GPU with
+ * bf16-rounded operands, a frozen layer with its LoRA path (dropout on and off) against {@link FrozenLinear} +
+ * {@link Lora}. On the fake API (CI) it runs small shapes; {@code bin/gpu-check} runs it on a GPU with
  * larger ones ({@code bin/lakelora gpu-check}).
  */
 public final class CudaOpsCheck {
@@ -111,12 +114,14 @@ public final class CudaOpsCheck {
         Run r = new Run(log);
         List<Long> allocs = new ArrayList<>();
         // the four decoded formats and the frozen weight: at most 1 byte per value each, plus their absmax arrays
-        long arenaBytes = 16L * (s.rows() + 3) * (s.cols() + 5) + (1 << 20);
+        long arenaBytes = 16L * (s.rows() + 3) * (s.cols() + 5) + (1 << 20); // 7 weights
         try (DeviceArena arena = new DeviceArena(api, "check weights", arenaBytes)) {
             Mem m = new Mem(api, allocs);
             section(r, "decode", () -> decode(r, m, ops, arena, s));
             section(r, "sgemm", () -> gemms(r, m, api, s));
             section(r, "frozen products", () -> frozen(r, m, ops, arena, s));
+            section(r, "lora linear", () -> loraLinear(r, m, ops, arena, s, 0.1f));
+            section(r, "lora linear", () -> loraLinear(r, m, ops, arena, s, 0f));
             section(r, "row and element-wise ops", () -> rowOps(r, m, ops, s));
             section(r, "attention", () -> attention(r, m, ops, s));
             section(r, "cross-entropy", () -> crossEntropy(r, m, ops, api, s));
@@ -272,6 +277,80 @@ public final class CudaOpsCheck {
                 new FrozenGemm(ops, FrozenGemm.Mode.BF16, tile, 4L * tileRows * in, act, 2L * N * Math.max(in, out));
         bf16.forward(w, px, in, N, 1f, 0f, py, out);
         r.close("frozen NF4+dq forward bf16 vs rounded operands", yb, m.read(py, yb.length), 1e-4);
+    }
+
+    /**
+     * A frozen NF4 layer with its LoRA path (dropout {@code p}), forward and backward, against
+     * {@link FrozenLinear} + {@link Lora} + {@link Dropout} on {@link ScalarKernels}.
+     */
+    private static void loraLinear(Run r, Mem m, DeviceOps ops, DeviceArena arena, Sizes s, float p) {
+        SplittableRandom rnd = new SplittableRandom(p > 0 ? 7 : 8);
+        int out = s.rows(), in = s.cols(), N = s.N(), R = 16;
+        float sc = 2f;
+        QuantizedMatrix q = Quantizer.qlora().quantize(randn(rnd, out * in, 0.02), out, in);
+        int aOff = 3, bOff = aOff + R * in + 5, slab = bOff + out * R + 2;
+        float[] params = randn(rnd, slab, 0.05), grads0 = randn(rnd, slab, 0.01);
+        float[] x = randn(rnd, N * in, 1), dy = randn(rnd, N * out, 1), dx0 = randn(rnd, N * in, 1);
+        long seed = Dropout.streamSeed(11, 2, 4);
+        // the CPU engine
+        ScalarKernels kern = new ScalarKernels();
+        FrozenLinear lin = FrozenLinear.quantized(q, null);
+        float[] xd = x;
+        if (p > 0) {
+            xd = new float[N * in];
+            Dropout.forward(xd, x, N * in, p, seed);
+        }
+        float[] y = new float[N * out], u = new float[N * R];
+        lin.forward(kern, y, 0, x, 0, N);
+        Lora.forward(kern, y, 0, u, 0, xd, 0, params, aOff, bOff, N, in, out, R, sc);
+        float[] grads = grads0.clone(), dx = dx0.clone(), dxd = new float[N * in];
+        Lora.backward(
+                kern,
+                dxd,
+                0,
+                grads,
+                new float[N * R],
+                0,
+                new float[in * R],
+                dy,
+                0,
+                u,
+                0,
+                xd,
+                0,
+                params,
+                aOff,
+                bOff,
+                N,
+                in,
+                out,
+                R,
+                sc);
+        if (p > 0) {
+            Dropout.backward(dx, dxd, N * in, p, seed);
+        } else {
+            for (int i = 0; i < dx.length; i++) dx[i] += dxd[i];
+        }
+        lin.backwardInput(kern, dx, 0, dy, 0, N);
+        // the device
+        DeviceQuantMatrix w = DeviceQuantMatrix.upload(m.api(), arena, q);
+        long tile = m.zeros(4L * out * in);
+        FrozenGemm frozen = new FrozenGemm(ops, FrozenGemm.Mode.F32, tile, 4L * out * in, 0, 0);
+        DeviceLora.Module mod = new DeviceLora.Module(in, out, R, sc, p, seed, aOff, bOff);
+        long px = m.floats(x), pp = m.floats(params), pg = m.floats(grads0), py = m.zeros(4L * N * out);
+        long pu = m.zeros(4L * N * R), pxd = m.zeros(4L * N * in), pdxd = m.zeros(4L * N * in);
+        long pdy = m.floats(dy), pdx = m.floats(dx0), pdu = m.zeros(4L * N * R);
+        frozen.forward(w, px, in, N, 1f, 0f, py, out);
+        DeviceLora.forward(ops, mod, pp, px, pxd, pu, py, N, GemmCompute.F32_PEDANTIC);
+        DeviceLora.backward(ops, mod, pp, pg, pdy, pu, px, pxd, pdu, pdxd, pdx, N, GemmCompute.F32_PEDANTIC);
+        frozen.backwardInput(w, pdy, out, N, 1f, 1f, pdx, in);
+        String name = "lora linear NF4 " + out + "x" + in + " r=" + R + " dropout " + p + ": ";
+        if (p > 0) {
+            r.close(name + "y", y, m.read(py, y.length), 1e-5);
+            r.close(name + "u", u, m.read(pu, u.length), 1e-5);
+            r.close(name + "lora gradients", grads, m.read(pg, slab), 1e-5);
+        }
+        r.close(name + "dx", dx, m.read(pdx, dx.length), 1e-5);
     }
 
     private static void rowOps(Run r, Mem m, DeviceOps ops, Sizes s) {
