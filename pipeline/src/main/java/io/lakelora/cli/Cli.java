@@ -34,6 +34,7 @@ public final class Cli implements Runnable {
         cmds.add(new FetchAssetsCommand());
         cmds.add(new ExportGgufCommand());
         cmds.add(new KernelsCommand());
+        cmds.add(new GpuCheckCommand());
         return cmds;
     }
 
