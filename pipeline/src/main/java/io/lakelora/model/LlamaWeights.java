@@ -12,12 +12,13 @@ import java.util.SplittableRandom;
  * quantized), optional q/k/v biases (Qwen2), the final norm, and the lm_head (a view over the embedding when tied;
  * never quantized, as bitsandbytes leaves the output layer in full precision). Read-only after construction.
  */
-public final class LlamaWeights {
+public final class LlamaWeights implements FrozenBase {
     private final ModelConfig arch;
     private final float[] embedding; // (V, C)
     private final List<LayerWeights> layers;
     private final float[] finalNorm; // (C)
     private final FrozenLinear lmHead; // (V, C)
+    private final LayerSource source;
 
     public LlamaWeights(
             ModelConfig arch, float[] embedding, List<LayerWeights> layers, float[] finalNorm, FrozenLinear lmHead) {
@@ -41,6 +42,7 @@ public final class LlamaWeights {
         this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
+        this.source = LayerSource.inMemory(this.layers);
     }
 
     private static void checkLayer(ModelConfig a, int l, LayerWeights w) {
@@ -66,6 +68,7 @@ public final class LlamaWeights {
         }
     }
 
+    @Override
     public ModelConfig arch() {
         return arch;
     }
@@ -85,6 +88,18 @@ public final class LlamaWeights {
         return embedding;
     }
 
+    @Override
+    public void embeddingRow(int id, float[] dst, int off) {
+        int C = arch.hiddenSize();
+        System.arraycopy(embedding, id * C, dst, off, C);
+    }
+
+    /** The layers as they are, in memory. */
+    @Override
+    public LayerSource layerSource() {
+        return source;
+    }
+
     public List<LayerWeights> layers() {
         return layers;
     }
@@ -94,10 +109,12 @@ public final class LlamaWeights {
     }
 
     /** (C) final norm weight; do not modify. */
+    @Override
     public float[] finalNorm() {
         return finalNorm;
     }
 
+    @Override
     public FrozenLinear lmHead() {
         return lmHead;
     }
