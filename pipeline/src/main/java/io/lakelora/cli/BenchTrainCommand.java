@@ -36,6 +36,9 @@ import picocli.CommandLine.Option;
  * The machine's load average is printed next to each figure: on a shared machine they are provisional. With
  * {@code --rounds N} the two sides alternate N times per shape and each reports the median of all its timed steps,
  * so that a machine whose speed drifts over minutes does not favour whichever side ran in the faster stretch.
+ * A streamed shape ({@code llama3-70b}, or any with {@code --stream}) first has a child JVM write its random checkpoint
+ * to the cache directory (once; {@link BenchCheckpoint}), then trains over it read layer by layer from disk and
+ * reports the reading beside the step: bytes per step, throughput, the compute's wait and the share hidden.
  */
 @Command(
         name = "bench-train",
