@@ -18,7 +18,11 @@ import java.util.List;
  *   <li>{@code qwen3-1.7b}: Qwen3-1.7B (hidden 2048, 28 layers, 16 heads, 8 KV heads, head_dim 128, q/k norms, ffn 6144,
  *       vocab 151936, tied embeddings, rope_theta 1e6): 1.72B parameters, 1.41B of them outside the embedding;</li>
  *   <li>{@code llama3-8b}: Llama-3-8B (hidden 4096, 32 layers, 32 heads, 8 KV heads, ffn 14336, vocab 128256, untied
- *       lm_head, rope_theta 500000), recomputation on, no torch peer (its fp32 base alone is 32 GB).</li>
+ *       lm_head, rope_theta 500000), recomputation on, no torch peer (its fp32 base alone is 32 GB);</li>
+ *   <li>{@code llama3-70b}: Llama-3-70B (hidden 8192, 80 layers, 64 heads, 8 KV heads, ffn 28672, vocab 128256,
+ *       untied lm_head, rope_theta 500000): its 36 GB of NF4 weights are more than this machine's memory, so it is
+ *       {@code streamed}: written once to a checkpoint on disk ({@link BenchCheckpoint}) and read layer by layer
+ *       during the step ({@link io.lakelora.model.StreamedBase}); recomputation on, no torch peer.</li>
  * </ul>
  */
 public record BenchShape(
@@ -28,9 +32,11 @@ public record BenchShape(
         String heap,
         boolean recompute,
         int warmup,
-        boolean torchPeer) {
+        boolean torchPeer,
+        boolean streamed) {
 
-    public static final List<String> NAMES = List.of("tiny", "100m", "tinyllama", "qwen3-1.7b", "llama3-8b");
+    public static final List<String> NAMES =
+            List.of("tiny", "100m", "tinyllama", "qwen3-1.7b", "llama3-8b", "llama3-70b");
 
     public static BenchShape named(String name) {
         return switch (name) {
@@ -42,7 +48,8 @@ public record BenchShape(
                         "512m",
                         false,
                         1,
-                        true);
+                        true,
+                        false);
             case "100m" ->
                 new BenchShape(
                         name,
@@ -51,7 +58,8 @@ public record BenchShape(
                         "3g",
                         false,
                         2,
-                        true);
+                        true,
+                        false);
             case "tinyllama" ->
                 new BenchShape(
                         name,
@@ -61,7 +69,8 @@ public record BenchShape(
                         "6g",
                         false,
                         2,
-                        true);
+                        true,
+                        false);
             case "qwen3-1.7b" ->
                 new BenchShape(
                         name,
@@ -83,7 +92,8 @@ public record BenchShape(
                         "8g", // 6g ran out: 28 layers of activations (2.5 GB at seq 512) + the 1.2 GB embedding
                         false,
                         2,
-                        true);
+                        true,
+                        false);
             case "llama3-8b" ->
                 new BenchShape(
                         name,
@@ -95,11 +105,50 @@ public record BenchShape(
                         "13g",
                         true,
                         0,
+                        false,
                         false);
+            case "llama3-70b" ->
+                new BenchShape(
+                        name,
+                        "Llama-3-70B shape (hidden 8192, 80 layers, 64 heads, 8 KV heads,"
+                                + " ffn 28672, vocab 128256, rope_theta 500000), streamed from disk",
+                        llama(128256, 8192, 28672, 80, 64, 8, 500000.0, false)
+                                .maxPositionEmbeddings(8192)
+                                .build(),
+                        "14g",
+                        true,
+                        0,
+                        false,
+                        true);
             default ->
                 throw new IllegalArgumentException(
                         "--configs: unknown shape '" + name + "', expected any of " + String.join(", ", NAMES));
         };
+    }
+
+    /**
+     * This shape with its first {@code layers} decoder layers only (e.g. a few layers of the 70B shape, to try the
+     * streaming path quickly), named {@code <name>-<layers>l}.
+     */
+    public BenchShape withLayers(int layers) {
+        if (layers < 1) throw new IllegalArgumentException("--layers must be >= 1, got " + layers);
+        if (layers == config.numLayers()) return this;
+        return new BenchShape(
+                name + "-" + layers + "l",
+                description + ", first " + layers + " layers",
+                config.toBuilder().numLayers(layers).build(),
+                heap,
+                recompute,
+                warmup,
+                torchPeer,
+                streamed);
+    }
+
+    /** This shape streamed from a checkpoint on disk even though it fits in memory (to test the streaming path). */
+    public BenchShape streamedFromDisk() {
+        if (streamed) return this;
+        return new BenchShape(
+                name, description + ", streamed from disk", config, heap, recompute, warmup, torchPeer, true);
     }
 
     private static ModelConfig.Builder llama(

@@ -32,6 +32,22 @@ public final class ProcStatus {
         return kb < 0 ? null : kb / 1024;
     }
 
+    /**
+     * Field {@code name} of {@code /proc/self/io} in bytes (e.g. {@code read_bytes}: what this process caused to be
+     * fetched from storage, page-cache hits excluded), or -1 where it is not readable.
+     */
+    public static long ioBytes(String name) {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/io"))) {
+                if (line.startsWith(name + ":"))
+                    return Long.parseLong(line.substring(name.length() + 1).trim());
+            }
+            return -1;
+        } catch (IOException | RuntimeException e) {
+            return -1;
+        }
+    }
+
     /** The 1, 5 and 15 minute load averages from /proc/loadavg, or "unknown". */
     public static String loadAverage() {
         try {

@@ -2,6 +2,7 @@ package io.lakelora.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.lakelora.bench.BenchCheckpoint;
 import io.lakelora.bench.BenchShape;
 import io.lakelora.bench.LoraStepFlops;
 import io.lakelora.bench.ProcStatus;
@@ -10,6 +11,7 @@ import io.lakelora.bench.TrainStepBench;
 import io.lakelora.kernel.FmaPeak;
 import io.lakelora.kernel.VectorKernels;
 import io.lakelora.lora.TargetModule;
+import io.lakelora.model.LayerRing;
 import io.lakelora.model.ModelConfig;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -34,6 +36,9 @@ import picocli.CommandLine.Option;
  * The machine's load average is printed next to each figure: on a shared machine they are provisional. With
  * {@code --rounds N} the two sides alternate N times per shape and each reports the median of all its timed steps,
  * so that a machine whose speed drifts over minutes does not favour whichever side ran in the faster stretch.
+ * A streamed shape ({@code llama3-70b}, or any with {@code --stream}) first has a child JVM write its random checkpoint
+ * to the cache directory (once; {@link BenchCheckpoint}), then trains over it read layer by layer from disk and
+ * reports the reading beside the step: bytes per step, throughput, the compute's wait and the share hidden.
  */
 @Command(
         name = "bench-train",
@@ -44,8 +49,51 @@ public final class BenchTrainCommand extends BaseCommand {
             names = "--configs",
             split = ",",
             defaultValue = "100m,tinyllama",
-            description = "Shapes: tiny, 100m, tinyllama, qwen3-1.7b, llama3-8b (default: ${DEFAULT-VALUE}).")
+            description =
+                    "Shapes: tiny, 100m, tinyllama, qwen3-1.7b, llama3-8b, llama3-70b (default: ${DEFAULT-VALUE})."
+                            + " llama3-70b is streamed from a checkpoint on disk (written once under --cache-dir, ~44 GB).")
     List<String> configs;
+
+    @Option(
+            names = "--layers",
+            description = "Use only the first N decoder layers of each shape (e.g. a few layers of llama3-70b to try"
+                    + " the streaming path quickly).")
+    Integer layers;
+
+    @Option(
+            names = "--cache-dir",
+            description = "Where streamed shapes' random checkpoints are written once and reused (default:"
+                    + " $XDG_CACHE_HOME/lakelora/bench, else ~/.cache/lakelora/bench).")
+    Path cacheDir;
+
+    @Option(
+            names = "--ring",
+            defaultValue = "2",
+            description = "Streamed shapes: layer buffers K of the ring (one computing, K-1 being read; default:"
+                    + " ${DEFAULT-VALUE}).")
+    int ring;
+
+    @Option(
+            names = "--stream-io",
+            defaultValue = "read",
+            description = "Streamed shapes: read (explicit positional reads) or mmap (a memory map, each layer's pages"
+                    + " loaded by the prefetch thread: madvise WILLNEED + touch) (default: ${DEFAULT-VALUE}).")
+    String streamIo;
+
+    @Option(
+            names = "--stream",
+            description = "Stream every shape's base from a checkpoint on disk (as llama3-70b always is), even when it"
+                    + " fits in memory.")
+    boolean stream;
+
+    @Option(
+            names = "--io-only",
+            description = "Streamed shapes: pass over the layers in a training step's order without computing (--steps"
+                    + " passes): the read throughput of --stream-io alone.")
+    boolean ioOnly;
+
+    @Option(names = "--generate", hidden = true, description = "Internal: with --child, only write the checkpoint.")
+    boolean generate;
 
     @Option(
             names = "--threads",
@@ -74,14 +122,15 @@ public final class BenchTrainCommand extends BaseCommand {
             defaultValue = "1",
             description = "Rounds per shape, alternating ours and torch (ours, torch, ours, torch, ...); each side's"
                     + " tokens/s is the median over all its timed steps (default: ${DEFAULT-VALUE}). On a shared machine"
-                    + " whose speed drifts by minutes (5-9% seen here), 2 rounds put both peers' steps on the same"
+                    + " whose speed drifts by minutes (5-9%% seen here), 2 rounds put both peers' steps on the same"
                     + " stretch of time.")
     int rounds;
 
     @Option(
             names = "--warmup",
-            description = "Untimed steps first, on both sides (default: 2, 1 for tiny, 0 for"
-                    + " llama3-8b): steady state; with 1, torch's TinyLlama steps were still falling 29 -> 24 -> 21 s.")
+            description =
+                    "Untimed steps first, on both sides (default: 2, 1 for tiny, 0 for"
+                            + " llama3-8b and llama3-70b): steady state; with 1, torch's TinyLlama steps were still falling 29 -> 24 -> 21 s.")
     Integer warmup;
 
     @Option(
@@ -93,7 +142,7 @@ public final class BenchTrainCommand extends BaseCommand {
     @Option(
             names = "--heap",
             description = "-Xmx of each child JVM (default per shape: tiny 512m, 100m 3g, tinyllama 6g, qwen3-1.7b 8g,"
-                    + " llama3-8b 13g).")
+                    + " llama3-8b 13g, llama3-70b 14g).")
     String heap;
 
     @Option(names = "--seed", defaultValue = "1", description = "Weights, adapter and data seed.")
@@ -133,8 +182,15 @@ public final class BenchTrainCommand extends BaseCommand {
     protected Map<String, Object> execute() throws Exception {
         validate();
         if (child) {
-            BenchShape s = BenchShape.named(configs.get(0));
-            return TrainStepBench.run(s, threads, seq, rank, steps, warmupFor(s), recomputeFor(s), seed);
+            BenchShape s = shape(configs.get(0));
+            if (generate) return checkpoint(s);
+            TrainStepBench.Streaming st = null;
+            if (s.streamed()) {
+                BenchCheckpoint.Result ck = BenchCheckpoint.ensure(
+                        checkpointDir(s), s.name(), s.config(), seed, 1, m -> log("[bench-train child] " + m));
+                st = new TrainStepBench.Streaming(ck.dir(), ring, io(), ioOnly);
+            }
+            return TrainStepBench.run(s, threads, seq, rank, steps, warmupFor(s), recomputeFor(s), seed, st);
         }
         Map<String, Object> out = new LinkedHashMap<>();
         out.put("load_average_before", ProcStatus.loadAverage());
@@ -157,8 +213,9 @@ public final class BenchTrainCommand extends BaseCommand {
         List<Map<String, Object>> rows = new ArrayList<>();
         Map<String, Object> shapes = new LinkedHashMap<>();
         String torchVersion = null;
-        for (String name : configs) {
-            BenchShape s = BenchShape.named(name);
+        for (String configName : configs) {
+            BenchShape s = shape(configName);
+            String name = s.name();
             ModelConfig a = s.config();
             Map<String, Object> info = new LinkedHashMap<>();
             info.put("description", s.description());
@@ -176,6 +233,10 @@ public final class BenchTrainCommand extends BaseCommand {
                             round1(flops.attention() / 1e9),
                             round1(flops.head() / 1e9)));
 
+            if (s.streamed()) {
+                log("[bench-train] " + name + ": checkpoint in " + checkpointDir(s) + " (written once, then reused)");
+                info.put("checkpoint", ChildJvm.run("6g", generateArgs(configName, s), 600));
+            }
             String h = heap != null ? heap : s.heap();
             List<JsonNode> oursRounds = new ArrayList<>();
             List<JsonNode> torchRounds = new ArrayList<>();
@@ -186,7 +247,7 @@ public final class BenchTrainCommand extends BaseCommand {
                 String tag = rounds > 1 ? " (round " + (round + 1) + " of " + rounds + ")" : "";
                 log("[bench-train] " + name + tag + ": child JVM (-Xmx" + h + "), load " + ProcStatus.loadAverage());
                 loadOurs += (round > 0 ? ", " : "") + load1();
-                oursRounds.add(ChildJvm.run(h, childArgs(s), 120));
+                oursRounds.add(ChildJvm.run(h, childArgs(configName, s), 120));
                 loadOurs += " -> " + load1();
                 if (noTorch || !s.torchPeer() || torchError != null) continue;
                 loadTorch += (round > 0 ? ", " : "") + load1();
@@ -211,6 +272,12 @@ public final class BenchTrainCommand extends BaseCommand {
                     ours.get("peak_rss_mb").isNull()
                             ? null
                             : ours.get("peak_rss_mb").asLong());
+            info.put(
+                    "ours_peak_anon_rss_mb",
+                    ours.path("peak_anon_rss_mb").isNumber()
+                            ? ours.get("peak_anon_rss_mb").asLong()
+                            : null);
+            if (ours.has("streaming")) info.put("ours_streaming", ours.get("streaming"));
             JsonNode torch = null;
             if (noTorch) {
                 info.put("torch", "skipped (--no-torch)");
@@ -218,7 +285,7 @@ public final class BenchTrainCommand extends BaseCommand {
                 info.put(
                         "torch",
                         "skipped: an fp32 base of this shape needs " + round1(4.0 * LoraStepFlops.totalParams(a) / 1e9)
-                                + " GB");
+                                + " GB of memory; no peer ratio (MFU against the measured FMA peak only)");
             } else {
                 if (torchError != null) {
                     info.put("torch", "NOT measured: " + torchError.get("error").asText());
@@ -231,6 +298,18 @@ public final class BenchTrainCommand extends BaseCommand {
             }
             shapes.put(name, info);
             for (JsonNode r : ours.get("runs")) {
+                if (ours.path("io_only").asBoolean()) {
+                    Map<String, Object> row = new LinkedHashMap<>();
+                    row.put("config", name);
+                    row.put("io_only", true);
+                    row.put("threads", "read-only");
+                    row.put("ours_step_s", r.get("median_step_s").asDouble());
+                    row.put("ours_peak_rss_mb", info.get("ours_peak_rss_mb"));
+                    row.put("ours_peak_anon_rss_mb", info.get("ours_peak_anon_rss_mb"));
+                    putIo(row, medianStep(r));
+                    rows.add(row);
+                    continue;
+                }
                 int t = r.get("threads").asInt();
                 double peakT = peak * t;
                 Map<String, Object> row = new LinkedHashMap<>();
@@ -245,6 +324,9 @@ public final class BenchTrainCommand extends BaseCommand {
                         "ours_mfu_cpu_pct",
                         round1(100 * flops.total() / r.get("median_cpu_s").asDouble() / 1e9 / peak));
                 row.put("ours_peak_rss_mb", info.get("ours_peak_rss_mb"));
+                row.put("ours_peak_anon_rss_mb", info.get("ours_peak_anon_rss_mb"));
+                // the reading of the median step (the first timed step when there are two)
+                if (r.has("io") && r.get("io").size() > 0) putIo(row, medianStep(r));
                 row.put("ours_loss_first", r.get("loss_first").asDouble());
                 row.put("ours_load", loadOurs);
                 JsonNode tr = torch == null ? null : find(torch.get("runs"), t);
@@ -293,9 +375,77 @@ public final class BenchTrainCommand extends BaseCommand {
         return out;
     }
 
+    /** The shape named {@code name}, cut to --layers when given. */
+    private BenchShape shape(String name) {
+        BenchShape s = BenchShape.named(name);
+        if (layers != null) s = s.withLayers(layers);
+        return stream ? s.streamedFromDisk() : s;
+    }
+
+    private Path checkpointDir(BenchShape s) {
+        return BenchCheckpoint.dirFor(cacheDir != null ? cacheDir : BenchCheckpoint.defaultRoot(), s.name(), seed);
+    }
+
+    private LayerRing.Io io() {
+        return switch (streamIo) {
+            case "read" -> LayerRing.Io.READ;
+            case "mmap" -> LayerRing.Io.MMAP;
+            default -> throw new IllegalArgumentException("--stream-io: expected read or mmap, got '" + streamIo + "'");
+        };
+    }
+
+    /** The child that writes (or verifies) a streamed shape's checkpoint, with all cores. */
+    private Map<String, Object> checkpoint(BenchShape s) {
+        int workers = Runtime.getRuntime().availableProcessors();
+        BenchCheckpoint.Result r = BenchCheckpoint.ensure(
+                checkpointDir(s), s.name(), s.config(), seed, workers, m -> log("[bench-train checkpoint] " + m));
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("dir", r.dir().toString());
+        out.put("gb", round1(r.bytes() / 1e9));
+        out.put("layers_written", r.layersWritten());
+        out.put("layers_kept", r.layersKept());
+        out.put("base_written", r.baseWritten());
+        out.put("seconds", round1(r.seconds()));
+        return out;
+    }
+
+    private List<String> generateArgs(String configName, BenchShape s) {
+        List<String> a = new ArrayList<>(childArgs(configName, s));
+        a.add("--generate");
+        return a;
+    }
+
+    /** A step's reading as row fields. */
+    private static void putIo(Map<String, Object> row, JsonNode io) {
+        row.put("ours_read_gb_per_step", io.get("read_gb").asDouble());
+        row.put("ours_read_gb_per_s", io.get("read_gb_per_s").asDouble());
+        row.put("ours_read_s", io.get("read_s").asDouble());
+        row.put("ours_io_wait_s", io.get("wait_s").asDouble());
+        row.put("ours_io_hidden_pct", io.get("io_hidden_pct").asDouble());
+        row.put("ours_layers_read", io.get("layers_read").asLong());
+        row.put(
+                "ours_disk_read_gb",
+                io.get("disk_read_gb").isNull() ? null : io.get("disk_read_gb").asDouble());
+    }
+
+    /** The io entry of the median timed step of run {@code r}. */
+    private static JsonNode medianStep(JsonNode r) {
+        JsonNode steps = r.get("step_s");
+        JsonNode io = r.get("io");
+        double med = r.get("median_step_s").asDouble();
+        int best = 0;
+        for (int i = 1; i < Math.min(steps.size(), io.size()); i++) {
+            if (Math.abs(steps.get(i).asDouble() - med)
+                    < Math.abs(steps.get(best).asDouble() - med)) best = i;
+        }
+        return io.get(best);
+    }
+
     private void validate() {
         if (configs.isEmpty()) throw new IllegalArgumentException("--configs: give at least one shape");
-        for (String c : configs) BenchShape.named(c);
+        for (String c : configs) shape(c);
+        if (ring < 1) throw new IllegalArgumentException("--ring must be >= 1, got " + ring);
+        io();
         for (int t : threads) {
             if (t < 1) throw new IllegalArgumentException("--threads: each count must be >= 1, got " + t);
         }
@@ -315,13 +465,13 @@ public final class BenchTrainCommand extends BaseCommand {
         return recompute != null ? recompute : s.recompute();
     }
 
-    private List<String> childArgs(BenchShape s) {
-        return List.of(
+    private List<String> childArgs(String configName, BenchShape s) {
+        List<String> a = new ArrayList<>(List.of(
                 "bench-train",
                 "--child",
                 "--json",
                 "--configs",
-                s.name(),
+                configName,
                 "--threads",
                 joined(threads),
                 "--seq",
@@ -335,7 +485,17 @@ public final class BenchTrainCommand extends BaseCommand {
                 "--recompute",
                 String.valueOf(recomputeFor(s)),
                 "--seed",
-                String.valueOf(seed));
+                String.valueOf(seed),
+                "--ring",
+                String.valueOf(ring),
+                "--stream-io",
+                streamIo));
+        if (layers != null) a.addAll(List.of("--layers", String.valueOf(layers)));
+        if (stream) a.add("--stream");
+        if (ioOnly) a.add("--io-only");
+        if (cacheDir != null)
+            a.addAll(List.of("--cache-dir", cacheDir.toAbsolutePath().toString()));
+        return a;
     }
 
     /** Runs bench/torch_lora_step.py; returns its JSON, or {"error": why} when torch could not run. */
@@ -451,12 +611,13 @@ public final class BenchTrainCommand extends BaseCommand {
             r.put("rounds", sideRounds.size());
             runs.add(r);
         }
-        long rss = -1;
-        for (JsonNode round : sideRounds) {
-            if (round.hasNonNull("peak_rss_mb"))
-                rss = Math.max(rss, round.get("peak_rss_mb").asLong());
+        for (String k : List.of("peak_rss_mb", "peak_anon_rss_mb")) {
+            long rss = -1;
+            for (JsonNode round : sideRounds) {
+                if (round.hasNonNull(k)) rss = Math.max(rss, round.get(k).asLong());
+            }
+            if (rss >= 0) out.put(k, rss);
         }
-        if (rss >= 0) out.put("peak_rss_mb", rss);
         return out;
     }
 
@@ -480,56 +641,7 @@ public final class BenchTrainCommand extends BaseCommand {
             result.forEach((k, v) -> out.println(k + ": " + v));
             return;
         }
-        result.forEach((k, v) -> {
-            if (k.equals("shapes")) {
-                ((Map<?, ?>) v).forEach((name, info) -> out.println("shape " + name + ": " + info));
-            } else if (!k.equals("results")) {
-                out.println(k + ": " + v);
-            }
-        });
-        out.printf(
-                "%-10s %3s %10s %11s %6s %9s %9s %9s %9s %9s %9s %9s %9s %-13s %-13s%n",
-                "config",
-                "thr",
-                "ours tok/s",
-                "torch tok/s",
-                "ratio",
-                "cpu-ratio",
-                "ours MFU",
-                "torch MFU",
-                "ours cMFU",
-                "torch cMFU",
-                "ours RSS",
-                "torch RSS",
-                "step s",
-                "load ours",
-                "load torch");
-        @SuppressWarnings("unchecked")
-        List<Map<String, Object>> rows = (List<Map<String, Object>>) result.get("results");
-        for (Map<String, Object> r : rows) {
-            out.printf(
-                    "%-10s %3s %10s %11s %6s %9s %8s%% %8s%% %8s%% %8s%% %6s MB %6s MB %9s %-13s %-13s%n",
-                    r.get("config"),
-                    r.get("threads"),
-                    r.get("ours_tok_s"),
-                    r.getOrDefault("torch_tok_s", "-"),
-                    r.getOrDefault("ratio_ours_vs_torch", "-"),
-                    r.getOrDefault("ratio_ours_vs_torch_cpu", "-"),
-                    r.get("ours_mfu_pct"),
-                    r.getOrDefault("torch_mfu_pct", "-"),
-                    r.get("ours_mfu_cpu_pct"),
-                    r.getOrDefault("torch_mfu_cpu_pct", "-"),
-                    r.get("ours_peak_rss_mb"),
-                    r.getOrDefault("torch_peak_rss_mb", "-"),
-                    r.get("ours_step_s"),
-                    r.get("ours_load"),
-                    r.getOrDefault("torch_load", "-"));
-        }
-        out.println("(tokens/s: median step after warm-up; cpu-ratio = torch's / our process CPU seconds per step;"
-                + " MFU = model FLOPs (no recomputation) / step time / (threads x one-core FMA peak); cMFU = model"
-                + " FLOPs / process CPU seconds / one-core peak (robust to load); load = 1-min average at start ->"
-                + " end of each side; RSS = peak resident set of the process running that shape; the machine is"
-                + " shared: see the load averages)");
+        BenchTrainReport.print(result, out);
     }
 
     private static double round1(double v) {

@@ -14,12 +14,13 @@ import java.util.SplittableRandom;
  * full precision). Norm weights are the multipliers the norms apply ({@link LayerWeights}). Read-only after
  * construction.
  */
-public final class LlamaWeights {
+public final class LlamaWeights implements FrozenBase {
     private final ModelConfig arch;
     private final float[] embedding; // (V, C)
     private final List<LayerWeights> layers;
     private final float[] finalNorm; // (C)
     private final FrozenLinear lmHead; // (V, C)
+    private final LayerSource source;
 
     public LlamaWeights(
             ModelConfig arch, float[] embedding, List<LayerWeights> layers, float[] finalNorm, FrozenLinear lmHead) {
@@ -43,6 +44,7 @@ public final class LlamaWeights {
         this.layers = Collections.unmodifiableList(new ArrayList<>(layers));
         this.finalNorm = finalNorm;
         this.lmHead = lmHead;
+        this.source = LayerSource.inMemory(this.layers);
     }
 
     private static void checkLayer(ModelConfig a, int l, LayerWeights w) {
@@ -86,6 +88,7 @@ public final class LlamaWeights {
         }
     }
 
+    @Override
     public ModelConfig arch() {
         return arch;
     }
@@ -105,6 +108,18 @@ public final class LlamaWeights {
         return embedding;
     }
 
+    @Override
+    public void embeddingRow(int id, float[] dst, int off) {
+        int C = arch.hiddenSize();
+        System.arraycopy(embedding, id * C, dst, off, C);
+    }
+
+    /** The layers as they are, in memory. */
+    @Override
+    public LayerSource layerSource() {
+        return source;
+    }
+
     public List<LayerWeights> layers() {
         return layers;
     }
@@ -114,10 +129,12 @@ public final class LlamaWeights {
     }
 
     /** (C) final norm weight; do not modify. */
+    @Override
     public float[] finalNorm() {
         return finalNorm;
     }
 
+    @Override
     public FrozenLinear lmHead() {
         return lmHead;
     }

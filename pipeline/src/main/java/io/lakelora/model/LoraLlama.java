@@ -31,10 +31,13 @@ import java.util.Arrays;
  *
  * <p>Activations are sized for the largest (B, T) seen and reused across calls. With {@code recompute}, only each
  * layer's input (N, C) is kept and the layer's forward is re-run during the backward, bounding memory at one layer's
- * activations. Not thread-safe: one instance per thread; multi-threading comes from the kernels.
+ * activations. The frozen base is a {@link FrozenBase}: in memory ({@link LlamaWeights}), or streamed from disk
+ * ({@link StreamedBase}: each pass declares its layer order to the {@link LayerSource}, which reads the next layers
+ * while the current one computes; the arithmetic is the same, bit for bit). Not thread-safe: one instance per thread;
+ * multi-threading comes from the kernels.
  */
 public final class LoraLlama implements TrainableModel {
-    private final LlamaWeights w;
+    private final FrozenBase base;
     private final ModelConfig a;
     private final LoraSpec spec;
     private final AdapterLayout layout;
@@ -63,12 +66,13 @@ public final class LoraLlama implements TrainableModel {
     private float[][] attScratch; // (T, T) per kernel thread
 
     /**
+     * @param base      the frozen weights: in memory ({@link LlamaWeights}) or streamed from disk ({@link StreamedBase})
      * @param spec      rank, scaling, dropout and targets of the adapter
      * @param recompute keep only layer inputs and recompute each layer in the backward
      */
-    public LoraLlama(LlamaWeights weights, LoraSpec spec, Kernels kernels, boolean recompute) {
-        this.w = weights;
-        this.a = weights.arch();
+    public LoraLlama(FrozenBase base, LoraSpec spec, Kernels kernels, boolean recompute) {
+        this.base = base;
+        this.a = base.arch();
         this.spec = spec;
         this.layout = spec.layout(a);
         this.kern = kernels;
@@ -110,8 +114,16 @@ public final class LoraLlama implements TrainableModel {
         return spec;
     }
 
+    /** The in-memory base weights; a streamed base has none ({@link IllegalStateException}). */
     public LlamaWeights weights() {
-        return w;
+        if (base instanceof LlamaWeights w) return w;
+        throw new IllegalStateException(
+                "this model's base is streamed from disk (" + base + "); its weights are" + " not held in memory");
+    }
+
+    /** The frozen base this model trains over. */
+    public FrozenBase base() {
+        return base;
     }
 
     /**
@@ -222,19 +234,28 @@ public final class LoraLlama implements TrainableModel {
         int C = a.hiddenSize();
         long count = prepare(batch);
         boolean drop = spec.dropout() > 0;
-        for (int l = 0; l < a.numLayers(); l++) {
-            layerForward(l, actsFor(l), resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
-        }
-        // lnf = rmsnorm(x_L); loss = sum over targets of CE(lnf W_head^T)
-        rmsForward(lnf, rstdf, resid[a.numLayers()], w.finalNorm(), N, C);
-        fill(dlnf, N * C);
-        double loss = head.forwardBackward(kern, w.lmHead(), dlnf, lnf, targets, null, N, 1f);
-        fill(dresid, N * C);
-        rmsBackward(dresid, dlnf, resid[a.numLayers()], w.finalNorm(), rstdf, N, C);
-        for (int l = a.numLayers() - 1; l >= 0; l--) {
-            if (recompute) layerForward(l, acts[0], resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
-            // layer 0's input is the frozen embedding: its gradient is not needed
-            layerBackward(l, actsFor(l), resid[l], params, grads, dropoutSeed, drop, B, T, l > 0);
+        int L = a.numLayers();
+        double loss;
+        // the layers' weights are used in this order (a streamed base reads the next ones meanwhile)
+        try (LayerSource.Pass pass = base.layerSource().open(LayerSource.trainingOrder(L))) {
+            for (int l = 0; l < L; l++) {
+                LayerWeights lw = pass.acquire(l);
+                layerForward(lw, l, actsFor(l), resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
+                pass.release(l);
+            }
+            // lnf = rmsnorm(x_L); loss = sum over targets of CE(lnf W_head^T)
+            rmsForward(lnf, rstdf, resid[L], base.finalNorm(), N, C);
+            fill(dlnf, N * C);
+            loss = head.forwardBackward(kern, base.lmHead(), dlnf, lnf, targets, null, N, 1f);
+            fill(dresid, N * C);
+            rmsBackward(dresid, dlnf, resid[L], base.finalNorm(), rstdf, N, C);
+            for (int l = L - 1; l >= 0; l--) {
+                LayerWeights lw = pass.acquire(l);
+                if (recompute) layerForward(lw, l, acts[0], resid[l], resid[l + 1], params, dropoutSeed, drop, B, T);
+                // layer 0's input is the frozen embedding: its gradient is not needed
+                layerBackward(lw, l, actsFor(l), resid[l], params, grads, dropoutSeed, drop, B, T, l > 0);
+                pass.release(l);
+            }
         }
         return new LossSum(loss, count);
     }
@@ -246,11 +267,16 @@ public final class LoraLlama implements TrainableModel {
         int T = batch.seqLen();
         int N = B * T;
         long count = prepare(batch);
-        for (int l = 0; l < a.numLayers(); l++) {
-            layerForward(l, acts[0], resid[l], resid[l + 1], params, 0L, false, B, T);
+        int L = a.numLayers();
+        try (LayerSource.Pass pass = base.layerSource().open(LayerSource.forwardOrder(L))) {
+            for (int l = 0; l < L; l++) {
+                LayerWeights lw = pass.acquire(l);
+                layerForward(lw, l, acts[0], resid[l], resid[l + 1], params, 0L, false, B, T);
+                pass.release(l);
+            }
         }
-        rmsForward(lnf, rstdf, resid[a.numLayers()], w.finalNorm(), N, a.hiddenSize());
-        double loss = head.forwardBackward(kern, w.lmHead(), null, lnf, targets, null, N, 0f);
+        rmsForward(lnf, rstdf, resid[L], base.finalNorm(), N, a.hiddenSize());
+        double loss = head.forwardBackward(kern, base.lmHead(), null, lnf, targets, null, N, 0f);
         return new LossSum(loss, count);
     }
 
@@ -291,7 +317,7 @@ public final class LoraLlama implements TrainableModel {
                     throw new IllegalArgumentException("labels[" + b + "][" + t + "] = " + label + " must be -100 "
                             + "(ignored) or a token id in [0, " + V + ")");
                 }
-                System.arraycopy(w.embedding(), tok * C, resid[0], n * C, C);
+                base.embeddingRow(tok, resid[0], n * C);
                 if (embedScale != 1f) { // Gemma 3: embeddings times sqrt(hidden_size), in fp32
                     for (int c = n * C; c < n * C + C; c++) resid[0][c] *= embedScale;
                 }
@@ -316,7 +342,16 @@ public final class LoraLlama implements TrainableModel {
     }
 
     private void layerForward(
-            int l, LayerActs c, float[] xIn, float[] xOut, float[] params, long seed, boolean drop, int B, int T) {
+            LayerWeights lw,
+            int l,
+            LayerActs c,
+            float[] xIn,
+            float[] xOut,
+            float[] params,
+            long seed,
+            boolean drop,
+            int B,
+            int T) {
         int N = B * T;
         int C = a.hiddenSize();
         int NH = a.numHeads();
@@ -324,7 +359,6 @@ public final class LoraLlama implements TrainableModel {
         int HS = a.headDim();
         int QD = a.qDim();
         int KVD = a.kvDim();
-        LayerWeights lw = w.layer(l);
         Rope rope = ropeOf(l);
         // ln1 = rmsnorm(x)                                              (N, C)
         rmsForward(c.ln1, c.rstd1, xIn, lw.attnNorm(), N, C);
@@ -465,6 +499,7 @@ public final class LoraLlama implements TrainableModel {
 
     /** On entry dresid holds d(layer output); on return d(layer input). */
     private void layerBackward(
+            LayerWeights lw,
             int l,
             LayerActs c,
             float[] xIn,
@@ -483,7 +518,6 @@ public final class LoraLlama implements TrainableModel {
         int HS = a.headDim();
         int QD = a.qDim();
         int KVD = a.kvDim();
-        LayerWeights lw = w.layer(l);
         Rope rope = ropeOf(l);
         int[] lo = loOf(l);
         // out = res + h Wd^T + lora(h)  =>  dres = dout (dresid, in place); dh = dout Wd (+ lora)

@@ -15,8 +15,10 @@ import io.lakelora.lora.TargetModule;
 import io.lakelora.model.Architecture;
 import io.lakelora.model.LoraSpec;
 import io.lakelora.model.ModelConfig;
+import java.nio.file.Path;
 import java.util.EnumSet;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The plumbing of {@code bench-train} at tiny sizes: the FLOP count against hand arithmetic, the JSON of our side (a
@@ -84,6 +86,13 @@ class BenchTrainCommandTest {
         assertEquals(Architecture.QWEN3, qwen3.architecture());
         assertEquals(128, qwen3.headDim());
         assertTrue(qwen3.tieWordEmbeddings());
+        // Llama-3-70B: 70,553,706,496 parameters (Meta's figure for the HF checkpoint); streamed, no torch peer
+        BenchShape big = BenchShape.named("llama3-70b");
+        assertEquals(70_553_706_496L, LoraStepFlops.totalParams(big.config()));
+        assertTrue(big.streamed() && big.recompute() && !big.torchPeer());
+        assertEquals(500000.0, big.config().ropeTheta());
+        assertEquals(4, big.withLayers(4).config().numLayers());
+        assertEquals("llama3-70b-4l", big.withLayers(4).name());
         // 100m: 12 x (4 x 768^2 + 3 x 768 x 2048) = 84,934,656 linear weights
         assertEquals(
                 84_934_656L, LoraStepFlops.linearParams(BenchShape.named("100m").config()));
@@ -144,6 +153,69 @@ class BenchTrainCommandTest {
         // random weights of std 0.02 give nearly uniform logits: the first loss is ln(256) = 5.545
         assertEquals(Math.log(256), row.get("ours_loss_first").asDouble(), 0.05);
         assertFalse(row.has("ratio_ours_vs_torch"));
+    }
+
+    @Test
+    void aStreamedShapeWritesItsCheckpointOnceAndReportsItsReading(@TempDir Path cache) throws Exception {
+        String[] args = {
+            "bench-train",
+            "--configs",
+            "tiny",
+            "--stream",
+            "--cache-dir",
+            cache.toString(),
+            "--threads",
+            "1",
+            "--seq",
+            "16",
+            "--rank",
+            "4",
+            "--steps",
+            "2",
+            "--no-torch",
+            "--json"
+        };
+        ModelCommandsTest.Run r = ModelCommandsTest.cli(args);
+        assertEquals(ExitCodes.OK, r.code(), r.err());
+        JsonNode j = JSON.readTree(r.out());
+        JsonNode shape = j.get("shapes").get("tiny");
+        assertEquals(2, shape.get("checkpoint").get("layers_written").asInt(), shape.toString());
+        assertEquals(
+                cache.resolve("tiny-seed1").toString(),
+                shape.get("checkpoint").get("dir").asText());
+        assertEquals(2, shape.get("ours_streaming").get("ring_slots").asInt());
+        JsonNode row = j.get("results").get(0);
+        // the median of two steps is their mean; the io figures are the step closest to it (the first: 2L - K = 2
+        // layers read; the second reads none, the ring still holds both)
+        assertTrue(row.get("ours_layers_read").asInt() <= 2, row.toString());
+        assertTrue(row.get("ours_io_hidden_pct").asDouble() >= 0, row.toString());
+        assertTrue(row.get("ours_peak_anon_rss_mb").asLong() > 0, row.toString());
+        assertTrue(
+                row.get("ours_peak_anon_rss_mb").asLong()
+                        <= row.get("ours_peak_rss_mb").asLong(),
+                row.toString());
+        // the same as in memory: random weights of std 0.02 give a first loss of ln(256)
+        assertEquals(Math.log(256), row.get("ours_loss_first").asDouble(), 0.05);
+
+        // again: the checkpoint is reused; --io-only passes over the layers without computing
+        String[] again = java.util.Arrays.copyOf(args, args.length + 1);
+        again[args.length] = "--io-only";
+        r = ModelCommandsTest.cli(again);
+        assertEquals(ExitCodes.OK, r.code(), r.err());
+        j = JSON.readTree(r.out());
+        assertEquals(
+                0,
+                j.get("shapes")
+                        .get("tiny")
+                        .get("checkpoint")
+                        .get("layers_written")
+                        .asInt());
+        assertEquals(
+                2,
+                j.get("shapes").get("tiny").get("checkpoint").get("layers_kept").asInt());
+        row = j.get("results").get(0);
+        assertTrue(row.get("io_only").asBoolean(), row.toString());
+        assertTrue(row.get("ours_read_gb_per_step").asDouble() >= 0, row.toString());
     }
 
     @Test

@@ -122,6 +122,22 @@ final class BnbLayout {
 
     /** Loads the 4-bit weight {@code weight} of type {@code type}. */
     static QuantizedMatrix readFourBit(ShardedCheckpoint ck, String weight, QuantType type) {
+        StoredFourBit d = describeFourBit(ck, weight, type);
+        byte[] packed = ck.readBytes(d.weight());
+        if (!d.doubleQuant()) return d.assemble(packed, null, ck.readFloats(d.absmax()), null, null);
+        return d.assemble(
+                packed,
+                ck.readBytes(d.absmax()),
+                null,
+                ck.readFloats(d.nestedAbsmax()),
+                ck.readFloats(d.nestedQuantMap()));
+    }
+
+    /**
+     * Parses the quant state of the 4-bit weight {@code weight} of type {@code type} and checks every tensor it needs
+     * (dtype, element count, bitsandbytes' code map) without reading the large ones.
+     */
+    static StoredFourBit describeFourBit(ShardedCheckpoint ck, String weight, QuantType type) {
         String stateKey = quantStateKey(weight, type);
         String where = "checkpoint " + ck.source();
         JsonNode state;
@@ -155,8 +171,9 @@ final class BnbLayout {
         int cols = shape.get(1).intValue();
         long n = (long) rows * cols;
         long blocks = (n + blocksize - 1) / blocksize;
-        byte[] packed = bytesOf(ck, weight, DType.U8, (n + 1) / 2, where);
-        float[] map = floatsOf(ck, weight + QUANT_MAP, 16, where);
+        check(ck, weight, DType.U8, (n + 1) / 2, where);
+        check(ck, weight + QUANT_MAP, DType.F32, 16, where);
+        float[] map = ck.readFloats(weight + QUANT_MAP);
         float[] expected = type.codebook();
         for (int i = 0; i < 16; i++) {
             if (Float.floatToIntBits(map[i]) != Float.floatToIntBits(expected[i])) {
@@ -167,8 +184,8 @@ final class BnbLayout {
         }
         boolean nested = state.has("nested_offset") || ck.contains(weight + NESTED_ABSMAX);
         if (!nested) {
-            float[] absmax = floatsOf(ck, weight + ABSMAX, blocks, where);
-            return QuantizedMatrix.fourBit(type, rows, cols, blocksize, packed, absmax);
+            check(ck, weight + ABSMAX, DType.F32, blocks, where);
+            return new StoredFourBit(weight, type, rows, cols, blocksize, false, 0, 0f);
         }
         int nestedBlocksize = integer(state, "nested_blocksize", stateKey, where);
         String nestedDtype = text(state, "nested_dtype", stateKey, where);
@@ -180,13 +197,10 @@ final class BnbLayout {
         if (off == null || !off.isNumber()) {
             throw new BadInputException(where + ": '" + stateKey + "' has no numeric nested_offset");
         }
-        byte[] codes = bytesOf(ck, weight + ABSMAX, DType.U8, blocks, where);
-        long nb = (blocks + nestedBlocksize - 1) / nestedBlocksize;
-        float[] nestedAbsmax = floatsOf(ck, weight + NESTED_ABSMAX, nb, where);
-        float[] nestedMap = floatsOf(ck, weight + NESTED_QUANT_MAP, DynamicMap.SIZE, where);
-        return QuantizedMatrix.fourBitDoubleQuant(
-                type, rows, cols, blocksize, packed, codes, nestedAbsmax, nestedMap, nestedBlocksize, (float)
-                        off.doubleValue());
+        check(ck, weight + ABSMAX, DType.U8, blocks, where);
+        check(ck, weight + NESTED_ABSMAX, DType.F32, (blocks + nestedBlocksize - 1) / nestedBlocksize, where);
+        check(ck, weight + NESTED_QUANT_MAP, DType.F32, DynamicMap.SIZE, where);
+        return new StoredFourBit(weight, type, rows, cols, blocksize, true, nestedBlocksize, (float) off.doubleValue());
     }
 
     /** Loads the 8-bit weight {@code weight} (with its {@code SCB}). */
@@ -204,14 +218,14 @@ final class BnbLayout {
         return QuantizedMatrix.int8(rows, cols, q, scb);
     }
 
-    private static byte[] bytesOf(ShardedCheckpoint ck, String name, DType dtype, long numel, String where) {
+    /** Checks that tensor {@code name} exists with {@code dtype} and {@code numel} elements. */
+    private static void check(ShardedCheckpoint ck, String name, DType dtype, long numel, String where) {
         TensorInfo t = require(ck, name, where);
         if (t.dtype() != dtype || t.numel() != numel) {
             throw new BadInputException(where + ": tensor '" + name + "' is " + t.dtype() + " "
                     + Arrays.toString(t.shape()) + ", expected " + dtype + " with " + numel + " elements. Fix: the "
                     + "quantized weights and their quant state do not match; re-save the model");
         }
-        return ck.readBytes(name);
     }
 
     private static float[] floatsOf(ShardedCheckpoint ck, String name, long numel, String where) {

@@ -9,6 +9,7 @@ import io.lakelora.error.BadInputException;
 import io.lakelora.quant.QuantType;
 import io.lakelora.quant.QuantizedMatrix;
 import io.lakelora.quant.Quantizer;
+import io.lakelora.safetensors.AbstractTensorWriter;
 import io.lakelora.safetensors.DType;
 import io.lakelora.safetensors.ShardedCheckpoint;
 import io.lakelora.safetensors.ShardedCheckpointWriter;
@@ -227,6 +228,44 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         }
     }
 
+    /**
+     * Where the 4-bit weight {@code weight} is stored and its quant state, every tensor checked, without reading the
+     * codes: for readers that stream weights from disk into buffers of their own ({@link StoredFourBit#assemble}).
+     */
+    public StoredFourBit describe(String weight) {
+        QuantType t = quantized.get(weight);
+        if (t == null || t == QuantType.INT8) {
+            throw new IllegalArgumentException(
+                    "'" + weight + "' is not a 4-bit weight of " + dir + (t == null ? "" : " (it is " + t.id() + ")"));
+        }
+        return BnbLayout.describeFourBit(tensors, weight, t);
+    }
+
+    /**
+     * Declares on {@code w} the tensors of the 4-bit matrix {@code q} stored as {@code weight} (a linear layer of an
+     * fp32 model), in bitsandbytes' layout and order, as {@link #save} writes them: so a writer of its own (one shard
+     * per layer, random weights) produces a directory that {@link #open} and transformers read.
+     */
+    public static void addFourBit(AbstractTensorWriter<?> w, String weight, QuantizedMatrix q) {
+        if (q.type() == QuantType.INT8) throw new IllegalArgumentException(weight + " is int8, not a 4-bit matrix");
+        if (q.doubleQuant() && q.nestedBlocksize() != Quantizer.NESTED_BLOCKSIZE) {
+            throw new IllegalArgumentException(weight + ": nested blocksize " + q.nestedBlocksize() + ", bitsandbytes'"
+                    + " quant state records " + Quantizer.NESTED_BLOCKSIZE);
+        }
+        byte[] state = BnbLayout.quantStateJson(
+                        q.type(), q.blocksize(), "float32", q.rows(), q.cols(), q.doubleQuant(), q.nestedOffset())
+                .getBytes(StandardCharsets.UTF_8);
+        for (BnbLayout.Entry en : BnbLayout.fourBitEntries(
+                weight, q.type(), q.rows(), q.cols(), q.blocksize(), q.doubleQuant(), state.length)) {
+            String suffix = en.name().substring(weight.length());
+            w.add(
+                    en.name(),
+                    en.dtype(),
+                    en.shape(),
+                    sink -> CheckpointQuantizer.writeFourBitPart(suffix, q, state, sink));
+        }
+    }
+
     /** A non-quantized tensor (embedding, norm, bias, lm_head) as floats. */
     public float[] readFloats(String name) {
         if (quantized.containsKey(name)) {
@@ -435,7 +474,8 @@ public final class QuantizedCheckpoint implements AutoCloseable {
         return c;
     }
 
-    private static void writeConfig(Path out, ObjectNode config, Quantizer q) {
+    /** Writes {@code config} with the {@code quantization_config} of {@code q} as {@code out/config.json}. */
+    public static void writeConfig(Path out, ObjectNode config, Quantizer q) {
         ObjectNode c = config.deepCopy();
         c.set("quantization_config", quantizationConfig(q));
         Path f = out.resolve(CONFIG);
